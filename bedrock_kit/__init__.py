@@ -1,0 +1,60 @@
+"""bedrock-kit: Amazon Bedrock's managed features for LangChain and LlamaIndex.
+
+The public core API is listed in ``__all__`` (pinned by a test); framework adapters live in
+:mod:`bedrock_kit.langchain` and :mod:`bedrock_kit.llama_index`.
+"""
+
+from bedrock_kit.core.clients import ClientSettings
+from bedrock_kit.core.guardrails import GuardrailAssessment, GuardrailTrace, GuardrailUsage
+from bedrock_kit.core.runtime import ConverseRuntime
+from bedrock_kit.core.types import (
+    CachePointBlock,
+    ConverseResult,
+    DocumentBlock,
+    GuardContentBlock,
+    GuardrailConfig,
+    ImageBlock,
+    InferenceConfig,
+    Message,
+    ReasoningBlock,
+    TextBlock,
+    ToolResultBlock,
+    ToolSpec,
+    ToolUseBlock,
+    Usage,
+)
+from bedrock_kit.errors import (
+    BedrockKitError,
+    GuardrailInterventionError,
+    IncompleteStreamError,
+    ThrottlingError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BedrockKitError",
+    "CachePointBlock",
+    "ClientSettings",
+    "ConverseResult",
+    "ConverseRuntime",
+    "DocumentBlock",
+    "GuardContentBlock",
+    "GuardrailAssessment",
+    "GuardrailConfig",
+    "GuardrailInterventionError",
+    "GuardrailTrace",
+    "GuardrailUsage",
+    "ImageBlock",
+    "IncompleteStreamError",
+    "InferenceConfig",
+    "Message",
+    "ReasoningBlock",
+    "TextBlock",
+    "ThrottlingError",
+    "ToolResultBlock",
+    "ToolSpec",
+    "ToolUseBlock",
+    "Usage",
+    "__version__",
+]

@@ -1,0 +1,1 @@
+"""Framework-neutral core: boto3 clients and Bedrock wire formats. Never imports a framework."""

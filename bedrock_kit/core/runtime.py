@@ -1,0 +1,118 @@
+"""Converse, ConverseStream and CountTokens calls, sync and native async.
+
+Request building and response parsing are the pure functions of :mod:`converse` and
+:mod:`stream`; this module only moves requests over the wire and translates errors, so the
+sync and async forms are short loops around the same code.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any
+
+from bedrock_kit.core.clients import ClientPool, ClientSettings
+from bedrock_kit.core.converse import parse_converse_response, request_id_of
+from bedrock_kit.core.stream import StreamDelta, StreamReducer, aiter_deltas, iter_deltas
+from bedrock_kit.core.types import ConverseResult
+from bedrock_kit.errors import translate_errors
+
+_SERVICE = "bedrock-runtime"
+# Cross-region inference profile prefixes (us., eu., apac., global. ...).
+_PROFILE_PREFIX = re.compile(r"^(us|eu|apac|jp|au|ca|us-gov|global)\.")
+_COUNT_TOKENS_KEYS = ("messages", "system", "toolConfig", "additionalModelRequestFields")
+
+
+def count_tokens_model_id(model_id: str) -> str:
+    """CountTokens takes the foundation model id, not an inference profile id."""
+    if model_id.startswith("arn:"):
+        model_id = model_id.rsplit("/", 1)[-1]
+    return _PROFILE_PREFIX.sub("", model_id)
+
+
+def build_count_tokens_request(request: Mapping[str, Any]) -> dict[str, Any]:
+    """CountTokens arguments for the same input a Converse request would send."""
+    converse = {k: request[k] for k in _COUNT_TOKENS_KEYS if k in request}
+    return {"modelId": count_tokens_model_id(request["modelId"]), "input": {"converse": converse}}
+
+
+async def _maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+class ConverseRuntime:
+    """Sends Converse requests built by :func:`build_converse_request`.
+
+    Args:
+        settings: How to reach Bedrock.
+        client: Injected boto3 ``bedrock-runtime`` client.
+        async_client: Injected aiobotocore ``bedrock-runtime`` client.
+    """
+
+    def __init__(
+        self, settings: ClientSettings, *, client: Any = None, async_client: Any = None
+    ) -> None:
+        self.pool = ClientPool(settings, _SERVICE, client=client, async_client=async_client)
+
+    def _errors(self, request: Mapping[str, Any]) -> Any:
+        return translate_errors(model_id=request.get("modelId"), region=self.pool.region)
+
+    # -- Converse
+
+    def converse(self, request: Mapping[str, Any]) -> ConverseResult:
+        """Call Converse."""
+        with self._errors(request):
+            response = self.pool.client.converse(**request)
+            return parse_converse_response(response, model_id=request["modelId"])
+
+    async def aconverse(self, request: Mapping[str, Any]) -> ConverseResult:
+        """Call Converse with the async client."""
+        with self._errors(request):
+            client = await self.pool.async_client()
+            response = await client.converse(**request)
+            return parse_converse_response(response, model_id=request["modelId"])
+
+    # -- ConverseStream
+
+    def stream(self, request: Mapping[str, Any]) -> Iterator[StreamDelta]:
+        """Call ConverseStream; yields deltas, ends with a CompletedDelta or raises."""
+        with self._errors(request):
+            response = self.pool.client.converse_stream(**request)
+            reducer = StreamReducer(request["modelId"], self.pool.region)
+            reducer.request_id = request_id_of(response)
+            events = response["stream"]
+            try:
+                yield from iter_deltas(events, reducer)
+            finally:
+                events.close()
+
+    async def astream(self, request: Mapping[str, Any]) -> AsyncIterator[StreamDelta]:
+        """Call ConverseStream with the async client."""
+        with self._errors(request):
+            client = await self.pool.async_client()
+            response = await client.converse_stream(**request)
+            reducer = StreamReducer(request["modelId"], self.pool.region)
+            reducer.request_id = request_id_of(response)
+            events = response["stream"]
+            try:
+                async for delta in aiter_deltas(events, reducer):
+                    yield delta
+            finally:
+                close = getattr(events, "close", None) or events._raw_stream.close
+                await _maybe_await(close())
+
+    # -- CountTokens
+
+    def count_tokens(self, request: Mapping[str, Any]) -> int:
+        """Input tokens the Converse ``request`` would use, from the CountTokens API."""
+        with self._errors(request):
+            response = self.pool.client.count_tokens(**build_count_tokens_request(request))
+            return int(response["inputTokens"])
+
+    async def acount_tokens(self, request: Mapping[str, Any]) -> int:
+        """Async :meth:`count_tokens`."""
+        with self._errors(request):
+            client = await self.pool.async_client()
+            response = await client.count_tokens(**build_count_tokens_request(request))
+            return int(response["inputTokens"])

@@ -1,0 +1,328 @@
+"""One exception hierarchy for everything bedrock-kit raises.
+
+botocore errors are translated once, at the boundary (:func:`translate_errors`), into these
+types; adapters never see a raw ``ClientError``. Every error carries what a user needs to act
+on it: the model or resource id, the region, the HTTP status, the AWS error code and the
+request id, where known.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bedrock_kit.core.guardrails import GuardrailAssessment
+
+__all__ = [
+    "AccessDeniedError",
+    "BedrockConnectionError",
+    "BedrockKitError",
+    "BedrockValidationError",
+    "BudgetExceededError",
+    "ConfigurationError",
+    "ContextWindowExceededError",
+    "GuardrailInterventionError",
+    "IncompleteStreamError",
+    "InternalServerError",
+    "MalformedResponseError",
+    "ModelError",
+    "ModelNotReadyError",
+    "ModelStreamError",
+    "ModelTimeoutError",
+    "ResourceNotFoundError",
+    "ServiceQuotaExceededError",
+    "ServiceUnavailableError",
+    "ThrottlingError",
+    "translate_errors",
+]
+
+
+class BedrockKitError(Exception):
+    """Base class of every error bedrock-kit raises.
+
+    Attributes:
+        message: Human-readable description (Bedrock's own message where there is one).
+        model_id: Model, guardrail, knowledge base or agent the call addressed, if known.
+        region: AWS region of the client, if known.
+        status_code: HTTP status of the failed response, if there was one.
+        error_code: AWS error code (``ThrottlingException``...), if there was one.
+        request_id: ``x-amzn-RequestId`` of the failed call, for AWS support cases.
+        retry_attempts: How many retries botocore made before giving up, if known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        model_id: str | None = None,
+        region: str | None = None,
+        status_code: int | None = None,
+        error_code: str | None = None,
+        request_id: str | None = None,
+        retry_attempts: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.model_id = model_id
+        self.region = region
+        self.status_code = status_code
+        self.error_code = error_code
+        self.request_id = request_id
+        self.retry_attempts = retry_attempts
+
+    def __str__(self) -> str:
+        context = [
+            f"{name}={value}"
+            for name, value in (
+                ("model", self.model_id),
+                ("region", self.region),
+                ("status", self.status_code),
+                ("code", self.error_code),
+                ("request_id", self.request_id),
+            )
+            if value is not None
+        ]
+        return f"{self.message} ({', '.join(context)})" if context else self.message
+
+
+class ConfigurationError(BedrockKitError, ValueError):
+    """A constructor argument or call argument is invalid; raised before any request."""
+
+
+class BedrockValidationError(BedrockKitError, ValueError):
+    """Bedrock rejected the request as invalid (``ValidationException``, HTTP 400)."""
+
+
+class ContextWindowExceededError(BedrockValidationError):
+    """The input does not fit the model's context window."""
+
+
+class AccessDeniedError(BedrockKitError):
+    """Credentials are missing, expired or lack permission (HTTP 403)."""
+
+
+class ResourceNotFoundError(BedrockKitError):
+    """The model, guardrail, knowledge base or agent does not exist (HTTP 404)."""
+
+
+class ThrottlingError(BedrockKitError):
+    """Too many requests or tokens; botocore's retries were exhausted (HTTP 429)."""
+
+
+class ServiceQuotaExceededError(BedrockKitError):
+    """An account quota was exceeded (HTTP 400/429 ``ServiceQuotaExceededException``)."""
+
+
+class ModelTimeoutError(BedrockKitError):
+    """The model took too long to answer, or the client read timed out (HTTP 408)."""
+
+
+class ModelNotReadyError(BedrockKitError):
+    """The model is not ready to serve (HTTP 429 ``ModelNotReadyException``)."""
+
+
+class ModelError(BedrockKitError):
+    """The model failed while processing the request (HTTP 424 ``ModelErrorException``)."""
+
+
+class ModelStreamError(BedrockKitError):
+    """The model failed in the middle of a stream (``modelStreamErrorException``)."""
+
+
+class InternalServerError(BedrockKitError):
+    """Bedrock failed internally (HTTP 500)."""
+
+
+class ServiceUnavailableError(BedrockKitError):
+    """Bedrock is unavailable (HTTP 503)."""
+
+
+class BedrockConnectionError(BedrockKitError):
+    """The connection to the endpoint failed or broke before a response was complete."""
+
+
+class IncompleteStreamError(BedrockKitError):
+    """A stream ended before ``messageStop`` and ``metadata``: the answer is partial.
+
+    Attributes:
+        partial_text: The text received before the stream broke, for diagnostics only.
+    """
+
+    def __init__(self, message: str, *, partial_text: str = "", **context: Any) -> None:
+        super().__init__(message, **context)
+        self.partial_text = partial_text
+
+
+class MalformedResponseError(BedrockKitError):
+    """Bedrock (or the model) sent something that cannot be parsed.
+
+    Attributes:
+        raw: The unparseable text, kept so nothing is lost.
+    """
+
+    def __init__(self, message: str, *, raw: str = "", **context: Any) -> None:
+        super().__init__(message, **context)
+        self.raw = raw
+
+
+class GuardrailInterventionError(BedrockKitError):
+    """A guardrail intervened and the caller asked for interventions to raise.
+
+    Attributes:
+        assessment: The typed guardrail assessment that explains the intervention.
+        output_text: What Bedrock returned in place of the blocked content.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        assessment: GuardrailAssessment | None = None,
+        output_text: str = "",
+        **context: Any,
+    ) -> None:
+        super().__init__(message, **context)
+        self.assessment = assessment
+        self.output_text = output_text
+
+
+class BudgetExceededError(BedrockKitError):
+    """A call was refused before it was sent because it could cross a budget limit."""
+
+
+# AWS error code (also the in-stream exception event name, first letter lowered) -> type.
+_ERROR_CODES: dict[str, type[BedrockKitError]] = {
+    "ValidationException": BedrockValidationError,
+    "AccessDeniedException": AccessDeniedError,
+    "UnrecognizedClientException": AccessDeniedError,
+    "ExpiredTokenException": AccessDeniedError,
+    "InvalidSignatureException": AccessDeniedError,
+    "UnauthorizedException": AccessDeniedError,
+    "ResourceNotFoundException": ResourceNotFoundError,
+    "ThrottlingException": ThrottlingError,
+    "TooManyRequestsException": ThrottlingError,
+    "ServiceQuotaExceededException": ServiceQuotaExceededError,
+    "ModelTimeoutException": ModelTimeoutError,
+    "ModelNotReadyException": ModelNotReadyError,
+    "ModelErrorException": ModelError,
+    "ModelStreamErrorException": ModelStreamError,
+    "InternalServerException": InternalServerError,
+    "InternalFailureException": InternalServerError,
+    "ServiceUnavailableException": ServiceUnavailableError,
+    "ServiceUnavailable": ServiceUnavailableError,
+}
+
+# Used when the recorder or a proxy stripped the error code: status decides.
+_STATUS_CODES: dict[int, type[BedrockKitError]] = {
+    400: BedrockValidationError,
+    401: AccessDeniedError,
+    403: AccessDeniedError,
+    404: ResourceNotFoundError,
+    408: ModelTimeoutError,
+    424: ModelError,
+    429: ThrottlingError,
+    500: InternalServerError,
+    503: ServiceUnavailableError,
+}
+
+# Phrases Bedrock and the providers use when the prompt is too long for the model.
+_CONTEXT_WINDOW = re.compile(
+    r"too long|too many (input )?tokens|context (window|length)|maximum context|"
+    r"input length|exceeds? the maximum|prompt is too long",
+    re.IGNORECASE,
+)
+
+
+def _normalise_code(code: str) -> str:
+    # x-amzn-ErrorType may carry a ':http://internal.amazon.com/...' suffix; in-stream
+    # exception events are named in lowerCamelCase (throttlingException).
+    code = code.split(":", 1)[0].strip()
+    return code[:1].upper() + code[1:]
+
+
+def error_from_client_error(
+    exc: Exception, *, model_id: str | None = None, region: str | None = None
+) -> BedrockKitError:
+    """Translate a botocore ``ClientError`` (or ``EventStreamError``) into our type."""
+    response: dict[str, Any] = getattr(exc, "response", None) or {}
+    error = response.get("Error") or {}
+    meta = response.get("ResponseMetadata") or {}
+    code = _normalise_code(str(error.get("Code") or ""))
+    status = meta.get("HTTPStatusCode")
+    message = str(error.get("Message") or error.get("message") or exc)
+    cls = _ERROR_CODES.get(code) or _STATUS_CODES.get(int(status or 0)) or BedrockKitError
+    if issubclass(cls, BedrockValidationError) and _CONTEXT_WINDOW.search(message):
+        cls = ContextWindowExceededError
+    return cls(
+        message,
+        model_id=model_id,
+        region=region,
+        status_code=int(status) if status else None,
+        error_code=code or None,
+        request_id=meta.get("RequestId") or (meta.get("HTTPHeaders") or {}).get("x-amzn-requestid"),
+        retry_attempts=meta.get("RetryAttempts"),
+    )
+
+
+@cache
+def _stream_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """Errors raised below botocore while a body or event stream is being read."""
+    from botocore.eventstream import ParserError
+    from botocore.exceptions import ResponseStreamingError
+    from urllib3.exceptions import ProtocolError, ReadTimeoutError
+
+    broken: list[type[BaseException]] = [ParserError, ResponseStreamingError, ProtocolError]
+    connection: list[type[BaseException]] = [ReadTimeoutError, ConnectionError]
+    try:  # aiobotocore's transport, only when the async extra is installed
+        import aiohttp
+
+        broken.append(aiohttp.ClientPayloadError)
+        connection.append(aiohttp.ClientError)
+    except ImportError:
+        pass
+    return tuple(broken), tuple(connection)
+
+
+@contextmanager
+def translate_errors(*, model_id: str | None = None, region: str | None = None) -> Iterator[None]:
+    """Translate botocore and connection errors raised inside the block.
+
+    Works in sync and async code alike (a plain ``with`` around awaits), so there is one
+    translation for every path.
+    """
+    from botocore import exceptions as bx
+
+    stream_broken, connection_broken = _stream_errors()
+    context: dict[str, Any] = {"model_id": model_id, "region": region}
+    try:
+        yield
+    except BedrockKitError:
+        raise
+    except bx.ClientError as exc:
+        raise error_from_client_error(exc, model_id=model_id, region=region) from exc
+    except (bx.ReadTimeoutError, bx.ConnectTimeoutError) as exc:
+        raise ModelTimeoutError(f"timed out talking to Bedrock: {exc}", **context) from exc
+    except bx.IncompleteReadError as exc:
+        raise IncompleteStreamError(f"response body ended early: {exc}", **context) from exc
+    except (
+        bx.EndpointConnectionError,
+        bx.ConnectionClosedError,
+        bx.HTTPClientError,
+    ) as exc:
+        raise BedrockConnectionError(f"connection to Bedrock failed: {exc}", **context) from exc
+    except bx.NoCredentialsError as exc:
+        raise AccessDeniedError(f"no AWS credentials found: {exc}", **context) from exc
+    except bx.NoRegionError as exc:
+        raise ConfigurationError(
+            "no AWS region: pass region_name or set AWS_REGION", **context
+        ) from exc
+    except bx.ParamValidationError as exc:
+        raise BedrockValidationError(f"invalid request parameters: {exc}", **context) from exc
+    except stream_broken as exc:
+        raise IncompleteStreamError(f"response stream broke: {exc!r}", **context) from exc
+    except connection_broken as exc:
+        raise BedrockConnectionError(f"connection to Bedrock failed: {exc!r}", **context) from exc
