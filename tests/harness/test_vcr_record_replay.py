@@ -11,7 +11,7 @@ import boto3
 import pytest
 import vcr
 import yaml
-from _harness_server import encode_event, raw_server
+from tests.harness._harness_server import encode_event, raw_server
 from botocore.exceptions import HTTPClientError
 from vcr.stubs import aiohttp_stubs
 

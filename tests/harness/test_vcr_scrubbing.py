@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from _harness_server import encode_event
+from tests.harness._harness_server import encode_event
 from botocore.eventstream import EventStreamBuffer
 from vcr.request import Request
 
