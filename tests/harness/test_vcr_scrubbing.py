@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from _harness_server import encode_event
 from botocore.eventstream import EventStreamBuffer
 from vcr.request import Request
 
+from bedrock_kit.testing.eventstream import encode_event
 from bedrock_kit.testing.scanner import scan_text
 from bedrock_kit.testing.vcr import (
     BODY_MATCHER,
