@@ -18,7 +18,6 @@ from bedrock_kit.testing.eventstream import encode_event
 from bedrock_kit.testing.replies import Reply
 from bedrock_kit.testing.server import LocalBedrock
 from bedrock_kit.testing.vcr import install_aiohttp_raw_headers_shim, register_matchers, vcr_config
-from tests.harness._harness_server import encode_event, raw_server
 
 MODEL = "amazon.nova-micro-v1:0"
 MESSAGES = [{"role": "user", "content": [{"text": "Say hi"}]}]

@@ -19,7 +19,6 @@ from bedrock_kit.testing.vcr import (
     scrub_response,
     vcr_config,
 )
-from tests.harness._harness_server import encode_event
 
 KEY_ID = "AKIA" + "Q" * 16
 SIGNATURE = "Signature=" + "ab" * 32
