@@ -40,11 +40,14 @@ import os
 
 import boto3
 import pytest
+from botocore.config import Config
+
+NO_RETRY = Config(retries={"total_max_attempts": 1})
 
 
 def _converse(bedrock, text):
     client = boto3.client("bedrock-runtime", region_name=bedrock.region,
-                          endpoint_url=bedrock.endpoint_url)
+                          endpoint_url=bedrock.endpoint_url, config=NO_RETRY)
     messages = [{"role": "user", "content": [{"text": text}]}]
     reply = client.converse(modelId="m", messages=messages)
     return reply["output"]["message"]["content"][0]["text"]
@@ -151,3 +154,96 @@ def test_live_flag_without_recording_still_replays(
     _write(project, "test_one.yaml", _interactions("one"))
     result = project.runpytest("tests/pkg/test_mod.py::test_one")
     result.assert_outcomes(passed=1)
+
+
+RECORDING_MODULE = """\
+import aiobotocore.session
+import boto3
+import pytest
+from botocore.config import Config
+
+from bedrock_kit.testing.replies import Reply
+
+NO_RETRY = Config(retries={"total_max_attempts": 1})
+MESSAGES = [{"role": "user", "content": [{"text": "hi"}]}]
+REPLY = {"output": {"message": {"role": "assistant", "content": [{"text": "scripted"}]}},
+         "stopReason": "end_turn", "metrics": {"latencyMs": 1},
+         "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2}}
+EVENTS = [{"messageStart": {"role": "assistant"}},
+          {"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": "streamed"}}},
+          {"contentBlockStop": {"contentBlockIndex": 0}},
+          {"messageStop": {"stopReason": "end_turn"}},
+          {"metadata": {"usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2},
+                        "metrics": {"latencyMs": 1}}}]
+
+
+@pytest.mark.vcr
+def test_sync(bedrock, request):
+    expected_mode = request.config.getoption("--record-mode") or "none"
+    assert bedrock.mode == ("replay" if expected_mode == "none" else "local")
+    bedrock.script("Converse", Reply.json(REPLY))
+    client = boto3.client("bedrock-runtime", region_name=bedrock.region,
+                          endpoint_url=bedrock.endpoint_url, config=NO_RETRY)
+    reply = client.converse(modelId="m", messages=MESSAGES)
+    assert reply["output"]["message"]["content"][0]["text"] == "scripted"
+    assert len(bedrock.requests) == (0 if bedrock.mode == "replay" else 1)
+
+
+@pytest.mark.vcr
+async def test_async(bedrock):
+    bedrock.script("Converse", Reply.json(REPLY))
+    bedrock.script("ConverseStream", Reply.events(EVENTS))
+    session = aiobotocore.session.get_session()
+    async with session.create_client("bedrock-runtime", region_name=bedrock.region,
+                                     endpoint_url=bedrock.endpoint_url) as client:
+        reply = await client.converse(modelId="m", messages=MESSAGES)
+        stream = await client.converse_stream(modelId="m", messages=MESSAGES)
+        events = [event async for event in stream["stream"]]
+    assert reply["output"]["message"]["content"][0]["text"] == "scripted"
+    assert events[1]["contentBlockDelta"]["delta"]["text"] == "streamed"
+    assert events[-1]["metadata"]["usage"]["totalTokens"] == 2
+
+
+def test_without_cassette_runs_local_bedrock(bedrock):
+    assert bedrock.mode == "local" and bedrock.endpoint_url.startswith("http://127.0.0.1:")
+"""
+
+
+@pytest.fixture
+def recording_project(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    monkeypatch.setenv(
+        "PYTEST_ADDOPTS",
+        "-p pytest_recording.plugin -p pytest_asyncio.plugin -p no:cacheprovider",
+    )
+    project.makeini(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+    )
+    (project.path / "tests" / "pkg" / "test_mod.py").write_text(RECORDING_MODULE)
+    return project
+
+
+def test_record_through_local_bedrock_then_replay(recording_project: pytest.Pytester) -> None:
+    folder = recording_project.path / "cassettes" / "pkg" / "test_mod"
+    recorded = recording_project.runpytest("tests", "--record-mode=once")
+    recorded.assert_outcomes(passed=3)
+    assert sorted(p.name for p in folder.iterdir()) == ["test_async.yaml", "test_sync.yaml"]
+    text = (folder / "test_async.yaml").read_text()
+    assert "!!binary" in text and "converse-stream" in text
+    assert "authorization" not in text.lower() and "testing" not in text
+
+    replayed = recording_project.runpytest("tests")  # record mode "none": no server
+    replayed.assert_outcomes(passed=3)
+
+
+def test_rewrite_replaces_a_stale_cassette(recording_project: pytest.Pytester) -> None:
+    _write(recording_project, "test_sync.yaml", _interactions("stale one", "stale two"))
+    stale = recording_project.runpytest("tests/pkg/test_mod.py::test_sync")
+    stale.assert_outcomes(failed=1)  # the stale cassette does not answer this request
+
+    rewritten = recording_project.runpytest(
+        "tests/pkg/test_mod.py::test_sync", "--record-mode=rewrite"
+    )
+    rewritten.assert_outcomes(passed=1)
+    text = (recording_project.path / "cassettes/pkg/test_mod/test_sync.yaml").read_text()
+    assert "stale" not in text and text.count("- request:") == 1
+    recording_project.runpytest("tests/pkg/test_mod.py::test_sync").assert_outcomes(passed=1)
