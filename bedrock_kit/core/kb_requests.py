@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bedrock_kit.core.converse import request_id_of
+from bedrock_kit.core.converse import parse_guardrail_config, request_id_of
 from bedrock_kit.core.kb_filters import Filter, coerce_filter
 from bedrock_kit.core.kb_results import RetrievalResult, RetrieveResult, parse_retrieval_results
 from bedrock_kit.core.types import GuardrailConfig, InferenceConfig
@@ -60,15 +60,36 @@ class RetrievalOptions:
                 raise ConfigurationError(f"{name} must be a dict, got {type(value).__name__}")
 
 
-def build_guardrail_configuration(guardrail: GuardrailConfig | None) -> dict[str, Any] | None:
+def coerce_guardrail(
+    value: GuardrailConfig | Mapping[str, Any] | None, argument: str = "guardrail"
+) -> GuardrailConfig | None:
+    """Accept a GuardrailConfig, a Knowledge Bases dict (``guardrailId``/``guardrailVersion``)
+    or a Converse-style dict (``guardrailIdentifier``/``guardrailVersion``).
+
+    Raises:
+        ConfigurationError: Unknown keys, or a missing id or version.
+    """
+    if value is None or isinstance(value, GuardrailConfig):
+        return value
+    if isinstance(value, Mapping) and set(value) == {"guardrailId", "guardrailVersion"}:
+        if not value["guardrailId"] or not value["guardrailVersion"]:
+            raise ConfigurationError(f"{argument} needs guardrailId and guardrailVersion")
+        return GuardrailConfig(str(value["guardrailId"]), str(value["guardrailVersion"]))
+    try:
+        return parse_guardrail_config(value)
+    except ConfigurationError as exc:
+        message = exc.message if argument in exc.message else f"{argument}: {exc.message}"
+        raise ConfigurationError(message) from exc
+
+
+def build_guardrail_configuration(
+    guardrail: GuardrailConfig | Mapping[str, Any] | None,
+) -> dict[str, Any] | None:
     """Knowledge Bases ``guardrailConfiguration`` (id and version only; no trace here)."""
-    if guardrail is None:
+    config = coerce_guardrail(guardrail)
+    if config is None:
         return None
-    if not isinstance(guardrail, GuardrailConfig):
-        raise ConfigurationError(
-            f"guardrail must be a GuardrailConfig, got {type(guardrail).__name__}"
-        )
-    return {"guardrailId": guardrail.identifier, "guardrailVersion": guardrail.version}
+    return {"guardrailId": config.identifier, "guardrailVersion": config.version}
 
 
 def _merge(target: dict[str, Any], key: str, value: Any, argument: str) -> None:
@@ -130,7 +151,7 @@ def build_retrieve_request(
     query: str,
     options: RetrievalOptions | None = None,
     *,
-    guardrail: GuardrailConfig | None = None,
+    guardrail: GuardrailConfig | Mapping[str, Any] | None = None,
     next_token: str | None = None,
     number_of_results: int | None = None,
 ) -> dict[str, Any]:
@@ -280,8 +301,8 @@ class GenerationOptions:
     """Orchestration (query reformulation) prompt; knowledge bases only."""
     inference: InferenceConfig | None = None
     """``textInferenceConfig`` of the generation step."""
-    guardrail: GuardrailConfig | None = None
-    """Guardrail applied to the generation."""
+    guardrail: GuardrailConfig | Mapping[str, Any] | None = None
+    """Guardrail applied to the generation (GuardrailConfig or dict)."""
     generation_configuration: Mapping[str, Any] | None = None
     """Raw ``generationConfiguration`` the typed fields are merged into."""
     orchestration_configuration: Mapping[str, Any] | None = None

@@ -24,6 +24,7 @@ from bedrock_kit.core.kb_requests import (
     build_retrieval_configuration,
     build_retrieve_and_generate_request,
     build_retrieve_request,
+    coerce_guardrail,
     model_arn_for,
     page_size_for,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "build_retrieve_and_generate_request",
     "build_retrieve_request",
     "coerce_filter",
+    "coerce_guardrail",
     "model_arn_for",
     "parse_citation",
     "parse_generation_response",
@@ -214,7 +216,7 @@ class KnowledgeBaseRuntime:
         query: str,
         options: RetrievalOptions | None,
         *,
-        guardrail: GuardrailConfig | None,
+        guardrail: GuardrailConfig | Mapping[str, Any] | None,
         max_results: int | None,
         min_score: float | None,
         next_token: str | None,
@@ -235,7 +237,7 @@ class KnowledgeBaseRuntime:
         query: str,
         options: RetrievalOptions | None = None,
         *,
-        guardrail: GuardrailConfig | None = None,
+        guardrail: GuardrailConfig | Mapping[str, Any] | None = None,
         max_results: int | None = None,
         min_score: float | None = None,
         next_token: str | None = None,
@@ -276,7 +278,7 @@ class KnowledgeBaseRuntime:
         query: str,
         options: RetrievalOptions | None = None,
         *,
-        guardrail: GuardrailConfig | None = None,
+        guardrail: GuardrailConfig | Mapping[str, Any] | None = None,
         max_results: int | None = None,
         min_score: float | None = None,
         next_token: str | None = None,
@@ -320,14 +322,16 @@ class KnowledgeBaseRuntime:
             retrieval: Search options (knowledge bases only).
             generation: Prompt template, inference, guardrail, passthrough configuration.
             session_id: ``session_id`` of an earlier result, to continue that conversation.
+
+        Raises:
+            ConfigurationError: Bad arguments, before any request.
+            BedrockKitError: The typed error of a failed call.
         """
-        call = GenerationCall(
-            query, model, knowledge_base_id, sources, retrieval, generation, session_id
+        return self.generate(
+            GenerationCall(
+                query, model, knowledge_base_id, sources, retrieval, generation, session_id
+            )
         )
-        with self._errors(knowledge_base_id or model):
-            client = self.pool.client
-            request = call.to_request(_region_of(client))
-            return parse_generation_response(client.retrieve_and_generate(**request))
 
     async def aretrieve_and_generate(
         self,
@@ -341,15 +345,11 @@ class KnowledgeBaseRuntime:
         session_id: str | None = None,
     ) -> GenerationResult:
         """Async :meth:`retrieve_and_generate`."""
-        call = GenerationCall(
-            query, model, knowledge_base_id, sources, retrieval, generation, session_id
+        return await self.agenerate(
+            GenerationCall(
+                query, model, knowledge_base_id, sources, retrieval, generation, session_id
+            )
         )
-        with self._errors(knowledge_base_id or model):
-            client = await self.pool.async_client()
-            request = call.to_request(_region_of(client))
-            return parse_generation_response(await client.retrieve_and_generate(**request))
-
-    # -- RetrieveAndGenerateStream
 
     def stream_retrieve_and_generate(
         self,
@@ -362,27 +362,16 @@ class KnowledgeBaseRuntime:
         generation: GenerationOptions | None = None,
         session_id: str | None = None,
     ) -> Iterator[GenerationDelta | GenerationCompletedDelta]:
-        """Stream the answer: text and citation deltas, then a GenerationCompletedDelta.
-
-        Arguments are those of :meth:`retrieve_and_generate`.
+        """Stream the answer: text, citation and guardrail deltas, then a
+        :class:`GenerationCompletedDelta`. Arguments are those of :meth:`retrieve_and_generate`.
         """
-        call = GenerationCall(
-            query, model, knowledge_base_id, sources, retrieval, generation, session_id
+        return self.stream_generate(
+            GenerationCall(
+                query, model, knowledge_base_id, sources, retrieval, generation, session_id
+            )
         )
-        with self._errors(knowledge_base_id or model):
-            client = self.pool.client
-            request = call.to_request(_region_of(client))
-            response = client.retrieve_and_generate_stream(**request)
-            reducer = GenerationStreamReducer(response.get("sessionId"), request_id_of(response))
-            events = response["stream"]
-            try:
-                for event in events:
-                    yield from reducer.handle(event)
-            finally:
-                events.close()
-            yield reducer.finish()
 
-    async def astream_retrieve_and_generate(
+    def astream_retrieve_and_generate(
         self,
         query: str,
         *,
@@ -394,10 +383,52 @@ class KnowledgeBaseRuntime:
         session_id: str | None = None,
     ) -> AsyncIterator[GenerationDelta | GenerationCompletedDelta]:
         """Async :meth:`stream_retrieve_and_generate`."""
-        call = GenerationCall(
-            query, model, knowledge_base_id, sources, retrieval, generation, session_id
+        return self.astream_generate(
+            GenerationCall(
+                query, model, knowledge_base_id, sources, retrieval, generation, session_id
+            )
         )
-        with self._errors(knowledge_base_id or model):
+
+    # -- the same, for a prepared GenerationCall (what adapters hold)
+
+    def _call_errors(self, call: GenerationCall) -> Any:
+        return self._errors(call.knowledge_base_id or call.model)
+
+    def generate(self, call: GenerationCall) -> GenerationResult:
+        """Send one RetrieveAndGenerate request."""
+        with self._call_errors(call):
+            client = self.pool.client
+            request = call.to_request(_region_of(client))
+            return parse_generation_response(client.retrieve_and_generate(**request))
+
+    async def agenerate(self, call: GenerationCall) -> GenerationResult:
+        """Async :meth:`generate`."""
+        with self._call_errors(call):
+            client = await self.pool.async_client()
+            request = call.to_request(_region_of(client))
+            return parse_generation_response(await client.retrieve_and_generate(**request))
+
+    def stream_generate(
+        self, call: GenerationCall
+    ) -> Iterator[GenerationDelta | GenerationCompletedDelta]:
+        """Send one RetrieveAndGenerateStream request; yield its deltas."""
+        with self._call_errors(call):
+            client = self.pool.client
+            response = client.retrieve_and_generate_stream(**call.to_request(_region_of(client)))
+            reducer = GenerationStreamReducer(response.get("sessionId"), request_id_of(response))
+            events = response["stream"]
+            try:
+                for event in events:
+                    yield from reducer.handle(event)
+            finally:
+                events.close()
+            yield reducer.finish()
+
+    async def astream_generate(
+        self, call: GenerationCall
+    ) -> AsyncIterator[GenerationDelta | GenerationCompletedDelta]:
+        """Async :meth:`stream_generate`."""
+        with self._call_errors(call):
             client = await self.pool.async_client()
             request = call.to_request(_region_of(client))
             response = await client.retrieve_and_generate_stream(**request)
