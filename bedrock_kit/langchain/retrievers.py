@@ -7,6 +7,7 @@ pagination, parsing and errors are the core's (:mod:`bedrock_kit.core.knowledge_
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import replace
 from typing import Any, Literal
 
 from langchain_core.callbacks import (
@@ -48,6 +49,10 @@ __all__ = [
     "citation_documents",
     "to_document",
 ]
+
+
+# Keyword arguments a retriever call (``invoke(query, number_of_results=3)``) may override.
+_CALL_KWARGS = frozenset({"number_of_results", "filter", "max_results", "min_score"})
 
 
 def _secret(value: SecretStr | None) -> str | None:
@@ -224,27 +229,35 @@ class BedrockKnowledgeBaseRetriever(_ClientArgs, _SearchArgs, BaseRetriever):
         RetrievePager({}, max_results=self.max_results, min_score=self.min_score_confidence)
         self._build_runtime()
 
-    def _search(self) -> dict[str, Any]:
+    def _search(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Per-call overrides (``number_of_results``, ``filter``, ``max_results``,
+        ``min_score``) on top of the constructor's options; anything else is an error."""
+        unknown = sorted(set(kwargs) - _CALL_KWARGS)
+        if unknown:
+            raise ConfigurationError(
+                f"unknown retriever arguments {unknown}; known: {sorted(_CALL_KWARGS)}"
+            )
+        options = self._options
+        overrides = {k: kwargs[k] for k in ("number_of_results", "filter") if k in kwargs}
+        if overrides:
+            options = replace(options, **overrides)
         return {
+            "options": options,
             "guardrail": self.guardrail_config,
-            "max_results": self.max_results,
-            "min_score": self.min_score_confidence,
+            "max_results": kwargs.get("max_results", self.max_results),
+            "min_score": kwargs.get("min_score", self.min_score_confidence),
         }
 
     def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
     ) -> list[Document]:
-        found = self.runtime.retrieve(
-            self.knowledge_base_id, query, self._options, **self._search()
-        )
+        found = self.runtime.retrieve(self.knowledge_base_id, query, **self._search(kwargs))
         return [to_document(r) for r in found.results]
 
     async def _aget_relevant_documents(
-        self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun
+        self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun, **kwargs: Any
     ) -> list[Document]:
-        found = await self.runtime.aretrieve(
-            self.knowledge_base_id, query, self._options, **self._search()
-        )
+        found = await self.runtime.aretrieve(self.knowledge_base_id, query, **self._search(kwargs))
         return [to_document(r) for r in found.results]
 
 
