@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 
 import boto3
@@ -9,6 +10,7 @@ import pytest
 
 from bedrock_kit.core.clients import ClientSettings
 from bedrock_kit.core.knowledge_bases import (
+    ExternalSource,
     F,
     GenerationCitationDelta,
     GenerationCompletedDelta,
@@ -307,3 +309,23 @@ def test_bad_arguments_fail_before_any_request(server, runtime) -> None:
     with pytest.raises(ConfigurationError, match="session_id"):
         runtime.retrieve_and_generate("q", model=MODEL, knowledge_base_id=KB, session_id="x y")
     assert server.requests == []
+
+
+def test_external_sources_over_the_wire(server, runtime) -> None:
+    server.script("RetrieveAndGenerate", Reply.json(answer("From the doc.", "s-x", [])))
+    result = runtime.retrieve_and_generate(
+        "Summarise",
+        model=f"arn:aws:bedrock:us-east-1::foundation-model/{MODEL}",
+        sources=[ExternalSource(data=b"tide table", content_type="text/plain", identifier="t.txt")],
+        generation=GenerationOptions(guardrail={"guardrailId": "g", "guardrailVersion": "1"}),
+    )
+    assert result.text == "From the doc."
+    (request,) = server.requests_for("RetrieveAndGenerate")
+    config = request.body["retrieveAndGenerateConfiguration"]
+    assert config["type"] == "EXTERNAL_SOURCES"
+    external = config["externalSourcesConfiguration"]
+    # botocore sends blobs base64-encoded in JSON.
+    assert external["sources"][0]["byteContent"]["data"] == base64.b64encode(b"tide table").decode()
+    assert external["generationConfiguration"] == {
+        "guardrailConfiguration": {"guardrailId": "g", "guardrailVersion": "1"}
+    }
