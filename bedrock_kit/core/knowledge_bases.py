@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -43,7 +44,7 @@ from bedrock_kit.core.kb_results import (
     parse_retrieval_result,
 )
 from bedrock_kit.core.types import GuardrailConfig
-from bedrock_kit.errors import translate_errors
+from bedrock_kit.errors import IncompleteStreamError, translate_errors
 
 __all__ = [
     "OPERATORS",
@@ -183,6 +184,18 @@ class GenerationStreamReducer:
 
 async def _maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
+
+
+@contextmanager
+def _keep_partial(reducer: GenerationStreamReducer, errors: Any) -> Iterator[None]:
+    """Translate errors while reading a stream, attaching the text received so far to an
+    IncompleteStreamError (for diagnostics; the answer is still partial)."""
+    try:
+        with errors:
+            yield
+    except IncompleteStreamError as exc:
+        exc.partial_text = "".join(reducer.text)
+        raise
 
 
 def _region_of(client: Any) -> str | None:
@@ -418,8 +431,9 @@ class KnowledgeBaseRuntime:
             reducer = GenerationStreamReducer(response.get("sessionId"), request_id_of(response))
             events = response["stream"]
             try:
-                for event in events:
-                    yield from reducer.handle(event)
+                with _keep_partial(reducer, self._call_errors(call)):
+                    for event in events:
+                        yield from reducer.handle(event)
             finally:
                 events.close()
             yield reducer.finish()
@@ -435,9 +449,10 @@ class KnowledgeBaseRuntime:
             reducer = GenerationStreamReducer(response.get("sessionId"), request_id_of(response))
             events = response["stream"]
             try:
-                async for event in events:
-                    for delta in reducer.handle(event):
-                        yield delta
+                with _keep_partial(reducer, self._call_errors(call)):
+                    async for event in events:
+                        for delta in reducer.handle(event):
+                            yield delta
             finally:
                 close = getattr(events, "close", None) or events._raw_stream.close
                 await _maybe_await(close())

@@ -25,6 +25,7 @@ from bedrock_kit.errors import (
     AccessDeniedError,
     BedrockValidationError,
     ConfigurationError,
+    IncompleteStreamError,
     ResourceNotFoundError,
     ThrottlingError,
 )
@@ -329,3 +330,24 @@ def test_external_sources_over_the_wire(server, runtime) -> None:
     assert external["generationConfiguration"] == {
         "guardrailConfiguration": {"guardrailId": "g", "guardrailVersion": "1"}
     }
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_truncated_stream_is_incomplete_with_partial_text(server, runtime, mode) -> None:
+    server.script(
+        "RetrieveAndGenerateStream",
+        Reply.events(STREAM, headers={SESSION_HEADER: "s"}, truncate_after=1),
+    )
+    with pytest.raises(IncompleteStreamError) as caught:
+        if mode == "sync":
+            list(runtime.stream_retrieve_and_generate("q", model=MODEL, knowledge_base_id=KB))
+        else:
+            try:
+                async for _ in runtime.astream_retrieve_and_generate(
+                    "q", model=MODEL, knowledge_base_id=KB
+                ):
+                    pass
+            finally:
+                await runtime.pool.aclose()
+    assert caught.value.partial_text == "Tides "
+    assert caught.value.model_id == KB
