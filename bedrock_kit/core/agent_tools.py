@@ -23,6 +23,7 @@ from bedrock_kit.errors import ConfigurationError
 __all__ = [
     "InvocationInput",
     "LocalTool",
+    "ResponseState",
     "ToolOutcome",
     "arun_tools",
     "build_invocation_result",

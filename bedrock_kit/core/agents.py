@@ -317,7 +317,10 @@ class _AgentLoop:
 
 
 async def _aclose(events: Any) -> None:
-    close = getattr(events, "close", None) or getattr(events._raw_stream, "close", None)
+    # aiobotocore's event stream has no close() in some versions; its raw stream does.
+    close = getattr(events, "close", None) or getattr(
+        getattr(events, "_raw_stream", None), "close", None
+    )
     if close is not None:
         value = close()
         if inspect.isawaitable(value):

@@ -460,7 +460,7 @@ def _coerce(value: Any, prop: Mapping[str, Any], name: str) -> Any:
             if lowered not in ("true", "false"):
                 raise ValueError(f"not a boolean: {value!r}")
             return lowered == "true"
-        if kind in ("array", "object") or (kind is None and value[:1] in "[{"):
+        if kind in ("array", "object") or (kind is None and value[:1] in ("[", "{")):
             parsed = json.loads(value)
             items = prop.get("items")
             if kind == "array" and isinstance(parsed, list) and isinstance(items, Mapping):

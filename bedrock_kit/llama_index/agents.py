@@ -7,7 +7,7 @@ source nodes from the agent's citations. Mirrors :mod:`bedrock_kit.langchain.age
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from llama_index.core.base.base_query_engine import BaseQueryEngine
 from llama_index.core.base.response.schema import (
@@ -92,6 +92,7 @@ class BedrockAgentQueryEngine(BaseQueryEngine):
         aws_secret_access_key: Explicit secret key.
         aws_session_token: Explicit session token.
         max_retries: Retries botocore makes.
+        retry_mode: botocore retry mode (``standard``, ``adaptive``, ``legacy``).
         timeout: Read timeout in seconds.
         client: Injected boto3 ``bedrock-agent-runtime`` client.
         async_client: Injected aiobotocore ``bedrock-agent-runtime`` client.
@@ -123,6 +124,7 @@ class BedrockAgentQueryEngine(BaseQueryEngine):
         aws_secret_access_key: str | None = None,
         aws_session_token: str | None = None,
         max_retries: int | None = None,
+        retry_mode: Literal["standard", "adaptive", "legacy"] = "standard",
         timeout: float | None = None,
         client: Any = None,
         async_client: Any = None,
@@ -164,6 +166,7 @@ class BedrockAgentQueryEngine(BaseQueryEngine):
             aws_secret_access_key=aws_secret_access_key,
             aws_session_token=aws_session_token,
             max_retries=max_retries,
+            retry_mode=retry_mode,
             timeout=timeout,
         )
         self.runtime = AgentRuntime(settings, client=client, async_client=async_client)

@@ -317,3 +317,91 @@ async def test_async_step_limit_and_errors(server):
             await runtime.ainvoke(_request())
     finally:
         await runtime.pool.aclose()
+
+
+def test_api_form_return_control_sends_api_results(server):
+    def ship(item: str, to: dict, quantity: int = 1) -> str:
+        return f"{quantity} x {item} to {to['city']}"
+
+    server.script(
+        "InvokeAgent",
+        Reply.events(
+            [
+                _return_control(
+                    {
+                        "apiInvocationInput": {
+                            "actionGroup": "shop",
+                            "actionInvocationType": "RESULT",
+                            "apiPath": "/ship",
+                            "httpMethod": "POST",
+                            "parameters": [],
+                            "requestBody": {
+                                "content": {
+                                    "application/json": {
+                                        "properties": [
+                                            {"name": "item", "type": "string", "value": "tea"},
+                                            {
+                                                "name": "to",
+                                                "type": "object",
+                                                "value": '{"city": "Oslo"}',
+                                            },
+                                            {"name": "quantity", "type": "integer", "value": "3"},
+                                        ]
+                                    }
+                                }
+                            },
+                        }
+                    },
+                    {
+                        "apiInvocationInput": {
+                            "actionGroup": "shop",
+                            "apiPath": "/refund",
+                            "httpMethod": "POST",
+                        }
+                    },
+                )
+            ]
+        ),
+        Reply.events([{"chunk": {"bytes": b"Shipped."}}]),
+    )
+    result = _runtime(server).invoke(_request(), tools=[_tool(ship)])
+    assert result.text == "Shipped."
+    shipped, unknown = _results(server, 1)
+    assert shipped == {
+        "apiResult": {
+            "actionGroup": "shop",
+            "apiPath": "/ship",
+            "httpMethod": "POST",
+            "httpStatusCode": 200,
+            "responseBody": {"TEXT": {"body": "3 x tea to Oslo"}},
+        }
+    }
+    assert unknown["apiResult"]["responseState"] == "REPROMPT"
+    assert unknown["apiResult"]["httpStatusCode"] == 500
+
+
+def test_memory_id_and_end_session_travel_both_ways(server):
+    server.script(
+        "InvokeAgent",
+        Reply.events(
+            [{"chunk": {"bytes": b"Noted."}}],
+            headers={"x-amz-bedrock-agent-memory-id": "mem-42"},
+        ),
+    )
+    request = build_invoke_agent_request(
+        "TFMZVIWXR7",
+        "ZT7YYHO8TO",
+        "Remember my seat.",
+        AgentSession(
+            session_id="sess-5",
+            memory_id="mem-42",
+            end_session=True,
+            session_attributes={"user": "ann"},
+        ),
+    )
+    result = _runtime(server).invoke(request)
+    assert result.memory_id == "mem-42"
+    (sent,) = server.requests_for("InvokeAgent")
+    assert sent.body["memoryId"] == "mem-42"
+    assert sent.body["endSession"] is True
+    assert sent.body["sessionState"] == {"sessionAttributes": {"user": "ann"}}
