@@ -44,6 +44,10 @@ class AgentSession:
     """Ask for trace events (typed steps)."""
     session_state: Mapping[str, Any] = field(default_factory=dict)
     """Other ``sessionState`` keys sent as is (``knowledgeBaseConfigurations``, ``files``...)."""
+    stream_final_response: bool = False
+    """Stream the final answer in many chunks (``streamingConfigurations``) instead of one."""
+    apply_guardrail_interval: int | None = None
+    """With streaming: characters between guardrail checks of the streamed answer."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,14 @@ def _session_fields(session: AgentSession, state_key: str) -> dict[str, Any]:
         state["promptSessionAttributes"] = dict(session.prompt_session_attributes)
     if state:
         fields[state_key] = state
+    interval = session.apply_guardrail_interval
+    if interval is not None and (not isinstance(interval, int) or interval < 1):
+        raise ConfigurationError(f"apply_guardrail_interval must be an int >= 1, got {interval!r}")
+    if session.stream_final_response or interval is not None:
+        streaming: dict[str, Any] = {"streamFinalResponse": session.stream_final_response}
+        if interval is not None:
+            streaming["applyGuardrailInterval"] = interval
+        fields["streamingConfigurations"] = streaming
     return fields
 
 

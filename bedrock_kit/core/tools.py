@@ -58,6 +58,8 @@ _LAMBDA_ARN = re.compile(
 _FLAT_TYPES = frozenset({"string", "number", "integer", "boolean"})
 _FUNCTION_TYPES = _FLAT_TYPES | {"array"}
 _OPENAPI_VERSION = "3.0.0"
+# "An action group can contain up to 11 API operations" (Bedrock Agents user guide).
+_MAX_API_OPERATIONS = 11
 
 
 # -- JSON Schema clean-up
@@ -329,6 +331,11 @@ def build_openapi_schema(
     Arguments travel whole, as the ``application/json`` request body, so nested objects,
     enums and defaults reach the agent unchanged.
     """
+    if len(specs) > _MAX_API_OPERATIONS:
+        raise ConfigurationError(
+            f"{len(specs)} tools in one OpenAPI action group; Bedrock Agents allow at most "
+            f"{_MAX_API_OPERATIONS} API operations per action group: split the tools"
+        )
     paths: dict[str, Any] = {}
     for spec in specs:
         _check_agent_name(spec.name, "operation name")

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.prompt_values import PromptValue, StringPromptValue
 from langchain_core.runnables import RunnableConfig, RunnableSerializable
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
@@ -66,8 +67,9 @@ def _history(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
 class BedrockAgentRunnable(RunnableSerializable[Any, AIMessage]):
     """A Bedrock Agent (or an inline agent) as a LangChain Runnable.
 
-    Input: a string, a message, a list of messages (the last is sent, earlier user and
-    assistant turns go into ``conversationHistory``), or a dict with ``input`` plus any of
+    Input: a string, a prompt value (so ``prompt | agent`` works), a message, a list of
+    messages (the last is sent, earlier user and assistant turns go into
+    ``conversationHistory``), or a dict with ``input`` plus any of
     ``session_id``, ``session_attributes``, ``prompt_session_attributes``, ``end_session``,
     ``memory_id``. Output: an ``AIMessage`` with every chunk's text; ``response_metadata``
     carries ``session_id``, ``memory_id``, ``agent_steps`` (typed trace steps),
@@ -112,6 +114,8 @@ class BedrockAgentRunnable(RunnableSerializable[Any, AIMessage]):
     """Default memory id."""
     enable_trace: bool = True
     """Ask for trace events (typed steps)."""
+    stream_final_response: bool = False
+    """Ask Bedrock to stream the final answer in many chunks instead of one."""
     region_name: str | None = None
     """AWS region; falls back to the profile or ``AWS_REGION``."""
     endpoint_url: str | None = Field(default=None, alias="base_url")
@@ -213,6 +217,10 @@ class BedrockAgentRunnable(RunnableSerializable[Any, AIMessage]):
                 )
             text = input["input"]
             options = {k: input[k] for k in _SESSION_KEYS if k in input}
+        if isinstance(text, StringPromptValue):
+            text = text.to_string()
+        elif isinstance(text, PromptValue):
+            text = text.to_messages()
         if isinstance(text, BaseMessage):
             text = text.text
         elif isinstance(text, list) and text and all(isinstance(m, BaseMessage) for m in text):
@@ -229,6 +237,7 @@ class BedrockAgentRunnable(RunnableSerializable[Any, AIMessage]):
             end_session=bool(options.get("end_session", False)),
             memory_id=options.get("memory_id", self.memory_id),
             enable_trace=self.enable_trace,
+            stream_final_response=self.stream_final_response,
             session_state={"conversationHistory": {"messages": history}} if history else {},
         )
         if self.agent_id is None:

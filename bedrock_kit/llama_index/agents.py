@@ -85,6 +85,7 @@ class BedrockAgentQueryEngine(BaseQueryEngine):
         memory_id: Long-term memory id.
         enable_trace: Ask for trace events.
         streaming: Return streaming responses.
+        stream_final_response: Ask Bedrock to stream the final answer in many chunks.
         region_name: AWS region.
         endpoint_url: Custom endpoint (VPC endpoint, LocalBedrock).
         credentials_profile_name: Named AWS profile.
@@ -117,6 +118,7 @@ class BedrockAgentQueryEngine(BaseQueryEngine):
         memory_id: str | None = None,
         enable_trace: bool = True,
         streaming: bool = False,
+        stream_final_response: bool = False,
         region_name: str | None = None,
         endpoint_url: str | None = None,
         credentials_profile_name: str | None = None,
@@ -158,6 +160,7 @@ class BedrockAgentQueryEngine(BaseQueryEngine):
         self.memory_id = memory_id
         self.enable_trace = enable_trace
         self.streaming = streaming
+        self.stream_final_response = stream_final_response
         settings = ClientSettings(
             region_name=region_name,
             endpoint_url=endpoint_url,
@@ -182,6 +185,7 @@ class BedrockAgentQueryEngine(BaseQueryEngine):
             session_attributes=self.session_attributes,
             memory_id=self.memory_id,
             enable_trace=self.enable_trace,
+            stream_final_response=self.stream_final_response,
         )
         if self.inline is not None:
             return build_inline_agent_request(self.inline, text, session)

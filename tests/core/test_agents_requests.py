@@ -226,3 +226,15 @@ def test_loop_files_and_bad_options():
         _AgentLoop({"agentId": "A"}, (), -1, "FAILURE")
     with pytest.raises(ConfigurationError, match="tool_error_state"):
         _AgentLoop({"agentId": "A"}, (), 1, "NOPE")  # type: ignore[arg-type]
+
+
+def test_streaming_configurations():
+    request = build_invoke_agent_request(
+        "A1", "B1", "hi", AgentSession(stream_final_response=True, apply_guardrail_interval=50)
+    )
+    assert request["streamingConfigurations"] == {
+        "streamFinalResponse": True,
+        "applyGuardrailInterval": 50,
+    }
+    with pytest.raises(ConfigurationError, match="apply_guardrail_interval"):
+        build_invoke_agent_request("A1", "B1", "hi", AgentSession(apply_guardrail_interval=0))

@@ -338,3 +338,11 @@ def test_generated_models_round_trip(generated):
             assert got == pytest.approx(value)
         else:
             assert got == value
+
+
+def test_openapi_action_group_holds_at_most_eleven_operations():
+    nested = Order.model_json_schema()
+    specs = [tool_spec(f"order{i}", "d", nested) for i in range(12)]
+    with pytest.raises(ConfigurationError, match="at most 11"):
+        build_action_group(specs, name="g")
+    assert "apiSchema" in build_action_group(specs[:11], name="g")

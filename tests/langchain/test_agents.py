@@ -326,3 +326,23 @@ def test_configuration_errors_before_any_request():
         agent.as_tool(args_schema=dict)
     with pytest.raises(ConfigurationError, match="Lambda function ARN"):
         tools_to_action_group([get_weather], name="g", lambda_arn="nope")
+
+
+def test_lcel_pipeline_prompt_agent_parser(server):
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.prompts import ChatPromptTemplate, PromptTemplate
+
+    server.script(
+        "InvokeAgent",
+        Reply.events([{"chunk": {"bytes": b"Pack "}}, {"chunk": {"bytes": b"an umbrella."}}]),
+        Reply.events([{"chunk": {"bytes": b"ok"}}]),
+    )
+    agent = _agent(server, stream_final_response=True)
+    chain = PromptTemplate.from_template("Trip advice for {city}") | agent | StrOutputParser()
+    assert chain.invoke({"city": "Bergen"}) == "Pack an umbrella."
+    first = server.requests[0].body
+    assert first["inputText"] == "Trip advice for Bergen"
+    assert first["streamingConfigurations"] == {"streamFinalResponse": True}
+    chat = ChatPromptTemplate.from_messages([("human", "Hi {name}")]) | agent
+    assert chat.invoke({"name": "Ann"}).content == "ok"
+    assert server.requests[1].body["inputText"] == "Hi Ann"

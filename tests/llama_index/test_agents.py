@@ -309,3 +309,9 @@ def test_configuration_errors():
         BedrockAgentQueryEngine("bad id!", "B1", region_name="us-east-1")
     with pytest.raises(ConfigurationError, match="at least 40"):
         BedrockAgentQueryEngine(foundation_model="m", instruction="short")
+
+
+def test_stream_final_response_option_is_sent(server):
+    server.script("InvokeAgent", Reply.events([{"chunk": {"bytes": b"a"}}]))
+    _engine(server, stream_final_response=True).query("go")
+    assert server.requests[0].body["streamingConfigurations"] == {"streamFinalResponse": True}
