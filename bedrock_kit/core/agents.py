@@ -60,6 +60,7 @@ __all__ = [
 ]
 
 _SERVICE = "bedrock-agent-runtime"
+_NEEDS_CONFIRMATION = frozenset({"USER_CONFIRMATION", "USER_CONFIRMATION_AND_RESULT"})
 DEFAULT_MAX_STEPS = 10
 
 
@@ -268,10 +269,15 @@ class _AgentLoop:
     def pending_calls(self) -> tuple[InvocationInput, ...] | None:
         """Calls to run now, or None when the call is over.
 
+        A call the agent wants the user to confirm first (``USER_CONFIRMATION...``) is never
+        run automatically: the request goes back to the caller in ``result.return_control``.
+
         Raises:
             AgentStepLimitError: When running them would pass ``max_steps`` rounds.
         """
         if self.return_control is None or not self.tools:
+            return None
+        if any(c.invocation_type in _NEEDS_CONFIRMATION for c in self.return_control.calls):
             return None
         if self.rounds >= self.max_steps:
             raise AgentStepLimitError(

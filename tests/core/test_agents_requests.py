@@ -238,3 +238,28 @@ def test_streaming_configurations():
     }
     with pytest.raises(ConfigurationError, match="apply_guardrail_interval"):
         build_invoke_agent_request("A1", "B1", "hi", AgentSession(apply_guardrail_interval=0))
+
+
+def test_calls_needing_user_confirmation_are_never_run_automatically():
+    loop = _loop()
+    confirm = {
+        "returnControl": {
+            "invocationId": "inv-2",
+            "invocationInputs": [
+                {
+                    "functionInvocationInput": {
+                        "actionGroup": "g",
+                        "actionInvocationType": "USER_CONFIRMATION",
+                        "function": "get_weather",
+                        "parameters": [{"name": "location", "type": "string", "value": "X"}],
+                    }
+                }
+            ],
+        }
+    }
+    loop.feed(confirm)
+    assert loop.pending_calls() is None
+    result = loop.result()
+    assert result.return_control is not None
+    assert result.return_control.calls[0].invocation_type == "USER_CONFIRMATION"
+    assert result.tool_outcomes == ()
