@@ -158,6 +158,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_LIVE_KEY] = live_aws_available()
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
     """pytest-recording hook: register the custom matchers ``vcr_config`` names."""
     register_matchers(vcr)
