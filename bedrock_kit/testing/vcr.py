@@ -96,6 +96,8 @@ def vcr_config() -> dict[str, Any]:
 
     The custom matchers named in ``match_on`` must be registered on the VCR instance first
     (:func:`register_matchers`; the pytest plugin does it in ``pytest_recording_configure``).
+    pytest-recording lets a ``record_mode`` in this dict override ``--record-mode``, so the
+    plugin's ``vcr_config`` fixture drops that key (pytest-recording's default is ``none``).
 
     Returns:
         A fresh dict each call, safe to modify.
