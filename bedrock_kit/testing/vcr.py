@@ -36,7 +36,7 @@ import re
 import struct
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from bedrock_kit.testing.scanner import CREDENTIAL_PATTERNS
 
@@ -88,6 +88,7 @@ _REDACTIONS: dict[str, str] = {
     "secret_access_key": "REDACTED-SECRET-KEY",
 }
 _EVENT_STREAM = "application/vnd.amazon.eventstream"
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
 _PRELUDE = struct.Struct(">II")
 
 
@@ -161,8 +162,13 @@ def scrub_request(request: Any) -> Any:
     """``before_record_request`` hook: scrub credentials from the request body.
 
     Headers are handled by ``filter_headers``; this removes anything that also slipped into
-    the body (a presigned URL, an STS response echoed back).
+    the body (a presigned URL, an STS response echoed back). It also drops the random port
+    of a loopback endpoint (LocalBedrock), so re-recording does not churn every ``uri:``
+    line; matching ignores host and port anyway.
     """
+    parts = urlsplit(request.uri)
+    if parts.hostname in _LOOPBACK_HOSTS and parts.port is not None:
+        request.uri = urlunsplit(parts._replace(netloc=parts.hostname))
     body = request.body
     if isinstance(body, str):
         request.body = scrub_bytes(body.encode("utf-8")).decode("utf-8")

@@ -97,6 +97,9 @@ def test_cassette_has_no_credentials_and_stream_bytes_are_exact(cassette: Path) 
         assert leaked.lower() not in text.lower()
     assert "!!binary" in text  # vcrpy's YAML serializer stores bytes bodies as base64
     data = yaml.safe_load(text)
+    assert data["interactions"][0]["request"]["uri"] == (
+        "http://127.0.0.1/model/amazon.nova-micro-v1%3A0/converse"
+    )
     bodies = [i["response"]["body"]["string"] for i in data["interactions"]]
     assert bodies[1] == STREAM_BODY
 
