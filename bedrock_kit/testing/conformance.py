@@ -76,6 +76,8 @@ EVENT_STREAM_CONTENT_TYPE = "application/vnd.amazon.eventstream"
 """Content-Type of AWS binary event streams."""
 
 _SERVICES = ("bedrock-runtime", "bedrock-agent-runtime")
+# libyaml's loader is ~15x faster on these files; same safe tag set as SafeLoader.
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SERVER_OWN_HEADERS = frozenset({"date", "server"})
 _DROPPED_HEADERS = frozenset(
     {"content-length", "transfer-encoding", "connection", "set-cookie", "keep-alive"}
@@ -198,7 +200,7 @@ def load_recording(path: Path) -> Recording:
         ValueError: A path matches no bedrock-runtime/bedrock-agent-runtime operation, or
             an event stream fails to decode (bad framing or CRC).
     """
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     interactions = tuple(_interaction(raw) for raw in data.get("interactions") or [])
     return Recording(path.parent.name, path.stem, path.resolve(), interactions)
 
