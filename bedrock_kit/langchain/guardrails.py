@@ -14,18 +14,25 @@ Example:
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from langchain_core.documents import Document
-from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    message_chunk_to_message,
+)
+from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.prompt_values import ChatPromptValue, PromptValue, StringPromptValue
 from langchain_core.runnables import RunnableConfig, RunnableSerializable
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
 from bedrock_kit.core.clients import ClientSettings
-from bedrock_kit.core.guard_texts import GuardedTexts, aguard_texts, check_on_block, guard_texts
+from bedrock_kit.core.guard_texts import GuardedTexts, aguard_texts, guard_texts
 from bedrock_kit.core.guardrail_apply import (
     SOURCES,
     TEXT_UNIT_CHARACTERS,
@@ -81,31 +88,36 @@ class _GuardrailRunnable(RunnableSerializable[Any, Any]):
     def _version_as_str(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int) else value
 
-    def model_post_init(self, context: Any, /) -> None:
-        """Validate guardrail and client arguments now, before any request."""
-        if self._core is None:
-            self._core = GuardrailClient(
-                self.guardrail_id,
-                self.guardrail_version,
-                settings=ClientSettings(
-                    region_name=self.region_name,
-                    endpoint_url=self.endpoint_url,
-                    profile_name=self.credentials_profile_name,
-                    aws_access_key_id=_secret(self.aws_access_key_id),
-                    aws_secret_access_key=_secret(self.aws_secret_access_key),
-                    aws_session_token=_secret(self.aws_session_token),
-                    max_retries=self.max_retries,
-                    retry_mode=self.retry_mode,
-                    timeout=self.timeout,
-                ),
-                client=self.client,
-                async_client=self.async_client,
-            )
+    def __init__(self, **kwargs: Any) -> None:
+        """Validate guardrail and client arguments now, before any request.
+
+        Raises:
+            ConfigurationError: For a bad guardrail version or client argument (raised here,
+                outside pydantic validation, so it is not wrapped in a ValidationError).
+        """
+        super().__init__(**kwargs)
+        self._core = GuardrailClient(
+            self.guardrail_id,
+            self.guardrail_version,
+            settings=ClientSettings(
+                region_name=self.region_name,
+                endpoint_url=self.endpoint_url,
+                profile_name=self.credentials_profile_name,
+                aws_access_key_id=_secret(self.aws_access_key_id),
+                aws_secret_access_key=_secret(self.aws_secret_access_key),
+                aws_session_token=_secret(self.aws_session_token),
+                max_retries=self.max_retries,
+                retry_mode=self.retry_mode,
+                timeout=self.timeout,
+            ),
+            client=self.client,
+            async_client=self.async_client,
+        )
 
     @property
     def core(self) -> GuardrailClient:
         """The core guardrail client; its boto3 clients are built once and reused."""
-        assert self._core is not None  # set in model_post_init
+        assert self._core is not None  # set in __init__
         return self._core
 
     def _shared(self) -> dict[str, Any]:
@@ -177,9 +189,9 @@ class _Shape:
     def __init__(self, value: Any, input_key: str | None) -> None:
         self.value = value
         self.key = input_key if isinstance(value, Mapping) else None
-        inner = value[self.key] if self.key is not None else value
         if self.key is not None and self.key not in value:
             raise ConfigurationError(f"input dict has no key {self.key!r} (input_key)")
+        inner = value[self.key] if self.key is not None else value
         self.inner = inner
         self.messages: list[BaseMessage] | None = None
         if isinstance(inner, str):
@@ -276,13 +288,6 @@ class BedrockGuardrail(_GuardrailRunnable):
     on_result: Callable[[GuardedTexts], None] | None = Field(default=None, exclude=True)
     """Called with every check's result (the only way to see it for a str in detect mode)."""
 
-    def model_post_init(self, context: Any, /) -> None:
-        """Validate arguments now, before any request."""
-        if self.source not in SOURCES:
-            raise ConfigurationError(f"source must be one of {SOURCES}, got {self.source!r}")
-        check_on_block(self.on_block)
-        super().model_post_init(context)
-
     def with_source(self, source: Literal["INPUT", "OUTPUT"]) -> BedrockGuardrail:
         """The same guardrail (and clients) checking the other side of the model."""
         if source not in SOURCES:
@@ -378,9 +383,9 @@ class BedrockStreamGuard(_GuardrailRunnable):
 
     _guard: StreamGuard | None = PrivateAttr(default=None)
 
-    def model_post_init(self, context: Any, /) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         """Validate arguments now, before any request."""
-        super().model_post_init(context)
+        super().__init__(**kwargs)
         self._rebuild_guard()
 
     def _rebuild_guard(self) -> None:
@@ -453,12 +458,30 @@ class BedrockStreamGuard(_GuardrailRunnable):
             yield chunk
 
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
-        """Guard a whole str or message; returns the released text in the same type."""
-        return _join(list(self.stream(input, config, **kwargs)), input)
+        """Guard a whole str or AI message; returns the released text in the same type."""
+        return _join(list(self.stream(_as_chunk(input), config, **kwargs)), input)
 
     async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         """Async :meth:`invoke`."""
-        return _join([c async for c in self.astream(input, config, **kwargs)], input)
+        chunks = [c async for c in self.astream(_as_chunk(input), config, **kwargs)]
+        return _join(chunks, input)
+
+
+def _as_chunk(value: Any) -> Any:
+    """A whole AIMessage as the one chunk of a stream (tool calls kept as call chunks)."""
+    if not isinstance(value, AIMessage) or isinstance(value, AIMessageChunk):
+        return value
+    calls = [
+        tool_call_chunk(name=c["name"], args=json.dumps(c["args"]), id=c["id"], index=i)
+        for i, c in enumerate(value.tool_calls)
+    ]
+    return AIMessageChunk(
+        content=value.content,
+        id=value.id,
+        response_metadata=value.response_metadata,
+        usage_metadata=value.usage_metadata,
+        tool_call_chunks=calls,
+    )
 
 
 def _join(chunks: list[Any], input: Any) -> Any:
@@ -467,7 +490,9 @@ def _join(chunks: list[Any], input: Any) -> Any:
     merged: AIMessageChunk = AIMessageChunk(content="")
     for chunk in chunks:
         merged = merged + chunk
-    return merged
+    if isinstance(input, AIMessageChunk):
+        return merged
+    return message_chunk_to_message(merged)
 
 
 # ------------------------------------------------------------------ grounding
