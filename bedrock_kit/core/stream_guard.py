@@ -20,7 +20,7 @@ feed it chunks and guardrail answers.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Generator, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -201,7 +201,7 @@ class StreamGuard:
 
     def guard(
         self, chunks: Iterable[str], *, stats: StreamGuardStats | None = None
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, None]:
         """Yield the text of ``chunks``, each piece only after its window passed.
 
         Args:
@@ -236,7 +236,7 @@ class StreamGuard:
 
     async def aguard(
         self, chunks: AsyncIterable[str] | Iterable[str], *, stats: StreamGuardStats | None = None
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         """Async :meth:`guard`: accepts async or sync iterables, checks with aiobotocore."""
         run = self._run(stats)
         source = _aiter(chunks)

@@ -92,9 +92,14 @@ class _GuardrailRunnable(RunnableSerializable[Any, Any]):
         """Validate guardrail and client arguments now, before any request.
 
         Raises:
-            ConfigurationError: For a bad guardrail version or client argument (raised here,
-                outside pydantic validation, so it is not wrapped in a ValidationError).
+            ConfigurationError: For an unknown argument, a bad guardrail version or client
+                argument (raised here, outside pydantic validation, so it is not wrapped in a
+                ValidationError).
         """
+        known = {"guardrail_identifier", "base_url", *type(self).model_fields}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:  # pydantic would ignore them; a misspelt argument must not pass silently
+            raise ConfigurationError(f"{type(self).__name__} got unknown arguments {unknown}")
         super().__init__(**kwargs)
         self._core = GuardrailClient(
             self.guardrail_id,

@@ -165,6 +165,8 @@ def test_constructor_errors_are_configuration_errors(server: LocalBedrock) -> No
         _guard(server).with_source("BOTH")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="input_key"):
         _guard(server).invoke({"question": "x"})
+    with pytest.raises(ConfigurationError, match="guardrail_versoin"):
+        BedrockGuardrail(guardrail_id=GID, guardrail_versoin="1")
     with pytest.raises(ConfigurationError, match="overlap"):
         BedrockStreamGuard(guardrail_id=GID, overlap=2000)
     assert server.requests == []
