@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -43,6 +44,8 @@ from bedrock_kit.core.stream_guard import StreamGuard, StreamGuardStats
 from bedrock_kit.errors import ConfigurationError, GuardrailInterventionError
 
 __all__ = ["BedrockGroundingCheck", "BedrockGuardrail", "BedrockStreamGuard"]
+
+_log = logging.getLogger(__name__)
 
 
 def _secret(value: SecretStr | None) -> str | None:
@@ -333,6 +336,59 @@ class BedrockGuardrail(_GuardrailRunnable):
         """Async :meth:`invoke` (aiobotocore, no threads)."""
         return await self._acall_with_config(self._aguard, input, config, run_type="chain")
 
+    def _split(self, shapes: list[_Shape], packed: GuardedTexts) -> list[Any]:
+        out, start = [], 0
+        for shape in shapes:
+            end = start + len(shape.texts)
+            part = GuardedTexts(tuple(shape.texts), packed.texts[start:end], packed.results)
+            out.append(self._finish(shape, part))
+            start = end
+        return out
+
+    def batch(
+        self,
+        inputs: list[Any],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[Any]:
+        """Check many inputs with ONE ApplyGuardrail call (each text one content block).
+
+        When that call blocks, one call cannot say which input was blocked: the inputs are
+        then checked one by one (``1 + len(inputs)`` calls), as ``Runnable.batch`` does.
+        """
+        shapes = [_Shape(value, self.input_key) for value in inputs]
+        texts = [text for shape in shapes for text in shape.texts]
+        if not inputs or not texts:
+            return super().batch(inputs, config, return_exceptions=return_exceptions, **kwargs)
+        packed = guard_texts(self.core, texts, source=self.source)
+        if packed.blocked:
+            return super().batch(inputs, config, return_exceptions=return_exceptions, **kwargs)
+        return self._split(shapes, packed)
+
+    async def abatch(
+        self,
+        inputs: list[Any],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[Any]:
+        """Async :meth:`batch`."""
+        shapes = [_Shape(value, self.input_key) for value in inputs]
+        texts = [text for shape in shapes for text in shape.texts]
+        if not inputs or not texts:
+            return await super().abatch(
+                inputs, config, return_exceptions=return_exceptions, **kwargs
+            )
+        packed = await aguard_texts(self.core, texts, source=self.source)
+        if packed.blocked:
+            return await super().abatch(
+                inputs, config, return_exceptions=return_exceptions, **kwargs
+            )
+        return self._split(shapes, packed)
+
 
 # ------------------------------------------------------------------ stream guard
 
@@ -344,6 +400,7 @@ class _ChunkState:
         self.messages = False
         self.id: str | None = None
         self.extra: AIMessageChunk | None = None
+        self.withheld = 0
 
     def text_of(self, chunk: Any) -> str:
         if isinstance(chunk, str):
@@ -355,6 +412,10 @@ class _ChunkState:
         self.messages = True
         self.id = self.id or chunk.id
         texts, _ = _message_slots([chunk])
+        if not isinstance(chunk.content, str):
+            # Reasoning, image and other non-text blocks cannot be checked as output text:
+            # they are withheld (never released unchecked) and reported in a warning.
+            self.withheld += len(chunk.content) - len(texts)
         # Tool-call chunks, usage and metadata are not text a user reads: kept and sent
         # after the guarded text, never dropped.
         rest = chunk.model_copy(update={"content": ""})
@@ -364,6 +425,11 @@ class _ChunkState:
 
     def wrap(self, text: str) -> Any:
         return AIMessageChunk(content=text, id=self.id) if self.messages else text
+
+    def finish(self) -> AIMessageChunk | None:
+        if self.withheld:
+            _log.warning("stream guard withheld %d non-text content blocks", self.withheld)
+        return self.extra
 
 
 class BedrockStreamGuard(_GuardrailRunnable):
@@ -415,8 +481,8 @@ class BedrockStreamGuard(_GuardrailRunnable):
         state = _ChunkState()
         for text in self._guard.guard(state.text_of(c) for c in chunks):
             yield state.wrap(text)
-        if state.extra is not None:
-            yield state.extra
+        if (extra := state.finish()) is not None:
+            yield extra
 
     async def aguard_stream(self, chunks: AsyncIterator[Any]) -> AsyncIterator[Any]:
         """Async :meth:`guard_stream`."""
@@ -429,8 +495,8 @@ class BedrockStreamGuard(_GuardrailRunnable):
 
         async for text in self._guard.aguard(texts()):
             yield state.wrap(text)
-        if state.extra is not None:
-            yield state.extra
+        if (extra := state.finish()) is not None:
+            yield extra
 
     def transform(
         self, input: Iterator[Any], config: RunnableConfig | None = None, **kwargs: Any

@@ -272,3 +272,54 @@ def test_grounding_check_flags_and_raises(server: LocalBedrock) -> None:
     ]
     with pytest.raises(GuardrailInterventionError, match=r"grounding 0\.20"):
         BedrockGroundingCheck(guardrail_id=GID, **_args(server)).invoke(value)
+
+
+# ------------------------------------------------------------------ batch, chunk content
+
+
+def test_batch_packs_every_input_into_one_call(server: LocalBedrock) -> None:
+    server.script("ApplyGuardrail", masked("one", "two {EMAIL}", "three"))
+    inputs = ["one", [HumanMessage("two a@b.com")], {"input": "three"}]
+    out = _guard(server).batch(inputs)
+    assert out[0] == "one"
+    assert out[1][0].content == "two {EMAIL}"
+    assert out[2] == {"input": "three"}
+    assert len(server.requests) == 1
+    assert _sent(server) == ["one", "two a@b.com", "three"]
+
+
+async def test_abatch_falls_back_to_one_call_per_input_when_blocked(
+    server: LocalBedrock,
+) -> None:
+    server.script("ApplyGuardrail", blocked(), none(), blocked())
+    guard = _guard(server, on_block="message")
+    try:
+        out = await guard.abatch(["fine", "buy stocks?"])
+    finally:
+        await guard.aclose()
+    assert out == ["fine", BLOCKED]
+    calls = sorted(tuple(_sent(server, i)) for i in range(1, 3))
+    assert _sent(server, 0) == ["fine", "buy stocks?"]
+    assert calls == [("buy stocks?",), ("fine",)]
+
+
+def test_stream_guard_withholds_non_text_blocks_and_keeps_tool_calls(
+    server: LocalBedrock, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.script("ApplyGuardrail", none())
+    guard = BedrockStreamGuard(guardrail_id=GID, **_args(server))
+    reasoning: list[str | dict[str, Any]] = [
+        {"type": "reasoning_content", "reasoning_content": {"text": "secret thoughts"}},
+        {"type": "text", "text": "visible"},
+    ]
+    chunks = [
+        AIMessageChunk(content=reasoning, id="r1"),
+        AIMessageChunk(content="", tool_call_chunks=[
+            {"name": "f", "args": "{}", "id": "t1", "index": 0, "type": "tool_call_chunk"}]),
+    ]  # fmt: skip
+    out = list(guard.guard_stream(iter(chunks)))
+    assert [c.content for c in out] == ["visible", ""]
+    assert out[0].id == "r1"
+    assert out[1].tool_call_chunks[0]["id"] == "t1"
+    assert "secret thoughts" not in str([c.content for c in out])
+    assert "withheld 1 non-text" in caplog.text
