@@ -74,6 +74,9 @@ class BedrockGuardrail(BaseModel):
     fail_open: bool = Field(
         default=False, description="Release stream text unchecked when a check fails."
     )
+    first_window_size: int | None = Field(
+        default=None, description="Smaller first stream window: first text arrives sooner."
+    )
     region_name: str | None = Field(default=None, description="AWS region.")
     endpoint_url: str | None = Field(
         default=None, alias="base_url", description="Custom endpoint (VPC, LocalBedrock)."
@@ -132,6 +135,7 @@ class BedrockGuardrail(BaseModel):
             on_block=self.on_block,
             replacement=self.replacement,
             fail_open=self.fail_open,
+            first_window_size=self.first_window_size,
         )
 
     @property

@@ -278,3 +278,20 @@ def test_cost_windowed_vs_per_chunk(characters: int, windowed_calls: int) -> Non
         f"{per_chunk.stats.text_units} units; windowed {windowed.stats.calls} calls / "
         f"{windowed.stats.text_units} units"
     )
+
+
+def test_first_window_size_releases_sooner_for_about_one_more_call() -> None:
+    text = _prose(5000, 9)
+    log: list[tuple[str, str]] = []
+    guard = StreamGuard(PolicyDouble(log), first_window_size=200)  # type: ignore[arg-type]
+    released = list(_logged(log, guard.guard(_chunks(text, 5))))
+    assert "".join(released) == text
+    _assert_every_release_was_checked_before(log)
+    checks = [t for kind, t in log if kind == "check"]
+    assert len(checks[0]) == 200 and released[0] == text[:150]
+    assert all(len(t) == 1000 for t in checks[1:-1])
+    plain = StreamGuard(PolicyDouble([]))  # type: ignore[arg-type]
+    list(plain.guard(_chunks(text, 5)))
+    assert guard.stats.calls - plain.stats.calls <= 1
+    with pytest.raises(ConfigurationError, match="first_window_size"):
+        StreamGuard(PolicyDouble([]), first_window_size=40)  # type: ignore[arg-type]
