@@ -42,7 +42,12 @@ def _run(
 ) -> dict[str, float]:
     server.clear()
     server.script("ApplyGuardrail", *[Reply.json(_NONE) for _ in range(len(text) + 1)])
-    settings = ClientSettings(region_name="us-east-1", endpoint_url=server.endpoint_url)
+    settings = ClientSettings(
+        region_name="us-east-1",
+        endpoint_url=server.endpoint_url,
+        aws_access_key_id="AKIDLOCALBEDROCK",  # LocalBedrock does not check signatures
+        aws_secret_access_key="not-a-secret",
+    )
     guard = StreamGuard(GuardrailClient("bench", "1", settings=settings), **options)
     guard.client.apply("warm-up", source="OUTPUT")  # client creation is not what we measure
     server.clear()
