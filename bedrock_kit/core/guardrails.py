@@ -149,6 +149,17 @@ class GuardrailAssessment:
     """Guardrail id from ``appliedGuardrailDetails``."""
     guardrail_version: str | None = None
     """Guardrail version from ``appliedGuardrailDetails``."""
+    guarded_images: int | None = None
+    """Images the guardrail evaluated (``guardrailCoverage.images``)."""
+    total_images: int | None = None
+    """Images in the content."""
+    guardrail_arn: str | None = None
+    """Guardrail ARN from ``appliedGuardrailDetails``."""
+
+    @property
+    def anonymized(self) -> bool:
+        """True when a PII entity or regex was masked in the output."""
+        return any(f.action == "ANONYMIZED" for f in (*self.pii_entities, *self.regexes))
 
     @property
     def blocked(self) -> bool:
@@ -185,6 +196,9 @@ class GuardrailTrace:
     """The model's raw output before masking, when trace is ``enabled_full``/sent."""
     action_reason: str | None = None
     """``actionReason``."""
+    action: str | None = None
+    """``amazon-bedrock-guardrailAction`` of InvokeModel (``INTERVENED``/``NONE``); None
+    for Converse, which reports interventions through ``stopReason``."""
 
     @property
     def assessments(self) -> tuple[GuardrailAssessment, ...]:
@@ -213,6 +227,10 @@ def _bool(value: Any) -> bool | None:
 def _num(value: Any) -> int:
     # InvokeModel traces serialise integers as floats (28.0); Converse as ints.
     return int(value or 0)
+
+
+def _opt_num(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _topics(policy: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
@@ -334,16 +352,20 @@ def parse_assessment(wire: Mapping[str, Any]) -> GuardrailAssessment:
             fields.update(parse(wire[key]))
     metrics = wire.get("invocationMetrics") or {}
     coverage = (metrics.get("guardrailCoverage") or {}).get("textCharacters") or {}
+    images = (metrics.get("guardrailCoverage") or {}).get("images") or {}
     details = wire.get("appliedGuardrailDetails") or {}
     latency = metrics.get("guardrailProcessingLatency")
     return GuardrailAssessment(
         **fields,
         usage=parse_guardrail_usage(metrics.get("usage")),
         processing_latency_ms=None if latency is None else int(latency),
-        guarded_characters=None if "guarded" not in coverage else _num(coverage["guarded"]),
-        total_characters=None if "total" not in coverage else _num(coverage["total"]),
+        guarded_characters=_opt_num(coverage.get("guarded")),
+        total_characters=_opt_num(coverage.get("total")),
         guardrail_id=details.get("guardrailId"),
         guardrail_version=details.get("guardrailVersion"),
+        guarded_images=_opt_num(images.get("guarded")),
+        total_images=_opt_num(images.get("total")),
+        guardrail_arn=details.get("guardrailArn"),
     )
 
 
@@ -361,4 +383,36 @@ def parse_guardrail_trace(wire: Mapping[str, Any] | None) -> GuardrailTrace | No
         },
         model_output=tuple(wire.get("modelOutput") or ()),
         action_reason=wire.get("actionReason"),
+    )
+
+
+def parse_invoke_model_trace(body: Mapping[str, Any] | None) -> GuardrailTrace | None:
+    """Parse the guardrail fields of an InvokeModel (or last stream chunk) response body.
+
+    InvokeModel puts ``amazon-bedrock-guardrailAction`` and ``amazon-bedrock-trace`` beside the
+    model's own fields; the trace names its parts ``input`` and ``outputs`` (a list of
+    ``{guardrailId: assessment}``) where Converse says ``inputAssessment`` and
+    ``outputAssessments``. Numbers may arrive as floats (``28.0``).
+
+    Returns:
+        The trace, or None when the body carries neither field.
+    """
+    if not body:
+        return None
+    action = body.get("amazon-bedrock-guardrailAction")
+    wire = (body.get("amazon-bedrock-trace") or {}).get("guardrail") or {}
+    if action is None and not wire:
+        return None
+    outputs: dict[str, list[GuardrailAssessment]] = {}
+    for group in wire.get("outputs") or ():
+        for gid, assessment in (group or {}).items():
+            outputs.setdefault(gid, []).append(parse_assessment(assessment))
+    return GuardrailTrace(
+        input_assessments={
+            gid: parse_assessment(a) for gid, a in (wire.get("input") or {}).items()
+        },
+        output_assessments={gid: tuple(group) for gid, group in outputs.items()},
+        model_output=tuple(wire.get("modelOutput") or ()),
+        action_reason=wire.get("actionReason"),
+        action=action,
     )
