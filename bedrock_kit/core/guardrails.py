@@ -8,7 +8,7 @@ InvokeModel, so a user reads every intervention the same way.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -386,33 +386,42 @@ def parse_guardrail_trace(wire: Mapping[str, Any] | None) -> GuardrailTrace | No
     )
 
 
+def invoke_trace_as_converse(body: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``amazon-bedrock-trace`` of an InvokeModel body in Converse's ``trace.guardrail`` shape.
+
+    InvokeModel names the parts ``input`` and ``outputs`` (a list of ``{guardrailId:
+    assessment}``) where Converse says ``inputAssessment`` and ``outputAssessments``.
+    Returns ``{}`` when the body has no guardrail trace.
+    """
+    wire = ((body or {}).get("amazon-bedrock-trace") or {}).get("guardrail") or {}
+    if not wire:
+        return {}
+    outputs: dict[str, list[Any]] = {}
+    for group in wire.get("outputs") or ():
+        for gid, assessment in (group or {}).items():
+            outputs.setdefault(gid, []).append(assessment)
+    shaped = {
+        "inputAssessment": wire.get("input") or {},
+        "outputAssessments": outputs,
+        "modelOutput": wire.get("modelOutput") or [],
+    }
+    if "actionReason" in wire:
+        shaped["actionReason"] = wire["actionReason"]
+    return shaped
+
+
 def parse_invoke_model_trace(body: Mapping[str, Any] | None) -> GuardrailTrace | None:
     """Parse the guardrail fields of an InvokeModel (or last stream chunk) response body.
 
-    InvokeModel puts ``amazon-bedrock-guardrailAction`` and ``amazon-bedrock-trace`` beside the
-    model's own fields; the trace names its parts ``input`` and ``outputs`` (a list of
-    ``{guardrailId: assessment}``) where Converse says ``inputAssessment`` and
-    ``outputAssessments``. Numbers may arrive as floats (``28.0``).
+    ``amazon-bedrock-guardrailAction`` and ``amazon-bedrock-trace`` sit beside the model's
+    own fields; numbers may arrive as floats (``28.0``).
 
     Returns:
         The trace, or None when the body carries neither field.
     """
-    if not body:
+    action = (body or {}).get("amazon-bedrock-guardrailAction")
+    shaped = invoke_trace_as_converse(body)
+    if action is None and not shaped:
         return None
-    action = body.get("amazon-bedrock-guardrailAction")
-    wire = (body.get("amazon-bedrock-trace") or {}).get("guardrail") or {}
-    if action is None and not wire:
-        return None
-    outputs: dict[str, list[GuardrailAssessment]] = {}
-    for group in wire.get("outputs") or ():
-        for gid, assessment in (group or {}).items():
-            outputs.setdefault(gid, []).append(parse_assessment(assessment))
-    return GuardrailTrace(
-        input_assessments={
-            gid: parse_assessment(a) for gid, a in (wire.get("input") or {}).items()
-        },
-        output_assessments={gid: tuple(group) for gid, group in outputs.items()},
-        model_output=tuple(wire.get("modelOutput") or ()),
-        action_reason=wire.get("actionReason"),
-        action=action,
-    )
+    trace = parse_guardrail_trace(shaped) or GuardrailTrace()
+    return replace(trace, action=action)
