@@ -200,6 +200,7 @@ def test_unknown_path_answers_404(server: LocalBedrock) -> None:
         urllib.request.urlopen(server.endpoint_url + "/nope", data=b"{}")
     assert caught.value.code == 404
     assert caught.value.headers["x-amzn-ErrorType"] == "UnknownOperationException"
+    caught.value.close()
 
 
 def test_reasoning_and_guardrail_trace_round_trip(server: LocalBedrock, client: Any) -> None:
