@@ -1,0 +1,426 @@
+"""``BedrockKitLLM``: a LlamaIndex function-calling LLM on bedrock-kit's Converse core."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from llama_index.core.base.llms.generic_utils import (
+    achat_to_completion_decorator,
+    astream_chat_to_completion_decorator,
+    chat_to_completion_decorator,
+    stream_chat_to_completion_decorator,
+)
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseAsyncGen,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseAsyncGen,
+    CompletionResponseGen,
+    LLMMetadata,
+    MessageRole,
+)
+from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr
+from llama_index.core.constants import DEFAULT_NUM_OUTPUTS
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+from llama_index.core.llms.function_calling import FunctionCallingLLM
+from llama_index.core.llms.llm import ToolSelection
+from pydantic import AliasChoices
+
+from bedrock_kit.core.clients import ClientSettings, check_client
+from bedrock_kit.core.converse import build_converse_request, build_tool_config
+from bedrock_kit.core.messages import guard_last_turn, guardrail_intervention_error
+from bedrock_kit.core.runtime import ConverseRuntime
+from bedrock_kit.core.stream import CompletedDelta, StreamDelta
+from bedrock_kit.core.types import ConverseResult, GuardrailConfig, InferenceConfig, ToolSpec
+from bedrock_kit.errors import ConfigurationError
+from bedrock_kit.llama_index._convert import (
+    ChatStream,
+    to_chat_response,
+    to_core,
+    tool_choice_name,
+    tool_selections,
+    tool_specs,
+)
+
+if TYPE_CHECKING:
+    from llama_index.core.tools.types import BaseTool
+
+_SERVICE = "bedrock-runtime"
+_MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]*$")
+# Per-call keyword arguments chat() understands; anything else is an error, not ignored.
+_CALL_KWARGS = frozenset({"tools", "tool_choice", "temperature", "max_tokens", "top_p", "stop"})
+
+# Model family (a substring of the model id, profile id or ARN) -> context window in tokens,
+# most specific first. Unknown models (provisioned ARNs) get DEFAULT_CONTEXT_WINDOW; pass
+# ``context_window`` to override.
+CONTEXT_WINDOWS: tuple[tuple[str, int], ...] = (
+    ("anthropic.claude-instant", 100_000),
+    ("anthropic.claude-v2:0", 100_000),
+    ("anthropic.claude", 200_000),
+    ("amazon.nova-premier", 1_000_000),
+    ("amazon.nova-micro", 128_000),
+    ("amazon.nova", 300_000),
+    ("amazon.titan-text-premier", 32_000),
+    ("amazon.titan-text-express", 8_000),
+    ("amazon.titan-text-lite", 4_000),
+    ("meta.llama3-8b", 8_000),
+    ("meta.llama3-70b", 8_000),
+    ("meta.llama3", 128_000),
+    ("meta.llama4", 128_000),
+    ("mistral.mistral-large-2407", 128_000),
+    ("mistral.pixtral-large", 128_000),
+    ("mistral.", 32_000),
+    ("cohere.command-r", 128_000),
+    ("ai21.jamba", 256_000),
+    ("deepseek.", 128_000),
+    ("openai.gpt-oss", 128_000),
+    ("writer.palmyra-x5", 1_000_000),
+    ("writer.palmyra-x4", 128_000),
+)
+DEFAULT_CONTEXT_WINDOW = 32_000
+
+
+def context_window_of(model_id: str) -> int:
+    """Context window of a model id, profile id or ARN from :data:`CONTEXT_WINDOWS`."""
+    return next((n for key, n in CONTEXT_WINDOWS if key in model_id), DEFAULT_CONTEXT_WINDOW)
+
+
+def _guardrail(value: Any) -> GuardrailConfig | None:
+    """A GuardrailConfig from one, or from a Bedrock-shaped ``guardrailConfig`` dict."""
+    if value is None or isinstance(value, GuardrailConfig):
+        return value
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            f"guardrail_config must be a dict or GuardrailConfig, got {type(value).__name__}"
+        )
+    keys = {"guardrailIdentifier", "guardrailVersion", "trace", "streamProcessingMode"}
+    unknown = sorted(set(value) - keys)
+    if unknown:
+        raise ConfigurationError(f"guardrail_config has unknown keys {unknown}; known {keys}")
+    if not value.get("guardrailIdentifier") or not value.get("guardrailVersion"):
+        raise ConfigurationError("guardrail_config needs guardrailIdentifier and guardrailVersion")
+    if value.get("trace", "enabled") not in ("enabled", "disabled", "enabled_full"):
+        raise ConfigurationError("guardrail_config trace must be enabled, disabled or enabled_full")
+    if value.get("streamProcessingMode") not in (None, "sync", "async"):
+        raise ConfigurationError("guardrail_config streamProcessingMode must be sync or async")
+    return GuardrailConfig(
+        str(value["guardrailIdentifier"]),
+        str(value["guardrailVersion"]),
+        value.get("trace", "enabled"),
+        value.get("streamProcessingMode"),
+    )
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+class BedrockKitLLM(FunctionCallingLLM):
+    """Amazon Bedrock Converse as a LlamaIndex function-calling LLM, with native async.
+
+    Usage is Bedrock's billed count, in ``ChatResponse.raw["usage"]`` where LlamaIndex's
+    TokenCountingHandler reads it; stop reason, request id and the typed guardrail trace are
+    in ``additional_kwargs``.
+
+    Example:
+        ```python
+        from bedrock_kit.llama_index import BedrockKitLLM
+
+        llm = BedrockKitLLM(model="us.anthropic.claude-3-5-haiku-20241022-v1:0")
+        print(llm.complete("Say hi").text)
+        ```
+    """
+
+    model: str = Field(
+        description="Model id, inference profile id or ARN.",
+        validation_alias=AliasChoices("model", "model_id"),
+    )
+    region_name: str | None = Field(default=None, description="AWS region.")
+    endpoint_url: str | None = Field(default=None, description="Custom endpoint URL.")
+    credentials_profile_name: str | None = Field(
+        default=None,
+        description="AWS profile name.",
+        validation_alias=AliasChoices("credentials_profile_name", "profile_name"),
+    )
+    aws_access_key_id: SecretStr | None = Field(default=None, description="AWS access key id.")
+    aws_secret_access_key: SecretStr | None = Field(default=None, description="AWS secret key.")
+    aws_session_token: SecretStr | None = Field(default=None, description="AWS session token.")
+    temperature: float | None = Field(default=None, description="Sampling temperature.")
+    max_tokens: int | None = Field(default=None, description="Maximum output tokens.")
+    top_p: float | None = Field(default=None, description="Nucleus sampling mass.")
+    stop: list[str] | None = Field(default=None, description="Stop sequences.")
+    additional_model_request_fields: dict[str, Any] | None = Field(
+        default=None, description="Model-specific request fields."
+    )
+    guardrail_config: Any = Field(
+        default=None,
+        description="Guardrail: a GuardrailConfig or a dict with guardrailIdentifier, "
+        "guardrailVersion, trace and streamProcessingMode.",
+    )
+    raise_on_guardrail_intervention: bool = Field(
+        default=False, description="Raise GuardrailInterventionError when a guardrail intervenes."
+    )
+    guard_last_turn: bool = Field(
+        default=True,
+        description="With a guardrail, check only the last user turn (as guardContent).",
+    )
+    max_retries: int | None = Field(default=None, description="Retries botocore makes.")
+    timeout: float | None = Field(default=None, description="Read timeout in seconds.")
+    context_window: int | None = Field(
+        default=None, description="Override the context window from the model table."
+    )
+    client: Any = Field(default=None, exclude=True, repr=False, description="boto3 client.")
+    async_client: Any = Field(
+        default=None, exclude=True, repr=False, description="aiobotocore client."
+    )
+
+    _settings: ClientSettings = PrivateAttr()
+    _guardrail: GuardrailConfig | None = PrivateAttr(default=None)
+    _runtime: ConverseRuntime | None = PrivateAttr(default=None)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def __init__(self, **data: Any) -> None:
+        known = set(type(self).model_fields) | {"model_id", "profile_name"}
+        unknown = sorted(set(data) - known)
+        if unknown:  # pydantic would ignore them; a misspelt argument must not pass silently
+            raise ConfigurationError(f"BedrockKitLLM got unknown arguments {unknown}")
+        super().__init__(**data)
+        self._check_arguments()
+        self._guardrail = _guardrail(self.guardrail_config)
+        self._settings = ClientSettings(
+            region_name=self.region_name,
+            endpoint_url=self.endpoint_url,
+            profile_name=self.credentials_profile_name,
+            aws_access_key_id=_secret(self.aws_access_key_id),
+            aws_secret_access_key=_secret(self.aws_secret_access_key),
+            aws_session_token=_secret(self.aws_session_token),
+            max_retries=self.max_retries,
+            timeout=self.timeout,
+        )
+        if self.client is not None:
+            check_client(self.client, _SERVICE, "client")
+        if self.async_client is not None:
+            check_client(self.async_client, _SERVICE, "async_client")
+
+    def _check_arguments(self) -> None:
+        if not self.model or not _MODEL_ID.match(self.model):
+            raise ConfigurationError(
+                f"model {self.model!r} is not a Bedrock model id, inference profile id or ARN"
+            )
+        ranges = (
+            ("temperature", self.temperature, 0.0, None),
+            ("top_p", self.top_p, 0.0, 1.0),
+            ("max_tokens", self.max_tokens, 1, None),
+            ("context_window", self.context_window, 1, None),
+        )
+        for name, value, low, high in ranges:
+            if value is not None and (value < low or (high is not None and value > high)):
+                raise ConfigurationError(f"{name}={value!r} is out of range")
+
+    @classmethod
+    def class_name(cls) -> str:
+        """Name LlamaIndex uses when it serialises this component."""
+        return "BedrockKitLLM"
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        """Context window (model table or override), output budget and capabilities."""
+        return LLMMetadata(
+            context_window=self.context_window or context_window_of(self.model),
+            num_output=self.max_tokens or DEFAULT_NUM_OUTPUTS,
+            is_chat_model=True,
+            is_function_calling_model=True,
+            model_name=self.model,
+        )
+
+    @property
+    def runtime(self) -> ConverseRuntime:
+        """The one ConverseRuntime of this LLM, built on first use and reused."""
+        if self._runtime is None:
+            with self._lock:
+                if self._runtime is None:
+                    self._runtime = ConverseRuntime(
+                        self._settings, client=self.client, async_client=self.async_client
+                    )
+        return self._runtime
+
+    async def aclose(self) -> None:
+        """Close the async client this LLM built for the running event loop."""
+        if self._runtime is not None:
+            await self._runtime.pool.aclose()
+
+    # -- request and result
+
+    def _request(
+        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any], *, stream: bool
+    ) -> dict[str, Any]:
+        unknown = sorted(set(kwargs) - _CALL_KWARGS)
+        if unknown:
+            raise ConfigurationError(
+                f"unsupported keyword arguments {unknown}; known: {sorted(_CALL_KWARGS)}"
+            )
+        system, turns = to_core(messages)
+        if self._guardrail is not None and self.guard_last_turn:
+            turns = guard_last_turn(turns)
+        tools = [
+            t if isinstance(t, ToolSpec) else tool_specs([t])[0] for t in kwargs.get("tools") or ()
+        ]
+        stop = kwargs.get("stop", self.stop)
+        inference = InferenceConfig(
+            max_tokens=kwargs.get("max_tokens", self.max_tokens),
+            temperature=kwargs.get("temperature", self.temperature),
+            top_p=kwargs.get("top_p", self.top_p),
+            stop_sequences=tuple(stop or ()),
+        )
+        return build_converse_request(
+            self.model,
+            turns,
+            system=system,
+            inference=inference,
+            tool_config=build_tool_config(tools, kwargs.get("tool_choice")),
+            guardrail=self._guardrail,
+            additional_model_request_fields=self.additional_model_request_fields,
+            stream=stream,
+        )
+
+    def _checked(self, result: ConverseResult) -> ConverseResult:
+        if self.raise_on_guardrail_intervention and result.guardrail_intervened:
+            raise guardrail_intervention_error(result)
+        return result
+
+    def _chunk(self, chunks: ChatStream, delta: StreamDelta) -> ChatResponse | None:
+        if isinstance(delta, CompletedDelta):
+            self._checked(delta.result)
+        return chunks.chunk(delta)
+
+    # -- chat
+
+    def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        request = self._request(messages, kwargs, stream=False)
+        return to_chat_response(self._checked(self.runtime.converse(request)))
+
+    def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        request = self._request(messages, kwargs, stream=True)  # bad input fails here, early
+
+        def gen() -> Generator[ChatResponse, None, None]:
+            chunks = ChatStream()
+            for delta in self.runtime.stream(request):
+                chunk = self._chunk(chunks, delta)
+                if chunk is not None:
+                    yield chunk
+
+        return gen()
+
+    async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        request = self._request(messages, kwargs, stream=False)
+        return to_chat_response(self._checked(await self.runtime.aconverse(request)))
+
+    async def _astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        request = self._request(messages, kwargs, stream=True)
+
+        async def gen() -> AsyncGenerator[ChatResponse, None]:
+            chunks = ChatStream()
+            async for delta in self.runtime.astream(request):
+                chunk = self._chunk(chunks, delta)
+                if chunk is not None:
+                    yield chunk
+
+        return gen()
+
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Send the conversation to Converse."""
+        return self._chat(messages, **kwargs)
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        """Stream the answer from ConverseStream; the last chunk carries usage."""
+        return self._stream_chat(messages, **kwargs)
+
+    @llm_chat_callback()
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Async :meth:`chat` (aiobotocore, no threads)."""
+        return await self._achat(messages, **kwargs)
+
+    @llm_chat_callback()
+    async def astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        """Async :meth:`stream_chat` (aiobotocore, no threads)."""
+        return await self._astream_chat(messages, **kwargs)
+
+    # -- completion: a one-message chat
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        """Complete ``prompt`` (sent as one user message)."""
+        return chat_to_completion_decorator(self._chat)(prompt, **kwargs)
+
+    @llm_completion_callback()
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        """Stream the completion of ``prompt``."""
+        return stream_chat_to_completion_decorator(self._stream_chat)(prompt, **kwargs)
+
+    @llm_completion_callback()
+    async def acomplete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponse:
+        """Async :meth:`complete`."""
+        return await achat_to_completion_decorator(self._achat)(prompt, **kwargs)
+
+    @llm_completion_callback()
+    async def astream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseAsyncGen:
+        """Async :meth:`stream_complete`."""
+        return await astream_chat_to_completion_decorator(self._astream_chat)(prompt, **kwargs)
+
+    # -- tools
+
+    def _prepare_chat_with_tools(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        tool_required: bool = False,
+        tool_choice: Any = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Messages, tool specs and tool choice for :meth:`chat`.
+
+        Bedrock has no switch to forbid parallel calls, so ``allow_parallel_tool_calls`` has
+        nothing to send; parallel calls the model makes are all kept.
+        """
+        messages = list(chat_history or [])
+        if isinstance(user_msg, str):
+            messages.append(ChatMessage(role=MessageRole.USER, content=user_msg))
+        elif user_msg is not None:
+            messages.append(user_msg)
+        return {
+            "messages": messages,
+            "tools": tool_specs(tools),
+            "tool_choice": tool_choice_name(tool_choice, tool_required),
+            **kwargs,
+        }
+
+    def get_tool_calls_from_response(
+        self, response: ChatResponse, error_on_no_tool_call: bool = True, **kwargs: Any
+    ) -> list[ToolSelection]:
+        """Every tool call of the response, parallel calls included, in order.
+
+        Raises:
+            ToolCallMissingError: No tool call and ``error_on_no_tool_call`` is set.
+            MalformedResponseError: Unparseable arguments and ``error_on_no_tool_call`` set.
+        """
+        return tool_selections(response, error_on_no_tool_call=error_on_no_tool_call)
