@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
 import threading
-from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncGenerator, Generator, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from llama_index.core.base.llms.generic_utils import (
     achat_to_completion_decorator,
@@ -32,8 +31,13 @@ from llama_index.core.llms.llm import ToolSelection
 from pydantic import AliasChoices
 
 from bedrock_kit.core.clients import ClientSettings, check_client
-from bedrock_kit.core.converse import build_converse_request, build_tool_config
+from bedrock_kit.core.converse import (
+    build_converse_request,
+    build_tool_config,
+    parse_guardrail_config,
+)
 from bedrock_kit.core.messages import guard_last_turn, guardrail_intervention_error
+from bedrock_kit.core.models import supports_tool_choice, validate_model_id
 from bedrock_kit.core.runtime import ConverseRuntime
 from bedrock_kit.core.stream import CompletedDelta, StreamDelta
 from bedrock_kit.core.types import ConverseResult, GuardrailConfig, InferenceConfig, ToolSpec
@@ -51,8 +55,8 @@ if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
 
 _SERVICE = "bedrock-runtime"
-_MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]*$")
 # Per-call keyword arguments chat() understands; anything else is an error, not ignored.
+_ALIASES = frozenset({"model_id", "profile_name", "base_url", "stop_sequences"})
 _CALL_KWARGS = frozenset({"tools", "tool_choice", "temperature", "max_tokens", "top_p", "stop"})
 
 # Model family (a substring of the model id, profile id or ARN) -> context window in tokens,
@@ -90,32 +94,6 @@ def context_window_of(model_id: str) -> int:
     return next((n for key, n in CONTEXT_WINDOWS if key in model_id), DEFAULT_CONTEXT_WINDOW)
 
 
-def _guardrail(value: Any) -> GuardrailConfig | None:
-    """A GuardrailConfig from one, or from a Bedrock-shaped ``guardrailConfig`` dict."""
-    if value is None or isinstance(value, GuardrailConfig):
-        return value
-    if not isinstance(value, Mapping):
-        raise ConfigurationError(
-            f"guardrail_config must be a dict or GuardrailConfig, got {type(value).__name__}"
-        )
-    keys = {"guardrailIdentifier", "guardrailVersion", "trace", "streamProcessingMode"}
-    unknown = sorted(set(value) - keys)
-    if unknown:
-        raise ConfigurationError(f"guardrail_config has unknown keys {unknown}; known {keys}")
-    if not value.get("guardrailIdentifier") or not value.get("guardrailVersion"):
-        raise ConfigurationError("guardrail_config needs guardrailIdentifier and guardrailVersion")
-    if value.get("trace", "enabled") not in ("enabled", "disabled", "enabled_full"):
-        raise ConfigurationError("guardrail_config trace must be enabled, disabled or enabled_full")
-    if value.get("streamProcessingMode") not in (None, "sync", "async"):
-        raise ConfigurationError("guardrail_config streamProcessingMode must be sync or async")
-    return GuardrailConfig(
-        str(value["guardrailIdentifier"]),
-        str(value["guardrailVersion"]),
-        value.get("trace", "enabled"),
-        value.get("streamProcessingMode"),
-    )
-
-
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
 
@@ -141,7 +119,11 @@ class BedrockKitLLM(FunctionCallingLLM):
         validation_alias=AliasChoices("model", "model_id"),
     )
     region_name: str | None = Field(default=None, description="AWS region.")
-    endpoint_url: str | None = Field(default=None, description="Custom endpoint URL.")
+    endpoint_url: str | None = Field(
+        default=None,
+        description="Custom endpoint URL (VPC endpoint, LocalBedrock).",
+        validation_alias=AliasChoices("endpoint_url", "base_url"),
+    )
     credentials_profile_name: str | None = Field(
         default=None,
         description="AWS profile name.",
@@ -153,9 +135,16 @@ class BedrockKitLLM(FunctionCallingLLM):
     temperature: float | None = Field(default=None, description="Sampling temperature.")
     max_tokens: int | None = Field(default=None, description="Maximum output tokens.")
     top_p: float | None = Field(default=None, description="Nucleus sampling mass.")
-    stop: list[str] | None = Field(default=None, description="Stop sequences.")
+    stop: list[str] | None = Field(
+        default=None,
+        description="Stop sequences.",
+        validation_alias=AliasChoices("stop", "stop_sequences"),
+    )
     additional_model_request_fields: dict[str, Any] | None = Field(
-        default=None, description="Model-specific request fields."
+        default=None, description="Provider-specific request fields (e.g. thinking)."
+    )
+    additional_model_response_field_paths: list[str] | None = Field(
+        default=None, description="JSON pointers of provider-specific response fields."
     )
     guardrail_config: Any = Field(
         default=None,
@@ -166,10 +155,13 @@ class BedrockKitLLM(FunctionCallingLLM):
         default=False, description="Raise GuardrailInterventionError when a guardrail intervenes."
     )
     guard_last_turn: bool = Field(
-        default=True,
+        default=False,
         description="With a guardrail, check only the last user turn (as guardContent).",
     )
     max_retries: int | None = Field(default=None, description="Retries botocore makes.")
+    retry_mode: Literal["standard", "adaptive", "legacy"] = Field(
+        default="standard", description="botocore retry mode."
+    )
     timeout: float | None = Field(default=None, description="Read timeout in seconds.")
     context_window: int | None = Field(
         default=None, description="Override the context window from the model table."
@@ -185,13 +177,13 @@ class BedrockKitLLM(FunctionCallingLLM):
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def __init__(self, **data: Any) -> None:
-        known = set(type(self).model_fields) | {"model_id", "profile_name"}
+        known = set(type(self).model_fields) | _ALIASES
         unknown = sorted(set(data) - known)
         if unknown:  # pydantic would ignore them; a misspelt argument must not pass silently
             raise ConfigurationError(f"BedrockKitLLM got unknown arguments {unknown}")
         super().__init__(**data)
         self._check_arguments()
-        self._guardrail = _guardrail(self.guardrail_config)
+        self._guardrail = parse_guardrail_config(self.guardrail_config)
         self._settings = ClientSettings(
             region_name=self.region_name,
             endpoint_url=self.endpoint_url,
@@ -200,6 +192,7 @@ class BedrockKitLLM(FunctionCallingLLM):
             aws_secret_access_key=_secret(self.aws_secret_access_key),
             aws_session_token=_secret(self.aws_session_token),
             max_retries=self.max_retries,
+            retry_mode=self.retry_mode,
             timeout=self.timeout,
         )
         if self.client is not None:
@@ -208,10 +201,7 @@ class BedrockKitLLM(FunctionCallingLLM):
             check_client(self.async_client, _SERVICE, "async_client")
 
     def _check_arguments(self) -> None:
-        if not self.model or not _MODEL_ID.match(self.model):
-            raise ConfigurationError(
-                f"model {self.model!r} is not a Bedrock model id, inference profile id or ARN"
-            )
+        validate_model_id(self.model)
         ranges = (
             ("temperature", self.temperature, 0.0, None),
             ("top_p", self.top_p, 0.0, 1.0),
@@ -282,11 +272,21 @@ class BedrockKitLLM(FunctionCallingLLM):
             turns,
             system=system,
             inference=inference,
-            tool_config=build_tool_config(tools, kwargs.get("tool_choice")),
+            tool_config=build_tool_config(tools, self._tool_choice(kwargs.get("tool_choice"))),
             guardrail=self._guardrail,
             additional_model_request_fields=self.additional_model_request_fields,
+            additional_model_response_field_paths=self.additional_model_response_field_paths or (),
             stream=stream,
         )
+
+    def _tool_choice(self, choice: str | None) -> str | None:
+        # Models that cannot be forced to a named tool may still accept "any" (one tool is
+        # then the same thing); failing both, let the model decide rather than be rejected.
+        if choice in (None, "auto"):
+            return choice
+        if choice != "any" and not supports_tool_choice(self.model, "tool"):
+            choice = "any"
+        return choice if supports_tool_choice(self.model, "any") else None
 
     def _checked(self, result: ConverseResult) -> ConverseResult:
         if self.raise_on_guardrail_intervention and result.guardrail_intervened:
@@ -386,7 +386,7 @@ class BedrockKitLLM(FunctionCallingLLM):
 
     # -- tools
 
-    def _prepare_chat_with_tools(
+    def _prepare_chat_with_tools(  # noqa: PLR0917 - signature fixed by FunctionCallingLLM
         self,
         tools: Sequence[BaseTool],
         user_msg: str | ChatMessage | None = None,
