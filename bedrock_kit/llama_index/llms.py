@@ -246,9 +246,14 @@ class BedrockKitLLM(FunctionCallingLLM):
 
     # -- request and result
 
-    def _request(
-        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any], *, stream: bool
+    def build_request(
+        self, messages: Sequence[ChatMessage], *, stream: bool = False, **kwargs: Any
     ) -> dict[str, Any]:
+        """The exact Converse request a call with these arguments sends.
+
+        Raises:
+            ConfigurationError: Bad messages or arguments, before anything is sent.
+        """
         unknown = sorted(set(kwargs) - _CALL_KWARGS)
         if unknown:
             raise ConfigurationError(
@@ -301,11 +306,11 @@ class BedrockKitLLM(FunctionCallingLLM):
     # -- chat
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        request = self._request(messages, kwargs, stream=False)
+        request = self.build_request(messages, **kwargs)
         return to_chat_response(self._checked(self.runtime.converse(request)))
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        request = self._request(messages, kwargs, stream=True)  # bad input fails here, early
+        request = self.build_request(messages, stream=True, **kwargs)  # bad input fails here, early
 
         def gen() -> Generator[ChatResponse, None, None]:
             chunks = ChatStream()
@@ -317,13 +322,13 @@ class BedrockKitLLM(FunctionCallingLLM):
         return gen()
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        request = self._request(messages, kwargs, stream=False)
+        request = self.build_request(messages, **kwargs)
         return to_chat_response(self._checked(await self.runtime.aconverse(request)))
 
     async def _astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
-        request = self._request(messages, kwargs, stream=True)
+        request = self.build_request(messages, stream=True, **kwargs)
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:
             chunks = ChatStream()
