@@ -54,7 +54,29 @@ def _run_local_server(args: argparse.Namespace) -> int:
     return 0
 
 
+def _configure_demo(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--framework",
+        choices=("langchain", "llama-index"),
+        default="langchain",
+        help="which adapters run the pipeline",
+    )
+    parser.add_argument("--live", action="store_true", help="use real Bedrock (needs credentials)")
+    parser.add_argument("--model", default=None, help="model id for --live")
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from bedrock_kit.demo import run
+
+    return run(live=args.live, model=args.model, framework=args.framework)
+
+
 _COMMANDS: dict[str, tuple[str, Configure, Run]] = {
+    "demo": (
+        "run the end-to-end pipeline (offline against LocalBedrock unless --live)",
+        _configure_demo,
+        _run_demo,
+    ),
     "local-server": (
         "run LocalBedrock, a Bedrock-compatible server for offline use (Ctrl-C stops)",
         _configure_local_server,

@@ -80,22 +80,27 @@ def _run_langchain(printer: _Printer, llm_kwargs: dict[str, Any]) -> None:
             printer.line(f"tool call: {call['name']}({call['args']})")
         printer.line(f"usage: {ai.usage_metadata}")
     with printer.stage("Tool runs locally; the answer streams back (ConverseStream)"):
-        results = [ToolMessage(get_weather(**c["args"]), tool_call_id=c["id"]) for c in ai.tool_calls]
+        results = [
+            ToolMessage(get_weather(**c["args"]), tool_call_id=c["id"]) for c in ai.tool_calls
+        ]
         out = printer.out
         out.write("    ")
-        final = None
+        last = None
         for chunk in llm.bind_tools([get_weather]).stream([HumanMessage(QUESTION), ai, *results]):
             out.write(str(chunk.content))
             out.flush()
-            final = chunk if final is None else final + chunk
+            last = chunk
         out.write("\n")
-        if final is not None:
-            printer.line(f"stop reason: {final.response_metadata.get('stop_reason')}")
-            printer.line(f"usage: {final.usage_metadata}")
+        if last is not None:  # the last chunk carries stop reason and billed usage
+            printer.line(f"stop reason: {last.response_metadata.get('stop_reason')}")
+            printer.line(f"usage: {last.usage_metadata}")
 
 
 def run(
-    *, live: bool = False, model: str | None = None, out: TextIO = sys.stdout,
+    *,
+    live: bool = False,
+    model: str | None = None,
+    out: TextIO = sys.stdout,
     framework: str = "langchain",
 ) -> int:
     """Run the demo pipeline; returns a process exit code."""
@@ -128,4 +133,3 @@ def run(
             )
     out.write(f"\nPipeline finished in {time.perf_counter() - started:.2f}s\n")
     return 0
-

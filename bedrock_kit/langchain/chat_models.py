@@ -63,12 +63,14 @@ def _tool_spec(tool: Any, strict: bool | None) -> ToolSpec:
             spec["inputSchema"]["json"],
             spec.get("strict", strict),
         )
-    function = convert_to_openai_tool(tool, strict=strict)["function"]
+    # Not convert_to_openai_tool(strict=...): that applies OpenAI's strict rules (every
+    # argument required), which would change the tool's signature on Bedrock.
+    function = convert_to_openai_tool(tool)["function"]
     return ToolSpec(
         function["name"],
         function.get("description", ""),
         function.get("parameters") or {"type": "object", "properties": {}},
-        function.get("strict", strict),
+        strict,
     )
 
 

@@ -113,18 +113,18 @@ class BedrockEndpoint:
     server: Any | None = field(default=None, repr=False)
     """The running LocalBedrock in ``"local"`` mode, else None."""
 
-    def script(self, operation: str, reply: Any) -> None:
-        """Queue ``reply`` for the next ``operation`` call on LocalBedrock (``local`` mode).
+    def script(self, operation: str, *replies: Any) -> None:
+        """Queue ``replies`` for the next ``operation`` calls on LocalBedrock (``local`` mode).
 
         In replay and live modes the cassette or AWS answers, so the call is ignored; tests
         therefore script exactly what they would expect AWS to send.
 
         Args:
             operation: botocore operation name, e.g. ``"Converse"``.
-            reply: A LocalBedrock ``Reply``.
+            replies: LocalBedrock ``Reply`` objects, answered in order.
         """
         if self.server is not None:
-            self.server.script(operation, reply)
+            self.server.script(operation, *replies)
 
     @property
     def requests(self) -> list[Any]:
@@ -175,8 +175,14 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
 
 @pytest.fixture
 def vcr_config() -> dict[str, Any]:
-    """The project's vcrpy configuration (overrides pytest-recording's empty one)."""
-    return _vcr_config()
+    """The project's vcrpy configuration (overrides pytest-recording's empty one).
+
+    ``record_mode`` is left out: pytest-recording lets a config value override the
+    ``--record-mode`` option, and its own default is already ``none``.
+    """
+    config = _vcr_config()
+    config.pop("record_mode", None)
+    return config
 
 
 @pytest.fixture(scope="module")

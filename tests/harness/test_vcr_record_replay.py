@@ -11,11 +11,11 @@ import boto3
 import pytest
 import vcr
 import yaml
-from _harness_server import encode_event, raw_server
 from botocore.exceptions import HTTPClientError
 from vcr.stubs import aiohttp_stubs
 
 from bedrock_kit.testing.vcr import install_aiohttp_raw_headers_shim, register_matchers, vcr_config
+from tests.harness._harness_server import encode_event, raw_server
 
 MODEL = "amazon.nova-micro-v1:0"
 MESSAGES = [{"role": "user", "content": [{"text": "Say hi"}]}]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from _harness_server import encode_event
 from botocore.eventstream import EventStreamBuffer
 from vcr.request import Request
 
@@ -19,6 +18,7 @@ from bedrock_kit.testing.vcr import (
     scrub_response,
     vcr_config,
 )
+from tests.harness._harness_server import encode_event
 
 KEY_ID = "AKIA" + "Q" * 16
 SIGNATURE = "Signature=" + "ab" * 32

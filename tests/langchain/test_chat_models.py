@@ -39,7 +39,12 @@ GUARDRAIL_TRACE = {
                 {
                     "sensitiveInformationPolicy": {
                         "piiEntities": [
-                            {"action": "ANONYMIZED", "detected": True, "match": "Rome", "type": "ADDRESS"}
+                            {
+                                "action": "ANONYMIZED",
+                                "detected": True,
+                                "match": "Rome",
+                                "type": "ADDRESS",
+                            }
                         ]
                     },
                     "invocationMetrics": {
@@ -68,7 +73,9 @@ def get_weather(city: str, unit: str = "celsius") -> str:
 
 @pytest.fixture
 def llm(bedrock):
-    return ChatBedrockKit(model=MODEL, endpoint_url=bedrock.endpoint_url, region_name=bedrock.region, max_retries=0)
+    return ChatBedrockKit(
+        model=MODEL, endpoint_url=bedrock.endpoint_url, region_name=bedrock.region, max_retries=0
+    )
 
 
 async def _close(model: ChatBedrockKit) -> None:
@@ -96,7 +103,11 @@ def test_invoke_returns_text_usage_and_metadata(bedrock, llm):
 def test_stream_chunks_add_up_and_last_chunk_carries_usage(bedrock, llm):
     bedrock.script(
         "ConverseStream",
-        Reply.events(converse_stream_events("The tide comes in twice a day.", usage=build_usage(9, 8), chunk_chars=5)),
+        Reply.events(
+            converse_stream_events(
+                "The tide comes in twice a day.", usage=build_usage(9, 8), chunk_chars=5
+            )
+        ),
     )
     chunks = list(llm.stream("tides?"))
     assert len(chunks) >= 6
@@ -120,7 +131,9 @@ async def test_ainvoke_is_native_async_with_one_reused_client(bedrock, llm):
 
 
 async def test_astream(bedrock, llm):
-    bedrock.script("ConverseStream", Reply.events(converse_stream_events("async stream works", chunk_chars=4)))
+    bedrock.script(
+        "ConverseStream", Reply.events(converse_stream_events("async stream works", chunk_chars=4))
+    )
     text = ""
     async for chunk in llm.astream("go"):
         text += chunk.content  # type: ignore[operator]
@@ -151,9 +164,17 @@ def test_multimodal_multi_turn_with_tool_results(bedrock, llm):
         HumanMessage(
             content=[
                 {"type": "text", "text": "What is this and what's the weather?"},
-                {"type": "image", "base64": base64.b64encode(PNG).decode(), "mime_type": "image/png"},
-                {"type": "file", "base64": base64.b64encode(b"a,b\n1,2").decode(), "mime_type": "text/csv",
-                 "filename": "data.csv"},
+                {
+                    "type": "image",
+                    "base64": base64.b64encode(PNG).decode(),
+                    "mime_type": "image/png",
+                },
+                {
+                    "type": "file",
+                    "base64": base64.b64encode(b"a,b\n1,2").decode(),
+                    "mime_type": "text/csv",
+                    "filename": "data.csv",
+                },
             ]
         ),
         AIMessage(
@@ -168,7 +189,9 @@ def test_multimodal_multi_turn_with_tool_results(bedrock, llm):
     ]
     request = llm.build_request(messages)
     assert [m["role"] for m in request["messages"]] == ["user", "assistant", "user"]
-    assert request["messages"][0]["content"][1] == {"image": {"format": "png", "source": {"bytes": PNG}}}
+    assert request["messages"][0]["content"][1] == {
+        "image": {"format": "png", "source": {"bytes": PNG}}
+    }
     assert request["messages"][0]["content"][2]["document"]["format"] == "csv"
     assert request["messages"][2]["content"][1]["toolResult"]["status"] == "error"
     assert llm.invoke(messages).content == "It is a 1x1 image and 18 degrees."
@@ -185,7 +208,11 @@ def test_bind_tools_parallel_calls(bedrock, llm):
                 "Let me look.",
                 tool_uses=[
                     {"name": "get_weather", "input": {"city": "Oslo"}, "toolUseId": "a"},
-                    {"name": "get_weather", "input": {"city": "Rome", "unit": "kelvin"}, "toolUseId": "b"},
+                    {
+                        "name": "get_weather",
+                        "input": {"city": "Rome", "unit": "kelvin"},
+                        "toolUseId": "b",
+                    },
                 ],
             )
         ),
@@ -212,7 +239,13 @@ def test_streamed_tool_call_chunks_assemble_into_valid_args(bedrock, llm):
         "ConverseStream",
         Reply.events(
             converse_stream_events(
-                tool_uses=[{"name": "get_weather", "input": {"city": "São Paulo", "unit": "celsius"}, "toolUseId": "x"}],
+                tool_uses=[
+                    {
+                        "name": "get_weather",
+                        "input": {"city": "São Paulo", "unit": "celsius"},
+                        "toolUseId": "x",
+                    }
+                ],
                 chunk_chars=3,
             )
         ),
@@ -223,7 +256,12 @@ def test_streamed_tool_call_chunks_assemble_into_valid_args(bedrock, llm):
     for chunk in chunks[1:]:
         full += chunk  # type: ignore[assignment]
     assert full.tool_calls == [
-        {"name": "get_weather", "args": {"city": "São Paulo", "unit": "celsius"}, "id": "x", "type": "tool_call"}
+        {
+            "name": "get_weather",
+            "args": {"city": "São Paulo", "unit": "celsius"},
+            "id": "x",
+            "type": "tool_call",
+        }
     ]
     assert full.response_metadata["stop_reason"] == "tool_use"
 
@@ -231,7 +269,11 @@ def test_streamed_tool_call_chunks_assemble_into_valid_args(bedrock, llm):
 def test_with_structured_output_function_calling(bedrock, llm):
     bedrock.script(
         "Converse",
-        Reply.json(converse_reply(tool_uses=[{"name": "Person", "input": {"name": "Ada Lovelace", "age": 36}}])),
+        Reply.json(
+            converse_reply(
+                tool_uses=[{"name": "Person", "input": {"name": "Ada Lovelace", "age": 36}}]
+            )
+        ),
     )
     person = llm.with_structured_output(Person).invoke("Who wrote the first program?")
     assert person == Person(name="Ada Lovelace", age=36)
@@ -239,7 +281,9 @@ def test_with_structured_output_function_calling(bedrock, llm):
 
 def test_with_structured_output_json_schema_include_raw(bedrock, llm):
     bedrock.script("Converse", Reply.json(converse_reply('{"name": "Grace Hopper", "age": 85}')))
-    out = llm.with_structured_output(Person, method="json_schema", include_raw=True).invoke("COBOL?")
+    out = llm.with_structured_output(Person, method="json_schema", include_raw=True).invoke(
+        "COBOL?"
+    )
     assert out["parsed"] == Person(name="Grace Hopper", age=85)  # type: ignore[index]
     assert out["parsing_error"] is None  # type: ignore[index]
     assert isinstance(out["raw"], AIMessage)  # type: ignore[index]
@@ -255,7 +299,12 @@ def test_structured_output_parsing_error_is_returned_with_include_raw(bedrock, l
 
 
 def test_cache_tokens_are_neither_double_counted_nor_dropped(bedrock, llm):
-    bedrock.script("Converse", Reply.json(converse_reply("cached", usage=build_usage(5, 4, cache_read=1000, cache_write=20))))
+    bedrock.script(
+        "Converse",
+        Reply.json(
+            converse_reply("cached", usage=build_usage(5, 4, cache_read=1000, cache_write=20))
+        ),
+    )
     usage = llm.invoke("x").usage_metadata
     assert usage == {
         "input_tokens": 1025,
@@ -268,7 +317,11 @@ def test_cache_tokens_are_neither_double_counted_nor_dropped(bedrock, llm):
 def test_reasoning_is_kept_and_sent_back_next_turn(bedrock, llm):
     bedrock.script(
         "ConverseStream",
-        Reply.events(converse_stream_events("42", reasoning="6 times 7", reasoning_signature="c2ln", chunk_chars=3)),
+        Reply.events(
+            converse_stream_events(
+                "42", reasoning="6 times 7", reasoning_signature="c2ln", chunk_chars=3
+            )
+        ),
     )
     chunks = list(llm.stream("6*7?"))
     full = chunks[0]
@@ -277,7 +330,9 @@ def test_reasoning_is_kept_and_sent_back_next_turn(bedrock, llm):
     message = AIMessage(content=full.content, response_metadata=full.response_metadata)
     request = llm.build_request([HumanMessage("6*7?"), message, HumanMessage("and 7*7?")])
     sent = request["messages"][1]["content"]
-    assert sent[0] == {"reasoningContent": {"reasoningText": {"text": "6 times 7", "signature": "c2ln"}}}
+    assert sent[0] == {
+        "reasoningContent": {"reasoningText": {"text": "6 times 7", "signature": "c2ln"}}
+    }
     assert sent[1] == {"text": "42"}
 
 
@@ -289,11 +344,21 @@ def test_guardrail_intervention_is_typed_in_response_metadata(bedrock):
         model=MODEL,
         endpoint_url=bedrock.endpoint_url,
         region_name=bedrock.region,
-        guardrail_config={"guardrailIdentifier": "gr1", "guardrailVersion": "1", "trace": "enabled"},
+        guardrail_config={
+            "guardrailIdentifier": "gr1",
+            "guardrailVersion": "1",
+            "trace": "enabled",
+        },
     )
     bedrock.script(
         "Converse",
-        Reply.json(converse_reply("The capital of {ADDRESS} is {ADDRESS}.", stop_reason="guardrail_intervened", trace=GUARDRAIL_TRACE)),
+        Reply.json(
+            converse_reply(
+                "The capital of {ADDRESS} is {ADDRESS}.",
+                stop_reason="guardrail_intervened",
+                trace=GUARDRAIL_TRACE,
+            )
+        ),
     )
     msg = llm.invoke("capital of Italy?")
     assert msg.response_metadata["stop_reason"] == "guardrail_intervened"
@@ -309,16 +374,28 @@ def test_guardrail_intervention_raises_when_asked_streaming_included(bedrock):
         model=MODEL,
         endpoint_url=bedrock.endpoint_url,
         region_name=bedrock.region,
-        guardrail_config={"guardrailIdentifier": "gr1", "guardrailVersion": "1", "streamProcessingMode": "sync"},
+        guardrail_config={
+            "guardrailIdentifier": "gr1",
+            "guardrailVersion": "1",
+            "streamProcessingMode": "sync",
+        },
         guard_last_turn=True,
         raise_on_guardrail_intervention=True,
     )
     request = llm.build_request([HumanMessage("capital of Italy?")], stream=True)
-    assert request["messages"][-1]["content"] == [{"guardContent": {"text": {"text": "capital of Italy?"}}}]
+    assert request["messages"][-1]["content"] == [
+        {"guardContent": {"text": {"text": "capital of Italy?"}}}
+    ]
     assert request["guardrailConfig"]["streamProcessingMode"] == "sync"
     bedrock.script(
         "ConverseStream",
-        Reply.events(converse_stream_events("The capital of {ADDRESS}", stop_reason="guardrail_intervened", trace=GUARDRAIL_TRACE)),
+        Reply.events(
+            converse_stream_events(
+                "The capital of {ADDRESS}",
+                stop_reason="guardrail_intervened",
+                trace=GUARDRAIL_TRACE,
+            )
+        ),
     )
     with pytest.raises(GuardrailInterventionError) as info:
         list(llm.stream("capital of Italy?"))
@@ -335,17 +412,26 @@ def test_get_num_tokens_uses_count_tokens(bedrock, llm):
 
 
 def test_get_num_tokens_falls_back_when_model_lacks_count_tokens(bedrock, llm):
-    bedrock.script("CountTokens", Reply.error(400, "ValidationException", "The provided model doesn't support counting tokens."))
+    bedrock.script(
+        "CountTokens",
+        Reply.error(
+            400, "ValidationException", "The provided model doesn't support counting tokens."
+        ),
+    )
     first = llm.get_num_tokens_from_messages([HumanMessage("x" * 400)])
     assert 100 <= first <= 140  # about 4 characters per token plus message framing
-    assert llm.get_num_tokens_from_messages([HumanMessage("x" * 400)]) == first  # no second API call
+    assert (
+        llm.get_num_tokens_from_messages([HumanMessage("x" * 400)]) == first
+    )  # no second API call
 
 
 # ------------------------------------------------------------------------ errors
 
 
 def test_throttling_is_a_typed_error_with_context(bedrock, llm):
-    bedrock.script("Converse", Reply.error(429, "ThrottlingException", "Too many requests, please wait."))
+    bedrock.script(
+        "Converse", Reply.error(429, "ThrottlingException", "Too many requests, please wait.")
+    )
     with pytest.raises(ThrottlingError) as info:
         llm.invoke("x")
     error = info.value
@@ -363,14 +449,19 @@ def test_stream_without_metadata_raises_never_partial_success(bedrock, llm):
 
 def test_in_stream_exception_event_is_typed(bedrock, llm):
     events = converse_stream_events("partial", chunk_chars=3)
-    bedrock.script("ConverseStream", Reply.events(events, exception_at=(2, "modelStreamErrorException", "model broke")))
+    bedrock.script(
+        "ConverseStream",
+        Reply.events(events, exception_at=(2, "modelStreamErrorException", "model broke")),
+    )
     with pytest.raises(ModelStreamError, match="model broke"):
         list(llm.stream("x"))
 
 
 async def test_async_in_stream_exception_event_is_typed(bedrock, llm):
     events = converse_stream_events("partial", chunk_chars=3)
-    bedrock.script("ConverseStream", Reply.events(events, exception_at=(2, "throttlingException", "slow down")))
+    bedrock.script(
+        "ConverseStream", Reply.events(events, exception_at=(2, "throttlingException", "slow down"))
+    )
     with pytest.raises(ThrottlingError, match="slow down"):
         async for _ in llm.astream("x"):
             pass
