@@ -30,12 +30,17 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from pydantic import AliasChoices
 
-from bedrock_kit.core.clients import ClientSettings, check_client
-from bedrock_kit.core.converse import (
-    build_converse_request,
-    build_tool_config,
-    parse_guardrail_config,
+from bedrock_kit.core.chat import (
+    Api,
+    asend,
+    asend_stream,
+    build_chat_request,
+    check_api,
+    send,
+    send_stream,
 )
+from bedrock_kit.core.clients import ClientSettings, check_client
+from bedrock_kit.core.converse import parse_guardrail_config
 from bedrock_kit.core.messages import guard_last_turn, guardrail_intervention_error
 from bedrock_kit.core.models import supports_tool_choice, validate_model_id
 from bedrock_kit.core.runtime import ConverseRuntime
@@ -117,6 +122,10 @@ class BedrockKitLLM(FunctionCallingLLM):
     model: str = Field(
         description="Model id, inference profile id or ARN.",
         validation_alias=AliasChoices("model", "model_id"),
+    )
+    api: Api = Field(
+        default="converse",
+        description="converse (Converse API) or invoke (InvokeModel with the native body).",
     )
     region_name: str | None = Field(default=None, description="AWS region.")
     endpoint_url: str | None = Field(
@@ -202,6 +211,7 @@ class BedrockKitLLM(FunctionCallingLLM):
 
     def _check_arguments(self) -> None:
         validate_model_id(self.model)
+        check_api(self.api)
         ranges = (
             ("temperature", self.temperature, 0.0, None),
             ("top_p", self.top_p, 0.0, 1.0),
@@ -249,7 +259,7 @@ class BedrockKitLLM(FunctionCallingLLM):
     def build_request(
         self, messages: Sequence[ChatMessage], *, stream: bool = False, **kwargs: Any
     ) -> dict[str, Any]:
-        """The exact Converse request a call with these arguments sends.
+        """The exact Converse (or InvokeModel) request a call with these arguments sends.
 
         Raises:
             ConfigurationError: Bad messages or arguments, before anything is sent.
@@ -272,12 +282,14 @@ class BedrockKitLLM(FunctionCallingLLM):
             top_p=kwargs.get("top_p", self.top_p),
             stop_sequences=tuple(stop or ()),
         )
-        return build_converse_request(
+        return build_chat_request(
+            self.api,
             self.model,
             turns,
             system=system,
             inference=inference,
-            tool_config=build_tool_config(tools, self._tool_choice(kwargs.get("tool_choice"))),
+            tools=tools,
+            tool_choice=self._tool_choice(kwargs.get("tool_choice")),
             guardrail=self._guardrail,
             additional_model_request_fields=self.additional_model_request_fields,
             additional_model_response_field_paths=self.additional_model_response_field_paths or (),
@@ -307,14 +319,14 @@ class BedrockKitLLM(FunctionCallingLLM):
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         request = self.build_request(messages, **kwargs)
-        return to_chat_response(self._checked(self.runtime.converse(request)))
+        return to_chat_response(self._checked(send(self.runtime, self.api, request)))
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         request = self.build_request(messages, stream=True, **kwargs)  # bad input fails here, early
 
         def gen() -> Generator[ChatResponse, None, None]:
             chunks = ChatStream()
-            for delta in self.runtime.stream(request):
+            for delta in send_stream(self.runtime, self.api, request):
                 chunk = self._chunk(chunks, delta)
                 if chunk is not None:
                     yield chunk
@@ -323,7 +335,7 @@ class BedrockKitLLM(FunctionCallingLLM):
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         request = self.build_request(messages, **kwargs)
-        return to_chat_response(self._checked(await self.runtime.aconverse(request)))
+        return to_chat_response(self._checked(await asend(self.runtime, self.api, request)))
 
     async def _astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
@@ -332,7 +344,7 @@ class BedrockKitLLM(FunctionCallingLLM):
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:
             chunks = ChatStream()
-            async for delta in self.runtime.astream(request):
+            async for delta in asend_stream(self.runtime, self.api, request):
                 chunk = self._chunk(chunks, delta)
                 if chunk is not None:
                     yield chunk

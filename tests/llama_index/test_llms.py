@@ -448,3 +448,33 @@ async def test_async_in_stream_exception_event_is_typed(bedrock, llm):
         async for _ in await llm.astream_chat(_user("x")):
             pass
     await llm.aclose()
+
+
+# ------------------------------------------------------------------ InvokeModel
+
+
+def test_api_invoke_sends_the_native_body_and_reports_the_same_usage(bedrock):
+    llm = BedrockKitLLM(
+        model=MODEL, endpoint_url=bedrock.endpoint_url, region_name=bedrock.region, api="invoke"
+    )
+    request = llm.build_request(_user("hi"))
+    assert request["modelId"] == MODEL and b'"anthropic_version"' in request["body"]
+    bedrock.script(
+        "InvokeModel",
+        Reply.json(
+            {
+                "content": [{"type": "text", "text": "Hello from InvokeModel"}],
+                "stop_reason": "end_turn",
+                "usage": {
+                    "input_tokens": 3,
+                    "output_tokens": 4,
+                    "cache_read_input_tokens": 100,
+                    "cache_creation_input_tokens": 7,
+                },
+            }
+        ),
+    )
+    response = llm.chat(_user("hi"))
+    assert response.message.content == "Hello from InvokeModel"
+    assert response.raw["usage"]["prompt_tokens"] == 110
+    assert response.additional_kwargs["stop_reason"] == "end_turn"
