@@ -10,7 +10,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
         "bedrock_kit.llama_index needs llama-index-core: pip install 'bedrock-kit[llama-index]'"
     ) from exc
 
-from bedrock_kit.llama_index._convert import ToolCallMissingError
+from bedrock_kit.llama_index._tools import ToolCallMissingError
 from bedrock_kit.llama_index.llms import BedrockKitLLM
 
 __all__ = ["BedrockKitLLM", "ToolCallMissingError"]

@@ -28,9 +28,8 @@ from llama_index.core.base.llms.types import (
 from llama_index.core.base.llms.types import (
     TextBlock as LITextBlock,
 )
-from llama_index.core.llms.llm import ToolSelection
-from llama_index.core.llms.utils import parse_partial_json
 
+from bedrock_kit.core.converse import block_from_wire, block_to_wire
 from bedrock_kit.core.messages import (
     IMAGE_FORMATS,
     document_format,
@@ -56,14 +55,13 @@ from bedrock_kit.core.types import (
     SystemBlock,
     TextBlock,
     ToolResultBlock,
-    ToolSpec,
     ToolUseBlock,
     Usage,
 )
-from bedrock_kit.errors import BedrockKitError, ConfigurationError, MalformedResponseError
+from bedrock_kit.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from llama_index.core.tools.types import BaseTool
+    pass
 
 _SYSTEM_ROLES = frozenset({MessageRole.SYSTEM, MessageRole.DEVELOPER})
 _USER_ROLES = frozenset({MessageRole.USER})
@@ -72,12 +70,9 @@ _TOOL_ROLES = frozenset({MessageRole.TOOL, MessageRole.FUNCTION})
 # LlamaIndex's CacheControl defaults its ttl to 5m, which is also Bedrock's default; sending
 # it explicitly would fail on models that accept no ttl at all.
 _DEFAULT_CACHE_TTL = "5m"
-# Where blocks that have no LlamaIndex counterpart travel, so they go back on the next turn.
+# Where blocks with no LlamaIndex counterpart travel (as Bedrock wire dicts), so they go
+# back unchanged on the next turn.
 UNMAPPED_KEY = "bedrock_blocks"
-
-
-class ToolCallMissingError(BedrockKitError, ValueError):
-    """The response has no tool call although the caller required one."""
 
 
 # --------------------------------------------------------------------- LlamaIndex -> core
@@ -187,7 +182,7 @@ def _block(block: Any, where: str) -> ContentBlock | None:
 
 def _blocks(message: ChatMessage, where: str) -> list[ContentBlock]:
     blocks = [b for b in (_block(item, where) for item in message.blocks) if b is not None]
-    blocks.extend(message.additional_kwargs.get(UNMAPPED_KEY) or ())
+    blocks.extend(block_from_wire(w) for w in message.additional_kwargs.get(UNMAPPED_KEY) or ())
     return blocks
 
 
@@ -275,46 +270,6 @@ def to_core(messages: Sequence[ChatMessage]) -> tuple[list[SystemBlock], list[Me
     return system, turns
 
 
-def tool_specs(tools: Sequence[BaseTool]) -> list[ToolSpec]:
-    """Core tool specs from LlamaIndex tools (name, description, JSON Schema parameters)."""
-    return [
-        ToolSpec(
-            tool.metadata.get_name(),
-            tool.metadata.description,
-            tool.metadata.get_parameters_dict(),
-        )
-        for tool in tools
-    ]
-
-
-def tool_choice_name(tool_choice: Any, tool_required: bool) -> str | None:
-    """The core's tool choice (``auto``, ``any``, a tool name or None) from LlamaIndex forms.
-
-    Accepts ``auto``, ``required``/``any``, a tool name, an OpenAI-style
-    ``{"type": "function", "function": {"name": ...}}`` dict or a Bedrock toolChoice dict.
-    """
-    if tool_choice is None:
-        return "any" if tool_required else None
-    if isinstance(tool_choice, dict):
-        if "function" in tool_choice:
-            return str(tool_choice["function"]["name"])
-        if "tool" in tool_choice:
-            return str(tool_choice["tool"]["name"])
-        if "name" in tool_choice:
-            return str(tool_choice["name"])
-        for key in ("any", "auto"):
-            if key in tool_choice:
-                return key
-        raise ConfigurationError(f"tool_choice dict not understood: {tool_choice!r}")
-    if tool_choice in ("required", "any"):
-        return "any"
-    if tool_choice == "none":
-        raise ConfigurationError(
-            "tool_choice='none' is not supported by Bedrock Converse; call chat without tools"
-        )
-    return str(tool_choice)
-
-
 # --------------------------------------------------------------------- core -> LlamaIndex
 
 
@@ -380,12 +335,12 @@ def _li_block(block: ContentBlock) -> Any:
 def to_chat_message(message: Message) -> ChatMessage:
     """An assistant ChatMessage; blocks without a LlamaIndex form are kept aside, not lost."""
     blocks: list[Any] = []
-    unmapped: list[ContentBlock] = []
+    unmapped: list[dict[str, Any]] = []
     citations: list[dict[str, Any]] = []
     for block in message.content:
         converted = _li_block(block)
-        if converted is None:
-            unmapped.append(block)
+        if converted is None:  # kept in Bedrock wire form: JSON-friendly for chat stores
+            unmapped.append(block_to_wire(block))
         else:
             blocks.append(converted)
         if isinstance(block, CitationsBlock):
@@ -448,36 +403,3 @@ class ChatStream:
         if isinstance(delta, CompletedDelta):
             return to_chat_response(delta.result, delta="")
         return None  # StopDelta: the stop reason arrives with the CompletedDelta
-
-
-def tool_selections(response: ChatResponse, *, error_on_no_tool_call: bool) -> list[ToolSelection]:
-    """Every tool call of a response, in order; parallel calls are all kept.
-
-    Streamed chunks carry arguments as partial JSON text; those are parsed leniently. Text
-    that is not even partial JSON raises when ``error_on_no_tool_call`` is set.
-    """
-    calls = [b for b in response.message.blocks if isinstance(b, ToolCallBlock)]
-    if not calls and error_on_no_tool_call:
-        raise ToolCallMissingError(
-            "expected at least one tool call in the response, got none "
-            f"(text: {response.message.content!r})"
-        )
-    selections = []
-    for call in calls:
-        kwargs = call.tool_kwargs
-        if isinstance(kwargs, str):
-            text = kwargs
-            try:
-                kwargs = parse_partial_json(text) if text.strip() else {}
-            except ValueError as exc:
-                if error_on_no_tool_call:
-                    raise MalformedResponseError(
-                        f"tool call {call.tool_name!r} has malformed arguments: {exc}", raw=text
-                    ) from exc
-                kwargs = {}
-        selections.append(
-            ToolSelection(
-                tool_id=call.tool_call_id or "", tool_name=call.tool_name, tool_kwargs=kwargs
-            )
-        )
-    return selections

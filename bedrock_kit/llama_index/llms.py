@@ -45,16 +45,10 @@ from bedrock_kit.core.messages import guard_last_turn, guardrail_intervention_er
 from bedrock_kit.core.models import supports_tool_choice, validate_model_id
 from bedrock_kit.core.runtime import ConverseRuntime
 from bedrock_kit.core.stream import CompletedDelta, StreamDelta
-from bedrock_kit.core.types import ConverseResult, GuardrailConfig, InferenceConfig, ToolSpec
+from bedrock_kit.core.types import ConverseResult, InferenceConfig, ToolSpec
 from bedrock_kit.errors import ConfigurationError
-from bedrock_kit.llama_index._convert import (
-    ChatStream,
-    to_chat_response,
-    to_core,
-    tool_choice_name,
-    tool_selections,
-    tool_specs,
-)
+from bedrock_kit.llama_index._convert import ChatStream, to_chat_response, to_core
+from bedrock_kit.llama_index._tools import tool_choice_name, tool_selections, tool_specs
 
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
@@ -181,7 +175,6 @@ class BedrockKitLLM(FunctionCallingLLM):
     )
 
     _settings: ClientSettings = PrivateAttr()
-    _guardrail: GuardrailConfig | None = PrivateAttr(default=None)
     _runtime: ConverseRuntime | None = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
@@ -192,7 +185,7 @@ class BedrockKitLLM(FunctionCallingLLM):
             raise ConfigurationError(f"BedrockKitLLM got unknown arguments {unknown}")
         super().__init__(**data)
         self._check_arguments()
-        self._guardrail = parse_guardrail_config(self.guardrail_config)
+        parse_guardrail_config(self.guardrail_config)  # a bad config fails here, not later
         self._settings = ClientSettings(
             region_name=self.region_name,
             endpoint_url=self.endpoint_url,
@@ -270,7 +263,8 @@ class BedrockKitLLM(FunctionCallingLLM):
                 f"unsupported keyword arguments {unknown}; known: {sorted(_CALL_KWARGS)}"
             )
         system, turns = to_core(messages)
-        if self._guardrail is not None and self.guard_last_turn:
+        guardrail = parse_guardrail_config(self.guardrail_config)
+        if guardrail is not None and self.guard_last_turn:
             turns = guard_last_turn(turns)
         tools = [
             t if isinstance(t, ToolSpec) else tool_specs([t])[0] for t in kwargs.get("tools") or ()
@@ -290,7 +284,7 @@ class BedrockKitLLM(FunctionCallingLLM):
             inference=inference,
             tools=tools,
             tool_choice=self._tool_choice(kwargs.get("tool_choice")),
-            guardrail=self._guardrail,
+            guardrail=guardrail,
             additional_model_request_fields=self.additional_model_request_fields,
             additional_model_response_field_paths=self.additional_model_response_field_paths or (),
             stream=stream,

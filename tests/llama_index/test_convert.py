@@ -40,11 +40,9 @@ from bedrock_kit.llama_index._convert import (
     ChatStream,
     to_chat_response,
     to_core,
-    tool_choice_name,
-    tool_selections,
-    tool_specs,
     usage_dict,
 )
+from bedrock_kit.llama_index._tools import tool_choice_name, tool_selections, tool_specs
 
 ROOT = Path(__file__).resolve().parents[2]
 PNG = base64.b64decode(
@@ -293,9 +291,8 @@ def test_chat_response_carries_blocks_usage_and_typed_metadata():
     assert response.message.content == "Checking."
     call = response.message.blocks[1]
     assert isinstance(call, ToolCallBlock) and call.tool_kwargs == {"city": "Oslo"}
-    assert response.message.additional_kwargs[UNMAPPED_KEY] == [
-        core.UnknownBlock("video", {"x": 1})
-    ]
+    # kept as a Bedrock wire dict, so chat stores can serialise the message
+    assert response.message.additional_kwargs[UNMAPPED_KEY] == [{"video": {"x": 1}}]
     assert (
         response.raw["usage"]["prompt_tokens"] == 10 and response.raw["stop_reason"] == "tool_use"
     )
