@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import mimetypes
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from llama_index.core.base.llms.types import (
     AudioBlock,
@@ -59,9 +59,6 @@ from bedrock_kit.core.types import (
     Usage,
 )
 from bedrock_kit.errors import ConfigurationError
-
-if TYPE_CHECKING:
-    pass
 
 _SYSTEM_ROLES = frozenset({MessageRole.SYSTEM, MessageRole.DEVELOPER})
 _USER_ROLES = frozenset({MessageRole.USER})

@@ -7,8 +7,16 @@ and BEDROCK_KIT_LIVE=1, ``--record-mode=rewrite`` records against real Bedrock.
 
 from __future__ import annotations
 
+import base64
+
 import pytest
-from llama_index.core.base.llms.types import ChatMessage, ToolCallBlock
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    DocumentBlock,
+    ImageBlock,
+    TextBlock,
+    ToolCallBlock,
+)
 from llama_index.core.callbacks import CallbackManager, TokenCountingHandler
 from llama_index.core.prompts import PromptTemplate
 from llama_index.core.tools import FunctionTool
@@ -28,6 +36,9 @@ from bedrock_kit.testing.scripts import build_usage, converse_reply, converse_st
 pytestmark = pytest.mark.vcr
 
 MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
 
 # Shaped like a real recording (traceloop/openllmetry test_guardrail_converse): a PII filter
 # anonymised the output; the input assessment only billed units.
@@ -478,3 +489,74 @@ def test_api_invoke_sends_the_native_body_and_reports_the_same_usage(bedrock):
     assert response.message.content == "Hello from InvokeModel"
     assert response.raw["usage"]["prompt_tokens"] == 110
     assert response.additional_kwargs["stop_reason"] == "end_turn"
+
+
+# ------------------------------------------------------------------ messages and reasoning
+
+
+def test_multimodal_multi_turn_with_tool_results(bedrock, llm):
+    messages = [
+        ChatMessage(role="system", content="You describe things."),
+        ChatMessage(
+            role="user",
+            blocks=[
+                TextBlock(text="What is this and what's the weather?"),
+                ImageBlock(image=PNG),
+                DocumentBlock(data=b"a,b\n1,2", title="data.csv", document_mimetype="text/csv"),
+            ],
+        ),
+        ChatMessage(
+            role="assistant",
+            blocks=[
+                TextBlock(text="Checking."),
+                ToolCallBlock(
+                    tool_call_id="t1", tool_name="get_weather", tool_kwargs={"city": "Oslo"}
+                ),
+                ToolCallBlock(
+                    tool_call_id="t2", tool_name="get_weather", tool_kwargs={"city": "Rome"}
+                ),
+            ],
+        ),
+        ChatMessage(role="tool", content="18 celsius", additional_kwargs={"tool_call_id": "t1"}),
+        ChatMessage(
+            role="tool",
+            content="service down",
+            additional_kwargs={"tool_call_id": "t2", "status": "error"},
+        ),
+    ]
+    request = llm.build_request(messages)
+    assert [m["role"] for m in request["messages"]] == ["user", "assistant", "user"]
+    assert request["messages"][0]["content"][1] == {
+        "image": {"format": "png", "source": {"bytes": PNG}}
+    }
+    assert request["messages"][0]["content"][2]["document"] == {
+        "format": "csv",
+        "name": "data",
+        "source": {"bytes": b"a,b\n1,2"},
+    }
+    bedrock.script("Converse", Reply.json(converse_reply("A 1x1 image; 18 degrees in Oslo.")))
+    assert llm.chat(messages).message.content == "A 1x1 image; 18 degrees in Oslo."
+
+
+def test_streamed_reasoning_is_kept_and_sent_back_next_turn(bedrock, llm):
+    bedrock.script(
+        "ConverseStream",
+        Reply.events(
+            converse_stream_events(
+                "42", reasoning="6 times 7", reasoning_signature="c2ln", chunk_chars=3
+            )
+        ),
+    )
+    chunks = list(llm.stream_chat([ChatMessage(role="user", content="6*7?")]))
+    assert "".join(c.additional_kwargs.get("thinking_delta", "") for c in chunks) == "6 times 7"
+    answer = chunks[-1].message
+    history = [
+        ChatMessage(role="user", content="6*7?"),
+        answer,
+        ChatMessage(role="user", content="and 7*7?"),
+    ]
+    sent = llm.build_request(history)["messages"][1]["content"]
+    assert sent == [
+        {"reasoningContent": {"reasoningText": {"text": "6 times 7", "signature": "c2ln"}}},
+        {"text": "42"},
+    ]
