@@ -337,6 +337,30 @@ def test_token_counting_handler_records_bedrock_billed_usage(bedrock):
     assert handler._token_counter.get_string_tokens("Hi") != 3
 
 
+async def test_token_counting_handler_on_async_paths(bedrock):
+    handler = TokenCountingHandler()
+    llm = BedrockKitLLM(
+        model=MODEL,
+        endpoint_url=bedrock.endpoint_url,
+        region_name=bedrock.region,
+        callback_manager=CallbackManager([handler]),
+    )
+    bedrock.script(
+        "ConverseStream",
+        Reply.events(
+            converse_stream_events(
+                "Async hi", usage=build_usage(30, 6, cache_read=500), chunk_chars=3
+            )
+        ),
+    )
+    bedrock.script("Converse", Reply.json(converse_reply("Done", usage=build_usage(11, 2))))
+    [c async for c in await llm.astream_chat(_user("hello"))]
+    await llm.acomplete("once more")
+    counts = [(e.prompt_token_count, e.completion_token_count) for e in handler.llm_token_counts]
+    assert counts == [(530, 6), (11, 2)]
+    await llm.aclose()
+
+
 # ------------------------------------------------------------------ guardrails
 
 
