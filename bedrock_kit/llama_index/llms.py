@@ -23,7 +23,7 @@ from llama_index.core.base.llms.types import (
     LLMMetadata,
     MessageRole,
 )
-from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr
+from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr, field_serializer
 from llama_index.core.constants import DEFAULT_NUM_OUTPUTS
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
@@ -40,7 +40,7 @@ from bedrock_kit.core.chat import (
     send_stream,
 )
 from bedrock_kit.core.clients import ClientSettings, check_client
-from bedrock_kit.core.converse import parse_guardrail_config
+from bedrock_kit.core.converse import build_guardrail_config, parse_guardrail_config
 from bedrock_kit.core.messages import guard_last_turn, guardrail_intervention_error
 from bedrock_kit.core.models import supports_tool_choice, validate_model_id
 from bedrock_kit.core.runtime import ConverseRuntime
@@ -132,9 +132,17 @@ class BedrockKitLLM(FunctionCallingLLM):
         description="AWS profile name.",
         validation_alias=AliasChoices("credentials_profile_name", "profile_name"),
     )
-    aws_access_key_id: SecretStr | None = Field(default=None, description="AWS access key id.")
-    aws_secret_access_key: SecretStr | None = Field(default=None, description="AWS secret key.")
-    aws_session_token: SecretStr | None = Field(default=None, description="AWS session token.")
+    # Credentials are never serialised (to_dict / to_json / model_dump): a saved LLM must not
+    # carry keys; a reloaded one finds credentials the usual way.
+    aws_access_key_id: SecretStr | None = Field(
+        default=None, exclude=True, description="AWS access key id."
+    )
+    aws_secret_access_key: SecretStr | None = Field(
+        default=None, exclude=True, description="AWS secret key."
+    )
+    aws_session_token: SecretStr | None = Field(
+        default=None, exclude=True, description="AWS session token."
+    )
     temperature: float | None = Field(default=None, description="Sampling temperature.")
     max_tokens: int | None = Field(default=None, description="Maximum output tokens.")
     top_p: float | None = Field(default=None, description="Nucleus sampling mass.")
@@ -214,6 +222,12 @@ class BedrockKitLLM(FunctionCallingLLM):
         for name, value, low, high in ranges:
             if value is not None and (value < low or (high is not None and value > high)):
                 raise ConfigurationError(f"{name}={value!r} is out of range")
+
+    @field_serializer("guardrail_config")
+    def _serialize_guardrail(self, value: Any) -> Any:
+        # A GuardrailConfig dataclass is stored in its Bedrock dict form, so to_json works.
+        config = parse_guardrail_config(value)
+        return None if config is None else build_guardrail_config(config, stream=True)
 
     @classmethod
     def class_name(cls) -> str:

@@ -405,6 +405,24 @@ def test_constructor_secrets_aliases_and_metadata():
     assert meta.is_chat_model and meta.is_function_calling_model
 
 
+def test_to_json_round_trip_drops_credentials_and_keeps_settings():
+    llm = BedrockKitLLM(
+        model=MODEL,
+        region_name="eu-west-1",
+        aws_access_key_id="AKIAEXAMPLEKEY",
+        aws_secret_access_key="very-secret-value",
+        temperature=0.3,
+        guardrail_config=core.GuardrailConfig("gr1", "2", stream_processing_mode="async"),
+    )
+    text = llm.to_json()
+    assert "AKIAEXAMPLEKEY" not in text and "very-secret-value" not in text
+    again = BedrockKitLLM.from_json(text)
+    assert (again.model, again.region_name, again.temperature) == (MODEL, "eu-west-1", 0.3)
+    assert again.aws_access_key_id is None
+    request = again.build_request([ChatMessage(role="user", content="q")], stream=True)
+    assert request["guardrailConfig"]["streamProcessingMode"] == "async"
+
+
 @pytest.mark.parametrize(
     ("model", "window"),
     [
