@@ -70,6 +70,8 @@ _DEFAULT_CACHE_TTL = "5m"
 # Where blocks with no LlamaIndex counterpart travel (as Bedrock wire dicts), so they go
 # back unchanged on the next turn.
 UNMAPPED_KEY = "bedrock_blocks"
+# The title LlamaIndex gives a DocumentBlock created without one.
+_DEFAULT_DOCUMENT_TITLE = "input_document"
 
 
 # --------------------------------------------------------------------- LlamaIndex -> core
@@ -103,7 +105,10 @@ def _document(block: LIDocumentBlock, where: str) -> DocumentBlock:
     url = str(block.url) if block.url else None
     filename = str(block.path or url or block.title or "")
     fmt = document_format(block.document_mimetype, filename, where=where)
-    name = document_name(block.title)
+    title = block.title
+    if title == _DEFAULT_DOCUMENT_TITLE and (block.path or url):
+        title = filename.rsplit("/", 1)[-1]  # LlamaIndex's placeholder: the file name says more
+    name = document_name(title)
     if url and url.startswith("s3://"):
         return DocumentBlock(fmt, name, s3_uri=url)
     if block.data is None and block.path is None and _remote(url):

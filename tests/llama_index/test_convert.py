@@ -165,6 +165,17 @@ def test_s3_sources_pass_through_and_remote_urls_are_refused():
         to_core([ChatMessage(role="user", blocks=[ImageBlock(url="https://example.com/a.png")])])
 
 
+def test_data_url_and_path_sources_are_read_locally(tmp_path):
+    pdf = tmp_path / "Annual report.pdf"
+    pdf.write_bytes(b"%PDF-1.4 tiny")
+    data_url = "data:image/png;base64," + base64.b64encode(PNG).decode()
+    _, turns = to_core(
+        [ChatMessage(role="user", blocks=[ImageBlock(url=data_url), DocumentBlock(path=pdf)])]
+    )
+    assert turns[0].content[0] == core.ImageBlock("png", PNG)
+    assert turns[0].content[1] == core.DocumentBlock("pdf", "Annual report", b"%PDF-1.4 tiny")
+
+
 def test_citable_block_becomes_a_citable_text_document():
     block = CitableBlock(
         title="notes.txt", source="kb", content=[TextBlock(text="Tides: twice a day.")]
