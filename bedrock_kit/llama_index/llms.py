@@ -102,7 +102,15 @@ class BedrockKitLLM(FunctionCallingLLM):
 
     Usage is Bedrock's billed count, in ``ChatResponse.raw["usage"]`` where LlamaIndex's
     TokenCountingHandler reads it; stop reason, request id and the typed guardrail trace are
-    in ``additional_kwargs``.
+    in ``additional_kwargs``. Streams report them on the last chunk; a stream that breaks
+    raises (``IncompleteStreamError`` and the like) instead of ending early.
+
+    With ``raise_on_guardrail_intervention=True`` an intervention raises
+    ``GuardrailInterventionError``; when streaming, chunks already yielded were shown, so
+    use ``streamProcessingMode: "sync"`` if no unchecked text may reach the user.
+
+    Parallel tool calls are all returned by :meth:`get_tool_calls_from_response`; Bedrock
+    has no switch to forbid them, so ``allow_parallel_tool_calls`` changes nothing.
 
     Example:
         ```python
