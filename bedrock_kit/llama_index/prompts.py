@@ -42,11 +42,17 @@ def to_template(prompt: Prompt, variant: str | None = None) -> PromptTemplate | 
     chosen = prompt.variant(variant)
     metadata = prompt_metadata(prompt, chosen)
     pairs = chosen.format_strings(escape_braces=False)
+    template: PromptTemplate | ChatPromptTemplate
     if chosen.template_type == "TEXT":
         ((_, text),) = pairs
-        return PromptTemplate(text, metadata=metadata)
-    messages = [ChatMessage(role=_ROLES[role], content=text) for role, text in pairs]
-    return ChatPromptTemplate(messages, metadata=metadata)
+        template = PromptTemplate(text, metadata=metadata)
+    else:
+        messages = [ChatMessage(role=_ROLES[role], content=text) for role, text in pairs]
+        template = ChatPromptTemplate(messages, metadata=metadata)
+    # LlamaIndex guesses variables from single braces: it would list literal text such as
+    # "{{x}}" of an undeclared name and miss hyphenated names. The prompt declares them.
+    template.template_vars = list(chosen.input_variables)
+    return template
 
 
 def load_prompt(

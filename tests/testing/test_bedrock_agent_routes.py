@@ -9,8 +9,7 @@ from typing import Any
 import botocore.session
 import pytest
 
-from bedrock_kit.testing import LocalBedrock, Reply
-from bedrock_kit.testing import _routes
+from bedrock_kit.testing import LocalBedrock, Reply, _routes
 
 PROMPT = {
     "id": "PRMT123456",
@@ -55,9 +54,7 @@ def test_the_whole_control_plane_would_shadow_a_runtime_route() -> None:
     assert pattern.fullmatch(_sample(inline.template))
 
 
-def test_get_prompt_over_http(
-    server: LocalBedrock, make_client: Callable[..., Any]
-) -> None:
+def test_get_prompt_over_http(server: LocalBedrock, make_client: Callable[..., Any]) -> None:
     server.script("GetPrompt", Reply.json(PROMPT))
     agent = make_client("bedrock-agent")
     response = agent.get_prompt(promptIdentifier="PRMT123456", promptVersion="2")
