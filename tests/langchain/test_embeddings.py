@@ -8,6 +8,8 @@ from typing import Any
 import boto3
 import pytest
 from langchain_core.embeddings import Embeddings
+from langchain_tests.integration_tests import EmbeddingsIntegrationTests
+from langchain_tests.unit_tests import EmbeddingsUnitTests
 
 from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.langchain.embeddings import BedrockKitEmbeddings
@@ -112,3 +114,31 @@ def test_empty_text_is_refused_before_any_request(server: LocalBedrock) -> None:
     assert server.requests == []
     assert make(server, COHERE).embed_documents([]) == []
     assert server.requests == []
+
+
+class TestBedrockKitEmbeddingsUnit(EmbeddingsUnitTests):
+    @property
+    def embeddings_class(self) -> type[BedrockKitEmbeddings]:
+        return BedrockKitEmbeddings
+
+    @property
+    def embedding_model_params(self) -> dict[str, Any]:
+        return {"model": TITAN, "region_name": "us-east-1"}
+
+
+class TestBedrockKitEmbeddingsStandard(EmbeddingsIntegrationTests):
+    """LangChain's standard suite, over LocalBedrock instead of AWS."""
+
+    @property
+    def embeddings_class(self) -> type[BedrockKitEmbeddings]:
+        return BedrockKitEmbeddings
+
+    @property
+    def embedding_model_params(self) -> dict[str, Any]:
+        return {"model": TITAN, "dimensions": 256}
+
+    @pytest.fixture
+    def model(self, server: LocalBedrock) -> BedrockKitEmbeddings:
+        # Every suite test makes at most three calls; vectors of one size, as Titan's are.
+        server.script("InvokeModel", *(titan_reply([0.1 * i, 0.2, 0.3], 2) for i in range(3)))
+        return make(server, **self.embedding_model_params)
