@@ -42,7 +42,9 @@ def to_format_string(
 
     Raises:
         ConfigurationError: With ``escape_braces=False``, literal text holds ``{name}`` of
-            a variable: such a formatter would replace it, so it cannot stay literal.
+            a variable: such a formatter would replace it, so it cannot stay literal. With
+            ``escape_braces=True``, a variable name is all digits (``str.format`` would
+            read it as a position).
 
     Example:
         ``to_format_string('JSON {"a": {{x}}}', ["x"])`` -> ``'JSON {{"a": {x}}}'``
@@ -66,6 +68,11 @@ def to_format_string(
         name = found.group(1)
         if wanted is not None and name not in wanted:
             continue
+        if escape_braces and name.isdigit():
+            # str.format reads {12} as positional argument 12, never as a name.
+            raise ConfigurationError(
+                f"variable {{{{{name}}}}} is all digits, which str.format templates cannot name"
+            )
         out.append(literal(template[position : found.start()]))
         out.append("{" + name + "}")
         position = found.end()

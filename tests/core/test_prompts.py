@@ -106,6 +106,12 @@ def test_hyphenated_names_map_when_declared() -> None:
     assert template_variables("{{a}} {{ b }} {{a}} {{-x}}") == ["a", "b"]
 
 
+def test_all_digit_names_are_refused_for_str_format_but_fine_unescaped() -> None:
+    with pytest.raises(ConfigurationError, match=re.escape("{{12}} is all digits")):
+        to_format_string("n={{12}}", ["12"])
+    assert to_format_string("n={{12}}", ["12"], escape_braces=False) == "n={12}"
+
+
 def test_unescaped_form_keeps_literals_and_refuses_ambiguous_ones() -> None:
     assert to_format_string('JSON {"a": {{x}}}', ["x"], escape_braces=False) == 'JSON {"a": {x}}'
     with pytest.raises(ConfigurationError, match=re.escape("'{x}'")):
