@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -21,7 +22,12 @@ from bedrock_kit.core.embeddings import (
     embedding_model_spec,
     parse_embedding_response,
 )
-from bedrock_kit.errors import ConfigurationError, MalformedResponseError, ThrottlingError
+from bedrock_kit.errors import (
+    BedrockValidationError,
+    ConfigurationError,
+    MalformedResponseError,
+    ThrottlingError,
+)
 from bedrock_kit.testing import LocalBedrock, Reply
 
 TITAN = "amazon.titan-embed-text-v2:0"
@@ -305,3 +311,29 @@ async def test_errors_are_translated_sync_and_async(server: LocalBedrock) -> Non
 def test_max_concurrency_is_validated() -> None:
     with pytest.raises(ConfigurationError, match="max_concurrency"):
         EmbeddingsRuntime(ClientSettings(), EmbeddingOptions(TITAN), max_concurrency=0)
+
+
+async def test_one_failed_async_call_fails_the_embed_and_the_client_stays_usable(
+    server: LocalBedrock,
+) -> None:
+    server.script(
+        "InvokeModel",
+        titan_reply([1.0], 1),
+        Reply.error(400, "ValidationException", "bad input"),
+        titan_reply([1.0], 1),
+        titan_reply([2.0], 1),
+    )
+    embedder = EmbeddingsRuntime(
+        ClientSettings(region_name="us-east-1", endpoint_url=server.endpoint_url, max_retries=0),
+        EmbeddingOptions(TITAN),
+        max_concurrency=1,
+    )
+    try:
+        with pytest.raises(BedrockValidationError, match="bad input"):
+            await embedder.aembed(["a", "b", "c"])
+        # No call is left running (and billing) after the failure was raised.
+        assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+        server.script("InvokeModel", titan_reply([3.0], 1), titan_reply([3.0], 1))
+        assert len((await embedder.aembed(["d"])).vectors) == 1
+    finally:
+        await embedder.pool.aclose()

@@ -96,3 +96,20 @@ def test_bad_arguments_fail_at_construction_naming_them() -> None:
         BedrockKitEmbedding(model=TITAN, truncate="END")
     with pytest.raises(ConfigurationError, match="max_concurrency"):
         BedrockKitEmbedding(model=TITAN, max_concurrency=0)
+
+
+def test_vector_index_retrieves_with_document_and_query_input_types(server: LocalBedrock) -> None:
+    from llama_index.core import Document, VectorStoreIndex
+
+    docs = Reply.json({"embeddings": [[1.0, 0.0], [0.0, 1.0], [0.7, 0.7]]})
+    query = Reply.json({"embeddings": [[0.0, 1.0]]})
+    server.script("InvokeModel", docs, query)
+    embedding = make(server, COHERE)
+    index = VectorStoreIndex.from_documents(
+        [Document(text=t) for t in ("tides", "moons", "both")], embed_model=embedding
+    )
+    (best,) = index.as_retriever(similarity_top_k=1).retrieve("what orbits?")
+    assert best.node.get_content() == "moons"
+    sent = [r.body for r in server.requests_for("InvokeModel")]
+    assert [b["input_type"] for b in sent] == ["search_document", "search_query"]
+    assert sent[1]["texts"] == ["what orbits?"]
