@@ -208,6 +208,44 @@ def prompt_metadata(prompt: Prompt, variant: PromptVariant) -> dict[str, Any]:
     }
 
 
+# prompt_metadata "inference" key -> the chat model argument both adapters name alike.
+_MODEL_ARGUMENTS = {
+    "max_tokens": "max_tokens",
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "stop_sequences": "stop",
+}
+
+
+def model_arguments(metadata: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Chat-model constructor arguments from :func:`prompt_metadata`, ``overrides`` winning.
+
+    Both adapters' chat models (ChatBedrockKit, BedrockKitLLM) take ``model``,
+    ``temperature``, ``max_tokens``, ``top_p``, ``stop`` and
+    ``additional_model_request_fields``.
+
+    Raises:
+        ConfigurationError: The prompt names no model and ``overrides`` has no ``model``.
+    """
+    arguments: dict[str, Any] = {}
+    if metadata.get("model_id"):
+        arguments["model"] = metadata["model_id"]
+    for key, value in (metadata.get("inference") or {}).items():
+        arguments[_MODEL_ARGUMENTS[key]] = value
+    if metadata.get("additional_model_request_fields"):
+        arguments["additional_model_request_fields"] = dict(
+            metadata["additional_model_request_fields"]
+        )
+    arguments.update(overrides)
+    if "model_id" in arguments:  # ChatBedrockKit's field name for the same thing
+        arguments["model"] = arguments.pop("model_id")
+    if not arguments.get("model"):
+        raise ConfigurationError(
+            "the prompt names no model (its variant has no modelId): pass model=..."
+        )
+    return arguments
+
+
 # -- parsing
 
 

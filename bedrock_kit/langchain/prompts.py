@@ -15,20 +15,17 @@ from typing import Any
 
 from langchain_core.prompts import BasePromptTemplate, ChatPromptTemplate, PromptTemplate
 
-from bedrock_kit.core.prompts import Prompt, PromptVariant, prompt_management, prompt_metadata
-from bedrock_kit.errors import ConfigurationError
+from bedrock_kit.core.prompts import (
+    Prompt,
+    PromptVariant,
+    model_arguments,
+    prompt_management,
+    prompt_metadata,
+)
 from bedrock_kit.langchain.chat_models import ChatBedrockKit
 
 # Core roles -> LangChain message-tuple roles.
 _ROLES = {"system": "system", "user": "human", "assistant": "ai"}
-
-# Template metadata key -> ChatBedrockKit argument.
-_INFERENCE_ARGS = {
-    "max_tokens": "max_tokens",
-    "temperature": "temperature",
-    "top_p": "top_p",
-    "stop_sequences": "stop",
-}
 
 
 def to_template(prompt: Prompt, variant: str | None = None) -> PromptTemplate | ChatPromptTemplate:
@@ -102,19 +99,4 @@ def chat_model_for_prompt(prompt: BasePromptTemplate[Any], **client_args: Any) -
     Raises:
         ConfigurationError: The prompt names no model and ``model`` was not given.
     """
-    metadata = prompt.metadata or {}
-    kwargs: dict[str, Any] = {}
-    if metadata.get("model_id"):
-        kwargs["model"] = metadata["model_id"]
-    for key, value in (metadata.get("inference") or {}).items():
-        kwargs[_INFERENCE_ARGS[key]] = value
-    if metadata.get("additional_model_request_fields"):
-        kwargs["additional_model_request_fields"] = metadata["additional_model_request_fields"]
-    kwargs.update(client_args)
-    if "model" not in kwargs and "model_id" not in kwargs:
-        raise ConfigurationError(
-            "the prompt names no model (its variant has no modelId): pass model=..."
-        )
-    if "model_id" in kwargs:  # ChatBedrockKit's field name, allowed by populate_by_name
-        kwargs["model"] = kwargs.pop("model_id")
-    return ChatBedrockKit(**kwargs)
+    return ChatBedrockKit(**model_arguments(prompt.metadata or {}, client_args))

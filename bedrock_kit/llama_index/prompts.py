@@ -5,8 +5,8 @@
     from bedrock_kit.llama_index.prompts import load_prompt
 
     prompt = load_prompt("PROMPT1234", version="3")
-    messages = prompt.format_messages(topic="tides")
-    prompt.metadata["model_id"], prompt.metadata["inference"]
+    llm = llm_for_prompt(prompt)
+    llm.chat(prompt.format_messages(topic="tides"))
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import Any
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.prompts import ChatPromptTemplate, PromptTemplate
 
-from bedrock_kit.core.prompts import Prompt, prompt_management, prompt_metadata
+from bedrock_kit.core.prompts import Prompt, model_arguments, prompt_management, prompt_metadata
+from bedrock_kit.llama_index.llms import BedrockKitLLM
 
 # Core roles -> LlamaIndex roles.
 _ROLES = {
@@ -88,3 +89,19 @@ async def aload_prompt(
     finally:
         await management.pool.aclose()
     return to_template(prompt, variant)
+
+
+def llm_for_prompt(
+    prompt: PromptTemplate | ChatPromptTemplate, **client_args: Any
+) -> BedrockKitLLM:
+    """A :class:`BedrockKitLLM` configured with a loaded prompt's model and inference settings.
+
+    Args:
+        prompt: A template from :func:`load_prompt`.
+        **client_args: Any BedrockKitLLM argument; these win over the prompt's settings
+            (``model=...`` picks another model).
+
+    Raises:
+        ConfigurationError: The prompt names no model and ``model`` was not given.
+    """
+    return BedrockKitLLM(**model_arguments(prompt.metadata, client_args))

@@ -14,6 +14,7 @@ from bedrock_kit.core.prompts import (
     PromptManagement,
     PromptMessage,
     build_get_prompt_request,
+    model_arguments,
     parse_prompt,
     prompt_management,
     prompt_metadata,
@@ -186,6 +187,21 @@ def test_metadata_is_plain_json_with_snake_case_inference() -> None:
     assert meta["inference"] == {"max_tokens": 50, "stop_sequences": ["END"]}
     assert meta["bedrock_prompt_variant"] == "chat"
     assert meta["additional_model_request_fields"] == {"top_k": 5}
+
+
+def test_model_arguments_from_metadata_with_overrides_winning() -> None:
+    prompt = parse_prompt(get_prompt_body())
+    meta = prompt_metadata(prompt, prompt.variant("chat"))
+    assert model_arguments(meta, {"temperature": 1.0}) == {
+        "model": "anthropic.claude-3-haiku-20240307-v1:0",
+        "max_tokens": 50,
+        "stop": ["END"],
+        "additional_model_request_fields": {"top_k": 5},
+        "temperature": 1.0,
+    }
+    assert model_arguments(meta, {"model_id": "m"})["model"] == "m"
+    with pytest.raises(ConfigurationError, match="pass model="):
+        model_arguments({}, {"temperature": 0.1})
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import boto3
@@ -138,7 +138,9 @@ class TestBedrockKitEmbeddingsStandard(EmbeddingsIntegrationTests):
         return {"model": TITAN, "dimensions": 256}
 
     @pytest.fixture
-    def model(self, server: LocalBedrock) -> BedrockKitEmbeddings:
+    async def model(self, server: LocalBedrock) -> AsyncIterator[BedrockKitEmbeddings]:
         # Every suite test makes at most three calls; vectors of one size, as Titan's are.
         server.script("InvokeModel", *(titan_reply([0.1 * i, 0.2, 0.3], 2) for i in range(3)))
-        return make(server, **self.embedding_model_params)
+        embeddings = make(server, **self.embedding_model_params)
+        yield embeddings
+        await embeddings.aclose()

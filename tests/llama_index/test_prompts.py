@@ -11,7 +11,8 @@ from llama_index.core.base.llms.types import MessageRole
 from llama_index.core.prompts import ChatPromptTemplate, PromptTemplate
 
 from bedrock_kit.errors import ConfigurationError
-from bedrock_kit.llama_index.prompts import aload_prompt, load_prompt
+from bedrock_kit.llama_index.llms import BedrockKitLLM
+from bedrock_kit.llama_index.prompts import aload_prompt, llm_for_prompt, load_prompt
 from bedrock_kit.testing import LocalBedrock, Reply
 
 PROMPT_ID = "PRMT123456"
@@ -111,3 +112,24 @@ def test_literal_text_llama_index_would_substitute_is_refused(server: LocalBedro
     server.script("GetPrompt", Reply.json(body(default="text", text=ambiguous)))
     with pytest.raises(ConfigurationError, match=re.escape("'{topic}'")):
         load_prompt(PROMPT_ID, **args(server))
+
+
+async def test_prompt_runs_on_its_llm_sync_and_async(server: LocalBedrock) -> None:
+    server.script("GetPrompt", Reply.json(body()))
+    prompt = load_prompt(PROMPT_ID, **args(server))
+    llm = llm_for_prompt(prompt, **args(server))
+    assert isinstance(llm, BedrockKitLLM)
+    assert (llm.model, llm.top_p, llm.max_tokens) == (CHAT["modelId"], 0.5, 64)
+    response = llm.chat(prompt.format_messages(topic="tides", words="5"))
+    assert response.message.content == "echo: Explain tides in 5 words"
+    other = llm_for_prompt(prompt, model="amazon.nova-lite-v1:0", **args(server))
+    try:
+        response = await other.achat(prompt.format_messages(topic="moons", words="2"))
+    finally:
+        await other.aclose()
+    assert response.message.content == "echo: Explain moons in 2 words"
+    first, second = server.requests_for("Converse")
+    assert first.path_params["modelId"] == CHAT["modelId"]
+    assert first.body["inferenceConfig"] == {"maxTokens": 64, "topP": 0.5}
+    assert first.body["system"] == [{"text": "Be terse about tides. Sets look like {}."}]
+    assert second.path_params["modelId"] == "amazon.nova-lite-v1:0"
