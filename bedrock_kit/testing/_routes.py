@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -123,13 +123,22 @@ def route_for(operation: str) -> Route:
     raise KeyError(operation)
 
 
-def resolve(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-    """The route and decoded path parameters for a request, or None."""
+def matching(method: str, path: str) -> Iterator[tuple[Route, dict[str, str]]]:
+    """Every route a request fits, with its decoded path parameters, most specific first.
+
+    Args:
+        method: HTTP method, upper case.
+        path: Raw (still URL-encoded) request path, without query string.
+    """
     for route in routes():
         params = route.match(method, path)
         if params is not None:
-            return route, params
-    return None
+            yield route, params
+
+
+def resolve(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    """The route and decoded path parameters for a request, or None."""
+    return next(matching(method, path), None)
 
 
 def event_members(operation_model: Any) -> Mapping[str, Any]:
