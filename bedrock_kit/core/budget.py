@@ -1,0 +1,593 @@
+"""A thread- and asyncio-safe token ledger: reserve the worst case before a call, settle after.
+
+Usage::
+
+    ledger = Ledger(max_cost="0.50")
+    with ledger.reserve("us.anthropic.claude-sonnet-4-5-20250929-v1:0", 1200, 512) as r:
+        result = runtime.converse(request)      # not sent if the reservation was refused
+        r.settle(result.usage)
+
+:meth:`Ledger.reserve` raises :class:`~bedrock_kit.errors.BudgetExceededError` *before* the
+request when the worst case (every input token at the dearest input rate, which may be a
+cache write, plus ``max_output_tokens`` at the output rate) does not fit a limit of the run
+or of any active :meth:`Ledger.scope`. Settling swaps the reservation for the billed usage;
+releasing (on error or abandon) frees it. Both are idempotent, and the context-manager form
+releases on exception, so no reservation leaks.
+
+One lock guards all counters and is never held across I/O, so the ledger is safe to share
+between threads and asyncio tasks. Scopes are tracked with a :class:`contextvars.ContextVar`:
+asyncio tasks inherit the scopes active when they were created; plain threads start with
+none (submit work with ``contextvars.copy_context().run`` to carry them).
+
+Input estimate, when no count is given (prefer the CountTokens API,
+``ConverseRuntime.count_tokens``): ``ceil(characters / 4)`` over every text in the request,
+plus 4 tokens per message for role and framing, plus 1,600 tokens per image (the size of a
+~1.1 megapixel image on Claude). It is a heuristic, not a tokenizer.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import html
+import itertools
+import math
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, fields
+from decimal import Decimal
+from types import TracebackType
+from typing import Any
+
+from bedrock_kit.core.guardrails import GuardrailUsage
+from bedrock_kit.core.pricing import OnUnknown, PriceTable, default_prices
+from bedrock_kit.core.types import Usage
+from bedrock_kit.errors import BudgetExceededError, ConfigurationError
+
+__all__ = [
+    "BudgetReport",
+    "Ledger",
+    "Limits",
+    "ModelUsage",
+    "Reservation",
+    "estimate_request_tokens",
+    "estimate_tokens",
+]
+
+_CHARS_PER_TOKEN = 4
+_MESSAGE_OVERHEAD = 4
+_IMAGE_TOKENS = 1600
+_ZERO = Decimal(0)
+_ids = itertools.count(1)
+
+
+def estimate_tokens(texts: str | Iterable[str], *, messages: int = 1, images: int = 0) -> int:
+    """Documented input estimate: ``ceil(chars / 4) + 4 * messages + 1600 * images``."""
+    chars = len(texts) if isinstance(texts, str) else sum(len(t) for t in texts)
+    return (
+        math.ceil(chars / _CHARS_PER_TOKEN)
+        + _MESSAGE_OVERHEAD * messages
+        + (_IMAGE_TOKENS * images)
+    )
+
+
+def estimate_request_tokens(request: Mapping[str, Any]) -> int:
+    """:func:`estimate_tokens` over a Converse request (messages, system, toolConfig)."""
+    texts: list[str] = []
+    images = 0
+
+    def walk(node: Any) -> None:
+        nonlocal images
+        if isinstance(node, str):
+            texts.append(node)
+        elif isinstance(node, bytes):
+            texts.append("x" * len(node))  # documents: one char per byte, an upper bound
+        elif isinstance(node, Mapping):
+            if "image" in node:
+                images += 1
+                return
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list | tuple):
+            for value in node:
+                walk(value)
+
+    for key in ("messages", "system", "toolConfig"):
+        walk(request.get(key))
+    return estimate_tokens(texts, messages=len(request.get("messages") or ()), images=images)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Budget limits; None means unlimited. Token limits count every kind they name."""
+
+    max_cost: Decimal | None = None
+    """Cost in USD."""
+    max_input_tokens: int | None = None
+    """All input tokens: uncached, cache read and cache write."""
+    max_output_tokens: int | None = None
+    """Output tokens."""
+    max_cache_read_tokens: int | None = None
+    """Cache-read input tokens."""
+    max_cache_write_tokens: int | None = None
+    """Cache-write input tokens."""
+    max_total_tokens: int | None = None
+    """Input plus output tokens."""
+    max_calls: int | None = None
+    """Model calls (reservations and recorded calls)."""
+
+    @classmethod
+    def build(cls, **limits: Any) -> Limits:
+        """Validate keyword limits (``max_cost`` may be a str, int or Decimal)."""
+        known = {f.name for f in fields(cls)}
+        for name, value in limits.items():
+            if name not in known:
+                raise ConfigurationError(f"unknown budget limit {name!r}; use one of {known}")
+            if value is not None and Decimal(str(value)) < 0:
+                raise ConfigurationError(f"budget limit {name} must be >= 0, got {value!r}")
+        cost = limits.pop("max_cost", None)
+        return cls(max_cost=None if cost is None else Decimal(str(cost)), **limits)
+
+
+@dataclass
+class _Amounts:
+    cost: Decimal = _ZERO
+    input: int = 0  # all input kinds, for max_input_tokens
+    output: int = 0
+    cache_read: int = 0
+    cache_write: int = 0
+    calls: int = 0
+
+    def add(self, other: _Amounts, sign: int = 1) -> None:
+        self.cost += other.cost * sign
+        self.input += other.input * sign
+        self.output += other.output * sign
+        self.cache_read += other.cache_read * sign
+        self.cache_write += other.cache_write * sign
+        self.calls += other.calls * sign
+
+    def value(self, limit: str) -> Decimal | int:
+        if limit == "max_total_tokens":
+            return self.input + self.output
+        table: dict[str, Decimal | int] = {
+            "max_cost": self.cost,
+            "max_input_tokens": self.input,
+            "max_output_tokens": self.output,
+            "max_cache_read_tokens": self.cache_read,
+            "max_cache_write_tokens": self.cache_write,
+            "max_calls": self.calls,
+        }
+        return table[limit]
+
+
+@dataclass(frozen=True)
+class ModelUsage:
+    """Totals for one model (or guardrail) in a report."""
+
+    model_id: str
+    """Model id as called (or ``guardrail:<id>``); ``TOTAL`` for the total row."""
+    calls: int = 0
+    """Calls settled or recorded."""
+    errors: int = 0
+    """Calls that failed or were abandoned."""
+    input_tokens: int = 0
+    """Uncached input tokens."""
+    output_tokens: int = 0
+    """Output tokens."""
+    cache_read_input_tokens: int = 0
+    """Cache-read input tokens."""
+    cache_write_input_tokens: int = 0
+    """Cache-write input tokens."""
+    guardrail_text_units: int = 0
+    """Guardrail text units, summed over policies."""
+    cost: Decimal = _ZERO
+    """Cost in USD."""
+
+    def __add__(self, other: ModelUsage) -> ModelUsage:
+        sums = {f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)[1:]}
+        return ModelUsage(self.model_id, **sums)
+
+
+@dataclass
+class _Scope:
+    name: str
+    limits: Limits
+    committed: _Amounts = field(default_factory=_Amounts)
+    reserved: _Amounts = field(default_factory=_Amounts)
+    models: dict[str, ModelUsage] = field(default_factory=dict)
+    open: int = 0
+
+    def book(self, row: ModelUsage) -> None:
+        self.models[row.model_id] = self.models.get(row.model_id, ModelUsage(row.model_id)) + row
+
+
+class Reservation:
+    """Worst-case amounts held for one call until it is settled or released.
+
+    Use it as a (sync or async) context manager to release on exception; settle it with the
+    billed usage on success. ``settle`` and ``release`` are idempotent: the first wins.
+    """
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        scopes: tuple[_Scope, ...],
+        *,
+        model_id: str,
+        input_tokens: int,
+        max_output_tokens: int,
+        amounts: _Amounts,
+    ) -> None:
+        self.id = next(_ids)
+        self.model_id = model_id
+        """Model the call addresses."""
+        self.input_tokens = input_tokens
+        """Input tokens reserved (counted or estimated)."""
+        self.max_output_tokens = max_output_tokens
+        """Output tokens reserved."""
+        self.cost = amounts.cost
+        """Worst-case cost reserved."""
+        self.state = "open"
+        """``open``, ``settled`` or ``released``."""
+        self.settled_cost: Decimal | None = None
+        """Cost of the billed usage, once settled."""
+        self._ledger = ledger
+        self._scopes = scopes
+        self._amounts = amounts
+
+    def settle(
+        self,
+        usage: Usage,
+        *,
+        model_id: str | None = None,
+        cache_write_1h_tokens: int = 0,
+        error: bool = False,
+    ) -> Decimal:
+        """Replace the reservation with the billed ``usage``; returns its cost.
+
+        Args:
+            usage: Billed tokens (Bedrock semantics: ``input_tokens`` excludes cache tokens).
+            model_id: The model that actually answered, if it differs (prompt routers).
+            cache_write_1h_tokens: Cache writes with the 1 hour TTL, priced apart.
+            error: Count the call as failed too (a broken stream that still billed tokens).
+        """
+        return self._ledger._finish(
+            self, usage, model_id or self.model_id, cache_write_1h_tokens, error
+        )
+
+    def release(self, error: BaseException | bool | None = None) -> None:
+        """Free the reservation without charging; ``error`` counts a failed call."""
+        self._ledger._finish(self, None, self.model_id, 0, bool(error))
+
+    def __enter__(self) -> Reservation:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release(exc)
+
+    async def __aenter__(self) -> Reservation:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release(exc)
+
+    def __repr__(self) -> str:
+        return f"Reservation({self.model_id!r}, cost={self.cost}, state={self.state!r})"
+
+
+class Ledger:
+    """Counts tokens, guardrail units, calls, errors and cost; enforces limits before calls.
+
+    Args:
+        prices: Price table; the packaged one by default (see :func:`load_prices`).
+        on_unknown: What to do for models missing from the table (see
+            :meth:`PriceTable.price`): ``"warn"`` (default), ``"error"`` or a PriceEntry.
+        **limits: Run-wide limits: ``max_cost``, ``max_input_tokens``, ``max_output_tokens``,
+            ``max_cache_read_tokens``, ``max_cache_write_tokens``, ``max_total_tokens``,
+            ``max_calls``.
+    """
+
+    def __init__(
+        self, *, prices: PriceTable | None = None, on_unknown: OnUnknown = "warn", **limits: Any
+    ) -> None:
+        self.prices = prices or default_prices()
+        self.on_unknown = on_unknown
+        self._lock = threading.Lock()
+        self._root = _Scope("run", Limits.build(**limits))
+        self._scopes: dict[str, _Scope] = {}
+        self._active: contextvars.ContextVar[tuple[_Scope, ...]] = contextvars.ContextVar(
+            f"bedrock_kit_budget_{id(self)}", default=()
+        )
+
+    # -- scopes
+
+    @contextmanager
+    def scope(self, name: str, **limits: Any) -> Iterator[Ledger]:
+        """Apply extra limits to calls made inside the block (threads: see module doc).
+
+        Re-entering a scope name continues its counts; limits given again replace its own.
+        """
+        with self._lock:
+            scope = self._scopes.get(name)
+            if scope is None:
+                scope = self._scopes[name] = _Scope(name, Limits.build(**limits))
+            elif limits:
+                scope.limits = Limits.build(**limits)
+        token = self._active.set((*self._active.get(), scope))
+        try:
+            yield self
+        finally:
+            self._active.reset(token)
+
+    # -- reserve / settle
+
+    def reserve(
+        self,
+        model_id: str,
+        input_tokens: int | None = None,
+        max_output_tokens: int = 0,
+        *,
+        prompt: str | Iterable[str] | None = None,
+        messages: int = 1,
+    ) -> Reservation:
+        """Hold the worst-case cost of a call, or refuse it before any request is sent.
+
+        Args:
+            model_id: Model id, inference-profile id or ARN.
+            input_tokens: Input tokens from CountTokens or the caller; when None, estimated
+                from ``prompt`` (see the module doc).
+            max_output_tokens: The request's ``maxTokens``.
+            prompt: Texts of the request, for the estimate.
+            messages: Number of messages in the request, for the estimate.
+
+        Raises:
+            BudgetExceededError: the call could cross a limit of the run or an active scope.
+            ConfigurationError: neither ``input_tokens`` nor ``prompt`` was given.
+        """
+        if input_tokens is None:
+            if prompt is None:
+                raise ConfigurationError(
+                    "reserve() needs input_tokens or prompt", model_id=model_id
+                )
+            input_tokens = estimate_tokens(prompt, messages=messages)
+        if input_tokens < 0 or max_output_tokens < 0:
+            raise ConfigurationError("input_tokens and max_output_tokens must be >= 0")
+        price = self.prices.price(model_id, on_unknown=self.on_unknown)
+        cost = Decimal(input_tokens) * price.worst_input + Decimal(max_output_tokens) * price.output
+        # Any input token may turn out a cache read or write: reserve it against each kind.
+        amounts = _Amounts(
+            cost / 1000, input_tokens, max_output_tokens, input_tokens, input_tokens, 1
+        )
+        scopes = (self._root, *self._active.get())
+        with self._lock:
+            for scope in scopes:
+                self._check(scope, amounts, model_id)
+            for scope in scopes:
+                scope.reserved.add(amounts)
+                scope.open += 1
+        return Reservation(
+            self,
+            scopes,
+            model_id=model_id,
+            input_tokens=input_tokens,
+            max_output_tokens=max_output_tokens,
+            amounts=amounts,
+        )
+
+    def _check(self, scope: _Scope, amounts: _Amounts, model_id: str) -> None:
+        for f in fields(Limits):
+            limit = getattr(scope.limits, f.name)
+            if limit is None:
+                continue
+            used = scope.committed.value(f.name)
+            held = scope.reserved.value(f.name)
+            wanted = amounts.value(f.name)
+            if used + held + wanted > limit:
+                left = max(limit - used - held, 0)
+                raise BudgetExceededError(
+                    f"budget {scope.name!r}: {f.name}={limit} would be exceeded; this call "
+                    f"needs up to {wanted}, {used} is spent and {held} reserved by calls in "
+                    f"flight, {left} left",
+                    model_id=model_id,
+                )
+
+    def _finish(
+        self,
+        reservation: Reservation,
+        usage: Usage | None,
+        model_id: str,
+        cache_write_1h_tokens: int,
+        error: bool,
+    ) -> Decimal:
+        cost = _ZERO if usage is None else self._cost(model_id, usage, cache_write_1h_tokens)
+        with self._lock:
+            if reservation.state != "open":
+                return reservation.settled_cost or _ZERO
+            for scope in reservation._scopes:
+                scope.reserved.add(reservation._amounts, -1)
+                scope.open -= 1
+            if usage is None:
+                reservation.state = "released"
+                if error:
+                    self._book(reservation._scopes, ModelUsage(model_id, errors=1))
+                return _ZERO
+            reservation.state = "settled"
+            reservation.settled_cost = cost
+            self._book(reservation._scopes, _row(model_id, usage, cost, errors=int(error)))
+            return cost
+
+    def _cost(self, model_id: str, usage: Usage, cache_write_1h_tokens: int) -> Decimal:
+        price = self.prices.price(model_id, on_unknown=self.on_unknown)
+        return price.cost(usage, cache_write_1h_tokens=cache_write_1h_tokens)
+
+    def _book(self, scopes: Iterable[_Scope], row: ModelUsage) -> None:
+        amounts = _Amounts(
+            row.cost,
+            row.input_tokens + row.cache_read_input_tokens + row.cache_write_input_tokens,
+            row.output_tokens,
+            row.cache_read_input_tokens,
+            row.cache_write_input_tokens,
+            row.calls,
+        )
+        for scope in scopes:
+            scope.committed.add(amounts)
+            scope.book(row)
+
+    # -- observe without enforcing
+
+    def record(
+        self,
+        model_id: str,
+        usage: Usage,
+        *,
+        cache_write_1h_tokens: int = 0,
+        error: bool = False,
+    ) -> Decimal:
+        """Count a call made without a reservation (observe-only handlers); returns its cost."""
+        cost = self._cost(model_id, usage, cache_write_1h_tokens)
+        with self._lock:
+            self._book((self._root, *self._active.get()), _row(model_id, usage, cost, int(error)))
+        return cost
+
+    def record_guardrail(self, usage: GuardrailUsage, *, guardrail_id: str = "") -> Decimal:
+        """Count the text units and cost of one guardrail evaluation; returns its cost."""
+        cost = self.prices.guardrail_cost(usage)
+        units = sum(
+            getattr(usage, f.name)
+            for f in fields(GuardrailUsage)
+            if f.name != "automated_reasoning_policies"
+        )
+        row = ModelUsage(
+            f"guardrail:{guardrail_id or 'unknown'}", 1, guardrail_text_units=units, cost=cost
+        )
+        with self._lock:
+            self._book((self._root, *self._active.get()), row)
+        return cost
+
+    # -- reading
+
+    def _get(self, scope: str | None) -> _Scope:
+        if scope is None:
+            return self._root
+        if scope not in self._scopes:
+            raise ConfigurationError(f"no budget scope named {scope!r}")
+        return self._scopes[scope]
+
+    def spent(self, scope: str | None = None) -> Decimal:
+        """Settled cost of the run, or of a named scope."""
+        with self._lock:
+            return self._get(scope).committed.cost
+
+    def reserved(self, scope: str | None = None) -> Decimal:
+        """Cost held by calls in flight."""
+        with self._lock:
+            return self._get(scope).reserved.cost
+
+    def open_reservations(self, scope: str | None = None) -> int:
+        """Reservations neither settled nor released (0 when nothing leaked)."""
+        with self._lock:
+            return self._get(scope).open
+
+    def report(self, scope: str | None = None) -> BudgetReport:
+        """Per-model totals of the run, or of a named scope."""
+        with self._lock:
+            s = self._get(scope)
+            rows = tuple(sorted(s.models.values(), key=lambda r: r.model_id))
+            return BudgetReport(s.name, rows, s.limits, s.reserved.cost)
+
+
+def _row(model_id: str, usage: Usage, cost: Decimal, errors: int) -> ModelUsage:
+    return ModelUsage(
+        model_id,
+        calls=1,
+        errors=errors,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_read_input_tokens=usage.cache_read_input_tokens,
+        cache_write_input_tokens=usage.cache_write_input_tokens,
+        cost=cost,
+    )
+
+
+_COLUMNS = (
+    ("model_id", "model"),
+    ("calls", "calls"),
+    ("errors", "errors"),
+    ("input_tokens", "input"),
+    ("output_tokens", "output"),
+    ("cache_read_input_tokens", "cache read"),
+    ("cache_write_input_tokens", "cache write"),
+    ("guardrail_text_units", "guardrail units"),
+    ("cost", "cost USD"),
+)
+
+
+@dataclass(frozen=True)
+class BudgetReport:
+    """A snapshot of a ledger: one row per model, a total, limits and in-flight cost."""
+
+    scope: str
+    """``run`` or the scope name."""
+    rows: tuple[ModelUsage, ...]
+    """One row per model (and per guardrail), sorted by id."""
+    limits: Limits
+    """The scope's limits."""
+    reserved_cost: Decimal = _ZERO
+    """Cost held by calls still in flight."""
+
+    @property
+    def total(self) -> ModelUsage:
+        """Sum of every row."""
+        total = ModelUsage("TOTAL")
+        for row in self.rows:
+            total = total + row
+        return total
+
+    @property
+    def total_cost(self) -> Decimal:
+        """Total settled cost."""
+        return self.total.cost
+
+    def records(self) -> list[dict[str, Any]]:
+        """Rows as dicts (``pandas.DataFrame(report.records())``), without the total."""
+        return [asdict(row) for row in self.rows]
+
+    def _cells(self) -> list[list[str]]:
+        return [[str(getattr(r, key)) for key, _ in _COLUMNS] for r in (*self.rows, self.total)]
+
+    def to_text(self) -> str:
+        """A plain-text table, the total last."""
+        header = [title for _, title in _COLUMNS]
+        body = self._cells()
+        widths = [max(len(row[i]) for row in (header, *body)) for i in range(len(header))]
+
+        def line(cells: list[str]) -> str:
+            return "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+            )
+
+        rule = "-" * len(line(header))
+        return "\n".join([line(header), rule, *map(line, body[:-1]), rule, line(body[-1])])
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(t)}</th>" for _, t in _COLUMNS)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+            for row in self._cells()
+        )
+        caption = html.escape(f"bedrock-kit budget: {self.scope}")
+        return f"<table><caption>{caption}</caption><tr>{head}</tr>{body}</table>"
