@@ -58,6 +58,8 @@ _CHARS_PER_TOKEN = 4
 _MESSAGE_OVERHEAD = 4
 _IMAGE_TOKENS = 1600
 _ZERO = Decimal(0)
+# Wire keys whose string values are identifiers or enums, not text the model reads.
+_NOT_TEXT = frozenset({"role", "format", "type", "toolUseId", "status", "ttl", "cachePoint"})
 _ids = itertools.count(1)
 
 
@@ -78,7 +80,7 @@ def estimate_request_tokens(request: Mapping[str, Any]) -> int:
 
     def walk(node: Any) -> None:
         nonlocal images
-        if isinstance(node, str):
+        if isinstance(node, str):  # only reached for values of text-bearing keys
             texts.append(node)
         elif isinstance(node, bytes):
             texts.append("x" * len(node))  # documents: one char per byte, an upper bound
@@ -86,8 +88,9 @@ def estimate_request_tokens(request: Mapping[str, Any]) -> int:
             if "image" in node:
                 images += 1
                 return
-            for value in node.values():
-                walk(value)
+            for key, value in node.items():
+                if key not in _NOT_TEXT:
+                    walk(value)
         elif isinstance(node, list | tuple):
             for value in node:
                 walk(value)
@@ -370,7 +373,7 @@ class Ledger:
         )
         scopes = (self._root, *self._active.get())
         with self._lock:
-            for scope in scopes:
+            for scope in reversed(scopes):  # innermost first: its name explains most
                 self._check(scope, amounts, model_id)
             for scope in scopes:
                 scope.reserved.add(amounts)
