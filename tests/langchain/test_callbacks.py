@@ -1,0 +1,335 @@
+"""LangChain budget callback: refuses before the call, settles to usage_metadata, streams."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+from bedrock_kit.core.budget import Ledger
+from bedrock_kit.core.pricing import load_prices
+from bedrock_kit.core.types import Usage
+from bedrock_kit.errors import BudgetExceededError
+from bedrock_kit.langchain.callbacks import (
+    BedrockBudgetCallback,
+    TokenBudgetCallbackHandler,
+    token_budget,
+    usage_from_metadata,
+)
+
+SONNET_45 = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+CASSETTES = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "cassettes"
+PRICES = load_prices(
+    {"models": {"acme.flat-v1": {"input": "0.001", "output": "0.002", "cache_write": "0.001"}}}
+)
+
+
+class FakeBedrockChat(BaseChatModel):
+    """Answers like ChatBedrockKit will: usage_metadata with cache details, model_id."""
+
+    model: str = "acme.flat-v1"
+    max_tokens: int | None = 1000
+    usage: dict[str, Any] | None = {
+        "input_tokens": 1000, "output_tokens": 1000, "total_tokens": 2000
+    }  # fmt: skip
+    fail: bool = False
+    sent: list[int] = []  # one entry per "request", shared on purpose: counts every call
+
+    @property
+    def _llm_type(self) -> str:
+        return "fake-bedrock"
+
+    def _answer(self) -> AIMessage:
+        self.sent.append(1)
+        if self.fail:
+            raise RuntimeError("model error")
+        return AIMessage(
+            "hi", usage_metadata=self.usage, response_metadata={"model_id": self.model}
+        )
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=self._answer())])
+
+    async def _agenerate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any):
+        await asyncio.sleep(0)  # the request is in flight
+        return ChatResult(generations=[ChatGeneration(message=self._answer())])
+
+    def _stream(
+        self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> Iterator[ChatGenerationChunk]:
+        self.sent.append(1)
+        for word in ("a", "b", "c"):
+            yield ChatGenerationChunk(message=AIMessageChunk(word))
+        final = AIMessageChunk(
+            "", usage_metadata=self.usage, response_metadata={"model_id": self.model}
+        )
+        yield ChatGenerationChunk(message=final)
+
+    async def _astream(
+        self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        for chunk in self._stream(messages):
+            await asyncio.sleep(0)
+            yield chunk
+
+
+def fixed_count(model_id: str, messages: list[BaseMessage]) -> int:
+    return 1000
+
+
+@pytest.fixture
+def model() -> FakeBedrockChat:
+    FakeBedrockChat.model_fields["sent"].default.clear()
+    return FakeBedrockChat()
+
+
+def handler(max_cost: str | None = None, **kw: Any) -> TokenBudgetCallbackHandler:
+    return TokenBudgetCallbackHandler(
+        Ledger(prices=PRICES, max_cost=max_cost), token_counter=fixed_count, **kw
+    )
+
+
+def test_alias():
+    assert BedrockBudgetCallback is TokenBudgetCallbackHandler
+
+
+def test_usage_metadata_input_includes_cache_and_is_split_back():
+    usage = usage_from_metadata(
+        {
+            "input_tokens": 1324,
+            "output_tokens": 5,
+            "total_tokens": 1329,
+            "input_token_details": {"cache_read": 0, "cache_creation": 1322},
+        }
+    )
+    assert usage == Usage(2, 5, 0, 1322, 1329)
+
+
+def test_settles_to_usage_with_model_id_from_response(model):
+    cb = handler("1")
+    model.invoke("hello", config={"callbacks": [cb]})
+    assert cb.ledger.spent() == Decimal("0.003")
+    row = cb.ledger.report().rows[0]
+    assert (row.model_id, row.calls, row.input_tokens, row.output_tokens) == (
+        "acme.flat-v1",
+        1,
+        1000,
+        1000,
+    )
+    assert cb.open_runs == 0 and cb.ledger.open_reservations() == 0
+
+
+def test_refused_before_the_request_is_sent(model):
+    cb = handler("0.0029")  # worst case is 0.003
+    with pytest.raises(BudgetExceededError, match=r"max_cost=0\.0029"):
+        model.invoke("hello", config={"callbacks": [cb]})
+    assert model.sent == []  # the model was never called
+    assert cb.ledger.reserved() == 0
+
+
+def test_model_id_and_max_tokens_read_from_langchain_metadata(model):
+    seen: dict[str, Any] = {}
+
+    def counter(model_id: str, messages: list[BaseMessage]) -> int:
+        seen["model"] = model_id
+        return 10
+
+    cb = TokenBudgetCallbackHandler(Ledger(prices=PRICES), token_counter=counter)
+    model.max_tokens = 123
+    model.invoke("hello", config={"callbacks": [cb]})
+    assert seen["model"] == "acme.flat-v1"
+    # reserved 10 * 0.001 + 123 * 0.002 per 1,000 before settling; check via a refusal:
+    tight = TokenBudgetCallbackHandler(
+        Ledger(prices=PRICES, max_output_tokens=122), token_counter=counter
+    )
+    with pytest.raises(BudgetExceededError, match="max_output_tokens=122"):
+        model.invoke("hello", config={"callbacks": [tight]})
+
+
+def test_default_estimate_without_a_counter(model):
+    cb = TokenBudgetCallbackHandler(Ledger(prices=PRICES, max_input_tokens=6))
+    # "abcdefgh": ceil(8/4) + 4 per message = 6 tokens: fits exactly.
+    model.usage = {"input_tokens": 6, "output_tokens": 1, "total_tokens": 7}
+    model.invoke("abcdefgh", config={"callbacks": [cb]})
+    with pytest.raises(BudgetExceededError, match="max_input_tokens"):
+        model.invoke("abcdefgh", config={"callbacks": [cb]})
+
+
+def test_cache_tokens_priced_at_their_own_rates():
+    cb = TokenBudgetCallbackHandler(Ledger(), token_counter=fixed_count)
+    llm = FakeBedrockChat(
+        model=SONNET_45,
+        usage={
+            "input_tokens": 1324,
+            "output_tokens": 5,
+            "total_tokens": 1329,
+            "input_token_details": {"cache_read": 0, "cache_creation": 1322},
+        },
+    )
+    llm.invoke("hi", config={"callbacks": [cb]})
+    # Same as the recorded Bedrock call, priced by hand in tests/core/test_pricing.py.
+    assert cb.ledger.spent() == Decimal("0.00554235")
+
+
+def test_error_releases_and_counts(model):
+    cb = handler("1")
+    model.fail = True
+    with pytest.raises(RuntimeError):
+        model.invoke("hello", config={"callbacks": [cb]})
+    assert cb.ledger.open_reservations() == 0 and cb.ledger.spent() == 0
+    assert cb.ledger.report().total.errors == 1
+
+
+def test_stream_settles_from_the_final_chunk(model):
+    cb = handler("1")
+    chunks = list(model.stream("hello", config={"callbacks": [cb]}))
+    assert "".join(c.content for c in chunks) == "abc"
+    assert cb.ledger.spent() == Decimal("0.003") and cb.open_runs == 0
+
+
+def test_abandoned_stream_is_charged_what_it_received(model):
+    cb = handler("1")
+    stream = model.stream("hello", config={"callbacks": [cb]})
+    next(stream)
+    next(stream)
+    stream.close()
+    assert cb.open_runs == 0 and cb.ledger.open_reservations() == 0
+    row = cb.ledger.report().rows[0]
+    # 1000 input tokens (the count) + 2 chunks received; counted as a failed call
+    assert (row.input_tokens, row.output_tokens, row.errors) == (1000, 2, 1)
+
+
+async def test_async_stream_and_invoke(model):
+    cb = handler("1")
+    await model.ainvoke("hello", config={"callbacks": [cb]})
+    async for _ in model.astream("hello", config={"callbacks": [cb]}):
+        pass
+    assert cb.ledger.spent() == Decimal("0.006") and cb.open_runs == 0
+
+
+LIMIT = Decimal("0.0601")  # 20 calls of 0.003 fit, 21 do not
+
+
+async def test_64_concurrent_ainvoke_never_overspend(model):
+    cb = handler(str(LIMIT))
+    results = await asyncio.gather(
+        *(model.ainvoke("hi", config={"callbacks": [cb]}) for _ in range(64)),
+        return_exceptions=True,
+    )
+    refused = [r for r in results if isinstance(r, BudgetExceededError)]
+    assert len(refused) == 44 and len(model.sent) == 20
+    assert cb.ledger.spent() == Decimal("0.06") <= LIMIT
+    assert cb.open_runs == 0 and cb.ledger.open_reservations() == 0
+
+
+def test_64_threads_invoke_never_overspend(model):
+    cb = handler(str(LIMIT))
+    barrier = threading.Barrier(64)
+
+    def call(_: int) -> str:
+        barrier.wait()
+        try:
+            model.invoke("hi", config={"callbacks": [cb]})
+            return "ok"
+        except BudgetExceededError:
+            return "refused"
+
+    with ThreadPoolExecutor(64) as pool:
+        outcomes = list(pool.map(call, range(64)))
+    assert outcomes.count("ok") == 20 and outcomes.count("refused") == 44
+    assert len(model.sent) == 20 and cb.ledger.spent() == Decimal("0.06")
+    assert cb.open_runs == 0
+
+
+def test_token_budget_context_manager_applies_without_passing_callbacks(model):
+    model.model = "amazon.nova-micro-v1:0"
+    with token_budget(max_calls=1) as budget:
+        model.invoke("hello")
+        with pytest.raises(BudgetExceededError, match="max_calls=1"):
+            model.invoke("hello")
+    assert budget.ledger.report().total.calls == 1
+    model.invoke("hello")  # outside the block: no budget
+    assert budget.ledger.report().total.calls == 1
+
+
+def test_token_budget_with_shared_ledger_uses_a_scope(model):
+    ledger = Ledger(prices=PRICES)
+    with token_budget(ledger, max_calls=1):
+        model.invoke("hello")
+        with pytest.raises(BudgetExceededError, match="token_budget"):
+            model.invoke("hello")
+    assert ledger.report("token_budget").total.calls == 1
+
+
+def test_missing_usage_is_charged_the_worst_case_with_a_warning(model):
+    cb = handler("1")
+    model.usage = None
+    with pytest.warns(UserWarning, match="no usage_metadata"):
+        model.invoke("hello", config={"callbacks": [cb]})
+    assert cb.ledger.spent() == Decimal("0.003")
+
+
+# -- langchain-aws's ChatBedrockConverse, replaying a real recording
+
+
+def _replayable(tmp_path: Path, name: str) -> Path:
+    """The recording with its ``parsed_body`` (pydantic-ai's format) turned back into a body.
+
+    The copy lives in pytest's tmp_path only; the third-party recording stays in ../shared.
+    """
+    yaml = pytest.importorskip("yaml")
+    source = CASSETTES / name
+    if not source.exists():
+        pytest.skip("conformance cassettes not available")
+    data = yaml.safe_load(source.read_text())
+    for interaction in data["interactions"]:
+        response = interaction["response"]
+        if "parsed_body" in response:
+            response["body"] = {"string": json.dumps(response.pop("parsed_body"))}
+    target = tmp_path / "cassette.yaml"
+    target.write_text(yaml.safe_dump(data))
+    return target
+
+
+@pytest.mark.conformance
+def test_chat_bedrock_converse_counted_from_recorded_cache_write_and_read(tmp_path):
+    langchain_aws = pytest.importorskip("langchain_aws")
+    vcr = pytest.importorskip("vcr")
+    import boto3
+
+    cassette = _replayable(tmp_path, "pydantic__pydantic-ai/test_bedrock_cache_write_and_read.yaml")
+    client = boto3.client(
+        "bedrock-runtime",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    llm = langchain_aws.ChatBedrockConverse(model=SONNET_45, client=client, max_tokens=100)
+    cb = TokenBudgetCallbackHandler(Ledger())
+    recorder = vcr.VCR(record_mode="none", match_on=["method", "host", "path"])
+    with recorder.use_cassette(str(cassette)) as tape:
+        llm.invoke("What is 10 + 11?", config={"callbacks": [cb]})
+        llm.invoke("What is 10 + 11?", config={"callbacks": [cb]})
+        assert tape.all_played
+    row = cb.ledger.report().rows[0]
+    assert (row.calls, row.input_tokens, row.output_tokens) == (2, 4, 10)
+    assert (row.cache_read_input_tokens, row.cache_write_input_tokens) == (1322, 1322)
+    # 0.00554235 (write) + 0.00052536 (read), priced by hand in tests/core/test_pricing.py
+    assert cb.ledger.spent() == Decimal("0.00606771")
