@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -250,6 +251,7 @@ def build_converse_request(
     additional_model_response_field_paths: Sequence[str] = (),
     request_metadata: Mapping[str, str] | None = None,
     performance_latency: str | None = None,
+    output_config: Mapping[str, Any] | None = None,
     stream: bool = False,
 ) -> dict[str, Any]:
     """Build the keyword arguments of a Converse / ConverseStream call."""
@@ -292,7 +294,21 @@ def build_converse_request(
         request["requestMetadata"] = dict(request_metadata)
     if performance_latency:
         request["performanceConfig"] = {"latency": performance_latency}
+    if output_config:
+        request["outputConfig"] = dict(output_config)
     return request
+
+
+def build_json_schema_output(
+    schema: Mapping[str, Any], *, name: str | None = None, description: str | None = None
+) -> dict[str, Any]:
+    """Converse ``outputConfig`` constraining the answer text to a JSON Schema."""
+    definition: dict[str, Any] = {"schema": json.dumps(schema)}
+    if name:
+        definition["name"] = name
+    if description:
+        definition["description"] = description
+    return {"textFormat": {"type": "json_schema", "structure": {"jsonSchema": definition}}}
 
 
 # -------------------------------------------------------------------------- from the wire
@@ -423,3 +439,51 @@ def parse_converse_response(response: Mapping[str, Any], *, model_id: str) -> Co
         additional_model_response_fields=dict(response.get("additionalModelResponseFields") or {}),
         trace=dict(trace),
     )
+
+
+_GUARDRAIL_KEYS = {
+    "guardrailIdentifier": "identifier",
+    "guardrail_identifier": "identifier",
+    "identifier": "identifier",
+    "guardrailVersion": "version",
+    "guardrail_version": "version",
+    "version": "version",
+    "trace": "trace",
+    "streamProcessingMode": "stream_processing_mode",
+    "stream_processing_mode": "stream_processing_mode",
+}
+
+
+def parse_guardrail_config(
+    value: GuardrailConfig | Mapping[str, Any] | None,
+) -> GuardrailConfig | None:
+    """Accept a GuardrailConfig or a dict in Bedrock (camelCase) or snake_case form.
+
+    Raises:
+        ConfigurationError: On unknown keys or a missing identifier or version.
+    """
+    if value is None or isinstance(value, GuardrailConfig):
+        return value
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            f"guardrail_config must be a dict or GuardrailConfig, got {type(value).__name__}"
+        )
+    unknown = sorted(set(value) - set(_GUARDRAIL_KEYS))
+    if unknown:
+        raise ConfigurationError(
+            f"guardrail_config has unknown keys {unknown}; known: {sorted(_GUARDRAIL_KEYS)}"
+        )
+    fields = {_GUARDRAIL_KEYS[k]: v for k, v in value.items()}
+    for required in ("identifier", "version"):
+        if not fields.get(required):
+            raise ConfigurationError(f"guardrail_config needs guardrail{required.title()}")
+    fields["version"] = str(fields["version"])
+    if fields.get("trace") not in (None, "enabled", "disabled", "enabled_full"):
+        raise ConfigurationError(
+            f"guardrail_config trace must be enabled, disabled or enabled_full, "
+            f"got {fields['trace']!r}"
+        )
+    fields.setdefault("trace", "enabled")
+    if fields["trace"] is None:
+        fields["trace"] = "enabled"
+    return GuardrailConfig(**fields)

@@ -8,33 +8,27 @@ sync and async forms are short loops around the same code.
 from __future__ import annotations
 
 import inspect
-import re
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from bedrock_kit.core.clients import ClientPool, ClientSettings
 from bedrock_kit.core.converse import parse_converse_response, request_id_of
+from bedrock_kit.core.models import base_model_id
 from bedrock_kit.core.stream import StreamDelta, StreamReducer, aiter_deltas, iter_deltas
 from bedrock_kit.core.types import ConverseResult
 from bedrock_kit.errors import translate_errors
 
 _SERVICE = "bedrock-runtime"
-# Cross-region inference profile prefixes (us., eu., apac., global. ...).
-_PROFILE_PREFIX = re.compile(r"^(us|eu|apac|jp|au|ca|us-gov|global)\.")
 _COUNT_TOKENS_KEYS = ("messages", "system", "toolConfig", "additionalModelRequestFields")
 
 
-def count_tokens_model_id(model_id: str) -> str:
-    """CountTokens takes the foundation model id, not an inference profile id."""
-    if model_id.startswith("arn:"):
-        model_id = model_id.rsplit("/", 1)[-1]
-    return _PROFILE_PREFIX.sub("", model_id)
-
-
 def build_count_tokens_request(request: Mapping[str, Any]) -> dict[str, Any]:
-    """CountTokens arguments for the same input a Converse request would send."""
+    """CountTokens arguments for the same input a Converse request would send.
+
+    CountTokens takes the foundation model id, not an inference profile id.
+    """
     converse = {k: request[k] for k in _COUNT_TOKENS_KEYS if k in request}
-    return {"modelId": count_tokens_model_id(request["modelId"]), "input": {"converse": converse}}
+    return {"modelId": base_model_id(request["modelId"]), "input": {"converse": converse}}
 
 
 async def _maybe_await(value: Any) -> Any:

@@ -1,0 +1,57 @@
+"""What bedrock-kit knows about model ids: provider, and per-provider capabilities."""
+
+from __future__ import annotations
+
+import re
+
+from bedrock_kit.errors import ConfigurationError
+
+# Foundation model ids, inference-profile ids (us.anthropic...), and ARNs.
+_MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]*$")
+_PROFILE_PREFIX = re.compile(r"^(us|eu|apac|jp|au|ca|us-gov|global)\.")
+
+# Providers whose Converse tool support includes forcing a named tool / any tool
+# (Bedrock user guide, "Call a tool with the Converse API": Anthropic Claude 3+ and Amazon
+# Nova support ``tool``; Mistral Large also supports ``any``).
+_NAMED_TOOL_CHOICE = frozenset({"anthropic", "amazon.nova"})
+_ANY_TOOL_CHOICE = frozenset({"anthropic", "amazon.nova", "mistral"})
+
+
+def validate_model_id(model_id: object) -> str:
+    """Return ``model_id`` if it looks like a Bedrock model id, profile id or ARN."""
+    if not isinstance(model_id, str) or not model_id:
+        raise ConfigurationError(f"model must be a non-empty string, got {model_id!r}")
+    if not _MODEL_ID.match(model_id):
+        raise ConfigurationError(
+            f"model {model_id!r} is not a Bedrock model id, inference profile id or ARN"
+        )
+    return model_id
+
+
+def base_model_id(model_id: str) -> str:
+    """Strip ARN and cross-region prefixes: ``us.anthropic.x`` -> ``anthropic.x``.
+
+    ARNs of provisioned or custom models carry no model name; they come back unchanged
+    after the resource part.
+    """
+    if model_id.startswith("arn:"):
+        model_id = model_id.rsplit("/", 1)[-1]
+    return _PROFILE_PREFIX.sub("", model_id)
+
+
+def provider_of(model_id: str) -> str:
+    """``anthropic``, ``amazon.nova``, ``amazon``, ``meta``... or ``""`` when unknown."""
+    base = base_model_id(model_id)
+    if base.startswith("amazon.nova"):
+        return "amazon.nova"
+    head, dot, _ = base.partition(".")
+    return head if dot else ""
+
+
+def supports_tool_choice(model_id: str, choice: str) -> bool:
+    """Whether the model accepts ``toolChoice`` ``any`` or a named tool (``tool``)."""
+    provider = provider_of(model_id)
+    if choice == "auto":
+        return True
+    table = _ANY_TOOL_CHOICE if choice == "any" else _NAMED_TOOL_CHOICE
+    return provider in table or provider == ""  # unknown (ARN): let Bedrock decide

@@ -1,0 +1,12 @@
+"""LangChain adapters for bedrock-kit (``pip install 'bedrock-kit[langchain]'``)."""
+
+try:
+    import langchain_core  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "bedrock_kit.langchain needs langchain-core: pip install 'bedrock-kit[langchain]'"
+    ) from exc
+
+from bedrock_kit.langchain.chat_models import ChatBedrockKit
+
+__all__ = ["ChatBedrockKit"]

@@ -1,0 +1,96 @@
+"""Replies LocalBedrock sends when nothing is scripted for an operation."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bedrock_kit.testing import scripts
+from bedrock_kit.testing.replies import Reply
+
+_LATENCY_MS = 1
+
+
+@dataclass(frozen=True)
+class DefaultAnswers:
+    """How default Converse answers are made."""
+
+    default_text: str | None = None
+    """A fixed answer; None echoes the last user text as ``echo: <text>``."""
+    answer_tokens: int | None = None
+    """Make every answer exactly this many (estimated) tokens long."""
+    chunk_tokens: int = 4
+    """Tokens per ``contentBlockDelta`` of a default ConverseStream answer."""
+
+    def __post_init__(self) -> None:
+        if self.answer_tokens is not None and self.answer_tokens < 1:
+            raise ValueError(f"answer_tokens must be >= 1, got {self.answer_tokens}")
+        if self.chunk_tokens < 1:
+            raise ValueError(f"chunk_tokens must be >= 1, got {self.chunk_tokens}")
+
+    def answer(self, request: Mapping[str, Any]) -> str:
+        """The answer text for a Converse request body."""
+        text = self.default_text
+        if text is None:
+            text = f"echo: {scripts.last_user_text(request)}"
+        if self.answer_tokens is not None:
+            # Four characters per estimated token, so the answer is exactly N tokens.
+            wanted = 4 * self.answer_tokens
+            text = (text + " ") * (wanted // (len(text) + 1) + 1)
+            text = text[:wanted]
+        return text
+
+
+def _input_tokens(converse: Mapping[str, Any]) -> int:
+    return max(1, scripts.estimate_tokens(" ".join(scripts.request_texts(converse))))
+
+
+def _converse(body: Mapping[str, Any], answers: DefaultAnswers) -> Reply:
+    return Reply.json(
+        scripts.converse_reply(
+            answers.answer(body), input_tokens=_input_tokens(body), latency_ms=_LATENCY_MS
+        )
+    )
+
+
+def _converse_stream(body: Mapping[str, Any], answers: DefaultAnswers) -> Reply:
+    events = scripts.converse_stream_events(
+        answers.answer(body),
+        input_tokens=_input_tokens(body),
+        latency_ms=_LATENCY_MS,
+        chunk_chars=4 * answers.chunk_tokens,
+    )
+    return Reply.events(events)
+
+
+def _count_tokens(body: Mapping[str, Any], answers: DefaultAnswers) -> Reply:
+    del answers
+    given = body.get("input") or {}
+    if "converse" in given:
+        tokens = _input_tokens(given["converse"])
+    else:
+        raw = (given.get("invokeModel") or {}).get("body", "")
+        tokens = max(1, scripts.estimate_tokens(base64.b64decode(raw).decode("utf-8", "replace")))
+    return Reply.json({"inputTokens": tokens})
+
+
+_DEFAULTS = {
+    "Converse": _converse,
+    "ConverseStream": _converse_stream,
+    "CountTokens": _count_tokens,
+}
+
+
+def default_reply(operation: str, body: Any, answers: DefaultAnswers) -> Reply:
+    """The unscripted reply to ``operation``: an echo answer, or a 500 naming the operation."""
+    make = _DEFAULTS.get(operation)
+    if make is None:
+        return Reply.error(
+            500,
+            "InternalServerException",
+            f"LocalBedrock has no reply for {operation}: script one with "
+            f"server.script({operation!r}, Reply...)",
+        )
+    return make(body if isinstance(body, Mapping) else {}, answers)

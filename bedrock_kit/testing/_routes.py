@@ -1,0 +1,138 @@
+"""HTTP routes and event-stream shapes derived from botocore's service models.
+
+Every operation of the served services is routable by its botocore name: each
+``http.requestUri`` template becomes a regex (``{label}`` matches one URL-encoded path
+segment, ``{label+}`` any rest of the path), so model ids that are ARNs route correctly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+from urllib.parse import unquote
+
+SERVICES = ("bedrock-runtime", "bedrock-agent-runtime")
+"""botocore services LocalBedrock serves on one endpoint."""
+
+_LABEL = re.compile(r"\{([A-Za-z0-9_]+)(\+?)\}")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One operation's HTTP binding."""
+
+    service: str
+    """botocore service name."""
+    operation: str
+    """botocore operation name, e.g. ``ConverseStream``."""
+    method: str
+    """HTTP method."""
+    template: str
+    """The model's ``requestUri`` without its query part."""
+    pattern: re.Pattern[str]
+    """Regex over the raw (still URL-encoded) request path."""
+    operation_model: Any
+    """The botocore ``OperationModel``."""
+
+    @property
+    def literal_length(self) -> int:
+        """Characters outside labels; longer literals are more specific routes."""
+        return len(_LABEL.sub("", self.template))
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        """Decoded path parameters when ``method`` and raw ``path`` fit this route."""
+        if method != self.method:
+            return None
+        found = self.pattern.fullmatch(path)
+        if found is None:
+            return None
+        return {name: unquote(value) for name, value in found.groupdict().items()}
+
+
+def _compile(template: str) -> re.Pattern[str]:
+    parts: list[str] = []
+    position = 0
+    for label in _LABEL.finditer(template):
+        parts.append(re.escape(template[position : label.start()]))
+        greedy = label.group(2) == "+"
+        parts.append(f"(?P<{label.group(1)}>{'.+' if greedy else '[^/]+'})")
+        position = label.end()
+    tail = template[position:]
+    # botocore keeps a trailing slash from the template; accept either form.
+    parts.append(re.escape(tail.rstrip("/")) + "/?")
+    return re.compile("".join(parts))
+
+
+@cache
+def routes() -> tuple[Route, ...]:
+    """All routes of :data:`SERVICES`, most specific first."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    found: list[Route] = []
+    for service in SERVICES:
+        model = session.get_service_model(service)
+        for name in model.operation_names:
+            operation = model.operation_model(name)
+            template = operation.http["requestUri"].split("?", 1)[0]
+            found.append(
+                Route(
+                    service=service,
+                    operation=name,
+                    method=operation.http["method"],
+                    template=template,
+                    pattern=_compile(template),
+                    operation_model=operation,
+                )
+            )
+    found.sort(key=lambda route: (-route.literal_length, route.template.count("{")))
+    return tuple(found)
+
+
+@cache
+def route_for(operation: str) -> Route:
+    """The route of a botocore operation name.
+
+    Raises:
+        KeyError: No served service has that operation.
+    """
+    for route in routes():
+        if route.operation == operation:
+            return route
+    raise KeyError(operation)
+
+
+def resolve(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    """The route and decoded path parameters for a request, or None."""
+    for route in routes():
+        params = route.match(method, path)
+        if params is not None:
+            return route, params
+    return None
+
+
+def event_members(operation_model: Any) -> Mapping[str, Any]:
+    """Event shapes of an operation's output stream by event name (empty if none)."""
+    stream = operation_model.get_event_stream_output()
+    return dict(stream.members) if stream is not None else {}
+
+
+def is_exception_event(operation_model: Any, event_name: str) -> bool:
+    """Whether ``event_name`` is a modeled exception of the operation's output stream."""
+    shape = event_members(operation_model).get(event_name)
+    return bool(shape is not None and shape.metadata.get("exception"))
+
+
+def header_members(operation_model: Any) -> dict[str, str]:
+    """Output members bound to HTTP headers: member name -> header name."""
+    shape = operation_model.output_shape
+    if shape is None:
+        return {}
+    return {
+        name: member.serialization["name"]
+        for name, member in shape.members.items()
+        if member.serialization.get("location") == "header"
+    }

@@ -1,0 +1,197 @@
+"""Record through real HTTP with sync boto3, replay offline with boto3 and aiobotocore."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aiobotocore.session
+import boto3
+import pytest
+import vcr
+import yaml
+from botocore.exceptions import HTTPClientError
+from vcr.stubs import aiohttp_stubs
+
+from bedrock_kit.testing.vcr import install_aiohttp_raw_headers_shim, register_matchers, vcr_config
+from tests.harness._harness_server import encode_event, raw_server
+
+MODEL = "amazon.nova-micro-v1:0"
+MESSAGES = [{"role": "user", "content": [{"text": "Say hi"}]}]
+CONVERSE_REPLY = {
+    "output": {"message": {"role": "assistant", "content": [{"text": "Hi there"}]}},
+    "stopReason": "end_turn",
+    "usage": {"inputTokens": 3, "outputTokens": 2, "totalTokens": 5},
+    "metrics": {"latencyMs": 12},
+}
+STREAM_EVENTS = [
+    ("messageStart", {"role": "assistant"}),
+    ("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "Hi "}}),
+    ("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "there"}}),
+    ("contentBlockStop", {"contentBlockIndex": 0}),
+    ("messageStop", {"stopReason": "end_turn"}),
+    (
+        "metadata",
+        {
+            "usage": {"inputTokens": 3, "outputTokens": 2, "totalTokens": 5},
+            "metrics": {"latencyMs": 9},
+        },
+    ),
+]
+STREAM_BODY = b"".join(encode_event(name, payload) for name, payload in STREAM_EVENTS)
+JSON_HEADERS = {"Content-Type": "application/json", "x-amzn-RequestId": "req-1"}
+STREAM_HEADERS = {"Content-Type": "application/vnd.amazon.eventstream", "x-amzn-RequestId": "req-2"}
+
+
+def _vcr() -> vcr.VCR:
+    return register_matchers(vcr.VCR())
+
+
+def _config(**overrides: Any) -> dict[str, Any]:
+    config = vcr_config()
+    config.update(overrides)
+    return config
+
+
+def _stream_text(events: list[dict[str, Any]]) -> str:
+    return "".join(
+        e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e
+    )
+
+
+@pytest.fixture
+def cassette(tmp_path: Path) -> Path:
+    """A cassette recorded with sync boto3 against a real HTTP server (region us-west-2)."""
+    path = tmp_path / "converse.yaml"
+    replies = [
+        (200, JSON_HEADERS, json.dumps(CONVERSE_REPLY).encode()),
+        (200, STREAM_HEADERS, STREAM_BODY),
+    ]
+    with (
+        raw_server(replies) as (url, received),
+        _vcr().use_cassette(str(path), **_config(record_mode="once")),
+    ):
+        client = boto3.client("bedrock-runtime", region_name="us-west-2", endpoint_url=url)
+        assert client.converse(modelId=MODEL, messages=MESSAGES)["stopReason"] == "end_turn"
+        events = list(client.converse_stream(modelId=MODEL, messages=MESSAGES)["stream"])
+        assert _stream_text(events) == "Hi there"
+    assert [p for p, _ in received] == [
+        "/model/amazon.nova-micro-v1%3A0/converse",
+        "/model/amazon.nova-micro-v1%3A0/converse-stream",
+    ]
+    return path
+
+
+def test_cassette_has_no_credentials_and_stream_bytes_are_exact(cassette: Path) -> None:
+    text = cassette.read_text()
+    for leaked in (
+        "Authorization",
+        "AWS4-HMAC-SHA256",
+        "X-Amz-Security-Token",
+        "X-Amz-Date",
+        "amz-sdk-invocation-id",
+    ):
+        assert leaked.lower() not in text.lower()
+    assert "!!binary" in text  # vcrpy's YAML serializer stores bytes bodies as base64
+    data = yaml.safe_load(text)
+    bodies = [i["response"]["body"]["string"] for i in data["interactions"]]
+    assert bodies[1] == STREAM_BODY
+
+
+def test_sync_replay_from_another_endpoint(cassette: Path) -> None:
+    with _vcr().use_cassette(str(cassette), **_config()) as cass:
+        client = boto3.client(
+            "bedrock-runtime", region_name="eu-central-1", endpoint_url="http://127.0.0.1:9"
+        )
+        reply = client.converse(modelId=MODEL, messages=MESSAGES)
+        events = list(client.converse_stream(modelId=MODEL, messages=MESSAGES)["stream"])
+        assert cass.all_played
+    assert reply["output"]["message"]["content"] == [{"text": "Hi there"}]
+    assert reply["ResponseMetadata"]["RequestId"] == "req-1"
+    assert _stream_text(events) == "Hi there"
+    assert events[-1]["metadata"]["usage"]["totalTokens"] == 5
+
+
+async def test_async_replay_with_aiobotocore(cassette: Path) -> None:
+    assert install_aiohttp_raw_headers_shim()
+    session = aiobotocore.session.get_session()
+    with _vcr().use_cassette(str(cassette), **_config()) as cass:
+        async with session.create_client(
+            "bedrock-runtime", region_name="ap-south-1", endpoint_url="https://example.invalid"
+        ) as client:
+            reply = await client.converse(modelId=MODEL, messages=MESSAGES)
+            response = await client.converse_stream(modelId=MODEL, messages=MESSAGES)
+            events = [event async for event in response["stream"]]
+        assert cass.all_played
+    assert reply["output"]["message"]["content"] == [{"text": "Hi there"}]
+    assert reply["ResponseMetadata"]["RequestId"] == "req-1"
+    assert [next(iter(e)) for e in events] == [name for name, _ in STREAM_EVENTS]
+    assert _stream_text(events) == "Hi there"
+
+
+def test_replay_refuses_a_different_request(cassette: Path) -> None:
+    other = [{"role": "user", "content": [{"text": "Something else"}]}]
+    with _vcr().use_cassette(str(cassette), **_config()):
+        client = boto3.client(
+            "bedrock-runtime", region_name="us-west-2", endpoint_url="http://127.0.0.1:9"
+        )
+        with pytest.raises(HTTPClientError, match="No match for the request"):
+            client.converse(modelId=MODEL, messages=other)
+
+
+def test_each_interaction_plays_once(cassette: Path) -> None:
+    with _vcr().use_cassette(str(cassette), **_config()):
+        client = boto3.client(
+            "bedrock-runtime", region_name="us-west-2", endpoint_url="http://127.0.0.1:9"
+        )
+        client.converse(modelId=MODEL, messages=MESSAGES)
+        with pytest.raises(HTTPClientError, match="already been consumed"):
+            client.converse(modelId=MODEL, messages=MESSAGES)
+
+
+async def test_vcrpy_stub_alone_lacks_raw_headers() -> None:
+    """Why the shim exists: vcrpy's own build_response leaves raw_headers unset."""
+    install_aiohttp_raw_headers_shim()
+    original = aiohttp_stubs.build_response.__wrapped__
+    request = vcr.request.Request("POST", "http://h/model/m/converse", b"{}", {})
+    recorded = {
+        "status": {"code": 200, "message": "OK"},
+        "headers": {"Content-Type": ["application/json"], "X-Amzn-RequestId": ["r"]},
+        "body": {"string": b"{}"},
+    }
+    assert original(request, recorded, []).raw_headers is None
+    shimmed = aiohttp_stubs.build_response(request, recorded, [])
+    assert dict(shimmed.raw_headers) == {
+        b"Content-Type": b"application/json",
+        b"X-Amzn-RequestId": b"r",
+    }
+    assert install_aiohttp_raw_headers_shim()  # idempotent
+    assert aiohttp_stubs.build_response.__wrapped__ is original
+
+
+def test_recorded_cassette_is_scrubbed_end_to_end(tmp_path: Path) -> None:
+    """Real signed requests, and a reply that echoes a key id, leave no credential behind."""
+    from bedrock_kit.testing.scanner import scan_for_credentials
+
+    key_id = "ASIA" + "Z" * 16
+    leaky = dict(CONVERSE_REPLY, note=f"caller {key_id}")
+    path = tmp_path / "leaky.yaml"
+    with (
+        raw_server([(200, JSON_HEADERS, json.dumps(leaky).encode())]) as (url, _),
+        _vcr().use_cassette(str(path), **_config(record_mode="once")),
+    ):
+        client = boto3.client(
+            "bedrock-runtime",
+            region_name="us-west-2",
+            endpoint_url=url,
+            aws_access_key_id="AKIA" + "A" * 16,
+            aws_secret_access_key="s" * 40,
+            aws_session_token="IQoJb3JpZ2lu" + "t" * 200,
+        )
+        assert client.converse(modelId=MODEL, messages=MESSAGES)["stopReason"] == "end_turn"
+    assert path.exists()
+    assert scan_for_credentials([path]) == []
+    text = path.read_text()
+    assert "AKIA" + "A" * 16 not in text and key_id not in text
+    assert "caller REDACTED-ACCESS-KEY-ID" in text

@@ -1,0 +1,72 @@
+"""Fixtures for LocalBedrock tests: a running server and real boto3/aiobotocore clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from bedrock_kit.testing import LocalBedrock
+
+FAKE_CREDENTIALS = {
+    "aws_access_key_id": "AKIDLOCALBEDROCK",
+    "aws_secret_access_key": "not-a-secret",
+}
+NO_RETRIES = {"total_max_attempts": 1}
+
+
+@pytest.fixture
+def server() -> Iterator[LocalBedrock]:
+    with LocalBedrock() as running:
+        yield running
+
+
+def client_config(retries: dict[str, Any] | None = None, **kwargs: Any) -> Config:
+    return Config(retries=retries or NO_RETRIES, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def boto_session() -> boto3.session.Session:
+    """One boto3 session for the run: loading service models once keeps client creation fast."""
+    return boto3.session.Session()
+
+
+@pytest.fixture
+def make_client(server: LocalBedrock, boto_session: boto3.session.Session) -> Callable[..., Any]:
+    """boto3 client factory for the running server (no retries unless asked)."""
+
+    def make(
+        service: str = "bedrock-runtime", retries: dict[str, Any] | None = None, **config: Any
+    ) -> Any:
+        return boto_session.client(
+            service,
+            region_name="us-east-1",
+            endpoint_url=server.endpoint_url,
+            config=client_config(retries, **config),
+            **FAKE_CREDENTIALS,
+        )
+
+    return make
+
+
+@pytest.fixture
+def client(make_client: Callable[..., Any]) -> Any:
+    return make_client()
+
+
+@pytest.fixture
+async def aio_client(server: LocalBedrock) -> AsyncIterator[Any]:
+    from aiobotocore.session import AioSession
+
+    context = AioSession().create_client(
+        "bedrock-runtime",
+        region_name="us-east-1",
+        endpoint_url=server.endpoint_url,
+        config=client_config(max_pool_connections=64),
+        **FAKE_CREDENTIALS,
+    )
+    async with context as created:
+        yield created
