@@ -349,3 +349,161 @@ def test_abandoned_stream_releases_its_reservation():
     gen.close()  # the consumer walks away
     assert led.open_reservations() == 0 and led.reserved() == 0
     assert led.report().total.errors == 1  # GeneratorExit counts as a failed call
+
+
+# -- against LocalBedrock: real boto3 / aiobotocore clients over HTTP on 127.0.0.1
+
+NOVA = "us.amazon.nova-micro-v1:0"
+ANSWER_TOKENS = 50
+
+
+def _runtime(server):
+    from bedrock_kit.core.clients import ClientSettings
+    from bedrock_kit.core.runtime import ConverseRuntime
+
+    return ConverseRuntime(
+        ClientSettings(region_name="us-east-1", endpoint_url=server.endpoint_url, max_retries=0)
+    )
+
+
+def _request(text: str = "What is the capital of France?", stream: bool = False):
+    from bedrock_kit.core.converse import build_converse_request
+    from bedrock_kit.core.types import InferenceConfig, Message, TextBlock
+
+    return build_converse_request(
+        NOVA,
+        [Message("user", (TextBlock(text),))],
+        inference=InferenceConfig(max_tokens=ANSWER_TOKENS),
+        stream=stream,
+    )
+
+
+def _converse_ops(server) -> list[str]:
+    return [r.operation for r in server.requests if r.operation.startswith("Converse")]
+
+
+def test_refused_call_sends_no_request_to_the_server():
+    from bedrock_kit.testing import LocalBedrock
+
+    with LocalBedrock() as server:
+        runtime = _runtime(server)
+        request = _request()
+        led = Ledger(max_cost="0.0000001")
+        tokens = runtime.count_tokens(request)  # CountTokens is free; the budget is not asked
+        with pytest.raises(BudgetExceededError):
+            with led.reserve(NOVA, tokens, ANSWER_TOKENS) as r:
+                r.settle(runtime.converse(request).usage)
+        assert _converse_ops(server) == []
+
+
+def test_counted_input_and_answer_fill_the_reservation_exactly():
+    from bedrock_kit.testing import LocalBedrock
+
+    with LocalBedrock(answer_tokens=ANSWER_TOKENS) as server:
+        runtime = _runtime(server)
+        request = _request()
+        led = Ledger()
+        with led.reserve(NOVA, runtime.count_tokens(request), ANSWER_TOKENS) as r:
+            result = runtime.converse(request)
+            cost = r.settle(result.usage)
+        # Nova Micro has no dearer cache-write rate, so billed == reserved here.
+        assert result.usage.output_tokens == ANSWER_TOKENS
+        assert cost == r.cost and led.spent() == cost
+
+
+def test_failed_call_releases_and_abandoned_stream_is_released():
+    from bedrock_kit.errors import ThrottlingError
+    from bedrock_kit.testing import LocalBedrock, Reply
+
+    with LocalBedrock(answer_tokens=ANSWER_TOKENS, chunk_tokens=1) as server:
+        runtime = _runtime(server)
+        led = Ledger()
+        server.script("Converse", Reply.error(429, "ThrottlingException", "slow down"))
+        with pytest.raises(ThrottlingError), led.reserve(NOVA, 20, ANSWER_TOKENS) as r:
+            r.settle(runtime.converse(_request()).usage)
+
+        def consume_two():
+            with led.reserve(NOVA, 20, ANSWER_TOKENS) as r2:
+                for delta in runtime.stream(_request(stream=True)):
+                    yield delta
+                    if getattr(delta, "result", None) is not None:
+                        r2.settle(delta.result.usage)
+
+        stream = consume_two()
+        next(stream)
+        next(stream)
+        stream.close()
+        assert led.open_reservations() == 0 and led.reserved() == 0
+        assert led.report().total.errors == 2 and led.spent() == 0
+
+
+N_SERVER = 64
+SERVER_FITS = 20
+
+
+def _server_limit(call_cost: Decimal) -> Decimal:
+    return call_cost * SERVER_FITS + call_cost / 2
+
+
+def test_64_threads_against_local_bedrock_with_latency_never_overspend():
+    from bedrock_kit.testing import LocalBedrock
+
+    with LocalBedrock(latency=0.05, answer_tokens=ANSWER_TOKENS) as server:
+        runtime = _runtime(server)
+        request = _request()
+        tokens = runtime.count_tokens(request)
+        call_cost = Ledger().reserve(NOVA, tokens, ANSWER_TOKENS).cost
+        led = Ledger(max_cost=_server_limit(call_cost))
+        barrier = threading.Barrier(N_SERVER)
+
+        def call(_: int) -> str:
+            barrier.wait()
+            try:
+                with led.reserve(NOVA, tokens, ANSWER_TOKENS) as r:
+                    r.settle(runtime.converse(request).usage)
+                return "ok"
+            except BudgetExceededError:
+                return "refused"
+
+        with ThreadPoolExecutor(N_SERVER) as pool:
+            outcomes = list(pool.map(call, range(N_SERVER)))
+        assert outcomes.count("ok") == SERVER_FITS
+        assert outcomes.count("refused") == N_SERVER - SERVER_FITS
+        assert len(_converse_ops(server)) == SERVER_FITS  # refused calls sent nothing
+        assert led.spent() == call_cost * SERVER_FITS <= _server_limit(call_cost)
+        assert led.open_reservations() == 0
+
+
+async def test_64_asyncio_tasks_against_local_bedrock_with_latency_never_overspend():
+    pytest.importorskip("aiobotocore")
+    from bedrock_kit.testing import LocalBedrock
+
+    with LocalBedrock(latency=0.05, answer_tokens=ANSWER_TOKENS) as server:
+        runtime = _runtime(server)
+        request = _request()
+        tokens = await runtime.acount_tokens(request)
+        call_cost = Ledger().reserve(NOVA, tokens, ANSWER_TOKENS).cost
+        led = Ledger(max_cost=_server_limit(call_cost))
+
+        async def call(i: int) -> str:
+            try:
+                async with led.reserve(NOVA, tokens, ANSWER_TOKENS) as r:
+                    if i % 8 == 0:  # some streams, abandoned after the first delta
+                        agen = runtime.astream({**request})
+                        await agen.__anext__()
+                        await agen.aclose()
+                        raise asyncio.CancelledError
+                    r.settle((await runtime.aconverse(request)).usage)
+                return "ok"
+            except BudgetExceededError:
+                return "refused"
+            except asyncio.CancelledError:
+                return "abandoned"
+
+        outcomes = await asyncio.gather(*(call(i) for i in range(N_SERVER)))
+        assert outcomes.count("refused") == N_SERVER - SERVER_FITS
+        ok = outcomes.count("ok")
+        assert ok + outcomes.count("abandoned") == SERVER_FITS
+        assert led.spent() == call_cost * ok <= _server_limit(call_cost)
+        assert led.open_reservations() == 0 and led.reserved() == 0
+        await runtime.pool.aclose()
