@@ -95,8 +95,10 @@ class TokenBudgetCallbackHandler(BaseCallbackHandler):
 
     Args:
         ledger: The ledger to charge; a new unlimited one when None.
-        token_counter: ``(model_id, messages) -> input tokens``, e.g. a wrapper around
-            ``ConverseRuntime.count_tokens``; the documented estimate when None.
+        token_counter: A chat model whose ``get_num_tokens_from_messages`` counts input
+            (ChatBedrockKit asks Bedrock's CountTokens API; note that this is a blocking
+            call, also on the async path), or ``(model_id, messages) -> int``; the
+            documented estimate (see :mod:`bedrock_kit.core.budget`) when None.
         default_max_tokens: Output tokens to reserve when the model sets no ``max_tokens``.
     """
 
@@ -132,8 +134,11 @@ class TokenBudgetCallbackHandler(BaseCallbackHandler):
         """Reserve the call's worst case; raises BudgetExceededError when it does not fit."""
         batch = messages[0] if messages else []
         model_id, max_tokens = self._model_and_max_tokens(serialized, metadata, kwargs)
-        if self.token_counter is not None:
-            input_tokens = int(self.token_counter(model_id, batch))
+        counter = self.token_counter
+        if hasattr(counter, "get_num_tokens_from_messages"):
+            input_tokens = int(counter.get_num_tokens_from_messages(batch))
+        elif counter is not None:
+            input_tokens = int(counter(model_id, batch))
         else:
             input_tokens = estimate_tokens(map(_message_text, batch), messages=len(batch))
         self._start(run_id, model_id, input_tokens, max_tokens)

@@ -333,3 +333,131 @@ def test_chat_bedrock_converse_counted_from_recorded_cache_write_and_read(tmp_pa
     assert (row.cache_read_input_tokens, row.cache_write_input_tokens) == (1322, 1322)
     # 0.00554235 (write) + 0.00052536 (read), priced by hand in tests/core/test_pricing.py
     assert cb.ledger.spent() == Decimal("0.00606771")
+
+
+# -- ChatBedrockKit against LocalBedrock (real boto3 / aiobotocore over HTTP)
+
+NOVA = "us.amazon.nova-micro-v1:0"
+ANSWER = 40
+
+
+def _kit(server: Any, max_tokens: int = ANSWER) -> Any:
+    from bedrock_kit.langchain import ChatBedrockKit
+
+    return ChatBedrockKit(
+        model=NOVA,
+        endpoint_url=server.endpoint_url,
+        region_name="us-east-1",
+        max_tokens=max_tokens,
+        max_retries=0,
+    )
+
+
+def _converse_requests(server: Any) -> int:
+    return sum(r.operation in ("Converse", "ConverseStream") for r in server.requests)
+
+
+def test_chat_bedrock_kit_refused_call_sends_no_http_request():
+    from bedrock_kit.testing import LocalBedrock
+
+    with LocalBedrock() as server:
+        llm = _kit(server)
+        cb = TokenBudgetCallbackHandler(Ledger(max_cost="0.000001"))
+        with pytest.raises(BudgetExceededError):
+            llm.invoke("What is the capital of France?", config={"callbacks": [cb]})
+        assert _converse_requests(server) == 0 and server.requests == []
+
+
+def test_chat_bedrock_kit_invoke_and_stream_counted_from_bedrock_usage():
+    from bedrock_kit.testing import LocalBedrock
+
+    with LocalBedrock(answer_tokens=ANSWER, chunk_tokens=2) as server:
+        llm = _kit(server)
+        cb = TokenBudgetCallbackHandler(Ledger(), token_counter=llm)
+        message = llm.invoke("What is the capital of France?", config={"callbacks": [cb]})
+        chunks = list(llm.stream("And of Italy?", config={"callbacks": [cb]}))
+        assert message.usage_metadata is not None and len(chunks) > ANSWER // 2
+        total = cb.ledger.report().total
+        assert (total.calls, total.output_tokens) == (2, 2 * ANSWER)
+        assert total.input_tokens == message.usage_metadata["input_tokens"] + sum(
+            (c.usage_metadata or {}).get("input_tokens", 0) for c in chunks
+        )
+        assert cb.ledger.report().rows[0].model_id == NOVA  # read from response_metadata
+        assert cb.open_runs == 0 and cb.ledger.open_reservations() == 0
+
+
+def test_chat_bedrock_kit_abandoned_stream_and_failed_call():
+    from bedrock_kit.errors import ThrottlingError
+    from bedrock_kit.testing import LocalBedrock, Reply
+
+    with LocalBedrock(answer_tokens=ANSWER, chunk_tokens=1) as server:
+        llm = _kit(server)
+        cb = TokenBudgetCallbackHandler(Ledger())
+        stream = llm.stream("Tell me a story", config={"callbacks": [cb]})
+        next(stream)
+        next(stream)
+        stream.close()
+        server.script("Converse", Reply.error(429, "ThrottlingException", "slow down"))
+        with pytest.raises(ThrottlingError):
+            llm.invoke("hi", config={"callbacks": [cb]})
+        assert cb.open_runs == 0 and cb.ledger.open_reservations() == 0
+        row = cb.ledger.report().rows[0]
+        # abandoned: charged its input estimate and the chunks received; both count as errors
+        assert (row.calls, row.errors) == (1, 2) and row.output_tokens >= 2
+
+
+def _kit_limit(server: Any) -> tuple[Decimal, TokenBudgetCallbackHandler]:
+    llm = _kit(server)
+    probe = TokenBudgetCallbackHandler(Ledger(), token_counter=llm)
+    llm.invoke("What is the capital of France?", config={"callbacks": [probe]})
+    call_cost = probe.ledger.spent()
+    limit = call_cost * 20 + call_cost / 2
+    return call_cost, TokenBudgetCallbackHandler(Ledger(max_cost=limit), token_counter=llm)
+
+
+def test_chat_bedrock_kit_64_threads_with_latency_never_overspend():
+    from bedrock_kit.testing import LocalBedrock
+
+    with LocalBedrock(latency=0.05, answer_tokens=ANSWER) as server:
+        call_cost, cb = _kit_limit(server)
+        llm = _kit(server)
+        sent_before = _converse_requests(server)
+        barrier = threading.Barrier(64)
+
+        def call(_: int) -> str:
+            barrier.wait()
+            try:
+                llm.invoke("What is the capital of France?", config={"callbacks": [cb]})
+                return "ok"
+            except BudgetExceededError:
+                return "refused"
+
+        with ThreadPoolExecutor(64) as pool:
+            outcomes = list(pool.map(call, range(64)))
+        assert outcomes.count("ok") == 20 and outcomes.count("refused") == 44
+        assert _converse_requests(server) - sent_before == 20
+        assert cb.ledger.spent() == call_cost * 20
+        assert cb.open_runs == 0
+
+
+async def test_chat_bedrock_kit_64_async_tasks_with_latency_never_overspend():
+    pytest.importorskip("aiobotocore")
+    from bedrock_kit.testing import LocalBedrock
+
+    with LocalBedrock(latency=0.05, answer_tokens=ANSWER) as server:
+        call_cost, cb = _kit_limit(server)
+        llm = _kit(server)
+        sent_before = _converse_requests(server)
+        results = await asyncio.gather(
+            *(
+                llm.ainvoke("What is the capital of France?", config={"callbacks": [cb]})
+                for _ in range(64)
+            ),
+            return_exceptions=True,
+        )
+        refused = [r for r in results if isinstance(r, BudgetExceededError)]
+        assert len(refused) == 44
+        assert _converse_requests(server) - sent_before == 20
+        assert cb.ledger.spent() == call_cost * 20
+        assert cb.open_runs == 0 and cb.ledger.open_reservations() == 0
+        await llm.aclose()
