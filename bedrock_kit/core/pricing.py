@@ -40,6 +40,7 @@ __all__ = [
     "Variant",
     "cache_write_1h_tokens",
     "default_prices",
+    "format_prices",
     "load_prices",
     "normalise_model_id",
 ]
@@ -431,3 +432,32 @@ def load_prices(overrides: str | Path | Mapping[str, Any] | None = None) -> Pric
 def default_prices() -> PriceTable:
     """The packaged price table (cached)."""
     return load_prices()
+
+
+def format_prices(table: PriceTable | None = None) -> str:
+    """The known prices as a plain-text table (what ``bedrock-kit prices`` prints)."""
+    table = table or default_prices()
+    header = ("model", "input", "output", "cache read", "cache write", "write 1h", "status")
+
+    def cell(rate: Decimal | None) -> str:
+        return "-" if rate is None else f"{rate:f}"
+
+    rows = [
+        (e.model_id, cell(e.input), cell(e.output), cell(e.cache_read), cell(e.cache_write),
+         cell(e.cache_write_1h), e.status)
+        for e in table.entries()
+    ]  # fmt: skip
+    rows += [
+        (f"guardrail {g.policy}", cell(g.price), "", "", "", "", g.status)
+        for g in table.guardrails.values()
+    ]
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+        for r in (header, *rows)
+    ]
+    note = (
+        "USD per 1,000 tokens (guardrails: per 1,000 text units); on-demand, global variant. "
+        "Sources and dates: bedrock_kit/core/prices.json."
+    )
+    return "\n".join([*lines, "", note])

@@ -19,6 +19,7 @@ from bedrock_kit.core.pricing import (
     UnknownPriceWarning,
     cache_write_1h_tokens,
     default_prices,
+    format_prices,
     load_prices,
     normalise_model_id,
 )
@@ -250,3 +251,11 @@ def test_no_warning_for_known_models():
         for entry in default_prices().entries():
             if entry.cache_read is not None and entry.cache_write is not None:
                 default_prices().price(entry.model_id).cost(Usage(1, 1, 1, 1))
+
+
+def test_format_prices_lists_every_model_and_guardrail_policy():
+    text = format_prices()
+    assert "0.00375" in text  # Sonnet 4.5 cache write, per 1,000 tokens
+    for entry in default_prices().entries():
+        assert entry.model_id in text
+    assert "guardrail content_policy_units" in text and "per 1,000 text units" in text
