@@ -39,9 +39,9 @@ from types import TracebackType
 from typing import Any
 
 from bedrock_kit.core.budget_report import BudgetReport, ModelUsage
-from bedrock_kit.core.guardrails import GuardrailUsage
+from bedrock_kit.core.guardrails import GuardrailAssessment, GuardrailTrace, GuardrailUsage
 from bedrock_kit.core.pricing import OnUnknown, PriceTable, default_prices
-from bedrock_kit.core.types import Usage
+from bedrock_kit.core.types import ConverseResult, Usage
 from bedrock_kit.errors import BudgetExceededError, ConfigurationError
 
 __all__ = [
@@ -229,6 +229,11 @@ class Reservation:
         return self._ledger._finish(
             self, usage, model_id or self.model_id, cache_write_1h_tokens, error
         )
+
+    def settle_result(self, result: ConverseResult) -> Decimal:
+        """Settle to a Converse result's usage and charge its guardrail text units."""
+        cost = self.settle(result.usage)
+        return cost + self._ledger.record_guardrail_trace(result.guardrail)
 
     def release(self, error: BaseException | bool | None = None) -> None:
         """Free the reservation without charging; ``error`` counts a failed call."""
@@ -433,6 +438,24 @@ class Ledger:
         with self._lock:
             self._book((self._root, *self._active.get()), _row(model_id, usage, cost, int(error)))
         return cost
+
+    def record_guardrail_trace(self, trace: GuardrailTrace | None) -> Decimal:
+        """Count the text units of a Converse ``trace.guardrail``, per guardrail id.
+
+        Guardrail units are known only after the call, so they are charged then: a
+        reservation does not hold them.
+        """
+        if trace is None:
+            return _ZERO
+        per_id: dict[str, GuardrailUsage] = {}
+        groups: list[tuple[str, tuple[GuardrailAssessment, ...]]] = [
+            (gid, (a,)) for gid, a in trace.input_assessments.items()
+        ]
+        groups += list(trace.output_assessments.items())
+        for gid, assessments in groups:
+            for assessment in assessments:
+                per_id[gid] = per_id.get(gid, GuardrailUsage()) + assessment.usage
+        return sum((self.record_guardrail(u, guardrail_id=gid) for gid, u in per_id.items()), _ZERO)
 
     def record_guardrail(self, usage: GuardrailUsage, *, guardrail_id: str = "") -> Decimal:
         """Count the text units and cost of one guardrail evaluation; returns its cost."""

@@ -38,6 +38,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, Generati
 from langchain_core.tracers.context import register_configure_hook
 
 from bedrock_kit.core.budget import Ledger, Reservation, estimate_tokens
+from bedrock_kit.core.guardrails import GuardrailTrace
 from bedrock_kit.core.types import Usage
 
 __all__ = ["BedrockBudgetCallback", "TokenBudgetCallbackHandler", "token_budget"]
@@ -209,8 +210,9 @@ class TokenBudgetCallbackHandler(BaseCallbackHandler):
             r = run.reservation
             run.reservation.settle(Usage(r.input_tokens, r.max_output_tokens))
             return
-        usage, model_id = found
+        usage, model_id, guardrail = found
         run.reservation.settle(usage, model_id=model_id)
+        self.ledger.record_guardrail_trace(guardrail)
 
     def on_llm_error(
         self,
@@ -227,6 +229,7 @@ class TokenBudgetCallbackHandler(BaseCallbackHandler):
         found = _usage_of(response) if response is not None else None
         if found is not None:
             run.reservation.settle(found[0], model_id=found[1], error=True)
+            self.ledger.record_guardrail_trace(found[2])
         elif isinstance(error, _ABANDONED) and run.chunks:
             estimate = Usage(run.reservation.input_tokens, run.chunks)
             run.reservation.settle(estimate, error=True)
@@ -248,7 +251,7 @@ BedrockBudgetCallback = TokenBudgetCallbackHandler
 """Alias of :class:`TokenBudgetCallbackHandler`."""
 
 
-def _usage_of(response: LLMResult) -> tuple[Usage, str | None] | None:
+def _usage_of(response: LLMResult) -> tuple[Usage, str | None, GuardrailTrace | None] | None:
     for generations in response.generations:
         for generation in generations:
             if not isinstance(generation, ChatGeneration):
@@ -258,7 +261,11 @@ def _usage_of(response: LLMResult) -> tuple[Usage, str | None] | None:
             if usage:
                 meta = message.response_metadata or {}
                 model_id = _first([meta, response.llm_output], _MODEL_KEYS)
-                return usage_from_metadata(usage), model_id
+                # ChatBedrockKit puts the typed trace here; guardrail units cost money too.
+                guardrail = meta.get("guardrail")
+                if not isinstance(guardrail, GuardrailTrace):
+                    guardrail = None
+                return usage_from_metadata(usage), model_id, guardrail
     return None
 
 

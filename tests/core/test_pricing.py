@@ -259,3 +259,21 @@ def test_format_prices_lists_every_model_and_guardrail_policy():
     for entry in default_prices().entries():
         assert entry.model_id in text
     assert "guardrail content_policy_units" in text and "per 1,000 text units" in text
+
+
+@pytest.mark.conformance
+def test_recorded_converse_with_guardrail_settles_tokens_and_text_units_in_one_ledger():
+    from bedrock_kit.core.budget import Ledger
+    from bedrock_kit.core.converse import parse_converse_response
+
+    name = "pydantic__pydantic-ai/test_bedrock_model_guardrail_config.yaml"
+    ((model_id, body),) = _converse_responses(name)
+    result = parse_converse_response(body, model_id=model_id)
+    ledger = Ledger()
+    with ledger.reserve(model_id, 13, 100) as reservation:
+        cost = reservation.settle_result(result)
+    # 0.000010115 tokens + 0.0003 for 2 topic-policy text units
+    assert cost == ledger.spent() == Decimal("0.000310115")
+    rows = {r.model_id: r for r in ledger.report().rows}
+    assert rows["guardrail:xbgw7g293v7o"].guardrail_text_units == 2
+    assert rows[model_id].output_tokens == 69

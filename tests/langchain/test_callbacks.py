@@ -278,6 +278,32 @@ def test_token_budget_with_shared_ledger_uses_a_scope(model):
     assert ledger.report("token_budget").total.calls == 1
 
 
+def test_guardrail_trace_in_response_metadata_is_charged(model):
+    from bedrock_kit.core.guardrails import parse_guardrail_trace
+
+    trace = parse_guardrail_trace(
+        {
+            "inputAssessment": {"gr1": {"invocationMetrics": {"usage": {"contentPolicyUnits": 3}}}},
+            "outputAssessments": {
+                "gr1": [{"invocationMetrics": {"usage": {"topicPolicyUnits": 1}}}]
+            },
+        }
+    )
+
+    class Guarded(FakeBedrockChat):
+        def _answer(self) -> AIMessage:
+            message = super()._answer()
+            message.response_metadata["guardrail"] = trace
+            return message
+
+    cb = handler("1")
+    Guarded().invoke("hello", config={"callbacks": [cb]})
+    rows = {r.model_id: r for r in cb.ledger.report().rows}
+    assert rows["guardrail:gr1"].guardrail_text_units == 4
+    # 0.003 tokens + 4 units * 0.15 / 1000
+    assert cb.ledger.spent() == Decimal("0.0036")
+
+
 def test_missing_usage_is_charged_the_worst_case_with_a_warning(model):
     cb = handler("1")
     model.usage = None
