@@ -122,12 +122,21 @@ class Limits:
     @classmethod
     def build(cls, **limits: Any) -> Limits:
         """Validate keyword limits (``max_cost`` may be a str, int or Decimal)."""
-        known = {f.name for f in fields(cls)}
+        known = sorted(f.name for f in fields(cls))
         for name, value in limits.items():
             if name not in known:
                 raise ConfigurationError(f"unknown budget limit {name!r}; use one of {known}")
-            if value is not None and Decimal(str(value)) < 0:
-                raise ConfigurationError(f"budget limit {name} must be >= 0, got {value!r}")
+            if value is None:
+                continue
+            try:
+                number = Decimal(str(value))
+            except ArithmeticError as exc:
+                raise ConfigurationError(f"budget limit {name} is not a number: {value!r}") from exc
+            if number < 0 or (name != "max_cost" and number != int(number)):
+                raise ConfigurationError(
+                    f"budget limit {name} must be a non-negative "
+                    f"{'number' if name == 'max_cost' else 'integer'}, got {value!r}"
+                )
         cost = limits.pop("max_cost", None)
         return cls(max_cost=None if cost is None else Decimal(str(cost)), **limits)
 

@@ -164,6 +164,12 @@ def test_scope_limits_apply_inside_only_and_run_limits_still_apply():
 def test_unknown_scope_and_limit_names_are_configuration_errors():
     with pytest.raises(ConfigurationError, match="max_dollars"):
         ledger(max_dollars=1)
+    with pytest.raises(ConfigurationError, match="max_cost is not a number"):
+        ledger(max_cost="ten dollars")
+    with pytest.raises(ConfigurationError, match="max_calls must be a non-negative integer"):
+        ledger(max_calls=1.5)
+    with pytest.raises(ConfigurationError, match="max_cost must be a non-negative number"):
+        ledger(max_cost=-1)
     with pytest.raises(ConfigurationError, match="no budget scope"):
         ledger().spent("nope")
     with pytest.raises(ConfigurationError, match="input_tokens or prompt"):

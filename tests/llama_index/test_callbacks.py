@@ -171,7 +171,6 @@ def test_instrumentation_dispatcher_swallows_handler_errors():
         def handle(self, event: Any, **kwargs: Any) -> None:
             raise BudgetExceededError("would not stop the call")
 
-    dispatcher = get_dispatcher("tests.bedrock_kit.swallow")
     raiser = Raiser()
     root = get_dispatcher()
     root.add_event_handler(raiser)
@@ -181,7 +180,6 @@ def test_instrumentation_dispatcher_swallows_handler_errors():
         assert llm.sent == [1]
     finally:
         root.event_handlers.remove(raiser)
-    del dispatcher
 
 
 def test_error_releases_and_counts():
