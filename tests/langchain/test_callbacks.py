@@ -487,3 +487,32 @@ async def test_chat_bedrock_kit_64_async_tasks_with_latency_never_overspend():
         assert cb.ledger.spent() == call_cost * 20
         assert cb.open_runs == 0 and cb.ledger.open_reservations() == 0
         await llm.aclose()
+
+
+def test_chat_bedrock_converse_against_local_bedrock_invoke_and_stream():
+    langchain_aws = pytest.importorskip("langchain_aws")
+    import boto3
+
+    from bedrock_kit.testing import LocalBedrock, Reply
+    from bedrock_kit.testing.scripts import converse_reply
+
+    with LocalBedrock(answer_tokens=ANSWER, chunk_tokens=2) as server:
+        client = boto3.client(
+            "bedrock-runtime", region_name="us-east-1", endpoint_url=server.endpoint_url
+        )
+        llm = langchain_aws.ChatBedrockConverse(model=NOVA, client=client, max_tokens=ANSWER)
+        cb = TokenBudgetCallbackHandler(Ledger())
+        usage = {"inputTokens": 7, "outputTokens": 9, "cacheReadInputTokens": 100,
+                 "cacheWriteInputTokens": 0, "totalTokens": 116}  # fmt: skip
+        server.script("Converse", Reply.json(converse_reply("Paris", usage=usage)))
+        llm.invoke("What is the capital of France?", config={"callbacks": [cb]})
+        chunks = list(llm.stream("And of Italy?", config={"callbacks": [cb]}))
+        assert chunks and cb.open_runs == 0
+        row = cb.ledger.report().rows[0]
+        assert row.model_id == NOVA
+        # invoke: 7 uncached + 100 cache read (langchain-aws reports 107 input tokens);
+        # stream: the default echo answer of ANSWER tokens.
+        assert row.cache_read_input_tokens == 100 and row.calls == 2
+        assert row.output_tokens == 9 + ANSWER
+        streamed_input = sum((c.usage_metadata or {}).get("input_tokens", 0) for c in chunks)
+        assert row.input_tokens == 7 + streamed_input
