@@ -6,8 +6,9 @@ langchain-aws's ChatBedrockConverse and ChatBedrock, and others):
 * ``on_chat_model_start`` reserves the worst case and, being a ``raise_error`` handler,
   raises :class:`~bedrock_kit.errors.BudgetExceededError` before the request is sent. The
   model id comes from ``metadata["ls_model_name"]`` (LangChain fills it from the model's
-  ``_get_ls_params``), else from ``invocation_params``; ``max_tokens`` likewise from
-  ``ls_max_tokens`` / ``invocation_params``, else ``default_max_tokens``.
+  ``_get_ls_params``), else from ``invocation_params``; ``max_tokens`` from
+  ``invocation_params`` (which hold call-time overrides), else ``ls_max_tokens``, else
+  ``default_max_tokens``.
 * ``on_llm_end`` settles to ``AIMessage.usage_metadata``. LangChain's ``input_tokens``
   *includes* cache reads and writes (``input_token_details``), so they are subtracted to get
   Bedrock's uncached count. Streams report usage on the last chunk, which LangChain merges
@@ -166,7 +167,8 @@ class TokenBudgetCallbackHandler(BaseCallbackHandler):
         params = kwargs.get("invocation_params") or {}
         ser_kwargs = (serialized or {}).get("kwargs") or {}
         model_id = _first([metadata, params, ser_kwargs], ("ls_model_name", *_MODEL_KEYS))
-        max_tokens = _first([metadata, params, ser_kwargs], ("ls_max_tokens", "max_tokens"))
+        # invocation_params carry call-time overrides (invoke(..., max_tokens=...)).
+        max_tokens = _first([params, metadata, ser_kwargs], ("max_tokens", "ls_max_tokens"))
         return str(model_id or "unknown"), int(max_tokens or self.default_max_tokens)
 
     def _start(self, run_id: UUID, model_id: str, input_tokens: int, max_tokens: int) -> None:

@@ -163,6 +163,15 @@ def test_model_id_and_max_tokens_read_from_langchain_metadata(model):
         model.invoke("hello", config={"callbacks": [tight]})
 
 
+def test_call_time_max_tokens_override_is_reserved(model):
+    cb = TokenBudgetCallbackHandler(
+        Ledger(prices=PRICES, max_output_tokens=5), token_counter=fixed_count
+    )
+    model.usage = {"input_tokens": 1000, "output_tokens": 5, "total_tokens": 1005}
+    model.invoke("hello", max_tokens=5, config={"callbacks": [cb]})  # 1000 would not fit
+    assert cb.ledger.report().total.output_tokens == 5
+
+
 def test_default_estimate_without_a_counter(model):
     cb = TokenBudgetCallbackHandler(Ledger(prices=PRICES, max_input_tokens=6))
     # "abcdefgh": ceil(8/4) + 4 per message = 6 tokens: fits exactly.
