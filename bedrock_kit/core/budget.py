@@ -512,6 +512,26 @@ class Ledger:
             rows = tuple(sorted(s.models.values(), key=lambda r: r.model_id))
             return BudgetReport(s.name, rows, s.limits, s.reserved.cost)
 
+    def remaining(self, scope: str | None = None) -> dict[str, Decimal | int]:
+        """What is left of each set limit, after spending and in-flight reservations."""
+        with self._lock:
+            s = self._get(scope)
+            left: dict[str, Decimal | int] = {}
+            for f in fields(Limits):
+                limit = getattr(s.limits, f.name)
+                if limit is not None:
+                    used = s.committed.value(f.name) + s.reserved.value(f.name)
+                    left[f.name] = max(limit - used, 0)
+            return left
+
+    def _repr_html_(self) -> str:
+        return self.report()._repr_html_()
+
+    def __repr__(self) -> str:
+        return (
+            f"Ledger(spent={self.spent()}, reserved={self.reserved()}, limits={self._root.limits})"
+        )
+
 
 def _row(model_id: str, usage: Usage, cost: Decimal, errors: int) -> ModelUsage:
     return ModelUsage(

@@ -63,6 +63,16 @@ def test_refusal_names_the_limit_the_amount_and_what_is_left():
     assert led.reserved() == 0  # a refused call holds nothing
 
 
+def test_remaining_counts_spent_and_reserved():
+    led = ledger(max_cost="0.01", max_calls=5)
+    led.reserve(MODEL, 1000, 1000).settle(Usage(1000, 0))
+    held = led.reserve(MODEL, 1000, 1000)
+    assert led.remaining() == {"max_cost": Decimal("0.006"), "max_calls": 3}
+    held.release()
+    assert led.remaining()["max_calls"] == 4
+    assert "spent=0.001" in repr(led) and "<table>" in led._repr_html_()
+
+
 def test_reservations_in_flight_count_against_the_limit():
     led = ledger(max_cost="0.005")
     held = led.reserve(MODEL, 1000, 1000)
