@@ -260,6 +260,10 @@ def build_converse_request(
     turns = merge_turns(messages)
     if not turns:
         raise ConfigurationError("messages is empty: Converse needs at least one user turn")
+    if turns[0].role != "user":
+        raise ConfigurationError(
+            "messages[0] must be a user turn: Bedrock conversations start with one"
+        )
     _check_tool_results(turns)
     request: dict[str, Any] = {
         "modelId": model_id,
