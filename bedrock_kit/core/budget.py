@@ -27,11 +27,12 @@ plus 4 tokens per message for role and framing, plus 1,600 tokens per image (the
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import itertools
 import math
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
@@ -41,6 +42,13 @@ from typing import Any
 from bedrock_kit.core.budget_report import BudgetReport, ModelUsage
 from bedrock_kit.core.guardrails import GuardrailAssessment, GuardrailTrace, GuardrailUsage
 from bedrock_kit.core.pricing import OnUnknown, PriceTable, default_prices
+from bedrock_kit.core.stream import (
+    CompletedDelta,
+    ReasoningDelta,
+    StreamDelta,
+    TextDelta,
+    ToolCallDelta,
+)
 from bedrock_kit.core.types import ConverseResult, Usage
 from bedrock_kit.errors import BudgetExceededError, ConfigurationError
 
@@ -244,6 +252,15 @@ class Reservation:
         cost = self.settle(result.usage)
         return cost + self._ledger.record_guardrail_trace(result.guardrail)
 
+    def abandon(self, output_tokens: int = 0) -> Decimal:
+        """Settle a call whose stream the consumer dropped after the request went out.
+
+        Bedrock bills such a call, but its usage never arrives: it is charged the reserved
+        input tokens plus ``output_tokens`` (the pieces received so far) and counted as an
+        error.
+        """
+        return self.settle(Usage(self.input_tokens, output_tokens), error=True)
+
     def release(self, error: BaseException | bool | None = None) -> None:
         """Free the reservation without charging; ``error`` counts a failed call."""
         self._ledger._finish(self, None, self.model_id, 0, bool(error))
@@ -432,6 +449,69 @@ class Ledger:
             scope.committed.add(amounts)
             scope.book(row)
 
+    # -- whole Converse requests (what the BedrockKit chat models call)
+
+    def reserve_request(
+        self,
+        request: Mapping[str, Any],
+        *,
+        input_tokens: int | None = None,
+        default_max_tokens: int = 4096,
+    ) -> Reservation:
+        """:meth:`reserve` for a Converse request dict.
+
+        Args:
+            request: Converse keyword arguments (``modelId``, ``messages``,
+                ``inferenceConfig``...).
+            input_tokens: From ``ConverseRuntime.count_tokens(request)``; else
+                :func:`estimate_request_tokens`.
+            default_max_tokens: Reserved when the request sets no ``maxTokens``.
+        """
+        max_tokens = (request.get("inferenceConfig") or {}).get("maxTokens")
+        if input_tokens is None:
+            input_tokens = estimate_request_tokens(request)
+        return self.reserve(
+            str(request["modelId"]), input_tokens, int(max_tokens or default_max_tokens)
+        )
+
+    def metered(
+        self, reservation: Reservation, deltas: Iterable[StreamDelta]
+    ) -> Iterator[StreamDelta]:
+        """Pass stream deltas through; settle on completion, abandon or release otherwise."""
+        received = 0
+        try:
+            for delta in deltas:
+                received += isinstance(delta, TextDelta | ToolCallDelta | ReasoningDelta)
+                if isinstance(delta, CompletedDelta):
+                    reservation.settle_result(delta.result)
+                yield delta
+        except GeneratorExit:
+            _drop(reservation, received)
+            raise
+        except BaseException as exc:
+            reservation.release(exc)
+            raise
+        reservation.release()  # ended without a result: nothing was billed we know of
+
+    async def ametered(
+        self, reservation: Reservation, deltas: AsyncIterable[StreamDelta]
+    ) -> AsyncIterator[StreamDelta]:
+        """Async :meth:`metered`."""
+        received = 0
+        try:
+            async for delta in deltas:
+                received += isinstance(delta, TextDelta | ToolCallDelta | ReasoningDelta)
+                if isinstance(delta, CompletedDelta):
+                    reservation.settle_result(delta.result)
+                yield delta
+        except (GeneratorExit, asyncio.CancelledError):
+            _drop(reservation, received)
+            raise
+        except BaseException as exc:
+            reservation.release(exc)
+            raise
+        reservation.release()
+
     # -- observe without enforcing
 
     def record(
@@ -531,6 +611,15 @@ class Ledger:
         return (
             f"Ledger(spent={self.spent()}, reserved={self.reserved()}, limits={self._root.limits})"
         )
+
+
+def _drop(reservation: Reservation, received: int) -> None:
+    # Once a piece arrived the request was certainly sent and billed; before that it may
+    # not have been, so nothing is charged (the error is still counted).
+    if received:
+        reservation.abandon(received)
+    else:
+        reservation.release(True)
 
 
 def _row(model_id: str, usage: Usage, cost: Decimal, errors: int) -> ModelUsage:

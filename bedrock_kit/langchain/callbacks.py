@@ -233,8 +233,7 @@ class TokenBudgetCallbackHandler(BaseCallbackHandler):
             run.reservation.settle(found[0], model_id=found[1], error=True)
             self.ledger.record_guardrail_trace(found[2])
         elif isinstance(error, _ABANDONED) and run.chunks:
-            estimate = Usage(run.reservation.input_tokens, run.chunks)
-            run.reservation.settle(estimate, error=True)
+            run.reservation.abandon(run.chunks)
         else:
             run.reservation.release(error)
 

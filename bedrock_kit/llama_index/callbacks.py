@@ -180,7 +180,7 @@ class TokenBudgetHandler(BaseCallbackHandler):
         elif isinstance(error, _ABANDONED):
             # The request went out and Bedrock bills its input; the callback manager
             # reports no chunks, so output is unknown and counted as zero.
-            reservation.settle(Usage(reservation.input_tokens), error=True)
+            reservation.abandon()
         elif error is not None:
             reservation.release(error)
         else:

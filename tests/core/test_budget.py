@@ -523,3 +523,45 @@ async def test_64_asyncio_tasks_against_local_bedrock_with_latency_never_overspe
         assert led.spent() == call_cost * ok <= _server_limit(call_cost)
         assert led.open_reservations() == 0 and led.reserved() == 0
         await runtime.pool.aclose()
+
+
+def test_metered_stream_settles_on_completion_and_charges_an_abandoned_one():
+    from bedrock_kit.testing import LocalBedrock
+
+    with LocalBedrock(answer_tokens=ANSWER_TOKENS, chunk_tokens=1) as server:
+        runtime = _runtime(server)
+        request = _request(stream=True)
+        led = Ledger()
+        deltas = list(led.metered(led.reserve_request(request), runtime.stream(request)))
+        completed = deltas[-1].result
+        assert led.spent() == led.prices.price(NOVA).cost(completed.usage) > 0
+        stream = led.metered(led.reserve_request(request), runtime.stream(request))
+        next(stream)
+        next(stream)
+        stream.close()
+        assert led.open_reservations() == 0
+        row = led.report().rows[0]
+        # abandoned: reserved input estimate + 2 pieces received, counted as an error
+        assert (row.calls, row.errors) == (2, 1)
+        assert row.output_tokens == completed.usage.output_tokens + 2
+        assert row.input_tokens == completed.usage.input_tokens + estimate_request_tokens(request)
+
+
+async def test_ametered_stream_and_refusal_before_the_request():
+    pytest.importorskip("aiobotocore")
+    from bedrock_kit.testing import LocalBedrock
+
+    with LocalBedrock(answer_tokens=ANSWER_TOKENS, chunk_tokens=1) as server:
+        runtime = _runtime(server)
+        request = _request(stream=True)
+        led = Ledger()
+        tokens = await runtime.acount_tokens(request)
+        reservation = led.reserve_request(request, input_tokens=tokens)
+        pieces = [d async for d in led.ametered(reservation, runtime.astream(request))]
+        assert reservation.state == "settled" and pieces
+        assert reservation.settled_cost == reservation.cost  # counted input, full answer
+        tight = Ledger(max_cost=reservation.cost / 2)
+        with pytest.raises(BudgetExceededError):
+            tight.reserve_request(request, input_tokens=tokens)
+        assert _converse_ops(server) == ["ConverseStream"]
+        await runtime.pool.aclose()
