@@ -20,9 +20,12 @@ asyncio tasks inherit the scopes active when they were created; plain threads st
 none (submit work with ``contextvars.copy_context().run`` to carry them).
 
 Input estimate, when no count is given (prefer the CountTokens API,
-``ConverseRuntime.count_tokens``): ``ceil(characters / 4)`` over every text in the request,
-plus 4 tokens per message for role and framing, plus 1,600 tokens per image (the size of a
-~1.1 megapixel image on Claude). It is a heuristic, not a tokenizer.
+``ConverseRuntime.count_tokens``): ``ceil(characters / 4)`` plus 4 tokens per message plus
+1,600 per image; see :mod:`bedrock_kit.core.token_estimate`.
+
+A stream the consumer abandons after pieces arrived was billed by Bedrock but its usage
+never arrives: it is charged the reserved input plus one token per piece received
+(:meth:`Reservation.abandon`) and counted as an error.
 """
 
 from __future__ import annotations
@@ -30,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import itertools
-import math
 import threading
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -49,6 +51,7 @@ from bedrock_kit.core.stream import (
     TextDelta,
     ToolCallDelta,
 )
+from bedrock_kit.core.token_estimate import estimate_request_tokens, estimate_tokens
 from bedrock_kit.core.types import ConverseResult, Usage
 from bedrock_kit.errors import BudgetExceededError, ConfigurationError
 
@@ -62,50 +65,8 @@ __all__ = [
     "estimate_tokens",
 ]
 
-_CHARS_PER_TOKEN = 4
-_MESSAGE_OVERHEAD = 4
-_IMAGE_TOKENS = 1600
 _ZERO = Decimal(0)
-# Wire keys whose string values are identifiers or enums, not text the model reads.
-_NOT_TEXT = frozenset({"role", "format", "type", "toolUseId", "status", "ttl", "cachePoint"})
 _ids = itertools.count(1)
-
-
-def estimate_tokens(texts: str | Iterable[str], *, messages: int = 1, images: int = 0) -> int:
-    """Documented input estimate: ``ceil(chars / 4) + 4 * messages + 1600 * images``."""
-    chars = len(texts) if isinstance(texts, str) else sum(len(t) for t in texts)
-    return (
-        math.ceil(chars / _CHARS_PER_TOKEN)
-        + _MESSAGE_OVERHEAD * messages
-        + (_IMAGE_TOKENS * images)
-    )
-
-
-def estimate_request_tokens(request: Mapping[str, Any]) -> int:
-    """:func:`estimate_tokens` over a Converse request (messages, system, toolConfig)."""
-    texts: list[str] = []
-    images = 0
-
-    def walk(node: Any) -> None:
-        nonlocal images
-        if isinstance(node, str):  # only reached for values of text-bearing keys
-            texts.append(node)
-        elif isinstance(node, bytes):
-            texts.append("x" * len(node))  # documents: one char per byte, an upper bound
-        elif isinstance(node, Mapping):
-            if "image" in node:
-                images += 1
-                return
-            for key, value in node.items():
-                if key not in _NOT_TEXT:
-                    walk(value)
-        elif isinstance(node, list | tuple):
-            for value in node:
-                walk(value)
-
-    for key in ("messages", "system", "toolConfig"):
-        walk(request.get(key))
-    return estimate_tokens(texts, messages=len(request.get("messages") or ()), images=images)
 
 
 @dataclass(frozen=True)
