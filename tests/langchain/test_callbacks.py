@@ -44,7 +44,7 @@ class FakeBedrockChat(BaseChatModel):
         "input_tokens": 1000, "output_tokens": 1000, "total_tokens": 2000
     }  # fmt: skip
     fail: bool = False
-    sent: list[int] = []  # one entry per "request", shared on purpose: counts every call
+    sent: list[int] = []  # one entry per "request" this instance sent
 
     @property
     def _llm_type(self) -> str:
