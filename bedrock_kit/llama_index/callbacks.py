@@ -49,6 +49,7 @@ __all__ = ["BudgetEventHandler", "TokenBudgetHandler", "usage_from_raw"]
 
 _MODEL_KEYS = ("model_id", "model", "model_name")
 _ABANDONED = (GeneratorExit, KeyboardInterrupt)
+_MAX_OPEN_SPANS = 10_000
 
 
 class UsageMissingWarning(UserWarning):
@@ -230,6 +231,10 @@ class BudgetEventHandler(BaseEventHandler):
             model_id = next((model[k] for k in _MODEL_KEYS if model.get(k)), "unknown")
             with self._lock:
                 self._models[str(event.span_id)] = str(model_id)
+                # A call refused by a budget gets a start event and no end event: keep the
+                # map bounded instead of growing with every refusal.
+                if len(self._models) > _MAX_OPEN_SPANS:
+                    del self._models[next(iter(self._models))]
         elif isinstance(event, LLMChatEndEvent | LLMCompletionEndEvent):
             with self._lock:
                 model_id = self._models.pop(str(event.span_id), "unknown")
