@@ -391,6 +391,8 @@ def block_from_wire(wire: Mapping[str, Any]) -> ContentBlock:
         if parse is not None:
             return parse(value)
     key = next(iter(wire), "")
+    if key == "SDK_UNKNOWN_MEMBER":  # botocore keeps only the name of members it lacks
+        return UnknownBlock(str((wire[key] or {}).get("name", "")), None)
     return UnknownBlock(key, wire.get(key))
 
 
