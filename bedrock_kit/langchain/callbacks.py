@@ -49,7 +49,7 @@ _ABANDONED = (GeneratorExit, asyncio.CancelledError, KeyboardInterrupt)
 
 
 class UsageMissingWarning(UserWarning):
-    """A model returned no usage; the call was charged its reserved worst case."""
+    """A model returned no usage; the call was charged its reserved token counts."""
 
 
 @dataclass
@@ -204,8 +204,8 @@ class TokenBudgetCallbackHandler(BaseCallbackHandler):
         found = _usage_of(response)
         if found is None:
             warnings.warn(
-                f"{run.reservation.model_id}: the response carried no usage_metadata; "
-                "charged the reserved worst case",
+                f"{run.reservation.model_id}: the response carried no usage_metadata "
+                "(or only zeros); charged the reserved input and max output tokens",
                 UsageMissingWarning,
                 stacklevel=2,
             )
@@ -259,7 +259,9 @@ def _usage_of(response: LLMResult) -> tuple[Usage, str | None, GuardrailTrace | 
                 continue
             message = generation.message
             usage = getattr(message, "usage_metadata", None)
-            if usage:
+            # All zeros is no usage: a call always has input (langchain-aws's ChatBedrock
+            # reports zeros when the InvokeModel token-count headers are absent).
+            if usage and (usage.get("input_tokens") or usage.get("output_tokens")):
                 meta = message.response_metadata or {}
                 model_id = _first([meta, response.llm_output], _MODEL_KEYS)
                 # ChatBedrockKit puts the typed trace here; guardrail units cost money too.

@@ -53,7 +53,7 @@ _MAX_OPEN_SPANS = 10_000
 
 
 class UsageMissingWarning(UserWarning):
-    """An LLM response carried no usage; the call was charged its reserved worst case."""
+    """An LLM response carried no usage; the call was charged its reserved token counts."""
 
 
 def _int(usage: Mapping[str, Any], *keys: str) -> int:
@@ -77,6 +77,8 @@ def usage_from_raw(raw: Any) -> Usage | None:
     total = _int(usage, "total_tokens", "totalTokens")
     if total and (read or write) and total == prompt + output:
         prompt = max(prompt - read - write, 0)  # prompt_tokens already held the cache tokens
+    if not (prompt or output or read or write):
+        return None  # all zeros is no usage: a call always has input
     return Usage(prompt, output, read, write, total or prompt + read + write + output)
 
 
@@ -187,7 +189,7 @@ class TokenBudgetHandler(BaseCallbackHandler):
         else:
             warnings.warn(
                 f"{reservation.model_id}: the response carried no usage; "
-                "charged the reserved worst case",
+                "charged the reserved input and max output tokens",
                 UsageMissingWarning,
                 stacklevel=2,
             )

@@ -313,10 +313,10 @@ def test_guardrail_trace_in_response_metadata_is_charged(model):
     assert cb.ledger.spent() == Decimal("0.0036")
 
 
-def test_missing_usage_is_charged_the_worst_case_with_a_warning(model):
+def test_missing_usage_is_charged_the_reserved_counts_with_a_warning(model):
     cb = handler("1")
     model.usage = None
-    with pytest.warns(UserWarning, match="no usage_metadata"):
+    with pytest.warns(UserWarning, match="charged the reserved input and max output"):
         model.invoke("hello", config={"callbacks": [cb]})
     assert cb.ledger.spent() == Decimal("0.003")
 
@@ -525,3 +525,47 @@ def test_chat_bedrock_converse_against_local_bedrock_invoke_and_stream():
         assert row.output_tokens == 9 + ANSWER
         streamed_input = sum((c.usage_metadata or {}).get("input_tokens", 0) for c in chunks)
         assert row.input_tokens == 7 + streamed_input
+
+
+def test_chat_bedrock_invoke_model_against_local_bedrock_counts_cache_tokens():
+    langchain_aws = pytest.importorskip("langchain_aws")
+    import boto3
+
+    from bedrock_kit.testing import LocalBedrock, Reply
+
+    haiku = "anthropic.claude-3-haiku-20240307-v1:0"
+    body = json.dumps(
+        {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "content": [{"type": "text", "text": "Paris"}],
+            "stop_reason": "end_turn",
+        }
+    ).encode()
+    # InvokeModel reports usage in headers, which ChatBedrock reads.
+    counted = {
+        "Content-Type": "application/json",
+        "X-Amzn-Bedrock-Input-Token-Count": "11",
+        "X-Amzn-Bedrock-Output-Token-Count": "3",
+        "X-Amzn-Bedrock-Cache-Read-Input-Token-Count": "200",
+        "X-Amzn-Bedrock-Cache-Write-Input-Token-Count": "0",
+    }
+    with LocalBedrock() as server:
+        server.script("InvokeModel", Reply.raw(200, counted, body))
+        server.script("InvokeModel", Reply.raw(200, {"Content-Type": "application/json"}, body))
+        client = boto3.client(
+            "bedrock-runtime", region_name="us-east-1", endpoint_url=server.endpoint_url
+        )
+        llm = langchain_aws.ChatBedrock(model=haiku, client=client, max_tokens=100)
+        cb = TokenBudgetCallbackHandler(Ledger(), token_counter=fixed_count)
+        llm.invoke("What is the capital of France?", config={"callbacks": [cb]})
+        row = cb.ledger.report().rows[0]
+        assert (row.input_tokens, row.cache_read_input_tokens, row.output_tokens) == (11, 200, 3)
+        # Haiku 3: (11*0.00025 + 200*0.00003 + 3*0.00125) / 1000
+        assert cb.ledger.spent() == Decimal("0.0000125")
+        # Without the headers ChatBedrock reports all zeros: not taken as a free call.
+        with pytest.warns(UserWarning, match="only zeros"):
+            llm.invoke("What is the capital of France?", config={"callbacks": [cb]})
+    # the reserved counts: (1000 counted input * 0.00025 + 100 max output * 0.00125) / 1000
+    assert cb.ledger.spent() == Decimal("0.0000125") + Decimal("0.000375")

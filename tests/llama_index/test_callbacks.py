@@ -142,6 +142,7 @@ MSG = [ChatMessage(role="user", content="hello")]
         ),
         ({}, None),
         (None, None),
+        ({"usage": {"prompt_tokens": 0, "completion_tokens": 0}}, None),
     ],
 )  # fmt: skip
 def test_usage_from_raw(raw, expected):
@@ -213,7 +214,7 @@ def test_complete_is_budgeted_too():
     assert handler.ledger.spent() == Decimal("0.003")  # usage read from the completion
 
 
-def test_missing_usage_charged_worst_case_with_warning():
+def test_missing_usage_charged_reserved_counts_with_warning():
     llm, handler = make("1", usage=None)
     with pytest.warns(UserWarning, match="no usage"):
         llm.chat(MSG)
