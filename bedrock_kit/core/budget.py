@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import itertools
+import math
 import threading
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -66,6 +67,7 @@ __all__ = [
 ]
 
 _ZERO = Decimal(0)
+_TEXT_UNIT_CHARACTERS = 1000  # Bedrock bills guardrails per text unit of up to 1,000 chars
 _ids = itertools.count(1)
 
 
@@ -204,9 +206,14 @@ class Reservation:
             cache_write_1h_tokens: Cache writes with the 1 hour TTL, priced apart.
             error: Count the call as failed too (a broken stream that still billed tokens).
         """
-        return self._ledger._finish(
-            self, usage, model_id or self.model_id, cache_write_1h_tokens, error
-        )
+        model = model_id or self.model_id
+        cost = self._ledger._cost(model, usage, cache_write_1h_tokens)
+        return self._ledger._finish(self, _row(model, usage, cost, int(error)), error)
+
+    def settle_guardrail(self, usage: GuardrailUsage) -> Decimal:
+        """Settle a :meth:`Ledger.reserve_guardrail` reservation to the billed text units."""
+        row = _guardrail_row(self.model_id, usage, self._ledger.prices.guardrail_cost(usage))
+        return self._ledger._finish(self, row, False)
 
     def settle_result(self, result: ConverseResult) -> Decimal:
         """Settle to a Converse result's usage and charge its guardrail text units."""
@@ -224,7 +231,7 @@ class Reservation:
 
     def release(self, error: BaseException | bool | None = None) -> None:
         """Free the reservation without charging; ``error`` counts a failed call."""
-        self._ledger._finish(self, None, self.model_id, 0, bool(error))
+        self._ledger._finish(self, None, bool(error))
 
     def __enter__(self) -> Reservation:
         return self
@@ -335,6 +342,30 @@ class Ledger:
         amounts = _Amounts(
             cost / 1000, input_tokens, max_output_tokens, input_tokens, input_tokens, 1
         )
+        return self._hold(model_id, amounts, input_tokens, max_output_tokens)
+
+    def reserve_guardrail(self, guardrail_id: str, characters: int) -> Reservation:
+        """Hold the worst case of an ApplyGuardrail call on ``characters`` characters.
+
+        The worst case bills every priced policy for ``ceil(characters / 1000)`` text units
+        (the policies a guardrail has configured are not known here). Settle with
+        :meth:`Reservation.settle_guardrail`.
+
+        Raises:
+            BudgetExceededError: the call could cross a cost limit.
+        """
+        if characters < 0:
+            raise ConfigurationError("characters must be >= 0")
+        units = math.ceil(characters / _TEXT_UNIT_CHARACTERS)
+        per_unit = sum(
+            (p.price for p in self.prices.guardrails.values() if p.price is not None), _ZERO
+        )
+        amounts = _Amounts(cost=Decimal(units) * per_unit / 1000)
+        return self._hold(f"guardrail:{guardrail_id}", amounts, 0, 0)
+
+    def _hold(
+        self, model_id: str, amounts: _Amounts, input_tokens: int, max_output_tokens: int
+    ) -> Reservation:
         scopes = (self._root, *self._active.get())
         with self._lock:
             for scope in reversed(scopes):  # innermost first: its name explains most
@@ -368,30 +399,22 @@ class Ledger:
                     model_id=model_id,
                 )
 
-    def _finish(
-        self,
-        reservation: Reservation,
-        usage: Usage | None,
-        model_id: str,
-        cache_write_1h_tokens: int,
-        error: bool,
-    ) -> Decimal:
-        cost = _ZERO if usage is None else self._cost(model_id, usage, cache_write_1h_tokens)
+    def _finish(self, reservation: Reservation, row: ModelUsage | None, error: bool) -> Decimal:
         with self._lock:
             if reservation.state != "open":
                 return reservation.settled_cost or _ZERO
             for scope in reservation._scopes:
                 scope.reserved.add(reservation._amounts, -1)
                 scope.open -= 1
-            if usage is None:
+            if row is None:
                 reservation.state = "released"
                 if error:
-                    self._book(reservation._scopes, ModelUsage(model_id, errors=1))
+                    self._book(reservation._scopes, ModelUsage(reservation.model_id, errors=1))
                 return _ZERO
             reservation.state = "settled"
-            reservation.settled_cost = cost
-            self._book(reservation._scopes, _row(model_id, usage, cost, errors=int(error)))
-            return cost
+            reservation.settled_cost = row.cost
+            self._book(reservation._scopes, row)
+            return row.cost
 
     def _cost(self, model_id: str, usage: Usage, cache_write_1h_tokens: int) -> Decimal:
         price = self.prices.price(model_id, on_unknown=self.on_unknown)
@@ -509,18 +532,12 @@ class Ledger:
 
     def record_guardrail(self, usage: GuardrailUsage, *, guardrail_id: str = "") -> Decimal:
         """Count the text units and cost of one guardrail evaluation; returns its cost."""
-        cost = self.prices.guardrail_cost(usage)
-        units = sum(
-            getattr(usage, f.name)
-            for f in fields(GuardrailUsage)
-            if f.name != "automated_reasoning_policies"
-        )
-        row = ModelUsage(
-            f"guardrail:{guardrail_id or 'unknown'}", 1, guardrail_text_units=units, cost=cost
+        row = _guardrail_row(
+            f"guardrail:{guardrail_id or 'unknown'}", usage, self.prices.guardrail_cost(usage)
         )
         with self._lock:
             self._book((self._root, *self._active.get()), row)
-        return cost
+        return row.cost
 
     # -- reading
 
@@ -572,6 +589,15 @@ class Ledger:
         return (
             f"Ledger(spent={self.spent()}, reserved={self.reserved()}, limits={self._root.limits})"
         )
+
+
+def _guardrail_row(row_id: str, usage: GuardrailUsage, cost: Decimal) -> ModelUsage:
+    units = sum(
+        getattr(usage, f.name)
+        for f in fields(GuardrailUsage)
+        if f.name != "automated_reasoning_policies"  # a count of policies, not text units
+    )
+    return ModelUsage(row_id, 1, guardrail_text_units=units, cost=cost)
 
 
 def _drop(reservation: Reservation, received: int) -> None:

@@ -565,3 +565,36 @@ async def test_ametered_stream_and_refusal_before_the_request():
             tight.reserve_request(request, input_tokens=tokens)
         assert _converse_ops(server) == ["ConverseStream"]
         await runtime.pool.aclose()
+
+
+def test_apply_guardrail_reserved_before_and_settled_to_billed_text_units():
+    from bedrock_kit.core.clients import ClientSettings
+    from bedrock_kit.core.guardrail_apply import GuardrailClient
+    from bedrock_kit.testing import LocalBedrock, Reply
+
+    text = "x" * 1500  # 2 text units
+    units = {"topicPolicyUnits": 2, "contentPolicyUnits": 2, "wordPolicyUnits": 2,
+             "sensitiveInformationPolicyUnits": 0, "sensitiveInformationPolicyFreeUnits": 0,
+             "contextualGroundingPolicyUnits": 0}  # fmt: skip
+    with LocalBedrock() as server:
+        server.script(
+            "ApplyGuardrail",
+            Reply.json({"action": "NONE", "outputs": [], "assessments": [], "usage": units}),
+        )
+        guard = GuardrailClient(
+            "gr1",
+            "1",
+            settings=ClientSettings(region_name="us-east-1", endpoint_url=server.endpoint_url),
+        )
+        led = Ledger(max_cost="0.01")
+        with led.reserve_guardrail("gr1", len(text)) as r:
+            # worst case: 2 units * (0.15 + 0.15 + 0 + 0.10 + 0 + 0.10) / 1000
+            assert r.cost == Decimal("0.001")
+            cost = r.settle_guardrail(guard.apply(text).usage)
+        assert cost == Decimal("0.0006") == led.spent()  # 2*0.15 + 2*0.15, words are free
+        row = led.report().rows[0]
+        assert (row.model_id, row.guardrail_text_units) == ("guardrail:gr1", 6)
+        tight = Ledger(max_cost="0.0009")
+        with pytest.raises(BudgetExceededError, match="guardrail:gr1"):
+            tight.reserve_guardrail("gr1", len(text))
+        assert [r.operation for r in server.requests] == ["ApplyGuardrail"]
