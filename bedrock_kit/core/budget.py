@@ -14,6 +14,10 @@ or of any active :meth:`Ledger.scope`. Settling swaps the reservation for the bi
 releasing (on error or abandon) frees it. Both are idempotent, and the context-manager form
 releases on exception, so no reservation leaks.
 
+The guarantee "never overspends" holds when the reserved input is at least the billed input
+(counted with CountTokens, or an estimate that errs high). When billed usage exceeds its
+reservation, the ledger records what was billed (never less) and refuses later calls.
+
 One lock guards all counters and is never held across I/O, so the ledger is safe to share
 between threads and asyncio tasks. Scopes are tracked with a :class:`contextvars.ContextVar`:
 asyncio tasks inherit the scopes active when they were created; plain threads start with
