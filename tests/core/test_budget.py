@@ -598,3 +598,12 @@ def test_apply_guardrail_reserved_before_and_settled_to_billed_text_units():
         with pytest.raises(BudgetExceededError, match="guardrail:gr1"):
             tight.reserve_guardrail("gr1", len(text))
         assert [r.operation for r in server.requests] == ["ApplyGuardrail"]
+
+
+def test_billed_usage_above_the_reservation_is_recorded_and_blocks_later_calls():
+    led = ledger(max_cost="0.003")
+    r = led.reserve(MODEL, 10, 10)  # an estimate far below the real prompt
+    assert r.settle(Usage(3000, 0)) == Decimal("0.003")
+    assert led.spent() == Decimal("0.003")
+    with pytest.raises(BudgetExceededError, match="0 left"):
+        led.reserve(MODEL, 1, 0)
