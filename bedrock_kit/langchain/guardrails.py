@@ -30,9 +30,8 @@ from langchain_core.messages import (
 from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.prompt_values import ChatPromptValue, PromptValue, StringPromptValue
 from langchain_core.runnables import RunnableConfig, RunnableSerializable
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator
 
-from bedrock_kit.core.clients import ClientSettings
 from bedrock_kit.core.guard_texts import GuardedTexts, aguard_texts, guard_texts
 from bedrock_kit.core.guardrail_apply import (
     SOURCES,
@@ -42,17 +41,14 @@ from bedrock_kit.core.guardrail_apply import (
 )
 from bedrock_kit.core.stream_guard import StreamGuard, StreamGuardStats
 from bedrock_kit.errors import ConfigurationError, GuardrailInterventionError
+from bedrock_kit.langchain._client import BedrockClientArgs
 
 __all__ = ["BedrockGroundingCheck", "BedrockGuardrail", "BedrockStreamGuard"]
 
 _log = logging.getLogger(__name__)
 
 
-def _secret(value: SecretStr | None) -> str | None:
-    return value.get_secret_value() if value is not None else None
-
-
-class _GuardrailRunnable(RunnableSerializable[Any, Any]):
+class _GuardrailRunnable(BedrockClientArgs, RunnableSerializable[Any, Any]):
     """Guardrail identity and the client arguments every bedrock-kit class takes."""
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
@@ -61,28 +57,6 @@ class _GuardrailRunnable(RunnableSerializable[Any, Any]):
     """Guardrail id or ARN."""
     guardrail_version: str = "DRAFT"
     """``DRAFT`` or a version number."""
-    region_name: str | None = None
-    """AWS region; falls back to the profile or ``AWS_REGION``."""
-    endpoint_url: str | None = Field(default=None, alias="base_url")
-    """Custom endpoint, e.g. a VPC endpoint or LocalBedrock."""
-    credentials_profile_name: str | None = None
-    """Named AWS profile."""
-    aws_access_key_id: SecretStr | None = None
-    """Explicit access key id."""
-    aws_secret_access_key: SecretStr | None = None
-    """Explicit secret access key."""
-    aws_session_token: SecretStr | None = None
-    """Explicit session token."""
-    max_retries: int | None = None
-    """Retries botocore makes on throttling and transient errors."""
-    retry_mode: Literal["standard", "adaptive", "legacy"] = "standard"
-    """botocore retry mode."""
-    timeout: float | None = None
-    """Read timeout in seconds."""
-    client: Any = Field(default=None, exclude=True)
-    """Injected boto3 ``bedrock-runtime`` client."""
-    async_client: Any = Field(default=None, exclude=True)
-    """Injected aiobotocore ``bedrock-runtime`` client."""
 
     _core: GuardrailClient | None = PrivateAttr(default=None)
 
@@ -107,17 +81,7 @@ class _GuardrailRunnable(RunnableSerializable[Any, Any]):
         self._core = GuardrailClient(
             self.guardrail_id,
             self.guardrail_version,
-            settings=ClientSettings(
-                region_name=self.region_name,
-                endpoint_url=self.endpoint_url,
-                profile_name=self.credentials_profile_name,
-                aws_access_key_id=_secret(self.aws_access_key_id),
-                aws_secret_access_key=_secret(self.aws_secret_access_key),
-                aws_session_token=_secret(self.aws_session_token),
-                max_retries=self.max_retries,
-                retry_mode=self.retry_mode,
-                timeout=self.timeout,
-            ),
+            settings=self.client_settings(),
             client=self.client,
             async_client=self.async_client,
         )
