@@ -15,12 +15,15 @@ there propagates to the caller, so the request is never sent.
 * :class:`BudgetEventHandler` (instrumentation): records the usage of any LlamaIndex LLM
   call, without enforcing. Use one or the other for a given LLM, not both.
 
-Usage is read from ``ChatResponse.raw["usage"]``: ``prompt_tokens`` / ``completion_tokens``
-plus ``cache_read_input_tokens`` / ``cache_write_input_tokens`` (the BedrockKitLLM shape,
-where ``prompt_tokens`` excludes cache tokens as Bedrock's ``inputTokens`` does), or
-Bedrock's own camelCase ``inputTokens`` / ``outputTokens`` / ``cacheReadInputTokens`` /
-``cacheWriteInputTokens``. When ``total_tokens`` shows that ``prompt_tokens`` already
-includes the cache tokens, they are subtracted instead of double counted.
+Usage is the core ``Usage`` BedrockKitLLM puts in ``additional_kwargs["usage"]`` when
+present (exact), else ``ChatResponse.raw["usage"]``: ``prompt_tokens`` /
+``completion_tokens`` plus ``cache_read_input_tokens`` / ``cache_write_input_tokens``, or
+Bedrock's camelCase ``inputTokens`` / ``outputTokens`` / ``cacheReadInputTokens`` /
+``cacheWriteInputTokens``. BedrockKitLLM's ``prompt_tokens`` includes the cache tokens
+(``total_tokens == prompt_tokens + completion_tokens``); when the totals show that, the cache
+tokens are subtracted instead of double counted, otherwise ``prompt_tokens`` is taken as
+Bedrock's uncached count. A typed guardrail trace in ``additional_kwargs["guardrail"]`` is
+charged too.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from llama_index.core.instrumentation.events.llm import (
 from pydantic import Field, PrivateAttr
 
 from bedrock_kit.core.budget import Ledger, Reservation, estimate_tokens
+from bedrock_kit.core.guardrails import GuardrailTrace
 from bedrock_kit.core.types import Usage
 
 __all__ = ["BudgetEventHandler", "TokenBudgetHandler", "usage_from_raw"]
@@ -93,13 +97,18 @@ def _response_usage(response: Any) -> tuple[Usage | None, str | None]:
     if response is None:
         return None, None
     raw = getattr(response, "raw", None)
-    usage = usage_from_raw(raw)
-    if usage is None:
-        usage = usage_from_raw({"usage": getattr(response, "additional_kwargs", None)})
+    extra = getattr(response, "additional_kwargs", None) or {}
+    # BedrockKitLLM also puts the core Usage itself in additional_kwargs: exact, use it.
+    usage = extra.get("usage") if isinstance(extra.get("usage"), Usage) else usage_from_raw(raw)
     model_id = None
     if isinstance(raw, Mapping):
         model_id = next((raw[k] for k in (*_MODEL_KEYS, "modelId") if raw.get(k)), None)
     return usage, model_id
+
+
+def _guardrail_of(response: Any) -> GuardrailTrace | None:
+    trace = (getattr(response, "additional_kwargs", None) or {}).get("guardrail")
+    return trace if isinstance(trace, GuardrailTrace) else None
 
 
 class TokenBudgetHandler(BaseCallbackHandler):
@@ -180,6 +189,7 @@ class TokenBudgetHandler(BaseCallbackHandler):
         usage, model_id = _response_usage(response)
         if usage is not None:
             reservation.settle(usage, model_id=model_id, error=error is not None)
+            self.ledger.record_guardrail_trace(_guardrail_of(response))
         elif isinstance(error, _ABANDONED):
             # The request went out and Bedrock bills its input; the callback manager
             # reports no chunks, so output is unknown and counted as zero.
@@ -249,3 +259,4 @@ class BudgetEventHandler(BaseEventHandler):
                 )
                 return
             self.ledger.record(reported or model_id, usage)
+            self.ledger.record_guardrail_trace(_guardrail_of(event.response))

@@ -265,3 +265,91 @@ def test_event_handler_records_any_llm_call():
     total = recorder.ledger.report().total
     assert (total.calls, total.input_tokens, total.output_tokens) == (2, 2000, 2000)
     assert recorder.ledger.spent() == Decimal("0.006")
+
+
+# -- BedrockKitLLM against LocalBedrock (real boto3 / aiobotocore over HTTP)
+
+NOVA = "us.amazon.nova-micro-v1:0"
+ANSWER = 30
+
+
+def _kit(server: Any, handler: TokenBudgetHandler) -> Any:
+    from bedrock_kit.llama_index import BedrockKitLLM
+
+    return BedrockKitLLM(
+        model=NOVA,
+        endpoint_url=server.endpoint_url,
+        region_name="us-east-1",
+        max_tokens=ANSWER,
+        max_retries=0,
+        callback_manager=CallbackManager([handler]),
+    )
+
+
+def _sent(server: Any) -> int:
+    return sum(r.operation in ("Converse", "ConverseStream") for r in server.requests)
+
+
+def test_bedrock_kit_llm_refused_call_sends_no_http_request():
+    from bedrock_kit.testing import LocalBedrock
+
+    with LocalBedrock() as server:
+        handler = TokenBudgetHandler(Ledger(max_cost="0.0000001"))
+        llm = _kit(server, handler)
+        with pytest.raises(BudgetExceededError):
+            llm.chat(MSG)
+        with pytest.raises(BudgetExceededError):
+            llm.complete("hello")
+        assert server.requests == [] and handler.open_runs == 0
+
+
+def test_bedrock_kit_llm_cache_tokens_and_stream_counted_once():
+    from bedrock_kit.testing import LocalBedrock, Reply
+    from bedrock_kit.testing.scripts import converse_reply
+
+    usage = {"inputTokens": 2, "outputTokens": 5, "cacheReadInputTokens": 0,
+             "cacheWriteInputTokens": 1322, "totalTokens": 1329}  # fmt: skip
+    with LocalBedrock(answer_tokens=ANSWER, chunk_tokens=2) as server:
+        server.script("Converse", Reply.json(converse_reply("21", usage=usage)))
+        handler = TokenBudgetHandler(Ledger())
+        llm = _kit(server, handler)
+        response = llm.chat(MSG)
+        assert response.raw["usage"]["prompt_tokens"] == 1324  # includes the cache write
+        # Nova Micro: (2*0.000035 + 5*0.00014 + 1322*0.000035) / 1000, cache write once
+        assert handler.ledger.spent() == Decimal("0.00004704")
+        list(llm.stream_chat(MSG))
+        row = handler.ledger.report().rows[0]
+        assert row.cache_write_input_tokens == 1322 and row.calls == 2
+        assert row.output_tokens == 5 + ANSWER
+        assert handler.open_runs == 0 and handler.ledger.open_reservations() == 0
+
+
+async def test_bedrock_kit_llm_64_async_chats_with_latency_never_overspend():
+    pytest.importorskip("aiobotocore")
+    from bedrock_kit.testing import LocalBedrock
+
+    with LocalBedrock(latency=0.05, answer_tokens=ANSWER) as server:
+        probe = TokenBudgetHandler(Ledger())
+        await _kit(server, probe).achat(MSG)
+        # billed input is the server's count, below the estimate: settled calls free room,
+        # so the limit is set from the reservation (the worst case), not the bill.
+        billed = probe.ledger.report().rows[0]
+        reserved = Ledger().reserve(NOVA, estimate_tokens_for(MSG), ANSWER).cost
+        limit = reserved * 20 + reserved / 2
+        handler = TokenBudgetHandler(Ledger(max_cost=limit))
+        llm = _kit(server, handler)
+        before = _sent(server)
+        results = await asyncio.gather(*(llm.achat(MSG) for _ in range(64)), return_exceptions=True)
+        refused = [r for r in results if isinstance(r, BudgetExceededError)]
+        # all 64 reserve before any answer arrives (latency), so exactly 20 fit
+        assert len(refused) == 44 and _sent(server) - before == 20
+        assert handler.ledger.spent() <= limit
+        assert handler.ledger.spent() == billed.cost * 20
+        assert handler.open_runs == 0 and handler.ledger.open_reservations() == 0
+        await llm.aclose()
+
+
+def estimate_tokens_for(messages: Sequence[ChatMessage]) -> int:
+    from bedrock_kit.core.budget import estimate_tokens
+
+    return estimate_tokens([str(m.content) for m in messages], messages=len(messages))
