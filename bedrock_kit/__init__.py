@@ -4,8 +4,11 @@ The public core API is listed in ``__all__`` (pinned by a test); framework adapt
 :mod:`bedrock_kit.langchain` and :mod:`bedrock_kit.llama_index`.
 """
 
+from bedrock_kit.core.budget import Ledger, Limits, Reservation
+from bedrock_kit.core.budget_report import BudgetReport
 from bedrock_kit.core.clients import ClientSettings
 from bedrock_kit.core.guardrails import GuardrailAssessment, GuardrailTrace, GuardrailUsage
+from bedrock_kit.core.pricing import PriceEntry, load_prices
 from bedrock_kit.core.runtime import ConverseRuntime
 from bedrock_kit.core.types import (
     CachePointBlock,
@@ -25,6 +28,7 @@ from bedrock_kit.core.types import (
 )
 from bedrock_kit.errors import (
     BedrockKitError,
+    BudgetExceededError,
     GuardrailInterventionError,
     IncompleteStreamError,
     ThrottlingError,
@@ -34,6 +38,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BedrockKitError",
+    "BudgetExceededError",
+    "BudgetReport",
     "CachePointBlock",
     "ClientSettings",
     "ConverseResult",
@@ -48,8 +54,12 @@ __all__ = [
     "ImageBlock",
     "IncompleteStreamError",
     "InferenceConfig",
+    "Ledger",
+    "Limits",
     "Message",
+    "PriceEntry",
     "ReasoningBlock",
+    "Reservation",
     "TextBlock",
     "ThrottlingError",
     "ToolResultBlock",
@@ -57,4 +67,5 @@ __all__ = [
     "ToolUseBlock",
     "Usage",
     "__version__",
+    "load_prices",
 ]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 DEFAULT_MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+BUDGET_USD = "0.05"
 QUESTION = (
     "I'm jane.doe@example.com. What's the weather in Oslo, and does our travel policy say to "
     "pack an umbrella?"
@@ -185,13 +186,14 @@ def _context(passages: list[tuple[str, str, float]]) -> str:
 # ----------------------------------------------------------------------------- LangChain
 
 
-def _run_langchain(printer: _Printer, settings: Settings) -> list[Any]:
+def _run_langchain(printer: _Printer, settings: Settings, ledger: Any) -> list[Any]:
     from langchain_core.messages import HumanMessage, SystemMessage, ToolMessage
 
     from bedrock_kit.langchain import (
         BedrockGuardrail,
         BedrockKnowledgeBaseRetriever,
         ChatBedrockKit,
+        TokenBudgetCallbackHandler,
     )
 
     args = settings.client_args
@@ -214,7 +216,10 @@ def _run_langchain(printer: _Printer, settings: Settings) -> list[Any]:
             printer.line(
                 f"{doc.metadata['score']:.2f} {doc.metadata['source_uri']}: {doc.page_content}"
             )
-    llm = ChatBedrockKit(model=settings.model, max_tokens=400, **args).bind_tools([get_weather])
+    budget = TokenBudgetCallbackHandler(ledger)  # reserves before each call, settles after
+    llm = ChatBedrockKit(
+        model=settings.model, max_tokens=400, callbacks=[budget], **args
+    ).bind_tools([get_weather])
     context = _context([(d.page_content, d.metadata["source_uri"], 0.0) for d in docs])
     messages: list[Any] = [
         SystemMessage(f"Answer from the context and tools.\n{context}"),
@@ -252,7 +257,8 @@ def _run_langchain(printer: _Printer, settings: Settings) -> list[Any]:
 # ----------------------------------------------------------------------------- LlamaIndex
 
 
-def _run_llama_index(printer: _Printer, settings: Settings) -> list[Any]:
+def _run_llama_index(printer: _Printer, settings: Settings, ledger: Any) -> list[Any]:
+    from llama_index.core.callbacks import CallbackManager
     from llama_index.core.llms import ChatMessage
     from llama_index.core.tools import FunctionTool
 
@@ -260,6 +266,7 @@ def _run_llama_index(printer: _Printer, settings: Settings) -> list[Any]:
         BedrockGuardrail,
         BedrockKitLLM,
         BedrockKnowledgeBaseRetriever,
+        TokenBudgetHandler,
     )
 
     args = settings.client_args
@@ -284,7 +291,8 @@ def _run_llama_index(printer: _Printer, settings: Settings) -> list[Any]:
                 f"{node.score:.2f} {node.node.metadata.get('source_uri')}: "
                 f"{node.node.get_content()}"
             )
-    llm = BedrockKitLLM(model=settings.model, max_tokens=400, **args)
+    budget = CallbackManager([TokenBudgetHandler(ledger)])  # reserves before, settles after
+    llm = BedrockKitLLM(model=settings.model, max_tokens=400, callback_manager=budget, **args)
     tool = FunctionTool.from_defaults(fn=get_weather)
     context = _context(
         [(n.node.get_content(), str(n.node.metadata.get("source_uri")), 0.0) for n in nodes]
@@ -330,10 +338,21 @@ def _run_llama_index(printer: _Printer, settings: Settings) -> list[Any]:
     return [response, *finals]
 
 
-_RUNNERS: dict[str, Callable[[_Printer, Settings], list[Any]]] = {
+_RUNNERS: dict[str, Callable[[_Printer, Settings, Any], list[Any]]] = {
     "langchain": _run_langchain,
     "llama-index": _run_llama_index,
 }
+
+
+def _run_with_budget(printer: _Printer, framework: str, settings: Settings) -> None:
+    from bedrock_kit.core.budget import Ledger
+
+    ledger = Ledger(max_cost=BUDGET_USD)
+    _RUNNERS[framework](printer, settings, ledger)
+    with printer.stage(f"Token budget (limit ${BUDGET_USD}, enforced before each call)"):
+        for line in ledger.report().to_text().splitlines():
+            printer.line(line)
+        printer.line(f"left: ${ledger.remaining().get('max_cost', 'n/a')}")
 
 
 def _live_settings(model: str | None, out: TextIO) -> Settings | None:
@@ -373,7 +392,7 @@ def run(
         settings = _live_settings(model, out)
         if settings is None:
             return 2
-        _RUNNERS[framework](printer, settings)
+        _run_with_budget(printer, framework, settings)
     else:
         from bedrock_kit.testing import LocalBedrock
 
@@ -394,6 +413,6 @@ def run(
                     "aws_secret_access_key": "offline",
                 },
             )
-            _RUNNERS[framework](printer, settings)
+            _run_with_budget(printer, framework, settings)
     out.write(f"\nPipeline finished in {time.perf_counter() - started:.2f}s\n")
     return 0

@@ -37,6 +37,13 @@ PUBLIC_API = {
     "ToolUseBlock",
     "Usage",
     "__version__",
+    "BudgetExceededError",
+    "BudgetReport",
+    "Ledger",
+    "Limits",
+    "PriceEntry",
+    "Reservation",
+    "load_prices",
 }
 
 

@@ -8,6 +8,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from bedrock_kit.langchain.agents import BedrockAgentRunnable, BedrockAgentTool
+from bedrock_kit.langchain.callbacks import TokenBudgetCallbackHandler, token_budget
 from bedrock_kit.langchain.chat_models import ChatBedrockKit
 from bedrock_kit.langchain.embeddings import BedrockKitEmbeddings
 from bedrock_kit.langchain.guardrails import (
@@ -36,10 +37,12 @@ __all__ = [
     "BedrockRetrieveAndGenerate",
     "BedrockStreamGuard",
     "ChatBedrockKit",
+    "TokenBudgetCallbackHandler",
     "action_group_lambda_handler",
     "aload_prompt",
     "chat_model_for_prompt",
     "load_prompt",
     "to_tool_spec",
+    "token_budget",
     "tools_to_action_group",
 ]

@@ -12,6 +12,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
 
 from bedrock_kit.llama_index._tools import ToolCallMissingError
 from bedrock_kit.llama_index.agents import BedrockAgentQueryEngine
+from bedrock_kit.llama_index.callbacks import BudgetEventHandler, TokenBudgetHandler
 from bedrock_kit.llama_index.embeddings import BedrockKitEmbedding
 from bedrock_kit.llama_index.guardrails import (
     BedrockGuardrail,
@@ -38,7 +39,9 @@ __all__ = [
     "BedrockKitLLM",
     "BedrockKnowledgeBaseRetriever",
     "BedrockRetrieveAndGenerateQueryEngine",
+    "BudgetEventHandler",
     "GuardedQueryEngine",
+    "TokenBudgetHandler",
     "ToolCallMissingError",
     "action_group_lambda_handler",
     "aload_prompt",
