@@ -15,6 +15,7 @@ from llama_index.core.base.response.schema import (
     Response,
     StreamingResponse,
 )
+from llama_index.core.bridge.pydantic import SecretStr
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from llama_index.core.tools import BaseTool, FunctionTool
 
@@ -29,9 +30,9 @@ from bedrock_kit.core.agents import (
     build_inline_agent_request,
     build_invoke_agent_request,
 )
-from bedrock_kit.core.clients import ClientSettings
 from bedrock_kit.core.tools import build_action_group
 from bedrock_kit.errors import ConfigurationError
+from bedrock_kit.llama_index._client import client_settings_from
 from bedrock_kit.llama_index.tools import to_local_tool
 
 __all__ = ["BedrockAgentQueryEngine"]
@@ -122,9 +123,9 @@ class BedrockAgentQueryEngine(BaseQueryEngine):
         region_name: str | None = None,
         endpoint_url: str | None = None,
         credentials_profile_name: str | None = None,
-        aws_access_key_id: str | None = None,
-        aws_secret_access_key: str | None = None,
-        aws_session_token: str | None = None,
+        aws_access_key_id: SecretStr | str | None = None,
+        aws_secret_access_key: SecretStr | str | None = None,
+        aws_session_token: SecretStr | str | None = None,
         max_retries: int | None = None,
         retry_mode: Literal["standard", "adaptive", "legacy"] = "standard",
         timeout: float | None = None,
@@ -161,10 +162,10 @@ class BedrockAgentQueryEngine(BaseQueryEngine):
         self.enable_trace = enable_trace
         self.streaming = streaming
         self.stream_final_response = stream_final_response
-        settings = ClientSettings(
+        settings = client_settings_from(
             region_name=region_name,
             endpoint_url=endpoint_url,
-            profile_name=credentials_profile_name,
+            credentials_profile_name=credentials_profile_name,
             aws_access_key_id=aws_access_key_id,
             aws_secret_access_key=aws_secret_access_key,
             aws_session_token=aws_session_token,

@@ -26,15 +26,15 @@ from llama_index.core.base.response.schema import (
     Response,
     StreamingResponse,
 )
-from llama_index.core.bridge.pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
-from bedrock_kit.core.clients import ClientSettings
 from bedrock_kit.core.guard_texts import GuardedTexts, aguard_texts, guard_texts
 from bedrock_kit.core.guardrail_apply import TEXT_UNIT_CHARACTERS, GroundingResult, GuardrailClient
 from bedrock_kit.core.stream_guard import StreamGuard, StreamGuardStats
 from bedrock_kit.errors import ConfigurationError
+from bedrock_kit.llama_index._client import CLIENT_ALIASES, BedrockClientArgs
 
 __all__ = [
     "BedrockGuardrail",
@@ -45,11 +45,7 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 
-def _secret(value: SecretStr | None) -> str | None:
-    return value.get_secret_value() if value is not None else None
-
-
-class BedrockGuardrail(BaseModel):
+class BedrockGuardrail(BedrockClientArgs):
     """One Bedrock guardrail version, ready to check LlamaIndex queries, answers and streams.
 
     Takes the same client arguments as the bedrock-kit LLM. ``on_block`` decides what a
@@ -77,23 +73,6 @@ class BedrockGuardrail(BaseModel):
     first_window_size: int | None = Field(
         default=None, description="Smaller first stream window: first text arrives sooner."
     )
-    region_name: str | None = Field(default=None, description="AWS region.")
-    endpoint_url: str | None = Field(
-        default=None, alias="base_url", description="Custom endpoint (VPC, LocalBedrock)."
-    )
-    credentials_profile_name: str | None = Field(default=None, description="AWS profile.")
-    aws_access_key_id: SecretStr | None = Field(default=None, description="AWS access key id.")
-    aws_secret_access_key: SecretStr | None = Field(default=None, description="AWS secret key.")
-    aws_session_token: SecretStr | None = Field(default=None, description="AWS session token.")
-    max_retries: int | None = Field(default=None, description="Retries botocore makes.")
-    retry_mode: Literal["standard", "adaptive", "legacy"] = Field(
-        default="standard", description="botocore retry mode."
-    )
-    timeout: float | None = Field(default=None, description="Read timeout in seconds.")
-    client: Any = Field(default=None, exclude=True, repr=False, description="boto3 client.")
-    async_client: Any = Field(
-        default=None, exclude=True, repr=False, description="aiobotocore client."
-    )
 
     _core: GuardrailClient = PrivateAttr()
     _stream: StreamGuard = PrivateAttr()
@@ -104,7 +83,7 @@ class BedrockGuardrail(BaseModel):
         Raises:
             ConfigurationError: For an unknown argument, a bad version, window or client.
         """
-        aliases = {"guardrail_identifier", "base_url"}
+        aliases = CLIENT_ALIASES | {"guardrail_identifier"}
         unknown = sorted(set(data) - set(type(self).model_fields) - aliases)
         if unknown:  # pydantic would ignore them; a misspelt argument must not pass silently
             raise ConfigurationError(f"BedrockGuardrail got unknown arguments {unknown}")
@@ -114,17 +93,7 @@ class BedrockGuardrail(BaseModel):
         self._core = GuardrailClient(
             self.guardrail_id,
             self.guardrail_version,
-            settings=ClientSettings(
-                region_name=self.region_name,
-                endpoint_url=self.endpoint_url,
-                profile_name=self.credentials_profile_name,
-                aws_access_key_id=_secret(self.aws_access_key_id),
-                aws_secret_access_key=_secret(self.aws_secret_access_key),
-                aws_session_token=_secret(self.aws_session_token),
-                max_retries=self.max_retries,
-                retry_mode=self.retry_mode,
-                timeout=self.timeout,
-            ),
+            settings=self.client_settings(),
             client=self.client,
             async_client=self.async_client,
         )

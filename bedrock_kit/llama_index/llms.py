@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import AsyncGenerator, Generator, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from llama_index.core.base.llms.generic_utils import (
     achat_to_completion_decorator,
@@ -23,7 +23,7 @@ from llama_index.core.base.llms.types import (
     LLMMetadata,
     MessageRole,
 )
-from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr, field_serializer
+from llama_index.core.bridge.pydantic import Field, PrivateAttr, field_serializer
 from llama_index.core.constants import DEFAULT_NUM_OUTPUTS
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
@@ -47,6 +47,7 @@ from bedrock_kit.core.runtime import ConverseRuntime
 from bedrock_kit.core.stream import CompletedDelta, StreamDelta
 from bedrock_kit.core.types import ConverseResult, InferenceConfig, ToolSpec
 from bedrock_kit.errors import ConfigurationError
+from bedrock_kit.llama_index._client import CLIENT_ALIASES, BedrockClientArgs
 from bedrock_kit.llama_index._convert import ChatStream, to_chat_response, to_core
 from bedrock_kit.llama_index._tools import tool_choice_name, tool_selections, tool_specs
 
@@ -55,7 +56,7 @@ if TYPE_CHECKING:
 
 _SERVICE = "bedrock-runtime"
 # Per-call keyword arguments chat() understands; anything else is an error, not ignored.
-_ALIASES = frozenset({"model_id", "profile_name", "base_url", "stop_sequences"})
+_ALIASES = CLIENT_ALIASES | {"model_id", "stop_sequences"}
 _CALL_KWARGS = frozenset({"tools", "tool_choice", "temperature", "max_tokens", "top_p", "stop"})
 
 # Model family (a substring of the model id, profile id or ARN) -> context window in tokens,
@@ -93,11 +94,7 @@ def context_window_of(model_id: str) -> int:
     return next((n for key, n in CONTEXT_WINDOWS if key in model_id), DEFAULT_CONTEXT_WINDOW)
 
 
-def _secret(value: SecretStr | None) -> str | None:
-    return value.get_secret_value() if value is not None else None
-
-
-class BedrockKitLLM(FunctionCallingLLM):
+class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
     """Amazon Bedrock Converse as a LlamaIndex function-calling LLM, with native async.
 
     Usage is Bedrock's billed count, in ``ChatResponse.raw["usage"]`` where LlamaIndex's
@@ -129,28 +126,6 @@ class BedrockKitLLM(FunctionCallingLLM):
         default="converse",
         description="converse (Converse API) or invoke (InvokeModel with the native body).",
     )
-    region_name: str | None = Field(default=None, description="AWS region.")
-    endpoint_url: str | None = Field(
-        default=None,
-        description="Custom endpoint URL (VPC endpoint, LocalBedrock).",
-        validation_alias=AliasChoices("endpoint_url", "base_url"),
-    )
-    credentials_profile_name: str | None = Field(
-        default=None,
-        description="AWS profile name.",
-        validation_alias=AliasChoices("credentials_profile_name", "profile_name"),
-    )
-    # Credentials are never serialised (to_dict / to_json / model_dump): a saved LLM must not
-    # carry keys; a reloaded one finds credentials the usual way.
-    aws_access_key_id: SecretStr | None = Field(
-        default=None, exclude=True, description="AWS access key id."
-    )
-    aws_secret_access_key: SecretStr | None = Field(
-        default=None, exclude=True, description="AWS secret key."
-    )
-    aws_session_token: SecretStr | None = Field(
-        default=None, exclude=True, description="AWS session token."
-    )
     temperature: float | None = Field(default=None, description="Sampling temperature.")
     max_tokens: int | None = Field(default=None, description="Maximum output tokens.")
     top_p: float | None = Field(default=None, description="Nucleus sampling mass.")
@@ -177,17 +152,8 @@ class BedrockKitLLM(FunctionCallingLLM):
         default=False,
         description="With a guardrail, check only the last user turn (as guardContent).",
     )
-    max_retries: int | None = Field(default=None, description="Retries botocore makes.")
-    retry_mode: Literal["standard", "adaptive", "legacy"] = Field(
-        default="standard", description="botocore retry mode."
-    )
-    timeout: float | None = Field(default=None, description="Read timeout in seconds.")
     context_window: int | None = Field(
         default=None, description="Override the context window from the model table."
-    )
-    client: Any = Field(default=None, exclude=True, repr=False, description="boto3 client.")
-    async_client: Any = Field(
-        default=None, exclude=True, repr=False, description="aiobotocore client."
     )
 
     _settings: ClientSettings = PrivateAttr()
@@ -202,17 +168,7 @@ class BedrockKitLLM(FunctionCallingLLM):
         super().__init__(**data)
         self._check_arguments()
         parse_guardrail_config(self.guardrail_config)  # a bad config fails here, not later
-        self._settings = ClientSettings(
-            region_name=self.region_name,
-            endpoint_url=self.endpoint_url,
-            profile_name=self.credentials_profile_name,
-            aws_access_key_id=_secret(self.aws_access_key_id),
-            aws_secret_access_key=_secret(self.aws_secret_access_key),
-            aws_session_token=_secret(self.aws_session_token),
-            max_retries=self.max_retries,
-            retry_mode=self.retry_mode,
-            timeout=self.timeout,
-        )
+        self._settings = self.client_settings()
         if self.client is not None:
             check_client(self.client, _SERVICE, "client")
         if self.async_client is not None:

@@ -23,7 +23,6 @@ from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from pydantic import AliasChoices
 
-from bedrock_kit.core.clients import ClientSettings
 from bedrock_kit.core.kb_filters import Filter
 from bedrock_kit.core.knowledge_bases import (
     Citation,
@@ -42,6 +41,7 @@ from bedrock_kit.core.knowledge_bases import (
     coerce_guardrail,
 )
 from bedrock_kit.core.types import GuardrailConfig, InferenceConfig
+from bedrock_kit.llama_index._client import BedrockClientArgs, client_settings_from
 
 __all__ = [
     "BedrockKnowledgeBaseRetriever",
@@ -100,35 +100,6 @@ def citation_nodes(citations: Sequence[Citation], start: int = 0) -> list[NodeWi
             nodes.append(NodeWithScore(node=empty, score=None))
         nodes.extend(to_node(r, cited) for r in citation.references)
     return nodes
-
-
-def _secret(value: SecretStr | str | None) -> str | None:
-    return value.get_secret_value() if isinstance(value, SecretStr) else value
-
-
-def _settings(
-    *,
-    region_name: str | None,
-    endpoint_url: str | None,
-    credentials_profile_name: str | None,
-    aws_access_key_id: SecretStr | str | None,
-    aws_secret_access_key: SecretStr | str | None,
-    aws_session_token: SecretStr | str | None,
-    max_retries: int | None,
-    retry_mode: str,
-    timeout: float | None,
-) -> ClientSettings:
-    return ClientSettings(
-        region_name=region_name,
-        endpoint_url=endpoint_url,
-        profile_name=credentials_profile_name,
-        aws_access_key_id=_secret(aws_access_key_id),
-        aws_secret_access_key=_secret(aws_secret_access_key),
-        aws_session_token=_secret(aws_session_token),
-        max_retries=max_retries,
-        retry_mode=retry_mode,
-        timeout=timeout,
-    )
 
 
 class BedrockKnowledgeBaseRetriever(BaseRetriever):
@@ -190,7 +161,7 @@ class BedrockKnowledgeBaseRetriever(BaseRetriever):
         RetrievePager({}, max_results=max_results, min_score=min_score)  # checks both
         self.max_results = max_results
         self.min_score = min_score
-        settings = _settings(
+        settings = client_settings_from(
             region_name=region_name,
             endpoint_url=endpoint_url,
             credentials_profile_name=credentials_profile_name,
@@ -233,7 +204,7 @@ def _metadata(result: GenerationResult) -> dict[str, Any]:
     }
 
 
-class BedrockRetrieveAndGenerateQueryEngine(CustomQueryEngine):
+class BedrockRetrieveAndGenerateQueryEngine(CustomQueryEngine, BedrockClientArgs):
     """RetrieveAndGenerate as a LlamaIndex query engine.
 
     The Response's ``source_nodes`` are the cited chunks (one node per reference, with
@@ -266,19 +237,6 @@ class BedrockRetrieveAndGenerateQueryEngine(CustomQueryEngine):
     session_id: str | None = Field(default=None, description="Session to send.")
     continue_session: bool = Field(default=False, description="Reuse the last session id.")
     streaming: bool = False
-    region_name: str | None = None
-    endpoint_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("endpoint_url", "base_url")
-    )
-    credentials_profile_name: str | None = None
-    aws_access_key_id: SecretStr | None = None
-    aws_secret_access_key: SecretStr | None = None
-    aws_session_token: SecretStr | None = None
-    max_retries: int | None = None
-    retry_mode: Literal["standard", "adaptive", "legacy"] = "standard"
-    timeout: float | None = None
-    client: Any = Field(default=None, exclude=True)
-    async_client: Any = Field(default=None, exclude=True)
 
     _runtime: KnowledgeBaseRuntime = PrivateAttr()
 
@@ -286,19 +244,8 @@ class BedrockRetrieveAndGenerateQueryEngine(CustomQueryEngine):
         super().__init__(**data)
         # Checked after pydantic so callers get ConfigurationError, not a wrapped one.
         self._call("probe")
-        settings = _settings(
-            region_name=self.region_name,
-            endpoint_url=self.endpoint_url,
-            credentials_profile_name=self.credentials_profile_name,
-            aws_access_key_id=self.aws_access_key_id,
-            aws_secret_access_key=self.aws_secret_access_key,
-            aws_session_token=self.aws_session_token,
-            max_retries=self.max_retries,
-            retry_mode=self.retry_mode,
-            timeout=self.timeout,
-        )
         self._runtime = KnowledgeBaseRuntime(
-            settings, client=self.client, async_client=self.async_client
+            self.client_settings(), client=self.client, async_client=self.async_client
         )
 
     @property

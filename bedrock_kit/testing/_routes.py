@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 from urllib.parse import unquote
 
-SERVICES = ("bedrock-runtime", "bedrock-agent-runtime")
+SERVICES = ("bedrock-runtime", "bedrock-agent-runtime", "bedrock-agent")
 """botocore services LocalBedrock serves on one endpoint."""
+
+# bedrock-agent is the control plane and collides with the runtimes: PrepareAgent
+# (POST /agents/{agentId}/) has InvokeInlineAgent's route (POST /agents/{sessionId}), and
+# TagResource/UntagResource/ListTagsForResource repeat runtime operation names (scripts are
+# queued by name). Only the operations listed here are served, so nothing is shadowed.
+_ONLY_OPERATIONS: dict[str, frozenset[str]] = {"bedrock-agent": frozenset({"GetPrompt"})}
 
 _LABEL = re.compile(r"\{([A-Za-z0-9_]+)(\+?)\}")
 
@@ -78,7 +84,10 @@ def _build_routes() -> tuple[Route, ...]:
     found: list[Route] = []
     for service in SERVICES:
         model = session.get_service_model(service)
+        only = _ONLY_OPERATIONS.get(service)
         for name in model.operation_names:
+            if only is not None and name not in only:
+                continue
             operation = model.operation_model(name)
             template = operation.http["requestUri"].split("?", 1)[0]
             found.append(
@@ -114,13 +123,22 @@ def route_for(operation: str) -> Route:
     raise KeyError(operation)
 
 
-def resolve(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-    """The route and decoded path parameters for a request, or None."""
+def matching(method: str, path: str) -> Iterator[tuple[Route, dict[str, str]]]:
+    """Every route a request fits, with its decoded path parameters, most specific first.
+
+    Args:
+        method: HTTP method, upper case.
+        path: Raw (still URL-encoded) request path, without query string.
+    """
     for route in routes():
         params = route.match(method, path)
         if params is not None:
-            return route, params
-    return None
+            yield route, params
+
+
+def resolve(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    """The route and decoded path parameters for a request, or None."""
+    return next(matching(method, path), None)
 
 
 def event_members(operation_model: Any) -> Mapping[str, Any]:

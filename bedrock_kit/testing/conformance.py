@@ -48,12 +48,13 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import yaml
+
+from bedrock_kit.testing import _routes
 
 __all__ = [
     "CONFORMANCE_DIR_ENV",
@@ -75,7 +76,6 @@ CONFORMANCE_DIR_ENV = "BEDROCK_KIT_CONFORMANCE_DIR"
 EVENT_STREAM_CONTENT_TYPE = "application/vnd.amazon.eventstream"
 """Content-Type of AWS binary event streams."""
 
-_SERVICES = ("bedrock-runtime", "bedrock-agent-runtime")
 # libyaml's loader is ~15x faster on these files; same safe tag set as SafeLoader.
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SERVER_OWN_HEADERS = frozenset({"date", "server"})
@@ -205,41 +205,6 @@ def load_recording(path: Path) -> Recording:
     return Recording(path.parent.name, path.stem, path.resolve(), interactions)
 
 
-@cache
-def _routes() -> tuple[tuple[str, str, str, re.Pattern[str], bool], ...]:
-    """(service, operation, method, path regex, streams output), most specific first."""
-    import botocore.session
-
-    session = botocore.session.get_session()
-    routes = []
-    for service in _SERVICES:
-        model = session.get_service_model(service)
-        for name in model.operation_names:
-            op = model.operation_model(name)
-            uri = op.http["requestUri"].split("?", 1)[0].rstrip("/")
-            pattern = "".join(
-                _label_pattern(part) if _LABEL.fullmatch(part) else re.escape(part)
-                for part in _LABEL_SPLIT.split(uri)
-            )
-            literal = len(_LABEL.sub("", uri))
-            regex = re.compile(f"^{pattern}/?$")
-            routes.append((literal, service, name, op.http["method"], regex, op))
-    routes.sort(key=lambda r: -r[0])
-    return tuple(
-        (service, name, method, regex, bool(op.has_event_stream_output))
-        for _, service, name, method, regex, op in routes
-    )
-
-
-_LABEL = re.compile(r"\{[^}]+\}")
-_LABEL_SPLIT = re.compile(r"(\{[^}]+\})")
-
-
-def _label_pattern(label: str) -> str:
-    # A greedy label ({key+}) may span slashes; a plain one is one path segment.
-    return ".+" if label.endswith("+}") else "[^/]+"
-
-
 def operation_for_path(method: str, path: str, host: str = "") -> tuple[str, str, bool]:
     """Map an HTTP method and (percent-encoded) path to a botocore operation.
 
@@ -256,9 +221,8 @@ def operation_for_path(method: str, path: str, host: str = "") -> tuple[str, str
     """
     preferred = "bedrock-agent-runtime" if "bedrock-agent-runtime" in host else "bedrock-runtime"
     candidates = [
-        (service, name, streams)
-        for service, name, verb, regex, streams in _routes()
-        if verb == method.upper() and regex.match(path)
+        (route.service, route.operation, bool(route.operation_model.has_event_stream_output))
+        for route, _ in _routes.matching(method.upper(), path)
     ]
     if not candidates:
         raise ValueError(f"no Bedrock operation for {method} {path}")

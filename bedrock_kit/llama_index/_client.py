@@ -1,0 +1,105 @@
+"""The client arguments every bedrock-kit LlamaIndex class takes, declared once.
+
+Pydantic classes (the LLM, the guardrail, the RetrieveAndGenerate engine) inherit
+:class:`BedrockClientArgs`; LlamaIndex's retrievers and plain query engines are not pydantic
+models, so they pass their keyword arguments to :func:`client_settings_from`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from llama_index.core.bridge.pydantic import BaseModel, Field, SecretStr
+from pydantic import AliasChoices
+
+from bedrock_kit.core.clients import ClientSettings
+
+# Accepted spellings besides the field names (LangChain's ``base_url``, boto3's profile name).
+CLIENT_ALIASES = frozenset({"base_url", "profile_name"})
+"""Constructor keywords that are aliases of :class:`BedrockClientArgs` fields."""
+
+
+def _secret(value: SecretStr | str | None) -> str | None:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+def client_settings_from(
+    *,
+    region_name: str | None = None,
+    endpoint_url: str | None = None,
+    credentials_profile_name: str | None = None,
+    aws_access_key_id: SecretStr | str | None = None,
+    aws_secret_access_key: SecretStr | str | None = None,
+    aws_session_token: SecretStr | str | None = None,
+    max_retries: int | None = None,
+    retry_mode: str = "standard",
+    timeout: float | None = None,
+) -> ClientSettings:
+    """The core :class:`ClientSettings` for bedrock-kit's client keyword arguments.
+
+    Secrets may be ``SecretStr`` or plain strings.
+
+    Raises:
+        ConfigurationError: A bad retry mode, retry count, timeout or half a key pair.
+    """
+    return ClientSettings(
+        region_name=region_name,
+        endpoint_url=endpoint_url,
+        profile_name=credentials_profile_name,
+        aws_access_key_id=_secret(aws_access_key_id),
+        aws_secret_access_key=_secret(aws_secret_access_key),
+        aws_session_token=_secret(aws_session_token),
+        max_retries=max_retries,
+        retry_mode=retry_mode,
+        timeout=timeout,
+    )
+
+
+class BedrockClientArgs(BaseModel):
+    """How a LlamaIndex class reaches Bedrock: the same names as the LangChain classes."""
+
+    region_name: str | None = Field(default=None, description="AWS region.")
+    endpoint_url: str | None = Field(
+        default=None,
+        description="Custom endpoint URL (VPC endpoint, LocalBedrock).",
+        validation_alias=AliasChoices("endpoint_url", "base_url"),
+    )
+    credentials_profile_name: str | None = Field(
+        default=None,
+        description="AWS profile name.",
+        validation_alias=AliasChoices("credentials_profile_name", "profile_name"),
+    )
+    # Credentials are never serialised (to_dict / to_json / model_dump): a saved component
+    # must not carry keys; a reloaded one finds credentials the usual way.
+    aws_access_key_id: SecretStr | None = Field(
+        default=None, exclude=True, description="AWS access key id."
+    )
+    aws_secret_access_key: SecretStr | None = Field(
+        default=None, exclude=True, description="AWS secret key."
+    )
+    aws_session_token: SecretStr | None = Field(
+        default=None, exclude=True, description="AWS session token."
+    )
+    max_retries: int | None = Field(default=None, description="Retries botocore makes.")
+    retry_mode: Literal["standard", "adaptive", "legacy"] = Field(
+        default="standard", description="botocore retry mode."
+    )
+    timeout: float | None = Field(default=None, description="Read timeout in seconds.")
+    client: Any = Field(default=None, exclude=True, repr=False, description="boto3 client.")
+    async_client: Any = Field(
+        default=None, exclude=True, repr=False, description="aiobotocore client."
+    )
+
+    def client_settings(self) -> ClientSettings:
+        """The core :class:`ClientSettings` for these arguments (validated)."""
+        return client_settings_from(
+            region_name=self.region_name,
+            endpoint_url=self.endpoint_url,
+            credentials_profile_name=self.credentials_profile_name,
+            aws_access_key_id=self.aws_access_key_id,
+            aws_secret_access_key=self.aws_secret_access_key,
+            aws_session_token=self.aws_session_token,
+            max_retries=self.max_retries,
+            retry_mode=self.retry_mode,
+            timeout=self.timeout,
+        )
