@@ -22,7 +22,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 test: lint typecheck
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 demo: $(STAMP)
 	$(VENV)/bin/bedrock-kit demo

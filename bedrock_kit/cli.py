@@ -83,7 +83,23 @@ def _run_guardrail(args: argparse.Namespace) -> int:
     return guardrail_cli.run(args)
 
 
+def _configure_prices(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--overrides", default=None, help="JSON file of price overrides")
+
+
+def _run_prices(args: argparse.Namespace) -> int:
+    from bedrock_kit.core.pricing import format_prices, load_prices
+
+    print(format_prices(load_prices(args.overrides)))
+    return 0
+
+
 _COMMANDS: dict[str, tuple[str, Configure, Run]] = {
+    "prices": (
+        "print the price table used for costs and budgets (with sources and dates)",
+        _configure_prices,
+        _run_prices,
+    ),
     "guardrail": (
         "test prompts against a guardrail with ApplyGuardrail",
         _configure_guardrail,

@@ -19,6 +19,8 @@ def test_offline_pipeline_runs_every_stage(framework: str) -> None:
     assert "s3://handbook/travel/nordics.md" in text
     assert "get_weather({'city': 'Oslo'})" in text
     assert demo.ANSWER in text
+    report = text.split("Token budget")[1]
+    assert "us.anthropic.claude-3-5-haiku-20241022-v1:0      2       0" in report  # 2 calls settled
     assert "Pipeline finished" in text
 
 
@@ -39,3 +41,8 @@ def test_cli_rejects_unknown_framework(capsys: pytest.CaptureFixture[str]) -> No
     with pytest.raises(SystemExit):
         main(["demo", "--framework", "haystack"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_prices_command_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["prices"]) == 0
+    assert "anthropic.claude" in capsys.readouterr().out
