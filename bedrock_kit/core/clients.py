@@ -16,6 +16,7 @@ from typing import Any
 from bedrock_kit.errors import ConfigurationError
 
 _RETRY_MODES = ("standard", "adaptive", "legacy")
+_SECRET_FIELDS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,17 @@ class ClientSettings:
             raise ConfigurationError(
                 "aws_access_key_id and aws_secret_access_key must be given together"
             )
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Credentials never travel in a pickle: an unpickled copy uses the default chain.
+        state = dict(self.__dict__)
+        for name in _SECRET_FIELDS:
+            state[name] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
 
     def with_region(self, region_name: str | None) -> ClientSettings:
         """Copy with another region."""

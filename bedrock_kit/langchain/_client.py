@@ -13,6 +13,9 @@ def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
 
 
+_SECRET_FIELDS = frozenset({"aws_access_key_id", "aws_secret_access_key", "aws_session_token"})
+
+
 class BedrockClientArgs(BaseModel):
     """How a LangChain class reaches Bedrock: the same names as ``ChatBedrockConverse``."""
 
@@ -40,6 +43,14 @@ class BedrockClientArgs(BaseModel):
     """Injected boto3 client of the class's service."""
     async_client: Any = Field(default=None, exclude=True)
     """Injected aiobotocore client of the class's service."""
+
+    def __getstate__(self) -> dict[Any, Any]:
+        # Credentials never travel in a pickle: an unpickled copy uses the default chain.
+        state = dict(super().__getstate__())
+        state["__dict__"] = {
+            k: None if k in _SECRET_FIELDS else v for k, v in state["__dict__"].items()
+        }
+        return state
 
     def client_settings(self) -> ClientSettings:
         """The core :class:`ClientSettings` for these arguments (validated)."""

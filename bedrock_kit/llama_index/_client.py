@@ -55,6 +55,9 @@ def client_settings_from(
     )
 
 
+_SECRET_FIELDS = frozenset({"aws_access_key_id", "aws_secret_access_key", "aws_session_token"})
+
+
 class BedrockClientArgs(BaseModel):
     """How a LlamaIndex class reaches Bedrock: the same names as the LangChain classes."""
 
@@ -89,6 +92,14 @@ class BedrockClientArgs(BaseModel):
     async_client: Any = Field(
         default=None, exclude=True, repr=False, description="aiobotocore client."
     )
+
+    def __getstate__(self) -> dict[Any, Any]:
+        # Credentials never travel in a pickle: an unpickled copy uses the default chain.
+        state = dict(super().__getstate__())
+        state["__dict__"] = {
+            k: None if k in _SECRET_FIELDS else v for k, v in state["__dict__"].items()
+        }
+        return state
 
     def client_settings(self) -> ClientSettings:
         """The core :class:`ClientSettings` for these arguments (validated)."""

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import ConfigDict, Field, PrivateAttr
 
-from bedrock_kit.core.clients import ClientSettings
 from bedrock_kit.core.embeddings import (
     DEFAULT_MAX_CONCURRENCY,
     EmbeddingOptions,
@@ -15,13 +14,10 @@ from bedrock_kit.core.embeddings import (
     UsageHook,
     check_input_type,
 )
+from bedrock_kit.llama_index._client import BedrockClientArgs
 
 
-def _secret(value: SecretStr | None) -> str | None:
-    return value.get_secret_value() if value is not None else None
-
-
-class BedrockKitEmbedding(BaseEmbedding):
+class BedrockKitEmbedding(BedrockClientArgs, BaseEmbedding):
     """Bedrock text embeddings (Titan Text Embeddings v2, Cohere Embed v3/v4), native async.
 
     Texts are embedded with Cohere's ``search_document`` input type and queries with
@@ -55,28 +51,6 @@ class BedrockKitEmbedding(BaseEmbedding):
     """Async InvokeModel calls in flight at once."""
     on_usage: UsageHook | None = Field(default=None, exclude=True)
     """Called with ``(model_id, input_tokens)`` after each call, e.g. a budget ledger."""
-    region_name: str | None = None
-    """AWS region; falls back to the profile or ``AWS_REGION``."""
-    endpoint_url: str | None = None
-    """Custom endpoint, e.g. a VPC endpoint or LocalBedrock."""
-    credentials_profile_name: str | None = None
-    """Named AWS profile."""
-    aws_access_key_id: SecretStr | None = None
-    """Explicit access key id."""
-    aws_secret_access_key: SecretStr | None = None
-    """Explicit secret access key."""
-    aws_session_token: SecretStr | None = None
-    """Explicit session token."""
-    max_retries: int | None = None
-    """Retries botocore makes on throttling and transient errors."""
-    retry_mode: Literal["standard", "adaptive", "legacy"] = "standard"
-    """botocore retry mode."""
-    timeout: float | None = None
-    """Read timeout in seconds."""
-    client: Any = Field(default=None, exclude=True)
-    """Injected boto3 ``bedrock-runtime`` client."""
-    async_client: Any = Field(default=None, exclude=True)
-    """Injected aiobotocore ``bedrock-runtime`` client."""
 
     _runtime: EmbeddingsRuntime | None = PrivateAttr(default=None)
 
@@ -84,17 +58,7 @@ class BedrockKitEmbedding(BaseEmbedding):
         super().__init__(**data)
         # Checked after pydantic so callers get ConfigurationError, not a wrapped one.
         self._runtime = EmbeddingsRuntime(
-            ClientSettings(
-                region_name=self.region_name,
-                endpoint_url=self.endpoint_url,
-                profile_name=self.credentials_profile_name,
-                aws_access_key_id=_secret(self.aws_access_key_id),
-                aws_secret_access_key=_secret(self.aws_secret_access_key),
-                aws_session_token=_secret(self.aws_session_token),
-                max_retries=self.max_retries,
-                retry_mode=self.retry_mode,
-                timeout=self.timeout,
-            ),
+            self.client_settings(),
             EmbeddingOptions(
                 self.model_name,
                 self.dimensions,
