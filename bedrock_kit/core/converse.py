@@ -260,6 +260,10 @@ def build_converse_request(
     turns = merge_turns(messages)
     if not turns:
         raise ConfigurationError("messages is empty: Converse needs at least one user turn")
+    if turns[0].role != "user":
+        raise ConfigurationError(
+            "messages[0] must be a user turn: Bedrock conversations start with one"
+        )
     _check_tool_results(turns)
     request: dict[str, Any] = {
         "modelId": model_id,
@@ -387,6 +391,8 @@ def block_from_wire(wire: Mapping[str, Any]) -> ContentBlock:
         if parse is not None:
             return parse(value)
     key = next(iter(wire), "")
+    if key == "SDK_UNKNOWN_MEMBER":  # botocore keeps only the name of members it lacks
+        return UnknownBlock(str((wire[key] or {}).get("name", "")), None)
     return UnknownBlock(key, wire.get(key))
 
 

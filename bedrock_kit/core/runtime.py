@@ -1,4 +1,4 @@
-"""Converse, ConverseStream and CountTokens calls, sync and native async.
+"""Converse, ConverseStream, InvokeModel (+stream) and CountTokens, sync and native async.
 
 Request building and response parsing are the pure functions of :mod:`converse` and
 :mod:`stream`; this module only moves requests over the wire and translates errors, so the
@@ -8,11 +8,12 @@ sync and async forms are short loops around the same code.
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from bedrock_kit.core.clients import ClientPool, ClientSettings
 from bedrock_kit.core.converse import parse_converse_response, request_id_of
+from bedrock_kit.core.invoke import InvokeStreamAdapter, parse_invoke_response
 from bedrock_kit.core.models import base_model_id
 from bedrock_kit.core.stream import StreamDelta, StreamReducer, aiter_deltas, iter_deltas
 from bedrock_kit.core.types import ConverseResult
@@ -29,6 +30,13 @@ def build_count_tokens_request(request: Mapping[str, Any]) -> dict[str, Any]:
     """
     converse = {k: request[k] for k in _COUNT_TOKENS_KEYS if k in request}
     return {"modelId": base_model_id(request["modelId"]), "input": {"converse": converse}}
+
+
+_Adapt = Callable[[Mapping[str, Any]], Iterable[Mapping[str, Any]]]
+
+
+def _passthrough(event: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+    return (event,)
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -67,34 +75,78 @@ class ConverseRuntime:
             response = await client.converse(**request)
             return parse_converse_response(response, model_id=request["modelId"])
 
-    # -- ConverseStream
+    # -- ConverseStream and InvokeModelWithResponseStream
 
     def stream(self, request: Mapping[str, Any]) -> Iterator[StreamDelta]:
         """Call ConverseStream; yields deltas, ends with a CompletedDelta or raises."""
-        with self._errors(request):
-            response = self.pool.client.converse_stream(**request)
-            reducer = StreamReducer(request["modelId"], self.pool.region)
-            reducer.request_id = request_id_of(response)
-            events = response["stream"]
-            try:
-                yield from iter_deltas(events, reducer)
-            finally:
-                events.close()
+        return self._stream("converse_stream", "stream", request, _passthrough)
 
     async def astream(self, request: Mapping[str, Any]) -> AsyncIterator[StreamDelta]:
         """Call ConverseStream with the async client."""
+        async for delta in self._astream("converse_stream", "stream", request, _passthrough):
+            yield delta
+
+    def invoke_stream(self, request: Mapping[str, Any]) -> Iterator[StreamDelta]:
+        """Call InvokeModelWithResponseStream; the same deltas as :meth:`stream`."""
+        adapter = InvokeStreamAdapter(request["modelId"]).events
+        return self._stream("invoke_model_with_response_stream", "body", request, adapter)
+
+    async def ainvoke_stream(self, request: Mapping[str, Any]) -> AsyncIterator[StreamDelta]:
+        """Async :meth:`invoke_stream`."""
+        adapter = InvokeStreamAdapter(request["modelId"]).events
+        async for delta in self._astream(
+            "invoke_model_with_response_stream", "body", request, adapter
+        ):
+            yield delta
+
+    def _stream(
+        self, operation: str, key: str, request: Mapping[str, Any], adapt: _Adapt
+    ) -> Iterator[StreamDelta]:
         with self._errors(request):
-            client = await self.pool.async_client()
-            response = await client.converse_stream(**request)
+            response = getattr(self.pool.client, operation)(**request)
             reducer = StreamReducer(request["modelId"], self.pool.region)
             reducer.request_id = request_id_of(response)
-            events = response["stream"]
+            events = response[key]
             try:
-                async for delta in aiter_deltas(events, reducer):
+                converse_events = (e for wire in events for e in adapt(wire))
+                yield from iter_deltas(converse_events, reducer)
+            finally:
+                events.close()
+
+    async def _astream(
+        self, operation: str, key: str, request: Mapping[str, Any], adapt: _Adapt
+    ) -> AsyncIterator[StreamDelta]:
+        with self._errors(request):
+            client = await self.pool.async_client()
+            response = await getattr(client, operation)(**request)
+            reducer = StreamReducer(request["modelId"], self.pool.region)
+            reducer.request_id = request_id_of(response)
+            events = response[key]
+            try:
+                converse_events = (e async for wire in events for e in adapt(wire))
+                async for delta in aiter_deltas(converse_events, reducer):
                     yield delta
             finally:
                 close = getattr(events, "close", None) or events._raw_stream.close
                 await _maybe_await(close())
+
+    # -- InvokeModel
+
+    def invoke(self, request: Mapping[str, Any]) -> ConverseResult:
+        """Call InvokeModel with a body built by :func:`build_invoke_request`."""
+        with self._errors(request):
+            response = self.pool.client.invoke_model(**request)
+            raw = response["body"].read()
+            return parse_invoke_response(response, raw, model_id=request["modelId"])
+
+    async def ainvoke(self, request: Mapping[str, Any]) -> ConverseResult:
+        """Async :meth:`invoke`."""
+        with self._errors(request):
+            client = await self.pool.async_client()
+            response = await client.invoke_model(**request)
+            async with response["body"] as body:
+                raw = await body.read()
+            return parse_invoke_response(response, raw, model_id=request["modelId"])
 
     # -- CountTokens
 

@@ -8,5 +8,13 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from bedrock_kit.langchain.chat_models import ChatBedrockKit
+from bedrock_kit.langchain.retrievers import (
+    BedrockKnowledgeBaseRetriever,
+    BedrockRetrieveAndGenerate,
+)
 
-__all__ = ["ChatBedrockKit"]
+__all__ = [
+    "BedrockKnowledgeBaseRetriever",
+    "BedrockRetrieveAndGenerate",
+    "ChatBedrockKit",
+]

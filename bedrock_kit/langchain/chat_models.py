@@ -23,11 +23,10 @@ from langchain_core.utils.function_calling import convert_to_json_schema, conver
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
+from bedrock_kit.core.chat import Api, asend, asend_stream, build_chat_request, send, send_stream
 from bedrock_kit.core.clients import ClientSettings
 from bedrock_kit.core.converse import (
-    build_converse_request,
     build_json_schema_output,
-    build_tool_config,
     build_tool_spec,
     parse_guardrail_config,
 )
@@ -113,6 +112,8 @@ class ChatBedrockKit(BaseChatModel):
 
     model_id: str = Field(alias="model")
     """Foundation model id, inference-profile id, or model / profile ARN."""
+    api: Api = "converse"
+    """``converse`` (default) or ``invoke``: InvokeModel with the provider's native body."""
     region_name: str | None = None
     """AWS region; falls back to the profile or ``AWS_REGION``."""
     endpoint_url: str | None = Field(default=None, alias="base_url")
@@ -238,13 +239,13 @@ class ChatBedrockKit(BaseChatModel):
         stream: bool = False,
         **kwargs: Any,
     ) -> dict[str, Any]:
-        """The exact Converse request a call with these arguments sends."""
+        """The exact Converse (or InvokeModel) arguments a call with these arguments sends."""
         system, turns = to_core(messages)
         if self.guard_last_turn and self.guardrail_config:
             turns = guard_last_turn(turns)
         specs = [_tool_spec(t, kwargs.get("strict")) for t in kwargs.get("tools") or ()]
-        tool_config = build_tool_config(specs, _tool_choice(kwargs.get("tool_choice"), specs))
-        return build_converse_request(
+        return build_chat_request(
+            self.api,
             validate_model_id(kwargs.get("model") or self.model_id),
             turns,
             system=system,
@@ -254,7 +255,8 @@ class ChatBedrockKit(BaseChatModel):
                 top_p=kwargs.get("top_p", self.top_p),
                 stop_sequences=tuple(stop or self.stop or ()),
             ),
-            tool_config=tool_config,
+            tools=specs,
+            tool_choice=_tool_choice(kwargs.get("tool_choice"), specs),
             guardrail=parse_guardrail_config(self.guardrail_config),
             additional_model_request_fields=self.additional_model_request_fields,
             additional_model_response_field_paths=self.additional_model_response_field_paths or (),
@@ -282,7 +284,7 @@ class ChatBedrockKit(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        result = self.runtime.converse(self.build_request(messages, stop, **kwargs))
+        result = send(self.runtime, self.api, self.build_request(messages, stop, **kwargs))
         self._check_guardrail(result)
         return ChatResult(generations=[ChatGeneration(message=to_ai_message(result))])
 
@@ -293,7 +295,7 @@ class ChatBedrockKit(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        result = await self.runtime.aconverse(self.build_request(messages, stop, **kwargs))
+        result = await asend(self.runtime, self.api, self.build_request(messages, stop, **kwargs))
         self._check_guardrail(result)
         return ChatResult(generations=[ChatGeneration(message=to_ai_message(result))])
 
@@ -306,7 +308,7 @@ class ChatBedrockKit(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         builder = ChunkBuilder()
         request = self.build_request(messages, stop, stream=True, **kwargs)
-        for delta in self.runtime.stream(request):
+        for delta in send_stream(self.runtime, self.api, request):
             if isinstance(delta, CompletedDelta):
                 self._check_guardrail(delta.result)
             chunk = builder.chunk(delta)
@@ -325,7 +327,7 @@ class ChatBedrockKit(BaseChatModel):
     ) -> AsyncIterator[ChatGenerationChunk]:
         builder = ChunkBuilder()
         request = self.build_request(messages, stop, stream=True, **kwargs)
-        async for delta in self.runtime.astream(request):
+        async for delta in asend_stream(self.runtime, self.api, request):
             if isinstance(delta, CompletedDelta):
                 self._check_guardrail(delta.result)
             chunk = builder.chunk(delta)
@@ -429,7 +431,7 @@ class ChatBedrockKit(BaseChatModel):
         the API is not asked again).
         """
         request = self.build_request(messages, tools=list(tools or ()))
-        if not self._count_tokens_unsupported:
+        if self.api == "converse" and not self._count_tokens_unsupported:
             try:
                 return self.runtime.count_tokens(request)
             except (BedrockValidationError, AccessDeniedError):
@@ -438,6 +440,8 @@ class ChatBedrockKit(BaseChatModel):
 
 
 def _estimate_tokens(request: Mapping[str, Any]) -> int:
-    keys = ("system", "messages", "toolConfig")
-    size = sum(len(repr(request.get(k, ""))) for k in keys)
+    if "body" in request:  # InvokeModel: the provider body holds prompt and tools
+        size = len(request["body"])
+    else:
+        size = sum(len(repr(request.get(k, ""))) for k in ("system", "messages", "toolConfig"))
     return max(1, math.ceil(size / _CHARS_PER_TOKEN))

@@ -8,6 +8,7 @@ segment, ``{label+}`` any rest of the path), so model ids that are ARNs route co
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -66,9 +67,11 @@ def _compile(template: str) -> re.Pattern[str]:
     return re.compile("".join(parts))
 
 
+_LOCK = threading.Lock()
+
+
 @cache
-def routes() -> tuple[Route, ...]:
-    """All routes of :data:`SERVICES`, most specific first."""
+def _build_routes() -> tuple[Route, ...]:
     import botocore.session
 
     session = botocore.session.get_session()
@@ -90,6 +93,12 @@ def routes() -> tuple[Route, ...]:
             )
     found.sort(key=lambda route: (-route.literal_length, route.template.count("{")))
     return tuple(found)
+
+
+def routes() -> tuple[Route, ...]:
+    """All routes of :data:`SERVICES`, most specific first (built once, thread-safely)."""
+    with _LOCK:
+        return _build_routes()
 
 
 @cache
@@ -120,10 +129,13 @@ def event_members(operation_model: Any) -> Mapping[str, Any]:
     return dict(stream.members) if stream is not None else {}
 
 
-def is_exception_event(operation_model: Any, event_name: str) -> bool:
-    """Whether ``event_name`` is a modeled exception of the operation's output stream."""
-    shape = event_members(operation_model).get(event_name)
-    return bool(shape is not None and shape.metadata.get("exception"))
+def exception_events(operation_model: Any) -> frozenset[str]:
+    """Event names that are modeled exceptions of the operation's output stream."""
+    return frozenset(
+        name
+        for name, shape in event_members(operation_model).items()
+        if shape.metadata.get("exception")
+    )
 
 
 def header_members(operation_model: Any) -> dict[str, str]:

@@ -140,9 +140,13 @@ def live_aws_available() -> bool:
     """
     if os.environ.get(LIVE_ENV_VAR) != "1":
         return False
+    import botocore.exceptions
     import botocore.session
 
-    return botocore.session.get_session().get_credentials() is not None
+    try:
+        return botocore.session.get_session().get_credentials() is not None
+    except botocore.exceptions.BotoCoreError:  # e.g. AWS_PROFILE names a missing profile
+        return False
 
 
 # --- hooks -----------------------------------------------------------------------------

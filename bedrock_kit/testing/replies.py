@@ -207,12 +207,13 @@ def build_frames(reply: Reply, operation_model: Any = None) -> list[bytes]:
     Returns:
         Encoded frames, in sending order.
     """
+    exceptions = _routes.exception_events(operation_model) if operation_model else frozenset()
     frames: list[bytes] = []
     for index, event in enumerate(reply.stream_events):
         if reply.exception_at is not None and index == reply.exception_at[0]:
             break
         ((name, members),) = event.items()
-        if operation_model is not None and _routes.is_exception_event(operation_model, name):
+        if name in exceptions:
             frames.append(encode_exception(name, members))
         else:
             frames.append(encode_event(name, members))

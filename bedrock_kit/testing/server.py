@@ -301,6 +301,8 @@ class LocalBedrock:
         if self._server is not None:
             raise RuntimeError("LocalBedrock is already running")
         self._stopping.clear()
+        # Load the service models now: handler threads racing to build them is slow.
+        _routes.routes()
         server = _Server((self.host, self._requested_port), _Handler)
         server.owner = self
         self._server = server

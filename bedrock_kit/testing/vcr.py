@@ -183,11 +183,19 @@ def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
     data = body.get("string")
     if isinstance(data, bytes) and data:
         if _EVENT_STREAM in _header(headers, "content-type"):
-            body["string"] = _scrub_event_stream(data)
+            clean = _scrub_event_stream(data)
         else:
-            body["string"] = scrub_bytes(data)
+            clean = scrub_bytes(data)
+        body["string"] = clean
     elif isinstance(data, str) and data:
         body["string"] = scrub_bytes(data.encode("utf-8")).decode("utf-8")
+        clean = body["string"].encode("utf-8")
+    else:
+        return response
+    for name in headers:
+        # A replacement changes the body's length; a stale Content-Length breaks replay.
+        if name.lower() == "content-length":
+            headers[name] = [str(len(clean))]
     return response
 
 

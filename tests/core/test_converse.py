@@ -94,6 +94,7 @@ def test_same_role_turns_are_merged_for_parallel_tool_results():
         ([Message("user", ())], "no content"),
         ([Message("system", (TextBlock("x"),))], "role must be"),  # type: ignore[arg-type]
         ([Message("user", (ToolResultBlock("zz", (TextBlock("1"),)),))], "zz"),
+        ([Message("assistant", (TextBlock("x"),))], "must be a user turn"),
     ],
 )
 def test_bad_messages_fail_before_any_request(messages, match):

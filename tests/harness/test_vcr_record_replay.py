@@ -14,8 +14,10 @@ import yaml
 from botocore.exceptions import HTTPClientError
 from vcr.stubs import aiohttp_stubs
 
+from bedrock_kit.testing.eventstream import encode_event
+from bedrock_kit.testing.replies import Reply
+from bedrock_kit.testing.server import LocalBedrock
 from bedrock_kit.testing.vcr import install_aiohttp_raw_headers_shim, register_matchers, vcr_config
-from tests.harness._harness_server import encode_event, raw_server
 
 MODEL = "amazon.nova-micro-v1:0"
 MESSAGES = [{"role": "user", "content": [{"text": "Say hi"}]}]
@@ -62,21 +64,21 @@ def _stream_text(events: list[dict[str, Any]]) -> str:
 
 @pytest.fixture
 def cassette(tmp_path: Path) -> Path:
-    """A cassette recorded with sync boto3 against a real HTTP server (region us-west-2)."""
+    """A cassette recorded with sync boto3 through LocalBedrock over real HTTP (us-west-2)."""
     path = tmp_path / "converse.yaml"
-    replies = [
-        (200, JSON_HEADERS, json.dumps(CONVERSE_REPLY).encode()),
-        (200, STREAM_HEADERS, STREAM_BODY),
-    ]
     with (
-        raw_server(replies) as (url, received),
+        LocalBedrock() as server,
         _vcr().use_cassette(str(path), **_config(record_mode="once")),
     ):
-        client = boto3.client("bedrock-runtime", region_name="us-west-2", endpoint_url=url)
+        server.script("Converse", Reply.raw(200, JSON_HEADERS, json.dumps(CONVERSE_REPLY).encode()))
+        server.script("ConverseStream", Reply.raw(200, STREAM_HEADERS, STREAM_BODY))
+        client = boto3.client(
+            "bedrock-runtime", region_name="us-west-2", endpoint_url=server.endpoint_url
+        )
         assert client.converse(modelId=MODEL, messages=MESSAGES)["stopReason"] == "end_turn"
         events = list(client.converse_stream(modelId=MODEL, messages=MESSAGES)["stream"])
         assert _stream_text(events) == "Hi there"
-    assert [p for p, _ in received] == [
+    assert [r.path for r in server.requests] == [
         "/model/amazon.nova-micro-v1%3A0/converse",
         "/model/amazon.nova-micro-v1%3A0/converse-stream",
     ]
@@ -178,20 +180,29 @@ def test_recorded_cassette_is_scrubbed_end_to_end(tmp_path: Path) -> None:
     leaky = dict(CONVERSE_REPLY, note=f"caller {key_id}")
     path = tmp_path / "leaky.yaml"
     with (
-        raw_server([(200, JSON_HEADERS, json.dumps(leaky).encode())]) as (url, _),
+        LocalBedrock() as server,
         _vcr().use_cassette(str(path), **_config(record_mode="once")),
     ):
+        server.script("Converse", Reply.json(leaky))
         client = boto3.client(
             "bedrock-runtime",
             region_name="us-west-2",
-            endpoint_url=url,
+            endpoint_url=server.endpoint_url,
             aws_access_key_id="AKIA" + "A" * 16,
             aws_secret_access_key="s" * 40,
             aws_session_token="IQoJb3JpZ2lu" + "t" * 200,
         )
         assert client.converse(modelId=MODEL, messages=MESSAGES)["stopReason"] == "end_turn"
-    assert path.exists()
+    sent = {k.lower(): v for k, v in server.requests[0].headers.items()}
+    assert "Credential=AKIA" + "A" * 16 in sent["authorization"]  # it was on the wire
     assert scan_for_credentials([path]) == []
     text = path.read_text()
     assert "AKIA" + "A" * 16 not in text and key_id not in text
-    assert "caller REDACTED-ACCESS-KEY-ID" in text
+    response = yaml.safe_load(text)["interactions"][0]["response"]
+    assert json.loads(response["body"]["string"])["note"] == "caller REDACTED-ACCESS-KEY-ID"
+    assert response["headers"]["Content-Length"] == [str(len(response["body"]["string"]))]
+    with _vcr().use_cassette(str(path), **_config()):  # the scrubbed cassette still replays
+        client = boto3.client(
+            "bedrock-runtime", region_name="us-west-2", endpoint_url="http://127.0.0.1:9"
+        )
+        assert client.converse(modelId=MODEL, messages=MESSAGES)["stopReason"] == "end_turn"

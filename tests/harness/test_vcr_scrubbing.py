@@ -8,6 +8,7 @@ import pytest
 from botocore.eventstream import EventStreamBuffer
 from vcr.request import Request
 
+from bedrock_kit.testing.eventstream import encode_event
 from bedrock_kit.testing.scanner import scan_text
 from bedrock_kit.testing.vcr import (
     BODY_MATCHER,
@@ -18,7 +19,6 @@ from bedrock_kit.testing.vcr import (
     scrub_response,
     vcr_config,
 )
-from tests.harness._harness_server import encode_event
 
 KEY_ID = "AKIA" + "Q" * 16
 SIGNATURE = "Signature=" + "ab" * 32

@@ -478,3 +478,95 @@ def test_concurrent_async_calls_share_one_client(bedrock, llm):
 
     assert asyncio.run(run()) == sorted(f"n{i}" for i in range(8))
     assert llm.runtime.pool.created == 1
+
+
+# ------------------------------------------------------------------------ ids, caching, secrets
+
+
+@pytest.mark.parametrize(
+    "model_id",
+    [
+        "amazon.nova-micro-v1:0",
+        "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-5-haiku-20241022-v1:0",
+        "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/abc123xyz",
+    ],
+)
+def test_model_ids_profiles_and_arns_reach_bedrock(bedrock, model_id):
+    bedrock.script("Converse", Reply.json(converse_reply("ok")))
+    llm = ChatBedrockKit(
+        model_id=model_id, endpoint_url=bedrock.endpoint_url, region_name=bedrock.region
+    )
+    msg = llm.invoke("x")
+    assert msg.content == "ok" and msg.response_metadata["model_id"] == model_id
+
+
+@pytest.mark.parametrize("bad", ["", "has spaces", "model?x=1"])
+def test_invalid_model_id_fails_at_construction(bad):
+    with pytest.raises(ValueError, match="model"):
+        ChatBedrockKit(model=bad)
+
+
+def test_cache_points_in_system_and_messages(llm):
+    request = llm.build_request(
+        [
+            SystemMessage(
+                content=[
+                    {"type": "text", "text": "long instructions"},
+                    {"cachePoint": {"type": "default"}},
+                ]
+            ),
+            HumanMessage(
+                content=["big document", {"type": "cache_point", "ttl": "1h"}, "question"]
+            ),
+        ]
+    )
+    assert request["system"] == [{"text": "long instructions"}, {"cachePoint": {"type": "default"}}]
+    assert request["messages"][0]["content"] == [
+        {"text": "big document"},
+        {"cachePoint": {"type": "default", "ttl": "1h"}},
+        {"text": "question"},
+    ]
+
+
+def test_redacted_reasoning_round_trips(bedrock, llm):
+    bedrock.script(
+        "Converse",
+        Reply.json(
+            {
+                "output": {
+                    "message": {
+                        "role": "assistant",
+                        "content": [
+                            {
+                                "reasoningContent": {
+                                    "redactedContent": base64.b64encode(b"\x01secret").decode()
+                                }
+                            },
+                            {"text": "done"},
+                        ],
+                    }
+                },
+                "stopReason": "end_turn",
+                "usage": build_usage(3, 2),
+                "metrics": {"latencyMs": 10},
+            }
+        ),
+    )
+    msg = llm.invoke("think")
+    assert msg.content[0]["reasoning_content"] == {"redacted_content": b"\x01secret"}  # type: ignore[index]
+    sent = llm.build_request([HumanMessage("think"), msg, HumanMessage("more")])["messages"][1][
+        "content"
+    ]
+    assert sent == [{"reasoningContent": {"redactedContent": b"\x01secret"}}, {"text": "done"}]
+
+
+def test_secrets_never_printed():
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    llm = ChatBedrockKit(
+        model=MODEL,
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key=secret,
+        region_name="us-east-1",
+    )
+    assert secret not in repr(llm) and secret not in str(llm)
+    assert secret not in llm.model_dump_json()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -57,16 +58,42 @@ def client(make_client: Callable[..., Any]) -> Any:
     return make_client()
 
 
-@pytest.fixture
-async def aio_client(server: LocalBedrock) -> AsyncIterator[Any]:
+@functools.cache
+def _aio_session() -> Any:
+    # One session for the run: it caches the loaded service models (clients stay per test).
     from aiobotocore.session import AioSession
 
-    context = AioSession().create_client(
-        "bedrock-runtime",
+    return AioSession()
+
+
+def aio_client_context(
+    endpoint_url: str,
+    service: str = "bedrock-runtime",
+    retries: dict[str, Any] | None = None,
+    **config: Any,
+) -> Any:
+    """An aiobotocore client context manager for ``endpoint_url`` (no retries unless asked)."""
+    config.setdefault("max_pool_connections", 64)
+    return _aio_session().create_client(
+        service,
         region_name="us-east-1",
-        endpoint_url=server.endpoint_url,
-        config=client_config(max_pool_connections=64),
+        endpoint_url=endpoint_url,
+        config=client_config(retries, **config),
         **FAKE_CREDENTIALS,
     )
-    async with context as created:
+
+
+@pytest.fixture
+def make_aio_client(server: LocalBedrock) -> Callable[..., Any]:
+    """Factory of aiobotocore client context managers for the running server."""
+
+    def make(service: str = "bedrock-runtime", **kwargs: Any) -> Any:
+        return aio_client_context(server.endpoint_url, service, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+async def aio_client(server: LocalBedrock) -> AsyncIterator[Any]:
+    async with aio_client_context(server.endpoint_url) as created:
         yield created

@@ -1,0 +1,317 @@
+"""LlamaIndex adapter for Bedrock Agents: tools -> action groups, query engine, tool, Lambda."""
+
+import asyncio
+import json
+import threading
+
+import pytest
+from llama_index.core.base.response.schema import (
+    AsyncStreamingResponse,
+    Response,
+    StreamingResponse,
+)
+from llama_index.core.tools import FunctionTool
+from pydantic import BaseModel
+
+from bedrock_kit.core.agent_traces import ActionGroupInvocationStep
+from bedrock_kit.errors import ConfigurationError
+from bedrock_kit.llama_index.agents import BedrockAgentQueryEngine
+from bedrock_kit.llama_index.tools import (
+    action_group_lambda_handler,
+    to_tool_spec,
+    tools_to_action_group,
+)
+from bedrock_kit.testing import LocalBedrock, Reply
+
+
+def get_weather(city: str, days: int = 0, metric: bool = False) -> str:
+    """Weather forecast for a city."""
+    return f"sunny in {city} for {days} days"
+
+
+class Address(BaseModel):
+    street: str
+    city: str = "Seattle"
+
+
+def ship(item: str, to: Address, quantity: int = 0) -> str:
+    """Ship an item."""
+    return f"{quantity} x {item} to {to.city}"
+
+
+def broken(reason: str) -> str:
+    """Always fails."""
+    raise RuntimeError(f"broken: {reason}")
+
+
+weather_tool = FunctionTool.from_defaults(get_weather)
+ship_tool = FunctionTool.from_defaults(ship)
+broken_tool = FunctionTool.from_defaults(broken)
+
+
+@pytest.fixture
+def server():
+    with LocalBedrock() as running:
+        yield running
+
+
+def _engine(server: LocalBedrock, **kwargs) -> BedrockAgentQueryEngine:
+    return BedrockAgentQueryEngine(
+        "TFMZVIWXR7",
+        "ZT7YYHO8TO",
+        endpoint_url=server.endpoint_url,
+        region_name="us-east-1",
+        max_retries=0,
+        **kwargs,
+    )
+
+
+def _call(function: str, **values: str) -> dict:
+    return {
+        "functionInvocationInput": {
+            "actionGroup": "local_tools",
+            "function": function,
+            "parameters": [{"name": k, "type": "string", "value": v} for k, v in values.items()],
+        }
+    }
+
+
+def _return_control(*calls: dict) -> dict:
+    return {"returnControl": {"invocationId": "inv-3", "invocationInputs": list(calls)}}
+
+
+def _sent_results(server: LocalBedrock, operation: str = "InvokeAgent") -> list[dict]:
+    body = server.requests_for(operation)[1].body
+    key = "inlineSessionState" if operation == "InvokeInlineAgent" else "sessionState"
+    return body[key]["returnControlInvocationResults"]
+
+
+CITED_CHUNK = {
+    "chunk": {
+        "bytes": b"Tides rise twice a day.",
+        "attribution": {
+            "citations": [
+                {
+                    "generatedResponsePart": {
+                        "textResponsePart": {"text": "Tides rise", "span": {"start": 0, "end": 9}}
+                    },
+                    "retrievedReferences": [
+                        {
+                            "content": {"text": "The tide rises twice daily."},
+                            "location": {"type": "S3", "s3Location": {"uri": "s3://kb/tides.pdf"}},
+                        }
+                    ],
+                }
+            ]
+        },
+    }
+}
+
+
+# -- schemas, action groups, Lambda
+
+
+def test_llama_index_tool_specs_keep_falsy_defaults_optional():
+    spec = to_tool_spec(weather_tool)
+    assert spec.input_schema["required"] == ["city"]
+    assert spec.input_schema["properties"]["days"]["default"] == 0
+    assert spec.input_schema["properties"]["metric"]["default"] is False
+    assert to_tool_spec(get_weather).input_schema["required"] == ["city"]
+
+
+def test_tools_to_action_group_accepts_llama_index_tools():
+    flat = tools_to_action_group([weather_tool], name="weather")
+    params = flat["functionSchema"]["functions"][0]["parameters"]
+    assert params["city"]["required"] and not params["days"]["required"]
+    nested = tools_to_action_group([weather_tool, ship_tool], name="shop")
+    document = json.loads(nested["apiSchema"]["payload"])
+    schema = document["paths"]["/ship"]["post"]["requestBody"]["content"]["application/json"]
+    assert schema["schema"]["properties"]["to"]["properties"]["street"]["type"] == "string"
+    assert "$defs" not in nested["apiSchema"]["payload"]
+
+
+def test_lambda_handler_runs_llama_index_tools():
+    handler = action_group_lambda_handler([weather_tool, broken_tool])
+    event = {
+        "messageVersion": "1.0",
+        "actionGroup": "weather",
+        "function": "get_weather",
+        "parameters": [
+            {"name": "city", "type": "string", "value": "Oslo"},
+            {"name": "days", "type": "integer", "value": "4"},
+        ],
+        "sessionAttributes": {},
+        "promptSessionAttributes": {},
+    }
+    response = handler(event, None)["response"]
+    assert (
+        response["functionResponse"]["responseBody"]["TEXT"]["body"] == "sunny in Oslo for 4 days"
+    )
+    failed = handler(
+        {**event, "function": "broken", "parameters": [{"name": "reason", "value": "x"}]}, None
+    )
+    assert failed["response"]["functionResponse"]["responseState"] == "FAILURE"
+
+
+# -- the query engine over LocalBedrock
+
+
+def test_query_runs_parallel_tools_and_returns_source_nodes(server):
+    barrier = threading.Barrier(2, timeout=5)
+
+    def slow_weather(city: str) -> str:
+        """Weather that takes a while."""
+        barrier.wait()  # both calls must be in flight together
+        return f"warm in {city}"
+
+    trace = {
+        "trace": {
+            "trace": {
+                "orchestrationTrace": {
+                    "invocationInput": {
+                        "actionGroupInvocationInput": {
+                            "actionGroupName": "local_tools",
+                            "function": "slow_weather",
+                            "executionType": "RETURN_CONTROL",
+                        }
+                    }
+                }
+            }
+        }
+    }
+    server.script(
+        "InvokeAgent",
+        Reply.events(
+            [
+                trace,
+                _return_control(
+                    _call("slow_weather", city="Lima"), _call("slow_weather", city="Quito")
+                ),
+            ]
+        ),
+        Reply.events([CITED_CHUNK]),
+    )
+    engine = _engine(server, tools=[FunctionTool.from_defaults(slow_weather)], session_id="li-1")
+    response = engine.query("Weather in Lima and Quito?")
+    assert isinstance(response, Response)
+    assert response.response == "Tides rise twice a day."
+    (node,) = response.source_nodes
+    assert node.node.get_content() == "The tide rises twice daily."
+    assert node.node.metadata["uri"] == "s3://kb/tides.pdf"
+    assert response.metadata["session_id"] == "li-1"
+    assert isinstance(response.metadata["agent_steps"][0], ActionGroupInvocationStep)
+    bodies = [r["functionResult"]["responseBody"]["TEXT"]["body"] for r in _sent_results(server)]
+    assert bodies == ["warm in Lima", "warm in Quito"]
+
+
+def test_streaming_query_keeps_every_chunk(server):
+    server.script(
+        "InvokeAgent",
+        Reply.events([{"chunk": {"bytes": b"a "}}, {"chunk": {"bytes": b"b "}}, CITED_CHUNK]),
+    )
+    response = _engine(server, streaming=True).query("go")
+    assert isinstance(response, StreamingResponse)
+    assert list(response.response_gen) == ["a ", "b ", "Tides rise twice a day."]
+    assert response.metadata["request_ids"]
+    assert len(response.source_nodes) == 1
+
+
+def test_failing_tool_sends_failure(server):
+    server.script(
+        "InvokeAgent",
+        Reply.events([_return_control(_call("broken", reason="disk"))]),
+        Reply.events([{"chunk": {"bytes": b"It failed."}}]),
+    )
+    response = _engine(server, tools=[broken_tool]).query("go")
+    assert response.response == "It failed."
+    (result,) = _sent_results(server)
+    assert result["functionResult"]["responseState"] == "FAILURE"
+    assert "broken: disk" in result["functionResult"]["responseBody"]["TEXT"]["body"]
+
+
+def test_inline_engine_builds_an_action_group_from_tools(server):
+    server.script(
+        "InvokeInlineAgent",
+        Reply.events([_return_control(_call("get_weather", city="Oslo"))]),
+        Reply.events([{"chunk": {"bytes": b"Sunny."}}]),
+    )
+    engine = BedrockAgentQueryEngine(
+        foundation_model="anthropic.claude-3-5-sonnet-20240620-v1:0",
+        instruction="You answer weather questions with the get_weather tool, briefly.",
+        tools=[weather_tool],
+        endpoint_url=server.endpoint_url,
+        region_name="us-east-1",
+        max_retries=0,
+    )
+    assert engine.query("Oslo?").response == "Sunny."
+    (group,) = server.requests_for("InvokeInlineAgent")[0].body["actionGroups"]
+    assert group["functionSchema"]["functions"][0]["name"] == "get_weather"
+    (result,) = _sent_results(server, "InvokeInlineAgent")
+    assert result["functionResult"]["responseBody"]["TEXT"]["body"] == "sunny in Oslo for 0 days"
+
+
+async def test_async_query_with_async_tools_and_streaming(server):
+    started: list[str] = []
+    both = asyncio.Event()
+
+    async def lookup(city: str) -> str:
+        """Look up."""
+        started.append(city)
+        if len(started) == 2:
+            both.set()
+        await asyncio.wait_for(both.wait(), 5)  # both calls overlap or this times out
+        return f"mild in {city}"
+
+    server.script(
+        "InvokeAgent",
+        Reply.events([_return_control(_call("lookup", city="Rome"), _call("lookup", city="Nice"))]),
+        Reply.events([{"chunk": {"bytes": b"Mild "}}, {"chunk": {"bytes": b"everywhere."}}]),
+    )
+    engine = _engine(server, tools=[FunctionTool.from_defaults(async_fn=lookup)])
+    try:
+        response = await engine.aquery("Rome and Nice?")
+        assert response.response == "Mild everywhere."
+        bodies = [
+            r["functionResult"]["responseBody"]["TEXT"]["body"] for r in _sent_results(server)
+        ]
+        assert bodies == ["mild in Rome", "mild in Nice"]
+        server.script(
+            "InvokeAgent", Reply.events([{"chunk": {"bytes": b"x"}}, {"chunk": {"bytes": b"y"}}])
+        )
+        engine.streaming = True
+        streamed = await engine.aquery("again")
+        assert isinstance(streamed, AsyncStreamingResponse)
+        assert [t async for t in streamed.response_gen] == ["x", "y"]
+    finally:
+        await engine.aclose()
+
+
+def test_engine_as_function_tool(server):
+    server.script(
+        "InvokeAgent",
+        Reply.events([{"chunk": {"bytes": b"Booked."}}]),
+        Reply.events([{"chunk": {"bytes": b"Booked again."}}]),
+    )
+    tool = _engine(server, session_id="sup-2").as_tool(name="travel", description="Books travel.")
+    assert tool.metadata.name == "travel"
+    assert tool.metadata.get_parameters_dict()["required"] == ["query"]
+    assert tool(query="Book Oslo").content == "Booked."
+    assert asyncio.run(tool.acall(query="Book Rome")).content == "Booked again."
+    assert [r.body["inputText"] for r in server.requests] == ["Book Oslo", "Book Rome"]
+
+
+def test_configuration_errors():
+    with pytest.raises(ConfigurationError, match="agent_alias_id"):
+        BedrockAgentQueryEngine("A1")
+    with pytest.raises(ConfigurationError, match="inline agent"):
+        BedrockAgentQueryEngine()
+    with pytest.raises(ConfigurationError, match="agent_id"):
+        BedrockAgentQueryEngine("bad id!", "B1", region_name="us-east-1")
+    with pytest.raises(ConfigurationError, match="at least 40"):
+        BedrockAgentQueryEngine(foundation_model="m", instruction="short")
+
+
+def test_stream_final_response_option_is_sent(server):
+    server.script("InvokeAgent", Reply.events([{"chunk": {"bytes": b"a"}}]))
+    _engine(server, stream_final_response=True).query("go")
+    assert server.requests[0].body["streamingConfigurations"] == {"streamFinalResponse": True}
