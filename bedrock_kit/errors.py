@@ -15,10 +15,12 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from bedrock_kit.core.agents import AgentResult
     from bedrock_kit.core.guardrails import GuardrailAssessment
 
 __all__ = [
     "AccessDeniedError",
+    "AgentStepLimitError",
     "BedrockConnectionError",
     "BedrockKitError",
     "BedrockValidationError",
@@ -188,6 +190,18 @@ class GuardrailInterventionError(BedrockKitError):
         super().__init__(message, **context)
         self.assessment = assessment
         self.output_text = output_text
+
+
+class AgentStepLimitError(BedrockKitError):
+    """A Bedrock Agent kept returning control past ``max_steps`` tool rounds.
+
+    Attributes:
+        partial: What the agent produced before the limit (chunks, steps, tool outcomes).
+    """
+
+    def __init__(self, message: str, *, partial: AgentResult, **context: Any) -> None:
+        super().__init__(message, **context)
+        self.partial = partial
 
 
 class BudgetExceededError(BedrockKitError):

@@ -40,7 +40,7 @@ from bedrock_kit.core.agent_traces import (
 )
 from bedrock_kit.core.clients import ClientPool, ClientSettings
 from bedrock_kit.core.types import Usage
-from bedrock_kit.errors import BedrockKitError, ConfigurationError, translate_errors
+from bedrock_kit.errors import AgentStepLimitError, ConfigurationError, translate_errors
 
 __all__ = [
     "AgentCompleted",
@@ -62,18 +62,6 @@ __all__ = [
 _SERVICE = "bedrock-agent-runtime"
 _NEEDS_CONFIRMATION = frozenset({"USER_CONFIRMATION", "USER_CONFIRMATION_AND_RESULT"})
 DEFAULT_MAX_STEPS = 10
-
-
-class AgentStepLimitError(BedrockKitError):
-    """The agent kept returning control past ``max_steps`` tool rounds.
-
-    Attributes:
-        partial: What the agent produced before the limit (chunks, steps, tool outcomes).
-    """
-
-    def __init__(self, message: str, *, partial: AgentResult, **context: Any) -> None:
-        super().__init__(message, **context)
-        self.partial = partial
 
 
 # -- events and result

@@ -7,14 +7,25 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "bedrock_kit.langchain needs langchain-core: pip install 'bedrock-kit[langchain]'"
     ) from exc
 
+from bedrock_kit.langchain.agents import BedrockAgentRunnable, BedrockAgentTool
 from bedrock_kit.langchain.chat_models import ChatBedrockKit
 from bedrock_kit.langchain.retrievers import (
     BedrockKnowledgeBaseRetriever,
     BedrockRetrieveAndGenerate,
 )
+from bedrock_kit.langchain.tools import (
+    action_group_lambda_handler,
+    to_tool_spec,
+    tools_to_action_group,
+)
 
 __all__ = [
+    "BedrockAgentRunnable",
+    "BedrockAgentTool",
     "BedrockKnowledgeBaseRetriever",
     "BedrockRetrieveAndGenerate",
     "ChatBedrockKit",
+    "action_group_lambda_handler",
+    "to_tool_spec",
+    "tools_to_action_group",
 ]

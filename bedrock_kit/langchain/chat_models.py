@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from operator import itemgetter
 from typing import Any, Literal
 
@@ -19,7 +20,7 @@ from langchain_core.output_parsers.openai_tools import (
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
-from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
+from langchain_core.utils.function_calling import convert_to_json_schema
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
@@ -41,6 +42,7 @@ from bedrock_kit.errors import (
     GuardrailInterventionError,
 )
 from bedrock_kit.langchain._convert import ChunkBuilder, guard_last_turn, to_ai_message, to_core
+from bedrock_kit.langchain.tools import to_tool_spec
 
 # Documented fallback of get_num_tokens_from_messages when CountTokens is unavailable for a
 # model: about four characters per token, the rule of thumb AWS and most providers quote.
@@ -52,25 +54,17 @@ def _secret(value: SecretStr | None) -> str | None:
 
 
 def _tool_spec(tool: Any, strict: bool | None) -> ToolSpec:
-    if isinstance(tool, ToolSpec):
-        return tool
     if isinstance(tool, Mapping) and "toolSpec" in tool:  # Bedrock wire form
-        spec = tool["toolSpec"]
-        return ToolSpec(
-            spec["name"],
-            spec.get("description", ""),
-            spec["inputSchema"]["json"],
-            spec.get("strict", strict),
+        wire = tool["toolSpec"]
+        tool = ToolSpec(
+            wire["name"],
+            wire.get("description", ""),
+            wire["inputSchema"]["json"],
+            wire.get("strict"),
         )
-    # Not convert_to_openai_tool(strict=...): that applies OpenAI's strict rules (every
-    # argument required), which would change the tool's signature on Bedrock.
-    function = convert_to_openai_tool(tool)["function"]
-    return ToolSpec(
-        function["name"],
-        function.get("description", ""),
-        function.get("parameters") or {"type": "object", "properties": {}},
-        strict,
-    )
+    spec = to_tool_spec(tool)
+    # Not OpenAI's strict conversion (every argument required): the flag alone is sent.
+    return replace(spec, strict=strict) if strict is not None else spec
 
 
 def _tool_choice(choice: Any, specs: Sequence[ToolSpec]) -> str | None:

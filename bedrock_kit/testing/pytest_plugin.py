@@ -88,6 +88,7 @@ _CLEARED_ENV = (
     "AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME",
 )
 _LIVE_KEY = pytest.StashKey[bool]()
+_ENV_PATCH_KEY = pytest.StashKey[pytest.MonkeyPatch]()
 
 
 @dataclass
@@ -153,11 +154,28 @@ def live_aws_available() -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Install the aiohttp shim and decide once whether this run is live."""
+    """Install the aiohttp shim, decide once whether this run is live, fake credentials.
+
+    The fakes are applied here as well as per test so that collection-time code and
+    session-scoped fixtures, which run before any function fixture, cannot see real keys.
+    """
     install_aiohttp_raw_headers_shim()
-    config.stash[_LIVE_KEY] = live_aws_available()
+    live = live_aws_available()
+    config.stash[_LIVE_KEY] = live
+    if not live:
+        patch = pytest.MonkeyPatch()
+        _apply_fake_env(patch)
+        config.stash[_ENV_PATCH_KEY] = patch
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Give the process its environment back (matters for in-process pytester runs)."""
+    patch = config.stash.get(_ENV_PATCH_KEY, None)
+    if patch is not None:
+        patch.undo()
+
+
+@pytest.hookimpl(optionalhook=True)
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
     """pytest-recording hook: register the custom matchers ``vcr_config`` names."""
     register_matchers(vcr)
@@ -204,12 +222,8 @@ def bedrock_live(pytestconfig: pytest.Config) -> bool:
 @pytest.fixture(autouse=True)
 def _bedrock_kit_aws_env(monkeypatch: pytest.MonkeyPatch, bedrock_live: bool) -> None:
     """Fake credentials for every test unless live, so real keys are never found by accident."""
-    if bedrock_live:
-        return
-    for name in _CLEARED_ENV:
-        monkeypatch.delenv(name, raising=False)
-    for name, value in _FAKE_ENV.items():
-        monkeypatch.setenv(name, value)
+    if not bedrock_live:
+        _apply_fake_env(monkeypatch)
 
 
 @pytest.fixture
@@ -242,6 +256,13 @@ def cassette_dir_for(rootdir: Path, test_file: Path) -> Path:
     except ValueError:
         relative = Path(test_file.name)
     return rootdir / "cassettes" / relative.with_suffix("")
+
+
+def _apply_fake_env(patch: pytest.MonkeyPatch) -> None:
+    for name in _CLEARED_ENV:
+        patch.delenv(name, raising=False)
+    for name, value in _FAKE_ENV.items():
+        patch.setenv(name, value)
 
 
 def _record_mode(request: pytest.FixtureRequest) -> str:

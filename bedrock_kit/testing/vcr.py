@@ -36,7 +36,7 @@ import re
 import struct
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from bedrock_kit.testing.scanner import CREDENTIAL_PATTERNS
 
@@ -88,6 +88,7 @@ _REDACTIONS: dict[str, str] = {
     "secret_access_key": "REDACTED-SECRET-KEY",
 }
 _EVENT_STREAM = "application/vnd.amazon.eventstream"
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
 _PRELUDE = struct.Struct(">II")
 
 
@@ -96,6 +97,8 @@ def vcr_config() -> dict[str, Any]:
 
     The custom matchers named in ``match_on`` must be registered on the VCR instance first
     (:func:`register_matchers`; the pytest plugin does it in ``pytest_recording_configure``).
+    pytest-recording lets a ``record_mode`` in this dict override ``--record-mode``, so the
+    plugin's ``vcr_config`` fixture drops that key (pytest-recording's default is ``none``).
 
     Returns:
         A fresh dict each call, safe to modify.
@@ -159,8 +162,13 @@ def scrub_request(request: Any) -> Any:
     """``before_record_request`` hook: scrub credentials from the request body.
 
     Headers are handled by ``filter_headers``; this removes anything that also slipped into
-    the body (a presigned URL, an STS response echoed back).
+    the body (a presigned URL, an STS response echoed back). It also drops the random port
+    of a loopback endpoint (LocalBedrock), so re-recording does not churn every ``uri:``
+    line; matching ignores host and port anyway.
     """
+    parts = urlsplit(request.uri)
+    if parts.hostname in _LOOPBACK_HOSTS and parts.port is not None:
+        request.uri = urlunsplit(parts._replace(netloc=parts.hostname))
     body = request.body
     if isinstance(body, str):
         request.body = scrub_bytes(body.encode("utf-8")).decode("utf-8")

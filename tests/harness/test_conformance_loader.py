@@ -277,6 +277,12 @@ def test_replay_converse_through_boto3(recordings) -> None:
     assert reply["output"]["message"]["content"][0]["text"].strip()
     assert reply["stopReason"] == "max_tokens"
     assert reply["usage"] == expected["usage"]
+    headers = reply["ResponseMetadata"]["HTTPHeaders"]
+    assert (
+        reply["ResponseMetadata"]["RequestId"]
+        == recording.interactions[0].headers["x-amzn-requestid"]
+    )
+    assert headers["date"].count("GMT") == 1  # one Date, not the server's and the recorded one
 
 
 @needs_shared

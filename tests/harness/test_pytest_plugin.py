@@ -43,6 +43,12 @@ import pytest
 from botocore.config import Config
 
 NO_RETRY = Config(retries={"total_max_attempts": 1})
+AT_IMPORT = os.environ.get("AWS_ACCESS_KEY_ID")
+
+
+@pytest.fixture(scope="session")
+def session_key():
+    return os.environ.get("AWS_ACCESS_KEY_ID")
 
 
 def _converse(bedrock, text):
@@ -66,9 +72,10 @@ def test_two(bedrock):
     assert _converse(bedrock, "two") == "re two"
 
 
-def test_env_and_dirs(bedrock_live, vcr_cassette_dir, vcr_config):
+def test_env_and_dirs(bedrock_live, vcr_cassette_dir, vcr_config, session_key):
     assert bedrock_live is False
     assert os.environ["AWS_ACCESS_KEY_ID"] == "testing"
+    assert AT_IMPORT == "testing" and session_key == "testing"
     assert os.environ["AWS_EC2_METADATA_DISABLED"] == "true"
     assert "AWS_PROFILE" not in os.environ
     assert vcr_cassette_dir == os.path.join(os.getcwd(), "cassettes", "pkg", "test_mod")
@@ -84,6 +91,7 @@ def _interactions(*texts: str) -> str:
 def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     monkeypatch.setenv("PYTHONPATH", str(REPO))
     monkeypatch.setenv("AWS_PROFILE", "someone-real")  # must not reach the tests
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIA-looks-real")
     # Only the plugins these runs need: langsmith's and hypothesis's cost seconds each.
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     monkeypatch.setenv("PYTEST_ADDOPTS", "-p pytest_recording.plugin -p no:cacheprovider")

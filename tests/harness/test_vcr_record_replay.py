@@ -97,6 +97,9 @@ def test_cassette_has_no_credentials_and_stream_bytes_are_exact(cassette: Path) 
         assert leaked.lower() not in text.lower()
     assert "!!binary" in text  # vcrpy's YAML serializer stores bytes bodies as base64
     data = yaml.safe_load(text)
+    assert data["interactions"][0]["request"]["uri"] == (
+        "http://127.0.0.1/model/amazon.nova-micro-v1%3A0/converse"
+    )
     bodies = [i["response"]["body"]["string"] for i in data["interactions"]]
     assert bodies[1] == STREAM_BODY
 
@@ -206,3 +209,39 @@ def test_recorded_cassette_is_scrubbed_end_to_end(tmp_path: Path) -> None:
             "bedrock-runtime", region_name="us-west-2", endpoint_url="http://127.0.0.1:9"
         )
         assert client.converse(modelId=MODEL, messages=MESSAGES)["stopReason"] == "end_turn"
+
+
+async def test_async_replay_of_a_recorded_error(tmp_path: Path) -> None:
+    """Error responses need the shim's headers too: botocore reads x-amzn-ErrorType."""
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    install_aiohttp_raw_headers_shim()
+    path = tmp_path / "throttled.yaml"
+    no_retry = Config(retries={"total_max_attempts": 1})
+    with (
+        LocalBedrock() as server,
+        _vcr().use_cassette(str(path), **_config(record_mode="once")),
+    ):
+        server.script("Converse", Reply.error(429, "ThrottlingException", "Slow down"))
+        client = boto3.client(
+            "bedrock-runtime",
+            region_name="us-east-1",
+            endpoint_url=server.endpoint_url,
+            config=no_retry,
+        )
+        with pytest.raises(ClientError):
+            client.converse(modelId=MODEL, messages=MESSAGES)
+    session = aiobotocore.session.get_session()
+    with _vcr().use_cassette(str(path), **_config()) as cass:
+        async with session.create_client(
+            "bedrock-runtime",
+            region_name="us-east-1",
+            endpoint_url="http://127.0.0.1:9",
+            config=no_retry,
+        ) as aclient:
+            with pytest.raises(ClientError) as caught:
+                await aclient.converse(modelId=MODEL, messages=MESSAGES)
+        assert cass.all_played
+    assert caught.value.response["Error"] == {"Code": "ThrottlingException", "Message": "Slow down"}
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429

@@ -103,6 +103,13 @@ def test_scrub_request_body() -> None:
     assert json.loads(scrubbed)["note"].startswith("REDACTED")
 
 
+def test_loopback_port_is_dropped_from_recorded_uri() -> None:
+    local = scrub_request(_req("http://127.0.0.1:54321/model/a%3A0/converse?x=1"))
+    assert local.uri == "http://127.0.0.1/model/a%3A0/converse?x=1"
+    aws = "https://bedrock-runtime.us-east-1.amazonaws.com:443/model/m/converse"
+    assert scrub_request(_req(aws)).uri == aws
+
+
 def test_scrub_response_drops_cookies_and_scrubs_json() -> None:
     response = {
         "status": {"code": 200, "message": "OK"},
