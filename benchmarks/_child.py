@@ -26,11 +26,13 @@ _FRAMEWORKS = {"langchain": "langchain_core", "llama_index": "llama_index.core"}
 def _import(module: str) -> dict[str, Any]:
     before = set(sys.modules)
     start = time.perf_counter()
-    importlib.import_module(module)
+    imported = importlib.import_module(module)
     seconds = time.perf_counter() - start
     loaded = set(sys.modules) - before
     return {
         "seconds": seconds,
+        # A folder without __init__.py imports as an empty namespace: nothing was timed.
+        "namespace_package": getattr(imported, "__file__", None) is None,
         "modules_loaded": len(loaded),
         "frameworks_loaded": sorted(k for k, m in _FRAMEWORKS.items() if m in sys.modules),
         "aiobotocore_loaded": "aiobotocore" in sys.modules,
@@ -90,11 +92,13 @@ def _flat(driver: Any, calls: int) -> dict[str, Any]:
             samples.append({"calls": done, "rss_kib": _rss_kib(), "objects": len(gc.get_objects())})
         if done < calls:
             driver.invoke("Say something short.")
-    first, last = samples[0], samples[-1]
+    first, middle, last = samples[0], samples[len(samples) // 2], samples[-1]
     return {
         "calls": calls,
         "warm_up_calls": warm_up,
         "rss_growth_kib": last["rss_kib"] - first["rss_kib"],
+        # The allocator settles during the first calls; a leak keeps growing after that.
+        "rss_growth_second_half_kib": last["rss_kib"] - middle["rss_kib"],
         "object_growth": last["objects"] - first["objects"],
         "clients_built": driver.clients_built() if driver.clients_built else None,
         "samples": samples,

@@ -55,11 +55,11 @@ FULL = Params(
     sync_calls=100,
     stream_tokens=2000,
     chunk_tokens=4,
-    import_reps=5,
+    import_reps=3,
     construct_reps=5,
     count_calls=100,
     memory_streams=256,
-    memory_stream_tokens=400,
+    memory_stream_tokens=200,
     flat_calls=10_000,
 )
 

@@ -54,6 +54,7 @@ def _imports(params: Params) -> dict[str, Any]:
             "role": role,
             "import_ms": ms(median([s["seconds"] for s in good])),
             "modules_loaded": good[0]["modules_loaded"],
+            "namespace_package": good[0]["namespace_package"],
             "frameworks_loaded": sorted(loaded),
             "aiobotocore_loaded": good[0]["aiobotocore_loaded"],
             "isolation_ok": not (loaded & _MUST_NOT_LOAD.get(module, set())),
