@@ -117,11 +117,10 @@ class _AioClients:
             await client.__aexit__(None, None, None)
 
 
-def make_raw(endpoint: str) -> Driver:
-    """The floor: one boto3 client and one aiobotocore client per loop, no framework."""
+def _boto3_client(endpoint: str) -> Any:
     import boto3
 
-    client = boto3.session.Session().client(
+    return boto3.session.Session().client(
         "bedrock-runtime",
         region_name=REGION,
         endpoint_url=endpoint,
@@ -129,6 +128,11 @@ def make_raw(endpoint: str) -> Driver:
         aws_secret_access_key=SECRET_KEY,
         config=_botocore_config(),
     )
+
+
+def make_raw(endpoint: str) -> Driver:
+    """The floor: one boto3 client and one aiobotocore client per loop, no framework."""
+    client = _boto3_client(endpoint)
     aio = _AioClients(endpoint)
 
     def invoke(prompt: str) -> str:
@@ -223,6 +227,29 @@ def _llama_index_driver(name: str, family: str, llm: Any, settings: dict[str, An
                 yield response.delta
 
     return Driver(name, family, "llama-index", invoke, ainvoke, stream, astream, settings)
+
+
+def make_langchain_floor(endpoint: str) -> Driver:
+    """Raw clients behind a minimal ``BaseChatModel``: what langchain-core itself costs."""
+    from benchmarks._langchain_floor import MinimalChatModel
+
+    aio = _AioClients(endpoint)
+    model = MinimalChatModel(
+        model_id=MODEL_ID, max_tokens=MAX_TOKENS, client=_boto3_client(endpoint), aio=aio
+    )
+    driver = _langchain_driver(
+        "langchain-core floor (raw clients in a minimal BaseChatModel)",
+        "floor",
+        model,
+        {
+            "sync": "one boto3 client",
+            "async": "one aiobotocore client per event loop (native async)",
+            "max_pool_connections": POOL_SIZE,
+        },
+    )
+    driver.clients_built = lambda: 1 + aio.built
+    driver.aclose = aio.aclose
+    return driver
 
 
 # --------------------------------------------------------------------- bedrock-kit
@@ -407,6 +434,7 @@ def _default_executor_threads() -> int:
 
 CONTENDERS: dict[str, Callable[[str], Driver]] = {
     "raw": make_raw,
+    "langchain-floor": make_langchain_floor,
     "kit-core": make_bedrock_kit_core,
     "kit-langchain": make_bedrock_kit_langchain,
     "kit-llama-index": make_bedrock_kit_llama_index,

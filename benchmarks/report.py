@@ -15,6 +15,7 @@ KIT_PEERS = {
 }
 """Each bedrock-kit adapter and the peer a user would switch from."""
 FLOOR = "raw boto3/aiobotocore"
+LC_FLOOR = "langchain-core floor (raw clients in a minimal BaseChatModel)"
 
 
 def _fmt(value: Any, digits: int = 2) -> str:
@@ -341,11 +342,45 @@ def _memory_lines(section: dict[str, Any]) -> list[str]:
                 "contender",
                 "sequential invokes",
                 "RSS growth KiB",
+                "RSS growth 2nd half KiB",
                 "gc object growth",
                 "clients built",
             ],
             flat,
         ),
+    ]
+
+
+def _adapter_lines(results: dict[str, Any]) -> list[str]:
+    """ChatBedrockKit against the langchain-core floor: the share bedrock-kit itself adds."""
+    kit = "bedrock-kit ChatBedrockKit"
+    scenarios = results["scenarios"]
+    rows: list[list[Any]] = []
+    conc = scenarios.get("concurrency", {}).get("results", {})
+    if kit in conc and LC_FLOOR in conc:
+        for n in conc[kit]:
+            value = ratio(conc[kit][n]["rps_median"], conc[LC_FLOOR][n]["rps_median"])
+            rows.append([f"async req/s at N={n}, ratio", value])
+    sync = scenarios.get("sync_overhead", {}).get("results", {})
+    if kit in sync and LC_FLOOR in sync:
+        extra = sync[kit]["cpu_ms_per_call"] - sync[LC_FLOOR]["cpu_ms_per_call"]
+        rows.append(["sync CPU ms per call, difference", extra])
+    stream = scenarios.get("streaming", {}).get("results", {})
+    if kit in stream and LC_FLOOR in stream:
+        for mode in ("stream", "astream"):
+            extra = (
+                stream[kit][mode]["cpu_us_per_chunk"] - stream[LC_FLOOR][mode]["cpu_us_per_chunk"]
+            )
+            rows.append([f"{mode} CPU µs per chunk, difference", extra])
+    if not rows:
+        return []
+    return [
+        "## ChatBedrockKit against the langchain-core floor",
+        "",
+        "What bedrock-kit's LangChain adapter costs beyond what langchain-core costs any chat",
+        "model (raw clients in a minimal BaseChatModel).",
+        "",
+        *_table(["measure", "ChatBedrockKit vs floor"], rows),
     ]
 
 
@@ -367,6 +402,7 @@ def markdown(results: dict[str, Any]) -> str:
             contenders.update(section.get("contender_settings", {}))
             if section.get("skipped"):
                 lines += [f"Skipped: {section['skipped']}", ""]
+    lines += _adapter_lines(results)
     if contenders:
         lines += ["## Contender settings", ""]
         lines += _table(

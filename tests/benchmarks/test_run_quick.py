@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 KIT = "bedrock-kit ChatBedrockKit"
 FLOOR = "raw boto3/aiobotocore"
 # Peers take seconds to import; the smoke run keeps to the floor and bedrock-kit.
-CONTENDERS = ("raw", "kit-core", "kit-langchain", "kit-llama-index")
+CONTENDERS = ("raw", "langchain-floor", "kit-core", "kit-langchain", "kit-llama-index")
 
 
 @pytest.fixture(scope="module")
