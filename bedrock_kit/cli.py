@@ -71,7 +71,24 @@ def _run_demo(args: argparse.Namespace) -> int:
     return run(live=args.live, model=args.model, framework=args.framework)
 
 
+def _configure_guardrail(parser: argparse.ArgumentParser) -> None:
+    from bedrock_kit import guardrail_cli
+
+    guardrail_cli.configure(parser)
+
+
+def _run_guardrail(args: argparse.Namespace) -> int:
+    from bedrock_kit import guardrail_cli
+
+    return guardrail_cli.run(args)
+
+
 _COMMANDS: dict[str, tuple[str, Configure, Run]] = {
+    "guardrail": (
+        "test prompts against a guardrail with ApplyGuardrail",
+        _configure_guardrail,
+        _run_guardrail,
+    ),
     "demo": (
         "run the end-to-end pipeline (offline against LocalBedrock unless --live)",
         _configure_demo,

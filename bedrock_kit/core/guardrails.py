@@ -8,7 +8,7 @@ InvokeModel, so a user reads every intervention the same way.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -149,6 +149,17 @@ class GuardrailAssessment:
     """Guardrail id from ``appliedGuardrailDetails``."""
     guardrail_version: str | None = None
     """Guardrail version from ``appliedGuardrailDetails``."""
+    guarded_images: int | None = None
+    """Images the guardrail evaluated (``guardrailCoverage.images``)."""
+    total_images: int | None = None
+    """Images in the content."""
+    guardrail_arn: str | None = None
+    """Guardrail ARN from ``appliedGuardrailDetails``."""
+
+    @property
+    def anonymized(self) -> bool:
+        """True when a PII entity or regex was masked in the output."""
+        return any(f.action == "ANONYMIZED" for f in (*self.pii_entities, *self.regexes))
 
     @property
     def blocked(self) -> bool:
@@ -185,6 +196,9 @@ class GuardrailTrace:
     """The model's raw output before masking, when trace is ``enabled_full``/sent."""
     action_reason: str | None = None
     """``actionReason``."""
+    action: str | None = None
+    """``amazon-bedrock-guardrailAction`` of InvokeModel (``INTERVENED``/``NONE``); None
+    for Converse, which reports interventions through ``stopReason``."""
 
     @property
     def assessments(self) -> tuple[GuardrailAssessment, ...]:
@@ -213,6 +227,10 @@ def _bool(value: Any) -> bool | None:
 def _num(value: Any) -> int:
     # InvokeModel traces serialise integers as floats (28.0); Converse as ints.
     return int(value or 0)
+
+
+def _opt_num(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _topics(policy: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
@@ -334,16 +352,20 @@ def parse_assessment(wire: Mapping[str, Any]) -> GuardrailAssessment:
             fields.update(parse(wire[key]))
     metrics = wire.get("invocationMetrics") or {}
     coverage = (metrics.get("guardrailCoverage") or {}).get("textCharacters") or {}
+    images = (metrics.get("guardrailCoverage") or {}).get("images") or {}
     details = wire.get("appliedGuardrailDetails") or {}
     latency = metrics.get("guardrailProcessingLatency")
     return GuardrailAssessment(
         **fields,
         usage=parse_guardrail_usage(metrics.get("usage")),
         processing_latency_ms=None if latency is None else int(latency),
-        guarded_characters=None if "guarded" not in coverage else _num(coverage["guarded"]),
-        total_characters=None if "total" not in coverage else _num(coverage["total"]),
+        guarded_characters=_opt_num(coverage.get("guarded")),
+        total_characters=_opt_num(coverage.get("total")),
         guardrail_id=details.get("guardrailId"),
         guardrail_version=details.get("guardrailVersion"),
+        guarded_images=_opt_num(images.get("guarded")),
+        total_images=_opt_num(images.get("total")),
+        guardrail_arn=details.get("guardrailArn"),
     )
 
 
@@ -362,3 +384,44 @@ def parse_guardrail_trace(wire: Mapping[str, Any] | None) -> GuardrailTrace | No
         model_output=tuple(wire.get("modelOutput") or ()),
         action_reason=wire.get("actionReason"),
     )
+
+
+def invoke_trace_as_converse(body: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``amazon-bedrock-trace`` of an InvokeModel body in Converse's ``trace.guardrail`` shape.
+
+    InvokeModel names the parts ``input`` and ``outputs`` (a list of ``{guardrailId:
+    assessment}``) where Converse says ``inputAssessment`` and ``outputAssessments``.
+    Returns ``{}`` when the body has no guardrail trace.
+    """
+    wire = ((body or {}).get("amazon-bedrock-trace") or {}).get("guardrail") or {}
+    if not wire:
+        return {}
+    outputs: dict[str, list[Any]] = {}
+    for group in wire.get("outputs") or ():
+        for gid, assessment in (group or {}).items():
+            outputs.setdefault(gid, []).append(assessment)
+    shaped = {
+        "inputAssessment": wire.get("input") or {},
+        "outputAssessments": outputs,
+        "modelOutput": wire.get("modelOutput") or [],
+    }
+    if "actionReason" in wire:
+        shaped["actionReason"] = wire["actionReason"]
+    return shaped
+
+
+def parse_invoke_model_trace(body: Mapping[str, Any] | None) -> GuardrailTrace | None:
+    """Parse the guardrail fields of an InvokeModel (or last stream chunk) response body.
+
+    ``amazon-bedrock-guardrailAction`` and ``amazon-bedrock-trace`` sit beside the model's
+    own fields; numbers may arrive as floats (``28.0``).
+
+    Returns:
+        The trace, or None when the body carries neither field.
+    """
+    action = (body or {}).get("amazon-bedrock-guardrailAction")
+    shaped = invoke_trace_as_converse(body)
+    if action is None and not shaped:
+        return None
+    trace = parse_guardrail_trace(shaped) or GuardrailTrace()
+    return replace(trace, action=action)

@@ -9,6 +9,11 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from bedrock_kit.langchain.agents import BedrockAgentRunnable, BedrockAgentTool
 from bedrock_kit.langchain.chat_models import ChatBedrockKit
+from bedrock_kit.langchain.guardrails import (
+    BedrockGroundingCheck,
+    BedrockGuardrail,
+    BedrockStreamGuard,
+)
 from bedrock_kit.langchain.retrievers import (
     BedrockKnowledgeBaseRetriever,
     BedrockRetrieveAndGenerate,
@@ -22,8 +27,11 @@ from bedrock_kit.langchain.tools import (
 __all__ = [
     "BedrockAgentRunnable",
     "BedrockAgentTool",
+    "BedrockGroundingCheck",
+    "BedrockGuardrail",
     "BedrockKnowledgeBaseRetriever",
     "BedrockRetrieveAndGenerate",
+    "BedrockStreamGuard",
     "ChatBedrockKit",
     "action_group_lambda_handler",
     "to_tool_spec",

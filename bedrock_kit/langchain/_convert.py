@@ -18,6 +18,7 @@ from langchain_core.messages import (
 from langchain_core.messages.ai import InputTokenDetails, UsageMetadata
 
 from bedrock_kit.core.converse import block_from_wire
+from bedrock_kit.core.messages import document_format, document_name, image_format
 from bedrock_kit.core.stream import (
     CompletedDelta,
     ReasoningDelta,
@@ -46,24 +47,6 @@ from bedrock_kit.core.types import (
 from bedrock_kit.errors import ConfigurationError
 
 _ROLES = {"human": "user", "user": "user", "ai": "assistant", "assistant": "assistant"}
-_IMAGE_FORMATS = {
-    "image/png": "png",
-    "image/jpeg": "jpeg",
-    "image/jpg": "jpeg",
-    "image/gif": "gif",
-    "image/webp": "webp",
-}
-_DOC_FORMATS = {
-    "application/pdf": "pdf",
-    "text/csv": "csv",
-    "text/plain": "txt",
-    "text/html": "html",
-    "text/markdown": "md",
-    "application/msword": "doc",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
-    "application/vnd.ms-excel": "xls",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
-}
 # Bedrock's own content-block keys: dicts shaped like the wire pass straight to the core.
 _WIRE_KEYS = frozenset(
     {
@@ -95,15 +78,6 @@ def _data_url(url: str) -> tuple[str, bytes]:
     return header[5:].split(";", 1)[0], base64.b64decode(data)
 
 
-def _mime_format(mime: str, table: dict[str, str], what: str) -> str:
-    try:
-        return table[mime.lower()]
-    except KeyError:
-        raise ConfigurationError(
-            f"{what} type {mime!r} is not supported by Bedrock; use one of {sorted(table)}"
-        ) from None
-
-
 def _media_block(block: dict[str, Any]) -> ContentBlock:
     """LangChain standard image/file blocks (v0 ``source_type`` and v1 forms)."""
     kind = block["type"]
@@ -120,20 +94,12 @@ def _media_block(block: dict[str, Any]) -> ContentBlock:
         else:
             raise ConfigurationError(f"{kind} block needs base64 data or an s3:// url: {block!r}")
     if kind == "image":
-        return ImageBlock(_mime_format(mime or "image/png", _IMAGE_FORMATS, "image"), raw, s3_uri)
+        return ImageBlock(image_format(mime or "image/png"), raw, s3_uri)
     if kind == "text-plain" or (kind == "file" and block.get("text") is not None):
         name = block.get("filename") or block.get("name") or "document"
-        return DocumentBlock("txt", _doc_name(name), text=block.get("text"))
+        return DocumentBlock("txt", document_name(name), text=block.get("text"))
     name = (block.get("extras") or {}).get("filename") or block.get("filename") or "document"
-    return DocumentBlock(
-        _mime_format(mime, _DOC_FORMATS, "document"), _doc_name(name), raw, s3_uri=s3_uri
-    )
-
-
-def _doc_name(name: str) -> str:
-    # Bedrock document names: alphanumerics, whitespace, hyphens, parentheses, brackets.
-    cleaned = "".join(c if c.isalnum() or c in " -()[]" else "-" for c in name.rsplit(".", 1)[0])
-    return cleaned.strip() or "document"
+    return DocumentBlock(document_format(mime, name), document_name(name), raw, s3_uri=s3_uri)
 
 
 def _content_block(block: Any) -> ContentBlock | None:
@@ -153,7 +119,7 @@ def _content_block(block: Any) -> ContentBlock | None:
             else block["image_url"]
         )
         mime, raw = _data_url(url)
-        return ImageBlock(_mime_format(mime, _IMAGE_FORMATS, "image"), raw)
+        return ImageBlock(image_format(mime), raw)
     if kind in ("image", "file", "text-plain"):
         return _media_block(block)
     if kind == "reasoning_content":
@@ -235,18 +201,6 @@ def to_core(messages: Sequence[BaseMessage]) -> tuple[list[SystemBlock], list[Me
                 f"messages[{i}]: unsupported message type {type(message).__name__}"
             )
     return system, turns
-
-
-def guard_last_turn(turns: list[Message]) -> list[Message]:
-    """Wrap the last user turn's text in guardContent so only it is checked."""
-    for i in range(len(turns) - 1, -1, -1):
-        if turns[i].role == "user":
-            blocks = tuple(
-                GuardContentBlock(b.text) if isinstance(b, TextBlock) else b
-                for b in turns[i].content
-            )
-            return [*turns[:i], Message("user", blocks), *turns[i + 1 :]]
-    return turns
 
 
 # ----------------------------------------------------------------------- core -> LangChain

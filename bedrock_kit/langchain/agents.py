@@ -14,7 +14,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.prompt_values import PromptValue, StringPromptValue
 from langchain_core.runnables import RunnableConfig, RunnableSerializable
 from langchain_core.tools import BaseTool
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from bedrock_kit.core.agents import (
     AgentCompleted,
@@ -29,9 +29,9 @@ from bedrock_kit.core.agents import (
     build_inline_agent_request,
     build_invoke_agent_request,
 )
-from bedrock_kit.core.clients import ClientSettings
 from bedrock_kit.core.tools import build_action_group
 from bedrock_kit.errors import ConfigurationError
+from bedrock_kit.langchain._client import BedrockClientArgs
 from bedrock_kit.langchain.tools import to_local_tool
 
 __all__ = ["BedrockAgent", "BedrockAgentRunnable", "BedrockAgentTool"]
@@ -44,10 +44,6 @@ _SESSION_KEYS = (
     "memory_id",
 )
 _ROLES = {"human": "user", "ai": "assistant"}
-
-
-def _secret(value: SecretStr | None) -> str | None:
-    return value.get_secret_value() if value is not None else None
 
 
 def _history(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
@@ -64,7 +60,7 @@ def _history(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
     return history
 
 
-class BedrockAgentRunnable(RunnableSerializable[Any, AIMessage]):
+class BedrockAgentRunnable(BedrockClientArgs, RunnableSerializable[Any, AIMessage]):
     """A Bedrock Agent (or an inline agent) as a LangChain Runnable.
 
     Input: a string, a prompt value (so ``prompt | agent`` works), a message, a list of
@@ -116,28 +112,6 @@ class BedrockAgentRunnable(RunnableSerializable[Any, AIMessage]):
     """Ask for trace events (typed steps)."""
     stream_final_response: bool = False
     """Ask Bedrock to stream the final answer in many chunks instead of one."""
-    region_name: str | None = None
-    """AWS region; falls back to the profile or ``AWS_REGION``."""
-    endpoint_url: str | None = Field(default=None, alias="base_url")
-    """Custom endpoint, e.g. a VPC endpoint or LocalBedrock."""
-    credentials_profile_name: str | None = None
-    """Named AWS profile."""
-    aws_access_key_id: SecretStr | None = None
-    """Explicit access key id."""
-    aws_secret_access_key: SecretStr | None = None
-    """Explicit secret access key."""
-    aws_session_token: SecretStr | None = None
-    """Explicit session token."""
-    max_retries: int | None = None
-    """Retries botocore makes on throttling and transient errors."""
-    retry_mode: Literal["standard", "adaptive", "legacy"] = "standard"
-    """botocore retry mode."""
-    timeout: float | None = None
-    """Read timeout in seconds."""
-    client: Any = Field(default=None, exclude=True)
-    """Injected boto3 ``bedrock-agent-runtime`` client."""
-    async_client: Any = Field(default=None, exclude=True)
-    """Injected aiobotocore ``bedrock-agent-runtime`` client."""
 
     _runtime: AgentRuntime | None = PrivateAttr(default=None)
     _local_tools: list[Any] = PrivateAttr(default_factory=list)
@@ -161,29 +135,16 @@ class BedrockAgentRunnable(RunnableSerializable[Any, AIMessage]):
             self._inline_config()
         elif not self.agent_alias_id:
             raise ConfigurationError("BedrockAgentRunnable: agent_alias_id is required")
-        self._settings()
+        self.client_settings()
 
     # -- plumbing
-
-    def _settings(self) -> ClientSettings:
-        return ClientSettings(
-            region_name=self.region_name,
-            endpoint_url=self.endpoint_url,
-            profile_name=self.credentials_profile_name,
-            aws_access_key_id=_secret(self.aws_access_key_id),
-            aws_secret_access_key=_secret(self.aws_secret_access_key),
-            aws_session_token=_secret(self.aws_session_token),
-            max_retries=self.max_retries,
-            retry_mode=self.retry_mode,
-            timeout=self.timeout,
-        )
 
     @property
     def runtime(self) -> AgentRuntime:
         """The core runtime; its clients are built once and reused."""
         if self._runtime is None:
             self._runtime = AgentRuntime(
-                self._settings(), client=self.client, async_client=self.async_client
+                self.client_settings(), client=self.client, async_client=self.async_client
             )
         return self._runtime
 

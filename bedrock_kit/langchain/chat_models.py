@@ -22,15 +22,15 @@ from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_json_schema
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator
 
 from bedrock_kit.core.chat import Api, asend, asend_stream, build_chat_request, send, send_stream
-from bedrock_kit.core.clients import ClientSettings
 from bedrock_kit.core.converse import (
     build_json_schema_output,
     build_tool_spec,
     parse_guardrail_config,
 )
+from bedrock_kit.core.messages import guard_last_turn, guardrail_intervention_error
 from bedrock_kit.core.models import supports_tool_choice, validate_model_id
 from bedrock_kit.core.runtime import ConverseRuntime
 from bedrock_kit.core.stream import CompletedDelta
@@ -39,18 +39,14 @@ from bedrock_kit.errors import (
     AccessDeniedError,
     BedrockValidationError,
     ConfigurationError,
-    GuardrailInterventionError,
 )
-from bedrock_kit.langchain._convert import ChunkBuilder, guard_last_turn, to_ai_message, to_core
+from bedrock_kit.langchain._client import BedrockClientArgs
+from bedrock_kit.langchain._convert import ChunkBuilder, to_ai_message, to_core
 from bedrock_kit.langchain.tools import to_tool_spec
 
 # Documented fallback of get_num_tokens_from_messages when CountTokens is unavailable for a
 # model: about four characters per token, the rule of thumb AWS and most providers quote.
 _CHARS_PER_TOKEN = 4
-
-
-def _secret(value: SecretStr | None) -> str | None:
-    return value.get_secret_value() if value is not None else None
 
 
 def _tool_spec(tool: Any, strict: bool | None) -> ToolSpec:
@@ -87,7 +83,7 @@ def _tool_choice(choice: Any, specs: Sequence[ToolSpec]) -> str | None:
     raise ConfigurationError(f"unsupported tool_choice {choice!r}")
 
 
-class ChatBedrockKit(BaseChatModel):
+class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
     """Bedrock chat model over the Converse API with native async.
 
     Argument names match langchain-aws's ``ChatBedrockConverse`` where they overlap, so
@@ -108,18 +104,6 @@ class ChatBedrockKit(BaseChatModel):
     """Foundation model id, inference-profile id, or model / profile ARN."""
     api: Api = "converse"
     """``converse`` (default) or ``invoke``: InvokeModel with the provider's native body."""
-    region_name: str | None = None
-    """AWS region; falls back to the profile or ``AWS_REGION``."""
-    endpoint_url: str | None = Field(default=None, alias="base_url")
-    """Custom endpoint, e.g. a VPC endpoint or LocalBedrock."""
-    credentials_profile_name: str | None = None
-    """Named AWS profile."""
-    aws_access_key_id: SecretStr | None = None
-    """Explicit access key id."""
-    aws_secret_access_key: SecretStr | None = None
-    """Explicit secret access key."""
-    aws_session_token: SecretStr | None = None
-    """Explicit session token."""
     temperature: float | None = None
     """Sampling temperature."""
     max_tokens: int | None = None
@@ -138,16 +122,6 @@ class ChatBedrockKit(BaseChatModel):
     """Wrap the last user turn in ``guardContent`` so the guardrail checks only it."""
     raise_on_guardrail_intervention: bool = False
     """Raise GuardrailInterventionError instead of returning the guardrail's answer."""
-    max_retries: int | None = None
-    """Retries botocore makes on throttling and transient errors."""
-    retry_mode: Literal["standard", "adaptive", "legacy"] = "standard"
-    """botocore retry mode."""
-    timeout: float | None = None
-    """Read timeout in seconds."""
-    client: Any = Field(default=None, exclude=True)
-    """Injected boto3 ``bedrock-runtime`` client."""
-    async_client: Any = Field(default=None, exclude=True)
-    """Injected aiobotocore ``bedrock-runtime`` client."""
 
     _runtime: ConverseRuntime | None = PrivateAttr(default=None)
     _count_tokens_unsupported: bool = PrivateAttr(default=False)
@@ -165,29 +139,16 @@ class ChatBedrockKit(BaseChatModel):
 
     def model_post_init(self, context: Any, /) -> None:
         """Validate client settings now, so bad arguments fail at construction."""
-        self._settings()
+        self.client_settings()
 
     # ------------------------------------------------------------------ plumbing
-
-    def _settings(self) -> ClientSettings:
-        return ClientSettings(
-            region_name=self.region_name,
-            endpoint_url=self.endpoint_url,
-            profile_name=self.credentials_profile_name,
-            aws_access_key_id=_secret(self.aws_access_key_id),
-            aws_secret_access_key=_secret(self.aws_secret_access_key),
-            aws_session_token=_secret(self.aws_session_token),
-            max_retries=self.max_retries,
-            retry_mode=self.retry_mode,
-            timeout=self.timeout,
-        )
 
     @property
     def runtime(self) -> ConverseRuntime:
         """The core runtime; its clients are built once and reused."""
         if self._runtime is None:
             self._runtime = ConverseRuntime(
-                self._settings(), client=self.client, async_client=self.async_client
+                self.client_settings(), client=self.client, async_client=self.async_client
             )
         return self._runtime
 
@@ -260,14 +221,7 @@ class ChatBedrockKit(BaseChatModel):
 
     def _check_guardrail(self, result: ConverseResult) -> None:
         if self.raise_on_guardrail_intervention and result.guardrail_intervened:
-            trace = result.guardrail
-            raise GuardrailInterventionError(
-                f"guardrail intervened: {(trace.action_reason if trace else None) or 'blocked'}",
-                assessment=trace.assessments[0] if trace and trace.assessments else None,
-                output_text=result.text,
-                model_id=result.model_id,
-                request_id=result.request_id,
-            )
+            raise guardrail_intervention_error(result)
 
     # ------------------------------------------------------------------ calls
 

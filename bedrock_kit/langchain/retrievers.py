@@ -18,9 +18,8 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableConfig, RunnableSerializable
 from langchain_core.runnables.utils import AddableDict
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from bedrock_kit.core.clients import ClientSettings
 from bedrock_kit.core.kb_filters import Filter
 from bedrock_kit.core.knowledge_bases import (
     Citation,
@@ -40,6 +39,7 @@ from bedrock_kit.core.knowledge_bases import (
 )
 from bedrock_kit.core.types import GuardrailConfig, InferenceConfig
 from bedrock_kit.errors import ConfigurationError
+from bedrock_kit.langchain._client import BedrockClientArgs
 
 __all__ = [
     "BedrockKnowledgeBaseRetriever",
@@ -53,10 +53,6 @@ __all__ = [
 
 # Keyword arguments a retriever call (``invoke(query, number_of_results=3)``) may override.
 _CALL_KWARGS = frozenset({"number_of_results", "filter", "max_results", "min_score"})
-
-
-def _secret(value: SecretStr | None) -> str | None:
-    return value.get_secret_value() if value is not None else None
 
 
 def to_document(result: RetrievalResult) -> Document:
@@ -107,53 +103,17 @@ def citation_documents(
     return documents
 
 
-class _ClientArgs(BaseModel):
+class _ClientArgs(BedrockClientArgs):
     """The client arguments every bedrock-kit LangChain class takes (as ChatBedrockKit)."""
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
 
-    region_name: str | None = None
-    """AWS region; falls back to the profile or ``AWS_REGION``."""
-    endpoint_url: str | None = Field(default=None, alias="base_url")
-    """Custom endpoint, e.g. a VPC endpoint or LocalBedrock."""
-    credentials_profile_name: str | None = None
-    """Named AWS profile."""
-    aws_access_key_id: SecretStr | None = None
-    """Explicit access key id."""
-    aws_secret_access_key: SecretStr | None = None
-    """Explicit secret access key."""
-    aws_session_token: SecretStr | None = None
-    """Explicit session token."""
-    max_retries: int | None = None
-    """Retries botocore makes on throttling and transient errors."""
-    retry_mode: Literal["standard", "adaptive", "legacy"] = "standard"
-    """botocore retry mode."""
-    timeout: float | None = None
-    """Read timeout in seconds."""
-    client: Any = Field(default=None, exclude=True)
-    """Injected boto3 ``bedrock-agent-runtime`` client."""
-    async_client: Any = Field(default=None, exclude=True)
-    """Injected aiobotocore ``bedrock-agent-runtime`` client."""
-
     _runtime: KnowledgeBaseRuntime | None = PrivateAttr(default=None)
-
-    def _settings(self) -> ClientSettings:
-        return ClientSettings(
-            region_name=self.region_name,
-            endpoint_url=self.endpoint_url,
-            profile_name=self.credentials_profile_name,
-            aws_access_key_id=_secret(self.aws_access_key_id),
-            aws_secret_access_key=_secret(self.aws_secret_access_key),
-            aws_session_token=_secret(self.aws_session_token),
-            max_retries=self.max_retries,
-            retry_mode=self.retry_mode,
-            timeout=self.timeout,
-        )
 
     def _build_runtime(self) -> None:
         # Built at construction so a bedrock-runtime client passed by mistake fails here.
         self._runtime = KnowledgeBaseRuntime(
-            self._settings(), client=self.client, async_client=self.async_client
+            self.client_settings(), client=self.client, async_client=self.async_client
         )
 
     @property

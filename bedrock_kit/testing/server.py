@@ -14,8 +14,8 @@ import struct
 import threading
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -122,21 +122,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._respond(reply, None, {})
             return
         route, params = found
-        body = _parse_body(raw, self.headers.get("Content-Type", ""))
-        owner._record(
-            ReceivedRequest(
-                operation=route.operation,
-                path=path,
-                path_params=params,
-                headers=dict(self.headers.items()),
-                body=body,
-                method=self.command,
-                service=route.service,
-                query=parse_qs(query) if query else None,
-            )
+        request = ReceivedRequest(
+            operation=route.operation,
+            path=path,
+            path_params=params,
+            headers=dict(self.headers.items()),
+            body=_parse_body(raw, self.headers.get("Content-Type", "")),
+            method=self.command,
+            service=route.service,
+            query=parse_qs(query) if query else None,
         )
-        reply = owner._next_reply(route.operation, body)
-        self._respond(reply, route, params)
+        owner._record(request)
+        self._respond(owner._next_reply(request), route, params)
 
     # -- response
 
@@ -218,12 +215,7 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.after_bytes is None:
             self._abort()
             return
-        cut = reply.cut
-        if cut is None:
-            operation = route.operation if route else ""
-            cut = default_reply(
-                operation, self.server.owner._last_body(), self.server.owner.answers
-            )
+        cut = reply.cut or Reply.error(500, "InternalServerException", "nothing to cut")
         if cut.kind == "events":
             self._send_events(cut, route, params, reply.after_bytes)
         else:
@@ -237,6 +229,46 @@ class _Handler(BaseHTTPRequestHandler):
         # The read file holds a reference to the socket; both must close for the RST.
         self.rfile.close()
         self.connection.close()
+
+
+ReplySource = Reply | Callable[[ReceivedRequest], Reply]
+"""What can be scripted: a Reply, or a function of the request that returns one."""
+
+
+def _check_operation(operation: str) -> None:
+    try:
+        _routes.route_for(operation)
+    except KeyError:
+        raise ValueError(
+            f"unknown operation {operation!r}: use a botocore operation name of "
+            f"{' or '.join(_routes.SERVICES)}, e.g. 'ConverseStream'"
+        ) from None
+
+
+def _check_source(reply: object) -> None:
+    if not isinstance(reply, Reply) and not callable(reply):
+        raise TypeError(
+            f"replies must be Reply objects or functions returning one, got {type(reply).__name__}"
+        )
+
+
+def _materialise(
+    source: ReplySource | None, request: ReceivedRequest, answers: DefaultAnswers
+) -> Reply:
+    if source is None:
+        return default_reply(request.operation, request.body, answers)
+    if isinstance(source, Reply):
+        return source
+    try:
+        reply = source(request)
+    except Exception as exc:
+        # Report a broken script to the client instead of killing the handler thread.
+        return Reply.error(500, "InternalServerException", f"scripted reply raised {exc!r}")
+    if not isinstance(reply, Reply):
+        return Reply.error(
+            500, "InternalServerException", f"scripted reply returned {type(reply).__name__}"
+        )
+    return reply
 
 
 def _echo_headers(route: _routes.Route | None, params: Mapping[str, str]) -> dict[str, str]:
@@ -289,10 +321,10 @@ class LocalBedrock:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._lock = threading.Lock()
-        self._scripts: defaultdict[str, deque[Reply]] = defaultdict(deque)
+        self._scripts: defaultdict[str, deque[ReplySource]] = defaultdict(deque)
         self._requests: list[ReceivedRequest] = []
         self._connections: set[socket.socket] = set()
-        self._local = threading.local()
+        self._defaults: dict[str, ReplySource] = {}
 
     # -- lifecycle
 
@@ -356,24 +388,39 @@ class LocalBedrock:
 
     # -- scripting
 
-    def script(self, operation: str, *replies: Reply) -> None:
+    def script(self, operation: str, *replies: ReplySource) -> None:
         """Queue replies for a botocore operation name; each answers one request, in order.
+
+        Args:
+            operation: botocore operation name, e.g. ``ConverseStream`` or ``Retrieve``.
+            *replies: Replies, or functions ``(ReceivedRequest) -> Reply`` for answers that
+                depend on the request (pagination tokens, echoed ids).
 
         Raises:
             ValueError: ``operation`` is not an operation of the served services.
         """
-        try:
-            _routes.route_for(operation)
-        except KeyError:
-            raise ValueError(
-                f"unknown operation {operation!r}: use a botocore operation name of "
-                f"{' or '.join(_routes.SERVICES)}, e.g. 'ConverseStream'"
-            ) from None
+        _check_operation(operation)
         for reply in replies:
-            if not isinstance(reply, Reply):
-                raise TypeError(f"replies must be Reply objects, got {type(reply).__name__}")
+            _check_source(reply)
         with self._lock:
             self._scripts[operation].extend(replies)
+
+    def set_default(self, operation: str, reply: ReplySource | None) -> None:
+        """Answer ``operation`` with ``reply`` whenever its script queue is empty.
+
+        Args:
+            operation: botocore operation name.
+            reply: A Reply or a function of the request returning one; None restores the
+                built-in default (echo answers, or a 500 for operations without one).
+        """
+        _check_operation(operation)
+        if reply is not None:
+            _check_source(reply)
+        with self._lock:
+            if reply is None:
+                self._defaults.pop(operation, None)
+            else:
+                self._defaults[operation] = reply
 
     def pending(self, operation: str | None = None) -> int:
         """Scripted replies not yet sent (for one operation, or all)."""
@@ -401,19 +448,19 @@ class LocalBedrock:
     # -- used by the handler threads
 
     def _record(self, request: ReceivedRequest) -> None:
-        self._local.body = request.body
         with self._lock:
             self._requests.append(request)
 
-    def _last_body(self) -> Any:
-        return getattr(self._local, "body", None)
-
-    def _next_reply(self, operation: str, body: Any) -> Reply:
+    def _next_reply(self, request: ReceivedRequest) -> Reply:
+        operation = request.operation
         with self._lock:
             queue = self._scripts.get(operation)
-            if queue:
-                return queue.popleft()
-        return default_reply(operation, body, self.answers)
+            source = queue.popleft() if queue else self._defaults.get(operation)
+        reply = _materialise(source, request, self.answers)
+        if reply.kind == "reset" and reply.after_bytes is not None and reply.cut is None:
+            # A bare reset(after_bytes=N) cuts what the operation would have answered.
+            reply = replace(reply, cut=default_reply(operation, request.body, self.answers))
+        return reply
 
     def _sleep(self, seconds: float) -> bool:
         """Wait; True when the server is stopping meanwhile."""

@@ -36,21 +36,28 @@ def boto_session() -> boto3.session.Session:
 
 
 @pytest.fixture
-def make_client(server: LocalBedrock, boto_session: boto3.session.Session) -> Callable[..., Any]:
+def make_client(
+    server: LocalBedrock, boto_session: boto3.session.Session
+) -> Iterator[Callable[..., Any]]:
     """boto3 client factory for the running server (no retries unless asked)."""
+    made: list[Any] = []
 
     def make(
         service: str = "bedrock-runtime", retries: dict[str, Any] | None = None, **config: Any
     ) -> Any:
-        return boto_session.client(
+        client = boto_session.client(
             service,
             region_name="us-east-1",
             endpoint_url=server.endpoint_url,
             config=client_config(retries, **config),
             **FAKE_CREDENTIALS,
         )
+        made.append(client)
+        return client
 
-    return make
+    yield make
+    for client in made:
+        client.close()
 
 
 @pytest.fixture

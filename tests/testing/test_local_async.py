@@ -25,9 +25,12 @@ EVENTS = converse_stream_events("hello world", chunk_chars=4)
 
 
 async def _consume(client: Any, received: list[dict[str, Any]]) -> None:
-    response = await client.converse_stream(modelId="m", messages=MESSAGES)
-    async for event in response["stream"]:
-        received.append(event)
+    stream = (await client.converse_stream(modelId="m", messages=MESSAGES))["stream"]
+    try:
+        async for event in stream:
+            received.append(event)
+    finally:
+        stream._raw_stream.close()  # aiobotocore's event stream has no close() of its own
 
 
 async def test_converse_default(server: LocalBedrock, aio_client: Any) -> None:

@@ -63,6 +63,7 @@ def test_local_server_runs_until_interrupted() -> None:
         response = client.converse(
             modelId="m", messages=[{"role": "user", "content": [{"text": "cli"}]}]
         )
+        client.close()
         assert response["output"]["message"]["content"][0]["text"] == "echo: cli"
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
@@ -70,3 +71,5 @@ def test_local_server_runs_until_interrupted() -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+        if process.stdout is not None:
+            process.stdout.close()

@@ -40,9 +40,12 @@ HTTP_ERRORS = [
 
 
 def _consume(client: Any, received: list[dict[str, Any]]) -> None:
-    response = client.converse_stream(modelId="m", messages=MESSAGES)
-    for event in response["stream"]:
-        received.append(event)
+    stream = client.converse_stream(modelId="m", messages=MESSAGES)["stream"]
+    try:
+        for event in stream:
+            received.append(event)
+    finally:
+        stream.close()
 
 
 @pytest.mark.parametrize(("status", "code"), HTTP_ERRORS)

@@ -38,7 +38,10 @@ def runtime(server: LocalBedrock) -> Iterator[ConverseRuntime]:
         aws_secret_access_key="not-a-secret",
         max_retries=0,
     )
-    yield ConverseRuntime(settings)
+    runtime = ConverseRuntime(settings)
+    yield runtime
+    if runtime.pool.created:
+        runtime.pool.client.close()
 
 
 def test_converse_stream_and_count_tokens(server: LocalBedrock, runtime: ConverseRuntime) -> None:

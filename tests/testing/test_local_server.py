@@ -82,6 +82,7 @@ def test_constructor_options_shape_default_answers() -> None:
         events = list(fresh.converse_stream(modelId="m", messages=MESSAGES)["stream"])
         deltas = [e for e in events if "contentBlockDelta" in e]
         assert len(deltas) == 10  # one token (4 characters) per delta
+        fresh.close()
 
 
 def test_scripted_replies_are_fifo_then_default(server: LocalBedrock, client: Any) -> None:
@@ -199,6 +200,7 @@ def test_unknown_path_answers_404(server: LocalBedrock) -> None:
         urllib.request.urlopen(server.endpoint_url + "/nope", data=b"{}")
     assert caught.value.code == 404
     assert caught.value.headers["x-amzn-ErrorType"] == "UnknownOperationException"
+    caught.value.close()
 
 
 def test_reasoning_and_guardrail_trace_round_trip(server: LocalBedrock, client: Any) -> None:
@@ -239,3 +241,78 @@ def test_json_reply_bytes_are_base64(server: LocalBedrock, client: Any) -> None:
     block = response["output"]["message"]["content"][0]
     assert block["image"]["source"]["bytes"] == b"\x89PNG"
     assert base64.b64encode(b"\x89PNG")  # botocore decoded what the server encoded
+
+
+def test_callable_reply_sees_the_request(server: LocalBedrock, make_client: Any) -> None:
+    def page(request: Any) -> Reply:
+        token = request.body.get("nextToken")
+        results = [{"content": {"text": f"page {token or 1}"}}]
+        return Reply.json({"retrievalResults": results, **({} if token else {"nextToken": "2"})})
+
+    server.set_default("Retrieve", page)
+    client = make_client("bedrock-agent-runtime")
+    first = client.retrieve(knowledgeBaseId="KB12345678", retrievalQuery={"text": "q"})
+    second = client.retrieve(
+        knowledgeBaseId="KB12345678", retrievalQuery={"text": "q"}, nextToken=first["nextToken"]
+    )
+    assert first["retrievalResults"][0]["content"]["text"] == "page 1"
+    assert second["retrievalResults"][0]["content"]["text"] == "page 2"
+    assert "nextToken" not in second
+    server.set_default("Retrieve", None)
+    with pytest.raises(ClientError):
+        client.retrieve(knowledgeBaseId="KB12345678", retrievalQuery={"text": "q"})
+
+
+def test_scripted_replies_take_precedence_over_set_default(
+    server: LocalBedrock, client: Any
+) -> None:
+    server.set_default("Converse", Reply.json(converse_reply("default")))
+    server.script("Converse", Reply.json(converse_reply("scripted")))
+    texts = [
+        client.converse(modelId="m", messages=MESSAGES)["output"]["message"]["content"][0]["text"]
+        for _ in range(2)
+    ]
+    assert texts == ["scripted", "default"]
+
+
+def test_broken_callable_reply_is_a_500_not_a_dead_server(
+    server: LocalBedrock, client: Any
+) -> None:
+    def broken(request: Any) -> Reply:
+        raise RuntimeError("script bug")
+
+    server.script("Converse", broken)
+    with pytest.raises(ClientError) as caught:
+        client.converse(modelId="m", messages=MESSAGES)
+    assert "script bug" in caught.value.response["Error"]["Message"]
+    assert client.converse(modelId="m", messages=MESSAGES)["stopReason"] == "end_turn"
+
+
+def test_stop_closes_keep_alive_connections_and_threads(boto_session: Any) -> None:
+    import threading
+    import time
+
+    before = threading.active_count()
+    with LocalBedrock() as server:
+        clients = [
+            boto_session.client(
+                "bedrock-runtime",
+                region_name="us-east-1",
+                endpoint_url=server.endpoint_url,
+                aws_access_key_id="AKIDLOCALBEDROCK",
+                aws_secret_access_key="x",
+            )
+            for _ in range(5)
+        ]
+        for each in clients:
+            each.converse(modelId="m", messages=MESSAGES)
+        assert threading.active_count() >= before + 5  # one live thread per kept-alive socket
+        assert len(server._connections) == 5
+        for each in clients:
+            each.close()
+    deadline = time.monotonic() + 5
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threading.active_count() <= before
+    with pytest.raises(RuntimeError):
+        server.endpoint_url  # noqa: B018

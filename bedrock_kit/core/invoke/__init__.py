@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bedrock_kit.core.converse import parse_converse_response, request_id_of
+from bedrock_kit.core.guardrails import invoke_trace_as_converse
 from bedrock_kit.core.invoke import ai21, anthropic, cohere, llama, mistral, nova, titan
 from bedrock_kit.core.invoke._base import Codec, InvokeInput
 from bedrock_kit.core.models import base_model_id
@@ -79,27 +80,10 @@ def build_invoke_request(
     return kwargs
 
 
-def _converse_trace(body: Mapping[str, Any]) -> dict[str, Any]:
-    """``amazon-bedrock-trace`` (input / outputs list) in Converse's ``trace.guardrail`` shape."""
-    guardrail = (body.get("amazon-bedrock-trace") or {}).get("guardrail") or {}
-    if not guardrail:
-        return {}
-    outputs: dict[str, list[Any]] = {}
-    for item in guardrail.get("outputs") or ():
-        for guardrail_id, assessment in item.items():
-            outputs.setdefault(guardrail_id, []).append(assessment)
-    shaped = {
-        "inputAssessment": guardrail.get("input") or {},
-        "outputAssessments": outputs,
-        "modelOutput": guardrail.get("modelOutput") or [],
-    }
-    return {"guardrail": shaped}
-
-
 def _with_guardrail(shaped: dict[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
-    trace = _converse_trace(body)
+    trace = invoke_trace_as_converse(body)
     if trace:
-        shaped["trace"] = trace
+        shaped["trace"] = {"guardrail": trace}
     if body.get("amazon-bedrock-guardrailAction") == "INTERVENED":
         shaped["stopReason"] = "guardrail_intervened"
     return shaped
@@ -162,7 +146,8 @@ class InvokeStreamAdapter:
             raise MalformedResponseError(
                 f"stream chunk is not JSON: {exc}", raw=chunk_bytes.decode(errors="replace")
             ) from exc
-        self._trace = _converse_trace(chunk) or self._trace
+        guardrail = invoke_trace_as_converse(chunk)
+        self._trace = {"guardrail": guardrail} if guardrail else self._trace
         self._intervened |= chunk.get("amazon-bedrock-guardrailAction") == "INTERVENED"
         out: list[dict[str, Any]] = []
         for converse_event in self._codec.chunk_events(chunk):

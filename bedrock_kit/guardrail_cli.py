@@ -1,0 +1,99 @@
+"""``bedrock-kit guardrail test``: the console's guardrail test window, in a terminal.
+
+Runs every prompt of a file (one per line) through ApplyGuardrail and prints a table of the
+action and the policies that acted::
+
+    bedrock-kit guardrail test --id gr-123 --version 1 prompts.txt
+
+Registered in :mod:`bedrock_kit.cli` through :func:`configure` and :func:`run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from bedrock_kit.core.clients import ClientSettings
+from bedrock_kit.core.guardrail_apply import SOURCES, GuardrailClient, GuardrailResult
+from bedrock_kit.errors import BedrockKitError
+
+_PROMPT_WIDTH = 48
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the ``test`` subcommand to the ``guardrail`` command's parser."""
+    commands = parser.add_subparsers(dest="guardrail_command", metavar="SUBCOMMAND")
+    test = commands.add_parser("test", help="run prompts through a guardrail and print what it did")
+    test.add_argument("prompts", help="file with one prompt per line ('-' reads stdin)")
+    test.add_argument("--id", required=True, dest="guardrail_id", help="guardrail id or ARN")
+    test.add_argument("--version", default="DRAFT", help="DRAFT (default) or a version number")
+    test.add_argument("--source", choices=SOURCES, default="INPUT", help="INPUT or OUTPUT")
+    test.add_argument("--region", default=None, help="AWS region")
+    test.add_argument("--endpoint-url", default=None, help="custom endpoint (LocalBedrock)")
+    test.add_argument("--profile", default=None, help="AWS profile")
+    test.add_argument("--max-retries", type=int, default=None, help="botocore retries")
+
+
+def policies_of(result: GuardrailResult) -> str:
+    """Short description of the findings that acted, e.g. ``topic:Investing pii:EMAIL``."""
+    parts: list[str] = []
+    for a in result.assessments:
+        parts += [f"topic:{t.name}" for t in a.topics if t.action != "NONE"]
+        parts += [f"content:{f.type}" for f in a.content_filters if f.action != "NONE"]
+        parts += [f"word:{w.match}" for w in a.words if w.action != "NONE"]
+        parts += [f"pii:{p.type}:{p.action}" for p in a.pii_entities if p.action != "NONE"]
+        parts += [f"regex:{r.name}:{r.action}" for r in a.regexes if r.action != "NONE"]
+        parts += [f"{g.type.lower()}:{g.score:.2f}<{g.threshold:.2f}" for g in a.grounding
+                  if g.action != "NONE"]  # fmt: skip
+    return " ".join(parts) or "-"
+
+
+def format_row(index: int, prompt: str, outcome: GuardrailResult | BedrockKitError) -> str:
+    """One table row: number, action, policies that acted, the prompt (shortened)."""
+    short = prompt if len(prompt) <= _PROMPT_WIDTH else prompt[: _PROMPT_WIDTH - 3] + "..."
+    if isinstance(outcome, BedrockKitError):
+        return f"{index:>3}  {'ERROR':<20}  {outcome}  | {short}"
+    action = "BLOCKED" if outcome.blocked else "MASKED" if outcome.anonymized else "NONE"
+    return f"{index:>3}  {action:<20}  {policies_of(outcome)}  | {short}"
+
+
+def run_prompts(client: GuardrailClient, prompts: Sequence[str], source: str, out: TextIO) -> int:
+    """Check each prompt, print the table; returns 1 when a call failed, else 0."""
+    print(f"{'#':>3}  {'action':<20}  policies  | prompt", file=out)
+    failed = False
+    for index, prompt in enumerate(prompts, 1):
+        outcome: GuardrailResult | BedrockKitError
+        try:
+            outcome = client.apply(prompt, source=source)
+        except BedrockKitError as exc:
+            outcome, failed = exc, True
+        print(format_row(index, prompt, outcome), file=out, flush=True)
+    return 1 if failed else 0
+
+
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Run the ``guardrail`` command."""
+    out = out or sys.stdout
+    if getattr(args, "guardrail_command", None) != "test":
+        print("usage: bedrock-kit guardrail test --id ID [--version V] PROMPTS", file=sys.stderr)
+        return 2
+    stream = sys.stdin if args.prompts == "-" else open(args.prompts, encoding="utf-8")  # noqa: SIM115
+    with stream:
+        prompts = [line.strip() for line in stream if line.strip()]
+    try:
+        client = GuardrailClient(
+            args.guardrail_id,
+            args.version,
+            settings=ClientSettings(
+                region_name=args.region,
+                endpoint_url=args.endpoint_url,
+                profile_name=args.profile,
+                max_retries=args.max_retries,
+            ),
+        )
+    except BedrockKitError as exc:
+        print(f"bedrock-kit guardrail test: {exc}", file=sys.stderr)
+        return 2
+    return run_prompts(client, prompts, args.source, out)

@@ -1,0 +1,43 @@
+"""LlamaIndex adapter: ``BedrockKitLLM`` on bedrock-kit's framework-neutral core.
+
+Needs the ``llama-index`` extra: ``pip install 'bedrock-kit[llama-index]'``.
+"""
+
+try:
+    import llama_index.core  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
+    raise ImportError(
+        "bedrock_kit.llama_index needs llama-index-core: pip install 'bedrock-kit[llama-index]'"
+    ) from exc
+
+from bedrock_kit.llama_index._tools import ToolCallMissingError
+from bedrock_kit.llama_index.agents import BedrockAgentQueryEngine
+from bedrock_kit.llama_index.guardrails import (
+    BedrockGuardrail,
+    BedrockGuardrailNodePostprocessor,
+    GuardedQueryEngine,
+)
+from bedrock_kit.llama_index.llms import BedrockKitLLM
+from bedrock_kit.llama_index.retrievers import (
+    BedrockKnowledgeBaseRetriever,
+    BedrockRetrieveAndGenerateQueryEngine,
+)
+from bedrock_kit.llama_index.tools import (
+    action_group_lambda_handler,
+    to_tool_spec,
+    tools_to_action_group,
+)
+
+__all__ = [
+    "BedrockAgentQueryEngine",
+    "BedrockGuardrail",
+    "BedrockGuardrailNodePostprocessor",
+    "BedrockKitLLM",
+    "BedrockKnowledgeBaseRetriever",
+    "BedrockRetrieveAndGenerateQueryEngine",
+    "GuardedQueryEngine",
+    "ToolCallMissingError",
+    "action_group_lambda_handler",
+    "to_tool_spec",
+    "tools_to_action_group",
+]
