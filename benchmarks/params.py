@@ -23,6 +23,8 @@ class Params:
     """Repetitions of scenario 2: many short ones, so load bursts on a shared host hit all."""
     sync_calls: int
     """Sequential invokes per repetition (scenario 2)."""
+    stream_reps: int
+    """Repetitions of scenario 3 (cheap, so many: medians steady on a busy host)."""
     stream_tokens: int
     """Length of the streamed answer (scenario 3)."""
     chunk_tokens: int
@@ -53,6 +55,7 @@ FULL = Params(
     min_requests=10,
     sync_reps=15,
     sync_calls=100,
+    stream_reps=11,
     stream_tokens=2000,
     chunk_tokens=4,
     import_reps=3,
@@ -71,6 +74,7 @@ QUICK = Params(
     min_requests=2,
     sync_reps=2,
     sync_calls=10,
+    stream_reps=2,
     stream_tokens=80,
     chunk_tokens=4,
     import_reps=1,

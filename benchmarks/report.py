@@ -178,6 +178,7 @@ def _overhead_lines(section: dict[str, Any]) -> list[str]:
             r["cpu_ms_per_call"],
             r["cpu_ratio_vs_floor"],
             r["cpu_ms_beyond_floor"],
+            r.get("python_calls_per_call"),
         ]
         for name, r in section["results"].items()
     ]
@@ -193,6 +194,7 @@ def _overhead_lines(section: dict[str, Any]) -> list[str]:
                 "CPU ms/call",
                 "CPU x raw",
                 "CPU ms beyond raw",
+                "Python calls/call",
             ],
             rows,
         ),
@@ -233,6 +235,19 @@ def _streaming_lines(section: dict[str, Any]) -> list[str]:
             ],
             rows,
         ),
+        *_stream_calls_lines(section),
+    ]
+
+
+def _stream_calls_lines(section: dict[str, Any]) -> list[str]:
+    calls = section.get("python_calls_per_chunk")
+    if not calls:
+        return []
+    return [
+        "Python function calls per streamed chunk (sync stream; counted, so host load cannot",
+        "skew it):",
+        "",
+        *_table(["contender", "calls/chunk"], [[name, value] for name, value in calls.items()]),
     ]
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import cProfile
 import math
+import pstats
 import statistics
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -43,3 +45,13 @@ def rotations(items: Sequence[T], rounds: int) -> Iterator[tuple[int, list[T]]]:
 def ms(seconds: float) -> float:
     """Seconds to milliseconds, rounded for the results file."""
     return round(seconds * 1000, 4) if not math.isnan(seconds) else math.nan
+
+
+def python_calls(action: Callable[[], object], repeat: int) -> float:
+    """Python function calls per run of ``action``: a CPU-cost proxy that host load can't skew."""
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(repeat):
+        action()
+    profile.disable()
+    return pstats.Stats(profile).total_calls / repeat  # type: ignore[attr-defined, no-any-return]

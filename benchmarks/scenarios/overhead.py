@@ -12,7 +12,7 @@ from typing import Any
 from benchmarks._server import ServerConfig, ServerProcess
 from benchmarks.contenders import Driver, build_all, describe
 from benchmarks.params import Params
-from benchmarks.stats import median, ms, ratio, rotations
+from benchmarks.stats import median, ms, python_calls, ratio, rotations
 
 PROMPT = "Say something short."
 _WARM_UP = 20
@@ -38,6 +38,7 @@ def run(params: Params, only: list[str] | None = None) -> dict[str, Any]:
                 wall, cpu = _calls(driver, params.sync_calls)
                 walls[driver.name].append(wall)
                 cpus[driver.name].append(cpu)
+        counted = {d.name: python_calls(lambda d=d: d.invoke(PROMPT), 20) for d in drivers}
     floor = drivers[0].name
     floor_wall, floor_cpu = median(walls[floor]), median(cpus[floor])
     results = {}
@@ -49,6 +50,8 @@ def run(params: Params, only: list[str] | None = None) -> dict[str, Any]:
             "wall_ratio_vs_floor": round(ratio(wall, floor_wall), 3),
             "cpu_ratio_vs_floor": round(ratio(cpu, floor_cpu), 3),
             "cpu_ms_beyond_floor": ms(cpu - floor_cpu),
+            "python_calls_per_call": round(counted[driver.name]),
+            "python_calls_beyond_floor": round(counted[driver.name] - counted[floor]),
             "wall_ms_reps": [ms(w) for w in walls[driver.name]],
         }
     return {

@@ -16,7 +16,7 @@ from typing import Any
 from benchmarks._server import ServerConfig, ServerProcess
 from benchmarks.contenders import Driver, aclose_all, build_all, describe
 from benchmarks.params import Params
-from benchmarks.stats import median, ms, ratio, rotations
+from benchmarks.stats import median, ms, python_calls, ratio, rotations
 
 PROMPT = "Tell me a long story."
 
@@ -54,12 +54,20 @@ async def _measure(drivers: list[Driver], params: Params) -> dict[str, dict[str,
     for driver in drivers:
         _sync_stream(driver)
         await _async_stream(driver)
-    for _, order in rotations(drivers, params.reps):
+    for _, order in rotations(drivers, params.stream_reps):
         for driver in order:
             samples[driver.name]["stream"].append(_sync_stream(driver))
             samples[driver.name]["astream"].append(await _async_stream(driver))
     await aclose_all(drivers)
     return samples
+
+
+def _count_calls(drivers: list[Driver], chunks_sent: int) -> dict[str, float]:
+    """Python function calls per chunk of a sync stream."""
+    return {
+        d.name: python_calls(lambda d=d: sum(1 for _ in d.stream(PROMPT)), 2) / chunks_sent
+        for d in drivers
+    }
 
 
 def _summary(samples: list[Sample], chunks_sent: int, floor: dict[str, float]) -> dict[str, Any]:
@@ -86,6 +94,7 @@ def run(params: Params, only: list[str] | None = None) -> dict[str, Any]:
     with ServerProcess(config) as server:
         drivers, skipped = build_all(server.endpoint_url, only)
         samples = asyncio.run(_measure(drivers, params))
+        calls = _count_calls(drivers, chunks_sent)
     floor_name = drivers[0].name
     results: dict[str, dict[str, Any]] = {d.name: {} for d in drivers}
     for mode in ("stream", "astream"):
@@ -105,6 +114,7 @@ def run(params: Params, only: list[str] | None = None) -> dict[str, Any]:
             "text_deltas_sent": chunks_sent,
         },
         "floor": floor_name,
+        "python_calls_per_chunk": {name: round(value, 1) for name, value in calls.items()},
         "skipped": skipped,
         "contender_settings": describe(drivers),
         "results": results,
