@@ -9,11 +9,13 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from bedrock_kit.langchain.agents import BedrockAgentRunnable, BedrockAgentTool
 from bedrock_kit.langchain.chat_models import ChatBedrockKit
+from bedrock_kit.langchain.embeddings import BedrockKitEmbeddings
 from bedrock_kit.langchain.guardrails import (
     BedrockGroundingCheck,
     BedrockGuardrail,
     BedrockStreamGuard,
 )
+from bedrock_kit.langchain.prompts import aload_prompt, chat_model_for_prompt, load_prompt
 from bedrock_kit.langchain.retrievers import (
     BedrockKnowledgeBaseRetriever,
     BedrockRetrieveAndGenerate,
@@ -29,11 +31,15 @@ __all__ = [
     "BedrockAgentTool",
     "BedrockGroundingCheck",
     "BedrockGuardrail",
+    "BedrockKitEmbeddings",
     "BedrockKnowledgeBaseRetriever",
     "BedrockRetrieveAndGenerate",
     "BedrockStreamGuard",
     "ChatBedrockKit",
     "action_group_lambda_handler",
+    "aload_prompt",
+    "chat_model_for_prompt",
+    "load_prompt",
     "to_tool_spec",
     "tools_to_action_group",
 ]

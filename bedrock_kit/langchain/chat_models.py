@@ -141,6 +141,17 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
         """Validate client settings now, so bad arguments fail at construction."""
         self.client_settings()
 
+    @classmethod
+    def from_prompt(cls, prompt: Any, **kwargs: Any) -> ChatBedrockKit:
+        """A model configured from a Prompt Management template's model and settings.
+
+        ``load_prompt(...) | ChatBedrockKit.from_prompt(template)``; ``kwargs`` win over the
+        prompt's settings. See :func:`bedrock_kit.langchain.prompts.chat_model_for_prompt`.
+        """
+        from bedrock_kit.langchain.prompts import chat_model_for_prompt
+
+        return chat_model_for_prompt(prompt, **kwargs)
+
     # ------------------------------------------------------------------ plumbing
 
     @property

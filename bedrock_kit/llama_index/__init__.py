@@ -12,12 +12,14 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
 
 from bedrock_kit.llama_index._tools import ToolCallMissingError
 from bedrock_kit.llama_index.agents import BedrockAgentQueryEngine
+from bedrock_kit.llama_index.embeddings import BedrockKitEmbedding
 from bedrock_kit.llama_index.guardrails import (
     BedrockGuardrail,
     BedrockGuardrailNodePostprocessor,
     GuardedQueryEngine,
 )
 from bedrock_kit.llama_index.llms import BedrockKitLLM
+from bedrock_kit.llama_index.prompts import aload_prompt, llm_for_prompt, load_prompt
 from bedrock_kit.llama_index.retrievers import (
     BedrockKnowledgeBaseRetriever,
     BedrockRetrieveAndGenerateQueryEngine,
@@ -32,12 +34,16 @@ __all__ = [
     "BedrockAgentQueryEngine",
     "BedrockGuardrail",
     "BedrockGuardrailNodePostprocessor",
+    "BedrockKitEmbedding",
     "BedrockKitLLM",
     "BedrockKnowledgeBaseRetriever",
     "BedrockRetrieveAndGenerateQueryEngine",
     "GuardedQueryEngine",
     "ToolCallMissingError",
     "action_group_lambda_handler",
+    "aload_prompt",
+    "llm_for_prompt",
+    "load_prompt",
     "to_tool_spec",
     "tools_to_action_group",
 ]

@@ -15,8 +15,14 @@ from functools import cache
 from typing import Any
 from urllib.parse import unquote
 
-SERVICES = ("bedrock-runtime", "bedrock-agent-runtime")
+SERVICES = ("bedrock-runtime", "bedrock-agent-runtime", "bedrock-agent")
 """botocore services LocalBedrock serves on one endpoint."""
+
+# bedrock-agent is the control plane and collides with the runtimes: PrepareAgent
+# (POST /agents/{agentId}/) has InvokeInlineAgent's route (POST /agents/{sessionId}), and
+# TagResource/UntagResource/ListTagsForResource repeat runtime operation names (scripts are
+# queued by name). Only the operations listed here are served, so nothing is shadowed.
+_ONLY_OPERATIONS: dict[str, frozenset[str]] = {"bedrock-agent": frozenset({"GetPrompt"})}
 
 _LABEL = re.compile(r"\{([A-Za-z0-9_]+)(\+?)\}")
 
@@ -78,7 +84,10 @@ def _build_routes() -> tuple[Route, ...]:
     found: list[Route] = []
     for service in SERVICES:
         model = session.get_service_model(service)
+        only = _ONLY_OPERATIONS.get(service)
         for name in model.operation_names:
+            if only is not None and name not in only:
+                continue
             operation = model.operation_model(name)
             template = operation.http["requestUri"].split("?", 1)[0]
             found.append(

@@ -570,3 +570,16 @@ def test_secrets_never_printed():
     )
     assert secret not in repr(llm) and secret not in str(llm)
     assert secret not in llm.model_dump_json()
+
+
+def test_from_prompt_takes_model_and_settings_from_the_template(llm):
+    from langchain_core.prompts import PromptTemplate
+
+    template = PromptTemplate.from_template(
+        "Explain {topic}",
+        metadata={"model_id": "amazon.nova-lite-v1:0", "inference": {"temperature": 0.2}},
+    )
+    model = ChatBedrockKit.from_prompt(
+        template, endpoint_url=llm.endpoint_url, region_name="us-east-1"
+    )
+    assert (model.model_id, model.temperature) == ("amazon.nova-lite-v1:0", 0.2)
