@@ -490,7 +490,7 @@ def _bars(ax: Any, data: dict[str, dict[str, Any]], keys: list[str], title: str)
         xs = [i + offset * width for i in range(len(names))]
         ax.bar(xs, [data[n].get(key) or 0 for n in names], width, label=key)
     ax.set_xticks([i + width * (len(keys) - 1) / 2 for i in range(len(names))])
-    ax.set_xticklabels([n.replace(" ", "\n", 1) for n in names], fontsize=7)
+    ax.set_xticklabels([n.split(" (")[0] for n in names], fontsize=7, rotation=25, ha="right")
     ax.set_title(title)
     if len(keys) > 1:
         ax.legend(fontsize=7)
