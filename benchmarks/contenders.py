@@ -339,8 +339,8 @@ def make_bedrock_kit_core(endpoint: str) -> Driver:
 
 
 def make_bedrock_kit_llama_index(endpoint: str) -> Driver:
-    """bedrock-kit's LlamaIndex LLM (skipped while ``bedrock_kit.llama_index`` is absent)."""
-    from bedrock_kit.llama_index import BedrockKitLLM  # type: ignore[import-not-found]
+    """bedrock-kit's LlamaIndex LLM (skipped when llama-index-core is absent)."""
+    from bedrock_kit.llama_index import BedrockKitLLM
 
     llm = BedrockKitLLM(
         model=MODEL_ID,
