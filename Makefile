@@ -27,5 +27,9 @@ test: lint typecheck
 demo: $(STAMP)
 	$(VENV)/bin/bedrock-kit demo
 
+bench: $(STAMP)
+	$(PY) -m pip install -q -r benchmarks/requirements.txt
+	$(PY) benchmarks/run.py
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

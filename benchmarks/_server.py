@@ -39,7 +39,7 @@ class ServerConfig:
 
 
 class ServerProcess:
-    """``bedrock-kit local-server --port 0`` (via :mod:`benchmarks._serve`) as a child process.
+    """``bedrock-kit local-server --port 0`` as a child process.
 
     Args:
         config: Latency and answer size.
@@ -54,7 +54,8 @@ class ServerProcess:
         command = [
             sys.executable,
             "-m",
-            "benchmarks._serve",
+            "bedrock_kit.cli",
+            "local-server",
             "--port",
             "0",
             "--latency",

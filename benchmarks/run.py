@@ -68,8 +68,7 @@ def _meta(quick: bool, params: Params) -> dict[str, Any]:
         "packages": {p: _version(p) for p in _PACKAGES},
         "params": params.__dict__,
         "notes": [
-            "LocalBedrock runs in its own process (bedrock-kit local-server via "
-            "benchmarks/_serve.py, which turns on TCP_NODELAY).",
+            "LocalBedrock runs in its own process (bedrock-kit local-server, TCP_NODELAY on).",
             "The langchain-core floor is raw clients in a minimal BaseChatModel: the cost "
             "every LangChain chat model pays.",
             "Contenders alternate within every repetition; each leads in turn; one warm-up.",
