@@ -11,6 +11,7 @@ import asyncio
 import threading
 import weakref
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from bedrock_kit.errors import ConfigurationError
@@ -117,11 +118,15 @@ class ClientSettings:
         return kwargs
 
     def create_client(self, service: str) -> Any:
-        """A new boto3 client for ``service``."""
-        import boto3
+        """A new boto3 client for ``service``, from a session shared by equal credentials.
 
-        session = boto3.session.Session(**self._session_kwargs())
-        return session.client(service, **self._client_kwargs())  # type: ignore[call-overload]
+        Building a boto3 session loads botocore's data files (about 150 ms); objects with the
+        same profile and credentials share one session, so each builds only its client.
+        """
+        kwargs = self._session_kwargs()
+        with _SESSIONS_LOCK:  # boto3 sessions are not thread-safe; their clients are
+            session = _session_for(tuple(sorted(kwargs.items())))
+            return session.client(service, **self._client_kwargs())
 
     async def create_async_client(self, service: str) -> Any:
         """A new, entered aiobotocore client for ``service`` (close with ``__aexit__``)."""
@@ -135,6 +140,16 @@ class ClientSettings:
         session = AioSession(profile=kwargs.pop("profile_name", None))
         context = session.create_client(service, **self._client_kwargs(), **kwargs)
         return await context.__aenter__()
+
+
+_SESSIONS_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=32)
+def _session_for(kwargs: tuple[tuple[str, Any], ...]) -> Any:
+    import boto3
+
+    return boto3.session.Session(**dict(kwargs))
 
 
 def check_client(client: Any, service: str, argument: str) -> Any:

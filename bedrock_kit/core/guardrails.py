@@ -103,9 +103,9 @@ class GuardrailUsage:
     word_policy_units: int = 0
     """Word filters."""
     sensitive_information_policy_units: int = 0
-    """PII filters with custom regexes."""
+    """Sensitive-information filters on PII entity types (billed)."""
     sensitive_information_policy_free_units: int = 0
-    """PII filters without regexes (not billed)."""
+    """Sensitive-information filters on custom regexes (not billed)."""
     contextual_grounding_policy_units: int = 0
     """Contextual grounding checks."""
     automated_reasoning_policy_units: int = 0
