@@ -18,6 +18,7 @@ from typing import TextIO
 from bedrock_kit.core.clients import ClientSettings
 from bedrock_kit.core.guardrail_apply import SOURCES, GuardrailClient, GuardrailResult
 from bedrock_kit.errors import BedrockKitError
+from bedrock_kit.progress import progress
 
 _PROMPT_WIDTH = 48
 
@@ -34,6 +35,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     test.add_argument("--endpoint-url", default=None, help="custom endpoint (LocalBedrock)")
     test.add_argument("--profile", default=None, help="AWS profile")
     test.add_argument("--max-retries", type=int, default=None, help="botocore retries")
+    test.add_argument("--progress", action="store_true", help="show a progress bar (tqdm)")
 
 
 def policies_of(result: GuardrailResult) -> str:
@@ -59,11 +61,19 @@ def format_row(index: int, prompt: str, outcome: GuardrailResult | BedrockKitErr
     return f"{index:>3}  {action:<20}  {policies_of(outcome)}  | {short}"
 
 
-def run_prompts(client: GuardrailClient, prompts: Sequence[str], source: str, out: TextIO) -> int:
+def run_prompts(
+    client: GuardrailClient,
+    prompts: Sequence[str],
+    source: str,
+    out: TextIO,
+    *,
+    show_progress: bool = False,
+) -> int:
     """Check each prompt, print the table; returns 1 when a call failed, else 0."""
     print(f"{'#':>3}  {'action':<20}  policies  | prompt", file=out)
     failed = False
-    for index, prompt in enumerate(prompts, 1):
+    numbered = enumerate(prompts, 1)
+    for index, prompt in progress(numbered, enabled=show_progress, total=len(prompts)):
         outcome: GuardrailResult | BedrockKitError
         try:
             outcome = client.apply(prompt, source=source)
@@ -96,4 +106,6 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     except BedrockKitError as exc:
         print(f"bedrock-kit guardrail test: {exc}", file=sys.stderr)
         return 2
-    return run_prompts(client, prompts, args.source, out)
+    return run_prompts(
+        client, prompts, args.source, out, show_progress=getattr(args, "progress", False)
+    )

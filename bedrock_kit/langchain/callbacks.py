@@ -301,3 +301,27 @@ def token_budget(
             yield handler
     finally:
         _handler_var.reset(token)
+
+
+class ProgressCallbackHandler(BaseCallbackHandler):
+    """A progress bar over many model calls: ``llm.abatch(inputs, config={"callbacks":
+    [ProgressCallbackHandler(len(inputs))]})``. Needs the ``progress`` extra (tqdm)."""
+
+    run_inline = True
+
+    def __init__(self, total: int, desc: str = "model calls") -> None:
+        from bedrock_kit.progress import progress_bar
+
+        self.bar = progress_bar(total, desc)
+
+    def on_llm_end(self, response: Any, **kwargs: Any) -> None:
+        """One call finished."""
+        self.bar.update(1)
+
+    def on_llm_error(self, error: BaseException, **kwargs: Any) -> None:
+        """A failed call also counts as done."""
+        self.bar.update(1)
+
+    def close(self) -> None:
+        """Close the bar."""
+        self.bar.close()
