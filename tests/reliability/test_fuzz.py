@@ -9,7 +9,7 @@ valid frames (built with :mod:`bedrock_kit.testing.eventstream`) with random mut
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from typing import Any
 
@@ -383,6 +383,75 @@ def test_stream_non_object_additional_fields(extra):
 @pytest.mark.parametrize("event", ["contentBlockStart", "contentBlockDelta", "messageStop"])
 def test_stream_event_with_null_members(event):
     _only_typed(lambda: list(iter_deltas(iter([{event: None}]), StreamReducer(MODEL))))
+
+
+# Null members inside otherwise well-shaped responses. botocore omits absent members rather
+# than decoding them to None, so these are reachable only from dicts built elsewhere (recorded
+# or hand-written JSON, other SDKs); each still ends in a bare TypeError/AttributeError.
+_NULL_MEMBER_CRASHES: list[tuple[str, Callable[[], Any]]] = [
+    (
+        "core/stream.py StreamReducer._on_block_start: int(contentBlockIndex=None)",
+        lambda: list(
+            iter_deltas(
+                iter([{"contentBlockStart": {"contentBlockIndex": None}}]), StreamReducer(MODEL)
+            )
+        ),
+    ),
+    (
+        "core/stream.py StreamReducer._on_block_start: start.toolUse=None .get",
+        lambda: list(
+            iter_deltas(
+                iter([{"contentBlockStart": {"start": {"toolUse": None}}}]), StreamReducer(MODEL)
+            )
+        ),
+    ),
+    (
+        "core/stream.py StreamReducer.partial_text (via finish): delta.text=None joined",
+        lambda: list(
+            iter_deltas(
+                iter([{"contentBlockDelta": {"delta": {"text": None}}}]), StreamReducer(MODEL)
+            )
+        ),
+    ),
+    (
+        "core/converse.py _image_from_wire (block_from_wire): content [{'image': None}]",
+        lambda: parse_converse_response(
+            {"output": {"message": {"content": [{"image": None}]}}}, model_id=MODEL
+        ),
+    ),
+    (
+        "core/converse.py _document_from_wire (block_from_wire): content [{'document': None}]",
+        lambda: parse_converse_response(
+            {"output": {"message": {"content": [{"document": None}]}}}, model_id=MODEL
+        ),
+    ),
+    (
+        "core/guardrails.py _grounding: float(threshold=None)",
+        lambda: parse_assessment({"contextualGroundingPolicy": {"filters": [{"threshold": None}]}}),
+    ),
+    (
+        "core/agent_tools.py parse_invocation_inputs (via agents._AgentLoop.feed): "
+        "functionInvocationInput=None .get",
+        lambda: _feed_agent(
+            [{"returnControl": {"invocationInputs": [{"functionInvocationInput": None}]}}]
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        pytest.param(
+            call,
+            id=f"null-{index}",
+            marks=pytest.mark.xfail(strict=True, raises=(TypeError, AttributeError), reason=name),
+        )
+        for index, (name, call) in enumerate(_NULL_MEMBER_CRASHES)
+    ],
+)
+def test_null_members_crash(call):
+    _only_typed(call)
 
 
 if __name__ == "__main__":  # pragma: no cover - handy for shrinking by hand
