@@ -31,5 +31,8 @@ bench: $(STAMP)
 	$(PY) -m pip install -q -r benchmarks/requirements.txt
 	$(PY) benchmarks/run.py
 
+soak: $(STAMP)
+	$(PY) benchmarks/soak.py --calls 10000
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

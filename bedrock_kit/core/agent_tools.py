@@ -110,7 +110,7 @@ def parse_invocation_inputs(payload: Mapping[str, Any]) -> tuple[InvocationInput
     calls = []
     for member in payload.get("invocationInputs") or ():
         if "functionInvocationInput" in member:
-            wire = member["functionInvocationInput"]
+            wire = member["functionInvocationInput"] or {}
             calls.append(
                 InvocationInput(
                     kind="function",
@@ -124,7 +124,7 @@ def parse_invocation_inputs(payload: Mapping[str, Any]) -> tuple[InvocationInput
                 )
             )
         elif "apiInvocationInput" in member:
-            wire = member["apiInvocationInput"]
+            wire = member["apiInvocationInput"] or {}
             path = str(wire.get("apiPath") or "")
             calls.append(
                 InvocationInput(

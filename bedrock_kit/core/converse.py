@@ -384,12 +384,21 @@ _FROM_WIRE: dict[str, Callable[[Any], ContentBlock]] = {
 }
 
 
+def document_fields(value: Any) -> dict[str, Any]:
+    """A free-form document member as a dict; a non-object document is kept under ``value``."""
+    if value is None:
+        return {}
+    return dict(value) if isinstance(value, Mapping) else {"value": value}
+
+
 def block_from_wire(wire: Mapping[str, Any]) -> ContentBlock:
     """Parse one Converse content block; unknown types are kept as :class:`UnknownBlock`."""
     for key, value in wire.items():
         parse = _FROM_WIRE.get(key)
         if parse is not None:
-            return parse(value)
+            if key == "text":
+                return TextBlock(value or "")
+            return parse(value if value is not None else {})
     key = next(iter(wire), "")
     if key == "SDK_UNKNOWN_MEMBER":  # botocore keeps only the name of members it lacks
         return UnknownBlock(str((wire[key] or {}).get("name", "")), None)
@@ -442,7 +451,9 @@ def parse_converse_response(response: Mapping[str, Any], *, model_id: str) -> Co
         latency_ms=(response.get("metrics") or {}).get("latencyMs"),
         guardrail=parse_guardrail_trace(trace.get("guardrail")),
         request_id=request_id_of(response),
-        additional_model_response_fields=dict(response.get("additionalModelResponseFields") or {}),
+        additional_model_response_fields=document_fields(
+            response.get("additionalModelResponseFields")
+        ),
         trace=dict(trace),
     )
 

@@ -240,6 +240,7 @@ def _topics(policy: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
                 t.get("name", ""), t.get("type", ""), t.get("action", ""), _bool(t.get("detected"))
             )
             for t in policy.get("topics") or ()
+            if t
         )
     }
 
@@ -255,6 +256,7 @@ def _content(policy: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
                 _bool(f.get("detected")),
             )
             for f in policy.get("filters") or ()
+            if f
         )
     }
 
@@ -263,12 +265,14 @@ def _words(policy: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
     custom = [
         WordFinding(w.get("match", ""), w.get("action", ""), None, _bool(w.get("detected")))
         for w in policy.get("customWords") or ()
+        if w
     ]
     managed = [
         WordFinding(
             w.get("match", ""), w.get("action", ""), w.get("type"), _bool(w.get("detected"))
         )
         for w in policy.get("managedWordLists") or ()
+        if w
     ]
     return {"words": (*custom, *managed)}
 
@@ -283,6 +287,7 @@ def _pii(policy: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
                 detected=_bool(e.get("detected")),
             )
             for e in policy.get("piiEntities") or ()
+            if e
         ),
         "regexes": tuple(
             PiiFinding(
@@ -293,6 +298,7 @@ def _pii(policy: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
                 detected=_bool(r.get("detected")),
             )
             for r in policy.get("regexes") or ()
+            if r
         ),
     }
 
@@ -302,12 +308,13 @@ def _grounding(policy: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
         "grounding": tuple(
             GroundingFinding(
                 g.get("type", ""),
-                float(g.get("score", 0.0)),
-                float(g.get("threshold", 0.0)),
+                float(g.get("score") or 0.0),
+                float(g.get("threshold") or 0.0),
                 g.get("action", ""),
                 _bool(g.get("detected")),
             )
             for g in policy.get("filters") or ()
+            if g
         )
     }
 

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, It
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
-from bedrock_kit.core.converse import parse_stop_reason, parse_usage
+from bedrock_kit.core.converse import document_fields, parse_stop_reason, parse_usage
 from bedrock_kit.core.guardrails import parse_guardrail_trace
 from bedrock_kit.core.types import (
     CitationsBlock,
@@ -138,7 +138,7 @@ class StreamReducer:
         for key, value in event.items():
             handler = self._handlers.get(key)
             if handler is not None:
-                return handler(value)
+                return handler(value or {})
             if key.endswith("Exception"):
                 raise self._exception_event(key, value)
         return []  # unknown event types are ignored, as botocore ignores unknown members
@@ -177,22 +177,23 @@ class StreamReducer:
         return []
 
     def _on_block_start(self, value: Mapping[str, Any]) -> list[StreamDelta]:
-        index = int(value.get("contentBlockIndex", 0))
+        index = int(value.get("contentBlockIndex") or 0)
         start = value.get("start") or {}
         if "toolUse" in start:
-            tool = start["toolUse"]
+            tool = start["toolUse"] or {}
             block = self._block(index, "tool")
             block.tool_id, block.tool_name = tool.get("toolUseId", ""), tool.get("name", "")
             return [ToolCallDelta(index, block.tool_id, block.tool_name, "")]
         return []
 
     def _on_block_delta(self, value: Mapping[str, Any]) -> list[StreamDelta]:
-        index = int(value.get("contentBlockIndex", 0))
+        index = int(value.get("contentBlockIndex") or 0)
         delta = value.get("delta") or {}
         if "text" in delta:
+            text = delta["text"] or ""
             block = self._block(index, "text")
-            block.text.append(delta["text"])
-            return [TextDelta(index, delta["text"])]
+            block.text.append(text)
+            return [TextDelta(index, text)]
         if "toolUse" in delta:
             fragment = (delta["toolUse"] or {}).get("input", "")
             self._block(index, "tool").text.append(fragment)
@@ -225,7 +226,7 @@ class StreamReducer:
     def _on_message_stop(self, value: Mapping[str, Any]) -> list[StreamDelta]:
         raw = value.get("stopReason") or ""
         self._stop = StopDelta(parse_stop_reason(raw), raw)
-        self._additional = dict(value.get("additionalModelResponseFields") or {})
+        self._additional = document_fields(value.get("additionalModelResponseFields"))
         return [self._stop, *self._complete()]
 
     def _on_metadata(self, value: Mapping[str, Any]) -> list[StreamDelta]:
