@@ -419,6 +419,11 @@ def parse_usage(wire: Mapping[str, Any] | None) -> Usage:
         cache_read_input_tokens=int(wire.get("cacheReadInputTokens") or 0),
         cache_write_input_tokens=int(wire.get("cacheWriteInputTokens") or 0),
         total_tokens=int(wire.get("totalTokens") or 0),
+        cache_write_1h_input_tokens=sum(
+            int(d.get("inputTokens") or 0)
+            for d in wire.get("cacheDetails") or ()
+            if d and d.get("ttl") == "1h"
+        ),
     )
 
 

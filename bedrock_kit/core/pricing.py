@@ -109,7 +109,10 @@ class PriceEntry:
             cache_write_1h_tokens: How many of ``usage.cache_write_input_tokens`` were written
                 with the 1 hour TTL (see :func:`cache_write_1h_tokens`).
         """
-        one_hour = min(cache_write_1h_tokens, usage.cache_write_input_tokens)
+        one_hour = min(
+            max(cache_write_1h_tokens, usage.cache_write_1h_input_tokens),
+            usage.cache_write_input_tokens,
+        )
         five_min = usage.cache_write_input_tokens - one_hour
         parts = (
             (usage.input_tokens, "input"),

@@ -212,6 +212,8 @@ class Usage:
     """Input tokens written to the prompt cache (``cacheWriteInputTokens``)."""
     total_tokens: int = 0
     """``totalTokens`` as Bedrock reported it."""
+    cache_write_1h_input_tokens: int = 0
+    """The part of the cache writes made with the 1 hour TTL (``cacheDetails``), priced apart."""
 
     @property
     def total_input_tokens(self) -> int:
@@ -225,6 +227,7 @@ class Usage:
             self.cache_read_input_tokens + other.cache_read_input_tokens,
             self.cache_write_input_tokens + other.cache_write_input_tokens,
             self.total_tokens + other.total_tokens,
+            self.cache_write_1h_input_tokens + other.cache_write_1h_input_tokens,
         )
 
 

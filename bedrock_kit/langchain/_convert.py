@@ -211,6 +211,8 @@ def usage_metadata(usage: Usage) -> UsageMetadata:
     details = InputTokenDetails(
         cache_read=usage.cache_read_input_tokens, cache_creation=usage.cache_write_input_tokens
     )
+    if usage.cache_write_1h_input_tokens:  # the key langchain-anthropic uses for 1 h writes
+        details["ephemeral_1h_input_tokens"] = usage.cache_write_1h_input_tokens  # type: ignore[typeddict-unknown-key]
     return UsageMetadata(
         input_tokens=usage.total_input_tokens,
         output_tokens=usage.output_tokens,

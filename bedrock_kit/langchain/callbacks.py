@@ -71,6 +71,7 @@ def usage_from_metadata(usage: Mapping[str, Any]) -> Usage:
         cache_read_input_tokens=cache_read,
         cache_write_input_tokens=cache_write,
         total_tokens=int(usage.get("total_tokens") or total_input + output),
+        cache_write_1h_input_tokens=int(details.get("ephemeral_1h_input_tokens") or 0),
     )
 
 

@@ -228,3 +228,26 @@ def test_guardrail_config_forms():
         parse_guardrail_config({"guardrailIdentifier": "g"})
     with pytest.raises(ConfigurationError, match="unknown keys"):
         parse_guardrail_config({"guardrailIdentifier": "g", "guardrailVersion": "1", "trase": "x"})
+
+
+def test_one_hour_cache_writes_are_counted_apart_and_priced_at_their_rate():
+    from decimal import Decimal
+
+    from bedrock_kit.core.converse import parse_usage
+    from bedrock_kit.core.pricing import load_prices
+
+    wire = {
+        "inputTokens": 10,
+        "outputTokens": 5,
+        "cacheWriteInputTokens": 3000,
+        "totalTokens": 3015,
+        "cacheDetails": [{"ttl": "5m", "inputTokens": 1000}, {"ttl": "1h", "inputTokens": 2000}],
+    }
+    usage = parse_usage(wire)
+    assert (usage.cache_write_input_tokens, usage.cache_write_1h_input_tokens) == (3000, 2000)
+    price = load_prices().price("anthropic.claude-3-5-haiku-20241022-v1:0")
+    assert price.cache_write is not None and price.cache_write_1h is not None
+    expected = (
+        10 * price.input + 5 * price.output + 1000 * price.cache_write + 2000 * price.cache_write_1h
+    ) / Decimal(1000)
+    assert price.cost(usage) == expected

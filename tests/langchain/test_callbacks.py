@@ -569,3 +569,14 @@ def test_chat_bedrock_invoke_model_against_local_bedrock_counts_cache_tokens():
             llm.invoke("What is the capital of France?", config={"callbacks": [cb]})
     # the reserved counts: (1000 counted input * 0.00025 + 100 max output * 0.00125) / 1000
     assert cb.ledger.spent() == Decimal("0.0000125") + Decimal("0.000375")
+
+
+def test_one_hour_cache_writes_survive_the_langchain_round_trip():
+    from bedrock_kit.core.types import Usage
+    from bedrock_kit.langchain._convert import usage_metadata
+    from bedrock_kit.langchain.callbacks import usage_from_metadata
+
+    usage = Usage(10, 5, 0, 3000, 3015, cache_write_1h_input_tokens=2000)
+    metadata = usage_metadata(usage)
+    assert metadata["input_token_details"]["ephemeral_1h_input_tokens"] == 2000  # type: ignore[typeddict-item]
+    assert usage_from_metadata(metadata) == usage
