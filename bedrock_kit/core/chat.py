@@ -8,7 +8,7 @@ yield the same deltas, so behaviour and usage reporting do not depend on the API
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from bedrock_kit.core.converse import build_converse_request, build_tool_config, merge_turns
 from bedrock_kit.core.invoke import InvokeInput, build_invoke_request
@@ -24,7 +24,12 @@ from bedrock_kit.core.types import (
 )
 from bedrock_kit.errors import ConfigurationError
 
+if TYPE_CHECKING:
+    from bedrock_kit.core.budget import Ledger
+
 Api: TypeAlias = Literal["converse", "invoke"]
+# Output tokens reserved when a request sets no limit (Bedrock models default to 4,096 or less).
+_DEFAULT_MAX_TOKENS = 4096
 APIS: tuple[Api, ...] = ("converse", "invoke")
 
 
@@ -81,27 +86,95 @@ def build_chat_request(
     return build_invoke_request(model_id, invoke_input, guardrail=guardrail)
 
 
-def send(runtime: ConverseRuntime, api: Api, request: Mapping[str, Any]) -> ConverseResult:
-    """Send a request built by :func:`build_chat_request`."""
-    return runtime.converse(request) if api == "converse" else runtime.invoke(request)
+def _reserve(ledger: Ledger | None, request: Mapping[str, Any], max_tokens: int | None) -> Any:
+    """Hold the call's worst case on ``ledger`` before any request (None: no budget)."""
+    if ledger is None:
+        return None
+    if "body" in request:  # InvokeModel: the provider body holds the whole prompt
+        return ledger.reserve(
+            str(request["modelId"]),
+            max_output_tokens=max_tokens or _DEFAULT_MAX_TOKENS,
+            prompt=bytes(request["body"]).decode(errors="replace"),
+        )
+    return ledger.reserve_request(request, default_max_tokens=max_tokens or _DEFAULT_MAX_TOKENS)
 
 
-async def asend(runtime: ConverseRuntime, api: Api, request: Mapping[str, Any]) -> ConverseResult:
+def send(
+    runtime: ConverseRuntime,
+    api: Api,
+    request: Mapping[str, Any],
+    *,
+    ledger: Ledger | None = None,
+    max_tokens: int | None = None,
+) -> ConverseResult:
+    """Send a request built by :func:`build_chat_request`.
+
+    With a ``ledger``, the call's worst case is reserved first (BudgetExceededError, before
+    any request, when it does not fit) and settled to the billed usage afterwards.
+    """
+    reservation = _reserve(ledger, request, max_tokens)
+    try:
+        result = runtime.converse(request) if api == "converse" else runtime.invoke(request)
+    except BaseException as exc:
+        if reservation is not None:
+            reservation.release(exc)
+        raise
+    if reservation is not None:
+        reservation.settle_result(result)
+    return result
+
+
+async def asend(
+    runtime: ConverseRuntime,
+    api: Api,
+    request: Mapping[str, Any],
+    *,
+    ledger: Ledger | None = None,
+    max_tokens: int | None = None,
+) -> ConverseResult:
     """Async :func:`send`."""
-    if api == "converse":
-        return await runtime.aconverse(request)
-    return await runtime.ainvoke(request)
+    reservation = _reserve(ledger, request, max_tokens)
+    try:
+        if api == "converse":
+            result = await runtime.aconverse(request)
+        else:
+            result = await runtime.ainvoke(request)
+    except BaseException as exc:
+        if reservation is not None:
+            reservation.release(exc)
+        raise
+    if reservation is not None:
+        reservation.settle_result(result)
+    return result
 
 
 def send_stream(
-    runtime: ConverseRuntime, api: Api, request: Mapping[str, Any]
+    runtime: ConverseRuntime,
+    api: Api,
+    request: Mapping[str, Any],
+    *,
+    ledger: Ledger | None = None,
+    max_tokens: int | None = None,
 ) -> Iterator[StreamDelta]:
-    """Stream a request built with ``stream=True``."""
-    return runtime.stream(request) if api == "converse" else runtime.invoke_stream(request)
+    """Stream a request built with ``stream=True`` (metered on ``ledger`` when given)."""
+    reservation = _reserve(ledger, request, max_tokens)
+    deltas = runtime.stream(request) if api == "converse" else runtime.invoke_stream(request)
+    if ledger is None:
+        return deltas
+    return ledger.metered(reservation, deltas)
 
 
 def asend_stream(
-    runtime: ConverseRuntime, api: Api, request: Mapping[str, Any]
+    runtime: ConverseRuntime,
+    api: Api,
+    request: Mapping[str, Any],
+    *,
+    ledger: Ledger | None = None,
+    max_tokens: int | None = None,
 ) -> AsyncIterator[StreamDelta]:
     """Async :func:`send_stream`."""
-    return runtime.astream(request) if api == "converse" else runtime.ainvoke_stream(request)
+    reservation = _reserve(ledger, request, max_tokens)
+    deltas = runtime.astream(request) if api == "converse" else runtime.ainvoke_stream(request)
+    if ledger is None:
+        return deltas
+    return ledger.ametered(reservation, deltas)

@@ -122,6 +122,9 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
     """Wrap the last user turn in ``guardContent`` so the guardrail checks only it."""
     raise_on_guardrail_intervention: bool = False
     """Raise GuardrailInterventionError instead of returning the guardrail's answer."""
+    ledger: Any = Field(default=None, exclude=True)
+    """A :class:`bedrock_kit.Ledger`: every call is reserved before it is sent (refused with
+    BudgetExceededError when it could cross a limit) and settled to billed usage after."""
 
     _runtime: ConverseRuntime | None = PrivateAttr(default=None)
     _count_tokens_unsupported: bool = PrivateAttr(default=False)
@@ -230,6 +233,9 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
             stream=stream,
         )
 
+    def _budget(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        return {"ledger": self.ledger, "max_tokens": kwargs.get("max_tokens", self.max_tokens)}
+
     def _check_guardrail(self, result: ConverseResult) -> None:
         if self.raise_on_guardrail_intervention and result.guardrail_intervened:
             raise guardrail_intervention_error(result)
@@ -243,7 +249,12 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        result = send(self.runtime, self.api, self.build_request(messages, stop, **kwargs))
+        result = send(
+            self.runtime,
+            self.api,
+            self.build_request(messages, stop, **kwargs),
+            **self._budget(kwargs),
+        )
         self._check_guardrail(result)
         return ChatResult(generations=[ChatGeneration(message=to_ai_message(result))])
 
@@ -254,7 +265,12 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        result = await asend(self.runtime, self.api, self.build_request(messages, stop, **kwargs))
+        result = await asend(
+            self.runtime,
+            self.api,
+            self.build_request(messages, stop, **kwargs),
+            **self._budget(kwargs),
+        )
         self._check_guardrail(result)
         return ChatResult(generations=[ChatGeneration(message=to_ai_message(result))])
 
@@ -267,7 +283,7 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         builder = ChunkBuilder()
         request = self.build_request(messages, stop, stream=True, **kwargs)
-        for delta in send_stream(self.runtime, self.api, request):
+        for delta in send_stream(self.runtime, self.api, request, **self._budget(kwargs)):
             if isinstance(delta, CompletedDelta):
                 self._check_guardrail(delta.result)
             chunk = builder.chunk(delta)
@@ -286,7 +302,7 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
     ) -> AsyncIterator[ChatGenerationChunk]:
         builder = ChunkBuilder()
         request = self.build_request(messages, stop, stream=True, **kwargs)
-        async for delta in asend_stream(self.runtime, self.api, request):
+        async for delta in asend_stream(self.runtime, self.api, request, **self._budget(kwargs)):
             if isinstance(delta, CompletedDelta):
                 self._check_guardrail(delta.result)
             chunk = builder.chunk(delta)

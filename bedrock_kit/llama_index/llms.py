@@ -148,6 +148,12 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
     raise_on_guardrail_intervention: bool = Field(
         default=False, description="Raise GuardrailInterventionError when a guardrail intervenes."
     )
+    ledger: Any = Field(
+        default=None,
+        exclude=True,
+        description="A bedrock_kit Ledger: calls are reserved before they are sent "
+        "(BudgetExceededError when one could cross a limit) and settled to billed usage.",
+    )
     guard_last_turn: bool = Field(
         default=False,
         description="With a guardrail, check only the last user turn (as guardContent).",
@@ -277,6 +283,9 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
             choice = "any"
         return choice if supports_tool_choice(self.model, "any") else None
 
+    def _budget(self) -> dict[str, Any]:
+        return {"ledger": self.ledger, "max_tokens": self.max_tokens}
+
     def _checked(self, result: ConverseResult) -> ConverseResult:
         if self.raise_on_guardrail_intervention and result.guardrail_intervened:
             raise guardrail_intervention_error(result)
@@ -291,14 +300,16 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         request = self.build_request(messages, **kwargs)
-        return to_chat_response(self._checked(send(self.runtime, self.api, request)))
+        return to_chat_response(
+            self._checked(send(self.runtime, self.api, request, **self._budget()))
+        )
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         request = self.build_request(messages, stream=True, **kwargs)  # bad input fails here, early
 
         def gen() -> Generator[ChatResponse, None, None]:
             chunks = ChatStream()
-            for delta in send_stream(self.runtime, self.api, request):
+            for delta in send_stream(self.runtime, self.api, request, **self._budget()):
                 chunk = self._chunk(chunks, delta)
                 if chunk is not None:
                     yield chunk
@@ -307,7 +318,9 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         request = self.build_request(messages, **kwargs)
-        return to_chat_response(self._checked(await asend(self.runtime, self.api, request)))
+        return to_chat_response(
+            self._checked(await asend(self.runtime, self.api, request, **self._budget()))
+        )
 
     async def _astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
@@ -316,7 +329,7 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:
             chunks = ChatStream()
-            async for delta in asend_stream(self.runtime, self.api, request):
+            async for delta in asend_stream(self.runtime, self.api, request, **self._budget()):
                 chunk = self._chunk(chunks, delta)
                 if chunk is not None:
                     yield chunk
