@@ -152,6 +152,44 @@ def _session_for(kwargs: tuple[tuple[str, Any], ...]) -> Any:
     return boto3.session.Session(**dict(kwargs))
 
 
+def _plain_secret(value: Any) -> Any:
+    # Adapters hold pydantic SecretStr; the core needs only the string.
+    getter = getattr(value, "get_secret_value", None)
+    return getter() if callable(getter) else value
+
+
+def client_settings_from(
+    *,
+    region_name: str | None = None,
+    endpoint_url: str | None = None,
+    credentials_profile_name: str | None = None,
+    aws_access_key_id: Any = None,
+    aws_secret_access_key: Any = None,
+    aws_session_token: Any = None,
+    max_retries: int | None = None,
+    retry_mode: str | None = None,
+    timeout: float | None = None,
+) -> ClientSettings:
+    """:class:`ClientSettings` from the client keyword arguments every bedrock-kit class takes.
+
+    Secrets may be plain strings or anything with ``get_secret_value()`` (pydantic SecretStr).
+
+    Raises:
+        ConfigurationError: A bad retry mode, retry count, timeout or half a key pair.
+    """
+    return ClientSettings(
+        region_name=region_name,
+        endpoint_url=endpoint_url,
+        profile_name=credentials_profile_name,
+        aws_access_key_id=_plain_secret(aws_access_key_id),
+        aws_secret_access_key=_plain_secret(aws_secret_access_key),
+        aws_session_token=_plain_secret(aws_session_token),
+        max_retries=max_retries,
+        retry_mode=retry_mode or "standard",
+        timeout=timeout,
+    )
+
+
 def check_client(client: Any, service: str, argument: str) -> Any:
     """Reject an injected client of the wrong service, naming the argument."""
     meta = getattr(client, "meta", None)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from bedrock_kit.core.clients import ClientPool, ClientSettings
+from bedrock_kit.core.clients import ClientPool, ClientSettings, client_settings_from
 from bedrock_kit.core.types import InferenceConfig
 from bedrock_kit.errors import ConfigurationError, MalformedResponseError, translate_errors
 
@@ -403,12 +403,6 @@ _CLIENT_ARGS = frozenset(
 )
 
 
-def _plain(value: Any) -> Any:
-    # Adapters pass pydantic SecretStr; the core only needs the string.
-    getter = getattr(value, "get_secret_value", None)
-    return getter() if callable(getter) else value
-
-
 def prompt_management(**client_args: Any) -> PromptManagement:
     """A :class:`PromptManagement` from the client arguments every bedrock-kit class takes.
 
@@ -420,18 +414,24 @@ def prompt_management(**client_args: Any) -> PromptManagement:
         raise ConfigurationError(
             f"unknown client argument(s) {unknown}; expected some of {sorted(_CLIENT_ARGS)}"
         )
-    args = {name: _plain(value) for name, value in client_args.items()}
-    settings = ClientSettings(
-        region_name=args.get("region_name"),
-        endpoint_url=args.get("endpoint_url"),
-        profile_name=args.get("credentials_profile_name"),
-        aws_access_key_id=args.get("aws_access_key_id"),
-        aws_secret_access_key=args.get("aws_secret_access_key"),
-        aws_session_token=args.get("aws_session_token"),
-        max_retries=args.get("max_retries"),
-        retry_mode=args.get("retry_mode") or "standard",
-        timeout=args.get("timeout"),
-    )
-    return PromptManagement(
-        settings, client=args.get("client"), async_client=args.get("async_client")
-    )
+    clients = {
+        name: client_args.pop(name) for name in ("client", "async_client") if name in client_args
+    }
+    settings = client_settings_from(**client_args)
+    return PromptManagement(settings, **clients)
+
+
+def fetch_prompt(prompt_id: str, version: str | int | None = None, **client_args: Any) -> Prompt:
+    """GetPrompt with the client arguments every bedrock-kit class takes."""
+    return prompt_management(**client_args).get_prompt(prompt_id, version)
+
+
+async def afetch_prompt(
+    prompt_id: str, version: str | int | None = None, **client_args: Any
+) -> Prompt:
+    """Async :func:`fetch_prompt`; the one-off async client is closed afterwards."""
+    management = prompt_management(**client_args)
+    try:
+        return await management.aget_prompt(prompt_id, version)
+    finally:
+        await management.pool.aclose()

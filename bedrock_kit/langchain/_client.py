@@ -6,12 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from bedrock_kit.core.clients import ClientSettings
-
-
-def _secret(value: SecretStr | None) -> str | None:
-    return value.get_secret_value() if value is not None else None
-
+from bedrock_kit.core.clients import ClientSettings, client_settings_from
 
 _SECRET_FIELDS = frozenset({"aws_access_key_id", "aws_secret_access_key", "aws_session_token"})
 
@@ -54,13 +49,13 @@ class BedrockClientArgs(BaseModel):
 
     def client_settings(self) -> ClientSettings:
         """The core :class:`ClientSettings` for these arguments (validated)."""
-        return ClientSettings(
+        return client_settings_from(
             region_name=self.region_name,
             endpoint_url=self.endpoint_url,
-            profile_name=self.credentials_profile_name,
-            aws_access_key_id=_secret(self.aws_access_key_id),
-            aws_secret_access_key=_secret(self.aws_secret_access_key),
-            aws_session_token=_secret(self.aws_session_token),
+            credentials_profile_name=self.credentials_profile_name,
+            aws_access_key_id=self.aws_access_key_id,
+            aws_secret_access_key=self.aws_secret_access_key,
+            aws_session_token=self.aws_session_token,
             max_retries=self.max_retries,
             retry_mode=self.retry_mode,
             timeout=self.timeout,

@@ -18,8 +18,9 @@ from langchain_core.prompts import BasePromptTemplate, ChatPromptTemplate, Promp
 from bedrock_kit.core.prompts import (
     Prompt,
     PromptVariant,
+    afetch_prompt,
+    fetch_prompt,
     model_arguments,
-    prompt_management,
     prompt_metadata,
 )
 from bedrock_kit.langchain.chat_models import ChatBedrockKit
@@ -69,8 +70,7 @@ def load_prompt(
             ``aws_*``, ``max_retries``, ``timeout``, ``client`` / ``async_client``
             (``bedrock-agent`` clients).
     """
-    prompt = prompt_management(**client_args).get_prompt(prompt_id, version)
-    return to_template(prompt, variant)
+    return to_template(fetch_prompt(prompt_id, version, **client_args), variant)
 
 
 async def aload_prompt(
@@ -80,12 +80,7 @@ async def aload_prompt(
     **client_args: Any,
 ) -> PromptTemplate | ChatPromptTemplate:
     """Async :func:`load_prompt` over aiobotocore."""
-    management = prompt_management(**client_args)
-    try:
-        prompt = await management.aget_prompt(prompt_id, version)
-    finally:
-        await management.pool.aclose()
-    return to_template(prompt, variant)
+    return to_template(await afetch_prompt(prompt_id, version, **client_args), variant)
 
 
 def chat_model_for_prompt(prompt: BasePromptTemplate[Any], **client_args: Any) -> ChatBedrockKit:

@@ -2,7 +2,7 @@
 
 Pydantic classes (the LLM, the guardrail, the RetrieveAndGenerate engine) inherit
 :class:`BedrockClientArgs`; LlamaIndex's retrievers and plain query engines are not pydantic
-models, so they pass their keyword arguments to :func:`client_settings_from`.
+models, so they pass their keyword arguments to the core's :func:`client_settings_from`.
 """
 
 from __future__ import annotations
@@ -12,47 +12,11 @@ from typing import Any, Literal
 from llama_index.core.bridge.pydantic import BaseModel, Field, SecretStr
 from pydantic import AliasChoices
 
-from bedrock_kit.core.clients import ClientSettings
+from bedrock_kit.core.clients import ClientSettings, client_settings_from
 
 # Accepted spellings besides the field names (LangChain's ``base_url``, boto3's profile name).
 CLIENT_ALIASES = frozenset({"base_url", "profile_name"})
 """Constructor keywords that are aliases of :class:`BedrockClientArgs` fields."""
-
-
-def _secret(value: SecretStr | str | None) -> str | None:
-    return value.get_secret_value() if isinstance(value, SecretStr) else value
-
-
-def client_settings_from(
-    *,
-    region_name: str | None = None,
-    endpoint_url: str | None = None,
-    credentials_profile_name: str | None = None,
-    aws_access_key_id: SecretStr | str | None = None,
-    aws_secret_access_key: SecretStr | str | None = None,
-    aws_session_token: SecretStr | str | None = None,
-    max_retries: int | None = None,
-    retry_mode: str = "standard",
-    timeout: float | None = None,
-) -> ClientSettings:
-    """The core :class:`ClientSettings` for bedrock-kit's client keyword arguments.
-
-    Secrets may be ``SecretStr`` or plain strings.
-
-    Raises:
-        ConfigurationError: A bad retry mode, retry count, timeout or half a key pair.
-    """
-    return ClientSettings(
-        region_name=region_name,
-        endpoint_url=endpoint_url,
-        profile_name=credentials_profile_name,
-        aws_access_key_id=_secret(aws_access_key_id),
-        aws_secret_access_key=_secret(aws_secret_access_key),
-        aws_session_token=_secret(aws_session_token),
-        max_retries=max_retries,
-        retry_mode=retry_mode,
-        timeout=timeout,
-    )
 
 
 _SECRET_FIELDS = frozenset({"aws_access_key_id", "aws_secret_access_key", "aws_session_token"})

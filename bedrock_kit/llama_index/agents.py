@@ -30,9 +30,9 @@ from bedrock_kit.core.agents import (
     build_inline_agent_request,
     build_invoke_agent_request,
 )
+from bedrock_kit.core.clients import client_settings_from
 from bedrock_kit.core.tools import build_action_group
 from bedrock_kit.errors import ConfigurationError
-from bedrock_kit.llama_index._client import client_settings_from
 from bedrock_kit.llama_index.tools import to_local_tool
 
 __all__ = ["BedrockAgentQueryEngine"]

@@ -16,7 +16,13 @@ from typing import Any
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.prompts import ChatPromptTemplate, PromptTemplate
 
-from bedrock_kit.core.prompts import Prompt, model_arguments, prompt_management, prompt_metadata
+from bedrock_kit.core.prompts import (
+    Prompt,
+    afetch_prompt,
+    fetch_prompt,
+    model_arguments,
+    prompt_metadata,
+)
 from bedrock_kit.llama_index.llms import BedrockKitLLM
 
 # Core roles -> LlamaIndex roles.
@@ -72,8 +78,7 @@ def load_prompt(
             ``aws_*``, ``max_retries``, ``timeout``, ``client`` / ``async_client``
             (``bedrock-agent`` clients).
     """
-    prompt = prompt_management(**client_args).get_prompt(prompt_id, version)
-    return to_template(prompt, variant)
+    return to_template(fetch_prompt(prompt_id, version, **client_args), variant)
 
 
 async def aload_prompt(
@@ -83,12 +88,7 @@ async def aload_prompt(
     **client_args: Any,
 ) -> PromptTemplate | ChatPromptTemplate:
     """Async :func:`load_prompt` over aiobotocore."""
-    management = prompt_management(**client_args)
-    try:
-        prompt = await management.aget_prompt(prompt_id, version)
-    finally:
-        await management.pool.aclose()
-    return to_template(prompt, variant)
+    return to_template(await afetch_prompt(prompt_id, version, **client_args), variant)
 
 
 def llm_for_prompt(

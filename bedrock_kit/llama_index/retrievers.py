@@ -23,6 +23,7 @@ from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from pydantic import AliasChoices
 
+from bedrock_kit.core.clients import client_settings_from
 from bedrock_kit.core.kb_filters import Filter
 from bedrock_kit.core.knowledge_bases import (
     Citation,
@@ -41,7 +42,7 @@ from bedrock_kit.core.knowledge_bases import (
     coerce_guardrail,
 )
 from bedrock_kit.core.types import GuardrailConfig, InferenceConfig
-from bedrock_kit.llama_index._client import BedrockClientArgs, client_settings_from
+from bedrock_kit.llama_index._client import BedrockClientArgs
 
 __all__ = [
     "BedrockKnowledgeBaseRetriever",
