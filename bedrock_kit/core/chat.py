@@ -7,7 +7,8 @@ yield the same deltas, so behaviour and usage reporting do not depend on the API
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from bedrock_kit.core.converse import build_converse_request, build_tool_config, merge_turns
@@ -99,6 +100,27 @@ def _reserve(ledger: Ledger | None, request: Mapping[str, Any], max_tokens: int 
     return ledger.reserve_request(request, default_max_tokens=max_tokens or _DEFAULT_MAX_TOKENS)
 
 
+@contextmanager
+def _budgeted(
+    ledger: Ledger | None, request: Mapping[str, Any], max_tokens: int | None
+) -> Iterator[Callable[[ConverseResult], ConverseResult]]:
+    """Reserve before the call; the yielded function settles the result; errors release."""
+    reservation = _reserve(ledger, request, max_tokens)
+    if reservation is None:
+        yield lambda result: result
+        return
+
+    def settle(result: ConverseResult) -> ConverseResult:
+        reservation.settle_result(result)
+        return result
+
+    try:
+        yield settle
+    except BaseException as exc:
+        reservation.release(exc)
+        raise
+
+
 def send(
     runtime: ConverseRuntime,
     api: Api,
@@ -112,16 +134,8 @@ def send(
     With a ``ledger``, the call's worst case is reserved first (BudgetExceededError, before
     any request, when it does not fit) and settled to the billed usage afterwards.
     """
-    reservation = _reserve(ledger, request, max_tokens)
-    try:
-        result = runtime.converse(request) if api == "converse" else runtime.invoke(request)
-    except BaseException as exc:
-        if reservation is not None:
-            reservation.release(exc)
-        raise
-    if reservation is not None:
-        reservation.settle_result(result)
-    return result
+    with _budgeted(ledger, request, max_tokens) as settle:
+        return settle(runtime.converse(request) if api == "converse" else runtime.invoke(request))
 
 
 async def asend(
@@ -133,19 +147,10 @@ async def asend(
     max_tokens: int | None = None,
 ) -> ConverseResult:
     """Async :func:`send`."""
-    reservation = _reserve(ledger, request, max_tokens)
-    try:
+    with _budgeted(ledger, request, max_tokens) as settle:
         if api == "converse":
-            result = await runtime.aconverse(request)
-        else:
-            result = await runtime.ainvoke(request)
-    except BaseException as exc:
-        if reservation is not None:
-            reservation.release(exc)
-        raise
-    if reservation is not None:
-        reservation.settle_result(result)
-    return result
+            return settle(await runtime.aconverse(request))
+        return settle(await runtime.ainvoke(request))
 
 
 def send_stream(

@@ -139,6 +139,17 @@ def metrics_event(chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def flat_chunk_events(
+    chunk: Mapping[str, Any], text_key: str, reason_key: str, stops: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """Events of a chunk that holds its text and stop reason at the top (Titan, Llama)."""
+    events = [text_delta(chunk[text_key])] if chunk.get(text_key) else []
+    reason = chunk.get(reason_key)
+    if reason:
+        events.append(stop_event(stops.get(reason, reason)))
+    return events + metrics_event(chunk)
+
+
 def max_tokens(inference: InferenceConfig, default: int) -> int:
     """Output limit; some bodies require one."""
     return inference.max_tokens if inference.max_tokens is not None else default

@@ -10,10 +10,8 @@ from bedrock_kit.core.invoke._base import (
     InvokeInput,
     converse_response,
     drop_none,
-    metrics_event,
-    stop_event,
+    flat_chunk_events,
     system_text,
-    text_delta,
     text_only,
 )
 
@@ -63,11 +61,7 @@ def parse_body(body: Mapping[str, Any]) -> dict[str, Any]:
 
 def chunk_events(chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Llama stream chunk -> Converse events."""
-    events = [text_delta(chunk["generation"])] if chunk.get("generation") else []
-    reason = chunk.get("stop_reason")
-    if reason:
-        events.append(stop_event(_STOP.get(reason, reason)))
-    return events + metrics_event(chunk)
+    return flat_chunk_events(chunk, "generation", "stop_reason", _STOP)
 
 
 CODEC = Codec("meta", build_body, parse_body, chunk_events)

@@ -10,10 +10,8 @@ from bedrock_kit.core.invoke._base import (
     InvokeInput,
     converse_response,
     drop_none,
-    metrics_event,
-    stop_event,
+    flat_chunk_events,
     system_text,
-    text_delta,
     text_only,
 )
 
@@ -68,11 +66,7 @@ def parse_body(body: Mapping[str, Any]) -> dict[str, Any]:
 
 def chunk_events(chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Titan stream chunk -> Converse events."""
-    events = [text_delta(chunk["outputText"])] if chunk.get("outputText") else []
-    reason = chunk.get("completionReason")
-    if reason:
-        events.append(stop_event(_STOP.get(reason, reason)))
-    return events + metrics_event(chunk)
+    return flat_chunk_events(chunk, "outputText", "completionReason", _STOP)
 
 
 CODEC = Codec("amazon.titan", build_body, parse_body, chunk_events)
