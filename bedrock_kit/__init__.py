@@ -4,13 +4,11 @@ The public core API is listed in ``__all__`` (pinned by a test); framework adapt
 :mod:`bedrock_kit.langchain` and :mod:`bedrock_kit.llama_index`.
 """
 
-from bedrock_kit.core.budget import Ledger, Limits, Reservation
-from bedrock_kit.core.budget_report import BudgetReport
-from bedrock_kit.core.clients import ClientSettings
-from bedrock_kit.core.guardrails import GuardrailAssessment, GuardrailTrace, GuardrailUsage
-from bedrock_kit.core.pricing import PriceEntry, load_prices
-from bedrock_kit.core.runtime import ConverseRuntime
-from bedrock_kit.core.types import (
+from bedrock_kit.core.budget.ledger import Ledger, Limits, Reservation
+from bedrock_kit.core.budget.pricing import PriceEntry, load_prices
+from bedrock_kit.core.budget.report import BudgetReport
+from bedrock_kit.core.chat.runtime import ConverseRuntime
+from bedrock_kit.core.chat.types import (
     CachePointBlock,
     ConverseResult,
     DocumentBlock,
@@ -26,6 +24,12 @@ from bedrock_kit.core.types import (
     ToolUseBlock,
     Usage,
 )
+from bedrock_kit.core.guardrails.assessments import (
+    GuardrailAssessment,
+    GuardrailTrace,
+    GuardrailUsage,
+)
+from bedrock_kit.core.transport.clients import ClientSettings
 from bedrock_kit.errors import (
     BedrockKitError,
     BudgetExceededError,

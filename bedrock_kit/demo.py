@@ -345,7 +345,7 @@ _RUNNERS: dict[str, Callable[[_Printer, Settings, Any], list[Any]]] = {
 
 
 def _run_with_budget(printer: _Printer, framework: str, settings: Settings) -> None:
-    from bedrock_kit.core.budget import Ledger
+    from bedrock_kit.core.budget.ledger import Ledger
 
     ledger = Ledger(max_cost=BUDGET_USD)
     _RUNNERS[framework](printer, settings, ledger)

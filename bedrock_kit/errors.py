@@ -12,11 +12,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from bedrock_kit.core.agents import AgentResult
-    from bedrock_kit.core.guardrails import GuardrailAssessment
+from typing import Any
 
 __all__ = [
     "AccessDeniedError",
@@ -175,7 +171,8 @@ class GuardrailInterventionError(BedrockKitError):
     """A guardrail intervened and the caller asked for interventions to raise.
 
     Attributes:
-        assessment: The typed guardrail assessment that explains the intervention.
+        assessment: The typed guardrail assessment that explains the intervention
+            (a ``GuardrailAssessment``; typed loosely so this module imports nothing).
         output_text: What Bedrock returned in place of the blocked content.
     """
 
@@ -183,7 +180,7 @@ class GuardrailInterventionError(BedrockKitError):
         self,
         message: str,
         *,
-        assessment: GuardrailAssessment | None = None,
+        assessment: Any = None,
         output_text: str = "",
         **context: Any,
     ) -> None:
@@ -196,10 +193,11 @@ class AgentStepLimitError(BedrockKitError):
     """A Bedrock Agent kept returning control past ``max_steps`` tool rounds.
 
     Attributes:
-        partial: What the agent produced before the limit (chunks, steps, tool outcomes).
+        partial: What the agent produced before the limit (an ``AgentResult``: chunks, steps,
+            tool outcomes).
     """
 
-    def __init__(self, message: str, *, partial: AgentResult, **context: Any) -> None:
+    def __init__(self, message: str, *, partial: Any, **context: Any) -> None:
         super().__init__(message, **context)
         self.partial = partial
 

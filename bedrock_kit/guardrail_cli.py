@@ -15,8 +15,8 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from bedrock_kit.core.clients import ClientSettings
-from bedrock_kit.core.guardrail_apply import SOURCES, GuardrailClient, GuardrailResult
+from bedrock_kit.core.guardrails.apply import SOURCES, GuardrailClient, GuardrailResult
+from bedrock_kit.core.transport.clients import ClientSettings
 from bedrock_kit.errors import BedrockKitError
 from bedrock_kit.progress import progress
 

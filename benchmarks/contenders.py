@@ -285,11 +285,11 @@ def make_bedrock_kit_langchain(endpoint: str) -> Driver:
 
 def make_bedrock_kit_core(endpoint: str) -> Driver:
     """bedrock-kit's framework-free core: build_converse_request + ConverseRuntime."""
-    from bedrock_kit.core.clients import ClientSettings
-    from bedrock_kit.core.converse import build_converse_request
-    from bedrock_kit.core.runtime import ConverseRuntime
-    from bedrock_kit.core.stream import TextDelta
-    from bedrock_kit.core.types import InferenceConfig, Message, TextBlock
+    from bedrock_kit.core.chat.converse import build_converse_request
+    from bedrock_kit.core.chat.runtime import ConverseRuntime
+    from bedrock_kit.core.chat.stream import TextDelta
+    from bedrock_kit.core.chat.types import InferenceConfig, Message, TextBlock
+    from bedrock_kit.core.transport.clients import ClientSettings
 
     runtime = ConverseRuntime(
         ClientSettings(

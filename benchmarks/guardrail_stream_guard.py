@@ -17,9 +17,9 @@ import argparse
 import time
 from collections.abc import Iterator
 
-from bedrock_kit.core.clients import ClientSettings
-from bedrock_kit.core.guardrail_apply import GuardrailClient
-from bedrock_kit.core.stream_guard import StreamGuard
+from bedrock_kit.core.guardrails.apply import GuardrailClient
+from bedrock_kit.core.guardrails.stream_guard import StreamGuard
+from bedrock_kit.core.transport.clients import ClientSettings
 from bedrock_kit.testing import LocalBedrock, Reply
 
 _NONE = {"action": "NONE", "outputs": [], "assessments": [], "usage": {"topicPolicyUnits": 1}}

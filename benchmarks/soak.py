@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pydantic import SecretStr
 
-from bedrock_kit.core.budget import Ledger
+from bedrock_kit.core.budget.ledger import Ledger
 from bedrock_kit.errors import BedrockKitError
 from bedrock_kit.langchain import ChatBedrockKit, TokenBudgetCallbackHandler
 from bedrock_kit.testing import LocalBedrock, ReceivedRequest, Reply

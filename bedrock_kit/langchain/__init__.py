@@ -8,19 +8,19 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from bedrock_kit.langchain.agents import BedrockAgentRunnable, BedrockAgentTool
-from bedrock_kit.langchain.callbacks import TokenBudgetCallbackHandler, token_budget
-from bedrock_kit.langchain.chat_models import ChatBedrockKit
+from bedrock_kit.langchain.budget import TokenBudgetCallbackHandler, token_budget
+from bedrock_kit.langchain.chat import ChatBedrockKit
 from bedrock_kit.langchain.embeddings import BedrockKitEmbeddings
 from bedrock_kit.langchain.guardrails import (
     BedrockGroundingCheck,
     BedrockGuardrail,
     BedrockStreamGuard,
 )
-from bedrock_kit.langchain.prompts import aload_prompt, chat_model_for_prompt, load_prompt
-from bedrock_kit.langchain.retrievers import (
+from bedrock_kit.langchain.knowledge_bases import (
     BedrockKnowledgeBaseRetriever,
     BedrockRetrieveAndGenerate,
 )
+from bedrock_kit.langchain.prompts import aload_prompt, chat_model_for_prompt, load_prompt
 from bedrock_kit.langchain.tools import (
     action_group_lambda_handler,
     to_tool_spec,

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from bedrock_kit.core.clients import ClientSettings, client_settings_from
+from bedrock_kit.core.transport.clients import ClientSettings, client_settings_from
 
 _SECRET_FIELDS = frozenset({"aws_access_key_id", "aws_secret_access_key", "aws_session_token"})
 

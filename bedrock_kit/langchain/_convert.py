@@ -17,16 +17,16 @@ from langchain_core.messages import (
 )
 from langchain_core.messages.ai import InputTokenDetails, UsageMetadata
 
-from bedrock_kit.core.converse import block_from_wire
-from bedrock_kit.core.messages import document_format, document_name, image_format
-from bedrock_kit.core.stream import (
+from bedrock_kit.core.chat.converse import block_from_wire
+from bedrock_kit.core.chat.messages import document_format, document_name, image_format
+from bedrock_kit.core.chat.stream import (
     CompletedDelta,
     ReasoningDelta,
     StreamDelta,
     TextDelta,
     ToolCallDelta,
 )
-from bedrock_kit.core.types import (
+from bedrock_kit.core.chat.types import (
     CachePointBlock,
     CitationsBlock,
     ContentBlock,

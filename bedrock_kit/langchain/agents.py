@@ -16,7 +16,7 @@ from langchain_core.runnables import RunnableConfig, RunnableSerializable
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from bedrock_kit.core.agents import (
+from bedrock_kit.core.agents.runtime import (
     AgentCompleted,
     AgentEvent,
     AgentResult,
@@ -29,7 +29,7 @@ from bedrock_kit.core.agents import (
     build_inline_agent_request,
     build_invoke_agent_request,
 )
-from bedrock_kit.core.tools import build_action_group
+from bedrock_kit.core.chat.tools import build_action_group
 from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.langchain._client import BedrockClientArgs
 from bedrock_kit.langchain.tools import to_local_tool

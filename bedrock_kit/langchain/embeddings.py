@@ -7,7 +7,7 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from bedrock_kit.core.embeddings import (
+from bedrock_kit.core.embeddings.runtime import (
     DEFAULT_MAX_CONCURRENCY,
     EmbeddingOptions,
     EmbeddingResult,

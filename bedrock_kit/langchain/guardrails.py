@@ -32,14 +32,14 @@ from langchain_core.prompt_values import ChatPromptValue, PromptValue, StringPro
 from langchain_core.runnables import RunnableConfig, RunnableSerializable
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator
 
-from bedrock_kit.core.guard_texts import GuardedTexts, aguard_texts, guard_texts
-from bedrock_kit.core.guardrail_apply import (
+from bedrock_kit.core.guardrails.apply import (
     SOURCES,
     TEXT_UNIT_CHARACTERS,
     GroundingResult,
     GuardrailClient,
 )
-from bedrock_kit.core.stream_guard import StreamGuard, StreamGuardStats
+from bedrock_kit.core.guardrails.stream_guard import StreamGuard, StreamGuardStats
+from bedrock_kit.core.guardrails.texts import GuardedTexts, aguard_texts, guard_texts
 from bedrock_kit.errors import ConfigurationError, GuardrailInterventionError
 from bedrock_kit.langchain._client import BedrockClientArgs
 
@@ -401,7 +401,7 @@ class BedrockStreamGuard(_GuardrailRunnable):
 
     Use it as the last step of a streamed chain (``chain | guard.stream_guard()``) or wrap a
     stream directly with :meth:`guard_stream` / :meth:`aguard_stream`. See
-    :class:`bedrock_kit.core.stream_guard.StreamGuard` for windows, overlap and cost.
+    :class:`bedrock_kit.core.guardrails.stream_guard.StreamGuard` for windows, overlap and cost.
     """
 
     window_size: int = TEXT_UNIT_CHARACTERS
@@ -553,7 +553,7 @@ class BedrockGroundingCheck(_GuardrailRunnable):
 
     Input: a dict with the answer (str or message) under ``answer_key``, the sources (str,
     Document, or a list) under ``context_key`` and the query under ``query_key``. Output: the
-    dict plus a :class:`~bedrock_kit.core.guardrail_apply.GroundingResult` under
+    dict plus a :class:`~bedrock_kit.core.guardrails.apply.GroundingResult` under
     ``result_key``. Below a threshold it raises GuardrailInterventionError, or only flags the
     result (``on_fail="flag"``). The guardrail needs a contextual grounding policy.
     """

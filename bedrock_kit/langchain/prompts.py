@@ -15,7 +15,7 @@ from typing import Any
 
 from langchain_core.prompts import BasePromptTemplate, ChatPromptTemplate, PromptTemplate
 
-from bedrock_kit.core.prompts import (
+from bedrock_kit.core.prompts.management import (
     Prompt,
     PromptVariant,
     afetch_prompt,
@@ -23,7 +23,7 @@ from bedrock_kit.core.prompts import (
     model_arguments,
     prompt_metadata,
 )
-from bedrock_kit.langchain.chat_models import ChatBedrockKit
+from bedrock_kit.langchain.chat import ChatBedrockKit
 
 # Core roles -> LangChain message-tuple roles.
 _ROLES = {"system": "system", "user": "human", "assistant": "ai"}

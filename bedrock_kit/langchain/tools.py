@@ -13,9 +13,9 @@ from langchain_core.tools import BaseTool
 from langchain_core.tools import tool as as_langchain_tool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from bedrock_kit.core.agent_tools import LocalTool, ResponseState, build_lambda_handler
-from bedrock_kit.core.tools import build_action_group, tool_spec
-from bedrock_kit.core.types import ToolSpec
+from bedrock_kit.core.agents.tools import LocalTool, ResponseState, build_lambda_handler
+from bedrock_kit.core.chat.tools import build_action_group, tool_spec
+from bedrock_kit.core.chat.types import ToolSpec
 from bedrock_kit.errors import ConfigurationError
 
 __all__ = [

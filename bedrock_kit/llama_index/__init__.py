@@ -12,19 +12,19 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
 
 from bedrock_kit.llama_index._tools import ToolCallMissingError
 from bedrock_kit.llama_index.agents import BedrockAgentQueryEngine
-from bedrock_kit.llama_index.callbacks import BudgetEventHandler, TokenBudgetHandler
+from bedrock_kit.llama_index.budget import BudgetEventHandler, TokenBudgetHandler
+from bedrock_kit.llama_index.chat import BedrockKitLLM
 from bedrock_kit.llama_index.embeddings import BedrockKitEmbedding
 from bedrock_kit.llama_index.guardrails import (
     BedrockGuardrail,
     BedrockGuardrailNodePostprocessor,
     GuardedQueryEngine,
 )
-from bedrock_kit.llama_index.llms import BedrockKitLLM
-from bedrock_kit.llama_index.prompts import aload_prompt, llm_for_prompt, load_prompt
-from bedrock_kit.llama_index.retrievers import (
+from bedrock_kit.llama_index.knowledge_bases import (
     BedrockKnowledgeBaseRetriever,
     BedrockRetrieveAndGenerateQueryEngine,
 )
+from bedrock_kit.llama_index.prompts import aload_prompt, llm_for_prompt, load_prompt
 from bedrock_kit.llama_index.tools import (
     action_group_lambda_handler,
     to_tool_spec,

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from llama_index.core.bridge.pydantic import BaseModel, Field, SecretStr
 from pydantic import AliasChoices
 
-from bedrock_kit.core.clients import ClientSettings, client_settings_from
+from bedrock_kit.core.transport.clients import ClientSettings, client_settings_from
 
 # Accepted spellings besides the field names (LangChain's ``base_url``, boto3's profile name).
 CLIENT_ALIASES = frozenset({"base_url", "profile_name"})

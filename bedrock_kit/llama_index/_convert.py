@@ -29,21 +29,21 @@ from llama_index.core.base.llms.types import (
     TextBlock as LITextBlock,
 )
 
-from bedrock_kit.core.converse import block_from_wire, block_to_wire
-from bedrock_kit.core.messages import (
+from bedrock_kit.core.chat.converse import block_from_wire, block_to_wire
+from bedrock_kit.core.chat.messages import (
     IMAGE_FORMATS,
     document_format,
     document_name,
     image_format,
 )
-from bedrock_kit.core.stream import (
+from bedrock_kit.core.chat.stream import (
     CompletedDelta,
     ReasoningDelta,
     StreamDelta,
     TextDelta,
     ToolCallDelta,
 )
-from bedrock_kit.core.types import (
+from bedrock_kit.core.chat.types import (
     CachePointBlock,
     CitationsBlock,
     ContentBlock,

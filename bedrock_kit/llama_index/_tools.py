@@ -9,7 +9,7 @@ from llama_index.core.base.llms.types import ChatResponse, ToolCallBlock
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.llms.utils import parse_partial_json
 
-from bedrock_kit.core.types import ToolSpec
+from bedrock_kit.core.chat.types import ToolSpec
 from bedrock_kit.errors import BedrockKitError, ConfigurationError, MalformedResponseError
 
 if TYPE_CHECKING:

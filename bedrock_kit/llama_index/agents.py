@@ -19,8 +19,7 @@ from llama_index.core.bridge.pydantic import SecretStr
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from llama_index.core.tools import BaseTool, FunctionTool
 
-from bedrock_kit.core.agent_tools import ResponseState
-from bedrock_kit.core.agents import (
+from bedrock_kit.core.agents.runtime import (
     AgentCompleted,
     AgentResult,
     AgentRuntime,
@@ -30,8 +29,9 @@ from bedrock_kit.core.agents import (
     build_inline_agent_request,
     build_invoke_agent_request,
 )
-from bedrock_kit.core.clients import client_settings_from
-from bedrock_kit.core.tools import build_action_group
+from bedrock_kit.core.agents.tools import ResponseState
+from bedrock_kit.core.chat.tools import build_action_group
+from bedrock_kit.core.transport.clients import client_settings_from
 from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.llama_index.tools import to_local_tool
 

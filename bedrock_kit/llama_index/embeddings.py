@@ -7,7 +7,7 @@ from typing import Any
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from bedrock_kit.core.embeddings import (
+from bedrock_kit.core.embeddings.runtime import (
     DEFAULT_MAX_CONCURRENCY,
     EmbeddingOptions,
     EmbeddingsRuntime,

@@ -16,14 +16,14 @@ from typing import Any
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.prompts import ChatPromptTemplate, PromptTemplate
 
-from bedrock_kit.core.prompts import (
+from bedrock_kit.core.prompts.management import (
     Prompt,
     afetch_prompt,
     fetch_prompt,
     model_arguments,
     prompt_metadata,
 )
-from bedrock_kit.llama_index.llms import BedrockKitLLM
+from bedrock_kit.llama_index.chat import BedrockKitLLM
 
 # Core roles -> LlamaIndex roles.
 _ROLES = {

@@ -11,9 +11,9 @@ from typing import Any, Literal
 
 from llama_index.core.tools import BaseTool, FunctionTool
 
-from bedrock_kit.core.agent_tools import LocalTool, ResponseState, build_lambda_handler
-from bedrock_kit.core.tools import build_action_group, schema_from_function, tool_spec
-from bedrock_kit.core.types import ToolSpec
+from bedrock_kit.core.agents.tools import LocalTool, ResponseState, build_lambda_handler
+from bedrock_kit.core.chat.tools import build_action_group, schema_from_function, tool_spec
+from bedrock_kit.core.chat.types import ToolSpec
 from bedrock_kit.errors import ConfigurationError
 
 __all__ = [

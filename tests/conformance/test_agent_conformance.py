@@ -16,8 +16,9 @@ import pytest
 import yaml
 from botocore.eventstream import EventStreamBuffer
 
-from bedrock_kit.core.agent_tools import LocalTool
-from bedrock_kit.core.agent_traces import (
+from bedrock_kit.core.agents.runtime import AgentRuntime, AgentSession, build_invoke_agent_request
+from bedrock_kit.core.agents.tools import LocalTool
+from bedrock_kit.core.agents.traces import (
     ActionGroupInvocationStep,
     ActionGroupObservationStep,
     FinalResponseStep,
@@ -26,9 +27,8 @@ from bedrock_kit.core.agent_traces import (
     ModelOutputStep,
     RationaleStep,
 )
-from bedrock_kit.core.agents import AgentRuntime, AgentSession, build_invoke_agent_request
-from bedrock_kit.core.clients import ClientSettings
-from bedrock_kit.core.tools import schema_from_function, tool_spec
+from bedrock_kit.core.chat.tools import schema_from_function, tool_spec
+from bedrock_kit.core.transport.clients import ClientSettings
 from bedrock_kit.testing import LocalBedrock, Reply
 
 pytestmark = pytest.mark.conformance

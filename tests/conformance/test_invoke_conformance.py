@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bedrock_kit import errors
-from bedrock_kit.core.invoke import codec_for
+from bedrock_kit.core.chat.invoke import codec_for
 from bedrock_kit.langchain import ChatBedrockKit
 from bedrock_kit.testing.conformance import Interaction, Recording, load_recordings, replay_server
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bedrock_kit.core.clients import ClientSettings
-from bedrock_kit.core.knowledge_bases import KnowledgeBaseRuntime
+from bedrock_kit.core.knowledge_bases.runtime import KnowledgeBaseRuntime
+from bedrock_kit.core.transport.clients import ClientSettings
 from bedrock_kit.testing import LocalBedrock, Reply
 
 yaml = pytest.importorskip("yaml")
@@ -134,7 +134,7 @@ def test_retrieve_and_generate_recording(server, runtime) -> None:
 
 def test_recorded_retrieve_through_the_langchain_retriever(server) -> None:
     pytest.importorskip("langchain_core")
-    from bedrock_kit.langchain.retrievers import BedrockKnowledgeBaseRetriever
+    from bedrock_kit.langchain.knowledge_bases import BedrockKnowledgeBaseRetriever
 
     _, response, reply = recorded("test_retrieve.yaml")
     server.script("Retrieve", reply)
@@ -150,7 +150,7 @@ def test_recorded_retrieve_through_the_langchain_retriever(server) -> None:
 
 def test_recorded_generation_through_the_llama_index_engine(server) -> None:
     pytest.importorskip("llama_index.core")
-    from bedrock_kit.llama_index.retrievers import BedrockRetrieveAndGenerateQueryEngine
+    from bedrock_kit.llama_index.knowledge_bases import BedrockRetrieveAndGenerateQueryEngine
 
     _, response, reply = recorded("test_retrieve_and_generate_with_knowledge_base.yaml")
     server.script("RetrieveAndGenerate", reply)

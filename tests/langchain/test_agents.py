@@ -11,7 +11,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
 from langchain_core.tools import StructuredTool, tool
 from pydantic import BaseModel
 
-from bedrock_kit.core.agent_traces import RationaleStep
+from bedrock_kit.core.agents.traces import RationaleStep
 from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.langchain.agents import BedrockAgent, BedrockAgentRunnable, BedrockAgentTool
 from bedrock_kit.langchain.tools import (

@@ -12,9 +12,9 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompt_values import ChatPromptValue
 from langchain_core.prompts import ChatPromptTemplate
 
-from bedrock_kit.core.guard_texts import GuardedTexts
+from bedrock_kit.core.guardrails.texts import GuardedTexts
 from bedrock_kit.errors import ConfigurationError, GuardrailInterventionError, ThrottlingError
-from bedrock_kit.langchain.chat_models import ChatBedrockKit
+from bedrock_kit.langchain.chat import ChatBedrockKit
 from bedrock_kit.langchain.guardrails import (
     BedrockGroundingCheck,
     BedrockGuardrail,

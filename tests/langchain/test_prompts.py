@@ -11,7 +11,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, PromptTemplate
 
 from bedrock_kit.errors import ConfigurationError, ResourceNotFoundError
-from bedrock_kit.langchain.chat_models import ChatBedrockKit
+from bedrock_kit.langchain.chat import ChatBedrockKit
 from bedrock_kit.langchain.prompts import aload_prompt, chat_model_for_prompt, load_prompt
 from bedrock_kit.testing import LocalBedrock, Reply
 

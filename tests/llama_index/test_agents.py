@@ -13,7 +13,7 @@ from llama_index.core.base.response.schema import (
 from llama_index.core.tools import FunctionTool
 from pydantic import BaseModel
 
-from bedrock_kit.core.agent_traces import ActionGroupInvocationStep
+from bedrock_kit.core.agents.traces import ActionGroupInvocationStep
 from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.llama_index.agents import BedrockAgentQueryEngine
 from bedrock_kit.llama_index.tools import (

@@ -24,15 +24,15 @@ from llama_index.core.base.llms.types import (
 )
 from llama_index.core.tools import FunctionTool
 
-from bedrock_kit.core import types as core
-from bedrock_kit.core.guardrails import parse_guardrail_trace
-from bedrock_kit.core.stream import (
+from bedrock_kit.core.chat import types as core
+from bedrock_kit.core.chat.stream import (
     CompletedDelta,
     ReasoningDelta,
     StopDelta,
     TextDelta,
     ToolCallDelta,
 )
+from bedrock_kit.core.guardrails.assessments import parse_guardrail_trace
 from bedrock_kit.errors import ConfigurationError, MalformedResponseError
 from bedrock_kit.llama_index import BedrockKitLLM, ToolCallMissingError
 from bedrock_kit.llama_index._convert import (

@@ -11,7 +11,7 @@ from llama_index.core.base.llms.types import MessageRole
 from llama_index.core.prompts import ChatPromptTemplate, PromptTemplate
 
 from bedrock_kit.errors import ConfigurationError
-from bedrock_kit.llama_index.llms import BedrockKitLLM
+from bedrock_kit.llama_index.chat import BedrockKitLLM
 from bedrock_kit.llama_index.prompts import aload_prompt, llm_for_prompt, load_prompt
 from bedrock_kit.testing import LocalBedrock, Reply
 

@@ -21,12 +21,12 @@ from botocore.parsers import EventStreamJSONParser
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from bedrock_kit.core.agents import _AgentLoop
-from bedrock_kit.core.converse import parse_converse_response
-from bedrock_kit.core.guardrail_apply import parse_apply_guardrail_response
-from bedrock_kit.core.guardrails import parse_assessment
-from bedrock_kit.core.kb_requests import RetrievePager
-from bedrock_kit.core.stream import StreamReducer, iter_deltas
+from bedrock_kit.core.agents.runtime import _AgentLoop
+from bedrock_kit.core.chat.converse import parse_converse_response
+from bedrock_kit.core.chat.stream import StreamReducer, iter_deltas
+from bedrock_kit.core.guardrails.apply import parse_apply_guardrail_response
+from bedrock_kit.core.guardrails.assessments import parse_assessment
+from bedrock_kit.core.knowledge_bases.requests import RetrievePager
 from bedrock_kit.errors import BedrockKitError, translate_errors
 from bedrock_kit.testing.eventstream import encode_event, encode_exception
 from bedrock_kit.testing.scripts import converse_stream_events

@@ -1,4 +1,4 @@
-"""bedrock_kit.core.runtime.ConverseRuntime end to end against LocalBedrock."""
+"""bedrock_kit.core.chat.runtime.ConverseRuntime end to end against LocalBedrock."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from bedrock_kit.core.clients import ClientSettings
-from bedrock_kit.core.converse import build_converse_request
-from bedrock_kit.core.runtime import ConverseRuntime
-from bedrock_kit.core.stream import CompletedDelta, TextDelta, ToolCallDelta
-from bedrock_kit.core.types import Message, TextBlock, ToolUseBlock
+from bedrock_kit.core.chat.converse import build_converse_request
+from bedrock_kit.core.chat.runtime import ConverseRuntime
+from bedrock_kit.core.chat.stream import CompletedDelta, TextDelta, ToolCallDelta
+from bedrock_kit.core.chat.types import Message, TextBlock, ToolUseBlock
+from bedrock_kit.core.transport.clients import ClientSettings
 from bedrock_kit.errors import (
     BedrockConnectionError,
     IncompleteStreamError,

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from bedrock_kit.core.converse import parse_converse_response
-from bedrock_kit.core.stream import StreamReducer, iter_deltas
-from bedrock_kit.core.types import ReasoningBlock, TextBlock, ToolUseBlock
+from bedrock_kit.core.chat.converse import parse_converse_response
+from bedrock_kit.core.chat.stream import StreamReducer, iter_deltas
+from bedrock_kit.core.chat.types import ReasoningBlock, TextBlock, ToolUseBlock
 from bedrock_kit.testing._defaults import DefaultAnswers, default_reply
 from bedrock_kit.testing.scripts import (
     build_usage,

@@ -1,0 +1,590 @@
+"""A thread- and asyncio-safe token ledger: reserve the worst case before a call, settle after.
+
+Usage::
+
+    ledger = Ledger(max_cost="0.50")
+    with ledger.reserve("us.anthropic.claude-sonnet-4-5-20250929-v1:0", 1200, 512) as r:
+        result = runtime.converse(request)      # not sent if the reservation was refused
+        r.settle(result.usage)
+
+:meth:`Ledger.reserve` raises :class:`~bedrock_kit.errors.BudgetExceededError` *before* the
+request when the worst case (every input token at the dearest input rate, which may be a
+cache write, plus ``max_output_tokens`` at the output rate) does not fit a limit of the run
+or of any active :meth:`Ledger.scope`. Settling swaps the reservation for the billed usage;
+releasing (on error or abandon) frees it. Both are idempotent, and the context-manager form
+releases on exception, so no reservation leaks.
+
+The guarantee "never overspends" holds when the reserved input is at least the billed input
+(counted with CountTokens, or an estimate that errs high). When billed usage exceeds its
+reservation, the ledger records what was billed (never less) and refuses later calls.
+
+One lock guards all counters and is never held across I/O, so the ledger is safe to share
+between threads and asyncio tasks. Scopes are tracked with a :class:`contextvars.ContextVar`:
+asyncio tasks inherit the scopes active when they were created; plain threads start with
+none (submit work with ``contextvars.copy_context().run`` to carry them).
+
+Input estimate, when no count is given (prefer the CountTokens API,
+``ConverseRuntime.count_tokens``): ``ceil(characters / 4)`` plus 4 tokens per message plus
+1,600 per image; see :mod:`bedrock_kit.core.chat.token_estimate`.
+
+A stream the consumer abandons after pieces arrived was billed by Bedrock but its usage
+never arrives: it is charged the reserved input plus one token per piece received
+(:meth:`Reservation.abandon`) and counted as an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import itertools
+import math
+import threading
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from decimal import Decimal
+from types import TracebackType
+from typing import Any
+
+from bedrock_kit.core.budget.limits import Limits
+from bedrock_kit.core.budget.pricing import OnUnknown, PriceTable, default_prices
+from bedrock_kit.core.budget.report import BudgetReport, ModelUsage
+from bedrock_kit.core.chat.stream import (
+    CompletedDelta,
+    ReasoningDelta,
+    StreamDelta,
+    TextDelta,
+    ToolCallDelta,
+)
+from bedrock_kit.core.chat.token_estimate import estimate_request_tokens, estimate_tokens
+from bedrock_kit.core.chat.types import ConverseResult, Usage
+from bedrock_kit.core.guardrails.assessments import (
+    GuardrailAssessment,
+    GuardrailTrace,
+    GuardrailUsage,
+)
+from bedrock_kit.errors import BudgetExceededError, ConfigurationError
+
+__all__ = [
+    "BudgetReport",
+    "Ledger",
+    "Limits",
+    "ModelUsage",
+    "Reservation",
+    "estimate_request_tokens",
+    "estimate_tokens",
+]
+
+_ZERO = Decimal(0)
+_TEXT_UNIT_CHARACTERS = 1000  # Bedrock bills guardrails per text unit of up to 1,000 chars
+_ids = itertools.count(1)
+
+
+@dataclass
+class _Amounts:
+    cost: Decimal = _ZERO
+    input: int = 0  # all input kinds, for max_input_tokens
+    output: int = 0
+    cache_read: int = 0
+    cache_write: int = 0
+    calls: int = 0
+
+    def add(self, other: _Amounts, sign: int = 1) -> None:
+        self.cost += other.cost * sign
+        self.input += other.input * sign
+        self.output += other.output * sign
+        self.cache_read += other.cache_read * sign
+        self.cache_write += other.cache_write * sign
+        self.calls += other.calls * sign
+
+    def value(self, limit: str) -> Decimal | int:
+        if limit == "max_total_tokens":
+            return self.input + self.output
+        table: dict[str, Decimal | int] = {
+            "max_cost": self.cost,
+            "max_input_tokens": self.input,
+            "max_output_tokens": self.output,
+            "max_cache_read_tokens": self.cache_read,
+            "max_cache_write_tokens": self.cache_write,
+            "max_calls": self.calls,
+        }
+        return table[limit]
+
+
+@dataclass
+class _Scope:
+    name: str
+    limits: Limits
+    committed: _Amounts = field(default_factory=_Amounts)
+    reserved: _Amounts = field(default_factory=_Amounts)
+    models: dict[str, ModelUsage] = field(default_factory=dict)
+    open: int = 0
+
+    def book(self, row: ModelUsage) -> None:
+        self.models[row.model_id] = self.models.get(row.model_id, ModelUsage(row.model_id)) + row
+
+
+class Reservation:
+    """Worst-case amounts held for one call until it is settled or released.
+
+    Use it as a (sync or async) context manager to release on exception; settle it with the
+    billed usage on success. ``settle`` and ``release`` are idempotent: the first wins.
+    """
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        scopes: tuple[_Scope, ...],
+        *,
+        model_id: str,
+        input_tokens: int,
+        max_output_tokens: int,
+        amounts: _Amounts,
+    ) -> None:
+        self.id = next(_ids)
+        self.model_id = model_id
+        """Model the call addresses."""
+        self.input_tokens = input_tokens
+        """Input tokens reserved (counted or estimated)."""
+        self.max_output_tokens = max_output_tokens
+        """Output tokens reserved."""
+        self.cost = amounts.cost
+        """Worst-case cost reserved."""
+        self.state = "open"
+        """``open``, ``settled`` or ``released``."""
+        self.settled_cost: Decimal | None = None
+        """Cost of the billed usage, once settled."""
+        self._ledger = ledger
+        self._scopes = scopes
+        self._amounts = amounts
+
+    def settle(
+        self,
+        usage: Usage,
+        *,
+        model_id: str | None = None,
+        cache_write_1h_tokens: int = 0,
+        error: bool = False,
+    ) -> Decimal:
+        """Replace the reservation with the billed ``usage``; returns its cost.
+
+        Args:
+            usage: Billed tokens (Bedrock semantics: ``input_tokens`` excludes cache tokens).
+            model_id: The model that actually answered, if it differs (prompt routers).
+            cache_write_1h_tokens: Cache writes with the 1 hour TTL, priced apart.
+            error: Count the call as failed too (a broken stream that still billed tokens).
+        """
+        model = model_id or self.model_id
+        cost = self._ledger._cost(model, usage, cache_write_1h_tokens)
+        return self._ledger._finish(self, _row(model, usage, cost, int(error)), error)
+
+    def settle_guardrail(self, usage: GuardrailUsage) -> Decimal:
+        """Settle a :meth:`Ledger.reserve_guardrail` reservation to the billed text units."""
+        row = _guardrail_row(self.model_id, usage, self._ledger.prices.guardrail_cost(usage))
+        return self._ledger._finish(self, row, False)
+
+    def settle_result(self, result: ConverseResult) -> Decimal:
+        """Settle to a Converse result's usage and charge its guardrail text units."""
+        cost = self.settle(result.usage)
+        return cost + self._ledger.record_guardrail_trace(result.guardrail)
+
+    def abandon(self, output_tokens: int = 0) -> Decimal:
+        """Settle a call whose stream the consumer dropped after the request went out.
+
+        Bedrock bills such a call, but its usage never arrives: it is charged the reserved
+        input tokens plus ``output_tokens`` (the pieces received so far) and counted as an
+        error.
+        """
+        return self.settle(Usage(self.input_tokens, output_tokens), error=True)
+
+    def release(self, error: BaseException | bool | None = None) -> None:
+        """Free the reservation without charging; ``error`` counts a failed call."""
+        self._ledger._finish(self, None, bool(error))
+
+    def __enter__(self) -> Reservation:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release(exc)
+
+    async def __aenter__(self) -> Reservation:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release(exc)
+
+    def __repr__(self) -> str:
+        return f"Reservation({self.model_id!r}, cost={self.cost}, state={self.state!r})"
+
+
+class Ledger:
+    """Counts tokens, guardrail units, calls, errors and cost; enforces limits before calls.
+
+    Args:
+        prices: Price table; the packaged one by default (see :func:`load_prices`).
+        on_unknown: What to do for models missing from the table (see
+            :meth:`PriceTable.price`): ``"warn"`` (default), ``"error"`` or a PriceEntry.
+        **limits: Run-wide limits: ``max_cost``, ``max_input_tokens``, ``max_output_tokens``,
+            ``max_cache_read_tokens``, ``max_cache_write_tokens``, ``max_total_tokens``,
+            ``max_calls``.
+    """
+
+    def __init__(
+        self, *, prices: PriceTable | None = None, on_unknown: OnUnknown = "warn", **limits: Any
+    ) -> None:
+        self.prices = prices or default_prices()
+        self.on_unknown = on_unknown
+        self._lock = threading.Lock()
+        self._root = _Scope("run", Limits.build(**limits))
+        self._scopes: dict[str, _Scope] = {}
+        self._active: contextvars.ContextVar[tuple[_Scope, ...]] = contextvars.ContextVar(
+            f"bedrock_kit_budget_{id(self)}", default=()
+        )
+
+    # -- scopes
+
+    @contextmanager
+    def scope(self, name: str, **limits: Any) -> Iterator[Ledger]:
+        """Apply extra limits to calls made inside the block (threads: see module doc).
+
+        Re-entering a scope name continues its counts; limits given again replace its own.
+        """
+        with self._lock:
+            scope = self._scopes.get(name)
+            if scope is None:
+                scope = self._scopes[name] = _Scope(name, Limits.build(**limits))
+            elif limits:
+                scope.limits = Limits.build(**limits)
+        token = self._active.set((*self._active.get(), scope))
+        try:
+            yield self
+        finally:
+            self._active.reset(token)
+
+    # -- reserve / settle
+
+    def reserve(
+        self,
+        model_id: str,
+        input_tokens: int | None = None,
+        max_output_tokens: int = 0,
+        *,
+        prompt: str | Iterable[str] | None = None,
+        messages: int = 1,
+    ) -> Reservation:
+        """Hold the worst-case cost of a call, or refuse it before any request is sent.
+
+        Args:
+            model_id: Model id, inference-profile id or ARN.
+            input_tokens: Input tokens from CountTokens or the caller; when None, estimated
+                from ``prompt`` (see the module doc).
+            max_output_tokens: The request's ``maxTokens``.
+            prompt: Texts of the request, for the estimate.
+            messages: Number of messages in the request, for the estimate.
+
+        Raises:
+            BudgetExceededError: the call could cross a limit of the run or an active scope.
+            ConfigurationError: neither ``input_tokens`` nor ``prompt`` was given.
+        """
+        if input_tokens is None:
+            if prompt is None:
+                raise ConfigurationError(
+                    "reserve() needs input_tokens or prompt", model_id=model_id
+                )
+            input_tokens = estimate_tokens(prompt, messages=messages)
+        if input_tokens < 0 or max_output_tokens < 0:
+            raise ConfigurationError("input_tokens and max_output_tokens must be >= 0")
+        price = self.prices.price(model_id, on_unknown=self.on_unknown)
+        cost = Decimal(input_tokens) * price.worst_input + Decimal(max_output_tokens) * price.output
+        # Any input token may turn out a cache read or write: reserve it against each kind.
+        amounts = _Amounts(
+            cost / 1000, input_tokens, max_output_tokens, input_tokens, input_tokens, 1
+        )
+        return self._hold(model_id, amounts, input_tokens, max_output_tokens)
+
+    def reserve_guardrail(self, guardrail_id: str, characters: int) -> Reservation:
+        """Hold the worst case of an ApplyGuardrail call on ``characters`` characters.
+
+        The worst case bills every priced policy for ``ceil(characters / 1000)`` text units
+        (the policies a guardrail has configured are not known here). Settle with
+        :meth:`Reservation.settle_guardrail`.
+
+        Raises:
+            BudgetExceededError: the call could cross a cost limit.
+        """
+        if characters < 0:
+            raise ConfigurationError("characters must be >= 0")
+        units = math.ceil(characters / _TEXT_UNIT_CHARACTERS)
+        per_unit = sum(
+            (p.price for p in self.prices.guardrails.values() if p.price is not None), _ZERO
+        )
+        amounts = _Amounts(cost=Decimal(units) * per_unit / 1000)
+        return self._hold(f"guardrail:{guardrail_id}", amounts, 0, 0)
+
+    def _hold(
+        self, model_id: str, amounts: _Amounts, input_tokens: int, max_output_tokens: int
+    ) -> Reservation:
+        scopes = (self._root, *self._active.get())
+        with self._lock:
+            for scope in reversed(scopes):  # innermost first: its name explains most
+                self._check(scope, amounts, model_id)
+            for scope in scopes:
+                scope.reserved.add(amounts)
+                scope.open += 1
+        return Reservation(
+            self,
+            scopes,
+            model_id=model_id,
+            input_tokens=input_tokens,
+            max_output_tokens=max_output_tokens,
+            amounts=amounts,
+        )
+
+    def _check(self, scope: _Scope, amounts: _Amounts, model_id: str) -> None:
+        for f in fields(Limits):
+            limit = getattr(scope.limits, f.name)
+            if limit is None:
+                continue
+            used = scope.committed.value(f.name)
+            held = scope.reserved.value(f.name)
+            wanted = amounts.value(f.name)
+            if used + held + wanted > limit:
+                left = max(limit - used - held, 0)
+                raise BudgetExceededError(
+                    f"budget {scope.name!r}: {f.name}={limit} would be exceeded; this call "
+                    f"needs up to {wanted}, {used} is spent and {held} reserved by calls in "
+                    f"flight, {left} left",
+                    model_id=model_id,
+                )
+
+    def _finish(self, reservation: Reservation, row: ModelUsage | None, error: bool) -> Decimal:
+        with self._lock:
+            if reservation.state != "open":
+                return reservation.settled_cost or _ZERO
+            for scope in reservation._scopes:
+                scope.reserved.add(reservation._amounts, -1)
+                scope.open -= 1
+            if row is None:
+                reservation.state = "released"
+                if error:
+                    self._book(reservation._scopes, ModelUsage(reservation.model_id, errors=1))
+                return _ZERO
+            reservation.state = "settled"
+            reservation.settled_cost = row.cost
+            self._book(reservation._scopes, row)
+            return row.cost
+
+    def _cost(self, model_id: str, usage: Usage, cache_write_1h_tokens: int) -> Decimal:
+        price = self.prices.price(model_id, on_unknown=self.on_unknown)
+        return price.cost(usage, cache_write_1h_tokens=cache_write_1h_tokens)
+
+    def _book(self, scopes: Iterable[_Scope], row: ModelUsage) -> None:
+        amounts = _Amounts(
+            row.cost,
+            row.input_tokens + row.cache_read_input_tokens + row.cache_write_input_tokens,
+            row.output_tokens,
+            row.cache_read_input_tokens,
+            row.cache_write_input_tokens,
+            row.calls,
+        )
+        for scope in scopes:
+            scope.committed.add(amounts)
+            scope.book(row)
+
+    # -- whole Converse requests (what the BedrockKit chat models call)
+
+    def reserve_request(
+        self,
+        request: Mapping[str, Any],
+        *,
+        input_tokens: int | None = None,
+        default_max_tokens: int = 4096,
+    ) -> Reservation:
+        """:meth:`reserve` for a Converse request dict.
+
+        Args:
+            request: Converse keyword arguments (``modelId``, ``messages``,
+                ``inferenceConfig``...).
+            input_tokens: From ``ConverseRuntime.count_tokens(request)``; else
+                :func:`estimate_request_tokens`.
+            default_max_tokens: Reserved when the request sets no ``maxTokens``.
+        """
+        max_tokens = (request.get("inferenceConfig") or {}).get("maxTokens")
+        if input_tokens is None:
+            input_tokens = estimate_request_tokens(request)
+        return self.reserve(
+            str(request["modelId"]), input_tokens, int(max_tokens or default_max_tokens)
+        )
+
+    def metered(
+        self, reservation: Reservation, deltas: Iterable[StreamDelta]
+    ) -> Iterator[StreamDelta]:
+        """Pass stream deltas through; settle on completion, abandon or release otherwise."""
+        received = 0
+        try:
+            for delta in deltas:
+                received += isinstance(delta, TextDelta | ToolCallDelta | ReasoningDelta)
+                if isinstance(delta, CompletedDelta):
+                    reservation.settle_result(delta.result)
+                yield delta
+        except GeneratorExit:
+            _drop(reservation, received)
+            raise
+        except BaseException as exc:
+            reservation.release(exc)
+            raise
+        reservation.release()  # ended without a result: nothing was billed we know of
+
+    async def ametered(
+        self, reservation: Reservation, deltas: AsyncIterable[StreamDelta]
+    ) -> AsyncIterator[StreamDelta]:
+        """Async :meth:`metered`."""
+        received = 0
+        try:
+            async for delta in deltas:
+                received += isinstance(delta, TextDelta | ToolCallDelta | ReasoningDelta)
+                if isinstance(delta, CompletedDelta):
+                    reservation.settle_result(delta.result)
+                yield delta
+        except (GeneratorExit, asyncio.CancelledError):
+            _drop(reservation, received)
+            raise
+        except BaseException as exc:
+            reservation.release(exc)
+            raise
+        reservation.release()
+
+    # -- observe without enforcing
+
+    def record(
+        self,
+        model_id: str,
+        usage: Usage,
+        *,
+        cache_write_1h_tokens: int = 0,
+        error: bool = False,
+    ) -> Decimal:
+        """Count a call made without a reservation (observe-only handlers); returns its cost."""
+        cost = self._cost(model_id, usage, cache_write_1h_tokens)
+        with self._lock:
+            self._book((self._root, *self._active.get()), _row(model_id, usage, cost, int(error)))
+        return cost
+
+    def record_guardrail_trace(self, trace: GuardrailTrace | None) -> Decimal:
+        """Count the text units of a Converse ``trace.guardrail``, per guardrail id.
+
+        Guardrail units are known only after the call, so they are charged then: a
+        reservation does not hold them.
+        """
+        if trace is None:
+            return _ZERO
+        per_id: dict[str, GuardrailUsage] = {}
+        groups: list[tuple[str, tuple[GuardrailAssessment, ...]]] = [
+            (gid, (a,)) for gid, a in trace.input_assessments.items()
+        ]
+        groups += list(trace.output_assessments.items())
+        for gid, assessments in groups:
+            for assessment in assessments:
+                per_id[gid] = per_id.get(gid, GuardrailUsage()) + assessment.usage
+        return sum((self.record_guardrail(u, guardrail_id=gid) for gid, u in per_id.items()), _ZERO)
+
+    def record_guardrail(self, usage: GuardrailUsage, *, guardrail_id: str = "") -> Decimal:
+        """Count the text units and cost of one guardrail evaluation; returns its cost."""
+        row = _guardrail_row(
+            f"guardrail:{guardrail_id or 'unknown'}", usage, self.prices.guardrail_cost(usage)
+        )
+        with self._lock:
+            self._book((self._root, *self._active.get()), row)
+        return row.cost
+
+    # -- reading
+
+    def _get(self, scope: str | None) -> _Scope:
+        if scope is None:
+            return self._root
+        if scope not in self._scopes:
+            raise ConfigurationError(f"no budget scope named {scope!r}")
+        return self._scopes[scope]
+
+    def spent(self, scope: str | None = None) -> Decimal:
+        """Settled cost of the run, or of a named scope."""
+        with self._lock:
+            return self._get(scope).committed.cost
+
+    def reserved(self, scope: str | None = None) -> Decimal:
+        """Cost held by calls in flight."""
+        with self._lock:
+            return self._get(scope).reserved.cost
+
+    def open_reservations(self, scope: str | None = None) -> int:
+        """Reservations neither settled nor released (0 when nothing leaked)."""
+        with self._lock:
+            return self._get(scope).open
+
+    def report(self, scope: str | None = None) -> BudgetReport:
+        """Per-model totals of the run, or of a named scope."""
+        with self._lock:
+            s = self._get(scope)
+            rows = tuple(sorted(s.models.values(), key=lambda r: r.model_id))
+            return BudgetReport(s.name, rows, s.limits, s.reserved.cost)
+
+    def remaining(self, scope: str | None = None) -> dict[str, Decimal | int]:
+        """What is left of each set limit, after spending and in-flight reservations."""
+        with self._lock:
+            s = self._get(scope)
+            left: dict[str, Decimal | int] = {}
+            for f in fields(Limits):
+                limit = getattr(s.limits, f.name)
+                if limit is not None:
+                    used = s.committed.value(f.name) + s.reserved.value(f.name)
+                    left[f.name] = max(limit - used, 0)
+            return left
+
+    def _repr_html_(self) -> str:
+        return self.report()._repr_html_()
+
+    def __repr__(self) -> str:
+        return (
+            f"Ledger(spent={self.spent()}, reserved={self.reserved()}, limits={self._root.limits})"
+        )
+
+
+def _guardrail_row(row_id: str, usage: GuardrailUsage, cost: Decimal) -> ModelUsage:
+    units = sum(
+        getattr(usage, f.name)
+        for f in fields(GuardrailUsage)
+        if f.name != "automated_reasoning_policies"  # a count of policies, not text units
+    )
+    return ModelUsage(row_id, 1, guardrail_text_units=units, cost=cost)
+
+
+def _drop(reservation: Reservation, received: int) -> None:
+    # Once a piece arrived the request was certainly sent and billed; before that it may
+    # not have been, so nothing is charged (the error is still counted).
+    if received:
+        reservation.abandon(received)
+    else:
+        reservation.release(True)
+
+
+def _row(model_id: str, usage: Usage, cost: Decimal, errors: int) -> ModelUsage:
+    return ModelUsage(
+        model_id,
+        calls=1,
+        errors=errors,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_read_input_tokens=usage.cache_read_input_tokens,
+        cache_write_input_tokens=usage.cache_write_input_tokens,
+        cost=cost,
+    )

@@ -1,0 +1,511 @@
+"""Build Converse requests and parse Converse responses: pure functions over wire dicts."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from bedrock_kit.core.chat.types import (
+    STOP_REASONS,
+    CachePointBlock,
+    CitationsBlock,
+    ContentBlock,
+    ConverseResult,
+    DocumentBlock,
+    GuardContentBlock,
+    GuardrailConfig,
+    ImageBlock,
+    InferenceConfig,
+    JsonBlock,
+    Message,
+    ReasoningBlock,
+    StopReason,
+    SystemBlock,
+    TextBlock,
+    ToolResultBlock,
+    ToolSpec,
+    ToolUseBlock,
+    UnknownBlock,
+    Usage,
+)
+from bedrock_kit.core.guardrails.assessments import parse_guardrail_trace
+from bedrock_kit.errors import ConfigurationError, MalformedResponseError
+
+# Bedrock toolSpec.name constraint.
+_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+# ---------------------------------------------------------------------------- to the wire
+
+
+def _source(data: bytes | None, s3_uri: str | None) -> dict[str, Any]:
+    if s3_uri:
+        return {"s3Location": {"uri": s3_uri}}
+    return {"bytes": data or b""}
+
+
+def _text_to_wire(b: TextBlock) -> dict[str, Any]:
+    return {"text": b.text}
+
+
+def _image_to_wire(b: ImageBlock) -> dict[str, Any]:
+    return {"image": {"format": b.format, "source": _source(b.data, b.s3_uri)}}
+
+
+def _document_to_wire(b: DocumentBlock) -> dict[str, Any]:
+    source = {"text": b.text} if b.text is not None else _source(b.data, b.s3_uri)
+    doc: dict[str, Any] = {"format": b.format, "name": b.name, "source": source}
+    if b.citations:
+        doc["citations"] = {"enabled": True}
+    return {"document": doc}
+
+
+def _json_to_wire(b: JsonBlock) -> dict[str, Any]:
+    return {"json": b.value}
+
+
+def _tool_use_to_wire(b: ToolUseBlock) -> dict[str, Any]:
+    return {"toolUse": {"toolUseId": b.id, "name": b.name, "input": b.input}}
+
+
+def _tool_result_to_wire(b: ToolResultBlock) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "toolUseId": b.tool_use_id,
+        "content": [block_to_wire(c) for c in b.content],
+    }
+    if b.status:
+        result["status"] = b.status
+    return {"toolResult": result}
+
+
+def _reasoning_to_wire(b: ReasoningBlock) -> dict[str, Any]:
+    if b.redacted_content is not None:
+        return {"reasoningContent": {"redactedContent": b.redacted_content}}
+    text: dict[str, Any] = {"text": b.text}
+    if b.signature:
+        text["signature"] = b.signature
+    return {"reasoningContent": {"reasoningText": text}}
+
+
+def _cache_point_to_wire(b: CachePointBlock) -> dict[str, Any]:
+    point: dict[str, Any] = {"type": b.type}
+    if b.ttl:
+        point["ttl"] = b.ttl
+    return {"cachePoint": point}
+
+
+def _guard_content_to_wire(b: GuardContentBlock) -> dict[str, Any]:
+    text: dict[str, Any] = {"text": b.text}
+    if b.qualifiers:
+        text["qualifiers"] = list(b.qualifiers)
+    return {"guardContent": {"text": text}}
+
+
+def _citations_to_wire(b: CitationsBlock) -> dict[str, Any]:
+    return {
+        "citationsContent": {
+            "content": [{"text": b.text}],
+            "citations": list(b.citations),
+        }
+    }
+
+
+def _unknown_to_wire(b: UnknownBlock) -> dict[str, Any]:
+    return {b.type: b.raw}
+
+
+_TO_WIRE: dict[type, Callable[[Any], dict[str, Any]]] = {
+    TextBlock: _text_to_wire,
+    ImageBlock: _image_to_wire,
+    DocumentBlock: _document_to_wire,
+    JsonBlock: _json_to_wire,
+    ToolUseBlock: _tool_use_to_wire,
+    ToolResultBlock: _tool_result_to_wire,
+    ReasoningBlock: _reasoning_to_wire,
+    CachePointBlock: _cache_point_to_wire,
+    GuardContentBlock: _guard_content_to_wire,
+    CitationsBlock: _citations_to_wire,
+    UnknownBlock: _unknown_to_wire,
+}
+
+
+def block_to_wire(block: ContentBlock) -> dict[str, Any]:
+    """Convert one content block to its Converse wire form."""
+    try:
+        convert = _TO_WIRE[type(block)]
+    except KeyError:
+        raise ConfigurationError(f"not a content block: {block!r}") from None
+    return convert(block)
+
+
+def merge_turns(messages: Sequence[Message]) -> list[Message]:
+    """Merge consecutive same-role turns, as Converse requires alternating roles.
+
+    Tool results from parallel tool calls arrive as separate user turns; Bedrock wants them
+    in one. Empty turns are an error rather than silently dropped.
+    """
+    merged: list[Message] = []
+    for i, message in enumerate(messages):
+        if message.role not in ("user", "assistant"):
+            raise ConfigurationError(
+                f"messages[{i}]: role must be 'user' or 'assistant', got {message.role!r}"
+            )
+        if not message.content:
+            raise ConfigurationError(f"messages[{i}]: a {message.role} turn has no content")
+        if merged and merged[-1].role == message.role:
+            merged[-1] = Message(message.role, merged[-1].content + message.content)
+        else:
+            merged.append(message)
+    return merged
+
+
+def _check_tool_results(messages: Sequence[Message]) -> None:
+    # A toolResult whose toolUseId has no toolUse earlier is rejected by Bedrock with a vague
+    # message; name the id before any request is sent.
+    seen: set[str] = set()
+    for i, message in enumerate(messages):
+        for block in message.content:
+            if isinstance(block, ToolUseBlock):
+                seen.add(block.id)
+            elif isinstance(block, ToolResultBlock) and block.tool_use_id not in seen:
+                raise ConfigurationError(
+                    f"messages[{i}]: tool result for tool_use_id {block.tool_use_id!r} has no "
+                    "matching tool call in an earlier assistant turn"
+                )
+
+
+def build_tool_spec(spec: ToolSpec) -> dict[str, Any]:
+    """Converse ``toolSpec`` for one tool, validated against Bedrock's limits."""
+    if not _TOOL_NAME.match(spec.name):
+        raise ConfigurationError(
+            f"tool name {spec.name!r} is invalid: Bedrock allows 1-64 characters of "
+            "letters, digits, '_' and '-'"
+        )
+    if spec.input_schema.get("type", "object") != "object":
+        raise ConfigurationError(f"tool {spec.name!r}: input schema must be of type 'object'")
+    wire: dict[str, Any] = {
+        "name": spec.name,
+        "description": spec.description or spec.name,
+        "inputSchema": {"json": {"type": "object", "properties": {}, **spec.input_schema}},
+    }
+    if spec.strict is not None:
+        wire["strict"] = spec.strict
+    return {"toolSpec": wire}
+
+
+def build_tool_config(
+    tools: Sequence[ToolSpec], tool_choice: str | None = None
+) -> dict[str, Any] | None:
+    """Converse ``toolConfig``.
+
+    Args:
+        tools: The tools the model may call.
+        tool_choice: None or ``auto`` (model decides), ``any`` (must call a tool), or a
+            tool name (must call that tool).
+    """
+    if not tools:
+        if tool_choice not in (None, "auto"):
+            raise ConfigurationError(f"tool_choice={tool_choice!r} given without any tools")
+        return None
+    names = [t.name for t in tools]
+    if len(set(names)) != len(names):
+        raise ConfigurationError(f"tool names must be unique, got {names}")
+    config: dict[str, Any] = {"tools": [build_tool_spec(t) for t in tools]}
+    if tool_choice in (None, "auto"):
+        if tool_choice == "auto":
+            config["toolChoice"] = {"auto": {}}
+    elif tool_choice == "any":
+        config["toolChoice"] = {"any": {}}
+    elif tool_choice in names:
+        config["toolChoice"] = {"tool": {"name": tool_choice}}
+    else:
+        raise ConfigurationError(
+            f"tool_choice={tool_choice!r} is neither 'auto', 'any' nor one of the tools {names}"
+        )
+    return config
+
+
+def build_guardrail_config(config: GuardrailConfig, *, stream: bool) -> dict[str, Any]:
+    """Converse ``guardrailConfig``; stream processing mode only on ConverseStream."""
+    wire: dict[str, Any] = {
+        "guardrailIdentifier": config.identifier,
+        "guardrailVersion": config.version,
+        "trace": config.trace,
+    }
+    if stream and config.stream_processing_mode:
+        wire["streamProcessingMode"] = config.stream_processing_mode
+    return wire
+
+
+def build_converse_request(
+    model_id: str,
+    messages: Sequence[Message],
+    *,
+    system: Sequence[SystemBlock] = (),
+    inference: InferenceConfig | None = None,
+    tool_config: Mapping[str, Any] | None = None,
+    guardrail: GuardrailConfig | None = None,
+    additional_model_request_fields: Mapping[str, Any] | None = None,
+    additional_model_response_field_paths: Sequence[str] = (),
+    request_metadata: Mapping[str, str] | None = None,
+    performance_latency: str | None = None,
+    output_config: Mapping[str, Any] | None = None,
+    stream: bool = False,
+) -> dict[str, Any]:
+    """Build the keyword arguments of a Converse / ConverseStream call."""
+    if not model_id:
+        raise ConfigurationError("model id is empty")
+    turns = merge_turns(messages)
+    if not turns:
+        raise ConfigurationError("messages is empty: Converse needs at least one user turn")
+    if turns[0].role != "user":
+        raise ConfigurationError(
+            "messages[0] must be a user turn: Bedrock conversations start with one"
+        )
+    _check_tool_results(turns)
+    request: dict[str, Any] = {
+        "modelId": model_id,
+        "messages": [
+            {"role": m.role, "content": [block_to_wire(b) for b in m.content]} for m in turns
+        ],
+    }
+    if system:
+        request["system"] = [block_to_wire(b) for b in system]
+    if inference is not None:
+        config = {
+            key: value
+            for key, value in (
+                ("maxTokens", inference.max_tokens),
+                ("temperature", inference.temperature),
+                ("topP", inference.top_p),
+                ("stopSequences", list(inference.stop_sequences) or None),
+            )
+            if value is not None
+        }
+        if config:
+            request["inferenceConfig"] = config
+    if tool_config:
+        request["toolConfig"] = dict(tool_config)
+    if guardrail is not None:
+        request["guardrailConfig"] = build_guardrail_config(guardrail, stream=stream)
+    if additional_model_request_fields:
+        request["additionalModelRequestFields"] = dict(additional_model_request_fields)
+    if additional_model_response_field_paths:
+        request["additionalModelResponseFieldPaths"] = list(additional_model_response_field_paths)
+    if request_metadata:
+        request["requestMetadata"] = dict(request_metadata)
+    if performance_latency:
+        request["performanceConfig"] = {"latency": performance_latency}
+    if output_config:
+        request["outputConfig"] = dict(output_config)
+    return request
+
+
+def build_json_schema_output(
+    schema: Mapping[str, Any], *, name: str | None = None, description: str | None = None
+) -> dict[str, Any]:
+    """Converse ``outputConfig`` constraining the answer text to a JSON Schema."""
+    definition: dict[str, Any] = {"schema": json.dumps(schema)}
+    if name:
+        definition["name"] = name
+    if description:
+        definition["description"] = description
+    return {"textFormat": {"type": "json_schema", "structure": {"jsonSchema": definition}}}
+
+
+# -------------------------------------------------------------------------- from the wire
+
+
+def _image_from_wire(v: Mapping[str, Any]) -> ContentBlock:
+    src = v.get("source") or {}
+    return ImageBlock(
+        v.get("format", ""), src.get("bytes"), (src.get("s3Location") or {}).get("uri")
+    )
+
+
+def _document_from_wire(v: Mapping[str, Any]) -> ContentBlock:
+    src = v.get("source") or {}
+    return DocumentBlock(
+        v.get("format", ""),
+        v.get("name", ""),
+        src.get("bytes"),
+        src.get("text"),
+        (src.get("s3Location") or {}).get("uri"),
+        bool((v.get("citations") or {}).get("enabled")),
+    )
+
+
+def _tool_use_from_wire(v: Mapping[str, Any]) -> ContentBlock:
+    arguments = v.get("input")
+    if arguments is None:
+        arguments = {}
+    if not isinstance(arguments, dict):
+        raise MalformedResponseError(
+            f"tool call {v.get('name')!r} has non-object input", raw=repr(arguments)
+        )
+    return ToolUseBlock(v.get("toolUseId", ""), v.get("name", ""), arguments)
+
+
+def _tool_result_from_wire(v: Mapping[str, Any]) -> ContentBlock:
+    content = tuple(block_from_wire(c) for c in v.get("content") or ())
+    return ToolResultBlock(v.get("toolUseId", ""), content, v.get("status"))  # type: ignore[arg-type]
+
+
+def _reasoning_from_wire(v: Mapping[str, Any]) -> ContentBlock:
+    if "redactedContent" in v:
+        return ReasoningBlock(redacted_content=v["redactedContent"])
+    text = v.get("reasoningText") or {}
+    return ReasoningBlock(text.get("text", ""), text.get("signature"))
+
+
+def _citations_from_wire(v: Mapping[str, Any]) -> ContentBlock:
+    text = "".join(c.get("text", "") for c in v.get("content") or ())
+    return CitationsBlock(text, tuple(v.get("citations") or ()))
+
+
+def _guard_content_from_wire(v: Mapping[str, Any]) -> ContentBlock:
+    text = v.get("text") or {}
+    return GuardContentBlock(text.get("text", ""), tuple(text.get("qualifiers") or ()))
+
+
+_FROM_WIRE: dict[str, Callable[[Any], ContentBlock]] = {
+    "text": TextBlock,
+    "image": _image_from_wire,
+    "document": _document_from_wire,
+    "json": JsonBlock,
+    "toolUse": _tool_use_from_wire,
+    "toolResult": _tool_result_from_wire,
+    "reasoningContent": _reasoning_from_wire,
+    "citationsContent": _citations_from_wire,
+    "cachePoint": lambda v: CachePointBlock(v.get("type", "default"), v.get("ttl")),
+    "guardContent": _guard_content_from_wire,
+}
+
+
+def document_fields(value: Any) -> dict[str, Any]:
+    """A free-form document member as a dict; a non-object document is kept under ``value``."""
+    if value is None:
+        return {}
+    return dict(value) if isinstance(value, Mapping) else {"value": value}
+
+
+def block_from_wire(wire: Mapping[str, Any]) -> ContentBlock:
+    """Parse one Converse content block; unknown types are kept as :class:`UnknownBlock`."""
+    for key, value in wire.items():
+        parse = _FROM_WIRE.get(key)
+        if parse is not None:
+            if key == "text":
+                return TextBlock(value or "")
+            return parse(value if value is not None else {})
+    key = next(iter(wire), "")
+    if key == "SDK_UNKNOWN_MEMBER":  # botocore keeps only the name of members it lacks
+        return UnknownBlock(str((wire[key] or {}).get("name", "")), None)
+    return UnknownBlock(key, wire.get(key))
+
+
+def parse_stop_reason(raw: str | None) -> StopReason:
+    """Map Bedrock's ``stopReason`` to ours; unknown values become ``unknown``."""
+    return STOP_REASONS.get(raw or "", "unknown")
+
+
+def parse_usage(wire: Mapping[str, Any] | None) -> Usage:
+    """Parse a Converse ``usage`` object."""
+    wire = wire or {}
+    return Usage(
+        input_tokens=int(wire.get("inputTokens") or 0),
+        output_tokens=int(wire.get("outputTokens") or 0),
+        cache_read_input_tokens=int(wire.get("cacheReadInputTokens") or 0),
+        cache_write_input_tokens=int(wire.get("cacheWriteInputTokens") or 0),
+        total_tokens=int(wire.get("totalTokens") or 0),
+        cache_write_1h_input_tokens=sum(
+            int(d.get("inputTokens") or 0)
+            for d in wire.get("cacheDetails") or ()
+            if d and d.get("ttl") == "1h"
+        ),
+    )
+
+
+def request_id_of(response: Mapping[str, Any]) -> str | None:
+    """``x-amzn-RequestId`` from botocore's ``ResponseMetadata``."""
+    meta = response.get("ResponseMetadata") or {}
+    return meta.get("RequestId") or (meta.get("HTTPHeaders") or {}).get("x-amzn-requestid")
+
+
+def parse_converse_response(response: Mapping[str, Any], *, model_id: str) -> ConverseResult:
+    """Parse a Converse response (botocore's decoded dict) into a :class:`ConverseResult`."""
+    message = (response.get("output") or {}).get("message")
+    if message is None:
+        raise MalformedResponseError(
+            "Converse response has no output.message",
+            raw=repr(response)[:2000],
+            model_id=model_id,
+            request_id=request_id_of(response),
+        )
+    raw_stop = response.get("stopReason") or ""
+    trace = response.get("trace") or {}
+    return ConverseResult(
+        message=Message(
+            "assistant", tuple(block_from_wire(b) for b in message.get("content") or ())
+        ),
+        stop_reason=parse_stop_reason(raw_stop),
+        raw_stop_reason=raw_stop,
+        usage=parse_usage(response.get("usage")),
+        model_id=model_id,
+        latency_ms=(response.get("metrics") or {}).get("latencyMs"),
+        guardrail=parse_guardrail_trace(trace.get("guardrail")),
+        request_id=request_id_of(response),
+        additional_model_response_fields=document_fields(
+            response.get("additionalModelResponseFields")
+        ),
+        trace=dict(trace),
+    )
+
+
+_GUARDRAIL_KEYS = {
+    "guardrailIdentifier": "identifier",
+    "guardrail_identifier": "identifier",
+    "identifier": "identifier",
+    "guardrailVersion": "version",
+    "guardrail_version": "version",
+    "version": "version",
+    "trace": "trace",
+    "streamProcessingMode": "stream_processing_mode",
+    "stream_processing_mode": "stream_processing_mode",
+}
+
+
+def parse_guardrail_config(
+    value: GuardrailConfig | Mapping[str, Any] | None,
+) -> GuardrailConfig | None:
+    """Accept a GuardrailConfig or a dict in Bedrock (camelCase) or snake_case form.
+
+    Raises:
+        ConfigurationError: On unknown keys or a missing identifier or version.
+    """
+    if value is None or isinstance(value, GuardrailConfig):
+        return value
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            f"guardrail_config must be a dict or GuardrailConfig, got {type(value).__name__}"
+        )
+    unknown = sorted(set(value) - set(_GUARDRAIL_KEYS))
+    if unknown:
+        raise ConfigurationError(
+            f"guardrail_config has unknown keys {unknown}; known: {sorted(_GUARDRAIL_KEYS)}"
+        )
+    fields = {_GUARDRAIL_KEYS[k]: v for k, v in value.items()}
+    for required in ("identifier", "version"):
+        if not fields.get(required):
+            raise ConfigurationError(f"guardrail_config needs guardrail{required.title()}")
+    fields["version"] = str(fields["version"])
+    if fields.get("trace") not in (None, "enabled", "disabled", "enabled_full"):
+        raise ConfigurationError(
+            f"guardrail_config trace must be enabled, disabled or enabled_full, "
+            f"got {fields['trace']!r}"
+        )
+    fields.setdefault("trace", "enabled")
+    if fields["trace"] is None:
+        fields["trace"] = "enabled"
+    return GuardrailConfig(**fields)

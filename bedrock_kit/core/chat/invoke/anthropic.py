@@ -1,0 +1,212 @@
+"""Anthropic Claude Messages API bodies (``anthropic_version: bedrock-2023-05-31``)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from bedrock_kit.core.chat.invoke._base import (
+    Codec,
+    InvokeInput,
+    b64,
+    converse_response,
+    drop_none,
+    max_tokens,
+    metrics_event,
+    stop_event,
+    system_text,
+)
+from bedrock_kit.core.chat.types import (
+    CachePointBlock,
+    ContentBlock,
+    DocumentBlock,
+    ImageBlock,
+    JsonBlock,
+    ReasoningBlock,
+    TextBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+)
+from bedrock_kit.errors import ConfigurationError
+
+_VERSION = "bedrock-2023-05-31"
+_DEFAULT_MAX_TOKENS = 4096  # the Messages API requires max_tokens
+
+
+def _result_content(block: ToolResultBlock) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for item in block.content:
+        if isinstance(item, TextBlock):
+            out.append({"type": "text", "text": item.text})
+        elif isinstance(item, JsonBlock):
+            out.append({"type": "text", "text": json.dumps(item.value)})
+        else:
+            out.append(_block(item))
+    return out
+
+
+def _block(block: ContentBlock) -> dict[str, Any]:
+    if isinstance(block, TextBlock):
+        return {"type": "text", "text": block.text}
+    if isinstance(block, ImageBlock):
+        media = f"image/{block.format}"
+        return {
+            "type": "image",
+            "source": {"type": "base64", "media_type": media, "data": b64(block)},
+        }
+    if isinstance(block, DocumentBlock) and block.format == "pdf" and block.data is not None:
+        data = base64.b64encode(block.data).decode()
+        return {
+            "type": "document",
+            "source": {"type": "base64", "media_type": "application/pdf", "data": data},
+        }
+    if isinstance(block, ToolUseBlock):
+        return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
+    if isinstance(block, ToolResultBlock):
+        result: dict[str, Any] = {
+            "type": "tool_result",
+            "tool_use_id": block.tool_use_id,
+            "content": _result_content(block),
+        }
+        if block.status == "error":
+            result["is_error"] = True
+        return result
+    if isinstance(block, ReasoningBlock):
+        if block.redacted_content is not None:
+            return {
+                "type": "redacted_thinking",
+                "data": base64.b64encode(block.redacted_content).decode(),
+            }
+        return {"type": "thinking", "thinking": block.text, "signature": block.signature}
+    raise ConfigurationError(f"Anthropic InvokeModel bodies cannot carry {type(block).__name__}")
+
+
+def _content(blocks: tuple[ContentBlock, ...]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for block in blocks:
+        if isinstance(block, CachePointBlock):
+            if not out:
+                raise ConfigurationError("a cache point must follow some content")
+            out[-1]["cache_control"] = {"type": "ephemeral"}
+        else:
+            out.append(_block(block))
+    return out
+
+
+def _tool_choice(choice: str | None) -> dict[str, Any] | None:
+    if choice in (None, "auto"):
+        return None if choice is None else {"type": "auto"}
+    if choice == "any":
+        return {"type": "any"}
+    return {"type": "tool", "name": choice}
+
+
+def build_body(request: InvokeInput) -> dict[str, Any]:
+    """Anthropic Messages body."""
+    inference = request.inference
+    body = drop_none(
+        {
+            "anthropic_version": _VERSION,
+            "max_tokens": max_tokens(inference, _DEFAULT_MAX_TOKENS),
+            "system": system_text(request.system) or None,
+            "messages": [
+                {"role": m.role, "content": _content(m.content)} for m in request.messages
+            ],
+            "temperature": inference.temperature,
+            "top_p": inference.top_p,
+            "stop_sequences": list(inference.stop_sequences) or None,
+            "tools": [
+                {"name": t.name, "description": t.description, "input_schema": t.input_schema}
+                for t in request.tools
+            ]
+            or None,
+            "tool_choice": _tool_choice(request.tool_choice) if request.tools else None,
+        }
+    )
+    return {**body, **request.extra}
+
+
+def _converse_block(block: Mapping[str, Any]) -> dict[str, Any]:
+    kind = block.get("type")
+    if kind == "text":
+        return {"text": block.get("text", "")}
+    if kind == "tool_use":
+        return {
+            "toolUse": {
+                "toolUseId": block["id"],
+                "name": block["name"],
+                "input": block.get("input") or {},
+            }
+        }
+    if kind == "thinking":
+        return {
+            "reasoningContent": {
+                "reasoningText": {
+                    "text": block.get("thinking", ""),
+                    "signature": block.get("signature"),
+                }
+            }
+        }
+    if kind == "redacted_thinking":
+        return {"reasoningContent": {"redactedContent": base64.b64decode(block.get("data", ""))}}
+    return {str(kind): dict(block)}
+
+
+def parse_body(body: Mapping[str, Any]) -> dict[str, Any]:
+    """Messages API response -> Converse shape."""
+    usage = body.get("usage") or {}
+    return converse_response(
+        [_converse_block(b) for b in body.get("content") or ()],
+        body.get("stop_reason") or "",
+        usage.get("input_tokens"),
+        usage.get("output_tokens"),
+        cache_read=usage.get("cache_read_input_tokens"),
+        cache_write=usage.get("cache_creation_input_tokens"),
+    )
+
+
+def _delta(chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
+    index = chunk.get("index", 0)
+    delta = chunk.get("delta") or {}
+    kind = delta.get("type")
+    wire: dict[str, Any]
+    if kind == "text_delta":
+        wire = {"text": delta.get("text", "")}
+    elif kind == "input_json_delta":
+        wire = {"toolUse": {"input": delta.get("partial_json", "")}}
+    elif kind == "thinking_delta":
+        wire = {"reasoningContent": {"text": delta.get("thinking", "")}}
+    elif kind == "signature_delta":
+        wire = {"reasoningContent": {"signature": delta.get("signature", "")}}
+    else:
+        return []
+    return [{"contentBlockDelta": {"contentBlockIndex": index, "delta": wire}}]
+
+
+def chunk_events(chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One Messages streaming event -> Converse stream events."""
+    kind = chunk.get("type")
+    if kind == "message_start":
+        return [{"messageStart": {"role": "assistant"}}]
+    if kind == "content_block_start":
+        block = chunk.get("content_block") or {}
+        if block.get("type") == "tool_use":
+            start = {"toolUse": {"toolUseId": block.get("id", ""), "name": block.get("name", "")}}
+            return [
+                {"contentBlockStart": {"contentBlockIndex": chunk.get("index", 0), "start": start}}
+            ]
+        return []
+    if kind == "content_block_delta":
+        return _delta(chunk)
+    if kind == "content_block_stop":
+        return [{"contentBlockStop": {"contentBlockIndex": chunk.get("index", 0)}}]
+    if kind == "message_delta":
+        return [stop_event((chunk.get("delta") or {}).get("stop_reason") or "")]
+    if kind == "message_stop":
+        return metrics_event(chunk)
+    return []
+
+
+CODEC = Codec("anthropic", build_body, parse_body, chunk_events, supports_tools=True)

@@ -1,0 +1,87 @@
+"""Mistral bodies: ``[INST]`` prompts for the instruct models, chat for Large / Pixtral."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bedrock_kit.core.chat.invoke._base import (
+    Codec,
+    InvokeInput,
+    converse_response,
+    drop_none,
+    metrics_event,
+    stop_event,
+    system_text,
+    text_delta,
+    text_only,
+)
+from bedrock_kit.core.chat.invoke._chat import build_chat_body, chat_chunk_events, parse_chat_body
+
+_STOP = {"stop": "end_turn", "length": "max_tokens"}
+
+
+def prompt(request: InvokeInput) -> str:
+    """Mistral instruct template: user turns in ``[INST]``, answers after them."""
+    parts = ["<s>"]
+    system = system_text(request.system)
+    for message in request.messages:
+        text = text_only(message, "Mistral")
+        if message.role == "user":
+            if system:
+                text, system = f"{system}\n\n{text}", ""
+            parts.append(f"[INST] {text} [/INST]")
+        else:
+            parts.append(f"{text}</s>")
+    return "".join(parts)
+
+
+def build_body(request: InvokeInput) -> dict[str, Any]:
+    """Mistral instruct body."""
+    inference = request.inference
+    return {
+        **drop_none(
+            {
+                "prompt": prompt(request),
+                "max_tokens": inference.max_tokens,
+                "temperature": inference.temperature,
+                "top_p": inference.top_p,
+                "stop": list(inference.stop_sequences) or None,
+            }
+        ),
+        **request.extra,
+    }
+
+
+def parse_body(body: Mapping[str, Any]) -> dict[str, Any]:
+    """Mistral response (``outputs`` or chat ``choices``) -> Converse shape."""
+    if "choices" in body:
+        return parse_chat_body(body)
+    output = (body.get("outputs") or [{}])[0]
+    text = output.get("text", "")
+    reason = output.get("stop_reason") or ""
+    # Instruct bodies report no token counts; the response headers carry them.
+    return converse_response([{"text": text}], _STOP.get(reason, reason), 0, 0)
+
+
+def chunk_events(chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Mistral stream chunk -> Converse events."""
+    if "choices" in chunk:
+        return chat_chunk_events(chunk)
+    events: list[dict[str, Any]] = []
+    for output in chunk.get("outputs") or ():
+        if output.get("text"):
+            events.append(text_delta(output["text"]))
+        if output.get("stop_reason"):
+            events.append(stop_event(_STOP.get(output["stop_reason"], output["stop_reason"])))
+    return events + metrics_event(chunk)
+
+
+CODEC = Codec("mistral", build_body, parse_body, chunk_events)
+CHAT_CODEC = Codec(
+    "mistral",
+    lambda r: build_chat_body(r, "Mistral"),
+    parse_body,
+    chunk_events,
+    supports_tools=True,
+)

@@ -1,0 +1,164 @@
+"""Converse, ConverseStream, InvokeModel (+stream) and CountTokens, sync and native async.
+
+Request building and response parsing are the pure functions of :mod:`converse` and
+:mod:`stream`; this module only moves requests over the wire and translates errors, so the
+sync and async forms are short loops around the same code.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+from bedrock_kit.core.chat.converse import parse_converse_response, request_id_of
+from bedrock_kit.core.chat.invoke import InvokeStreamAdapter, parse_invoke_response
+from bedrock_kit.core.chat.models import base_model_id
+from bedrock_kit.core.chat.stream import StreamDelta, StreamReducer, aiter_deltas, iter_deltas
+from bedrock_kit.core.chat.types import ConverseResult
+from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
+from bedrock_kit.errors import translate_errors
+
+_SERVICE = "bedrock-runtime"
+_COUNT_TOKENS_KEYS = ("messages", "system", "toolConfig", "additionalModelRequestFields")
+
+
+def build_count_tokens_request(request: Mapping[str, Any]) -> dict[str, Any]:
+    """CountTokens arguments for the same input a Converse request would send.
+
+    CountTokens takes the foundation model id, not an inference profile id.
+    """
+    converse = {k: request[k] for k in _COUNT_TOKENS_KEYS if k in request}
+    return {"modelId": base_model_id(request["modelId"]), "input": {"converse": converse}}
+
+
+_Adapt = Callable[[Mapping[str, Any]], Iterable[Mapping[str, Any]]]
+
+
+def _passthrough(event: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+    return (event,)
+
+
+async def _maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+class ConverseRuntime:
+    """Sends Converse requests built by :func:`build_converse_request`.
+
+    Args:
+        settings: How to reach Bedrock.
+        client: Injected boto3 ``bedrock-runtime`` client.
+        async_client: Injected aiobotocore ``bedrock-runtime`` client.
+    """
+
+    def __init__(
+        self, settings: ClientSettings, *, client: Any = None, async_client: Any = None
+    ) -> None:
+        self.pool = ClientPool(settings, _SERVICE, client=client, async_client=async_client)
+
+    def _errors(self, request: Mapping[str, Any]) -> Any:
+        return translate_errors(model_id=request.get("modelId"), region=self.pool.region)
+
+    # -- Converse
+
+    def converse(self, request: Mapping[str, Any]) -> ConverseResult:
+        """Call Converse."""
+        with self._errors(request):
+            response = self.pool.client.converse(**request)
+            return parse_converse_response(response, model_id=request["modelId"])
+
+    async def aconverse(self, request: Mapping[str, Any]) -> ConverseResult:
+        """Call Converse with the async client."""
+        with self._errors(request):
+            client = await self.pool.async_client()
+            response = await client.converse(**request)
+            return parse_converse_response(response, model_id=request["modelId"])
+
+    # -- ConverseStream and InvokeModelWithResponseStream
+
+    def stream(self, request: Mapping[str, Any]) -> Iterator[StreamDelta]:
+        """Call ConverseStream; yields deltas, ends with a CompletedDelta or raises."""
+        return self._stream("converse_stream", "stream", request, _passthrough)
+
+    async def astream(self, request: Mapping[str, Any]) -> AsyncIterator[StreamDelta]:
+        """Call ConverseStream with the async client."""
+        async for delta in self._astream("converse_stream", "stream", request, _passthrough):
+            yield delta
+
+    def invoke_stream(self, request: Mapping[str, Any]) -> Iterator[StreamDelta]:
+        """Call InvokeModelWithResponseStream; the same deltas as :meth:`stream`."""
+        adapter = InvokeStreamAdapter(request["modelId"]).events
+        return self._stream("invoke_model_with_response_stream", "body", request, adapter)
+
+    async def ainvoke_stream(self, request: Mapping[str, Any]) -> AsyncIterator[StreamDelta]:
+        """Async :meth:`invoke_stream`."""
+        adapter = InvokeStreamAdapter(request["modelId"]).events
+        async for delta in self._astream(
+            "invoke_model_with_response_stream", "body", request, adapter
+        ):
+            yield delta
+
+    def _stream(
+        self, operation: str, key: str, request: Mapping[str, Any], adapt: _Adapt
+    ) -> Iterator[StreamDelta]:
+        with self._errors(request):
+            response = getattr(self.pool.client, operation)(**request)
+            reducer = StreamReducer(request["modelId"], self.pool.region)
+            reducer.request_id = request_id_of(response)
+            events = response[key]
+            try:
+                converse_events = (e for wire in events for e in adapt(wire))
+                yield from iter_deltas(converse_events, reducer)
+            finally:
+                events.close()
+
+    async def _astream(
+        self, operation: str, key: str, request: Mapping[str, Any], adapt: _Adapt
+    ) -> AsyncIterator[StreamDelta]:
+        with self._errors(request):
+            client = await self.pool.async_client()
+            response = await getattr(client, operation)(**request)
+            reducer = StreamReducer(request["modelId"], self.pool.region)
+            reducer.request_id = request_id_of(response)
+            events = response[key]
+            try:
+                converse_events = (e async for wire in events for e in adapt(wire))
+                async for delta in aiter_deltas(converse_events, reducer):
+                    yield delta
+            finally:
+                close = getattr(events, "close", None) or events._raw_stream.close
+                await _maybe_await(close())
+
+    # -- InvokeModel
+
+    def invoke(self, request: Mapping[str, Any]) -> ConverseResult:
+        """Call InvokeModel with a body built by :func:`build_invoke_request`."""
+        with self._errors(request):
+            response = self.pool.client.invoke_model(**request)
+            raw = response["body"].read()
+            return parse_invoke_response(response, raw, model_id=request["modelId"])
+
+    async def ainvoke(self, request: Mapping[str, Any]) -> ConverseResult:
+        """Async :meth:`invoke`."""
+        with self._errors(request):
+            client = await self.pool.async_client()
+            response = await client.invoke_model(**request)
+            async with response["body"] as body:
+                raw = await body.read()
+            return parse_invoke_response(response, raw, model_id=request["modelId"])
+
+    # -- CountTokens
+
+    def count_tokens(self, request: Mapping[str, Any]) -> int:
+        """Input tokens the Converse ``request`` would use, from the CountTokens API."""
+        with self._errors(request):
+            response = self.pool.client.count_tokens(**build_count_tokens_request(request))
+            return int(response["inputTokens"])
+
+    async def acount_tokens(self, request: Mapping[str, Any]) -> int:
+        """Async :meth:`count_tokens`."""
+        with self._errors(request):
+            client = await self.pool.async_client()
+            response = await client.count_tokens(**build_count_tokens_request(request))
+            return int(response["inputTokens"])

@@ -1,0 +1,185 @@
+"""One chat request, sent over Converse or InvokeModel: what both adapters call.
+
+``api="converse"`` (default) uses the Converse API; ``api="invoke"`` uses InvokeModel with
+the provider's native body. Either way the result is a :class:`ConverseResult` and streams
+yield the same deltas, so behaviour and usage reporting do not depend on the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+
+from bedrock_kit.core.chat.converse import build_converse_request, build_tool_config, merge_turns
+from bedrock_kit.core.chat.invoke import InvokeInput, build_invoke_request
+from bedrock_kit.core.chat.runtime import ConverseRuntime
+from bedrock_kit.core.chat.stream import StreamDelta
+from bedrock_kit.core.chat.types import (
+    ConverseResult,
+    GuardrailConfig,
+    InferenceConfig,
+    Message,
+    SystemBlock,
+    ToolSpec,
+)
+from bedrock_kit.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from bedrock_kit.core.budget.ledger import Ledger
+
+Api: TypeAlias = Literal["converse", "invoke"]
+# Output tokens reserved when a request sets no limit (Bedrock models default to 4,096 or less).
+_DEFAULT_MAX_TOKENS = 4096
+APIS: tuple[Api, ...] = ("converse", "invoke")
+
+
+def check_api(api: object) -> Api:
+    """Validate the ``api`` argument."""
+    if api not in APIS:
+        raise ConfigurationError(f"api must be one of {APIS}, got {api!r}")
+    return api
+
+
+def build_chat_request(
+    api: Api,
+    model_id: str,
+    messages: Sequence[Message],
+    *,
+    system: Sequence[SystemBlock] = (),
+    inference: InferenceConfig | None = None,
+    tools: Sequence[ToolSpec] = (),
+    tool_choice: str | None = None,
+    guardrail: GuardrailConfig | None = None,
+    additional_model_request_fields: Mapping[str, Any] | None = None,
+    additional_model_response_field_paths: Sequence[str] = (),
+    output_config: Mapping[str, Any] | None = None,
+    stream: bool = False,
+) -> dict[str, Any]:
+    """Keyword arguments of the Converse or InvokeModel call for one chat turn."""
+    tool_config = build_tool_config(tools, tool_choice)
+    if check_api(api) == "converse":
+        return build_converse_request(
+            model_id,
+            messages,
+            system=system,
+            inference=inference,
+            tool_config=tool_config,
+            guardrail=guardrail,
+            additional_model_request_fields=additional_model_request_fields,
+            additional_model_response_field_paths=additional_model_response_field_paths,
+            output_config=output_config,
+            stream=stream,
+        )
+    if output_config:
+        raise ConfigurationError("json_schema structured output needs api='converse'")
+    # Same validation as Converse (roles, first turn, tool results) before any request.
+    turns = merge_turns(messages)
+    build_converse_request(model_id, turns)
+    invoke_input = InvokeInput(
+        turns,
+        tuple(system),
+        inference or InferenceConfig(),
+        tuple(tools),
+        tool_choice,
+        dict(additional_model_request_fields or {}),
+    )
+    return build_invoke_request(model_id, invoke_input, guardrail=guardrail)
+
+
+def _reserve(ledger: Ledger | None, request: Mapping[str, Any], max_tokens: int | None) -> Any:
+    """Hold the call's worst case on ``ledger`` before any request (None: no budget)."""
+    if ledger is None:
+        return None
+    if "body" in request:  # InvokeModel: the provider body holds the whole prompt
+        return ledger.reserve(
+            str(request["modelId"]),
+            max_output_tokens=max_tokens or _DEFAULT_MAX_TOKENS,
+            prompt=bytes(request["body"]).decode(errors="replace"),
+        )
+    return ledger.reserve_request(request, default_max_tokens=max_tokens or _DEFAULT_MAX_TOKENS)
+
+
+@contextmanager
+def _budgeted(
+    ledger: Ledger | None, request: Mapping[str, Any], max_tokens: int | None
+) -> Iterator[Callable[[ConverseResult], ConverseResult]]:
+    """Reserve before the call; the yielded function settles the result; errors release."""
+    reservation = _reserve(ledger, request, max_tokens)
+    if reservation is None:
+        yield lambda result: result
+        return
+
+    def settle(result: ConverseResult) -> ConverseResult:
+        reservation.settle_result(result)
+        return result
+
+    try:
+        yield settle
+    except BaseException as exc:
+        reservation.release(exc)
+        raise
+
+
+def send(
+    runtime: ConverseRuntime,
+    api: Api,
+    request: Mapping[str, Any],
+    *,
+    ledger: Ledger | None = None,
+    max_tokens: int | None = None,
+) -> ConverseResult:
+    """Send a request built by :func:`build_chat_request`.
+
+    With a ``ledger``, the call's worst case is reserved first (BudgetExceededError, before
+    any request, when it does not fit) and settled to the billed usage afterwards.
+    """
+    with _budgeted(ledger, request, max_tokens) as settle:
+        return settle(runtime.converse(request) if api == "converse" else runtime.invoke(request))
+
+
+async def asend(
+    runtime: ConverseRuntime,
+    api: Api,
+    request: Mapping[str, Any],
+    *,
+    ledger: Ledger | None = None,
+    max_tokens: int | None = None,
+) -> ConverseResult:
+    """Async :func:`send`."""
+    with _budgeted(ledger, request, max_tokens) as settle:
+        if api == "converse":
+            return settle(await runtime.aconverse(request))
+        return settle(await runtime.ainvoke(request))
+
+
+def send_stream(
+    runtime: ConverseRuntime,
+    api: Api,
+    request: Mapping[str, Any],
+    *,
+    ledger: Ledger | None = None,
+    max_tokens: int | None = None,
+) -> Iterator[StreamDelta]:
+    """Stream a request built with ``stream=True`` (metered on ``ledger`` when given)."""
+    reservation = _reserve(ledger, request, max_tokens)
+    deltas = runtime.stream(request) if api == "converse" else runtime.invoke_stream(request)
+    if ledger is None:
+        return deltas
+    return ledger.metered(reservation, deltas)
+
+
+def asend_stream(
+    runtime: ConverseRuntime,
+    api: Api,
+    request: Mapping[str, Any],
+    *,
+    ledger: Ledger | None = None,
+    max_tokens: int | None = None,
+) -> AsyncIterator[StreamDelta]:
+    """Async :func:`send_stream`."""
+    reservation = _reserve(ledger, request, max_tokens)
+    deltas = runtime.astream(request) if api == "converse" else runtime.ainvoke_stream(request)
+    if ledger is None:
+        return deltas
+    return ledger.ametered(reservation, deltas)

@@ -1,0 +1,309 @@
+"""Framework-neutral domain types shared by every bedrock-kit component.
+
+Wire shapes stay Bedrock's camelCase dicts (built and parsed in :mod:`converse`); these small
+dataclasses are what the rest of the code, and both adapters, talk in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+
+if TYPE_CHECKING:
+    from bedrock_kit.core.guardrails.assessments import GuardrailTrace
+
+Role: TypeAlias = Literal["user", "assistant"]
+
+StopReason: TypeAlias = Literal[
+    "end_turn",
+    "tool_use",
+    "max_tokens",
+    "stop_sequence",
+    "guardrail_intervened",
+    "content_filtered",
+    "model_context_window_exceeded",
+    "malformed_model_output",
+    "malformed_tool_use",
+    "unknown",
+]
+
+# Bedrock's stopReason values -> ours (identical today; the table keeps unknown values from
+# leaking through as if they were known, and gives new ones one place to land).
+STOP_REASONS: dict[str, StopReason] = {
+    "end_turn": "end_turn",
+    "tool_use": "tool_use",
+    "max_tokens": "max_tokens",
+    "stop_sequence": "stop_sequence",
+    "guardrail_intervened": "guardrail_intervened",
+    "content_filtered": "content_filtered",
+    "model_context_window_exceeded": "model_context_window_exceeded",
+    "malformed_model_output": "malformed_model_output",
+    "malformed_tool_use": "malformed_tool_use",
+}
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    """Plain text content."""
+
+    text: str
+    """The text."""
+
+
+@dataclass(frozen=True)
+class ImageBlock:
+    """An image, inline bytes or in S3."""
+
+    format: str
+    """``png``, ``jpeg``, ``gif`` or ``webp``."""
+    data: bytes | None = None
+    """Raw image bytes (not base64); None when ``s3_uri`` is set."""
+    s3_uri: str | None = None
+    """``s3://`` location of the image, instead of bytes."""
+
+
+@dataclass(frozen=True)
+class DocumentBlock:
+    """A document (pdf, csv, doc, docx, xls, xlsx, html, txt, md)."""
+
+    format: str
+    """Document format as Bedrock names it."""
+    name: str
+    """Document name; Bedrock allows letters, digits, spaces, hyphens, parentheses, brackets."""
+    data: bytes | None = None
+    """Raw document bytes."""
+    text: str | None = None
+    """Document given as text instead of bytes."""
+    s3_uri: str | None = None
+    """``s3://`` location of the document."""
+    citations: bool = False
+    """Ask the model to cite this document (models that support document citations)."""
+
+
+@dataclass(frozen=True)
+class JsonBlock:
+    """A JSON value, used in tool results."""
+
+    value: Any
+    """The decoded JSON value."""
+
+
+@dataclass(frozen=True)
+class ToolUseBlock:
+    """A tool call the model made."""
+
+    id: str
+    """``toolUseId``, echoed back in the matching :class:`ToolResultBlock`."""
+    name: str
+    """Name of the tool to call."""
+    input: dict[str, Any]
+    """Arguments, decoded from JSON."""
+
+
+ToolResultContent: TypeAlias = "TextBlock | JsonBlock | ImageBlock | DocumentBlock"
+
+
+@dataclass(frozen=True)
+class ToolResultBlock:
+    """The result of running a tool, sent back to the model."""
+
+    tool_use_id: str
+    """The ``id`` of the :class:`ToolUseBlock` this answers."""
+    content: tuple[ToolResultContent, ...]
+    """What the tool returned."""
+    status: Literal["success", "error"] | None = None
+    """``error`` tells the model the tool failed (models that support it)."""
+
+
+@dataclass(frozen=True)
+class ReasoningBlock:
+    """Model reasoning ("extended thinking"), sent back unchanged on the next turn."""
+
+    text: str = ""
+    """The reasoning text; empty when redacted."""
+    signature: str | None = None
+    """Signature that lets Bedrock verify the reasoning was not altered."""
+    redacted_content: bytes | None = None
+    """Encrypted reasoning the provider withheld."""
+
+
+@dataclass(frozen=True)
+class CachePointBlock:
+    """A prompt-cache checkpoint: everything before it may be cached."""
+
+    type: str = "default"
+    """Cache point type; Bedrock knows ``default``."""
+    ttl: str | None = None
+    """Cache time to live (``5m`` or ``1h``) where the model offers a choice."""
+
+
+@dataclass(frozen=True)
+class GuardContentBlock:
+    """Text that a guardrail should evaluate (and only this text, when present)."""
+
+    text: str
+    """The text to guard."""
+    qualifiers: tuple[str, ...] = ()
+    """``grounding_source``, ``query`` or ``guard_content``."""
+
+
+@dataclass(frozen=True)
+class CitationsBlock:
+    """Generated text with citations into documents the caller sent."""
+
+    text: str
+    """The generated text the citations support."""
+    citations: tuple[dict[str, Any], ...]
+    """Bedrock citation objects (location, source content), kept as sent."""
+
+
+@dataclass(frozen=True)
+class UnknownBlock:
+    """A content block type this version does not know; kept, never dropped."""
+
+    type: str
+    """The wire key of the block."""
+    raw: Any
+    """The block's value as Bedrock sent it."""
+
+
+ContentBlock: TypeAlias = (
+    "TextBlock | ImageBlock | DocumentBlock | ToolUseBlock | ToolResultBlock | ReasoningBlock"
+    " | CachePointBlock | GuardContentBlock | CitationsBlock | JsonBlock | UnknownBlock"
+)
+SystemBlock: TypeAlias = "TextBlock | CachePointBlock | GuardContentBlock"
+
+
+@dataclass(frozen=True)
+class Message:
+    """One conversation turn."""
+
+    role: Role
+    """``user`` or ``assistant`` (system prompts travel separately)."""
+    content: tuple[ContentBlock, ...]
+    """The turn's content blocks, in order."""
+
+    @property
+    def text(self) -> str:
+        """All text blocks joined."""
+        return "".join(b.text for b in self.content if isinstance(b, TextBlock | CitationsBlock))
+
+    @property
+    def tool_calls(self) -> list[ToolUseBlock]:
+        """The tool calls in this turn, in order."""
+        return [b for b in self.content if isinstance(b, ToolUseBlock)]
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens Bedrock billed for one call.
+
+    Bedrock's ``inputTokens`` excludes cache reads and writes; :attr:`total_input_tokens`
+    adds them back so nothing is counted twice or lost.
+    """
+
+    input_tokens: int = 0
+    """Uncached input tokens (Bedrock ``inputTokens``)."""
+    output_tokens: int = 0
+    """Output tokens (``outputTokens``)."""
+    cache_read_input_tokens: int = 0
+    """Input tokens read from the prompt cache (``cacheReadInputTokens``)."""
+    cache_write_input_tokens: int = 0
+    """Input tokens written to the prompt cache (``cacheWriteInputTokens``)."""
+    total_tokens: int = 0
+    """``totalTokens`` as Bedrock reported it."""
+    cache_write_1h_input_tokens: int = 0
+    """The part of the cache writes made with the 1 hour TTL (``cacheDetails``), priced apart."""
+
+    @property
+    def total_input_tokens(self) -> int:
+        """Every input token: uncached, cache read and cache write."""
+        return self.input_tokens + self.cache_read_input_tokens + self.cache_write_input_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cache_read_input_tokens + other.cache_read_input_tokens,
+            self.cache_write_input_tokens + other.cache_write_input_tokens,
+            self.total_tokens + other.total_tokens,
+            self.cache_write_1h_input_tokens + other.cache_write_1h_input_tokens,
+        )
+
+
+@dataclass(frozen=True)
+class InferenceConfig:
+    """Converse ``inferenceConfig``; None leaves the model's default."""
+
+    max_tokens: int | None = None
+    """Maximum output tokens."""
+    temperature: float | None = None
+    """Sampling temperature."""
+    top_p: float | None = None
+    """Nucleus sampling mass."""
+    stop_sequences: tuple[str, ...] = ()
+    """Sequences that end generation."""
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool the model may call, described by a JSON Schema."""
+
+    name: str
+    """Tool name: ``[a-zA-Z0-9_-]{1,64}``."""
+    description: str
+    """What the tool does; the model reads this."""
+    input_schema: dict[str, Any]
+    """JSON Schema (type object) of the arguments."""
+    strict: bool | None = None
+    """Ask for schema-exact arguments where the model supports it."""
+
+
+@dataclass(frozen=True)
+class GuardrailConfig:
+    """A guardrail applied inside Converse / ConverseStream."""
+
+    identifier: str
+    """Guardrail id or ARN."""
+    version: str
+    """Guardrail version (``DRAFT`` or a number)."""
+    trace: Literal["enabled", "disabled", "enabled_full"] = "enabled"
+    """Return the guardrail trace; bedrock-kit needs it to type interventions."""
+    stream_processing_mode: Literal["sync", "async"] | None = None
+    """ConverseStream only: check chunks before (sync) or after (async) sending them."""
+
+
+@dataclass(frozen=True)
+class ConverseResult:
+    """Everything a Converse call (or a completed stream) returned."""
+
+    message: Message
+    """The assistant turn."""
+    stop_reason: StopReason
+    """Why generation stopped (``unknown`` when Bedrock sent a value we do not know)."""
+    raw_stop_reason: str
+    """``stopReason`` exactly as Bedrock sent it."""
+    usage: Usage
+    """Billed tokens."""
+    model_id: str
+    """The model id or ARN the request addressed."""
+    latency_ms: int | None = None
+    """``metrics.latencyMs``."""
+    guardrail: GuardrailTrace | None = None
+    """Parsed ``trace.guardrail``, when the request had a guardrail with trace enabled."""
+    request_id: str | None = None
+    """``x-amzn-RequestId``."""
+    additional_model_response_fields: dict[str, Any] = field(default_factory=dict)
+    """``additionalModelResponseFields`` as sent."""
+    trace: dict[str, Any] = field(default_factory=dict)
+    """The full ``trace`` object (prompt router and others) as sent."""
+
+    @property
+    def text(self) -> str:
+        """The answer's text."""
+        return self.message.text
+
+    @property
+    def guardrail_intervened(self) -> bool:
+        """True when a guardrail changed or blocked the input or output."""
+        return self.stop_reason == "guardrail_intervened"

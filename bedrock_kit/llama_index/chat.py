@@ -1,0 +1,428 @@
+"""``BedrockKitLLM``: a LlamaIndex function-calling LLM on bedrock-kit's Converse core."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncGenerator, Generator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from llama_index.core.base.llms.generic_utils import (
+    achat_to_completion_decorator,
+    astream_chat_to_completion_decorator,
+    chat_to_completion_decorator,
+    stream_chat_to_completion_decorator,
+)
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseAsyncGen,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseAsyncGen,
+    CompletionResponseGen,
+    LLMMetadata,
+    MessageRole,
+)
+from llama_index.core.bridge.pydantic import Field, PrivateAttr, field_serializer
+from llama_index.core.constants import DEFAULT_NUM_OUTPUTS
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+from llama_index.core.llms.function_calling import FunctionCallingLLM
+from llama_index.core.llms.llm import ToolSelection
+from pydantic import AliasChoices
+
+from bedrock_kit.core.chat.converse import build_guardrail_config, parse_guardrail_config
+from bedrock_kit.core.chat.messages import guard_last_turn, guardrail_intervention_error
+from bedrock_kit.core.chat.models import supports_tool_choice, validate_model_id
+from bedrock_kit.core.chat.runtime import ConverseRuntime
+from bedrock_kit.core.chat.send import (
+    Api,
+    asend,
+    asend_stream,
+    build_chat_request,
+    check_api,
+    send,
+    send_stream,
+)
+from bedrock_kit.core.chat.stream import CompletedDelta, StreamDelta
+from bedrock_kit.core.chat.types import ConverseResult, InferenceConfig, ToolSpec
+from bedrock_kit.core.transport.clients import ClientSettings, check_client
+from bedrock_kit.errors import ConfigurationError
+from bedrock_kit.llama_index._client import CLIENT_ALIASES, BedrockClientArgs
+from bedrock_kit.llama_index._convert import ChatStream, to_chat_response, to_core
+from bedrock_kit.llama_index._tools import tool_choice_name, tool_selections, tool_specs
+
+if TYPE_CHECKING:
+    from llama_index.core.tools.types import BaseTool
+
+_SERVICE = "bedrock-runtime"
+# Per-call keyword arguments chat() understands; anything else is an error, not ignored.
+_ALIASES = CLIENT_ALIASES | {"model_id", "stop_sequences"}
+_CALL_KWARGS = frozenset({"tools", "tool_choice", "temperature", "max_tokens", "top_p", "stop"})
+
+# Model family (a substring of the model id, profile id or ARN) -> context window in tokens,
+# most specific first. Unknown models (provisioned ARNs) get DEFAULT_CONTEXT_WINDOW; pass
+# ``context_window`` to override.
+CONTEXT_WINDOWS: tuple[tuple[str, int], ...] = (
+    ("anthropic.claude-instant", 100_000),
+    ("anthropic.claude-v2:0", 100_000),
+    ("anthropic.claude", 200_000),
+    ("amazon.nova-premier", 1_000_000),
+    ("amazon.nova-micro", 128_000),
+    ("amazon.nova", 300_000),
+    ("amazon.titan-text-premier", 32_000),
+    ("amazon.titan-text-express", 8_000),
+    ("amazon.titan-text-lite", 4_000),
+    ("meta.llama3-8b", 8_000),
+    ("meta.llama3-70b", 8_000),
+    ("meta.llama3", 128_000),
+    ("meta.llama4", 128_000),
+    ("mistral.mistral-large-2407", 128_000),
+    ("mistral.pixtral-large", 128_000),
+    ("mistral.", 32_000),
+    ("cohere.command-r", 128_000),
+    ("ai21.jamba", 256_000),
+    ("deepseek.", 128_000),
+    ("openai.gpt-oss", 128_000),
+    ("writer.palmyra-x5", 1_000_000),
+    ("writer.palmyra-x4", 128_000),
+)
+DEFAULT_CONTEXT_WINDOW = 32_000
+
+
+def context_window_of(model_id: str) -> int:
+    """Context window of a model id, profile id or ARN from :data:`CONTEXT_WINDOWS`."""
+    return next((n for key, n in CONTEXT_WINDOWS if key in model_id), DEFAULT_CONTEXT_WINDOW)
+
+
+class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
+    """Amazon Bedrock Converse as a LlamaIndex function-calling LLM, with native async.
+
+    Usage is Bedrock's billed count, in ``ChatResponse.raw["usage"]`` where LlamaIndex's
+    TokenCountingHandler reads it; stop reason, request id and the typed guardrail trace are
+    in ``additional_kwargs``. Streams report them on the last chunk; a stream that breaks
+    raises (``IncompleteStreamError`` and the like) instead of ending early.
+
+    With ``raise_on_guardrail_intervention=True`` an intervention raises
+    ``GuardrailInterventionError``; when streaming, chunks already yielded were shown, so
+    use ``streamProcessingMode: "sync"`` if no unchecked text may reach the user.
+
+    Parallel tool calls are all returned by :meth:`get_tool_calls_from_response`; Bedrock
+    has no switch to forbid them, so ``allow_parallel_tool_calls`` changes nothing.
+
+    Example:
+        ```python
+        from bedrock_kit.llama_index import BedrockKitLLM
+
+        llm = BedrockKitLLM(model="us.anthropic.claude-3-5-haiku-20241022-v1:0")
+        print(llm.complete("Say hi").text)
+        ```
+    """
+
+    model: str = Field(
+        description="Model id, inference profile id or ARN.",
+        validation_alias=AliasChoices("model", "model_id"),
+    )
+    api: Api = Field(
+        default="converse",
+        description="converse (Converse API) or invoke (InvokeModel with the native body).",
+    )
+    temperature: float | None = Field(default=None, description="Sampling temperature.")
+    max_tokens: int | None = Field(default=None, description="Maximum output tokens.")
+    top_p: float | None = Field(default=None, description="Nucleus sampling mass.")
+    stop: list[str] | None = Field(
+        default=None,
+        description="Stop sequences.",
+        validation_alias=AliasChoices("stop", "stop_sequences"),
+    )
+    additional_model_request_fields: dict[str, Any] | None = Field(
+        default=None, description="Provider-specific request fields (e.g. thinking)."
+    )
+    additional_model_response_field_paths: list[str] | None = Field(
+        default=None, description="JSON pointers of provider-specific response fields."
+    )
+    guardrail_config: Any = Field(
+        default=None,
+        description="Guardrail: a GuardrailConfig or a dict with guardrailIdentifier, "
+        "guardrailVersion, trace and streamProcessingMode.",
+    )
+    raise_on_guardrail_intervention: bool = Field(
+        default=False, description="Raise GuardrailInterventionError when a guardrail intervenes."
+    )
+    ledger: Any = Field(
+        default=None,
+        exclude=True,
+        description="A bedrock_kit Ledger: calls are reserved before they are sent "
+        "(BudgetExceededError when one could cross a limit) and settled to billed usage.",
+    )
+    guard_last_turn: bool = Field(
+        default=False,
+        description="With a guardrail, check only the last user turn (as guardContent).",
+    )
+    context_window: int | None = Field(
+        default=None, description="Override the context window from the model table."
+    )
+
+    _settings: ClientSettings = PrivateAttr()
+    _runtime: ConverseRuntime | None = PrivateAttr(default=None)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def __init__(self, **data: Any) -> None:
+        known = set(type(self).model_fields) | _ALIASES
+        unknown = sorted(set(data) - known)
+        if unknown:  # pydantic would ignore them; a misspelt argument must not pass silently
+            raise ConfigurationError(f"BedrockKitLLM got unknown arguments {unknown}")
+        super().__init__(**data)
+        self._check_arguments()
+        parse_guardrail_config(self.guardrail_config)  # a bad config fails here, not later
+        self._settings = self.client_settings()
+        if self.client is not None:
+            check_client(self.client, _SERVICE, "client")
+        if self.async_client is not None:
+            check_client(self.async_client, _SERVICE, "async_client")
+
+    def _check_arguments(self) -> None:
+        validate_model_id(self.model)
+        check_api(self.api)
+        ranges = (
+            ("temperature", self.temperature, 0.0, None),
+            ("top_p", self.top_p, 0.0, 1.0),
+            ("max_tokens", self.max_tokens, 1, None),
+            ("context_window", self.context_window, 1, None),
+        )
+        for name, value, low, high in ranges:
+            if value is not None and (value < low or (high is not None and value > high)):
+                raise ConfigurationError(f"{name}={value!r} is out of range")
+
+    @field_serializer("guardrail_config")
+    def _serialize_guardrail(self, value: Any) -> Any:
+        # A GuardrailConfig dataclass is stored in its Bedrock dict form, so to_json works.
+        config = parse_guardrail_config(value)
+        return None if config is None else build_guardrail_config(config, stream=True)
+
+    @classmethod
+    def class_name(cls) -> str:
+        """Name LlamaIndex uses when it serialises this component."""
+        return "BedrockKitLLM"
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        """Context window (model table or override), output budget and capabilities."""
+        return LLMMetadata(
+            context_window=self.context_window or context_window_of(self.model),
+            num_output=self.max_tokens or DEFAULT_NUM_OUTPUTS,
+            is_chat_model=True,
+            is_function_calling_model=True,
+            model_name=self.model,
+        )
+
+    @property
+    def runtime(self) -> ConverseRuntime:
+        """The one ConverseRuntime of this LLM, built on first use and reused."""
+        if self._runtime is None:
+            with self._lock:
+                if self._runtime is None:
+                    self._runtime = ConverseRuntime(
+                        self._settings, client=self.client, async_client=self.async_client
+                    )
+        return self._runtime
+
+    async def aclose(self) -> None:
+        """Close the async client this LLM built for the running event loop."""
+        if self._runtime is not None:
+            await self._runtime.pool.aclose()
+
+    # -- request and result
+
+    def build_request(
+        self, messages: Sequence[ChatMessage], *, stream: bool = False, **kwargs: Any
+    ) -> dict[str, Any]:
+        """The exact Converse (or InvokeModel) request a call with these arguments sends.
+
+        Raises:
+            ConfigurationError: Bad messages or arguments, before anything is sent.
+        """
+        unknown = sorted(set(kwargs) - _CALL_KWARGS)
+        if unknown:
+            raise ConfigurationError(
+                f"unsupported keyword arguments {unknown}; known: {sorted(_CALL_KWARGS)}"
+            )
+        system, turns = to_core(messages)
+        guardrail = parse_guardrail_config(self.guardrail_config)
+        if guardrail is not None and self.guard_last_turn:
+            turns = guard_last_turn(turns)
+        tools = [
+            t if isinstance(t, ToolSpec) else tool_specs([t])[0] for t in kwargs.get("tools") or ()
+        ]
+        stop = kwargs.get("stop", self.stop)
+        inference = InferenceConfig(
+            max_tokens=kwargs.get("max_tokens", self.max_tokens),
+            temperature=kwargs.get("temperature", self.temperature),
+            top_p=kwargs.get("top_p", self.top_p),
+            stop_sequences=tuple(stop or ()),
+        )
+        return build_chat_request(
+            self.api,
+            self.model,
+            turns,
+            system=system,
+            inference=inference,
+            tools=tools,
+            tool_choice=self._tool_choice(kwargs.get("tool_choice")),
+            guardrail=guardrail,
+            additional_model_request_fields=self.additional_model_request_fields,
+            additional_model_response_field_paths=self.additional_model_response_field_paths or (),
+            stream=stream,
+        )
+
+    def _tool_choice(self, choice: str | None) -> str | None:
+        # Models that cannot be forced to a named tool may still accept "any" (one tool is
+        # then the same thing); failing both, let the model decide rather than be rejected.
+        if choice in (None, "auto"):
+            return choice
+        if choice != "any" and not supports_tool_choice(self.model, "tool"):
+            choice = "any"
+        return choice if supports_tool_choice(self.model, "any") else None
+
+    def _budget(self) -> dict[str, Any]:
+        return {"ledger": self.ledger, "max_tokens": self.max_tokens}
+
+    def _checked(self, result: ConverseResult) -> ConverseResult:
+        if self.raise_on_guardrail_intervention and result.guardrail_intervened:
+            raise guardrail_intervention_error(result)
+        return result
+
+    def _chunk(self, chunks: ChatStream, delta: StreamDelta) -> ChatResponse | None:
+        if isinstance(delta, CompletedDelta):
+            self._checked(delta.result)
+        return chunks.chunk(delta)
+
+    # -- chat
+
+    def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        request = self.build_request(messages, **kwargs)
+        return to_chat_response(
+            self._checked(send(self.runtime, self.api, request, **self._budget()))
+        )
+
+    def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        request = self.build_request(messages, stream=True, **kwargs)  # bad input fails here, early
+
+        def gen() -> Generator[ChatResponse, None, None]:
+            chunks = ChatStream()
+            for delta in send_stream(self.runtime, self.api, request, **self._budget()):
+                chunk = self._chunk(chunks, delta)
+                if chunk is not None:
+                    yield chunk
+
+        return gen()
+
+    async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        request = self.build_request(messages, **kwargs)
+        return to_chat_response(
+            self._checked(await asend(self.runtime, self.api, request, **self._budget()))
+        )
+
+    async def _astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        request = self.build_request(messages, stream=True, **kwargs)
+
+        async def gen() -> AsyncGenerator[ChatResponse, None]:
+            chunks = ChatStream()
+            async for delta in asend_stream(self.runtime, self.api, request, **self._budget()):
+                chunk = self._chunk(chunks, delta)
+                if chunk is not None:
+                    yield chunk
+
+        return gen()
+
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Send the conversation to Converse."""
+        return self._chat(messages, **kwargs)
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        """Stream the answer from ConverseStream; the last chunk carries usage."""
+        return self._stream_chat(messages, **kwargs)
+
+    @llm_chat_callback()
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Async :meth:`chat` (aiobotocore, no threads)."""
+        return await self._achat(messages, **kwargs)
+
+    @llm_chat_callback()
+    async def astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        """Async :meth:`stream_chat` (aiobotocore, no threads)."""
+        return await self._astream_chat(messages, **kwargs)
+
+    # -- completion: a one-message chat
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        """Complete ``prompt`` (sent as one user message)."""
+        return chat_to_completion_decorator(self._chat)(prompt, **kwargs)
+
+    @llm_completion_callback()
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        """Stream the completion of ``prompt``."""
+        return stream_chat_to_completion_decorator(self._stream_chat)(prompt, **kwargs)
+
+    @llm_completion_callback()
+    async def acomplete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponse:
+        """Async :meth:`complete`."""
+        return await achat_to_completion_decorator(self._achat)(prompt, **kwargs)
+
+    @llm_completion_callback()
+    async def astream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseAsyncGen:
+        """Async :meth:`stream_complete`."""
+        return await astream_chat_to_completion_decorator(self._astream_chat)(prompt, **kwargs)
+
+    # -- tools
+
+    def _prepare_chat_with_tools(  # noqa: PLR0917 - signature fixed by FunctionCallingLLM
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        tool_required: bool = False,
+        tool_choice: Any = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Messages, tool specs and tool choice for :meth:`chat`.
+
+        Bedrock has no switch to forbid parallel calls, so ``allow_parallel_tool_calls`` has
+        nothing to send; parallel calls the model makes are all kept.
+        """
+        messages = list(chat_history or [])
+        if isinstance(user_msg, str):
+            messages.append(ChatMessage(role=MessageRole.USER, content=user_msg))
+        elif user_msg is not None:
+            messages.append(user_msg)
+        return {
+            "messages": messages,
+            "tools": tool_specs(tools),
+            "tool_choice": tool_choice_name(tool_choice, tool_required),
+            **kwargs,
+        }
+
+    def get_tool_calls_from_response(
+        self, response: ChatResponse, error_on_no_tool_call: bool = True, **kwargs: Any
+    ) -> list[ToolSelection]:
+        """Every tool call of the response, parallel calls included, in order.
+
+        Raises:
+            ToolCallMissingError: No tool call and ``error_on_no_tool_call`` is set.
+            MalformedResponseError: Unparseable arguments and ``error_on_no_tool_call`` set.
+        """
+        return tool_selections(response, error_on_no_tool_call=error_on_no_tool_call)
