@@ -1,3 +1,4 @@
-"""Root conftest: load bedrock-kit's pytest plugin (cassettes, LocalBedrock, fake credentials)."""
+"""Root conftest: bedrock-kit's pytest plugin (cassettes, LocalBedrock, fake credentials) and
+the shared test support (the hostile server)."""
 
-pytest_plugins = ["bedrock_kit.testing.pytest_plugin"]
+pytest_plugins = ["bedrock_kit.testing.pytest_plugin", "tests.support.fixtures"]

@@ -1,0 +1,1 @@
+"""Test support shared by every test folder: hostile servers and fixtures written once."""
