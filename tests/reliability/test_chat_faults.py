@@ -1,7 +1,8 @@
 """Fault matrix for ChatBedrockKit over real HTTP against LocalBedrock.
 
 Every case ends, within a bounded time, in the right typed error or the right answer; no
-partial answer is returned as success; retries are botocore's alone and counted.
+partial answer is returned as success; retries are botocore's alone and counted. The fault
+tables are shared with the LlamaIndex matrix: ``tests/support/scenarios/faults.py``.
 """
 
 from __future__ import annotations
@@ -16,30 +17,35 @@ from bedrock_kit import errors
 from bedrock_kit.langchain import ChatBedrockKit
 from bedrock_kit.testing import LocalBedrock, Reply
 from bedrock_kit.testing.scripts import converse_reply, converse_stream_events
+from tests.support.scenarios import client_args
+from tests.support.scenarios.faults import (
+    ANSWER,
+    BAD_TOOL_JSON,
+    BAD_TOOL_STREAM,
+    CORRUPT_FRAMES,
+    EXCEPTION_POSITIONS,
+    FRAMES,
+    HTTP_ERROR_IDS,
+    HTTP_ERRORS,
+    MODEL,
+    STREAM_EXCEPTION_IDS,
+    STREAM_EXCEPTIONS,
+    answer_events,
+    ok,
+    operation,
+    throttled,
+)
 
-MODEL = "amazon.nova-micro-v1:0"
-ANSWER = "a complete answer in several small pieces"
 MODES = ("invoke", "ainvoke", "stream", "astream")
 
 
-@pytest.fixture(scope="module")
-def server():
-    with LocalBedrock() as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _fresh(server):
-    server.clear()
-    yield
-    assert server.pending() == 0, "a scripted reply was never requested"
+@pytest.fixture
+def server(module_server: LocalBedrock) -> LocalBedrock:
+    return module_server
 
 
 def _model(server: LocalBedrock, **kwargs: Any) -> ChatBedrockKit:
-    settings = {"max_retries": 0, "timeout": 2.0, **kwargs}
-    return ChatBedrockKit(
-        model=MODEL, endpoint_url=server.endpoint_url, region_name="us-east-1", **settings
-    )
+    return ChatBedrockKit(model=MODEL, **{**client_args(server), "timeout": 2.0, **kwargs})
 
 
 def _call(model: ChatBedrockKit, mode: str) -> str:
@@ -60,37 +66,13 @@ def _call(model: ChatBedrockKit, mode: str) -> str:
     return asyncio.run(run())
 
 
-def _ok(mode: str) -> Reply:
-    if mode.endswith("stream"):
-        return Reply.events(converse_stream_events(ANSWER, chunk_chars=6))
-    return Reply.json(converse_reply(ANSWER))
-
-
-def _operation(mode: str) -> str:
-    return "ConverseStream" if mode.endswith("stream") else "Converse"
-
-
 # ------------------------------------------------------------------ HTTP errors
 
 
-_HTTP_ERRORS: list[tuple[int, str, type[errors.BedrockKitError]]] = [
-    (429, "ThrottlingException", errors.ThrottlingError),
-    (500, "InternalServerException", errors.InternalServerError),
-    (503, "ServiceUnavailableException", errors.ServiceUnavailableError),
-    (408, "ModelTimeoutException", errors.ModelTimeoutError),
-    (424, "ModelErrorException", errors.ModelError),
-    (429, "ModelNotReadyException", errors.ModelNotReadyError),
-    (400, "ValidationException", errors.BedrockValidationError),
-    (403, "AccessDeniedException", errors.AccessDeniedError),
-]
-
-
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize(
-    ("status", "code", "expected"), _HTTP_ERRORS, ids=[c for _, c, _ in _HTTP_ERRORS]
-)
+@pytest.mark.parametrize(("status", "code", "expected"), HTTP_ERRORS, ids=HTTP_ERROR_IDS)
 def test_http_error_maps_to_typed_error(server, mode, status, code, expected):
-    server.script(_operation(mode), Reply.error(status, code, f"{code} happened"))
+    server.script(operation(mode), Reply.error(status, code, f"{code} happened"))
     with pytest.raises(expected) as info:
         _call(_model(server), mode)
     assert info.value.status_code == status
@@ -100,16 +82,16 @@ def test_http_error_maps_to_typed_error(server, mode, status, code, expected):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_throttling_is_retried_then_succeeds(server, mode):
-    throttle = Reply.error(429, "ThrottlingException", "slow down")
-    server.script(_operation(mode), throttle, throttle, _ok(mode))
+    throttle = throttled()
+    server.script(operation(mode), throttle, throttle, ok(mode))
     assert _call(_model(server, max_retries=2), mode) == ANSWER
     assert len(server.requests) == 3  # two retries, one layer of retries
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_retries_are_bounded_by_max_retries(server, mode):
-    throttle = Reply.error(429, "ThrottlingException", "slow down")
-    server.script(_operation(mode), throttle, throttle)
+    throttle = throttled()
+    server.script(operation(mode), throttle, throttle)
     with pytest.raises(errors.ThrottlingError) as info:
         _call(_model(server, max_retries=1), mode)
     assert len(server.requests) == 2
@@ -121,14 +103,14 @@ def test_retries_are_bounded_by_max_retries(server, mode):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_connection_reset_before_response(server, mode):
-    server.script(_operation(mode), Reply.reset())
+    server.script(operation(mode), Reply.reset())
     with pytest.raises((errors.BedrockConnectionError, errors.IncompleteStreamError)):
         _call(_model(server), mode)
 
 
 @pytest.mark.parametrize("mode", ("invoke", "ainvoke"))
 def test_connection_reset_during_body(server, mode):
-    server.script(_operation(mode), Reply.reset(after_bytes=20, reply=_ok(mode)))
+    server.script(operation(mode), Reply.reset(after_bytes=20, reply=ok(mode)))
     with pytest.raises(
         (errors.BedrockConnectionError, errors.IncompleteStreamError, errors.MalformedResponseError)
     ):
@@ -137,12 +119,7 @@ def test_connection_reset_during_body(server, mode):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_read_timeout(server, mode):
-    slow = (
-        Reply.json(converse_reply(ANSWER), delay=1.5)
-        if not mode.endswith("stream")
-        else Reply.events(converse_stream_events(ANSWER), delay=1.5)
-    )
-    server.script(_operation(mode), slow)
+    server.script(operation(mode), ok(mode, delay=1.5))
     with pytest.raises((errors.ModelTimeoutError, errors.BedrockConnectionError)):
         _call(_model(server, timeout=0.3), mode)
 
@@ -150,48 +127,33 @@ def test_read_timeout(server, mode):
 # ------------------------------------------------------------------ broken streams
 
 
-def _frames() -> int:
-    return len(converse_stream_events(ANSWER, chunk_chars=6))
-
-
 @pytest.mark.parametrize("mode", ("stream", "astream"))
-@pytest.mark.parametrize("cut", range(_frames()))
+@pytest.mark.parametrize("cut", range(FRAMES))
 def test_stream_truncated_at_every_frame_boundary_never_succeeds(server, mode, cut):
     server.script(
         "ConverseStream",
-        Reply.events(converse_stream_events(ANSWER, chunk_chars=6), truncate_after=cut),
+        Reply.events(answer_events(), truncate_after=cut),
     )
     with pytest.raises((errors.IncompleteStreamError, errors.BedrockConnectionError)):
         _call(_model(server), mode)
 
 
 @pytest.mark.parametrize("mode", ("stream", "astream"))
-@pytest.mark.parametrize("frame", [0, 3, _frames() - 1])
+@pytest.mark.parametrize("frame", CORRUPT_FRAMES)
 def test_corrupted_crc(server, mode, frame):
     server.script(
         "ConverseStream",
-        Reply.events(converse_stream_events(ANSWER, chunk_chars=6), corrupt_frame=frame),
+        Reply.events(answer_events(), corrupt_frame=frame),
     )
     with pytest.raises(errors.IncompleteStreamError):
         _call(_model(server), mode)
 
 
-_STREAM_EXCEPTIONS: list[tuple[str, type[errors.BedrockKitError]]] = [
-    ("throttlingException", errors.ThrottlingError),
-    ("modelStreamErrorException", errors.ModelStreamError),
-    ("validationException", errors.BedrockValidationError),
-    ("internalServerException", errors.InternalServerError),
-    ("serviceUnavailableException", errors.ServiceUnavailableError),
-]
-
-
 @pytest.mark.parametrize("mode", ("stream", "astream"))
-@pytest.mark.parametrize(
-    ("event", "expected"), _STREAM_EXCEPTIONS, ids=[e for e, _ in _STREAM_EXCEPTIONS]
-)
-@pytest.mark.parametrize("position", [0, 2, _frames() - 1])
+@pytest.mark.parametrize(("event", "expected"), STREAM_EXCEPTIONS, ids=STREAM_EXCEPTION_IDS)
+@pytest.mark.parametrize("position", EXCEPTION_POSITIONS)
 def test_in_stream_exception_at_each_position(server, mode, event, expected, position):
-    events = converse_stream_events(ANSWER, chunk_chars=6)
+    events = answer_events()
     server.script(
         "ConverseStream", Reply.events(events, exception_at=(position, event, f"{event} now"))
     )
@@ -202,41 +164,12 @@ def test_in_stream_exception_at_each_position(server, mode, event, expected, pos
 # ------------------------------------------------------------------ bad model output
 
 
-def _stream_with(events: list[dict[str, Any]]) -> Reply:
-    return Reply.events(events)
-
-
-_BAD_TOOL_STREAM = [
-    {"messageStart": {"role": "assistant"}},
-    {
-        "contentBlockStart": {
-            "contentBlockIndex": 0,
-            "start": {"toolUse": {"toolUseId": "t", "name": "f"}},
-        }
-    },
-    {
-        "contentBlockDelta": {
-            "contentBlockIndex": 0,
-            "delta": {"toolUse": {"input": '{"city": "Os'}},
-        }
-    },
-    {"contentBlockStop": {"contentBlockIndex": 0}},
-    {"messageStop": {"stopReason": "tool_use"}},
-    {
-        "metadata": {
-            "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2},
-            "metrics": {"latencyMs": 1},
-        }
-    },
-]
-
-
 @pytest.mark.parametrize("mode", ("stream", "astream"))
 def test_truncated_tool_json_is_a_typed_error_keeping_the_raw_text(server, mode):
-    server.script("ConverseStream", _stream_with(_BAD_TOOL_STREAM))
+    server.script("ConverseStream", Reply.events(BAD_TOOL_STREAM))
     with pytest.raises(errors.MalformedResponseError) as info:
         _call(_model(server), mode)
-    assert info.value.raw == '{"city": "Os'
+    assert info.value.raw == BAD_TOOL_JSON
 
 
 @pytest.mark.parametrize("mode", ("invoke", "ainvoke"))
