@@ -9,7 +9,6 @@ import threading
 import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
 from langchain_core.tools import StructuredTool, tool
-from pydantic import BaseModel
 
 from bedrock_kit.core.agents.traces import RationaleStep
 from bedrock_kit.errors import ConfigurationError
@@ -20,70 +19,30 @@ from bedrock_kit.langchain.tools import (
     tools_to_action_group,
 )
 from bedrock_kit.testing import LocalBedrock, Reply
+from tests.support.scenarios import agents as scenario
+from tests.support.scenarios import client_args
+from tests.support.scenarios.agents import (
+    RATIONALE,
+    answer,
+    control_reply,
+    function_call,
+    sent_bodies,
+    sent_results,
+    text_chunk,
+)
 
-
-@tool
-def get_weather(city: str, days: int = 0, metric: bool = False) -> str:
-    """Weather forecast for a city."""
-    return f"sunny in {city} for {days} days"
-
-
-class Address(BaseModel):
-    street: str
-    city: str = "Seattle"
-
-
-def _ship(item: str, to: Address, quantity: int = 0) -> str:
-    return f"{quantity} x {item} to {to.city}"
-
-
-ship = StructuredTool.from_function(_ship, name="ship", description="Ship an item.")
-
-
-@tool
-def broken(reason: str) -> str:
-    """Always fails."""
-    raise RuntimeError(f"broken: {reason}")
-
-
-@pytest.fixture
-def server():
-    with LocalBedrock() as running:
-        yield running
+get_weather = tool(scenario.get_weather)
+ship = StructuredTool.from_function(scenario.ship)
+broken = tool(scenario.broken)
 
 
 def _agent(server: LocalBedrock, **kwargs) -> BedrockAgentRunnable:
     return BedrockAgentRunnable(
-        agent_id="TFMZVIWXR7",
-        agent_alias_id="ZT7YYHO8TO",
-        endpoint_url=server.endpoint_url,
-        region_name="us-east-1",
-        max_retries=0,
+        agent_id=scenario.AGENT_ID,
+        agent_alias_id=scenario.AGENT_ALIAS_ID,
+        **client_args(server),
         **kwargs,
     )
-
-
-def _call(function: str, **values: str) -> dict:
-    return {
-        "functionInvocationInput": {
-            "actionGroup": "local_tools",
-            "function": function,
-            "parameters": [{"name": k, "type": "string", "value": v} for k, v in values.items()],
-        }
-    }
-
-
-def _return_control(*calls: dict) -> dict:
-    return {"returnControl": {"invocationId": "inv-7", "invocationInputs": list(calls)}}
-
-
-RATIONALE = {"trace": {"trace": {"orchestrationTrace": {"rationale": {"text": "Need weather."}}}}}
-
-
-def _sent_results(server: LocalBedrock, operation: str = "InvokeAgent") -> list[dict]:
-    body = server.requests_for(operation)[1].body
-    key = "inlineSessionState" if operation == "InvokeInlineAgent" else "sessionState"
-    return body[key]["returnControlInvocationResults"]
 
 
 # -- schemas and action groups
@@ -164,15 +123,12 @@ def test_invoke_runs_two_parallel_tool_calls_and_returns_typed_metadata(server):
 
     server.script(
         "InvokeAgent",
-        Reply.events(
-            [
-                RATIONALE,
-                _return_control(
-                    _call("slow_weather", city="Lima"), _call("slow_weather", city="Quito")
-                ),
-            ]
+        control_reply(
+            function_call("slow_weather", city="Lima"),
+            function_call("slow_weather", city="Quito"),
+            traces=(RATIONALE,),
         ),
-        Reply.events([{"chunk": {"bytes": b"Warm in "}}, {"chunk": {"bytes": b"both."}}]),
+        answer(b"Warm in ", b"both."),
     )
     agent = _agent(server, tools=[slow_weather], session_id="sess-9")
     message = agent.invoke("Weather in Lima and Quito?")
@@ -184,8 +140,7 @@ def test_invoke_runs_two_parallel_tool_calls_and_returns_typed_metadata(server):
         "warm in Lima",
         "warm in Quito",
     ]
-    bodies = [r["functionResult"]["responseBody"]["TEXT"]["body"] for r in _sent_results(server)]
-    assert bodies == ["warm in Lima", "warm in Quito"]
+    assert sent_bodies(server) == ["warm in Lima", "warm in Quito"]
 
 
 def test_stream_yields_every_chunk_and_a_final_metadata_chunk(server):
@@ -194,9 +149,9 @@ def test_stream_yields_every_chunk_and_a_final_metadata_chunk(server):
         Reply.events(
             [
                 RATIONALE,
-                {"chunk": {"bytes": b"one "}},
-                {"chunk": {"bytes": b"two "}},
-                {"chunk": {"bytes": b"three"}},
+                text_chunk(b"one "),
+                text_chunk(b"two "),
+                text_chunk(b"three"),
             ]
         ),
     )
@@ -215,18 +170,18 @@ def test_stream_yields_every_chunk_and_a_final_metadata_chunk(server):
 def test_failing_tool_sends_failure(server):
     server.script(
         "InvokeAgent",
-        Reply.events([_return_control(_call("broken", reason="disk"))]),
-        Reply.events([{"chunk": {"bytes": b"It failed."}}]),
+        control_reply(function_call("broken", reason="disk")),
+        answer(b"It failed."),
     )
     message = _agent(server, tools=[broken]).invoke("go")
     assert message.content == "It failed."
-    (result,) = _sent_results(server)
+    (result,) = sent_results(server)
     assert result["functionResult"]["responseState"] == "FAILURE"
     assert "broken: disk" in result["functionResult"]["responseBody"]["TEXT"]["body"]
 
 
 def test_messages_input_sends_history(server):
-    server.script("InvokeAgent", Reply.events([{"chunk": {"bytes": b"ok"}}]))
+    server.script("InvokeAgent", answer(b"ok"))
     _agent(server).invoke(
         [HumanMessage("Hi"), AIMessage("Hello!"), HumanMessage("Weather in Oslo?")]
     )
@@ -241,23 +196,21 @@ def test_messages_input_sends_history(server):
 def test_inline_agent_builds_an_action_group_from_tools(server):
     server.script(
         "InvokeInlineAgent",
-        Reply.events([_return_control(_call("get_weather", city="Oslo", days="2"))]),
-        Reply.events([{"chunk": {"bytes": b"Sunny."}}]),
+        control_reply(function_call("get_weather", city="Oslo", days="2")),
+        answer(b"Sunny."),
     )
     agent = BedrockAgentRunnable(
-        foundation_model="anthropic.claude-3-5-sonnet-20240620-v1:0",
-        instruction="You answer weather questions with the get_weather tool, briefly.",
+        foundation_model=scenario.INLINE_MODEL,
+        instruction=scenario.INLINE_INSTRUCTION,
         tools=[get_weather],
-        endpoint_url=server.endpoint_url,
-        region_name="us-east-1",
-        max_retries=0,
+        **client_args(server),
     )
     assert agent.invoke("Oslo?").content == "Sunny."
     first = server.requests_for("InvokeInlineAgent")[0].body
     (group,) = first["actionGroups"]
     assert group["actionGroupExecutor"] == {"customControl": "RETURN_CONTROL"}
     assert group["functionSchema"]["functions"][0]["name"] == "get_weather"
-    (result,) = _sent_results(server, "InvokeInlineAgent")
+    (result,) = sent_results(server, "InvokeInlineAgent")
     assert result["functionResult"]["responseBody"]["TEXT"]["body"] == "sunny in Oslo for 2 days"
 
 
@@ -275,18 +228,15 @@ async def test_async_invoke_and_stream_with_async_tools(server):
     lookup = StructuredTool.from_function(coroutine=_lookup, name="lookup", description="Look up.")
     server.script(
         "InvokeAgent",
-        Reply.events([_return_control(_call("lookup", city="Rome"), _call("lookup", city="Nice"))]),
-        Reply.events([{"chunk": {"bytes": b"Mild "}}, {"chunk": {"bytes": b"everywhere."}}]),
-        Reply.events([{"chunk": {"bytes": b"again"}}]),
+        control_reply(function_call("lookup", city="Rome"), function_call("lookup", city="Nice")),
+        answer(b"Mild ", b"everywhere."),
+        answer(b"again"),
     )
     agent = _agent(server, tools=[lookup])
     try:
         message = await agent.ainvoke("Rome and Nice?")
         assert message.content == "Mild everywhere."
-        bodies = [
-            r["functionResult"]["responseBody"]["TEXT"]["body"] for r in _sent_results(server)
-        ]
-        assert bodies == ["mild in Rome", "mild in Nice"]
+        assert sent_bodies(server) == ["mild in Rome", "mild in Nice"]
         texts = [c.content async for c in agent.astream("again?") if c.content]
         assert texts == ["again"]
     finally:
@@ -296,8 +246,8 @@ async def test_async_invoke_and_stream_with_async_tools(server):
 def test_agent_as_tool_for_a_supervisor(server):
     server.script(
         "InvokeAgent",
-        Reply.events([{"chunk": {"bytes": b"Booked."}}]),
-        Reply.events([{"chunk": {"bytes": b"Booked again."}}]),
+        answer(b"Booked."),
+        answer(b"Booked again."),
     )
     agent_tool = _agent(server, session_id="sup-1").as_tool(
         name="travel_agent", description="Books travel."
@@ -334,8 +284,8 @@ def test_lcel_pipeline_prompt_agent_parser(server):
 
     server.script(
         "InvokeAgent",
-        Reply.events([{"chunk": {"bytes": b"Pack "}}, {"chunk": {"bytes": b"an umbrella."}}]),
-        Reply.events([{"chunk": {"bytes": b"ok"}}]),
+        answer(b"Pack ", b"an umbrella."),
+        answer(b"ok"),
     )
     agent = _agent(server, stream_final_response=True)
     chain = PromptTemplate.from_template("Trip advice for {city}") | agent | StrOutputParser()

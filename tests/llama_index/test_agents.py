@@ -11,7 +11,6 @@ from llama_index.core.base.response.schema import (
     StreamingResponse,
 )
 from llama_index.core.tools import FunctionTool
-from pydantic import BaseModel
 
 from bedrock_kit.core.agents.traces import ActionGroupInvocationStep
 from bedrock_kit.errors import ConfigurationError
@@ -22,90 +21,29 @@ from bedrock_kit.llama_index.tools import (
     tools_to_action_group,
 )
 from bedrock_kit.testing import LocalBedrock, Reply
-
-
-def get_weather(city: str, days: int = 0, metric: bool = False) -> str:
-    """Weather forecast for a city."""
-    return f"sunny in {city} for {days} days"
-
-
-class Address(BaseModel):
-    street: str
-    city: str = "Seattle"
-
-
-def ship(item: str, to: Address, quantity: int = 0) -> str:
-    """Ship an item."""
-    return f"{quantity} x {item} to {to.city}"
-
-
-def broken(reason: str) -> str:
-    """Always fails."""
-    raise RuntimeError(f"broken: {reason}")
-
+from tests.support.scenarios import agents as scenario
+from tests.support.scenarios import client_args
+from tests.support.scenarios.agents import (
+    CITED_CHUNK,
+    action_group_trace,
+    answer,
+    control_reply,
+    function_call,
+    get_weather,
+    sent_bodies,
+    sent_results,
+    text_chunk,
+)
 
 weather_tool = FunctionTool.from_defaults(get_weather)
-ship_tool = FunctionTool.from_defaults(ship)
-broken_tool = FunctionTool.from_defaults(broken)
-
-
-@pytest.fixture
-def server():
-    with LocalBedrock() as running:
-        yield running
+ship_tool = FunctionTool.from_defaults(scenario.ship)
+broken_tool = FunctionTool.from_defaults(scenario.broken)
 
 
 def _engine(server: LocalBedrock, **kwargs) -> BedrockAgentQueryEngine:
     return BedrockAgentQueryEngine(
-        "TFMZVIWXR7",
-        "ZT7YYHO8TO",
-        endpoint_url=server.endpoint_url,
-        region_name="us-east-1",
-        max_retries=0,
-        **kwargs,
+        scenario.AGENT_ID, scenario.AGENT_ALIAS_ID, **client_args(server), **kwargs
     )
-
-
-def _call(function: str, **values: str) -> dict:
-    return {
-        "functionInvocationInput": {
-            "actionGroup": "local_tools",
-            "function": function,
-            "parameters": [{"name": k, "type": "string", "value": v} for k, v in values.items()],
-        }
-    }
-
-
-def _return_control(*calls: dict) -> dict:
-    return {"returnControl": {"invocationId": "inv-3", "invocationInputs": list(calls)}}
-
-
-def _sent_results(server: LocalBedrock, operation: str = "InvokeAgent") -> list[dict]:
-    body = server.requests_for(operation)[1].body
-    key = "inlineSessionState" if operation == "InvokeInlineAgent" else "sessionState"
-    return body[key]["returnControlInvocationResults"]
-
-
-CITED_CHUNK = {
-    "chunk": {
-        "bytes": b"Tides rise twice a day.",
-        "attribution": {
-            "citations": [
-                {
-                    "generatedResponsePart": {
-                        "textResponsePart": {"text": "Tides rise", "span": {"start": 0, "end": 9}}
-                    },
-                    "retrievedReferences": [
-                        {
-                            "content": {"text": "The tide rises twice daily."},
-                            "location": {"type": "S3", "s3Location": {"uri": "s3://kb/tides.pdf"}},
-                        }
-                    ],
-                }
-            ]
-        },
-    }
-}
 
 
 # -- schemas, action groups, Lambda
@@ -164,30 +102,12 @@ def test_query_runs_parallel_tools_and_returns_source_nodes(server):
         barrier.wait()  # both calls must be in flight together
         return f"warm in {city}"
 
-    trace = {
-        "trace": {
-            "trace": {
-                "orchestrationTrace": {
-                    "invocationInput": {
-                        "actionGroupInvocationInput": {
-                            "actionGroupName": "local_tools",
-                            "function": "slow_weather",
-                            "executionType": "RETURN_CONTROL",
-                        }
-                    }
-                }
-            }
-        }
-    }
     server.script(
         "InvokeAgent",
-        Reply.events(
-            [
-                trace,
-                _return_control(
-                    _call("slow_weather", city="Lima"), _call("slow_weather", city="Quito")
-                ),
-            ]
+        control_reply(
+            function_call("slow_weather", city="Lima"),
+            function_call("slow_weather", city="Quito"),
+            traces=(action_group_trace("slow_weather"),),
         ),
         Reply.events([CITED_CHUNK]),
     )
@@ -200,14 +120,13 @@ def test_query_runs_parallel_tools_and_returns_source_nodes(server):
     assert node.node.metadata["uri"] == "s3://kb/tides.pdf"
     assert response.metadata["session_id"] == "li-1"
     assert isinstance(response.metadata["agent_steps"][0], ActionGroupInvocationStep)
-    bodies = [r["functionResult"]["responseBody"]["TEXT"]["body"] for r in _sent_results(server)]
-    assert bodies == ["warm in Lima", "warm in Quito"]
+    assert sent_bodies(server) == ["warm in Lima", "warm in Quito"]
 
 
 def test_streaming_query_keeps_every_chunk(server):
     server.script(
         "InvokeAgent",
-        Reply.events([{"chunk": {"bytes": b"a "}}, {"chunk": {"bytes": b"b "}}, CITED_CHUNK]),
+        Reply.events([text_chunk(b"a "), text_chunk(b"b "), CITED_CHUNK]),
     )
     response = _engine(server, streaming=True).query("go")
     assert isinstance(response, StreamingResponse)
@@ -219,12 +138,12 @@ def test_streaming_query_keeps_every_chunk(server):
 def test_failing_tool_sends_failure(server):
     server.script(
         "InvokeAgent",
-        Reply.events([_return_control(_call("broken", reason="disk"))]),
-        Reply.events([{"chunk": {"bytes": b"It failed."}}]),
+        control_reply(function_call("broken", reason="disk")),
+        answer(b"It failed."),
     )
     response = _engine(server, tools=[broken_tool]).query("go")
     assert response.response == "It failed."
-    (result,) = _sent_results(server)
+    (result,) = sent_results(server)
     assert result["functionResult"]["responseState"] == "FAILURE"
     assert "broken: disk" in result["functionResult"]["responseBody"]["TEXT"]["body"]
 
@@ -232,21 +151,19 @@ def test_failing_tool_sends_failure(server):
 def test_inline_engine_builds_an_action_group_from_tools(server):
     server.script(
         "InvokeInlineAgent",
-        Reply.events([_return_control(_call("get_weather", city="Oslo"))]),
-        Reply.events([{"chunk": {"bytes": b"Sunny."}}]),
+        control_reply(function_call("get_weather", city="Oslo")),
+        answer(b"Sunny."),
     )
     engine = BedrockAgentQueryEngine(
-        foundation_model="anthropic.claude-3-5-sonnet-20240620-v1:0",
-        instruction="You answer weather questions with the get_weather tool, briefly.",
+        foundation_model=scenario.INLINE_MODEL,
+        instruction=scenario.INLINE_INSTRUCTION,
         tools=[weather_tool],
-        endpoint_url=server.endpoint_url,
-        region_name="us-east-1",
-        max_retries=0,
+        **client_args(server),
     )
     assert engine.query("Oslo?").response == "Sunny."
     (group,) = server.requests_for("InvokeInlineAgent")[0].body["actionGroups"]
     assert group["functionSchema"]["functions"][0]["name"] == "get_weather"
-    (result,) = _sent_results(server, "InvokeInlineAgent")
+    (result,) = sent_results(server, "InvokeInlineAgent")
     assert result["functionResult"]["responseBody"]["TEXT"]["body"] == "sunny in Oslo for 0 days"
 
 
@@ -264,20 +181,15 @@ async def test_async_query_with_async_tools_and_streaming(server):
 
     server.script(
         "InvokeAgent",
-        Reply.events([_return_control(_call("lookup", city="Rome"), _call("lookup", city="Nice"))]),
-        Reply.events([{"chunk": {"bytes": b"Mild "}}, {"chunk": {"bytes": b"everywhere."}}]),
+        control_reply(function_call("lookup", city="Rome"), function_call("lookup", city="Nice")),
+        answer(b"Mild ", b"everywhere."),
     )
     engine = _engine(server, tools=[FunctionTool.from_defaults(async_fn=lookup)])
     try:
         response = await engine.aquery("Rome and Nice?")
         assert response.response == "Mild everywhere."
-        bodies = [
-            r["functionResult"]["responseBody"]["TEXT"]["body"] for r in _sent_results(server)
-        ]
-        assert bodies == ["mild in Rome", "mild in Nice"]
-        server.script(
-            "InvokeAgent", Reply.events([{"chunk": {"bytes": b"x"}}, {"chunk": {"bytes": b"y"}}])
-        )
+        assert sent_bodies(server) == ["mild in Rome", "mild in Nice"]
+        server.script("InvokeAgent", answer(b"x", b"y"))
         engine.streaming = True
         streamed = await engine.aquery("again")
         assert isinstance(streamed, AsyncStreamingResponse)
@@ -289,8 +201,8 @@ async def test_async_query_with_async_tools_and_streaming(server):
 def test_engine_as_function_tool(server):
     server.script(
         "InvokeAgent",
-        Reply.events([{"chunk": {"bytes": b"Booked."}}]),
-        Reply.events([{"chunk": {"bytes": b"Booked again."}}]),
+        answer(b"Booked."),
+        answer(b"Booked again."),
     )
     tool = _engine(server, session_id="sup-2").as_tool(name="travel", description="Books travel.")
     assert tool.metadata.name == "travel"
@@ -312,6 +224,6 @@ def test_configuration_errors():
 
 
 def test_stream_final_response_option_is_sent(server):
-    server.script("InvokeAgent", Reply.events([{"chunk": {"bytes": b"a"}}]))
+    server.script("InvokeAgent", answer(b"a"))
     _engine(server, stream_final_response=True).query("go")
     assert server.requests[0].body["streamingConfigurations"] == {"streamFinalResponse": True}
