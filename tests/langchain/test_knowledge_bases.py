@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import reduce
+from functools import partial, reduce
 from operator import add
 
 import boto3
@@ -21,51 +21,20 @@ from bedrock_kit.langchain.knowledge_bases import (
     RetrieveAndGenerate,
 )
 from bedrock_kit.testing import LocalBedrock, Reply
+from tests.support.scenarios import client_args
+from tests.support.scenarios.knowledge_bases import (
+    CONFLUENCE,
+    KB,
+    SESSION_HEADER,
+    citation,
+    rag_answer,
+    rag_stream,
+    retrieval_page,
+)
 
-KB = "KB12345678"
 MODEL = "amazon.nova-lite-v1:0"
-SESSION_HEADER = "x-amzn-bedrock-knowledge-base-session-id"
-
-
-def page(n: int, start: int = 0, token: str | None = None) -> dict:
-    body: dict = {
-        "retrievalResults": [
-            {
-                "content": {"text": f"chunk {i}", "type": "TEXT"},
-                "location": {"type": "CONFLUENCE", "confluenceLocation": {"url": f"https://c/{i}"}},
-                "metadata": {"x-amz-bedrock-kb-source-uri": f"https://c/{i}", "team": "ops"},
-                "score": round(0.9 - i / 10, 2),
-            }
-            for i in range(start, start + n)
-        ]
-    }
-    if token:
-        body["nextToken"] = token
-    return body
-
-
-CITED = {
-    "generatedResponsePart": {
-        "textResponsePart": {"text": "Rotate keys monthly.", "span": {"start": 0, "end": 19}}
-    },
-    "retrievedReferences": [
-        {
-            "content": {"text": "Keys are rotated every month.", "type": "TEXT"},
-            "location": {"type": "S3", "s3Location": {"uri": "s3://kb/keys.md"}},
-            "metadata": {"x-amz-bedrock-kb-source-uri": "s3://kb/keys.md"},
-        }
-    ],
-}
-
-
-@pytest.fixture
-def server() -> Iterator[LocalBedrock]:
-    with LocalBedrock() as running:
-        yield running
-
-
-def client_args(server: LocalBedrock) -> dict:
-    return {"region_name": "us-east-1", "endpoint_url": server.endpoint_url, "max_retries": 0}
+page = partial(retrieval_page, source=CONFLUENCE)
+CITED = citation("Rotate keys monthly.", "Keys are rotated every month.", "S3", "s3://kb/keys.md")
 
 
 def test_documents_carry_score_source_uri_location_and_kb_metadata(server) -> None:
@@ -164,13 +133,11 @@ def rag(server: LocalBedrock, **kwargs) -> BedrockRetrieveAndGenerate:
 def test_invoke_returns_answer_citations_and_session(server) -> None:
     server.script(
         "RetrieveAndGenerate",
-        Reply.json(
-            {"output": {"text": "Rotate keys monthly."}, "sessionId": "s-9", "citations": [CITED]}
-        ),
+        Reply.json(rag_answer("Rotate keys monthly.", "s-9", CITED)),
     )
     server.script(
         "RetrieveAndGenerate",
-        Reply.json({"output": {"text": "On the 1st."}, "sessionId": "s-9", "citations": []}),
+        Reply.json(rag_answer("On the 1st.", "s-9")),
     )
     chain = rag(
         server,
@@ -200,12 +167,7 @@ def test_invoke_returns_answer_citations_and_session(server) -> None:
     }
 
 
-STREAM = [
-    {"output": {"text": "Rotate keys "}},
-    {"output": {"text": "monthly."}},
-    {"citation": {"citation": CITED}},
-    {"guardrail": {"action": "NONE"}},
-]
+STREAM = rag_stream(["Rotate keys ", "monthly."], CITED, guardrail_action="NONE")
 
 
 def check_chunks(chunks: list) -> None:
@@ -235,7 +197,7 @@ async def test_astream_text_then_citations(server) -> None:
         chunks = [c async for c in chain.astream({"question": "How often?"})]
         server.script(
             "RetrieveAndGenerate",
-            Reply.json({"output": {"text": "A."}, "sessionId": "s-a", "citations": []}),
+            Reply.json(rag_answer("A.", "s-a")),
         )
         assert (await chain.ainvoke("again"))["answer"] == "A."
     finally:

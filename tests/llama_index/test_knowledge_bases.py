@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from functools import partial
 
 import boto3
 import pytest
@@ -18,54 +18,20 @@ from bedrock_kit.llama_index.knowledge_bases import (
     BedrockRetrieveAndGenerateQueryEngine,
 )
 from bedrock_kit.testing import LocalBedrock, Reply
+from tests.support.scenarios import client_args
+from tests.support.scenarios.knowledge_bases import (
+    KB,
+    SESSION_HEADER,
+    SHAREPOINT,
+    citation,
+    rag_answer,
+    rag_stream,
+    retrieval_page,
+)
 
-KB = "KB12345678"
 MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
-SESSION_HEADER = "x-amzn-bedrock-knowledge-base-session-id"
-
-
-def page(n: int, start: int = 0, token: str | None = None) -> dict:
-    body: dict = {
-        "retrievalResults": [
-            {
-                "content": {"text": f"chunk {i}", "type": "TEXT"},
-                "location": {
-                    "type": "SHAREPOINT",
-                    "sharePointLocation": {"url": f"https://sp/{i}"},
-                },
-                "metadata": {"x-amz-bedrock-kb-source-uri": f"https://sp/{i}", "dept": "hr"},
-                "score": round(0.9 - i / 10, 2),
-            }
-            for i in range(start, start + n)
-        ]
-    }
-    if token:
-        body["nextToken"] = token
-    return body
-
-
-CITED = {
-    "generatedResponsePart": {
-        "textResponsePart": {"text": "Leave is 25 days.", "span": {"start": 0, "end": 16}}
-    },
-    "retrievedReferences": [
-        {
-            "content": {"text": "Employees get 25 days of leave.", "type": "TEXT"},
-            "location": {"type": "WEB", "webLocation": {"url": "https://hr/leave"}},
-            "metadata": {"x-amz-bedrock-kb-source-uri": "https://hr/leave"},
-        }
-    ],
-}
-
-
-@pytest.fixture
-def server() -> Iterator[LocalBedrock]:
-    with LocalBedrock() as running:
-        yield running
-
-
-def client_args(server: LocalBedrock) -> dict:
-    return {"region_name": "us-east-1", "endpoint_url": server.endpoint_url, "max_retries": 0}
+page = partial(retrieval_page, source=SHAREPOINT)
+CITED = citation("Leave is 25 days.", "Employees get 25 days of leave.", "WEB", "https://hr/leave")
 
 
 def test_default_configuration_retrieves_nodes(server) -> None:
@@ -145,13 +111,11 @@ def engine(server: LocalBedrock, **kwargs) -> BedrockRetrieveAndGenerateQueryEng
 def test_query_engine_source_nodes_from_citations_and_session(server) -> None:
     server.script(
         "RetrieveAndGenerate",
-        Reply.json(
-            {"output": {"text": "Leave is 25 days."}, "sessionId": "s-1", "citations": [CITED]}
-        ),
+        Reply.json(rag_answer("Leave is 25 days.", "s-1", CITED)),
     )
     server.script(
         "RetrieveAndGenerate",
-        Reply.json({"output": {"text": "Yes."}, "sessionId": "s-1", "citations": []}),
+        Reply.json(rag_answer("Yes.", "s-1")),
     )
     qe = engine(server, continue_session=True, prompt_template="Answer from $search_results$")
     response = qe.query("How much leave?")
@@ -167,12 +131,7 @@ def test_query_engine_source_nodes_from_citations_and_session(server) -> None:
     assert "sessionId" not in first and second["sessionId"] == "s-1"
 
 
-STREAM = [
-    {"output": {"text": "Leave is "}},
-    {"output": {"text": "25 days."}},
-    {"citation": {"citation": CITED}},
-    {"guardrail": {"action": "INTERVENED"}},
-]
+STREAM = rag_stream(["Leave is ", "25 days."], CITED, guardrail_action="INTERVENED")
 
 
 def test_query_engine_streaming(server) -> None:
@@ -190,7 +149,7 @@ def test_query_engine_streaming(server) -> None:
 async def test_query_engine_async_and_async_streaming(server) -> None:
     server.script(
         "RetrieveAndGenerate",
-        Reply.json({"output": {"text": "Async."}, "sessionId": "s-3", "citations": [CITED]}),
+        Reply.json(rag_answer("Async.", "s-3", CITED)),
     )
     server.script(
         "RetrieveAndGenerateStream", Reply.events(STREAM, headers={SESSION_HEADER: "s-4"})
