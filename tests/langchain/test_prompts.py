@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from functools import partial
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
@@ -14,64 +13,20 @@ from bedrock_kit.errors import ConfigurationError, ResourceNotFoundError
 from bedrock_kit.langchain.chat import ChatBedrockKit
 from bedrock_kit.langchain.prompts import aload_prompt, chat_model_for_prompt, load_prompt
 from bedrock_kit.testing import LocalBedrock, Reply
+from tests.support.scenarios import client_args
+from tests.support.scenarios.prompts import (
+    CHAT_VARIANT_TUNED,
+    PROMPT_ID,
+    TEXT_VARIANT,
+    prompt_body,
+)
 
-PROMPT_ID = "PRMT123456"
-TEXT = {
-    "name": "text",
-    "templateType": "TEXT",
-    "templateConfiguration": {
-        "text": {
-            "text": 'Reply as {"topic": "{{topic}}"} about {{topic}}; keep {{literal}}.',
-            "inputVariables": [{"name": "topic"}],
-        }
-    },
-    "modelId": "amazon.nova-lite-v1:0",
-    "inferenceConfiguration": {"text": {"temperature": 0.2, "maxTokens": 300}},
-}
-CHAT = {
-    "name": "chat",
-    "templateType": "CHAT",
-    "templateConfiguration": {
-        "chat": {
-            "system": [{"text": "Be terse about {{topic}}. Sets look like {}."}],
-            "messages": [
-                {"role": "user", "content": [{"text": "Hi"}]},
-                {"role": "assistant", "content": [{"text": "Hello {there}"}]},
-                {"role": "user", "content": [{"text": "Explain {{topic}} in {{words}} words"}]},
-            ],
-            "inputVariables": [{"name": "topic"}, {"name": "words"}],
-        }
-    },
-    "modelId": "anthropic.claude-3-haiku-20240307-v1:0",
-    "inferenceConfiguration": {"text": {"topP": 0.5, "stopSequences": ["END"], "maxTokens": 64}},
-    "additionalModelRequestFields": {"top_k": 5},
-}
-
-
-def body(default: str = "chat") -> dict[str, Any]:
-    return {
-        "id": PROMPT_ID,
-        "arn": f"arn:aws:bedrock:us-east-1:123456789012:prompt/{PROMPT_ID}:2",
-        "version": "2",
-        "name": "explainer",
-        "defaultVariant": default,
-        "variants": [TEXT, CHAT],
-    }
-
-
-@pytest.fixture
-def server() -> Iterator[LocalBedrock]:
-    with LocalBedrock() as running:
-        yield running
-
-
-def args(server: LocalBedrock) -> dict[str, Any]:
-    return {"region_name": "us-east-1", "endpoint_url": server.endpoint_url, "max_retries": 0}
+body = partial(prompt_body, version="2", variants=(TEXT_VARIANT, CHAT_VARIANT_TUNED))
 
 
 def test_text_variant_is_a_prompt_template_with_literal_braces(server: LocalBedrock) -> None:
     server.script("GetPrompt", Reply.json(body()))
-    prompt = load_prompt(PROMPT_ID, version=2, variant="text", **args(server))
+    prompt = load_prompt(PROMPT_ID, version=2, variant="text", **client_args(server))
     assert isinstance(prompt, PromptTemplate)
     assert prompt.input_variables == ["topic"]
     assert prompt.format(topic="tides") == (
@@ -87,7 +42,7 @@ def test_text_variant_is_a_prompt_template_with_literal_braces(server: LocalBedr
 
 def test_chat_variant_is_a_chat_prompt_template(server: LocalBedrock) -> None:
     server.script("GetPrompt", Reply.json(body()))
-    prompt = load_prompt(PROMPT_ID, **args(server))  # default variant: chat
+    prompt = load_prompt(PROMPT_ID, **client_args(server))  # default variant: chat
     assert isinstance(prompt, ChatPromptTemplate)
     assert sorted(prompt.input_variables) == ["topic", "words"]
     messages = prompt.format_messages(topic="tides", words=5)
@@ -103,8 +58,8 @@ def test_chat_variant_is_a_chat_prompt_template(server: LocalBedrock) -> None:
 
 def test_prompt_piped_into_its_chat_model_answers_from_converse(server: LocalBedrock) -> None:
     server.script("GetPrompt", Reply.json(body()))
-    prompt = load_prompt(PROMPT_ID, **args(server))
-    model = chat_model_for_prompt(prompt, **args(server))
+    prompt = load_prompt(PROMPT_ID, **client_args(server))
+    model = chat_model_for_prompt(prompt, **client_args(server))
     assert isinstance(model, ChatBedrockKit)
     assert model.model_id == "anthropic.claude-3-haiku-20240307-v1:0"
     assert (model.top_p, model.max_tokens, model.stop) == (0.5, 64, ["END"])
@@ -123,10 +78,10 @@ def test_prompt_piped_into_its_chat_model_answers_from_converse(server: LocalBed
 
 async def test_async_load_and_chain_with_overrides(server: LocalBedrock) -> None:
     server.script("GetPrompt", Reply.json(body(default="text")))
-    prompt = await aload_prompt(PROMPT_ID, **args(server))
+    prompt = await aload_prompt(PROMPT_ID, **client_args(server))
     assert isinstance(prompt, PromptTemplate)
     model = chat_model_for_prompt(
-        prompt, model="amazon.nova-pro-v1:0", temperature=0.9, **args(server)
+        prompt, model="amazon.nova-pro-v1:0", temperature=0.9, **client_args(server)
     )
     try:
         answer = await (prompt | model | StrOutputParser()).ainvoke({"topic": "moons"})
@@ -143,11 +98,11 @@ def test_errors(server: LocalBedrock) -> None:
         "GetPrompt", Reply.json(body()), Reply.error(404, "ResourceNotFoundException", "gone")
     )
     with pytest.raises(ConfigurationError, match="variants: \\['text', 'chat'\\]"):
-        load_prompt(PROMPT_ID, variant="missing", **args(server))
+        load_prompt(PROMPT_ID, variant="missing", **client_args(server))
     with pytest.raises(ResourceNotFoundError, match="gone"):
-        load_prompt(PROMPT_ID, **args(server))
+        load_prompt(PROMPT_ID, **client_args(server))
     with pytest.raises(ConfigurationError, match="prompt_id"):
-        load_prompt("not an id", **args(server))
+        load_prompt("not an id", **client_args(server))
     no_model = PromptTemplate.from_template("x {y}")
     with pytest.raises(ConfigurationError, match="model"):
         chat_model_for_prompt(no_model)

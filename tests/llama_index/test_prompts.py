@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,63 +13,17 @@ from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.llama_index.chat import BedrockKitLLM
 from bedrock_kit.llama_index.prompts import aload_prompt, llm_for_prompt, load_prompt
 from bedrock_kit.testing import LocalBedrock, Reply
-
-PROMPT_ID = "PRMT123456"
-TEXT = {
-    "name": "text",
-    "templateType": "TEXT",
-    "templateConfiguration": {
-        "text": {
-            "text": 'Reply as {"topic": "{{topic}}"} about {{topic}}; keep {{literal}}.',
-            "inputVariables": [{"name": "topic"}],
-        }
-    },
-    "modelId": "amazon.nova-lite-v1:0",
-    "inferenceConfiguration": {"text": {"temperature": 0.2, "maxTokens": 300}},
-}
-CHAT = {
-    "name": "chat",
-    "templateType": "CHAT",
-    "templateConfiguration": {
-        "chat": {
-            "system": [{"text": "Be terse about {{topic}}. Sets look like {}."}],
-            "messages": [
-                {"role": "user", "content": [{"text": "Hi"}]},
-                {"role": "assistant", "content": [{"text": "Hello {there}"}]},
-                {"role": "user", "content": [{"text": "Explain {{topic}} in {{words}} words"}]},
-            ],
-            "inputVariables": [{"name": "topic"}, {"name": "words"}],
-        }
-    },
-    "modelId": "anthropic.claude-3-haiku-20240307-v1:0",
-    "inferenceConfiguration": {"text": {"topP": 0.5, "maxTokens": 64}},
-}
+from tests.support.scenarios import client_args
+from tests.support.scenarios.prompts import CHAT_VARIANT, PROMPT_ID, TEXT_VARIANT, prompt_body
 
 
-def body(default: str = "chat", text: dict[str, Any] = TEXT) -> dict[str, Any]:
-    return {
-        "id": PROMPT_ID,
-        "arn": f"arn:aws:bedrock:us-east-1:123456789012:prompt/{PROMPT_ID}",
-        "version": "DRAFT",
-        "name": "explainer",
-        "defaultVariant": default,
-        "variants": [text, CHAT],
-    }
-
-
-@pytest.fixture
-def server() -> Iterator[LocalBedrock]:
-    with LocalBedrock() as running:
-        yield running
-
-
-def args(server: LocalBedrock) -> dict[str, Any]:
-    return {"region_name": "us-east-1", "endpoint_url": server.endpoint_url, "max_retries": 0}
+def body(default: str = "chat", text: dict[str, Any] = TEXT_VARIANT) -> dict[str, Any]:
+    return prompt_body(default, variants=(text, CHAT_VARIANT))
 
 
 def test_text_variant_is_a_prompt_template_with_literal_braces(server: LocalBedrock) -> None:
     server.script("GetPrompt", Reply.json(body()))
-    prompt = load_prompt(PROMPT_ID, variant="text", **args(server))
+    prompt = load_prompt(PROMPT_ID, variant="text", **client_args(server))
     assert isinstance(prompt, PromptTemplate)
     assert prompt.template_vars == ["topic"]  # not "literal": LlamaIndex would guess it
     assert prompt.format(topic="tides") == (
@@ -82,7 +35,7 @@ def test_text_variant_is_a_prompt_template_with_literal_braces(server: LocalBedr
 
 def test_chat_variant_is_a_chat_prompt_template(server: LocalBedrock) -> None:
     server.script("GetPrompt", Reply.json(body()))
-    prompt = load_prompt(PROMPT_ID, **args(server))
+    prompt = load_prompt(PROMPT_ID, **client_args(server))
     assert isinstance(prompt, ChatPromptTemplate)
     assert prompt.template_vars == ["topic", "words"]
     messages = prompt.format_messages(topic="tides", words="5")
@@ -98,38 +51,38 @@ def test_chat_variant_is_a_chat_prompt_template(server: LocalBedrock) -> None:
 
 async def test_async_load(server: LocalBedrock) -> None:
     server.script("GetPrompt", Reply.json(body(default="text")))
-    prompt = await aload_prompt(PROMPT_ID, version="DRAFT", **args(server))
+    prompt = await aload_prompt(PROMPT_ID, version="DRAFT", **client_args(server))
     assert isinstance(prompt, PromptTemplate)
     assert prompt.format(topic="x").startswith('Reply as {"topic": "x"}')
     assert server.requests_for("GetPrompt")[0].query == {"promptVersion": ["DRAFT"]}
 
 
 def test_literal_text_llama_index_would_substitute_is_refused(server: LocalBedrock) -> None:
-    ambiguous = {**TEXT}
+    ambiguous = {**TEXT_VARIANT}
     ambiguous["templateConfiguration"] = {
         "text": {"text": "literal {topic} vs {{topic}}", "inputVariables": [{"name": "topic"}]}
     }
     server.script("GetPrompt", Reply.json(body(default="text", text=ambiguous)))
     with pytest.raises(ConfigurationError, match=re.escape("'{topic}'")):
-        load_prompt(PROMPT_ID, **args(server))
+        load_prompt(PROMPT_ID, **client_args(server))
 
 
 async def test_prompt_runs_on_its_llm_sync_and_async(server: LocalBedrock) -> None:
     server.script("GetPrompt", Reply.json(body()))
-    prompt = load_prompt(PROMPT_ID, **args(server))
-    llm = llm_for_prompt(prompt, **args(server))
+    prompt = load_prompt(PROMPT_ID, **client_args(server))
+    llm = llm_for_prompt(prompt, **client_args(server))
     assert isinstance(llm, BedrockKitLLM)
-    assert (llm.model, llm.top_p, llm.max_tokens) == (CHAT["modelId"], 0.5, 64)
+    assert (llm.model, llm.top_p, llm.max_tokens) == (CHAT_VARIANT["modelId"], 0.5, 64)
     response = llm.chat(prompt.format_messages(topic="tides", words="5"))
     assert response.message.content == "echo: Explain tides in 5 words"
-    other = llm_for_prompt(prompt, model="amazon.nova-lite-v1:0", **args(server))
+    other = llm_for_prompt(prompt, model="amazon.nova-lite-v1:0", **client_args(server))
     try:
         response = await other.achat(prompt.format_messages(topic="moons", words="2"))
     finally:
         await other.aclose()
     assert response.message.content == "echo: Explain moons in 2 words"
     first, second = server.requests_for("Converse")
-    assert first.path_params["modelId"] == CHAT["modelId"]
+    assert first.path_params["modelId"] == CHAT_VARIANT["modelId"]
     assert first.body["inferenceConfig"] == {"maxTokens": 64, "topP": 0.5}
     assert first.body["system"] == [{"text": "Be terse about tides. Sets look like {}."}]
     assert second.path_params["modelId"] == "amazon.nova-lite-v1:0"
