@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import boto3
@@ -13,35 +13,13 @@ from langchain_tests.unit_tests import EmbeddingsUnitTests
 
 from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.langchain.embeddings import BedrockKitEmbeddings
-from bedrock_kit.testing import LocalBedrock, Reply
-
-TITAN = "amazon.titan-embed-text-v2:0"
-COHERE = "cohere.embed-english-v3"
-
-
-def titan_reply(vector: list[float], tokens: int) -> Reply:
-    return Reply.json({"embedding": vector, "inputTextTokenCount": tokens})
-
-
-def cohere_reply(count: int, tokens: int) -> Reply:
-    body = {"embeddings": [[float(i)] for i in range(count)], "response_type": "embeddings_floats"}
-    return Reply.json(body, headers={"X-Amzn-Bedrock-Input-Token-Count": str(tokens)})
-
-
-@pytest.fixture
-def server() -> Iterator[LocalBedrock]:
-    with LocalBedrock() as running:
-        yield running
+from bedrock_kit.testing import LocalBedrock
+from tests.support.scenarios import client_args
+from tests.support.scenarios.embeddings import COHERE, TITAN, cohere_reply, titan_reply
 
 
 def make(server: LocalBedrock, model: str, **kwargs: Any) -> BedrockKitEmbeddings:
-    return BedrockKitEmbeddings(
-        model=model,
-        region_name="us-east-1",
-        endpoint_url=server.endpoint_url,
-        max_retries=0,
-        **kwargs,
-    )
+    return BedrockKitEmbeddings(model=model, **client_args(server), **kwargs)
 
 
 def test_is_a_langchain_embeddings_with_hidden_secrets() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,34 +10,13 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.llama_index.embeddings import BedrockKitEmbedding
 from bedrock_kit.testing import LocalBedrock, Reply
-
-TITAN = "amazon.titan-embed-text-v2:0"
-COHERE = "cohere.embed-multilingual-v3"
-
-
-def titan_reply(vector: list[float], tokens: int) -> Reply:
-    return Reply.json({"embedding": vector, "inputTextTokenCount": tokens})
-
-
-def cohere_reply(count: int, tokens: int) -> Reply:
-    body = {"embeddings": [[float(i)] for i in range(count)], "response_type": "embeddings_floats"}
-    return Reply.json(body, headers={"X-Amzn-Bedrock-Input-Token-Count": str(tokens)})
-
-
-@pytest.fixture
-def server() -> Iterator[LocalBedrock]:
-    with LocalBedrock() as running:
-        yield running
+from tests.support.scenarios import client_args
+from tests.support.scenarios.embeddings import COHERE_MULTILINGUAL as COHERE
+from tests.support.scenarios.embeddings import TITAN, cohere_reply, titan_reply
 
 
 def make(server: LocalBedrock, model: str, **kwargs: Any) -> BedrockKitEmbedding:
-    return BedrockKitEmbedding(
-        model=model,
-        region_name="us-east-1",
-        endpoint_url=server.endpoint_url,
-        max_retries=0,
-        **kwargs,
-    )
+    return BedrockKitEmbedding(model=model, **client_args(server), **kwargs)
 
 
 def test_is_a_llama_index_embedding_named_after_the_model() -> None:
