@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,57 +20,22 @@ from bedrock_kit.langchain.guardrails import (
     BedrockStreamGuard,
 )
 from bedrock_kit.testing import LocalBedrock, Reply
+from tests.support.scenarios import client_args
+from tests.support.scenarios.guardrails import (
+    BLOCKED,
+    GID,
+    blocked,
+    grounding,
+    masked,
+    none,
+    sent_texts,
+)
 
-GID = "gr7abc123"
-BLOCKED = "Sorry, the model cannot answer this question."
 MODEL = "amazon.nova-micro-v1:0"
 
 
-@pytest.fixture
-def server() -> Iterator[LocalBedrock]:
-    with LocalBedrock() as running:
-        yield running
-
-
-def _args(server: LocalBedrock) -> dict[str, Any]:
-    return {"region_name": "us-east-1", "endpoint_url": server.endpoint_url, "max_retries": 0}
-
-
 def _guard(server: LocalBedrock, **kwargs: Any) -> BedrockGuardrail:
-    return BedrockGuardrail(guardrail_id=GID, guardrail_version=1, **_args(server), **kwargs)
-
-
-def none() -> Reply:
-    return Reply.json({"action": "NONE", "outputs": [], "assessments": [],
-                       "usage": {"topicPolicyUnits": 1}})  # fmt: skip
-
-
-def blocked() -> Reply:
-    return Reply.json(
-        {
-            "action": "GUARDRAIL_INTERVENED",
-            "actionReason": "Guardrail blocked.",
-            "outputs": [{"text": BLOCKED}],
-            "assessments": [{"topicPolicy": {"topics": [
-                {"name": "Investing", "type": "DENY", "action": "BLOCKED"}]}}],
-        }
-    )  # fmt: skip
-
-
-def masked(*texts: str) -> Reply:
-    return Reply.json(
-        {
-            "action": "GUARDRAIL_INTERVENED",
-            "outputs": [{"text": t} for t in texts],
-            "assessments": [{"sensitiveInformationPolicy": {"piiEntities": [
-                {"match": "a@b.com", "type": "EMAIL", "action": "ANONYMIZED"}]}}],
-        }
-    )  # fmt: skip
-
-
-def _sent(server: LocalBedrock, index: int = -1) -> list[str]:
-    request = server.requests_for("ApplyGuardrail")[index]
-    return [b["text"]["text"] for b in request.body["content"]]
+    return BedrockGuardrail(guardrail_id=GID, guardrail_version=1, **client_args(server), **kwargs)
 
 
 # ------------------------------------------------------------------ BedrockGuardrail
@@ -108,7 +72,7 @@ def test_messages_are_checked_in_one_call_and_masked_in_place(server: LocalBedro
     out = _guard(server).invoke(messages)
     assert [type(m) for m in out] == [SystemMessage, HumanMessage]
     assert [m.content for m in out] == ["be nice", "write {EMAIL}"]
-    assert len(server.requests) == 1 and _sent(server) == ["be nice", "write a@b.com"]
+    assert len(server.requests) == 1 and sent_texts(server) == ["be nice", "write a@b.com"]
 
 
 def test_unmatched_outputs_fall_back_to_one_call_per_text(server: LocalBedrock) -> None:
@@ -120,7 +84,7 @@ def test_unmatched_outputs_fall_back_to_one_call_per_text(server: LocalBedrock) 
     assert isinstance(out, ChatPromptValue)
     assert out.messages[0].content == "hi"
     assert out.messages[1].content == [{"type": "text", "text": "write {EMAIL}"}]
-    assert [_sent(server, i) for i in range(3)] == [["hi", "write a@b.com"], ["hi"],
+    assert [sent_texts(server, i) for i in range(3)] == [["hi", "write a@b.com"], ["hi"],
                                                     ["write a@b.com"]]  # fmt: skip
 
 
@@ -128,7 +92,7 @@ def test_lcel_chain_guards_input_and_output(server: LocalBedrock) -> None:
     server.script("ApplyGuardrail", masked("my mail is {EMAIL}"), none())
     guard_in = _guard(server)
     guard_out = guard_in.with_source("OUTPUT")
-    llm = ChatBedrockKit(model=MODEL, **_args(server))
+    llm = ChatBedrockKit(model=MODEL, **client_args(server))
     prompt = ChatPromptTemplate.from_messages([("human", "{input}")])
     chain = guard_in | prompt | llm | StrOutputParser() | guard_out
     answer = chain.invoke({"input": "my mail is a@b.com"})
@@ -141,14 +105,14 @@ def test_lcel_chain_guards_input_and_output(server: LocalBedrock) -> None:
         "INPUT",
         "OUTPUT",
     ]
-    assert _sent(server) == ["echo: my mail is {EMAIL}"]
+    assert sent_texts(server) == ["echo: my mail is {EMAIL}"]
     assert guard_out.core is guard_in.core  # with_source shares the clients
 
 
 async def test_async_chain_blocks_before_the_model(server: LocalBedrock) -> None:
     server.script("ApplyGuardrail", blocked())
     guard = _guard(server)
-    llm = ChatBedrockKit(model=MODEL, **_args(server))
+    llm = ChatBedrockKit(model=MODEL, **client_args(server))
     try:
         with pytest.raises(GuardrailInterventionError):
             await (guard | llm).ainvoke("buy stocks?")
@@ -191,8 +155,8 @@ def test_chain_stream_releases_only_checked_text() -> None:
     with _long_answer_server() as server:
         answer = server.answers.answer({})
         server.script("ApplyGuardrail", *[none() for _ in range(3)])
-        llm = ChatBedrockKit(model=MODEL, **_args(server))
-        guard = BedrockGuardrail(guardrail_id=GID, **_args(server)).stream_guard()
+        llm = ChatBedrockKit(model=MODEL, **client_args(server))
+        guard = BedrockGuardrail(guardrail_id=GID, **client_args(server)).stream_guard()
         chain = llm | guard
         released = ""
         chunks = []
@@ -200,11 +164,11 @@ def test_chain_stream_releases_only_checked_text() -> None:
             assert isinstance(chunk, AIMessageChunk)
             text = chunk.text
             if text:
-                assert text in _sent(server)[0]  # the window holding it was checked first
+                assert text in sent_texts(server)[0]  # the window holding it was checked first
             released += text
             chunks.append(chunk)
         assert released == answer
-        assert [len(_sent(server, i)[0]) for i in range(3)] == [1000, 1000, len(answer) - 1900]
+        assert [len(sent_texts(server, i)[0]) for i in range(3)] == [1000, 1000, len(answer) - 1900]
         # usage metadata of the model's last chunk is passed on, after the text
         assert chunks[-1].usage_metadata is not None and chunks[-1].text == ""
         assert guard.stats.calls == 3 and guard.stats.text_units == 3
@@ -214,8 +178,8 @@ async def test_async_chain_stream_blocked_window_releases_nothing_of_it() -> Non
     with _long_answer_server() as server:
         answer = server.answers.answer({})
         server.script("ApplyGuardrail", none(), blocked())
-        llm = ChatBedrockKit(model=MODEL, **_args(server))
-        guard = BedrockStreamGuard(guardrail_id=GID, **_args(server))
+        llm = ChatBedrockKit(model=MODEL, **client_args(server))
+        guard = BedrockStreamGuard(guardrail_id=GID, **client_args(server))
         released = ""
         with pytest.raises(GuardrailInterventionError):
             async for chunk in (llm | StrOutputParser() | guard).astream("tides?"):
@@ -228,12 +192,12 @@ async def test_async_chain_stream_blocked_window_releases_nothing_of_it() -> Non
 
 def test_stream_guard_fails_closed_and_replaces_on_request(server: LocalBedrock) -> None:
     server.script("ApplyGuardrail", Reply.error(429, "ThrottlingException", "slow down"))
-    guard = BedrockStreamGuard(guardrail_id=GID, **_args(server))
+    guard = BedrockStreamGuard(guardrail_id=GID, **client_args(server))
     with pytest.raises(ThrottlingError):
         list(guard.stream("some model answer"))
     server.script("ApplyGuardrail", blocked())
     replacing = BedrockStreamGuard(
-        guardrail_id=GID, on_block="message", replacement="[removed]", **_args(server)
+        guardrail_id=GID, on_block="message", replacement="[removed]", **client_args(server)
     )
     assert replacing.invoke("bad answer") == "[removed]"
     server.script("ApplyGuardrail", masked("hi {EMAIL}"))
@@ -245,24 +209,13 @@ def test_stream_guard_fails_closed_and_replaces_on_request(server: LocalBedrock)
 # ------------------------------------------------------------------ grounding
 
 
-def _grounding_reply(score: float) -> Reply:
-    return Reply.json(
-        {
-            "action": "NONE" if score >= 0.7 else "GUARDRAIL_INTERVENED",
-            "outputs": [],
-            "assessments": [{"contextualGroundingPolicy": {"filters": [
-                {"type": "GROUNDING", "threshold": 0.7, "score": score,
-                 "action": "NONE" if score >= 0.7 else "BLOCKED"},
-                {"type": "RELEVANCE", "threshold": 0.5, "score": 0.9, "action": "NONE"}]}}],
-        }
-    )  # fmt: skip
-
-
 def test_grounding_check_flags_and_raises(server: LocalBedrock) -> None:
-    server.script("ApplyGuardrail", _grounding_reply(0.95), _grounding_reply(0.2))
+    server.script("ApplyGuardrail", grounding(0.95), grounding(0.2))
     docs = [Document(page_content="Paris has 2.1 million inhabitants.")]
     value = {"question": "How big is Paris?", "context": docs, "answer": AIMessage("2.1 million")}
-    flagged = BedrockGroundingCheck(guardrail_id=GID, on_fail="flag", **_args(server)).invoke(value)
+    flagged = BedrockGroundingCheck(guardrail_id=GID, on_fail="flag", **client_args(server)).invoke(
+        value
+    )
     assert flagged["grounding"].passed and flagged["grounding"].grounding.score == 0.95
     body = server.requests[0].body
     assert [(b["text"]["text"], b["text"]["qualifiers"]) for b in body["content"]] == [
@@ -271,7 +224,7 @@ def test_grounding_check_flags_and_raises(server: LocalBedrock) -> None:
         ("2.1 million", ["guard_content"]),
     ]
     with pytest.raises(GuardrailInterventionError, match=r"grounding 0\.20"):
-        BedrockGroundingCheck(guardrail_id=GID, **_args(server)).invoke(value)
+        BedrockGroundingCheck(guardrail_id=GID, **client_args(server)).invoke(value)
 
 
 # ------------------------------------------------------------------ batch, chunk content
@@ -285,7 +238,7 @@ def test_batch_packs_every_input_into_one_call(server: LocalBedrock) -> None:
     assert out[1][0].content == "two {EMAIL}"
     assert out[2] == {"input": "three"}
     assert len(server.requests) == 1
-    assert _sent(server) == ["one", "two a@b.com", "three"]
+    assert sent_texts(server) == ["one", "two a@b.com", "three"]
 
 
 async def test_abatch_falls_back_to_one_call_per_input_when_blocked(
@@ -299,7 +252,7 @@ async def test_abatch_falls_back_to_one_call_per_input_when_blocked(
     finally:
         await guard.aclose()
     assert out == ["fine", BLOCKED]
-    assert [_sent(server, i) for i in range(3)] == [["fine", "buy stocks?"], ["fine"],
+    assert [sent_texts(server, i) for i in range(3)] == [["fine", "buy stocks?"], ["fine"],
                                                     ["buy stocks?"]]  # fmt: skip
 
 
@@ -307,7 +260,7 @@ def test_stream_guard_withholds_non_text_blocks_and_keeps_tool_calls(
     server: LocalBedrock, caplog: pytest.LogCaptureFixture
 ) -> None:
     server.script("ApplyGuardrail", none())
-    guard = BedrockStreamGuard(guardrail_id=GID, **_args(server))
+    guard = BedrockStreamGuard(guardrail_id=GID, **client_args(server))
     reasoning: list[str | dict[str, Any]] = [
         {"type": "reasoning_content", "reasoning_content": {"text": "secret thoughts"}},
         {"type": "text", "text": "visible"},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator, Iterator
+from collections.abc import AsyncGenerator, Generator
 from typing import Any
 
 import pytest
@@ -22,58 +22,22 @@ from bedrock_kit.llama_index.guardrails import (
     GuardedQueryEngine,
 )
 from bedrock_kit.testing import LocalBedrock, Reply
+from tests.support.scenarios import client_args
+from tests.support.scenarios.guardrails import (
+    BLOCKED,
+    GID,
+    blocked,
+    grounding,
+    masked,
+    none,
+    sent_texts,
+)
 
-GID = "gr7abc123"
-BLOCKED = "Sorry, the model cannot answer this question."
 ANSWER = "".join(f"Line {i:03d} of a long, streamed answer. " for i in range(60))  # 2,160 chars
 
 
-@pytest.fixture
-def server() -> Iterator[LocalBedrock]:
-    with LocalBedrock() as running:
-        yield running
-
-
 def _guard(server: LocalBedrock, **kwargs: Any) -> BedrockGuardrail:
-    return BedrockGuardrail(
-        guardrail_id=GID,
-        guardrail_version=2,
-        region_name="us-east-1",
-        endpoint_url=server.endpoint_url,
-        max_retries=0,
-        **kwargs,
-    )
-
-
-def none() -> Reply:
-    return Reply.json({"action": "NONE", "outputs": [], "assessments": []})
-
-
-def blocked() -> Reply:
-    return Reply.json(
-        {
-            "action": "GUARDRAIL_INTERVENED",
-            "outputs": [{"text": BLOCKED}],
-            "assessments": [{"contentPolicy": {"filters": [
-                {"type": "PROMPT_ATTACK", "confidence": "HIGH", "action": "BLOCKED"}]}}],
-        }
-    )  # fmt: skip
-
-
-def masked(*texts: str) -> Reply:
-    return Reply.json(
-        {
-            "action": "GUARDRAIL_INTERVENED",
-            "outputs": [{"text": t} for t in texts],
-            "assessments": [{"sensitiveInformationPolicy": {"piiEntities": [
-                {"match": "a@b.com", "type": "EMAIL", "action": "ANONYMIZED"}]}}],
-        }
-    )  # fmt: skip
-
-
-def _sent(server: LocalBedrock, index: int = -1) -> list[str]:
-    request = server.requests_for("ApplyGuardrail")[index]
-    return [b["text"]["text"] for b in request.body["content"]]
+    return BedrockGuardrail(guardrail_id=GID, guardrail_version=2, **client_args(server), **kwargs)
 
 
 class EchoEngine(BaseQueryEngine):
@@ -141,10 +105,10 @@ def test_streaming_answer_is_released_only_after_its_window_was_checked(
     assert isinstance(response, StreamingResponse)
     released = ""
     for piece in response.response_gen:
-        assert piece in _sent(server)[0]  # the last check held this text
+        assert piece in sent_texts(server)[0]  # the last check held this text
         released += piece
     assert released == ANSWER
-    windows = [_sent(server, i)[0] for i in range(1, 4)]  # request 0 was the query
+    windows = [sent_texts(server, i)[0] for i in range(1, 4)]  # request 0 was the query
     assert [len(w) for w in windows] == [1000, 1000, len(ANSWER) - 1900]
 
 
@@ -215,7 +179,7 @@ async def test_postprocessor_drops_only_the_blocked_node(server: LocalBedrock) -
     finally:
         await guard.aclose()
     assert [n.node.node_id for n in out] == ["n0"]
-    assert [_sent(server, i) for i in range(3)] == [["good", "evil"], ["good"], ["evil"]]
+    assert [sent_texts(server, i) for i in range(3)] == [["good", "evil"], ["good"], ["evil"]]
 
 
 def test_postprocessor_raises_by_default(server: LocalBedrock) -> None:
@@ -229,15 +193,10 @@ def test_postprocessor_raises_by_default(server: LocalBedrock) -> None:
 
 
 def test_grounding_from_nodes(server: LocalBedrock) -> None:
-    server.script(
-        "ApplyGuardrail",
-        Reply.json({"action": "NONE", "outputs": [], "assessments": [
-            {"contextualGroundingPolicy": {"filters": [
-                {"type": "GROUNDING", "threshold": 0.6, "score": 0.88, "action": "NONE"}]}}]}),
-    )  # fmt: skip
+    server.script("ApplyGuardrail", grounding(0.88, threshold=0.6))
     result = _guard(server).check_grounding("2.1 million", _nodes("Paris: 2.1 million"), "size?")
     assert result.passed and result.grounding is not None and result.grounding.score == 0.88
-    assert _sent(server) == ["Paris: 2.1 million", "size?", "2.1 million"]
+    assert sent_texts(server) == ["Paris: 2.1 million", "size?", "2.1 million"]
 
 
 def test_bad_arguments_are_configuration_errors(server: LocalBedrock) -> None:
