@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 
 import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
@@ -113,14 +112,7 @@ def test_lambda_handler_runs_langchain_tools():
 
 
 def test_invoke_runs_two_parallel_tool_calls_and_returns_typed_metadata(server):
-    barrier = threading.Barrier(2, timeout=5)
-
-    @tool
-    def slow_weather(city: str) -> str:
-        """Weather that takes a while."""
-        barrier.wait()  # both calls must be in flight together
-        return f"warm in {city}"
-
+    slow_weather = tool(scenario.barrier_weather())
     server.script(
         "InvokeAgent",
         control_reply(
@@ -215,17 +207,9 @@ def test_inline_agent_builds_an_action_group_from_tools(server):
 
 
 async def test_async_invoke_and_stream_with_async_tools(server):
-    started: list[str] = []
-    both = asyncio.Event()
-
-    async def _lookup(city: str) -> str:
-        started.append(city)
-        if len(started) == 2:
-            both.set()
-        await asyncio.wait_for(both.wait(), 5)  # both calls overlap or this times out
-        return f"mild in {city}"
-
-    lookup = StructuredTool.from_function(coroutine=_lookup, name="lookup", description="Look up.")
+    lookup = StructuredTool.from_function(
+        coroutine=scenario.overlapping_lookup(), name="lookup", description="Look up."
+    )
     server.script(
         "InvokeAgent",
         control_reply(function_call("lookup", city="Rome"), function_call("lookup", city="Nice")),

@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import threading
 
 import pytest
 from llama_index.core.base.response.schema import (
@@ -95,13 +94,6 @@ def test_lambda_handler_runs_llama_index_tools():
 
 
 def test_query_runs_parallel_tools_and_returns_source_nodes(server):
-    barrier = threading.Barrier(2, timeout=5)
-
-    def slow_weather(city: str) -> str:
-        """Weather that takes a while."""
-        barrier.wait()  # both calls must be in flight together
-        return f"warm in {city}"
-
     server.script(
         "InvokeAgent",
         control_reply(
@@ -111,7 +103,9 @@ def test_query_runs_parallel_tools_and_returns_source_nodes(server):
         ),
         Reply.events([CITED_CHUNK]),
     )
-    engine = _engine(server, tools=[FunctionTool.from_defaults(slow_weather)], session_id="li-1")
+    engine = _engine(
+        server, tools=[FunctionTool.from_defaults(scenario.barrier_weather())], session_id="li-1"
+    )
     response = engine.query("Weather in Lima and Quito?")
     assert isinstance(response, Response)
     assert response.response == "Tides rise twice a day."
@@ -168,23 +162,14 @@ def test_inline_engine_builds_an_action_group_from_tools(server):
 
 
 async def test_async_query_with_async_tools_and_streaming(server):
-    started: list[str] = []
-    both = asyncio.Event()
-
-    async def lookup(city: str) -> str:
-        """Look up."""
-        started.append(city)
-        if len(started) == 2:
-            both.set()
-        await asyncio.wait_for(both.wait(), 5)  # both calls overlap or this times out
-        return f"mild in {city}"
-
     server.script(
         "InvokeAgent",
         control_reply(function_call("lookup", city="Rome"), function_call("lookup", city="Nice")),
         answer(b"Mild ", b"everywhere."),
     )
-    engine = _engine(server, tools=[FunctionTool.from_defaults(async_fn=lookup)])
+    engine = _engine(
+        server, tools=[FunctionTool.from_defaults(async_fn=scenario.overlapping_lookup())]
+    )
     try:
         response = await engine.aquery("Rome and Nice?")
         assert response.response == "Mild everywhere."

@@ -2,6 +2,9 @@
 
 # No ``from __future__ import annotations``: LlamaIndex builds a tool's schema from the
 # function's annotations as objects, and cannot resolve the string "Address".
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel
@@ -35,6 +38,38 @@ def ship(item: str, to: Address, quantity: int = 0) -> str:
 def broken(reason: str) -> str:
     """Always fails."""
     raise RuntimeError(f"broken: {reason}")
+
+
+def barrier_weather() -> Callable[[str], str]:
+    """A tool ``slow_weather(city)`` that answers only when two calls run at once.
+
+    Two parallel return-of-control calls pass; run one after the other, the first call
+    times out after five seconds.
+    """
+    barrier = threading.Barrier(2, timeout=5)
+
+    def slow_weather(city: str) -> str:
+        """Weather that takes a while."""
+        barrier.wait()  # both calls must be in flight together
+        return f"warm in {city}"
+
+    return slow_weather
+
+
+def overlapping_lookup() -> Callable[[str], Awaitable[str]]:
+    """An async tool ``lookup(city)`` that answers only when two calls overlap."""
+    started: list[str] = []
+    both = asyncio.Event()
+
+    async def lookup(city: str) -> str:
+        """Look up."""
+        started.append(city)
+        if len(started) == 2:
+            both.set()
+        await asyncio.wait_for(both.wait(), 5)  # both calls overlap or this times out
+        return f"mild in {city}"
+
+    return lookup
 
 
 # -- what the agent sends
