@@ -12,7 +12,6 @@ import base64
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
-from pydantic import BaseModel, Field
 
 from bedrock_kit.errors import (
     GuardrailInterventionError,
@@ -23,13 +22,21 @@ from bedrock_kit.errors import (
 from bedrock_kit.langchain import ChatBedrockKit
 from bedrock_kit.testing import Reply
 from bedrock_kit.testing.scripts import build_usage, converse_reply, converse_stream_events
+from tests.support.scenarios.chat import (
+    MODEL,
+    PNG,
+    Person,
+    cut_short_stream,
+    fragmented_weather_call,
+    get_weather,
+    parallel_weather_calls,
+    person_tool_use,
+    stream_exception,
+    throttled,
+)
 
 pytestmark = pytest.mark.vcr
 
-MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
-PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
-)
 
 GUARDRAIL_TRACE = {
     "guardrail": {
@@ -57,18 +64,6 @@ GUARDRAIL_TRACE = {
         },
     }
 }
-
-
-class Person(BaseModel):
-    """A person."""
-
-    name: str = Field(description="full name")
-    age: int
-
-
-def get_weather(city: str, unit: str = "celsius") -> str:
-    """Current weather in a city."""
-    return f"18 {unit} in {city}"
 
 
 @pytest.fixture
@@ -201,22 +196,7 @@ def test_multimodal_multi_turn_with_tool_results(bedrock, llm):
 
 
 def test_bind_tools_parallel_calls(bedrock, llm):
-    bedrock.script(
-        "Converse",
-        Reply.json(
-            converse_reply(
-                "Let me look.",
-                tool_uses=[
-                    {"name": "get_weather", "input": {"city": "Oslo"}, "toolUseId": "a"},
-                    {
-                        "name": "get_weather",
-                        "input": {"city": "Rome", "unit": "kelvin"},
-                        "toolUseId": "b",
-                    },
-                ],
-            )
-        ),
-    )
+    bedrock.script("Converse", parallel_weather_calls())
     msg = llm.bind_tools([get_weather], tool_choice="any").invoke("weather in Oslo and Rome?")
     assert msg.response_metadata["stop_reason"] == "tool_use"
     assert [(c["name"], c["args"], c["id"]) for c in msg.tool_calls] == [
@@ -235,21 +215,7 @@ def test_bind_tools_request_shape(llm):
 
 
 def test_streamed_tool_call_chunks_assemble_into_valid_args(bedrock, llm):
-    bedrock.script(
-        "ConverseStream",
-        Reply.events(
-            converse_stream_events(
-                tool_uses=[
-                    {
-                        "name": "get_weather",
-                        "input": {"city": "São Paulo", "unit": "celsius"},
-                        "toolUseId": "x",
-                    }
-                ],
-                chunk_chars=3,
-            )
-        ),
-    )
+    bedrock.script("ConverseStream", fragmented_weather_call())
     chunks = list(llm.bind_tools([get_weather]).stream("weather?"))
     assert sum(1 for c in chunks if c.tool_call_chunks) > 3  # arrived in fragments
     full = chunks[0]
@@ -267,14 +233,7 @@ def test_streamed_tool_call_chunks_assemble_into_valid_args(bedrock, llm):
 
 
 def test_with_structured_output_function_calling(bedrock, llm):
-    bedrock.script(
-        "Converse",
-        Reply.json(
-            converse_reply(
-                tool_uses=[{"name": "Person", "input": {"name": "Ada Lovelace", "age": 36}}]
-            )
-        ),
-    )
+    bedrock.script("Converse", person_tool_use("Ada Lovelace", 36))
     person = llm.with_structured_output(Person).invoke("Who wrote the first program?")
     assert person == Person(name="Ada Lovelace", age=36)
 
@@ -429,9 +388,7 @@ def test_get_num_tokens_falls_back_when_model_lacks_count_tokens(bedrock, llm):
 
 
 def test_throttling_is_a_typed_error_with_context(bedrock, llm):
-    bedrock.script(
-        "Converse", Reply.error(429, "ThrottlingException", "Too many requests, please wait.")
-    )
+    bedrock.script("Converse", throttled())
     with pytest.raises(ThrottlingError) as info:
         llm.invoke("x")
     error = info.value
@@ -440,28 +397,20 @@ def test_throttling_is_a_typed_error_with_context(bedrock, llm):
 
 
 def test_stream_without_metadata_raises_never_partial_success(bedrock, llm):
-    events = converse_stream_events("this answer is cut short", chunk_chars=4)
-    bedrock.script("ConverseStream", Reply.events(events[:-2]))  # no messageStop, no metadata
+    bedrock.script("ConverseStream", cut_short_stream())  # no messageStop, no metadata
     with pytest.raises(IncompleteStreamError) as info:
         list(llm.stream("x"))
     assert info.value.partial_text.startswith("this answer")
 
 
 def test_in_stream_exception_event_is_typed(bedrock, llm):
-    events = converse_stream_events("partial", chunk_chars=3)
-    bedrock.script(
-        "ConverseStream",
-        Reply.events(events, exception_at=(2, "modelStreamErrorException", "model broke")),
-    )
+    bedrock.script("ConverseStream", stream_exception("modelStreamErrorException", "model broke"))
     with pytest.raises(ModelStreamError, match="model broke"):
         list(llm.stream("x"))
 
 
 async def test_async_in_stream_exception_event_is_typed(bedrock, llm):
-    events = converse_stream_events("partial", chunk_chars=3)
-    bedrock.script(
-        "ConverseStream", Reply.events(events, exception_at=(2, "throttlingException", "slow down"))
-    )
+    bedrock.script("ConverseStream", stream_exception("throttlingException", "slow down"))
     with pytest.raises(ThrottlingError, match="slow down"):
         async for _ in llm.astream("x"):
             pass

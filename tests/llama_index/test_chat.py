@@ -7,8 +7,6 @@ and BEDROCK_KIT_LIVE=1, ``--record-mode=rewrite`` records against real Bedrock.
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 from llama_index.core.base.llms.types import (
     ChatMessage,
@@ -20,7 +18,6 @@ from llama_index.core.base.llms.types import (
 from llama_index.core.callbacks import CallbackManager, TokenCountingHandler
 from llama_index.core.prompts import PromptTemplate
 from llama_index.core.tools import FunctionTool
-from pydantic import BaseModel, Field
 
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.errors import (
@@ -32,13 +29,21 @@ from bedrock_kit.errors import (
 from bedrock_kit.llama_index import BedrockKitLLM
 from bedrock_kit.testing import Reply
 from bedrock_kit.testing.scripts import build_usage, converse_reply, converse_stream_events
+from tests.support.scenarios.chat import (
+    MODEL,
+    PNG,
+    Person,
+    cut_short_stream,
+    fragmented_weather_call,
+    get_weather,
+    parallel_weather_calls,
+    person_tool_use,
+    stream_exception,
+    throttled,
+)
 
 pytestmark = pytest.mark.vcr
 
-MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
-PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
-)
 
 # Shaped like a real recording (traceloop/openllmetry test_guardrail_converse): a PII filter
 # anonymised the output; the input assessment only billed units.
@@ -84,18 +89,6 @@ GUARDRAIL_TRACE = {
     }
 }
 GUARDRAIL = {"guardrailIdentifier": "gr1", "guardrailVersion": "1", "trace": "enabled"}
-
-
-class Person(BaseModel):
-    """A person."""
-
-    name: str = Field(description="full name")
-    age: int
-
-
-def get_weather(city: str, unit: str = "celsius") -> str:
-    """Current weather in a city."""
-    return f"18 {unit} in {city}"
 
 
 def add(a: int, b: int) -> int:
@@ -198,22 +191,7 @@ async def test_acomplete_and_astream_complete(bedrock, llm):
 
 
 def test_chat_with_tools_keeps_parallel_calls(bedrock, llm):
-    bedrock.script(
-        "Converse",
-        Reply.json(
-            converse_reply(
-                "Let me look.",
-                tool_uses=[
-                    {"name": "get_weather", "input": {"city": "Oslo"}, "toolUseId": "a"},
-                    {
-                        "name": "get_weather",
-                        "input": {"city": "Rome", "unit": "kelvin"},
-                        "toolUseId": "b",
-                    },
-                ],
-            )
-        ),
-    )
+    bedrock.script("Converse", parallel_weather_calls())
     tools = [FunctionTool.from_defaults(fn=get_weather)]
     response = llm.chat_with_tools(tools, "weather in Oslo and Rome?", tool_required=True)
     assert response.additional_kwargs["stop_reason"] == "tool_use"
@@ -242,21 +220,7 @@ def test_predict_and_call_runs_every_parallel_tool(bedrock, llm):
 
 
 async def test_astream_chat_with_tools_assembles_fragmented_arguments(bedrock, llm):
-    bedrock.script(
-        "ConverseStream",
-        Reply.events(
-            converse_stream_events(
-                tool_uses=[
-                    {
-                        "name": "get_weather",
-                        "input": {"city": "São Paulo", "unit": "celsius"},
-                        "toolUseId": "x",
-                    }
-                ],
-                chunk_chars=3,
-            )
-        ),
-    )
+    bedrock.script("ConverseStream", fragmented_weather_call())
     tools = [FunctionTool.from_defaults(fn=get_weather)]
     chunks = [c async for c in await llm.astream_chat_with_tools(tools, "weather?")]
     partial = [c for c in chunks if isinstance((c.message.blocks or [None])[-1], ToolCallBlock)]
@@ -271,14 +235,7 @@ async def test_astream_chat_with_tools_assembles_fragmented_arguments(bedrock, l
 
 
 def test_structured_predict_with_a_pydantic_class(bedrock, llm):
-    bedrock.script(
-        "Converse",
-        Reply.json(
-            converse_reply(
-                tool_uses=[{"name": "Person", "input": {"name": "Ada Lovelace", "age": 36}}]
-            )
-        ),
-    )
+    bedrock.script("Converse", person_tool_use("Ada Lovelace", 36))
     person = llm.structured_predict(
         Person, PromptTemplate("Who wrote the first {thing}?"), thing="program"
     )
@@ -450,9 +407,7 @@ async def test_guardrail_intervention_raises_at_the_end_of_an_async_stream(bedro
 
 
 def test_throttling_is_a_typed_error_with_context(bedrock, llm):
-    bedrock.script(
-        "Converse", Reply.error(429, "ThrottlingException", "Too many requests, please wait.")
-    )
+    bedrock.script("Converse", throttled())
     with pytest.raises(ThrottlingError) as info:
         llm.chat(_user("x"))
     assert (info.value.status_code, info.value.model_id, info.value.region) == (
@@ -463,8 +418,7 @@ def test_throttling_is_a_typed_error_with_context(bedrock, llm):
 
 
 def test_stream_without_metadata_raises_never_partial_success(bedrock, llm):
-    events = converse_stream_events("this answer is cut short", chunk_chars=4)
-    bedrock.script("ConverseStream", Reply.events(events[:-2]))  # no messageStop, no metadata
+    bedrock.script("ConverseStream", cut_short_stream())  # no messageStop, no metadata
     seen = []
     with pytest.raises(IncompleteStreamError) as info:
         for chunk in llm.stream_chat(_user("x")):
@@ -474,11 +428,7 @@ def test_stream_without_metadata_raises_never_partial_success(bedrock, llm):
 
 
 async def test_async_in_stream_exception_event_is_typed(bedrock, llm):
-    events = converse_stream_events("partial", chunk_chars=3)
-    bedrock.script(
-        "ConverseStream",
-        Reply.events(events, exception_at=(2, "modelStreamErrorException", "model broke")),
-    )
+    bedrock.script("ConverseStream", stream_exception("modelStreamErrorException", "model broke"))
     with pytest.raises(ModelStreamError, match="model broke"):
         async for _ in await llm.astream_chat(_user("x")):
             pass

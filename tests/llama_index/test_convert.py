@@ -43,17 +43,9 @@ from bedrock_kit.llama_index._convert import (
     usage_dict,
 )
 from bedrock_kit.llama_index._tools import tool_choice_name, tool_selections, tool_specs
+from tests.support.scenarios.chat import MODEL, PNG, get_weather
 
 ROOT = Path(__file__).resolve().parents[2]
-PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
-)
-MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
-
-
-def get_weather(city: str, unit: str = "celsius") -> str:
-    """Current weather in a city."""
-    return f"18 {unit} in {city}"
 
 
 @pytest.fixture
