@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,6 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from bedrock_kit.core.budget.ledger import Ledger
-from bedrock_kit.core.budget.pricing import load_prices
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.errors import BudgetExceededError
 from bedrock_kit.langchain.budget import (
@@ -27,12 +24,10 @@ from bedrock_kit.langchain.budget import (
     token_budget,
     usage_from_metadata,
 )
+from tests.support.scenarios.budget import FLAT_PRICES, LIMIT, NOVA, chat_requests, race_threads
 
 SONNET_45 = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 CASSETTES = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "cassettes"
-PRICES = load_prices(
-    {"models": {"acme.flat-v1": {"input": "0.001", "output": "0.002", "cache_write": "0.001"}}}
-)
 
 
 class FakeBedrockChat(BaseChatModel):
@@ -102,7 +97,7 @@ def model() -> FakeBedrockChat:
 
 def handler(max_cost: str | None = None, **kw: Any) -> TokenBudgetCallbackHandler:
     return TokenBudgetCallbackHandler(
-        Ledger(prices=PRICES, max_cost=max_cost), token_counter=fixed_count, **kw
+        Ledger(prices=FLAT_PRICES, max_cost=max_cost), token_counter=fixed_count, **kw
     )
 
 
@@ -151,13 +146,13 @@ def test_model_id_and_max_tokens_read_from_langchain_metadata(model):
         seen["model"] = model_id
         return 10
 
-    cb = TokenBudgetCallbackHandler(Ledger(prices=PRICES), token_counter=counter)
+    cb = TokenBudgetCallbackHandler(Ledger(prices=FLAT_PRICES), token_counter=counter)
     model.max_tokens = 123
     model.invoke("hello", config={"callbacks": [cb]})
     assert seen["model"] == "acme.flat-v1"
     # reserved 10 * 0.001 + 123 * 0.002 per 1,000 before settling; check via a refusal:
     tight = TokenBudgetCallbackHandler(
-        Ledger(prices=PRICES, max_output_tokens=122), token_counter=counter
+        Ledger(prices=FLAT_PRICES, max_output_tokens=122), token_counter=counter
     )
     with pytest.raises(BudgetExceededError, match="max_output_tokens=122"):
         model.invoke("hello", config={"callbacks": [tight]})
@@ -165,7 +160,7 @@ def test_model_id_and_max_tokens_read_from_langchain_metadata(model):
 
 def test_call_time_max_tokens_override_is_reserved(model):
     cb = TokenBudgetCallbackHandler(
-        Ledger(prices=PRICES, max_output_tokens=5), token_counter=fixed_count
+        Ledger(prices=FLAT_PRICES, max_output_tokens=5), token_counter=fixed_count
     )
     model.usage = {"input_tokens": 1000, "output_tokens": 5, "total_tokens": 1005}
     model.invoke("hello", max_tokens=5, config={"callbacks": [cb]})  # 1000 would not fit
@@ -173,7 +168,7 @@ def test_call_time_max_tokens_override_is_reserved(model):
 
 
 def test_default_estimate_without_a_counter(model):
-    cb = TokenBudgetCallbackHandler(Ledger(prices=PRICES, max_input_tokens=6))
+    cb = TokenBudgetCallbackHandler(Ledger(prices=FLAT_PRICES, max_input_tokens=6))
     # "abcdefgh": ceil(8/4) + 4 per message = 6 tokens: fits exactly.
     model.usage = {"input_tokens": 6, "output_tokens": 1, "total_tokens": 7}
     model.invoke("abcdefgh", config={"callbacks": [cb]})
@@ -233,9 +228,6 @@ async def test_async_stream_and_invoke(model):
     assert cb.ledger.spent() == Decimal("0.006") and cb.open_runs == 0
 
 
-LIMIT = Decimal("0.0601")  # 20 calls of 0.003 fit, 21 do not
-
-
 async def test_64_concurrent_ainvoke_never_overspend(model):
     cb = handler(str(LIMIT))
     results = await asyncio.gather(
@@ -250,18 +242,7 @@ async def test_64_concurrent_ainvoke_never_overspend(model):
 
 def test_64_threads_invoke_never_overspend(model):
     cb = handler(str(LIMIT))
-    barrier = threading.Barrier(64)
-
-    def call(_: int) -> str:
-        barrier.wait()
-        try:
-            model.invoke("hi", config={"callbacks": [cb]})
-            return "ok"
-        except BudgetExceededError:
-            return "refused"
-
-    with ThreadPoolExecutor(64) as pool:
-        outcomes = list(pool.map(call, range(64)))
+    outcomes = race_threads(lambda: model.invoke("hi", config={"callbacks": [cb]}))
     assert outcomes.count("ok") == 20 and outcomes.count("refused") == 44
     assert len(model.sent) == 20 and cb.ledger.spent() == Decimal("0.06")
     assert cb.open_runs == 0
@@ -279,7 +260,7 @@ def test_token_budget_context_manager_applies_without_passing_callbacks(model):
 
 
 def test_token_budget_with_shared_ledger_uses_a_scope(model):
-    ledger = Ledger(prices=PRICES)
+    ledger = Ledger(prices=FLAT_PRICES)
     with token_budget(ledger, max_calls=1):
         model.invoke("hello")
         with pytest.raises(BudgetExceededError, match="token_budget"):
@@ -372,7 +353,6 @@ def test_chat_bedrock_converse_counted_from_recorded_cache_write_and_read(tmp_pa
 
 # -- ChatBedrockKit against LocalBedrock (real boto3 / aiobotocore over HTTP)
 
-NOVA = "us.amazon.nova-micro-v1:0"
 ANSWER = 40
 
 
@@ -388,10 +368,6 @@ def _kit(server: Any, max_tokens: int = ANSWER) -> Any:
     )
 
 
-def _converse_requests(server: Any) -> int:
-    return sum(r.operation in ("Converse", "ConverseStream") for r in server.requests)
-
-
 def test_chat_bedrock_kit_refused_call_sends_no_http_request():
     from bedrock_kit.testing import LocalBedrock
 
@@ -400,7 +376,7 @@ def test_chat_bedrock_kit_refused_call_sends_no_http_request():
         cb = TokenBudgetCallbackHandler(Ledger(max_cost="0.000001"))
         with pytest.raises(BudgetExceededError):
             llm.invoke("What is the capital of France?", config={"callbacks": [cb]})
-        assert _converse_requests(server) == 0 and server.requests == []
+        assert chat_requests(server) == 0 and server.requests == []
 
 
 def test_chat_bedrock_kit_invoke_and_stream_counted_from_bedrock_usage():
@@ -456,21 +432,12 @@ def test_chat_bedrock_kit_64_threads_with_latency_never_overspend():
     with LocalBedrock(latency=0.05, answer_tokens=ANSWER) as server:
         call_cost, cb = _kit_limit(server)
         llm = _kit(server)
-        sent_before = _converse_requests(server)
-        barrier = threading.Barrier(64)
-
-        def call(_: int) -> str:
-            barrier.wait()
-            try:
-                llm.invoke("What is the capital of France?", config={"callbacks": [cb]})
-                return "ok"
-            except BudgetExceededError:
-                return "refused"
-
-        with ThreadPoolExecutor(64) as pool:
-            outcomes = list(pool.map(call, range(64)))
+        sent_before = chat_requests(server)
+        outcomes = race_threads(
+            lambda: llm.invoke("What is the capital of France?", config={"callbacks": [cb]})
+        )
         assert outcomes.count("ok") == 20 and outcomes.count("refused") == 44
-        assert _converse_requests(server) - sent_before == 20
+        assert chat_requests(server) - sent_before == 20
         assert cb.ledger.spent() == call_cost * 20
         assert cb.open_runs == 0
 
@@ -482,7 +449,7 @@ async def test_chat_bedrock_kit_64_async_tasks_with_latency_never_overspend():
     with LocalBedrock(latency=0.05, answer_tokens=ANSWER) as server:
         call_cost, cb = _kit_limit(server)
         llm = _kit(server)
-        sent_before = _converse_requests(server)
+        sent_before = chat_requests(server)
         results = await asyncio.gather(
             *(
                 llm.ainvoke("What is the capital of France?", config={"callbacks": [cb]})
@@ -492,7 +459,7 @@ async def test_chat_bedrock_kit_64_async_tasks_with_latency_never_overspend():
         )
         refused = [r for r in results if isinstance(r, BudgetExceededError)]
         assert len(refused) == 44
-        assert _converse_requests(server) - sent_before == 20
+        assert chat_requests(server) - sent_before == 20
         assert cb.ledger.spent() == call_cost * 20
         assert cb.open_runs == 0 and cb.ledger.open_reservations() == 0
         await llm.aclose()

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +24,6 @@ from llama_index.core.llms import LLM
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 
 from bedrock_kit.core.budget.ledger import Ledger
-from bedrock_kit.core.budget.pricing import load_prices
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.errors import BudgetExceededError
 from bedrock_kit.llama_index.budget import (
@@ -34,10 +31,8 @@ from bedrock_kit.llama_index.budget import (
     TokenBudgetHandler,
     usage_from_raw,
 )
+from tests.support.scenarios.budget import FLAT_PRICES, LIMIT, NOVA, chat_requests, race_threads
 
-PRICES = load_prices(
-    {"models": {"acme.flat-v1": {"input": "0.001", "output": "0.002", "cache_write": "0.001"}}}
-)
 USAGE = {"prompt_tokens": 1000, "completion_tokens": 1000, "total_tokens": 2000}
 
 
@@ -111,7 +106,7 @@ class FakeBedrockLLM(LLM):
 
 def make(max_cost: str | None = None, **llm_kw: Any) -> tuple[FakeBedrockLLM, TokenBudgetHandler]:
     handler = TokenBudgetHandler(
-        Ledger(prices=PRICES, max_cost=max_cost), token_counter=lambda m, t: 1000
+        Ledger(prices=FLAT_PRICES, max_cost=max_cost), token_counter=lambda m, t: 1000
     )
     FakeBedrockLLM.model_fields["sent"].default.clear()
     llm = FakeBedrockLLM(callback_manager=CallbackManager([handler]), **llm_kw)
@@ -221,9 +216,6 @@ def test_missing_usage_charged_reserved_counts_with_warning():
     assert handler.ledger.spent() == Decimal("0.003")
 
 
-LIMIT = Decimal("0.0601")
-
-
 async def test_64_concurrent_achat_never_overspend():
     llm, handler = make(str(LIMIT))
     results = await asyncio.gather(*(llm.achat(MSG) for _ in range(64)), return_exceptions=True)
@@ -235,24 +227,13 @@ async def test_64_concurrent_achat_never_overspend():
 
 def test_64_threads_never_overspend():
     llm, handler = make(str(LIMIT))
-    barrier = threading.Barrier(64)
-
-    def call(_: int) -> str:
-        barrier.wait()
-        try:
-            llm.chat(MSG)
-            return "ok"
-        except BudgetExceededError:
-            return "refused"
-
-    with ThreadPoolExecutor(64) as pool:
-        outcomes = list(pool.map(call, range(64)))
+    outcomes = race_threads(lambda: llm.chat(MSG))
     assert outcomes.count("ok") == 20 and outcomes.count("refused") == 44
     assert len(llm.sent) == 20 and handler.ledger.spent() == Decimal("0.06")
 
 
 def test_event_handler_records_any_llm_call():
-    recorder = BudgetEventHandler(ledger=Ledger(prices=PRICES))
+    recorder = BudgetEventHandler(ledger=Ledger(prices=FLAT_PRICES))
     root = get_dispatcher()
     root.add_event_handler(recorder)
     try:
@@ -269,7 +250,6 @@ def test_event_handler_records_any_llm_call():
 
 # -- BedrockKitLLM against LocalBedrock (real boto3 / aiobotocore over HTTP)
 
-NOVA = "us.amazon.nova-micro-v1:0"
 ANSWER = 30
 
 
@@ -284,10 +264,6 @@ def _kit(server: Any, handler: TokenBudgetHandler) -> Any:
         max_retries=0,
         callback_manager=CallbackManager([handler]),
     )
-
-
-def _sent(server: Any) -> int:
-    return sum(r.operation in ("Converse", "ConverseStream") for r in server.requests)
 
 
 def test_bedrock_kit_llm_refused_call_sends_no_http_request():
@@ -338,11 +314,11 @@ async def test_bedrock_kit_llm_64_async_chats_with_latency_never_overspend():
         limit = reserved * 20 + reserved / 2
         handler = TokenBudgetHandler(Ledger(max_cost=limit))
         llm = _kit(server, handler)
-        before = _sent(server)
+        before = chat_requests(server)
         results = await asyncio.gather(*(llm.achat(MSG) for _ in range(64)), return_exceptions=True)
         refused = [r for r in results if isinstance(r, BudgetExceededError)]
         # all 64 reserve before any answer arrives (latency), so exactly 20 fit
-        assert len(refused) == 44 and _sent(server) - before == 20
+        assert len(refused) == 44 and chat_requests(server) - before == 20
         assert handler.ledger.spent() <= limit
         assert handler.ledger.spent() == billed.cost * 20
         assert handler.open_runs == 0 and handler.ledger.open_reservations() == 0
