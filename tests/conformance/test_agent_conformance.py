@@ -90,12 +90,6 @@ def _ids(interaction: dict[str, Any]) -> tuple[str, str, str]:
     return parts[parts.index("agents") + 1], parts[parts.index("agentAliases") + 1], parts[-2]
 
 
-@pytest.fixture
-def server():
-    with LocalBedrock() as running:
-        yield running
-
-
 def _runtime(server: LocalBedrock) -> AgentRuntime:
     settings = ClientSettings(
         region_name="us-east-1", endpoint_url=server.endpoint_url, max_retries=0

@@ -8,7 +8,6 @@ module is skipped when they are absent.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,12 +41,6 @@ def recorded(name: str) -> tuple[dict, dict, Reply]:
     headers = {k: v[0] for k, v in (interaction["response"]["headers"] or {}).items()}
     reply = Reply.raw(interaction["response"]["status"]["code"], headers, raw_bytes)
     return json.loads(interaction["request"]["body"]), json.loads(raw_bytes), reply
-
-
-@pytest.fixture
-def server() -> Iterator[LocalBedrock]:
-    with LocalBedrock() as running:
-        yield running
 
 
 @pytest.fixture

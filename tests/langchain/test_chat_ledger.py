@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
@@ -13,12 +12,6 @@ from bedrock_kit.testing import LocalBedrock, Reply
 from bedrock_kit.testing.scripts import build_usage, converse_reply, converse_stream_events
 
 MODEL = "amazon.nova-micro-v1:0"
-
-
-@pytest.fixture
-def server() -> Iterator[LocalBedrock]:
-    with LocalBedrock() as running:
-        yield running
 
 
 def _model(server: LocalBedrock, ledger: Ledger, api: str = "converse") -> ChatBedrockKit:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 from llama_index.core.llms import ChatMessage
@@ -15,12 +14,6 @@ from bedrock_kit.testing.scripts import build_usage, converse_reply, converse_st
 
 MODEL = "amazon.nova-micro-v1:0"
 HELLO = [ChatMessage(role="user", content="hello")]
-
-
-@pytest.fixture
-def server() -> Iterator[LocalBedrock]:
-    with LocalBedrock() as running:
-        yield running
 
 
 def _llm(server: LocalBedrock, ledger: Ledger) -> BedrockKitLLM:

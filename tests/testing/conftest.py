@@ -19,12 +19,6 @@ FAKE_CREDENTIALS = {
 NO_RETRIES = {"total_max_attempts": 1}
 
 
-@pytest.fixture
-def server() -> Iterator[LocalBedrock]:
-    with LocalBedrock() as running:
-        yield running
-
-
 def client_config(retries: dict[str, Any] | None = None, **kwargs: Any) -> Config:
     return Config(retries=retries or NO_RETRIES, **kwargs)
 

@@ -28,12 +28,6 @@ from bedrock_kit.errors import ResourceNotFoundError, ThrottlingError
 from bedrock_kit.testing import LocalBedrock, Reply
 
 
-@pytest.fixture
-def server():
-    with LocalBedrock() as running:
-        yield running
-
-
 def _runtime(server: LocalBedrock) -> AgentRuntime:
     # No retries: every scripted reply is consumed exactly once.
     settings = ClientSettings(

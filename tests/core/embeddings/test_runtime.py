@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -196,12 +195,6 @@ def test_combine_keeps_order_sums_tokens_and_counts_unreported_calls() -> None:
 
 
 # -- the runtime against LocalBedrock (real boto3 and aiobotocore over HTTP)
-
-
-@pytest.fixture
-def server() -> Iterator[LocalBedrock]:
-    with LocalBedrock() as running:
-        yield running
 
 
 def runtime(server: LocalBedrock, model: str, **kwargs: Any) -> EmbeddingsRuntime:

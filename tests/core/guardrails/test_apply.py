@@ -24,12 +24,6 @@ GID = "gr7abc123"
 BLOCKED_MESSAGE = "Sorry, the model cannot answer this question."
 
 
-@pytest.fixture
-def server() -> Iterator[LocalBedrock]:
-    with LocalBedrock() as running:
-        yield running
-
-
 def _guardrail(server: LocalBedrock, version: str = "1") -> GuardrailClient:
     settings = ClientSettings(
         region_name="us-east-1", endpoint_url=server.endpoint_url, max_retries=0

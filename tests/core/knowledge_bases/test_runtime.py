@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 
 import boto3
 import pytest
@@ -66,12 +65,6 @@ def citation(text: str, start: int, end: int, uri: str) -> dict:
             }
         ],
     }
-
-
-@pytest.fixture
-def server() -> Iterator[LocalBedrock]:
-    with LocalBedrock() as running:
-        yield running
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -229,12 +228,6 @@ def test_client_args_are_checked() -> None:
 
 
 # -- GetPrompt over real HTTP (bedrock-agent served by LocalBedrock)
-
-
-@pytest.fixture
-def server() -> Iterator[LocalBedrock]:
-    with LocalBedrock() as running:
-        yield running
 
 
 def management(server: LocalBedrock) -> PromptManagement:
