@@ -23,9 +23,11 @@ from bedrock_kit.langchain import ChatBedrockKit
 from bedrock_kit.testing import Reply
 from bedrock_kit.testing.scripts import build_usage, converse_reply, converse_stream_events
 from tests.support.scenarios.chat import (
+    GUARDRAIL,
     MODEL,
     PNG,
     Person,
+    address_masking_trace,
     cut_short_stream,
     fragmented_weather_call,
     get_weather,
@@ -38,32 +40,7 @@ from tests.support.scenarios.chat import (
 pytestmark = pytest.mark.vcr
 
 
-GUARDRAIL_TRACE = {
-    "guardrail": {
-        "actionReason": "Guardrail masked.",
-        "outputAssessments": {
-            "gr1": [
-                {
-                    "sensitiveInformationPolicy": {
-                        "piiEntities": [
-                            {
-                                "action": "ANONYMIZED",
-                                "detected": True,
-                                "match": "Rome",
-                                "type": "ADDRESS",
-                            }
-                        ]
-                    },
-                    "invocationMetrics": {
-                        "guardrailProcessingLatency": 250,
-                        "usage": {"sensitiveInformationPolicyFreeUnits": 1, "topicPolicyUnits": 1},
-                        "guardrailCoverage": {"textCharacters": {"guarded": 30, "total": 30}},
-                    },
-                }
-            ]
-        },
-    }
-}
+GUARDRAIL_TRACE = address_masking_trace("Rome", output_characters=30)
 
 
 @pytest.fixture
@@ -303,11 +280,7 @@ def test_guardrail_intervention_is_typed_in_response_metadata(bedrock):
         model=MODEL,
         endpoint_url=bedrock.endpoint_url,
         region_name=bedrock.region,
-        guardrail_config={
-            "guardrailIdentifier": "gr1",
-            "guardrailVersion": "1",
-            "trace": "enabled",
-        },
+        guardrail_config=GUARDRAIL,
     )
     bedrock.script(
         "Converse",

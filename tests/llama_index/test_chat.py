@@ -30,9 +30,11 @@ from bedrock_kit.llama_index import BedrockKitLLM
 from bedrock_kit.testing import Reply
 from bedrock_kit.testing.scripts import build_usage, converse_reply, converse_stream_events
 from tests.support.scenarios.chat import (
+    GUARDRAIL,
     MODEL,
     PNG,
     Person,
+    address_masking_trace,
     cut_short_stream,
     fragmented_weather_call,
     get_weather,
@@ -47,48 +49,13 @@ pytestmark = pytest.mark.vcr
 
 # Shaped like a real recording (traceloop/openllmetry test_guardrail_converse): a PII filter
 # anonymised the output; the input assessment only billed units.
-GUARDRAIL_TRACE = {
-    "guardrail": {
-        "actionReason": "No action.\nGuardrail masked.",
-        "inputAssessment": {
-            "gr1": {
-                "invocationMetrics": {
-                    "guardrailCoverage": {"textCharacters": {"guarded": 31, "total": 31}},
-                    "guardrailProcessingLatency": 262,
-                    "usage": {"contentPolicyUnits": 1, "topicPolicyUnits": 1, "wordPolicyUnits": 1},
-                }
-            }
-        },
-        "outputAssessments": {
-            "gr1": [
-                {
-                    "invocationMetrics": {
-                        "guardrailCoverage": {"textCharacters": {"guarded": 38, "total": 38}},
-                        "guardrailProcessingLatency": 250,
-                        "usage": {"sensitiveInformationPolicyFreeUnits": 1, "topicPolicyUnits": 1},
-                    },
-                    "sensitiveInformationPolicy": {
-                        "piiEntities": [
-                            {
-                                "action": "ANONYMIZED",
-                                "detected": True,
-                                "match": "Italy",
-                                "type": "ADDRESS",
-                            },
-                            {
-                                "action": "ANONYMIZED",
-                                "detected": True,
-                                "match": "Rome",
-                                "type": "ADDRESS",
-                            },
-                        ]
-                    },
-                }
-            ]
-        },
-    }
-}
-GUARDRAIL = {"guardrailIdentifier": "gr1", "guardrailVersion": "1", "trace": "enabled"}
+GUARDRAIL_TRACE = address_masking_trace(
+    "Italy",
+    "Rome",
+    output_characters=38,
+    input_characters=31,
+    action_reason="No action.\nGuardrail masked.",
+)
 
 
 def add(a: int, b: int) -> int:

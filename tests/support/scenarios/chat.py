@@ -7,6 +7,7 @@ that recorded it must be recorded again (``--record-mode=rewrite``).
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -84,3 +85,47 @@ def stream_exception(event: str, message: str) -> Reply:
     """Two text deltas of "partial", then the in-stream exception ``event``."""
     events = converse_stream_events("partial", chunk_chars=3)
     return Reply.events(events, exception_at=(2, event, message))
+
+
+GUARDRAIL = {"guardrailIdentifier": "gr1", "guardrailVersion": "1", "trace": "enabled"}
+"""Converse ``guardrailConfig`` of guardrail gr1 with its trace."""
+
+
+def _invocation_metrics(characters: int, latency_ms: int, **units: int) -> dict[str, Any]:
+    return {
+        "guardrailCoverage": {"textCharacters": {"guarded": characters, "total": characters}},
+        "guardrailProcessingLatency": latency_ms,
+        "usage": units,
+    }
+
+
+def address_masking_trace(
+    *matches: str,
+    output_characters: int,
+    input_characters: int | None = None,
+    action_reason: str = "Guardrail masked.",
+) -> dict[str, Any]:
+    """A Converse ``trace``: gr1's PII filter anonymised the ADDRESS ``matches`` of the output.
+
+    With ``input_characters``, the input was checked too and only billed units.
+    """
+    entities = [
+        {"action": "ANONYMIZED", "detected": True, "match": match, "type": "ADDRESS"}
+        for match in matches
+    ]
+    output = {
+        "sensitiveInformationPolicy": {"piiEntities": entities},
+        "invocationMetrics": _invocation_metrics(
+            output_characters, 250, sensitiveInformationPolicyFreeUnits=1, topicPolicyUnits=1
+        ),
+    }
+    guardrail: dict[str, Any] = {
+        "actionReason": action_reason,
+        "outputAssessments": {"gr1": [output]},
+    }
+    if input_characters is not None:
+        metrics = _invocation_metrics(
+            input_characters, 262, contentPolicyUnits=1, topicPolicyUnits=1, wordPolicyUnits=1
+        )
+        guardrail["inputAssessment"] = {"gr1": {"invocationMetrics": metrics}}
+    return {"guardrail": guardrail}
