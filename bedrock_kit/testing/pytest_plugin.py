@@ -9,7 +9,7 @@ It builds on pytest-recording and provides:
 * ``vcr_config``: :func:`bedrock_kit.testing.vcr.vcr_config` (scrubbing, region-agnostic and
   JSON-semantic matching, no playback repeats, record mode ``"none"``).
 * ``vcr_cassette_dir``: ``<rootdir>/cassettes/<test module path under tests/, no .py>/``,
-  e.g. ``cassettes/langchain/test_chat_models/`` for ``tests/langchain/test_chat_models.py``.
+  e.g. ``cassettes/langchain/test_chat/`` for ``tests/langchain/test_chat.py``.
 * ``bedrock``: a :class:`BedrockEndpoint` to point clients at. Its behaviour depends on the
   mode (see :class:`BedrockEndpoint`): replay (default) needs no server, recording without
   credentials runs LocalBedrock, recording with ``BEDROCK_KIT_LIVE=1`` and credentials

@@ -188,7 +188,7 @@ def test_cache_tokens_priced_at_their_own_rates():
         },
     )
     llm.invoke("hi", config={"callbacks": [cb]})
-    # Same as the recorded Bedrock call, priced by hand in tests/core/test_pricing.py.
+    # Same as the recorded Bedrock call, priced by hand in tests/core/budget/test_pricing.py.
     assert cb.ledger.spent() == Decimal("0.00554235")
 
 
@@ -347,7 +347,7 @@ def test_chat_bedrock_converse_counted_from_recorded_cache_write_and_read(tmp_pa
     row = cb.ledger.report().rows[0]
     assert (row.calls, row.input_tokens, row.output_tokens) == (2, 4, 10)
     assert (row.cache_read_input_tokens, row.cache_write_input_tokens) == (1322, 1322)
-    # 0.00554235 (write) + 0.00052536 (read), priced by hand in tests/core/test_pricing.py
+    # 0.00554235 (write) + 0.00052536 (read), priced by hand in tests/core/budget/test_pricing.py
     assert cb.ledger.spent() == Decimal("0.00606771")
 
 

@@ -1,8 +1,9 @@
 """BedrockKitLLM end to end: real boto3/aiobotocore clients, real HTTP, one cassette a test.
 
-Cassettes under cassettes/llama_index/test_llms/ were recorded through LocalBedrock with the
-scripted replies below (``--record-mode=once``); replay needs no server. With AWS credentials
-and BEDROCK_KIT_LIVE=1, ``--record-mode=rewrite`` records against real Bedrock.
+Cassettes under cassettes/llama_index/test_chat/ were recorded through LocalBedrock with the
+scripted replies below and in tests/support/scenarios/chat.py (``--record-mode=once``);
+replay needs no server. With AWS credentials and BEDROCK_KIT_LIVE=1,
+``--record-mode=rewrite`` records against real Bedrock.
 """
 
 from __future__ import annotations

@@ -372,7 +372,7 @@ def test_stream_event_with_null_members(event):
 # or hand-written JSON, other SDKs); each still ends in a bare TypeError/AttributeError.
 _NULL_MEMBER_CRASHES: list[tuple[str, Callable[[], Any]]] = [
     (
-        "core/stream.py StreamReducer._on_block_start: int(contentBlockIndex=None)",
+        "core/chat/stream.py StreamReducer._on_block_start: int(contentBlockIndex=None)",
         lambda: list(
             iter_deltas(
                 iter([{"contentBlockStart": {"contentBlockIndex": None}}]), StreamReducer(MODEL)
@@ -380,7 +380,7 @@ _NULL_MEMBER_CRASHES: list[tuple[str, Callable[[], Any]]] = [
         ),
     ),
     (
-        "core/stream.py StreamReducer._on_block_start: start.toolUse=None .get",
+        "core/chat/stream.py StreamReducer._on_block_start: start.toolUse=None .get",
         lambda: list(
             iter_deltas(
                 iter([{"contentBlockStart": {"start": {"toolUse": None}}}]), StreamReducer(MODEL)
@@ -388,7 +388,7 @@ _NULL_MEMBER_CRASHES: list[tuple[str, Callable[[], Any]]] = [
         ),
     ),
     (
-        "core/stream.py StreamReducer.partial_text (via finish): delta.text=None joined",
+        "core/chat/stream.py StreamReducer.partial_text (via finish): delta.text=None joined",
         lambda: list(
             iter_deltas(
                 iter([{"contentBlockDelta": {"delta": {"text": None}}}]), StreamReducer(MODEL)
@@ -396,23 +396,23 @@ _NULL_MEMBER_CRASHES: list[tuple[str, Callable[[], Any]]] = [
         ),
     ),
     (
-        "core/converse.py _image_from_wire (block_from_wire): content [{'image': None}]",
+        "core/chat/converse.py _image_from_wire (block_from_wire): content [{'image': None}]",
         lambda: parse_converse_response(
             {"output": {"message": {"content": [{"image": None}]}}}, model_id=MODEL
         ),
     ),
     (
-        "core/converse.py _document_from_wire (block_from_wire): content [{'document': None}]",
+        "core/chat/converse.py _document_from_wire (block_from_wire): content [{'document': None}]",
         lambda: parse_converse_response(
             {"output": {"message": {"content": [{"document": None}]}}}, model_id=MODEL
         ),
     ),
     (
-        "core/guardrails.py _grounding: float(threshold=None)",
+        "core/guardrails/assessments.py _grounding: float(threshold=None)",
         lambda: parse_assessment({"contextualGroundingPolicy": {"filters": [{"threshold": None}]}}),
     ),
     (
-        "core/agent_tools.py parse_invocation_inputs (via agents._AgentLoop.feed): "
+        "core/agents/tools.py parse_invocation_inputs (via agents/runtime.py _AgentLoop.feed): "
         "functionInvocationInput=None .get",
         lambda: _feed_agent(
             [{"returnControl": {"invocationInputs": [{"functionInvocationInput": None}]}}]

@@ -1,7 +1,7 @@
 """Bedrock Agents runtime: InvokeAgent / InvokeInlineAgent, streaming, return of control.
 
 One state machine (:class:`_AgentLoop`) turns the event stream into typed events, keeps every
-chunk in order, parses traces into steps (:mod:`agent_traces`), and, when the agent returns
+chunk in order, parses traces into steps (:mod:`traces`), and, when the agent returns
 control, asks for the local tools to be run and builds the follow-up request. The sync and
 async drivers of :class:`AgentRuntime` are short loops around it; only the transport (boto3
 or aiobotocore) and the tool runner (threads or ``asyncio.gather``) differ.

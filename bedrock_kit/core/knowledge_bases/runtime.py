@@ -1,7 +1,7 @@
 """Knowledge Bases: Retrieve and RetrieveAndGenerate(Stream), sync and native async.
 
-Requests are built by the pure functions of :mod:`kb_requests`, responses typed by
-:mod:`kb_results`; pagination is one :class:`RetrievePager` and streaming one
+Requests are built by the pure functions of :mod:`requests`, responses typed by
+:mod:`results`; pagination is one :class:`RetrievePager` and streaming one
 :class:`GenerationStreamReducer`, driven by short sync and async loops here.
 """
 
