@@ -173,9 +173,9 @@ def test_call_time_max_tokens_override_is_reserved(model):
 
 
 def test_default_estimate_without_a_counter(model):
-    cb = TokenBudgetCallbackHandler(Ledger(prices=PRICES, max_input_tokens=6))
-    # "abcdefgh": ceil(8/4) + 4 per message = 6 tokens: fits exactly.
-    model.usage = {"input_tokens": 6, "output_tokens": 1, "total_tokens": 7}
+    cb = TokenBudgetCallbackHandler(Ledger(prices=PRICES, max_input_tokens=42))
+    # "abcdefgh": ceil(8/4) + 32 per request + 8 per message = 42 tokens: fits exactly.
+    model.usage = {"input_tokens": 42, "output_tokens": 1, "total_tokens": 43}
     model.invoke("abcdefgh", config={"callbacks": [cb]})
     with pytest.raises(BudgetExceededError, match="max_input_tokens"):
         model.invoke("abcdefgh", config={"callbacks": [cb]})
