@@ -159,7 +159,7 @@ _progress: list[_StreamProgress] = []  # the one observer, once installed
 def _stream_progress() -> _StreamProgress:
     with _progress_lock:
         if not _progress:
-            from llama_index.core.instrumentation.dispatcher import get_dispatcher
+            from llama_index_instrumentation import get_dispatcher
 
             _progress.append(_StreamProgress())
             get_dispatcher().add_event_handler(_progress[0])
