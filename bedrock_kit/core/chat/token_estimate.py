@@ -75,6 +75,7 @@ _PIECES = re.compile(
     r"|(?P<control>[\x00-\x08\x0e-\x1f\x7f])"
     r"|(?P<other>[^\x00-\x7f]+)"
 )
+_JSON_VALUES = frozenset({"json", "input"})
 _DENSE = re.compile(r"(?=[A-Za-z+/=]*[0-9])[A-Za-z0-9+/=]{20,}")
 # Wire keys whose string values are identifiers or enums, not text the model reads.
 _NOT_TEXT = frozenset(
@@ -163,7 +164,10 @@ def estimate_request_tokens(request: Mapping[str, Any]) -> int:
             if "toolSpec" in node:
                 counts["tools"] += 1
             for key, value in node.items():
-                if key not in _NOT_TEXT:
+                if key in _JSON_VALUES and isinstance(value, Mapping | list):
+                    # schemas, tool inputs, JSON tool results: keys and all are read
+                    texts.append(json.dumps(value, default=str, ensure_ascii=False))
+                elif key not in _NOT_TEXT:
                     walk(value if not isinstance(value, int | float) else str(value))
         elif isinstance(node, list | tuple):
             for value in node:
