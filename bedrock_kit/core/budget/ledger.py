@@ -29,8 +29,10 @@ call (they are not known before), outside this bound.
 Settle rules:
 
 * Billed usage: the reservation is swapped for it (:meth:`Reservation.settle_result`).
-* A response that carries no usage (no input tokens): charged its full reservation and
-  counted in ``usage_missing`` (:meth:`Reservation.settle_reserved`).
+* A response that carries no usage (no input tokens), a malformed non-stream answer, or a
+  stream that fails after ``messageStop`` (output complete, usage missing or malformed):
+  charged the full reservation, counted in ``usage_missing``
+  (:meth:`Reservation.settle_reserved`).
 * A stream cut by the server or the network after output started (any exception after the
   first text, tool or reasoning piece, or an end without a result): charged the reserved
   input plus the output received, estimated from its characters (erring high, at most

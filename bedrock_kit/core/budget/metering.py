@@ -8,7 +8,9 @@ deltas, so the sync and async paths cannot drift apart:
 * an exception after output started (a cut connection, a malformed event, an in-stream
   error) settles to the reserved input plus the output received, estimated from its
   characters, flagged partial; before any output it releases;
-* a stream that ends without a result after output started is settled the same way;
+* an exception after ``messageStop`` (the output is complete, its usage is missing or
+  malformed) charges the full reservation, flagged ``usage_missing``;
+* a stream that ends without a result is settled by the same two rules;
 * a consumer that stops early (``GeneratorExit``, ``CancelledError``) is charged the
   reserved input plus one token per piece received, once any piece arrived.
 
@@ -25,6 +27,7 @@ from typing import Protocol
 from bedrock_kit.core.chat.stream import (
     CompletedDelta,
     ReasoningDelta,
+    StopDelta,
     StreamDelta,
     TextDelta,
     ToolCallDelta,
@@ -42,6 +45,8 @@ class Reservation(Protocol):
 
     def settle_partial(self, output_tokens: int) -> Decimal: ...
 
+    def settle_reserved(self) -> Decimal: ...
+
     def abandon(self, output_tokens: int = 0) -> Decimal: ...
 
     def release(self, error: BaseException | bool | None = None) -> None: ...
@@ -54,6 +59,8 @@ class StreamMeter:
         self.reservation = reservation
         self.pieces = 0
         """Text, tool-call and reasoning deltas received."""
+        self.stopped = False
+        """``messageStop`` arrived: the output is complete, only its usage may be missing."""
         self._received: list[str] = []
 
     @property
@@ -73,6 +80,7 @@ class StreamMeter:
             self.reservation.settle_result(delta.result)
             return
         else:
+            self.stopped = self.stopped or isinstance(delta, StopDelta)
             return
         self.pieces += 1
 
@@ -80,19 +88,18 @@ class StreamMeter:
         """Output tokens of what was received, erring high (one per piece at least)."""
         return max(estimate_text_tokens(self.received_text), self.pieces)
 
-    def failed(self, error: BaseException) -> None:
-        """The stream raised: partial charge once output started, else release."""
-        if self.pieces:
+    def failed(self, error: BaseException | None = None) -> None:
+        """The stream raised (or ended without a result): charge by the module's rules."""
+        if self.stopped:
+            self.reservation.settle_reserved()
+        elif self.pieces:
             self.reservation.settle_partial(self.output_estimate())
         else:
-            self.reservation.release(error)
+            self.reservation.release(error if error is not None else True)
 
     def ended(self) -> None:
-        """The stream ended; without a result it is partial (or released if silent)."""
-        if self.pieces:
-            self.reservation.settle_partial(self.output_estimate())
-        else:
-            self.reservation.release()
+        """The stream ended; without a result it is charged like a failure (no-op after one)."""
+        self.failed()
 
     def dropped(self) -> None:
         """The consumer stopped reading (abandoned, as before the settle rules)."""

@@ -24,7 +24,7 @@ from bedrock_kit.core.chat.types import (
     SystemBlock,
     ToolSpec,
 )
-from bedrock_kit.errors import ConfigurationError
+from bedrock_kit.errors import ConfigurationError, MalformedResponseError
 
 if TYPE_CHECKING:
     from bedrock_kit.core.budget.ledger import Ledger, Reservation
@@ -128,8 +128,12 @@ async def _areserve(
 def _settling(
     reservation: Reservation | None,
 ) -> Iterator[Callable[[ConverseResult], ConverseResult]]:
-    """The yielded function settles a result (full reservation if it has no usage);
-    any exception releases, since a failed non-stream call returned nothing billed."""
+    """The yielded function settles a result (full reservation if it has no usage).
+
+    A malformed answer is charged the full reservation (Bedrock answered, so it billed);
+    any other exception releases (an error answer or a failed connection bills nothing
+    we can see).
+    """
     if reservation is None:
         yield lambda result: result
         return
@@ -140,6 +144,9 @@ def _settling(
 
     try:
         yield settle
+    except MalformedResponseError:
+        reservation.settle_reserved()  # Bedrock answered, so it billed; how much is unknown
+        raise
     except BaseException as exc:
         reservation.release(exc)
         raise

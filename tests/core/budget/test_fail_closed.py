@@ -177,6 +177,21 @@ def test_a_completed_stream_without_usage_is_charged_its_full_reservation():
     )
 
 
+def test_a_failure_after_message_stop_is_charged_the_full_reservation():
+    led = ledger()
+
+    def stop_then_malformed_metadata() -> Iterator[StreamDelta]:
+        yield TextDelta(0, "all of the answer")
+        yield StopDelta("end_turn", "end_turn")
+        raise MalformedResponseError("metadata without usage")
+
+    reservation = led.reserve(MODEL, 500, 1000)
+    with pytest.raises(MalformedResponseError):
+        list(led.metered(reservation, stop_then_malformed_metadata()))
+    row = led.report().total
+    assert led.spent() == reservation.cost and (row.usage_missing, row.partial) == (1, 0)
+
+
 def test_an_error_after_completion_does_not_charge_twice():
     led = ledger()
 
