@@ -308,9 +308,9 @@ def _usage_of(response: LLMResult) -> tuple[Usage, str | None, GuardrailTrace | 
                 continue
             message = generation.message
             usage = getattr(message, "usage_metadata", None)
-            # All zeros is no usage: a call always has input (langchain-aws's ChatBedrock
+            # No input is no usage: a call always has input (langchain-aws's ChatBedrock
             # reports zeros when the InvokeModel token-count headers are absent).
-            if usage and (usage.get("input_tokens") or usage.get("output_tokens")):
+            if usage and usage.get("input_tokens"):
                 meta = message.response_metadata or {}
                 model_id = _first([meta, response.llm_output], _MODEL_KEYS)
                 # ChatBedrockKit puts the typed trace here; guardrail units cost money too.

@@ -180,6 +180,8 @@ def _response_usage(response: Any) -> tuple[Usage | None, str | None]:
     extra = getattr(response, "additional_kwargs", None) or {}
     # BedrockKitLLM also puts the core Usage itself in additional_kwargs: exact, use it.
     usage = extra.get("usage") if isinstance(extra.get("usage"), Usage) else usage_from_raw(raw)
+    if usage is not None and usage.total_input_tokens <= 0:
+        usage = None  # a call always has input: zeros mean the usage is missing
     model_id = None
     if isinstance(raw, Mapping):
         model_id = next((raw[k] for k in (*_MODEL_KEYS, "modelId") if raw.get(k)), None)
