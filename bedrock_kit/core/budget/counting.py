@@ -6,7 +6,9 @@
    without CountTokens (:func:`~bedrock_kit.core.chat.models.supports_count_tokens`): the
    documented estimate (:mod:`bedrock_kit.core.chat.token_estimate`).
 2. A request identical to one counted before: the cached count (a bounded LRU keyed by a
-   SHA-256 of the CountTokens request, bytes included; no prompt text is kept).
+   SHA-256 of the CountTokens request, bytes included; no prompt text is kept). Concurrent
+   identical requests (threads, or tasks of one event loop) wait for the one count in flight
+   instead of each asking.
 3. Otherwise CountTokens is called (sync or async, like the call it precedes). Bedrock says
    its count matches what the model call bills, so such a reservation is exact.
 
@@ -20,6 +22,7 @@ taken as malformed: a reservation for no input would let the call overspend.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import threading
@@ -43,6 +46,7 @@ __all__ = ["Counted", "InputCounter", "TokenCountingRuntime"]
 Source: TypeAlias = Literal["count_tokens", "cache", "estimate", "given"]
 DEFAULT_CACHE_SIZE = 1024
 """Distinct requests whose counts are kept."""
+_WAIT_SECONDS = 30.0  # a thread waiting for a concurrent identical count gives up after this
 # Keys CountTokens reads from a Converse request (ConverseRuntime.count_tokens sends these).
 _COUNTED_KEYS = ("modelId", "messages", "system", "toolConfig", "additionalModelRequestFields")
 
@@ -99,6 +103,9 @@ class InputCounter:
         self.cache_size = max(int(cache_size), 0)
         self._cache: OrderedDict[str, int] = OrderedDict()
         self._refused: set[tuple[str, str | None]] = set()
+        # Requests being counted right now, so concurrent identical ones wait for one answer.
+        self._threads: dict[str, threading.Event] = {}
+        self._tasks: dict[tuple[int, str], asyncio.Future[None]] = {}
         self._lock = threading.Lock()
         self.calls = 0
         """CountTokens calls made."""
@@ -118,10 +125,23 @@ class InputCounter:
         if cached is not None:
             return cached
         assert runtime is not None  # _key returns None without a runtime
+        with self._lock:
+            waiting = self._threads.get(key)
+            if waiting is None:
+                self._threads[key] = threading.Event()
+        if waiting is not None:  # the same request is being counted: wait for that answer
+            waiting.wait(_WAIT_SECONDS)
+            cached = self._cached(key)
+            if cached is not None:
+                return cached
         try:
             tokens = runtime.count_tokens(request)
         except Exception as exc:
             return self._failed(runtime, request, exc)
+        finally:
+            if waiting is None:
+                with self._lock:
+                    self._threads.pop(key).set()
         return self._store(runtime, request, key, tokens)
 
     async def acount(
@@ -135,10 +155,24 @@ class InputCounter:
         if cached is not None:
             return cached
         assert runtime is not None
+        loop_key = (id(asyncio.get_running_loop()), key)
+        with self._lock:
+            waiting = self._tasks.get(loop_key)
+            if waiting is None:
+                self._tasks[loop_key] = asyncio.get_running_loop().create_future()
+        if waiting is not None:  # the same request is being counted in this loop: await it
+            await asyncio.shield(waiting)
+            cached = self._cached(key)
+            if cached is not None:
+                return cached
         try:
             tokens = await runtime.acount_tokens(request)
         except Exception as exc:
             return self._failed(runtime, request, exc)
+        finally:
+            if waiting is None:
+                with self._lock:
+                    self._tasks.pop(loop_key).set_result(None)
         return self._store(runtime, request, key, tokens)
 
     @staticmethod
