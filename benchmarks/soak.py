@@ -326,7 +326,10 @@ def report(
         "every call accounted for": tally.done + tally.skipped == calls,
         "untyped errors == 0": not tally.untyped,
         "wrong outcomes == 0": not tally.wrong,
-        "ledger booked every call": total.calls + total.errors == tally.done + warmup,
+        # a call is booked once: settled (calls), released (errors), or cut after output
+        # (partial: a billed call that is also an error, so it is in both counts)
+        "ledger booked every call": total.calls + total.errors - total.partial
+        == tally.done + warmup,
         "open reservations == 0": open_reservations == 0,
         # Flat: the second half may not grow memory by more than 10% + 16 MiB.
         "RSS flat (mid -> end)": end[0] <= mid[0] * 1.10 + 16,
@@ -345,6 +348,10 @@ def report(
         ("wrong outcomes", str(sum(tally.wrong.values()))),
         *((f"  wrong: {name}", str(n)) for name, n in tally.wrong.most_common(5)),
         ("ledger calls / errors", f"{total.calls} / {total.errors}"),
+        (
+            "ledger partial / no usage / overruns",
+            f"{total.partial} / {total.usage_missing} / {total.overruns}",
+        ),
         ("ledger open reservations", str(open_reservations)),
         *(
             (

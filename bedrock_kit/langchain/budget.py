@@ -9,14 +9,21 @@ langchain-aws's ChatBedrockConverse and ChatBedrock, and others):
   ``_get_ls_params``), else from ``invocation_params``; ``max_tokens`` from
   ``invocation_params`` (which hold call-time overrides), else ``ls_max_tokens``, else
   ``default_max_tokens``.
+  The input is counted by ``token_counter`` when given (ChatBedrockKit's
+  ``get_num_tokens_from_messages`` asks Bedrock's CountTokens), else estimated so as to err
+  high for every script (:mod:`bedrock_kit.core.chat.token_estimate`; bound tool schemas
+  and the tool-use overhead included).
 * ``on_llm_end`` settles to ``AIMessage.usage_metadata``. LangChain's ``input_tokens``
   *includes* cache reads and writes (``input_token_details``), so they are subtracted to get
   Bedrock's uncached count. Streams report usage on the last chunk, which LangChain merges
-  into the final generation.
+  into the final generation. A response without usage is charged its full reservation and
+  counted in the report's ``usage_missing`` (with a :class:`UsageMissingWarning`).
 * ``on_llm_error`` settles to the partial usage if any; a stream the consumer abandoned
   (``GeneratorExit`` / ``CancelledError``, after the request went out) is charged the input
-  estimate plus one output token per chunk received, since Bedrock bills it; any other
-  error releases the reservation and counts an error.
+  estimate plus one output token per chunk received, since Bedrock bills it; a stream that
+  failed after output started (cut by the server or the network, a malformed event) is
+  charged the reserved input plus the output received, estimated from its characters, and
+  counted in ``partial``; any other error releases the reservation and counts an error.
 
 Runs are keyed by ``run_id``, so concurrent calls through one handler stay separate.
 """
@@ -24,12 +31,13 @@ Runs are keyed by ``run_id``, so concurrent calls through one handler stay separ
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -39,6 +47,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, Generati
 from langchain_core.tracers.context import register_configure_hook
 
 from bedrock_kit.core.budget.ledger import Ledger, Reservation, estimate_tokens
+from bedrock_kit.core.chat.token_estimate import TOOLS_OVERHEAD, estimate_text_tokens
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.guardrails.assessments import GuardrailTrace
 
@@ -56,6 +65,15 @@ class UsageMissingWarning(UserWarning):
 class _Run:
     reservation: Reservation
     chunks: int = 0
+    received: list[str] = field(default_factory=list)
+
+    def output_estimate(self, response: LLMResult | None = None) -> int:
+        """Output received, erring high: the larger of the chunks' and the response's text."""
+        streamed = estimate_text_tokens("".join(self.received))
+        merged = 0
+        for generations in response.generations if response is not None else ():
+            merged += sum(estimate_text_tokens(_generation_text(g)) for g in generations)
+        return max(streamed, merged, self.chunks)
 
 
 def usage_from_metadata(usage: Mapping[str, Any]) -> Usage:
@@ -85,12 +103,33 @@ def _first(sources: Sequence[Mapping[str, Any] | None], keys: Sequence[str]) -> 
 
 def _message_text(message: BaseMessage) -> str:
     if isinstance(message.content, str):
-        return message.content
-    parts = [
-        p if isinstance(p, str) else str(p.get("text") or p.get("reasoning") or "")
-        for p in message.content
-    ]
-    return "".join(parts)
+        text = message.content
+    else:
+        text = "".join(
+            p if isinstance(p, str) else str(p.get("text") or p.get("reasoning") or "")
+            for p in message.content
+        )
+    calls = getattr(message, "tool_calls", None)
+    if calls:  # the model reads the calls it made: their names and arguments are input
+        text += json.dumps(calls, default=str, ensure_ascii=False)
+    return text
+
+
+def _generation_text(generation: Any) -> str:
+    message = getattr(generation, "message", None)
+    text = _message_text(message) if isinstance(message, BaseMessage) else ""
+    return text or str(getattr(generation, "text", "") or "")
+
+
+def _chunk_text(token: Any, chunk: Any) -> str:
+    message = getattr(chunk, "message", None)
+    if isinstance(message, BaseMessage):
+        text = _message_text(message)
+        calls = getattr(message, "tool_call_chunks", None)
+        if calls:
+            text += "".join(str(c.get("name") or "") + str(c.get("args") or "") for c in calls)
+        return text
+    return token if isinstance(token, str) else json.dumps(token, default=str)
 
 
 class TokenBudgetCallbackHandler(BaseCallbackHandler):
@@ -138,12 +177,18 @@ class TokenBudgetCallbackHandler(BaseCallbackHandler):
         batch = messages[0] if messages else []
         model_id, max_tokens = self._model_and_max_tokens(serialized, metadata, kwargs)
         counter = self.token_counter
+        tools = (kwargs.get("invocation_params") or {}).get("tools")
         if hasattr(counter, "get_num_tokens_from_messages"):
-            input_tokens = int(counter.get_num_tokens_from_messages(batch))
+            count = counter.get_num_tokens_from_messages
+            input_tokens = int(count(batch, tools=tools) if tools else count(batch))
         elif counter is not None:
             input_tokens = int(counter(model_id, batch))
         else:
-            input_tokens = estimate_tokens(map(_message_text, batch), messages=len(batch))
+            texts = [_message_text(m) for m in batch]
+            if tools:
+                texts.append(json.dumps(tools, default=str, ensure_ascii=False))
+            input_tokens = estimate_tokens(texts, messages=len(batch))
+            input_tokens += TOOLS_OVERHEAD if tools else 0
         self._start(run_id, model_id, input_tokens, max_tokens)
 
     def on_llm_start(
@@ -189,11 +234,13 @@ class TokenBudgetCallbackHandler(BaseCallbackHandler):
         tags: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        """Count chunks, so an abandoned stream is charged what it received."""
+        """Count chunks and their characters: a cut or abandoned stream is charged them."""
+        text = _chunk_text(token, chunk)
         with self._lock:
             run = self._runs.get(run_id)
             if run is not None:
                 run.chunks += 1
+                run.received.append(text)
 
     # -- end: settle
 
@@ -210,8 +257,7 @@ class TokenBudgetCallbackHandler(BaseCallbackHandler):
                 UsageMissingWarning,
                 stacklevel=2,
             )
-            r = run.reservation
-            run.reservation.settle(Usage(r.input_tokens, r.max_output_tokens))
+            run.reservation.settle_reserved()
             return
         usage, model_id, guardrail = found
         run.reservation.settle(usage, model_id=model_id)
@@ -225,7 +271,7 @@ class TokenBudgetCallbackHandler(BaseCallbackHandler):
         response: LLMResult | None = None,
         **kwargs: Any,
     ) -> None:
-        """Settle to partial usage, charge an abandoned stream, or release."""
+        """Settle to partial usage, charge an abandoned or cut stream, or release."""
         run = self._pop(run_id)
         if run is None:
             return
@@ -235,6 +281,8 @@ class TokenBudgetCallbackHandler(BaseCallbackHandler):
             self.ledger.record_guardrail_trace(found[2])
         elif isinstance(error, _ABANDONED) and run.chunks:
             run.reservation.abandon(run.chunks)
+        elif run.chunks:  # output started, then the stream failed: Bedrock billed it
+            run.reservation.settle_partial(run.output_estimate(response))
         else:
             run.reservation.release(error)
 
@@ -260,9 +308,9 @@ def _usage_of(response: LLMResult) -> tuple[Usage, str | None, GuardrailTrace | 
                 continue
             message = generation.message
             usage = getattr(message, "usage_metadata", None)
-            # All zeros is no usage: a call always has input (langchain-aws's ChatBedrock
+            # No input is no usage: a call always has input (langchain-aws's ChatBedrock
             # reports zeros when the InvokeModel token-count headers are absent).
-            if usage and (usage.get("input_tokens") or usage.get("output_tokens")):
+            if usage and usage.get("input_tokens"):
                 meta = message.response_metadata or {}
                 model_id = _first([meta, response.llm_output], _MODEL_KEYS)
                 # ChatBedrockKit puts the typed trace here; guardrail units cost money too.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from operator import itemgetter
@@ -41,6 +40,7 @@ from bedrock_kit.core.chat.send import (
     send_stream,
 )
 from bedrock_kit.core.chat.stream import CompletedDelta
+from bedrock_kit.core.chat.token_estimate import estimate_invoke_tokens, estimate_request_tokens
 from bedrock_kit.core.chat.types import ConverseResult, InferenceConfig, ToolSpec
 from bedrock_kit.core.prompts.management import model_arguments
 from bedrock_kit.errors import (
@@ -51,10 +51,6 @@ from bedrock_kit.errors import (
 from bedrock_kit.langchain._client import BedrockClientArgs
 from bedrock_kit.langchain._convert import ChunkBuilder, to_ai_message, to_core
 from bedrock_kit.langchain.tools import to_tool_spec
-
-# Documented fallback of get_num_tokens_from_messages when CountTokens is unavailable for a
-# model: about four characters per token, the rule of thumb AWS and most providers quote.
-_CHARS_PER_TOKEN = 4
 
 
 def _tool_spec(tool: Any, strict: bool | None) -> ToolSpec:
@@ -407,9 +403,9 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
     ) -> int:
         """Input tokens of ``messages`` (and ``tools``) from Bedrock's CountTokens API.
 
-        Models without CountTokens support fall back to an estimate of one token per four
-        characters of the request's text and tool schemas (remembered per model object, so
-        the API is not asked again).
+        Models without CountTokens support fall back to the documented estimate, which errs
+        high for every script (:mod:`bedrock_kit.core.chat.token_estimate`; remembered per
+        model object, so the API is not asked again).
         """
         request = self.build_request(messages, tools=list(tools or ()))
         if self.api == "converse" and not self._count_tokens_unsupported:
@@ -422,7 +418,5 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
 
 def _estimate_tokens(request: Mapping[str, Any]) -> int:
     if "body" in request:  # InvokeModel: the provider body holds prompt and tools
-        size = len(request["body"])
-    else:
-        size = sum(len(repr(request.get(k, ""))) for k in ("system", "messages", "toolConfig"))
-    return max(1, math.ceil(size / _CHARS_PER_TOKEN))
+        return estimate_invoke_tokens(request["body"])
+    return estimate_request_tokens(request)

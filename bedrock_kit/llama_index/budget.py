@@ -10,7 +10,17 @@ there propagates to the caller, so the request is never sent.
 
 * :class:`TokenBudgetHandler` (callback manager): reserves on the LLM event start, raising
   :class:`~bedrock_kit.errors.BudgetExceededError` before the request; settles on the event
-  end from ``response.raw["usage"]``; releases when the payload carries an exception.
+  end from ``response.raw["usage"]``. The input is counted by ``token_counter`` when given,
+  else estimated so as to err high for every script
+  (:mod:`bedrock_kit.core.chat.token_estimate`). Settle rules: a response without usage is
+  charged its full reservation (``usage_missing`` in the report); a stream that fails after
+  output started (cut by the server or the network, a malformed event) is charged the
+  reserved input plus the output received, estimated from its characters (``partial``); a
+  stream the consumer abandons is charged its reserved input; an error before any output
+  releases. The callback payload of a failed stream carries only
+  the exception, so the handler follows the stream's progress through LlamaIndex's
+  instrumentation events (``LLMChatInProgressEvent`` / ``LLMCompletionInProgressEvent``,
+  matched by span id; one shared observer on the root dispatcher, installed on first use).
   Attach it with ``CallbackManager([handler])`` on the LLM or in ``Settings``.
 * :class:`BudgetEventHandler` (instrumentation): records the usage of any LlamaIndex LLM
   call, without enforcing. Use one or the other for a given LLM, not both.
@@ -31,6 +41,7 @@ from __future__ import annotations
 import threading
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from llama_index.core.callbacks.base_handler import BaseCallbackHandler
@@ -39,13 +50,17 @@ from llama_index.core.instrumentation.event_handlers import BaseEventHandler
 from llama_index.core.instrumentation.events import BaseEvent
 from llama_index.core.instrumentation.events.llm import (
     LLMChatEndEvent,
+    LLMChatInProgressEvent,
     LLMChatStartEvent,
     LLMCompletionEndEvent,
+    LLMCompletionInProgressEvent,
     LLMCompletionStartEvent,
 )
+from llama_index.core.instrumentation.span import active_span_id
 from pydantic import Field, PrivateAttr
 
 from bedrock_kit.core.budget.ledger import Ledger, Reservation, estimate_tokens
+from bedrock_kit.core.chat.token_estimate import estimate_text_tokens
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.guardrails.assessments import GuardrailTrace
 
@@ -86,6 +101,71 @@ def usage_from_raw(raw: Any) -> Usage | None:
     return Usage(prompt, output, read, write, total or prompt + read + write + output)
 
 
+@dataclass
+class _Progress:
+    pieces: int = 0
+    text: str = ""
+
+
+class _StreamProgress(BaseEventHandler):
+    """Root-dispatcher observer: the output streamed so far, for spans a handler watches."""
+
+    _watched: dict[str, _Progress] = PrivateAttr(default_factory=dict)
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+
+    @classmethod
+    def class_name(cls) -> str:
+        """Class name."""
+        return "BedrockKitBudgetStreamProgress"
+
+    def watch(self, span_id: str) -> None:
+        with self._lock:
+            self._watched[span_id] = _Progress()
+            if len(self._watched) > _MAX_OPEN_SPANS:  # spans never ended: stay bounded
+                del self._watched[next(iter(self._watched))]
+
+    def unwatch(self, span_id: str | None) -> _Progress:
+        with self._lock:
+            return self._watched.pop(span_id or "", None) or _Progress()
+
+    def handle(self, event: BaseEvent, **kwargs: Any) -> None:
+        """Keep the longest output text seen for a watched span."""
+        if not isinstance(event, LLMChatInProgressEvent | LLMCompletionInProgressEvent):
+            return
+        text = _response_text(event.response)
+        with self._lock:
+            progress = self._watched.get(str(event.span_id))
+            if progress is not None:
+                progress.pieces += 1
+                if len(text) > len(progress.text):
+                    progress.text = text
+
+
+def _response_text(response: Any) -> str:
+    message = getattr(response, "message", None)
+    if message is None:  # CompletionResponse
+        return str(getattr(response, "text", "") or "")
+    parts = [str(message.content or "")]
+    for block in getattr(message, "blocks", None) or ():
+        if type(block).__name__ != "TextBlock":  # tool calls, thinking: output too
+            parts.append(str(block))
+    return "".join(parts)
+
+
+_progress_lock = threading.Lock()
+_progress: list[_StreamProgress] = []  # the one observer, once installed
+
+
+def _stream_progress() -> _StreamProgress:
+    with _progress_lock:
+        if not _progress:
+            from llama_index_instrumentation import get_dispatcher
+
+            _progress.append(_StreamProgress())
+            get_dispatcher().add_event_handler(_progress[0])
+        return _progress[0]
+
+
 def _texts(payload: Mapping[Any, Any]) -> tuple[list[str], int]:
     messages = payload.get(EventPayload.MESSAGES)
     if messages is not None:
@@ -100,6 +180,8 @@ def _response_usage(response: Any) -> tuple[Usage | None, str | None]:
     extra = getattr(response, "additional_kwargs", None) or {}
     # BedrockKitLLM also puts the core Usage itself in additional_kwargs: exact, use it.
     usage = extra.get("usage") if isinstance(extra.get("usage"), Usage) else usage_from_raw(raw)
+    if usage is not None and usage.total_input_tokens <= 0:
+        usage = None  # a call always has input: zeros mean the usage is missing
     model_id = None
     if isinstance(raw, Mapping):
         model_id = next((raw[k] for k in (*_MODEL_KEYS, "modelId") if raw.get(k)), None)
@@ -134,7 +216,9 @@ class TokenBudgetHandler(BaseCallbackHandler):
         self.token_counter = token_counter
         self.default_max_tokens = default_max_tokens
         self._runs: dict[str, Reservation | None] = {}
+        self._spans: dict[str, str | None] = {}
         self._lock = threading.Lock()
+        self._progress = _stream_progress()
 
     def on_event_start(
         self,
@@ -165,8 +249,12 @@ class TokenBudgetHandler(BaseCallbackHandler):
         else:
             input_tokens = estimate_tokens(texts, messages=count)
         reservation = self.ledger.reserve(model_id, input_tokens, max_tokens)
+        span_id = active_span_id.get()
+        if span_id is not None:
+            self._progress.watch(span_id)
         with self._lock:
             self._runs[event_id] = reservation
+            self._spans[event_id] = span_id
         return event_id
 
     def on_event_end(
@@ -181,19 +269,26 @@ class TokenBudgetHandler(BaseCallbackHandler):
             return
         with self._lock:
             reservation = self._runs.pop(event_id, None)
+            span_id = self._spans.pop(event_id, None)
         if reservation is None:
             return
+        progress = self._progress.unwatch(span_id)
         payload = payload or {}
         error = payload.get(EventPayload.EXCEPTION)
         response = payload.get(EventPayload.RESPONSE) or payload.get(EventPayload.COMPLETION)
         usage, model_id = _response_usage(response)
+        partial_text = progress.text or str(getattr(error, "partial_text", "") or "")
         if usage is not None:
             reservation.settle(usage, model_id=model_id, error=error is not None)
             self.ledger.record_guardrail_trace(_guardrail_of(response))
         elif isinstance(error, _ABANDONED):
-            # The request went out and Bedrock bills its input; the callback manager
-            # reports no chunks, so output is unknown and counted as zero.
+            # The request went out and Bedrock bills its input; output is charged as zero,
+            # as before the settle rules (the consumer chose to stop reading).
             reservation.abandon()
+        elif error is not None and (progress.pieces or partial_text):
+            # Output started, then the stream failed (cut, malformed): Bedrock billed it.
+            output = max(estimate_text_tokens(partial_text), progress.pieces)
+            reservation.settle_partial(output, model_id=model_id)
         elif error is not None:
             reservation.release(error)
         else:
@@ -203,7 +298,7 @@ class TokenBudgetHandler(BaseCallbackHandler):
                 UsageMissingWarning,
                 stacklevel=2,
             )
-            reservation.settle(Usage(reservation.input_tokens, reservation.max_output_tokens))
+            reservation.settle_reserved()
 
     def start_trace(self, trace_id: str | None = None) -> None:
         """Nothing to do per trace."""

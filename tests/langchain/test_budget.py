@@ -168,9 +168,9 @@ def test_call_time_max_tokens_override_is_reserved(model):
 
 
 def test_default_estimate_without_a_counter(model):
-    cb = TokenBudgetCallbackHandler(Ledger(prices=FLAT_PRICES, max_input_tokens=6))
-    # "abcdefgh": ceil(8/4) + 4 per message = 6 tokens: fits exactly.
-    model.usage = {"input_tokens": 6, "output_tokens": 1, "total_tokens": 7}
+    cb = TokenBudgetCallbackHandler(Ledger(prices=FLAT_PRICES, max_input_tokens=42))
+    # "abcdefgh": ceil(8/4) + 32 per request + 8 per message = 42 tokens: fits exactly.
+    model.usage = {"input_tokens": 42, "output_tokens": 1, "total_tokens": 43}
     model.invoke("abcdefgh", config={"callbacks": [cb]})
     with pytest.raises(BudgetExceededError, match="max_input_tokens"):
         model.invoke("abcdefgh", config={"callbacks": [cb]})
@@ -534,8 +534,10 @@ def test_chat_bedrock_invoke_model_against_local_bedrock_counts_cache_tokens():
         # Without the headers ChatBedrock reports all zeros: not taken as a free call.
         with pytest.warns(UserWarning, match="only zeros"):
             llm.invoke("What is the capital of France?", config={"callbacks": [cb]})
-    # the reserved counts: (1000 counted input * 0.00025 + 100 max output * 0.00125) / 1000
-    assert cb.ledger.spent() == Decimal("0.0000125") + Decimal("0.000375")
+    # the full reservation: 1000 counted input at the dearest input rate + 100 max output
+    reserved = Ledger().reserve(haiku, 1000, 100).cost
+    assert cb.ledger.spent() == Decimal("0.0000125") + reserved
+    assert cb.ledger.report().total.usage_missing == 1
 
 
 def test_one_hour_cache_writes_survive_the_langchain_round_trip():

@@ -14,49 +14,70 @@ or of any active :meth:`Ledger.scope`. Settling swaps the reservation for the bi
 releasing (on error or abandon) frees it. Both are idempotent, and the context-manager form
 releases on exception, so no reservation leaks.
 
-The guarantee "never overspends" holds when the reserved input is at least the billed input
-(counted with CountTokens, or an estimate that errs high). When billed usage exceeds its
-reservation, the ledger records what was billed (never less) and refuses later calls.
+The guarantee "never overspends" holds when the reserved input is at least the billed input.
+It is exact when the input was counted by Bedrock's CountTokens API, which the ledger calls
+for Converse requests of models that support it (``count_tokens=True``, the default; cached
+per identical request, see :mod:`bedrock_kit.core.budget.counting`). Otherwise the input is
+estimated (:mod:`bedrock_kit.core.chat.token_estimate`) so as to err high for every script,
+and the bound is: spending can exceed a limit by at most the sum, over calls whose billed
+input exceeded their estimate, of that excess at the dearest input rate (output never
+exceeds ``maxTokens``, and cache tokens are reserved at the dearest rate). Such calls are
+counted in the report's ``overruns`` column, and the ledger refuses later calls once the
+limit is crossed. Guardrail text units reported in a Converse trace are charged after the
+call (they are not known before), outside this bound.
+
+Settle rules:
+
+* Billed usage: the reservation is swapped for it (:meth:`Reservation.settle_result`).
+* A response that carries no usage (no input tokens), a malformed non-stream answer, or a
+  stream that fails after ``messageStop`` (output complete, usage missing or malformed):
+  charged the full reservation, counted in ``usage_missing``
+  (:meth:`Reservation.settle_reserved`).
+* A stream cut by the server or the network after output started (any exception after the
+  first text, tool or reasoning piece, or an end without a result): charged the reserved
+  input plus the output received, estimated from its characters (erring high, at most
+  ``max_output_tokens``), counted in ``partial`` and ``errors``
+  (:meth:`Reservation.settle_partial`). Tokens Bedrock generated but never delivered before
+  the cut cannot be seen and are not charged.
+* A stream the consumer abandons after pieces arrived: charged the reserved input plus one
+  token per piece received (:meth:`Reservation.abandon`) and counted as an error.
+* Anything that fails before output: released, counted as an error.
 
 One lock guards all counters and is never held across I/O, so the ledger is safe to share
 between threads and asyncio tasks. Scopes are tracked with a :class:`contextvars.ContextVar`:
 asyncio tasks inherit the scopes active when they were created; plain threads start with
 none (submit work with ``contextvars.copy_context().run`` to carry them).
-
-Input estimate, when no count is given (prefer the CountTokens API,
-``ConverseRuntime.count_tokens``): ``ceil(characters / 4)`` plus 4 tokens per message plus
-1,600 per image; see :mod:`bedrock_kit.core.chat.token_estimate`.
-
-A stream the consumer abandons after pieces arrived was billed by Bedrock but its usage
-never arrives: it is charged the reserved input plus one token per piece received
-(:meth:`Reservation.abandon`) and counted as an error.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import itertools
 import math
 import threading
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from types import TracebackType
 from typing import Any
 
+from bedrock_kit.core.budget import metering
+from bedrock_kit.core.budget.counting import (
+    DEFAULT_CACHE_SIZE,
+    Counted,
+    InputCounter,
+    TokenCountingRuntime,
+)
 from bedrock_kit.core.budget.limits import Limits
 from bedrock_kit.core.budget.pricing import OnUnknown, PriceTable, default_prices
 from bedrock_kit.core.budget.report import BudgetReport, ModelUsage
-from bedrock_kit.core.chat.stream import (
-    CompletedDelta,
-    ReasoningDelta,
-    StreamDelta,
-    TextDelta,
-    ToolCallDelta,
+from bedrock_kit.core.chat.stream import StreamDelta
+from bedrock_kit.core.chat.token_estimate import (
+    estimate_request_tokens,
+    estimate_text_tokens,
+    estimate_tokens,
 )
-from bedrock_kit.core.chat.token_estimate import estimate_request_tokens, estimate_tokens
 from bedrock_kit.core.chat.types import ConverseResult, Usage
 from bedrock_kit.core.guardrails.assessments import (
     GuardrailAssessment,
@@ -72,6 +93,7 @@ __all__ = [
     "ModelUsage",
     "Reservation",
     "estimate_request_tokens",
+    "estimate_text_tokens",
     "estimate_tokens",
 ]
 
@@ -128,7 +150,7 @@ class Reservation:
     """Worst-case amounts held for one call until it is settled or released.
 
     Use it as a (sync or async) context manager to release on exception; settle it with the
-    billed usage on success. ``settle`` and ``release`` are idempotent: the first wins.
+    billed usage on success. Settling and releasing are idempotent: the first wins.
     """
 
     def __init__(
@@ -140,6 +162,7 @@ class Reservation:
         input_tokens: int,
         max_output_tokens: int,
         amounts: _Amounts,
+        source: str = "given",
     ) -> None:
         self.id = next(_ids)
         self.model_id = model_id
@@ -150,13 +173,21 @@ class Reservation:
         """Output tokens reserved."""
         self.cost = amounts.cost
         """Worst-case cost reserved."""
+        self.source = source
+        """How the input was found: ``count_tokens``, ``cache`` (an earlier CountTokens
+        answer), ``estimate``, or ``given`` by the caller."""
         self.state = "open"
         """``open``, ``settled`` or ``released``."""
         self.settled_cost: Decimal | None = None
-        """Cost of the billed usage, once settled."""
+        """Cost charged, once settled."""
         self._ledger = ledger
         self._scopes = scopes
         self._amounts = amounts
+
+    @property
+    def estimated(self) -> bool:
+        """True when the input side is the estimate (see the ledger's bound)."""
+        return self.source == "estimate"
 
     def settle(
         self,
@@ -174,19 +205,67 @@ class Reservation:
             cache_write_1h_tokens: Cache writes with the 1 hour TTL, priced apart.
             error: Count the call as failed too (a broken stream that still billed tokens).
         """
+        return self._ledger._finish(
+            self, [self._row(usage, model_id, cache_write_1h_tokens, error)]
+        )
+
+    def _row(
+        self,
+        usage: Usage,
+        model_id: str | None = None,
+        cache_write_1h_tokens: int = 0,
+        error: bool = False,
+        partial: int = 0,
+    ) -> ModelUsage:
         model = model_id or self.model_id
         cost = self._ledger._cost(model, usage, cache_write_1h_tokens)
-        return self._ledger._finish(self, _row(model, usage, cost, int(error)), error)
+        row = _row(model, usage, cost, int(error))
+        overrun = int(cost > self.cost)
+        return replace(row, overruns=overrun, estimated=int(self.estimated), partial=partial)
 
     def settle_guardrail(self, usage: GuardrailUsage) -> Decimal:
         """Settle a :meth:`Ledger.reserve_guardrail` reservation to the billed text units."""
         row = _guardrail_row(self.model_id, usage, self._ledger.prices.guardrail_cost(usage))
-        return self._ledger._finish(self, row, False)
+        return self._ledger._finish(self, [row])
 
     def settle_result(self, result: ConverseResult) -> Decimal:
-        """Settle to a Converse result's usage and charge its guardrail text units."""
-        cost = self.settle(result.usage)
-        return cost + self._ledger.record_guardrail_trace(result.guardrail)
+        """Settle to a Converse result's usage and charge its guardrail text units.
+
+        A result without usage (no input tokens: every call has input) is charged the full
+        reservation instead (:meth:`settle_reserved`).
+        """
+        if result.usage.total_input_tokens <= 0:
+            return self.settle_reserved() + self._ledger.record_guardrail_trace(result.guardrail)
+        rows = [
+            self._row(result.usage, cache_write_1h_tokens=result.usage.cache_write_1h_input_tokens)
+        ]
+        rows += self._ledger._guardrail_rows(result.guardrail)
+        return self._ledger._finish(self, rows)
+
+    def settle_reserved(self) -> Decimal:
+        """Charge the whole reservation: the call was billed but its usage is unknown.
+
+        Books the reserved input and ``max_output_tokens`` at the reserved (worst-case)
+        cost and counts the call in ``usage_missing``.
+        """
+        usage = Usage(self.input_tokens, self.max_output_tokens)
+        row = replace(
+            _row(self.model_id, usage, self.cost, 0),
+            usage_missing=1,
+            estimated=int(self.estimated),
+        )
+        return self._ledger._finish(self, [row])
+
+    def settle_partial(self, output_tokens: int, *, model_id: str | None = None) -> Decimal:
+        """Settle a call cut after output started: reserved input plus ``output_tokens``.
+
+        ``output_tokens`` (the output received, estimated from its characters) is capped at
+        ``max_output_tokens``, which Bedrock never bills beyond. Counted in ``partial`` and
+        as an error.
+        """
+        output = min(max(int(output_tokens), 0), self.max_output_tokens)
+        row = self._row(Usage(self.input_tokens, output), model_id, error=True, partial=1)
+        return self._ledger._finish(self, [row], error=True)
 
     def abandon(self, output_tokens: int = 0) -> Decimal:
         """Settle a call whose stream the consumer dropped after the request went out.
@@ -234,16 +313,29 @@ class Ledger:
         prices: Price table; the packaged one by default (see :func:`load_prices`).
         on_unknown: What to do for models missing from the table (see
             :meth:`PriceTable.price`): ``"warn"`` (default), ``"error"`` or a PriceEntry.
+        count_tokens: Reserve the input of Converse requests with Bedrock's CountTokens API
+            where the model supports it (default True): exact reservations for one extra
+            round trip per distinct request (cached). False uses the estimate only, for
+            latency; the estimate errs high, so it refuses earlier but stays safe.
+        count_cache_size: Distinct requests whose CountTokens answers are kept.
         **limits: Run-wide limits: ``max_cost``, ``max_input_tokens``, ``max_output_tokens``,
             ``max_cache_read_tokens``, ``max_cache_write_tokens``, ``max_total_tokens``,
             ``max_calls``.
     """
 
     def __init__(
-        self, *, prices: PriceTable | None = None, on_unknown: OnUnknown = "warn", **limits: Any
+        self,
+        *,
+        prices: PriceTable | None = None,
+        on_unknown: OnUnknown = "warn",
+        count_tokens: bool = True,
+        count_cache_size: int = DEFAULT_CACHE_SIZE,
+        **limits: Any,
     ) -> None:
         self.prices = prices or default_prices()
         self.on_unknown = on_unknown
+        self.counter = InputCounter(enabled=count_tokens, cache_size=count_cache_size)
+        """How reservations find their input tokens (CountTokens, cache, estimate)."""
         self._lock = threading.Lock()
         self._root = _Scope("run", Limits.build(**limits))
         self._scopes: dict[str, _Scope] = {}
@@ -296,12 +388,18 @@ class Ledger:
             BudgetExceededError: the call could cross a limit of the run or an active scope.
             ConfigurationError: neither ``input_tokens`` nor ``prompt`` was given.
         """
+        source = "given"
         if input_tokens is None:
             if prompt is None:
                 raise ConfigurationError(
                     "reserve() needs input_tokens or prompt", model_id=model_id
                 )
-            input_tokens = estimate_tokens(prompt, messages=messages)
+            input_tokens, source = estimate_tokens(prompt, messages=messages), "estimate"
+        return self._reserve(model_id, input_tokens, max_output_tokens, source)
+
+    def _reserve(
+        self, model_id: str, input_tokens: int, max_output_tokens: int, source: str
+    ) -> Reservation:
         if input_tokens < 0 or max_output_tokens < 0:
             raise ConfigurationError("input_tokens and max_output_tokens must be >= 0")
         price = self.prices.price(model_id, on_unknown=self.on_unknown)
@@ -310,7 +408,7 @@ class Ledger:
         amounts = _Amounts(
             cost / 1000, input_tokens, max_output_tokens, input_tokens, input_tokens, 1
         )
-        return self._hold(model_id, amounts, input_tokens, max_output_tokens)
+        return self._hold(model_id, amounts, input_tokens, max_output_tokens, source)
 
     def reserve_guardrail(self, guardrail_id: str, characters: int) -> Reservation:
         """Hold the worst case of an ApplyGuardrail call on ``characters`` characters.
@@ -332,7 +430,12 @@ class Ledger:
         return self._hold(f"guardrail:{guardrail_id}", amounts, 0, 0)
 
     def _hold(
-        self, model_id: str, amounts: _Amounts, input_tokens: int, max_output_tokens: int
+        self,
+        model_id: str,
+        amounts: _Amounts,
+        input_tokens: int,
+        max_output_tokens: int,
+        source: str = "given",
     ) -> Reservation:
         scopes = (self._root, *self._active.get())
         with self._lock:
@@ -348,6 +451,7 @@ class Ledger:
             input_tokens=input_tokens,
             max_output_tokens=max_output_tokens,
             amounts=amounts,
+            source=source,
         )
 
     def _check(self, scope: _Scope, amounts: _Amounts, model_id: str) -> None:
@@ -367,22 +471,27 @@ class Ledger:
                     model_id=model_id,
                 )
 
-    def _finish(self, reservation: Reservation, row: ModelUsage | None, error: bool) -> Decimal:
+    def _finish(
+        self, reservation: Reservation, rows: list[ModelUsage] | None, error: bool = False
+    ) -> Decimal:
+        # One lock for the release and every booking: no other call can take the room in
+        # between (a guardrail charge booked after the release could otherwise overspend).
         with self._lock:
             if reservation.state != "open":
                 return reservation.settled_cost or _ZERO
             for scope in reservation._scopes:
                 scope.reserved.add(reservation._amounts, -1)
                 scope.open -= 1
-            if row is None:
+            if rows is None:
                 reservation.state = "released"
                 if error:
                     self._book(reservation._scopes, ModelUsage(reservation.model_id, errors=1))
                 return _ZERO
             reservation.state = "settled"
-            reservation.settled_cost = row.cost
-            self._book(reservation._scopes, row)
-            return row.cost
+            for row in rows:
+                self._book(reservation._scopes, row)
+            reservation.settled_cost = sum((row.cost for row in rows), _ZERO)
+            return reservation.settled_cost
 
     def _cost(self, model_id: str, usage: Usage, cache_write_1h_tokens: int) -> Decimal:
         price = self.prices.price(model_id, on_unknown=self.on_unknown)
@@ -401,6 +510,22 @@ class Ledger:
             scope.committed.add(amounts)
             scope.book(row)
 
+    def _guardrail_rows(self, trace: GuardrailTrace | None) -> list[ModelUsage]:
+        if trace is None:
+            return []
+        per_id: dict[str, GuardrailUsage] = {}
+        groups: list[tuple[str, tuple[GuardrailAssessment, ...]]] = [
+            (gid, (a,)) for gid, a in trace.input_assessments.items()
+        ]
+        groups += list(trace.output_assessments.items())
+        for gid, assessments in groups:
+            for assessment in assessments:
+                per_id[gid] = per_id.get(gid, GuardrailUsage()) + assessment.usage
+        return [
+            _guardrail_row(f"guardrail:{gid or 'unknown'}", u, self.prices.guardrail_cost(u))
+            for gid, u in per_id.items()
+        ]
+
     # -- whole Converse requests (what the BedrockKit chat models call)
 
     def reserve_request(
@@ -409,60 +534,60 @@ class Ledger:
         *,
         input_tokens: int | None = None,
         default_max_tokens: int = 4096,
+        runtime: TokenCountingRuntime | None = None,
     ) -> Reservation:
-        """:meth:`reserve` for a Converse request dict.
+        """:meth:`reserve` for a Converse (or InvokeModel) request dict.
 
         Args:
             request: Converse keyword arguments (``modelId``, ``messages``,
-                ``inferenceConfig``...).
-            input_tokens: From ``ConverseRuntime.count_tokens(request)``; else
-                :func:`estimate_request_tokens`.
+                ``inferenceConfig``...), or InvokeModel ones (``body``).
+            input_tokens: A count the caller already has; else CountTokens on ``runtime``
+                (see the ``count_tokens`` option), else the estimate.
             default_max_tokens: Reserved when the request sets no ``maxTokens``.
+            runtime: The runtime that will send the request (``ConverseRuntime``), used
+                for CountTokens.
         """
-        max_tokens = (request.get("inferenceConfig") or {}).get("maxTokens")
-        if input_tokens is None:
-            input_tokens = estimate_request_tokens(request)
-        return self.reserve(
-            str(request["modelId"]), input_tokens, int(max_tokens or default_max_tokens)
+        counted = (
+            Counted(input_tokens, "given")
+            if input_tokens is not None
+            else self.counter.count(runtime, request)
         )
+        return self._reserve_counted(request, counted, default_max_tokens)
+
+    async def areserve_request(
+        self,
+        request: Mapping[str, Any],
+        *,
+        input_tokens: int | None = None,
+        default_max_tokens: int = 4096,
+        runtime: TokenCountingRuntime | None = None,
+    ) -> Reservation:
+        """Async :meth:`reserve_request` (CountTokens over the async client)."""
+        counted = (
+            Counted(input_tokens, "given")
+            if input_tokens is not None
+            else await self.counter.acount(runtime, request)
+        )
+        return self._reserve_counted(request, counted, default_max_tokens)
+
+    def _reserve_counted(
+        self, request: Mapping[str, Any], counted: Counted, default_max_tokens: int
+    ) -> Reservation:
+        max_tokens = (request.get("inferenceConfig") or {}).get("maxTokens")
+        max_output = int(max_tokens or default_max_tokens)
+        return self._reserve(str(request["modelId"]), counted.tokens, max_output, counted.source)
 
     def metered(
         self, reservation: Reservation, deltas: Iterable[StreamDelta]
     ) -> Iterator[StreamDelta]:
-        """Pass stream deltas through; settle on completion, abandon or release otherwise."""
-        received = 0
-        try:
-            for delta in deltas:
-                received += isinstance(delta, TextDelta | ToolCallDelta | ReasoningDelta)
-                if isinstance(delta, CompletedDelta):
-                    reservation.settle_result(delta.result)
-                yield delta
-        except GeneratorExit:
-            _drop(reservation, received)
-            raise
-        except BaseException as exc:
-            reservation.release(exc)
-            raise
-        reservation.release()  # ended without a result: nothing was billed we know of
+        """Pass stream deltas through, settling by the module's rules (see its doc)."""
+        return metering.metered(reservation, deltas)
 
-    async def ametered(
+    def ametered(
         self, reservation: Reservation, deltas: AsyncIterable[StreamDelta]
     ) -> AsyncIterator[StreamDelta]:
         """Async :meth:`metered`."""
-        received = 0
-        try:
-            async for delta in deltas:
-                received += isinstance(delta, TextDelta | ToolCallDelta | ReasoningDelta)
-                if isinstance(delta, CompletedDelta):
-                    reservation.settle_result(delta.result)
-                yield delta
-        except (GeneratorExit, asyncio.CancelledError):
-            _drop(reservation, received)
-            raise
-        except BaseException as exc:
-            reservation.release(exc)
-            raise
-        reservation.release()
+        return metering.ametered(reservation, deltas)
 
     # -- observe without enforcing
 
@@ -486,17 +611,11 @@ class Ledger:
         Guardrail units are known only after the call, so they are charged then: a
         reservation does not hold them.
         """
-        if trace is None:
-            return _ZERO
-        per_id: dict[str, GuardrailUsage] = {}
-        groups: list[tuple[str, tuple[GuardrailAssessment, ...]]] = [
-            (gid, (a,)) for gid, a in trace.input_assessments.items()
-        ]
-        groups += list(trace.output_assessments.items())
-        for gid, assessments in groups:
-            for assessment in assessments:
-                per_id[gid] = per_id.get(gid, GuardrailUsage()) + assessment.usage
-        return sum((self.record_guardrail(u, guardrail_id=gid) for gid, u in per_id.items()), _ZERO)
+        rows = self._guardrail_rows(trace)
+        with self._lock:
+            for row in rows:
+                self._book((self._root, *self._active.get()), row)
+        return sum((row.cost for row in rows), _ZERO)
 
     def record_guardrail(self, usage: GuardrailUsage, *, guardrail_id: str = "") -> Decimal:
         """Count the text units and cost of one guardrail evaluation; returns its cost."""
@@ -566,15 +685,6 @@ def _guardrail_row(row_id: str, usage: GuardrailUsage, cost: Decimal) -> ModelUs
         if f.name != "automated_reasoning_policies"  # a count of policies, not text units
     )
     return ModelUsage(row_id, 1, guardrail_text_units=units, cost=cost)
-
-
-def _drop(reservation: Reservation, received: int) -> None:
-    # Once a piece arrived the request was certainly sent and billed; before that it may
-    # not have been, so nothing is charged (the error is still counted).
-    if received:
-        reservation.abandon(received)
-    else:
-        reservation.release(True)
 
 
 def _row(model_id: str, usage: Usage, cost: Decimal, errors: int) -> ModelUsage:

@@ -36,6 +36,14 @@ class ModelUsage:
     """Guardrail text units, summed over policies."""
     cost: Decimal = _ZERO
     """Cost in USD."""
+    partial: int = 0
+    """Streams cut after output started, charged reserved input plus the output received."""
+    usage_missing: int = 0
+    """Calls whose response carried no usage, charged their full reservation."""
+    overruns: int = 0
+    """Calls billed more than they had reserved (only possible when the input was estimated)."""
+    estimated: int = 0
+    """Calls whose input side was reserved from the estimate rather than CountTokens."""
 
     def __add__(self, other: ModelUsage) -> ModelUsage:
         sums = {f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)[1:]}
@@ -51,6 +59,9 @@ _COLUMNS = (
     ("cache_read_input_tokens", "cache read"),
     ("cache_write_input_tokens", "cache write"),
     ("guardrail_text_units", "guardrail units"),
+    ("partial", "partial"),
+    ("usage_missing", "no usage"),
+    ("overruns", "overruns"),
     ("cost", "cost USD"),
 )
 

@@ -55,3 +55,30 @@ def supports_tool_choice(model_id: str, choice: str) -> bool:
         return True
     table = _ANY_TOOL_CHOICE if choice == "any" else _NAMED_TOOL_CHOICE
     return provider in table or provider == ""  # unknown (ARN): let Bedrock decide
+
+
+# Claude models that predate Bedrock's CountTokens (the user guide's table of supported
+# models starts with Claude 3.5 Haiku); Nova, Titan, Llama, Mistral... are not supported at
+# all and answer ValidationException ("The provided model doesn't support counting tokens").
+_NO_COUNT_TOKENS = (
+    "anthropic.claude-v",
+    "anthropic.claude-instant",
+    "anthropic.claude-3-haiku-",
+    "anthropic.claude-3-sonnet-",
+    "anthropic.claude-3-opus-",
+)
+
+
+def supports_count_tokens(model_id: str) -> bool:
+    """Whether Bedrock's CountTokens API may count input for ``model_id``.
+
+    True for Anthropic Claude models from Claude 3.5 on, addressed by model id or
+    cross-region profile id (CountTokens takes the foundation model id, which
+    :func:`base_model_id` gives). ARNs of provisioned or custom models are not supported.
+    A region or account where the API still refuses is found out at run time (the caller
+    falls back to the estimate).
+    """
+    if model_id.startswith("arn:") and "foundation-model/" not in model_id:
+        return False
+    base = base_model_id(model_id)
+    return base.startswith("anthropic.claude") and not base.startswith(_NO_COUNT_TOKENS)

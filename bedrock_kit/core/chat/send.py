@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
+from bedrock_kit.core.budget.metering import ametered, metered
 from bedrock_kit.core.chat.converse import build_converse_request, build_tool_config, merge_turns
 from bedrock_kit.core.chat.invoke import InvokeInput, build_invoke_request
 from bedrock_kit.core.chat.runtime import ConverseRuntime
@@ -23,10 +24,10 @@ from bedrock_kit.core.chat.types import (
     SystemBlock,
     ToolSpec,
 )
-from bedrock_kit.errors import ConfigurationError
+from bedrock_kit.errors import ConfigurationError, MalformedResponseError
 
 if TYPE_CHECKING:
-    from bedrock_kit.core.budget.ledger import Ledger
+    from bedrock_kit.core.budget.ledger import Ledger, Reservation
 
 Api: TypeAlias = Literal["converse", "invoke"]
 # Output tokens reserved when a request sets no limit (Bedrock models default to 4,096 or less).
@@ -87,25 +88,52 @@ def build_chat_request(
     return build_invoke_request(model_id, invoke_input, guardrail=guardrail)
 
 
-def _reserve(ledger: Ledger | None, request: Mapping[str, Any], max_tokens: int | None) -> Any:
-    """Hold the call's worst case on ``ledger`` before any request (None: no budget)."""
+def _max_tokens(max_tokens: int | None) -> int:
+    return max_tokens or _DEFAULT_MAX_TOKENS
+
+
+def _reserve(
+    runtime: ConverseRuntime,
+    ledger: Ledger | None,
+    request: Mapping[str, Any],
+    max_tokens: int | None,
+) -> Reservation | None:
+    """Hold the call's worst case on ``ledger`` before any request (None: no budget).
+
+    The input side comes from CountTokens on ``runtime`` where the ledger allows it and the
+    model supports it, else from the estimate (InvokeModel bodies are always estimated).
+    """
     if ledger is None:
         return None
-    if "body" in request:  # InvokeModel: the provider body holds the whole prompt
-        return ledger.reserve(
-            str(request["modelId"]),
-            max_output_tokens=max_tokens or _DEFAULT_MAX_TOKENS,
-            prompt=bytes(request["body"]).decode(errors="replace"),
-        )
-    return ledger.reserve_request(request, default_max_tokens=max_tokens or _DEFAULT_MAX_TOKENS)
+    return ledger.reserve_request(
+        request, default_max_tokens=_max_tokens(max_tokens), runtime=runtime
+    )
+
+
+async def _areserve(
+    runtime: ConverseRuntime,
+    ledger: Ledger | None,
+    request: Mapping[str, Any],
+    max_tokens: int | None,
+) -> Reservation | None:
+    """Async :func:`_reserve` (CountTokens over the async client)."""
+    if ledger is None:
+        return None
+    return await ledger.areserve_request(
+        request, default_max_tokens=_max_tokens(max_tokens), runtime=runtime
+    )
 
 
 @contextmanager
-def _budgeted(
-    ledger: Ledger | None, request: Mapping[str, Any], max_tokens: int | None
+def _settling(
+    reservation: Reservation | None,
 ) -> Iterator[Callable[[ConverseResult], ConverseResult]]:
-    """Reserve before the call; the yielded function settles the result; errors release."""
-    reservation = _reserve(ledger, request, max_tokens)
+    """The yielded function settles a result (full reservation if it has no usage).
+
+    A malformed answer is charged the full reservation (Bedrock answered, so it billed);
+    any other exception releases (an error answer or a failed connection bills nothing
+    we can see).
+    """
     if reservation is None:
         yield lambda result: result
         return
@@ -116,6 +144,9 @@ def _budgeted(
 
     try:
         yield settle
+    except MalformedResponseError:
+        reservation.settle_reserved()  # Bedrock answered, so it billed; how much is unknown
+        raise
     except BaseException as exc:
         reservation.release(exc)
         raise
@@ -132,9 +163,10 @@ def send(
     """Send a request built by :func:`build_chat_request`.
 
     With a ``ledger``, the call's worst case is reserved first (BudgetExceededError, before
-    any request, when it does not fit) and settled to the billed usage afterwards.
+    any request, when it does not fit) and settled to the billed usage afterwards (see
+    :mod:`bedrock_kit.core.budget.ledger` for the settle rules).
     """
-    with _budgeted(ledger, request, max_tokens) as settle:
+    with _settling(_reserve(runtime, ledger, request, max_tokens)) as settle:
         return settle(runtime.converse(request) if api == "converse" else runtime.invoke(request))
 
 
@@ -147,7 +179,7 @@ async def asend(
     max_tokens: int | None = None,
 ) -> ConverseResult:
     """Async :func:`send`."""
-    with _budgeted(ledger, request, max_tokens) as settle:
+    with _settling(await _areserve(runtime, ledger, request, max_tokens)) as settle:
         if api == "converse":
             return settle(await runtime.aconverse(request))
         return settle(await runtime.ainvoke(request))
@@ -161,15 +193,18 @@ def send_stream(
     ledger: Ledger | None = None,
     max_tokens: int | None = None,
 ) -> Iterator[StreamDelta]:
-    """Stream a request built with ``stream=True`` (metered on ``ledger`` when given)."""
-    reservation = _reserve(ledger, request, max_tokens)
+    """Stream a request built with ``stream=True`` (metered on ``ledger`` when given).
+
+    The reservation is made here, before the request, so a refusal raises at the call.
+    """
+    reservation = _reserve(runtime, ledger, request, max_tokens)
     deltas = runtime.stream(request) if api == "converse" else runtime.invoke_stream(request)
-    if ledger is None:
+    if reservation is None:
         return deltas
-    return ledger.metered(reservation, deltas)
+    return metered(reservation, deltas)
 
 
-def asend_stream(
+async def asend_stream(
     runtime: ConverseRuntime,
     api: Api,
     request: Mapping[str, Any],
@@ -177,9 +212,13 @@ def asend_stream(
     ledger: Ledger | None = None,
     max_tokens: int | None = None,
 ) -> AsyncIterator[StreamDelta]:
-    """Async :func:`send_stream`."""
-    reservation = _reserve(ledger, request, max_tokens)
+    """Async :func:`send_stream`; the reservation (and any refusal) comes with the first
+    ``__anext__``, before the request is sent."""
+    reservation = await _areserve(runtime, ledger, request, max_tokens)
     deltas = runtime.astream(request) if api == "converse" else runtime.ainvoke_stream(request)
-    if ledger is None:
-        return deltas
-    return ledger.ametered(reservation, deltas)
+    if reservation is None:
+        async for delta in deltas:
+            yield delta
+        return
+    async for delta in ametered(reservation, deltas):
+        yield delta

@@ -200,9 +200,10 @@ async def test_asyncio_tasks_inherit_the_scope():
     assert len(refused) == 2 and led.report("agent").total.calls == 3
 
 
-def test_estimate_is_chars_over_four_rounded_up_plus_message_overhead():
-    assert estimate_tokens("abcde") == 2 + 4
-    assert estimate_tokens(["abcd", "efgh", "i"], messages=2) == 3 + 8
+def test_estimate_is_the_documented_text_estimate_plus_request_and_message_overhead():
+    # lower-case words: one token per 4 letters; 32 per request, 8 per message
+    assert estimate_tokens("abcde") == 2 + 32 + 8
+    assert estimate_tokens(["abcd", "efgh", "i"], messages=2) == 3 + 32 + 16
     request = {
         "messages": [
             {"role": "user", "content": [{"text": "x" * 40}, {"image": {"format": "png"}}]},
@@ -210,10 +211,10 @@ def test_estimate_is_chars_over_four_rounded_up_plus_message_overhead():
         ],
         "system": [{"text": "z" * 8}],
     }
-    # ceil(52/4)=13 (roles and formats are not text), 2 messages * 4, 1 image * 1600
-    assert estimate_request_tokens(request) == 13 + 8 + 1600
+    # 10 + 1 + 2 (roles and formats are not text), 32 + 2 messages * 8, 1 image * 3000
+    assert estimate_request_tokens(request) == 13 + 48 + 3000
     led = ledger()
-    assert led.reserve(MODEL, prompt="abcdefgh", messages=1).input_tokens == 6
+    assert led.reserve(MODEL, prompt="abcdefgh", messages=1).input_tokens == 42
 
 
 def test_guardrail_units_and_cost_in_the_same_ledger():
