@@ -277,8 +277,7 @@ def _outputs(response: Mapping[str, Any]) -> tuple[str, ...]:
     if outputs is None:  # older responses (and recordings) also carry the singular key
         outputs, key = response.get("output"), "output"
     return tuple(
-        _w.text(o.get("text"), f"{key}[{i}].text")
-        for i, o in enumerate(_w.objects(outputs, key))
+        _w.text(o.get("text"), f"{key}[{i}].text") for i, o in enumerate(_w.objects(outputs, key))
     )
 
 

@@ -350,7 +350,10 @@ _USAGE_FIELDS = {
 def _usage(value: Any, path: str) -> GuardrailUsage:
     usage = _w.obj(value, path)
     return GuardrailUsage(
-        **{ours: _w.count(usage.get(wire), f"{path}.{wire}") for wire, ours in _USAGE_FIELDS.items()}
+        **{
+            ours: _w.count(usage.get(wire), f"{path}.{wire}")
+            for wire, ours in _USAGE_FIELDS.items()
+        }
     )
 
 
@@ -457,7 +460,7 @@ def _invoke_trace(body: Any) -> dict[str, Any]:
     for i, group in enumerate(_w.objects(wire.get("outputs"), path)):
         for gid, assessment in _assessment_map(group, f"{path}[{i}]").items():
             outputs.setdefault(gid, []).append(assessment)
-    shaped = {
+    shaped: dict[str, Any] = {
         "inputAssessment": _assessment_map(
             wire.get("input"), "amazon-bedrock-trace.guardrail.input"
         ),

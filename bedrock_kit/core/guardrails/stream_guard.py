@@ -129,9 +129,7 @@ def check_failed(exc: BaseException, label: str | None = None) -> BedrockKitErro
     """
     if isinstance(exc, BedrockKitError):
         return exc
-    error = BedrockKitError(
-        f"guardrail check failed: {type(exc).__name__}: {exc}", model_id=label
-    )
+    error = BedrockKitError(f"guardrail check failed: {type(exc).__name__}: {exc}", model_id=label)
     error.__cause__ = exc
     return error
 
