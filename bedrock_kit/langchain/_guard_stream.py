@@ -198,10 +198,15 @@ class ChunkPieces:
                 entry["id"], call.id_released = call.id, True
         entry[part] = (entry[part] or "") + text
 
-    def finish(self, guard: StreamGuard, stats: StreamGuardStats | None = None) -> Any:
-        """The extras chunk to yield after the last checked text (None when there is none)."""
+    def finish(self, guard: StreamGuard, stats: StreamGuardStats) -> Any:
+        """The extras chunk to yield after the last checked text (None when there is none).
+
+        Nothing follows a block: the stream stopped there, tool calls and metadata included.
+        """
         if self.withheld:
             _log.warning("stream guard withheld %d non-text content blocks", self.withheld)
+        if stats.blocked:
+            return None
         if self.unchecked:
             guard.note_unchecked(self.unchecked, stats)
         late: list[Any] = [

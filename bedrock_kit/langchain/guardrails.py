@@ -480,19 +480,19 @@ class BedrockStreamGuard(_GuardrailRunnable):
             BedrockKitError: When a check fails (typed; nothing unchecked was released).
         """
         assert self._guard is not None
-        state = self._state()
-        for released in self._guard.guard_pieces(pieces(state, chunks)):
+        state, stats = self._state(), StreamGuardStats()
+        for released in self._guard.guard_pieces(pieces(state, chunks), stats=stats):
             yield state.chunk_of(released)
-        if (extra := state.finish(self._guard)) is not None:
+        if (extra := state.finish(self._guard, stats)) is not None:
             yield extra
 
     async def aguard_stream(self, chunks: AsyncIterator[Any]) -> AsyncIterator[Any]:
         """Async :meth:`guard_stream`."""
         assert self._guard is not None
-        state = self._state()
-        async for released in self._guard.aguard_pieces(apieces(state, chunks)):
+        state, stats = self._state(), StreamGuardStats()
+        async for released in self._guard.aguard_pieces(apieces(state, chunks), stats=stats):
             yield state.chunk_of(released)
-        if (extra := state.finish(self._guard)) is not None:
+        if (extra := state.finish(self._guard, stats)) is not None:
             yield extra
 
     def transform(

@@ -168,14 +168,13 @@ class ResponsePieces:
         role = self.last.message.role if self.last is not None else MessageRole.ASSISTANT
         return ChatMessage(role=role, blocks=blocks)
 
-    def finish(
-        self, guard: StreamGuard, stats: StreamGuardStats | None = None
-    ) -> ChatResponse | None:
+    def finish(self, guard: StreamGuard, stats: StreamGuardStats) -> ChatResponse | None:
         """The last response, after everything passed: the upstream's ``raw`` and
-        ``additional_kwargs`` (usage, stop reason...) on the released message."""
+        ``additional_kwargs`` (usage, stop reason...) on the released message. Nothing
+        follows a block: the stream stopped there."""
         if self.withheld:
             _log.warning("stream guard withheld %d thinking blocks", self.withheld)
-        if self.last is None:
+        if self.last is None or stats.blocked:
             return None
         kwargs = {
             k: v for k, v in self.last.additional_kwargs.items() if k not in _UNCHECKED_KWARGS

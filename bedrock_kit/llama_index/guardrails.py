@@ -192,18 +192,18 @@ class BedrockGuardrail(BedrockClientArgs):
             GuardrailInterventionError: When a window is blocked (``on_block="raise"``).
             BedrockKitError: When a check fails (typed; nothing unchecked was released).
         """
-        state = self._pieces()
-        for released in self._stream.guard_pieces(pieces(state, responses)):
+        state, stats = self._pieces(), StreamGuardStats()
+        for released in self._stream.guard_pieces(pieces(state, responses), stats=stats):
             yield state.response_of(released)
-        if (last := state.finish(self._stream)) is not None:
+        if (last := state.finish(self._stream, stats)) is not None:
             yield last
 
     async def aguard_llm_stream(self, responses: AsyncIterator[Any]) -> AsyncIterator[Any]:
         """Async :meth:`guard_llm_stream`."""
-        state = self._pieces()
-        async for released in self._stream.aguard_pieces(apieces(state, responses)):
+        state, stats = self._pieces(), StreamGuardStats()
+        async for released in self._stream.aguard_pieces(apieces(state, responses), stats=stats):
             yield state.response_of(released)
-        if (last := state.finish(self._stream)) is not None:
+        if (last := state.finish(self._stream, stats)) is not None:
             yield last
 
     # -- query engine responses

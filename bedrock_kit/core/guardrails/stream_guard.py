@@ -103,6 +103,8 @@ class StreamGuardStats:
     passed on with ``check_tool_calls=False``)."""
     interventions: int = 0
     """Windows the guardrail masked or blocked."""
+    blocked: int = 0
+    """Windows the guardrail blocked (each stopped its stream there)."""
     failures: int = 0
     """Checks that failed (error, malformed or unknown answer)."""
     usage: GuardrailUsage = field(default_factory=GuardrailUsage)
@@ -217,6 +219,8 @@ class _Run:
             return self._release_unchecked(window, tail, outcome)
         if outcome.blocked:
             self.done = True
+            for stats in self.stats:
+                stats.blocked += 1
             if self.guard.on_block == "raise":
                 raise intervention_error(outcome)
             return self._count((Piece(self.guard.replacement or outcome.output_text, TEXT),))
