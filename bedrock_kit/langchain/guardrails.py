@@ -140,6 +140,12 @@ def _checked_calls(message: BaseMessage, found: dict[int, dict[str, str]]) -> Ba
     object become an invalid tool call (LangChain's form for unparseable arguments)."""
     if not found or not isinstance(message, AIMessage):
         return message
+    sent = [
+        {"name": c["name"], "args": json.dumps(c["args"], ensure_ascii=False)}
+        for c in message.tool_calls
+    ]
+    if [found[c] for c in range(len(sent))] == sent:
+        return message  # nothing masked
     calls, invalid = [], list(message.invalid_tool_calls)
     for c, call in enumerate(message.tool_calls):
         name, args = found[c]["name"], found[c]["args"]

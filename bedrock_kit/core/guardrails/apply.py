@@ -267,7 +267,10 @@ def _request_id(response: Mapping[str, Any]) -> str | None:
     meta = response.get("ResponseMetadata")
     if not isinstance(meta, Mapping):
         return None
-    found = meta.get("RequestId") or (meta.get("HTTPHeaders") or {}).get("x-amzn-requestid")
+    headers = meta.get("HTTPHeaders")
+    found = meta.get("RequestId") or (
+        headers.get("x-amzn-requestid") if isinstance(headers, Mapping) else None
+    )
     return found if isinstance(found, str) else None
 
 

@@ -115,6 +115,12 @@ def test_a_response_that_is_not_an_object_is_malformed(response: Any) -> None:
         parse_apply_guardrail_response(None)  # type: ignore[arg-type]
 
 
+def test_response_metadata_of_the_wrong_shape_does_not_crash() -> None:
+    for meta in ([1], {"HTTPHeaders": [1]}, {"RequestId": 5}):
+        result = parse_apply_guardrail_response({**NONE, "ResponseMetadata": meta})
+        assert result.request_id is None and not result.intervened
+
+
 def test_the_http_body_is_quoted_when_given() -> None:
     html = b"<html><body>Please sign in to the hotel network</body></html>" * 20
     with pytest.raises(MalformedResponseError) as info:
