@@ -15,7 +15,6 @@ Example:
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -27,7 +26,7 @@ from langchain_core.messages import (
     BaseMessage,
     message_chunk_to_message,
 )
-from langchain_core.messages.tool import tool_call_chunk
+from langchain_core.messages.tool import invalid_tool_call, tool_call_chunk
 from langchain_core.prompt_values import ChatPromptValue, PromptValue, StringPromptValue
 from langchain_core.runnables import RunnableConfig, RunnableSerializable
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator
@@ -40,12 +39,11 @@ from bedrock_kit.core.guardrails.apply import (
 )
 from bedrock_kit.core.guardrails.stream_guard import StreamGuard, StreamGuardStats
 from bedrock_kit.core.guardrails.texts import GuardedTexts, aguard_texts, guard_texts
-from bedrock_kit.errors import ConfigurationError, GuardrailInterventionError
+from bedrock_kit.errors import BedrockKitError, ConfigurationError, GuardrailInterventionError
 from bedrock_kit.langchain._client import BedrockClientArgs
+from bedrock_kit.langchain._guard_stream import ChunkPieces, apieces, pieces
 
 __all__ = ["BedrockGroundingCheck", "BedrockGuardrail", "BedrockStreamGuard"]
-
-_log = logging.getLogger(__name__)
 
 
 class _GuardrailRunnable(BedrockClientArgs, RunnableSerializable[Any, Any]):
@@ -105,28 +103,61 @@ class _GuardrailRunnable(BedrockClientArgs, RunnableSerializable[Any, Any]):
 
 @dataclass
 class _Slot:
-    """Where one text lives: a str, a message's str content, or one block of a message."""
+    """Where one text lives: a str, a message's str content, one block of a message, or the
+    name or JSON arguments of one of an AI message's tool calls."""
 
     message: int | None
     block: int | None
+    tool_part: str | None = None
 
 
-def _message_slots(messages: Sequence[BaseMessage]) -> tuple[list[str], list[_Slot]]:
+def _message_slots(
+    messages: Sequence[BaseMessage], *, tool_calls: bool = False
+) -> tuple[list[str], list[_Slot]]:
     texts: list[str] = []
     slots: list[_Slot] = []
     for m, message in enumerate(messages):
         if isinstance(message.content, str):
             texts.append(message.content)
             slots.append(_Slot(m, None))
-            continue
-        for b, block in enumerate(message.content):
-            if isinstance(block, str):
-                texts.append(block)
-                slots.append(_Slot(m, b))
-            elif isinstance(block, Mapping) and block.get("type") == "text":
-                texts.append(str(block.get("text", "")))
-                slots.append(_Slot(m, b))
+        else:
+            for b, block in enumerate(message.content):
+                if isinstance(block, str):
+                    texts.append(block)
+                    slots.append(_Slot(m, b))
+                elif isinstance(block, Mapping) and block.get("type") == "text":
+                    texts.append(str(block.get("text", "")))
+                    slots.append(_Slot(m, b))
+        if tool_calls and isinstance(message, AIMessage):
+            for c, call in enumerate(message.tool_calls):
+                texts += [call["name"], json.dumps(call["args"], ensure_ascii=False)]
+                slots += [_Slot(m, c, "name"), _Slot(m, c, "args")]
     return texts, slots
+
+
+def _checked_calls(message: BaseMessage, found: dict[int, dict[str, str]]) -> BaseMessage:
+    """``message`` with its tool calls as checked: masked arguments that are no longer a JSON
+    object become an invalid tool call (LangChain's form for unparseable arguments)."""
+    if not found or not isinstance(message, AIMessage):
+        return message
+    sent = [
+        {"name": c["name"], "args": json.dumps(c["args"], ensure_ascii=False)}
+        for c in message.tool_calls
+    ]
+    if [found[c] for c in range(len(sent))] == sent:
+        return message  # nothing masked
+    calls, invalid = [], list(message.invalid_tool_calls)
+    for c, call in enumerate(message.tool_calls):
+        name, args = found[c]["name"], found[c]["args"]
+        try:
+            parsed = json.loads(args)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            calls.append({**call, "name": name, "args": parsed})
+        else:
+            invalid.append(invalid_tool_call(name=name, args=args, id=call["id"], error=None))
+    return message.model_copy(update={"tool_calls": calls, "invalid_tool_calls": invalid})
 
 
 def _rebuild_messages(
@@ -135,8 +166,13 @@ def _rebuild_messages(
     contents: list[Any] = [
         m.content if isinstance(m.content, str) else list(m.content) for m in messages
     ]
+    calls: list[dict[int, dict[str, str]]] = [{} for _ in messages]
     for slot, text in zip(slots, texts, strict=True):
         assert slot.message is not None
+        if slot.tool_part is not None:
+            assert slot.block is not None
+            calls[slot.message].setdefault(slot.block, {})[slot.tool_part] = text
+            continue
         if slot.block is None:
             contents[slot.message] = text
             continue
@@ -149,16 +185,17 @@ def _rebuild_messages(
                 "text": text,
             }
         )
-    return [
+    rebuilt = [
         m if c == m.content else m.model_copy(update={"content": c})
         for m, c in zip(messages, contents, strict=True)
     ]
+    return [_checked_calls(m, found) for m, found in zip(rebuilt, calls, strict=True)]
 
 
 class _Shape:
     """A LangChain value taken apart into texts, and put back together."""
 
-    def __init__(self, value: Any, input_key: str | None) -> None:
+    def __init__(self, value: Any, input_key: str | None, *, tool_calls: bool = False) -> None:
         self.value = value
         self.key = input_key if isinstance(value, Mapping) else None
         if self.key is not None and self.key not in value:
@@ -184,7 +221,7 @@ class _Shape:
                 f"input_key holds one, got {type(inner).__name__}"
             )
         if self.messages is not None:
-            self.texts, self.slots = _message_slots(self.messages)
+            self.texts, self.slots = _message_slots(self.messages, tool_calls=tool_calls)
 
     def rebuild(self, texts: Sequence[str]) -> Any:
         inner: Any
@@ -208,7 +245,12 @@ class _Shape:
         """The blocked message, in the input's shape."""
         if self.messages is None:
             return self.rebuild([text])
-        last = self.messages[-1].model_copy(update={"content": text})
+        update: dict[str, Any] = {"content": text}
+        if isinstance(self.messages[-1], AIMessage):  # a blocked answer calls no tool
+            update |= {"tool_calls": [], "invalid_tool_calls": []}
+        if isinstance(self.messages[-1], AIMessageChunk):
+            update["tool_call_chunks"] = []
+        last = self.messages[-1].model_copy(update=update)
         if isinstance(self.inner, BaseMessage):
             return self._wrap(last)
         if isinstance(self.inner, PromptValue):
@@ -259,6 +301,9 @@ class BedrockGuardrail(_GuardrailRunnable):
     """Key under which ``detect`` mode attaches the result to a dict input."""
     on_result: Callable[[GuardedTexts], None] | None = Field(default=None, exclude=True)
     """Called with every check's result (the only way to see it for a str in detect mode)."""
+    check_tool_calls: bool = True
+    """Check the names and JSON arguments of an AI message's tool calls too (masked where
+    the guardrail anonymized them); ``False`` checks text only."""
 
     def with_source(self, source: Literal["INPUT", "OUTPUT"]) -> BedrockGuardrail:
         """The same guardrail (and clients) checking the other side of the model."""
@@ -268,6 +313,7 @@ class BedrockGuardrail(_GuardrailRunnable):
 
     def stream_guard(self, **options: Any) -> BedrockStreamGuard:
         """A :class:`BedrockStreamGuard` on the same guardrail and clients."""
+        options.setdefault("check_tool_calls", self.check_tool_calls)
         guard = BedrockStreamGuard(**self._shared(), **options)
         guard._core = self._core
         guard._rebuild_guard()
@@ -284,12 +330,15 @@ class BedrockGuardrail(_GuardrailRunnable):
             return _attach(shape.value, checked, self.result_key)
         return shape.rebuild(checked.texts)
 
+    def _shape(self, value: Any) -> _Shape:
+        return _Shape(value, self.input_key, tool_calls=self.check_tool_calls)
+
     def _guard(self, value: Any) -> Any:
-        shape = _Shape(value, self.input_key)
+        shape = self._shape(value)
         return self._finish(shape, guard_texts(self.core, shape.texts, source=self.source))
 
     async def _aguard(self, value: Any) -> Any:
-        shape = _Shape(value, self.input_key)
+        shape = self._shape(value)
         return self._finish(shape, await aguard_texts(self.core, shape.texts, source=self.source))
 
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
@@ -322,11 +371,17 @@ class BedrockGuardrail(_GuardrailRunnable):
         When that call blocks, one call cannot say which input was blocked: the inputs are
         then checked one by one (``1 + len(inputs)`` calls), as ``Runnable.batch`` does.
         """
-        shapes = [_Shape(value, self.input_key) for value in inputs]
+        shapes = [self._shape(value) for value in inputs]
         texts = [text for shape in shapes for text in shape.texts]
         if not inputs or not texts:
             return super().batch(inputs, config, return_exceptions=return_exceptions, **kwargs)
-        packed = guard_texts(self.core, texts, source=self.source)
+        try:
+            packed = guard_texts(self.core, texts, source=self.source)
+        except BedrockKitError:
+            if not return_exceptions:
+                raise
+            # one error per input, as Runnable.batch reports them
+            return super().batch(inputs, config, return_exceptions=True, **kwargs)
         if packed.blocked:
             return super().batch(inputs, config, return_exceptions=return_exceptions, **kwargs)
         return self._split(shapes, packed)
@@ -340,13 +395,18 @@ class BedrockGuardrail(_GuardrailRunnable):
         **kwargs: Any,
     ) -> list[Any]:
         """Async :meth:`batch`."""
-        shapes = [_Shape(value, self.input_key) for value in inputs]
+        shapes = [self._shape(value) for value in inputs]
         texts = [text for shape in shapes for text in shape.texts]
         if not inputs or not texts:
             return await super().abatch(
                 inputs, config, return_exceptions=return_exceptions, **kwargs
             )
-        packed = await aguard_texts(self.core, texts, source=self.source)
+        try:
+            packed = await aguard_texts(self.core, texts, source=self.source)
+        except BedrockKitError:
+            if not return_exceptions:
+                raise
+            return await super().abatch(inputs, config, return_exceptions=True, **kwargs)
         if packed.blocked:
             return await super().abatch(
                 inputs, config, return_exceptions=return_exceptions, **kwargs
@@ -355,45 +415,6 @@ class BedrockGuardrail(_GuardrailRunnable):
 
 
 # ------------------------------------------------------------------ stream guard
-
-
-class _ChunkState:
-    """Remembers chunk type, message id and non-text payloads of a guarded stream."""
-
-    def __init__(self) -> None:
-        self.messages = False
-        self.id: str | None = None
-        self.extra: AIMessageChunk | None = None
-        self.withheld = 0
-
-    def text_of(self, chunk: Any) -> str:
-        if isinstance(chunk, str):
-            return chunk
-        if not isinstance(chunk, AIMessageChunk):
-            raise ConfigurationError(
-                f"stream guard chunks must be str or AIMessageChunk, got {type(chunk).__name__}"
-            )
-        self.messages = True
-        self.id = self.id or chunk.id
-        texts, _ = _message_slots([chunk])
-        if not isinstance(chunk.content, str):
-            # Reasoning, image and other non-text blocks cannot be checked as output text:
-            # they are withheld (never released unchecked) and reported in a warning.
-            self.withheld += len(chunk.content) - len(texts)
-        # Tool-call chunks, usage and metadata are not text a user reads: kept and sent
-        # after the guarded text, never dropped.
-        rest = chunk.model_copy(update={"content": ""})
-        if rest.tool_call_chunks or rest.usage_metadata or rest.response_metadata:
-            self.extra = rest if self.extra is None else self.extra + rest
-        return "".join(texts)
-
-    def wrap(self, text: str) -> Any:
-        return AIMessageChunk(content=text, id=self.id) if self.messages else text
-
-    def finish(self) -> AIMessageChunk | None:
-        if self.withheld:
-            _log.warning("stream guard withheld %d non-text content blocks", self.withheld)
-        return self.extra
 
 
 class BedrockStreamGuard(_GuardrailRunnable):
@@ -414,9 +435,19 @@ class BedrockStreamGuard(_GuardrailRunnable):
     replacement: str | None = None
     """Text yielded in place of a blocked window with ``on_block="message"``."""
     fail_open: bool = False
-    """Release text unchecked when the guardrail call fails (default: raise)."""
+    """Release a window unchecked when its check fails (error, malformed or unknown answer).
+    Off by default: the error is raised and nothing past the last passed window is released.
+    Explicit opt-in only: each such release is logged as a warning and counted in
+    ``stats.unchecked_characters``."""
     first_window_size: int | None = None
     """A smaller first window so the first text arrives sooner (about one more call)."""
+    check_tool_calls: bool = True
+    """Check tool-call names and arguments as text in the same windows (released as
+    ``tool_call_chunks`` only after their window passed). ``False`` passes them on after the
+    guarded text, unchecked and counted in ``stats.unchecked_characters``."""
+    check_reasoning: bool = False
+    """Check reasoning text and release it; by default reasoning is withheld (never released
+    unchecked), with a warning."""
 
     _guard: StreamGuard | None = PrivateAttr(default=None)
 
@@ -442,27 +473,32 @@ class BedrockStreamGuard(_GuardrailRunnable):
         assert self._guard is not None
         return self._guard.stats
 
+    def _state(self) -> ChunkPieces:
+        return ChunkPieces(
+            check_tool_calls=self.check_tool_calls, check_reasoning=self.check_reasoning
+        )
+
     def guard_stream(self, chunks: Iterator[Any]) -> Iterator[Any]:
-        """Guard any iterator of str or AIMessageChunk (no LangChain callbacks)."""
+        """Guard any iterator of str or AIMessageChunk (no LangChain callbacks).
+
+        Raises:
+            GuardrailInterventionError: When a window is blocked (``on_block="raise"``).
+            BedrockKitError: When a check fails (typed; nothing unchecked was released).
+        """
         assert self._guard is not None
-        state = _ChunkState()
-        for text in self._guard.guard(state.text_of(c) for c in chunks):
-            yield state.wrap(text)
-        if (extra := state.finish()) is not None:
+        state, stats = self._state(), StreamGuardStats()
+        for released in self._guard.guard_pieces(pieces(state, chunks), stats=stats):
+            yield state.chunk_of(released)
+        if (extra := state.finish(self._guard, stats)) is not None:
             yield extra
 
     async def aguard_stream(self, chunks: AsyncIterator[Any]) -> AsyncIterator[Any]:
         """Async :meth:`guard_stream`."""
         assert self._guard is not None
-        state = _ChunkState()
-
-        async def texts() -> AsyncIterator[str]:
-            async for chunk in chunks:
-                yield state.text_of(chunk)
-
-        async for text in self._guard.aguard(texts()):
-            yield state.wrap(text)
-        if (extra := state.finish()) is not None:
+        state, stats = self._state(), StreamGuardStats()
+        async for released in self._guard.aguard_pieces(apieces(state, chunks), stats=stats):
+            yield state.chunk_of(released)
+        if (extra := state.finish(self._guard, stats)) is not None:
             yield extra
 
     def transform(

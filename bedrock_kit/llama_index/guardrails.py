@@ -20,7 +20,6 @@ from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from typing import Any, Literal
 
 from llama_index.core.base.base_query_engine import BaseQueryEngine
-from llama_index.core.base.llms.types import ChatMessage, ChatResponse, CompletionResponse
 from llama_index.core.base.response.schema import (
     AsyncStreamingResponse,
     Response,
@@ -35,6 +34,7 @@ from bedrock_kit.core.guardrails.stream_guard import StreamGuard, StreamGuardSta
 from bedrock_kit.core.guardrails.texts import GuardedTexts, aguard_texts, guard_texts
 from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.llama_index._client import CLIENT_ALIASES, BedrockClientArgs
+from bedrock_kit.llama_index._guard_stream import ResponsePieces, apieces, pieces
 
 __all__ = [
     "BedrockGuardrail",
@@ -68,10 +68,26 @@ class BedrockGuardrail(BedrockClientArgs):
     )
     overlap: int = Field(default=50, description="Characters re-checked across stream windows.")
     fail_open: bool = Field(
-        default=False, description="Release stream text unchecked when a check fails."
+        default=False,
+        description=(
+            "Release a stream window unchecked when its check fails (explicit opt-in: logged "
+            "as a warning, counted in stream_stats.unchecked_characters). Off: the error is "
+            "raised and nothing past the last passed window is released."
+        ),
     )
     first_window_size: int | None = Field(
         default=None, description="Smaller first stream window: first text arrives sooner."
+    )
+    check_tool_calls: bool = Field(
+        default=True,
+        description=(
+            "Check tool-call names and arguments of LLM streams as text, released only after "
+            "their window passed; False passes them on at the end, unchecked (counted)."
+        ),
+    )
+    check_reasoning: bool = Field(
+        default=False,
+        description="Check and release thinking text of LLM streams (else it is withheld).",
     )
 
     _core: GuardrailClient = PrivateAttr()
@@ -163,22 +179,32 @@ class BedrockGuardrail(BedrockClientArgs):
         """Guard an async text generator (e.g. ``AsyncStreamingResponse.async_response_gen``)."""
         return self._stream.aguard(texts)
 
+    def _pieces(self) -> ResponsePieces:
+        return ResponsePieces(
+            check_tool_calls=self.check_tool_calls, check_reasoning=self.check_reasoning
+        )
+
     def guard_llm_stream(self, responses: Iterator[Any]) -> Iterator[Any]:
-        """Guard ``stream_complete`` / ``stream_chat`` output: deltas only after a check."""
-        kind = _ResponseKind()
-        for text in self._stream.guard(kind.delta_of(r) for r in responses):
-            yield kind.wrap(text)
+        """Guard ``stream_complete`` / ``stream_chat`` output: deltas and tool calls only
+        after a check; a last response carries the upstream's usage and metadata.
+
+        Raises:
+            GuardrailInterventionError: When a window is blocked (``on_block="raise"``).
+            BedrockKitError: When a check fails (typed; nothing unchecked was released).
+        """
+        state, stats = self._pieces(), StreamGuardStats()
+        for released in self._stream.guard_pieces(pieces(state, responses), stats=stats):
+            yield state.response_of(released)
+        if (last := state.finish(self._stream, stats)) is not None:
+            yield last
 
     async def aguard_llm_stream(self, responses: AsyncIterator[Any]) -> AsyncIterator[Any]:
         """Async :meth:`guard_llm_stream`."""
-        kind = _ResponseKind()
-
-        async def deltas() -> AsyncIterator[str]:
-            async for response in responses:
-                yield kind.delta_of(response)
-
-        async for text in self._stream.aguard(deltas()):
-            yield kind.wrap(text)
+        state, stats = self._pieces(), StreamGuardStats()
+        async for released in self._stream.aguard_pieces(apieces(state, responses), stats=stats):
+            yield state.response_of(released)
+        if (last := state.finish(self._stream, stats)) is not None:
+            yield last
 
     # -- query engine responses
 
@@ -220,31 +246,6 @@ def _with_text(response: Any, text: str) -> Response:
 
 def _source_texts(sources: list[str] | list[NodeWithScore]) -> list[str]:
     return [s if isinstance(s, str) else s.node.get_content() for s in sources]
-
-
-class _ResponseKind:
-    """Rebuilds CompletionResponse / ChatResponse objects around released deltas."""
-
-    def __init__(self) -> None:
-        self.chat: ChatResponse | None = None
-        self.text = ""
-
-    def delta_of(self, response: Any) -> str:
-        if isinstance(response, ChatResponse):
-            self.chat = response
-        elif not isinstance(response, CompletionResponse):
-            raise ConfigurationError(
-                "LLM stream items must be CompletionResponse or ChatResponse, "
-                f"got {type(response).__name__}"
-            )
-        return response.delta or ""
-
-    def wrap(self, delta: str) -> Any:
-        self.text += delta
-        if self.chat is not None:
-            message = ChatMessage(role=self.chat.message.role, content=self.text)
-            return ChatResponse(message=message, delta=delta)
-        return CompletionResponse(text=self.text, delta=delta)
 
 
 class GuardedQueryEngine(BaseQueryEngine):

@@ -271,8 +271,10 @@ def test_stream_guard_withholds_non_text_blocks_and_keeps_tool_calls(
             {"name": "f", "args": "{}", "id": "t1", "index": 0, "type": "tool_call_chunk"}]),
     ]  # fmt: skip
     out = list(guard.guard_stream(iter(chunks)))
-    assert [c.content for c in out] == ["visible", ""]
+    # the tool call is checked in the same window as the text and released with it
+    assert _sent(server) == ["visible\nf{}"]
+    assert [c.content for c in out] == ["visible"]
     assert out[0].id == "r1"
-    assert out[1].tool_call_chunks[0]["id"] == "t1"
+    assert out[0].tool_call_chunks[0]["id"] == "t1" and out[0].tool_calls[0]["name"] == "f"
     assert "secret thoughts" not in str([c.content for c in out])
     assert "withheld 1 non-text" in caplog.text

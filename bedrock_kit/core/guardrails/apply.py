@@ -9,19 +9,28 @@ ApplyGuardrail call with qualified content, so it lives here too.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bedrock_kit.core.guardrails import _wire as _w
 from bedrock_kit.core.guardrails.assessments import (
     GroundingFinding,
     GuardrailAssessment,
     GuardrailUsage,
-    parse_assessment,
-    parse_guardrail_usage,
+    _assessment,
+    _usage,
 )
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
-from bedrock_kit.errors import ConfigurationError, GuardrailInterventionError, translate_errors
+from bedrock_kit.errors import (
+    BedrockKitError,
+    ConfigurationError,
+    GuardrailInterventionError,
+    MalformedResponseError,
+    translate_errors,
+)
 
 _SERVICE = "bedrock-runtime"
 
@@ -37,6 +46,8 @@ TEXT_UNIT_CHARACTERS = 1000
 """Bedrock bills guardrails per text unit of up to 1,000 characters, rounded up per call."""
 
 INTERVENED = "GUARDRAIL_INTERVENED"
+ACTIONS: tuple[str, ...] = ("NONE", INTERVENED)
+"""The documented ``action`` values of an ApplyGuardrail response; anything else is malformed."""
 
 
 def text_units(characters: int) -> int:
@@ -107,13 +118,14 @@ class GuardrailResult:
         """True when the content must not be used (a policy blocked it).
 
         An intervention without any BLOCKED finding is a masking; an intervention that says
-        neither (no findings at all) counts as blocked, so unknown cases fail closed.
+        neither (no findings at all), or a masking that returned no masked text, counts as
+        blocked, so unknown cases fail closed.
         """
         if not self.intervened:
             return False
         if any(a.blocked for a in self.assessments):
             return True
-        return not any(a.anonymized for a in self.assessments)
+        return not self.outputs or not any(a.anonymized for a in self.assessments)
 
     @property
     def anonymized(self) -> bool:
@@ -251,35 +263,90 @@ def request_characters(request: Mapping[str, Any]) -> int:
     return sum(len((b.get("text") or {}).get("text", "")) for b in request.get("content", ()))
 
 
-def parse_apply_guardrail_response(
-    response: Mapping[str, Any], *, source: str = "INPUT", checked_characters: int = 0
-) -> GuardrailResult:
-    """Parse an ApplyGuardrail response (botocore dict or recorded JSON) into a result."""
+def _request_id(response: Mapping[str, Any]) -> str | None:
+    meta = response.get("ResponseMetadata")
+    if not isinstance(meta, Mapping):
+        return None
+    headers = meta.get("HTTPHeaders")
+    found = meta.get("RequestId") or (
+        headers.get("x-amzn-requestid") if isinstance(headers, Mapping) else None
+    )
+    return found if isinstance(found, str) else None
+
+
+def _outputs(response: Mapping[str, Any]) -> tuple[str, ...]:
     outputs = response.get("outputs")
+    key = "outputs"
     if outputs is None:  # older responses (and recordings) also carry the singular key
-        outputs = response.get("output") or ()
-    coverage = response.get("guardrailCoverage") or {}
-    chars = coverage.get("textCharacters") or {}
-    images = coverage.get("images") or {}
-    meta = response.get("ResponseMetadata") or {}
-    return GuardrailResult(
-        action=str(response.get("action") or "NONE"),
-        source=source,
-        outputs=tuple(str(o.get("text", "")) for o in outputs if o is not None),
-        assessments=tuple(parse_assessment(a) for a in response.get("assessments") or ()),
-        usage=parse_guardrail_usage(response.get("usage")),
-        action_reason=response.get("actionReason"),
-        guarded_characters=_opt_int(chars.get("guarded")),
-        total_characters=_opt_int(chars.get("total")),
-        guarded_images=_opt_int(images.get("guarded")),
-        total_images=_opt_int(images.get("total")),
-        checked_characters=checked_characters,
-        request_id=meta.get("RequestId"),
+        outputs, key = response.get("output"), "output"
+    return tuple(
+        _w.text(o.get("text"), f"{key}[{i}].text") for i, o in enumerate(_w.objects(outputs, key))
     )
 
 
-def _opt_int(value: Any) -> int | None:
-    return None if value is None else int(value)
+def _result(response: Any, source: str, checked_characters: int) -> GuardrailResult:
+    wire = _w.obj(response, "response")
+    action = wire.get("action")
+    if action not in ACTIONS:
+        # botocore reads a body that is not JSON as {} plus {"message": ...}: no action.
+        problem = "no action" if action is None else f"unknown action {_w.excerpt(action)!r}"
+        raise _w.WireShapeError("action", f"one of {list(ACTIONS)}", action, problem=problem)
+    coverage = _w.obj(wire.get("guardrailCoverage"), "guardrailCoverage")
+    chars = _w.obj(coverage.get("textCharacters"), "guardrailCoverage.textCharacters")
+    images = _w.obj(coverage.get("images"), "guardrailCoverage.images")
+    return GuardrailResult(
+        action=action,
+        source=source,
+        outputs=_outputs(wire),
+        assessments=tuple(
+            _assessment(a, f"assessments[{i}]")
+            for i, a in enumerate(_w.objects(wire.get("assessments"), "assessments"))
+        ),
+        usage=_usage(wire.get("usage"), "usage"),
+        action_reason=_w.opt_str(wire.get("actionReason"), "actionReason"),
+        guarded_characters=_w.opt_count(chars.get("guarded"), "textCharacters.guarded"),
+        total_characters=_w.opt_count(chars.get("total"), "textCharacters.total"),
+        guarded_images=_w.opt_count(images.get("guarded"), "images.guarded"),
+        total_images=_w.opt_count(images.get("total"), "images.total"),
+        checked_characters=checked_characters,
+        request_id=_request_id(wire),
+    )
+
+
+def parse_apply_guardrail_response(
+    response: Mapping[str, Any],
+    *,
+    source: str = "INPUT",
+    checked_characters: int = 0,
+    guardrail: str | None = None,
+    raw: bytes | None = None,
+) -> GuardrailResult:
+    """Parse an ApplyGuardrail response (botocore dict or recorded JSON) into a result.
+
+    Fails closed: a response without a known ``action`` (``NONE`` or
+    ``GUARDRAIL_INTERVENED``) is malformed, never read as NONE. botocore turns an empty body,
+    an HTML page or any body that is not JSON into a dict without ``action``.
+
+    Args:
+        response: The botocore response dict.
+        source: ``INPUT`` or ``OUTPUT``, as sent.
+        checked_characters: Characters of text the request sent.
+        guardrail: ``<id> version <version>``, named in errors.
+        raw: The HTTP body as received, excerpted into errors.
+
+    Raises:
+        MalformedResponseError: When the response is not of the documented shape.
+    """
+    request_id = _request_id(response) if isinstance(response, Mapping) else None
+    what = "ApplyGuardrail response" + (f" of guardrail {guardrail}" if guardrail else "")
+    with _w.malformed(
+        what, raw=response, body=raw, model_id=_guardrail_id(guardrail), request_id=request_id
+    ):
+        return _result(response, source, checked_characters)
+
+
+def _guardrail_id(guardrail: str | None) -> str | None:
+    return guardrail.split(" ", 1)[0] if guardrail else None
 
 
 def intervention_error(result: GuardrailResult) -> GuardrailInterventionError:
@@ -383,9 +450,19 @@ class GuardrailClient:
     def _errors(self) -> Any:
         return translate_errors(model_id=self.guardrail_identifier, region=self.pool.region)
 
-    def _parse(self, request: Mapping[str, Any], response: Mapping[str, Any]) -> GuardrailResult:
+    @property
+    def _label(self) -> str:
+        return f"{self.guardrail_identifier} version {self.guardrail_version}"
+
+    def _parse(
+        self, request: Mapping[str, Any], response: Mapping[str, Any], body: list[_Received]
+    ) -> GuardrailResult:
         return parse_apply_guardrail_response(
-            response, source=request["source"], checked_characters=request_characters(request)
+            response,
+            source=request["source"],
+            checked_characters=request_characters(request),
+            guardrail=self._label,
+            raw=body[-1].body if body else None,
         )
 
     def apply(
@@ -399,11 +476,14 @@ class GuardrailClient:
 
         Raises:
             ConfigurationError: For invalid content or arguments, before any request.
+            MalformedResponseError: When the answer is not a documented ApplyGuardrail
+                response (not JSON, empty, HTML, no known ``action``, wrong-typed members).
             BedrockKitError: When the call fails (translated AWS error).
         """
         request = self.build_request(content, source=source, output_scope=output_scope)
-        with self._errors():
-            return self._parse(request, self.pool.client.apply_guardrail(**request))
+        with self._errors(), _received(self._label, self.guardrail_identifier) as body:
+            response = _watched(self.pool.client).apply_guardrail(**request)
+        return self._parse(request, response, body)
 
     async def aapply(
         self,
@@ -414,9 +494,10 @@ class GuardrailClient:
     ) -> GuardrailResult:
         """Async :meth:`apply` (aiobotocore, no threads)."""
         request = self.build_request(content, source=source, output_scope=output_scope)
-        with self._errors():
-            client = await self.pool.async_client()
-            return self._parse(request, await client.apply_guardrail(**request))
+        with self._errors(), _received(self._label, self.guardrail_identifier) as body:
+            client = _watched(await self.pool.async_client())
+            response = await client.apply_guardrail(**request)
+        return self._parse(request, response, body)
 
     def check_grounding(
         self, answer: str, grounding_source: str | Sequence[str], query: str | None = None
@@ -451,3 +532,67 @@ class GuardrailClient:
     async def aclose(self) -> None:
         """Close the async client of the running loop."""
         await self.pool.aclose()
+
+
+# The HTTP body of the ApplyGuardrail call in flight, so a malformed answer is reported with
+# what was actually received (botocore reads an HTML page or an empty body as ``{}``). A
+# context variable: one per thread and per asyncio task, so concurrent calls never mix.
+_BODY: ContextVar[list[_Received] | None] = ContextVar(
+    "bedrock_kit_apply_guardrail_body", default=None
+)
+_HOOK = "before-parse.bedrock-runtime.ApplyGuardrail"
+
+
+@dataclass(frozen=True)
+class _Received:
+    body: bytes
+    request_id: str | None
+
+
+def _keep_body(response_dict: Mapping[str, Any] | None = None, **_: Any) -> None:
+    holder = _BODY.get()
+    if holder is not None and isinstance(response_dict, Mapping):
+        body = response_dict.get("body")
+        headers = response_dict.get("headers") or {}
+        request_id = headers.get("x-amzn-requestid") if isinstance(headers, Mapping) else None
+        holder.append(
+            _Received(
+                body if isinstance(body, bytes) else b"",
+                request_id if isinstance(request_id, str) else None,
+            )
+        )
+
+
+def _watched(client: Any) -> Any:
+    """``client`` with the body hook registered (once per client; injected doubles skipped)."""
+    register = getattr(getattr(getattr(client, "meta", None), "events", None), "register", None)
+    if callable(register):
+        register(_HOOK, _keep_body, unique_id="bedrock-kit-apply-guardrail-body")
+    return client
+
+
+@contextmanager
+def _received(label: str, guardrail_id: str) -> Iterator[list[_Received]]:
+    """Collect the bodies received; a bare error while botocore parsed one is malformed."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    holder: list[_Received] = []
+    token = _BODY.set(holder)
+    try:
+        yield holder
+    except (BedrockKitError, ClientError, BotoCoreError):
+        raise
+    except Exception as exc:
+        if not holder:  # nothing was received: not a parse failure, leave it to the caller
+            raise
+        # e.g. botocore's parser on ``"outputs": "oops"`` or a JSON list: AttributeError
+        last = holder[-1]
+        raise MalformedResponseError(
+            f"ApplyGuardrail response of guardrail {label} could not be parsed: "
+            f"{type(exc).__name__}: {_w.excerpt(str(exc))}; body {_w.excerpt(last.body)!r}",
+            raw=_w.excerpt(last.body),
+            model_id=guardrail_id,
+            request_id=last.request_id,
+        ) from exc
+    finally:
+        _BODY.reset(token)

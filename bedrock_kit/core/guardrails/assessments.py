@@ -2,7 +2,8 @@
 
 The same :class:`GuardrailAssessment` is parsed from an ApplyGuardrail response, from
 ``trace.guardrail`` of Converse / ConverseStream, and from ``amazon-bedrock-trace`` of
-InvokeModel, so a user reads every intervention the same way.
+InvokeModel, so a user reads every intervention the same way. What is not of the documented
+type raises :class:`~bedrock_kit.errors.MalformedResponseError`, never a bare Python error.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+from bedrock_kit.core.guardrails import _wire as _w
 
 
 @dataclass(frozen=True)
@@ -220,110 +223,109 @@ class GuardrailTrace:
         return total
 
 
-def _bool(value: Any) -> bool | None:
-    return None if value is None else bool(value)
-
-
-def _num(value: Any) -> int:
-    # InvokeModel traces serialise integers as floats (28.0); Converse as ints.
-    return int(value or 0)
-
-
-def _opt_num(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
-def _topics(policy: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
-    return {
-        "topics": tuple(
+def _topics(policy: Mapping[str, Any], path: str) -> dict[str, tuple[Any, ...]]:
+    found = []
+    for i, t in enumerate(_w.objects(policy.get("topics"), f"{path}.topics")):
+        at = f"{path}.topics[{i}]"
+        found.append(
             TopicFinding(
-                t.get("name", ""), t.get("type", ""), t.get("action", ""), _bool(t.get("detected"))
+                _w.text(t.get("name"), f"{at}.name"),
+                _w.text(t.get("type"), f"{at}.type"),
+                _w.text(t.get("action"), f"{at}.action"),
+                _w.opt_bool(t.get("detected"), f"{at}.detected"),
             )
-            for t in policy.get("topics") or ()
-            if t
         )
-    }
+    return {"topics": tuple(found)}
 
 
-def _content(policy: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
-    return {
-        "content_filters": tuple(
+def _content(policy: Mapping[str, Any], path: str) -> dict[str, tuple[Any, ...]]:
+    found = []
+    for i, f in enumerate(_w.objects(policy.get("filters"), f"{path}.filters")):
+        at = f"{path}.filters[{i}]"
+        found.append(
             ContentFilterFinding(
-                f.get("type", ""),
-                f.get("confidence", ""),
-                f.get("action", ""),
-                f.get("filterStrength"),
-                _bool(f.get("detected")),
+                _w.text(f.get("type"), f"{at}.type"),
+                _w.text(f.get("confidence"), f"{at}.confidence"),
+                _w.text(f.get("action"), f"{at}.action"),
+                _w.opt_str(f.get("filterStrength"), f"{at}.filterStrength"),
+                _w.opt_bool(f.get("detected"), f"{at}.detected"),
             )
-            for f in policy.get("filters") or ()
-            if f
         )
-    }
+    return {"content_filters": tuple(found)}
 
 
-def _words(policy: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
+def _word(w: Mapping[str, Any], at: str, managed: bool) -> WordFinding:
+    return WordFinding(
+        _w.text(w.get("match"), f"{at}.match"),
+        _w.text(w.get("action"), f"{at}.action"),
+        _w.opt_str(w.get("type"), f"{at}.type") if managed else None,
+        _w.opt_bool(w.get("detected"), f"{at}.detected"),
+    )
+
+
+def _words(policy: Mapping[str, Any], path: str) -> dict[str, tuple[Any, ...]]:
     custom = [
-        WordFinding(w.get("match", ""), w.get("action", ""), None, _bool(w.get("detected")))
-        for w in policy.get("customWords") or ()
-        if w
+        _word(w, f"{path}.customWords[{i}]", False)
+        for i, w in enumerate(_w.objects(policy.get("customWords"), f"{path}.customWords"))
     ]
     managed = [
-        WordFinding(
-            w.get("match", ""), w.get("action", ""), w.get("type"), _bool(w.get("detected"))
+        _word(w, f"{path}.managedWordLists[{i}]", True)
+        for i, w in enumerate(
+            _w.objects(policy.get("managedWordLists"), f"{path}.managedWordLists")
         )
-        for w in policy.get("managedWordLists") or ()
-        if w
     ]
     return {"words": (*custom, *managed)}
 
 
-def _pii(policy: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
-    return {
-        "pii_entities": tuple(
+def _pii(policy: Mapping[str, Any], path: str) -> dict[str, tuple[Any, ...]]:
+    entities = []
+    for i, e in enumerate(_w.objects(policy.get("piiEntities"), f"{path}.piiEntities")):
+        at = f"{path}.piiEntities[{i}]"
+        entities.append(
             PiiFinding(
-                e.get("match", ""),
-                e.get("action", ""),
-                type=e.get("type"),
-                detected=_bool(e.get("detected")),
+                _w.text(e.get("match"), f"{at}.match"),
+                _w.text(e.get("action"), f"{at}.action"),
+                type=_w.opt_str(e.get("type"), f"{at}.type"),
+                detected=_w.opt_bool(e.get("detected"), f"{at}.detected"),
             )
-            for e in policy.get("piiEntities") or ()
-            if e
-        ),
-        "regexes": tuple(
-            PiiFinding(
-                r.get("match", ""),
-                r.get("action", ""),
-                name=r.get("name"),
-                regex=r.get("regex"),
-                detected=_bool(r.get("detected")),
-            )
-            for r in policy.get("regexes") or ()
-            if r
-        ),
-    }
-
-
-def _grounding(policy: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
-    return {
-        "grounding": tuple(
-            GroundingFinding(
-                g.get("type", ""),
-                float(g.get("score") or 0.0),
-                float(g.get("threshold") or 0.0),
-                g.get("action", ""),
-                _bool(g.get("detected")),
-            )
-            for g in policy.get("filters") or ()
-            if g
         )
-    }
+    regexes = []
+    for i, r in enumerate(_w.objects(policy.get("regexes"), f"{path}.regexes")):
+        at = f"{path}.regexes[{i}]"
+        regexes.append(
+            PiiFinding(
+                _w.text(r.get("match"), f"{at}.match"),
+                _w.text(r.get("action"), f"{at}.action"),
+                name=_w.opt_str(r.get("name"), f"{at}.name"),
+                regex=_w.opt_str(r.get("regex"), f"{at}.regex"),
+                detected=_w.opt_bool(r.get("detected"), f"{at}.detected"),
+            )
+        )
+    return {"pii_entities": tuple(entities), "regexes": tuple(regexes)}
 
 
-def _reasoning(policy: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
-    return {"automated_reasoning": tuple(policy.get("findings") or ())}
+def _grounding(policy: Mapping[str, Any], path: str) -> dict[str, tuple[Any, ...]]:
+    found = []
+    for i, g in enumerate(_w.objects(policy.get("filters"), f"{path}.filters")):
+        at = f"{path}.filters[{i}]"
+        found.append(
+            GroundingFinding(
+                _w.text(g.get("type"), f"{at}.type"),
+                _w.score(g.get("score"), f"{at}.score"),
+                _w.score(g.get("threshold"), f"{at}.threshold"),
+                _w.text(g.get("action"), f"{at}.action"),
+                _w.opt_bool(g.get("detected"), f"{at}.detected"),
+            )
+        )
+    return {"grounding": tuple(found)}
 
 
-_POLICIES: dict[str, Callable[[Mapping[str, Any]], dict[str, tuple[Any, ...]]]] = {
+def _reasoning(policy: Mapping[str, Any], path: str) -> dict[str, tuple[Any, ...]]:
+    findings = _w.objects(policy.get("findings"), f"{path}.findings")
+    return {"automated_reasoning": tuple(dict(f) for f in findings)}
+
+
+_POLICIES: dict[str, Callable[[Mapping[str, Any], str], dict[str, tuple[Any, ...]]]] = {
     "topicPolicy": _topics,
     "contentPolicy": _content,
     "wordPolicy": _words,
@@ -345,52 +347,133 @@ _USAGE_FIELDS = {
 }
 
 
+def _usage(value: Any, path: str) -> GuardrailUsage:
+    usage = _w.obj(value, path)
+    return GuardrailUsage(
+        **{
+            ours: _w.count(usage.get(wire), f"{path}.{wire}")
+            for wire, ours in _USAGE_FIELDS.items()
+        }
+    )
+
+
+def _assessment(value: Any, path: str) -> GuardrailAssessment:
+    wire = _w.obj(value, path)
+    fields: dict[str, Any] = {}
+    for key, parse in _POLICIES.items():
+        policy = _w.obj(wire.get(key), f"{path}.{key}")
+        if policy:
+            fields.update(parse(policy, f"{path}.{key}"))
+    metrics = _w.obj(wire.get("invocationMetrics"), f"{path}.invocationMetrics")
+    at = f"{path}.invocationMetrics.guardrailCoverage"
+    coverage = _w.obj(metrics.get("guardrailCoverage"), at)
+    chars = _w.obj(coverage.get("textCharacters"), f"{at}.textCharacters")
+    images = _w.obj(coverage.get("images"), f"{at}.images")
+    details = _w.obj(wire.get("appliedGuardrailDetails"), f"{path}.appliedGuardrailDetails")
+    at_details = f"{path}.appliedGuardrailDetails"
+    return GuardrailAssessment(
+        **fields,
+        usage=_usage(metrics.get("usage"), f"{path}.invocationMetrics.usage"),
+        processing_latency_ms=_w.opt_count(
+            metrics.get("guardrailProcessingLatency"),
+            f"{path}.invocationMetrics.guardrailProcessingLatency",
+        ),
+        guarded_characters=_w.opt_count(chars.get("guarded"), f"{at}.textCharacters.guarded"),
+        total_characters=_w.opt_count(chars.get("total"), f"{at}.textCharacters.total"),
+        guardrail_id=_w.opt_str(details.get("guardrailId"), f"{at_details}.guardrailId"),
+        guardrail_version=_w.opt_str(
+            details.get("guardrailVersion"), f"{at_details}.guardrailVersion"
+        ),
+        guarded_images=_w.opt_count(images.get("guarded"), f"{at}.images.guarded"),
+        total_images=_w.opt_count(images.get("total"), f"{at}.images.total"),
+        guardrail_arn=_w.opt_str(details.get("guardrailArn"), f"{at_details}.guardrailArn"),
+    )
+
+
 def parse_guardrail_usage(usage: Mapping[str, Any] | None) -> GuardrailUsage:
-    """Parse a guardrail ``usage`` object (text units per policy)."""
-    usage = usage or {}
-    return GuardrailUsage(**{ours: _num(usage.get(wire)) for wire, ours in _USAGE_FIELDS.items()})
+    """Parse a guardrail ``usage`` object (text units per policy).
+
+    Raises:
+        MalformedResponseError: When it is not an object of counts.
+    """
+    with _w.malformed("guardrail usage", raw=usage):
+        return _usage(usage, "usage")
 
 
 def parse_assessment(wire: Mapping[str, Any]) -> GuardrailAssessment:
-    """Parse one ``GuardrailAssessment`` wire object (nulls and missing policies allowed)."""
-    fields: dict[str, Any] = {}
-    for key, parse in _POLICIES.items():
-        if wire.get(key):
-            fields.update(parse(wire[key]))
-    metrics = wire.get("invocationMetrics") or {}
-    coverage = (metrics.get("guardrailCoverage") or {}).get("textCharacters") or {}
-    images = (metrics.get("guardrailCoverage") or {}).get("images") or {}
-    details = wire.get("appliedGuardrailDetails") or {}
-    latency = metrics.get("guardrailProcessingLatency")
-    return GuardrailAssessment(
-        **fields,
-        usage=parse_guardrail_usage(metrics.get("usage")),
-        processing_latency_ms=None if latency is None else int(latency),
-        guarded_characters=_opt_num(coverage.get("guarded")),
-        total_characters=_opt_num(coverage.get("total")),
-        guardrail_id=details.get("guardrailId"),
-        guardrail_version=details.get("guardrailVersion"),
-        guarded_images=_opt_num(images.get("guarded")),
-        total_images=_opt_num(images.get("total")),
-        guardrail_arn=details.get("guardrailArn"),
+    """Parse one ``GuardrailAssessment`` wire object (nulls and missing policies allowed).
+
+    Raises:
+        MalformedResponseError: When a member is not of its documented type.
+    """
+    with _w.malformed("guardrail assessment", raw=wire):
+        return _assessment(wire, "assessment")
+
+
+def _assessment_map(value: Any, path: str) -> dict[str, Any]:
+    found = _w.obj(value, path)
+    for key in found:
+        if not isinstance(key, str):
+            raise _w.WireShapeError(path, "an object keyed by guardrail id", value)
+    return dict(found)
+
+
+def _trace(wire: Mapping[str, Any]) -> GuardrailTrace:
+    inputs = _assessment_map(wire.get("inputAssessment"), "guardrail.inputAssessment")
+    outputs = _assessment_map(wire.get("outputAssessments"), "guardrail.outputAssessments")
+    output_assessments: dict[str, tuple[GuardrailAssessment, ...]] = {}
+    for gid, group in outputs.items():
+        at = f"guardrail.outputAssessments.{gid}"
+        output_assessments[gid] = tuple(
+            _assessment(a, f"{at}[{i}]") for i, a in enumerate(_w.objects(group, at))
+        )
+    return GuardrailTrace(
+        input_assessments={
+            gid: _assessment(a, f"guardrail.inputAssessment.{gid}") for gid, a in inputs.items()
+        },
+        output_assessments=output_assessments,
+        model_output=_w.strings(wire.get("modelOutput"), "guardrail.modelOutput"),
+        action_reason=_w.opt_str(wire.get("actionReason"), "guardrail.actionReason"),
     )
 
 
 def parse_guardrail_trace(wire: Mapping[str, Any] | None) -> GuardrailTrace | None:
-    """Parse ``trace.guardrail`` of a Converse response or ConverseStream metadata event."""
-    if not wire:
+    """Parse ``trace.guardrail`` of a Converse response or ConverseStream metadata event.
+
+    Raises:
+        MalformedResponseError: When the trace or a member is not of its documented type.
+    """
+    if wire is None:
         return None
-    outputs = wire.get("outputAssessments") or {}
-    return GuardrailTrace(
-        input_assessments={
-            gid: parse_assessment(a) for gid, a in (wire.get("inputAssessment") or {}).items()
-        },
-        output_assessments={
-            gid: tuple(parse_assessment(a) for a in group) for gid, group in outputs.items()
-        },
-        model_output=tuple(wire.get("modelOutput") or ()),
-        action_reason=wire.get("actionReason"),
-    )
+    with _w.malformed("guardrail trace", raw=wire):
+        shaped = _w.obj(wire, "guardrail")
+        return _trace(shaped) if shaped else None
+
+
+def _invoke_trace(body: Any) -> dict[str, Any]:
+    trace = _w.obj(_w.obj(body, "body").get("amazon-bedrock-trace"), "amazon-bedrock-trace")
+    wire = _w.obj(trace.get("guardrail"), "amazon-bedrock-trace.guardrail")
+    if not wire:
+        return {}
+    outputs: dict[str, list[Any]] = {}
+    path = "amazon-bedrock-trace.guardrail.outputs"
+    for i, group in enumerate(_w.objects(wire.get("outputs"), path)):
+        for gid, assessment in _assessment_map(group, f"{path}[{i}]").items():
+            outputs.setdefault(gid, []).append(assessment)
+    shaped: dict[str, Any] = {
+        "inputAssessment": _assessment_map(
+            wire.get("input"), "amazon-bedrock-trace.guardrail.input"
+        ),
+        "outputAssessments": outputs,
+        "modelOutput": list(
+            _w.strings(wire.get("modelOutput"), "amazon-bedrock-trace.guardrail.modelOutput")
+        ),
+    }
+    if "actionReason" in wire:
+        shaped["actionReason"] = _w.opt_str(
+            wire["actionReason"], "amazon-bedrock-trace.guardrail.actionReason"
+        )
+    return shaped
 
 
 def invoke_trace_as_converse(body: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -399,22 +482,12 @@ def invoke_trace_as_converse(body: Mapping[str, Any] | None) -> dict[str, Any]:
     InvokeModel names the parts ``input`` and ``outputs`` (a list of ``{guardrailId:
     assessment}``) where Converse says ``inputAssessment`` and ``outputAssessments``.
     Returns ``{}`` when the body has no guardrail trace.
+
+    Raises:
+        MalformedResponseError: When the body or its trace is not of the documented shape.
     """
-    wire = ((body or {}).get("amazon-bedrock-trace") or {}).get("guardrail") or {}
-    if not wire:
-        return {}
-    outputs: dict[str, list[Any]] = {}
-    for group in wire.get("outputs") or ():
-        for gid, assessment in (group or {}).items():
-            outputs.setdefault(gid, []).append(assessment)
-    shaped = {
-        "inputAssessment": wire.get("input") or {},
-        "outputAssessments": outputs,
-        "modelOutput": wire.get("modelOutput") or [],
-    }
-    if "actionReason" in wire:
-        shaped["actionReason"] = wire["actionReason"]
-    return shaped
+    with _w.malformed("InvokeModel guardrail trace", raw=body):
+        return _invoke_trace(body)
 
 
 def parse_invoke_model_trace(body: Mapping[str, Any] | None) -> GuardrailTrace | None:
@@ -425,10 +498,17 @@ def parse_invoke_model_trace(body: Mapping[str, Any] | None) -> GuardrailTrace |
 
     Returns:
         The trace, or None when the body carries neither field.
+
+    Raises:
+        MalformedResponseError: When the body or its trace is not of the documented shape.
     """
-    action = (body or {}).get("amazon-bedrock-guardrailAction")
-    shaped = invoke_trace_as_converse(body)
-    if action is None and not shaped:
-        return None
-    trace = parse_guardrail_trace(shaped) or GuardrailTrace()
-    return replace(trace, action=action)
+    with _w.malformed("InvokeModel guardrail trace", raw=body):
+        action = _w.opt_str(
+            _w.obj(body, "body").get("amazon-bedrock-guardrailAction"),
+            "amazon-bedrock-guardrailAction",
+        )
+        shaped = _invoke_trace(body)
+        if action is None and not shaped:
+            return None
+        trace = _trace(shaped) if shaped else GuardrailTrace()
+        return replace(trace, action=action)

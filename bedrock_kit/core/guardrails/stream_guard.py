@@ -16,30 +16,74 @@ generated and checked. ``first_window_size`` makes only the first window smaller
 extra call per stream) so the first text arrives sooner; a smaller ``window_size`` trades
 text units for latency on every window.
 
+Fail closed: when a check fails for any reason (throttled, timed out, a malformed or
+unknown answer, any exception), nothing past the last passed window is released and a typed
+:mod:`bedrock_kit.errors` error is raised. ``fail_open=True`` is the only way around that; it
+is explicit, logged as a warning, and every character it releases unchecked is counted in
+:attr:`StreamGuardStats.unchecked_characters`.
+
+Besides plain text, a stream may carry :class:`Piece` objects: text tagged with the *slot*
+it belongs to (a tool call's arguments, reasoning, a separator that is checked but never
+released). The adapters use them to check tool calls and reasoning in the same windows as
+the text and to put each released piece back where it came from.
+
 The window logic is a sans-I/O state machine (:class:`_Run`); the sync and async loops only
 feed it chunks and guardrail answers.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Generator, Iterable
+import difflib
+import itertools
+import logging
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Generator,
+    Hashable,
+    Iterable,
+)
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bedrock_kit.core.guardrails.apply import (
+    ACTIONS,
     TEXT_UNIT_CHARACTERS,
     GuardrailResult,
     intervention_error,
     text_units,
 )
 from bedrock_kit.core.guardrails.assessments import GuardrailUsage
-from bedrock_kit.errors import BedrockKitError, ConfigurationError
+from bedrock_kit.errors import (
+    BedrockKitError,
+    ConfigurationError,
+    GuardrailInterventionError,
+    MalformedResponseError,
+)
 
 if TYPE_CHECKING:
     from bedrock_kit.core.guardrails.apply import GuardrailClient
 
 ON_BLOCK = ("raise", "message")
+TEXT: Hashable = "text"
+"""Slot of plain str chunks, and of the replacement of a blocked window."""
 _END: Any = object()
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A piece of a guarded stream: text and the slot it is released to.
+
+    ``slot`` is any hashable the caller chooses (``TEXT`` for plain text); a piece whose slot
+    is None is checked with its window but never released (a separator).
+    """
+
+    text: str
+    """The text."""
+    slot: Hashable = TEXT
+    """Where released text goes; None: checked, never released."""
 
 
 @dataclass
@@ -55,9 +99,14 @@ class StreamGuardStats:
     released_characters: int = 0
     """Characters released to the caller (after masking)."""
     unchecked_characters: int = 0
-    """Characters released without a check (only with ``fail_open=True``)."""
+    """Characters released that no passed check covered (``fail_open=True``, or tool calls
+    passed on with ``check_tool_calls=False``)."""
     interventions: int = 0
     """Windows the guardrail masked or blocked."""
+    blocked: int = 0
+    """Windows the guardrail blocked (each stopped its stream there)."""
+    failures: int = 0
+    """Checks that failed (error, malformed or unknown answer)."""
     usage: GuardrailUsage = field(default_factory=GuardrailUsage)
     """Text units Bedrock reported, per policy."""
 
@@ -66,30 +115,72 @@ class StreamGuardStats:
         self.calls += 1
         self.text_units += text_units(len(window))
         self.checked_characters += len(window)
-        if result is not None:
+        if result is None:
+            self.failures += 1
+        else:
             self.usage = self.usage + result.usage
             self.interventions += int(result.intervened)
+
+
+def check_failed(exc: BaseException, label: str | None = None) -> BedrockKitError:
+    """The typed error for a check that raised ``exc`` (kept as ``__cause__``).
+
+    bedrock-kit errors are returned as they are; any other exception (a bug in an injected
+    client, an error botocore did not translate) becomes a :class:`BedrockKitError`, so a
+    failed check never escapes untyped.
+    """
+    if isinstance(exc, BedrockKitError):
+        return exc
+    error = BedrockKitError(f"guardrail check failed: {type(exc).__name__}: {exc}", model_id=label)
+    error.__cause__ = exc
+    return error
+
+
+def checked_result(result: Any, label: str | None = None) -> GuardrailResult:
+    """``result`` when it is a GuardrailResult with a documented action, else malformed."""
+    if not isinstance(result, GuardrailResult):
+        raise MalformedResponseError(
+            f"guardrail check returned a {type(result).__name__}, not a GuardrailResult",
+            model_id=label,
+        )
+    if result.action not in ACTIONS:
+        raise MalformedResponseError(
+            f"guardrail check returned the unknown action {result.action!r}",
+            model_id=label,
+            request_id=result.request_id,
+        )
+    return result
 
 
 class _Run:
     """Window state of one guarded stream (no I/O).
 
-    ``pending`` holds text not yet released; its first ``carried`` characters were already
-    checked (the held-back overlap of the previous window).
+    ``pending`` holds text not yet released; ``runs`` the start offset and slot of each run
+    of same-slot pieces in it. Its first ``carried`` characters are the held-back overlap of
+    the previous window; ``carried_checked`` says whether that window passed a check.
     """
 
     def __init__(self, guard: StreamGuard, stats: list[StreamGuardStats]) -> None:
         self.guard = guard
         self.stats = stats
         self.pending = ""
+        self.runs: list[tuple[int, Hashable]] = []
         self.carried = 0
+        self.carried_checked = True
         self.done = False
         self.started = False
 
     def feed(self, chunk: Any) -> None:
-        if not isinstance(chunk, str):
-            raise ConfigurationError(f"stream guard chunks must be str, got {type(chunk).__name__}")
-        self.pending += chunk
+        piece = chunk if isinstance(chunk, Piece) else Piece(chunk)
+        if not isinstance(piece.text, str):
+            raise ConfigurationError(
+                f"stream guard chunks must be str, got {type(piece.text).__name__}"
+            )
+        if not piece.text:
+            return
+        if not self.runs or self.runs[-1][1] != piece.slot:
+            self.runs.append((len(self.pending), piece.slot))
+        self.pending += piece.text
 
     def next_window(self, final: bool) -> tuple[str, int] | None:
         """The next window to check and how many of its last characters to hold back."""
@@ -104,47 +195,140 @@ class _Run:
             return self.pending, 0
         return None
 
-    def settle(self, window: str, hold: int, outcome: GuardrailResult | BedrockKitError) -> str:
-        """Apply the guardrail's answer for ``window``; returns the text to release."""
-        result = outcome if isinstance(outcome, GuardrailResult) else None
+    def settle(
+        self, window: str, hold: int, outcome: GuardrailResult | BedrockKitError
+    ) -> tuple[Piece, ...]:
+        """Apply the guardrail's answer for ``window``; returns the pieces to release.
+
+        Raises:
+            BedrockKitError: The check's error (fail closed), or GuardrailInterventionError
+                when the window was blocked and ``on_block="raise"``.
+        """
         self.started = True
+        result = outcome if isinstance(outcome, GuardrailResult) else None
         for stats in self.stats:
             stats.record(window, result)
+        tail = window[len(window) - hold :] if hold else ""
+        if isinstance(outcome, GuardrailInterventionError):
+            self.done = True
+            raise outcome
         if isinstance(outcome, BedrockKitError):
             if not self.guard.fail_open:
                 self.done = True
                 raise outcome
-            out = window
-            for stats in self.stats:
-                stats.unchecked_characters += len(window) - self.carried
-        elif outcome.blocked:
+            return self._release_unchecked(window, tail, outcome)
+        if outcome.blocked:
             self.done = True
+            for stats in self.stats:
+                stats.blocked += 1
             if self.guard.on_block == "raise":
                 raise intervention_error(outcome)
-            return self._release(self.guard.replacement or outcome.output_text)
-        else:
-            out = outcome.output_text if outcome.anonymized else window
-        rest = self.pending[len(window) :]
-        tail = window[len(window) - hold :] if hold else ""
+            return self._count((Piece(self.guard.replacement or outcome.output_text, TEXT),))
+        out = outcome.output_text if outcome.anonymized else window
         # Hold the tail back only when masking left it intact; otherwise the masked text
         # no longer lines up with the original and the whole window is released as checked.
         if tail and len(out) >= len(tail) and out.endswith(tail):
-            self.pending, self.carried = tail + rest, len(tail)
-            return self._release(out[: len(out) - len(tail)])
-        self.pending, self.carried = rest, 0
-        return self._release(out)
+            released = self._take(len(window) - len(tail), out[: len(out) - len(tail)])
+            self.carried, self.carried_checked = len(tail), True
+        else:
+            released = self._take(len(window), out)
+            self.carried, self.carried_checked = 0, True
+        return self._count(released)
 
-    def flush(self) -> str:
-        """At the end: release the held-back tail, already checked by the last window."""
-        if self.done or len(self.pending) != self.carried:
-            return ""
-        out, self.pending, self.carried = self.pending, "", 0
-        return self._release(out)
-
-    def _release(self, text: str) -> str:
+    def _release_unchecked(
+        self, window: str, tail: str, error: BedrockKitError
+    ) -> tuple[Piece, ...]:
+        size = len(window) - len(tail)
+        covered = min(self.carried if self.carried_checked else 0, size)
+        unchecked = self._visible(covered, size)
+        released = self._take(size, window[:size])
+        self.carried, self.carried_checked = len(tail), False
+        _log.warning(
+            "guardrail check failed (%s); fail_open released %d characters unchecked",
+            type(error).__name__,
+            unchecked,
+        )
         for stats in self.stats:
-            stats.released_characters += len(text)
-        return text
+            stats.unchecked_characters += unchecked
+        return self._count(released)
+
+    def flush(self) -> tuple[Piece, ...]:
+        """At the end: release the held-back tail, already checked by the last window."""
+        if self.done or len(self.pending) != self.carried or not self.pending:
+            return ()
+        unchecked = 0 if self.carried_checked else self._visible(0, len(self.pending))
+        released = self._take(len(self.pending), self.pending)
+        self.carried = 0
+        for stats in self.stats:
+            stats.unchecked_characters += unchecked
+        return self._count(released)
+
+    def _spans(self) -> list[tuple[int, int, Hashable]]:
+        ends = [start for start, _ in self.runs[1:]] + [len(self.pending)]
+        return [(start, end, slot) for (start, slot), end in zip(self.runs, ends, strict=True)]
+
+    def _visible(self, a: int, b: int) -> int:
+        """Pending characters in ``[a, b)`` that belong to a released slot."""
+        return sum(
+            max(0, min(b, end) - max(a, start))
+            for start, end, slot in self._spans()
+            if slot is not None
+        )
+
+    def _take(self, size: int, out: str) -> tuple[Piece, ...]:
+        """Remove the first ``size`` pending characters; ``out`` is what replaces them."""
+        spans = self._spans()
+        inside = [(start, slot) for start, _, slot in spans if start < size]
+        bounds = [start for start, _ in inside[1:]]
+        slots = [slot for _, slot in inside]
+        if out == self.pending[:size]:
+            cuts = bounds
+        elif len(slots) == 1:
+            cuts = []
+        else:
+            cuts = _align(self.pending[:size], out, bounds, slots)
+        edges = [0, *cuts, len(out)]
+        pieces = tuple(
+            Piece(out[a:b], slot)
+            for (a, b), slot in zip(itertools.pairwise(edges), slots, strict=True)
+            if slot is not None and a < b
+        )
+        self.pending = self.pending[size:]
+        self.runs = [(max(start, size) - size, slot) for start, end, slot in spans if end > size]
+        return pieces
+
+    def _count(self, pieces: tuple[Piece, ...]) -> tuple[Piece, ...]:
+        kept = tuple(p for p in pieces if p.text)
+        released = sum(len(p.text) for p in kept)
+        for stats in self.stats:
+            stats.released_characters += released
+        return kept
+
+
+def _align(original: str, out: str, bounds: list[int], slots: list[Hashable]) -> list[int]:
+    """Where each run boundary of ``original`` falls in its masked version ``out``.
+
+    A masked span that crosses a boundary goes whole to the run it starts in (to the next
+    run when that one is a separator), so a mask token is never split in two.
+    """
+    opcodes = difflib.SequenceMatcher(None, original, out, autojunk=False).get_opcodes()
+    cuts = []
+    for k, bound in enumerate(bounds):
+        earlier_is_separator = slots[k] is None
+        for tag, i1, i2, j1, j2 in opcodes:
+            if tag == "equal" and i1 <= bound <= i2:
+                cuts.append(j1 + bound - i1)
+                break
+            if tag != "equal" and i1 <= bound <= i2:
+                inside = i1 < bound < i2
+                cuts.append(j1 if bound == i1 or (inside and earlier_is_separator) else j2)
+                break
+        else:  # pragma: no cover - opcodes always cover the whole of ``original``
+            cuts.append(len(out))
+    # monotonic, so no piece has a negative length
+    for k in range(1, len(cuts)):
+        cuts[k] = max(cuts[k], cuts[k - 1])
+    return cuts
 
 
 class StreamGuard:
@@ -159,8 +343,10 @@ class StreamGuard:
         on_block: ``raise`` a GuardrailInterventionError (default) or yield a ``message``
             (``replacement``, or the guardrail's own blocked message) and stop.
         replacement: Text yielded in place of a blocked window when ``on_block="message"``.
-        fail_open: Release a window unchecked when the guardrail call fails. Default False:
-            the error is raised and nothing of the window is released.
+        fail_open: Release a window unchecked when its check fails (any error, a malformed
+            or unknown answer), logged as a warning and counted in
+            ``stats.unchecked_characters``. Default False: the error is raised and nothing
+            past the last passed window is released. A block is never released either way.
         first_window_size: A smaller first window, so the first text is released sooner
             (at the cost of about one more call); None uses ``window_size``.
     """
@@ -191,6 +377,8 @@ class StreamGuard:
             )
         if on_block not in ON_BLOCK:
             raise ConfigurationError(f"on_block must be one of {ON_BLOCK}, got {on_block!r}")
+        if not isinstance(fail_open, bool):
+            raise ConfigurationError(f"fail_open must be a bool, got {fail_open!r}")
         self.client = client
         self.window_size = window_size
         self.overlap = overlap
@@ -201,20 +389,32 @@ class StreamGuard:
         self.stats = StreamGuardStats()
         """Counters over every stream this guard checked."""
 
+    @property
+    def _label(self) -> str | None:
+        found = getattr(self.client, "guardrail_identifier", None)
+        return found if isinstance(found, str) else None
+
     def _run(self, stats: StreamGuardStats | None) -> _Run:
         return _Run(self, [self.stats] if stats is None else [self.stats, stats])
 
+    def note_unchecked(self, characters: int, stats: StreamGuardStats | None = None) -> None:
+        """Count characters an adapter passed on without a check (``check_tool_calls=False``)."""
+        for counters in (self.stats, stats):
+            if counters is not None:
+                counters.unchecked_characters += characters
+                counters.released_characters += characters
+
     def _check(self, window: str) -> GuardrailResult | BedrockKitError:
         try:
-            return self.client.apply(window, source="OUTPUT")
-        except BedrockKitError as exc:
-            return exc
+            return checked_result(self.client.apply(window, source="OUTPUT"), self._label)
+        except Exception as exc:  # every failure of the check is typed and fails closed
+            return check_failed(exc, self._label)
 
     async def _acheck(self, window: str) -> GuardrailResult | BedrockKitError:
         try:
-            return await self.client.aapply(window, source="OUTPUT")
-        except BedrockKitError as exc:
-            return exc
+            return checked_result(await self.client.aapply(window, source="OUTPUT"), self._label)
+        except Exception as exc:
+            return check_failed(exc, self._label)
 
     def guard(
         self, chunks: Iterable[str], *, stats: StreamGuardStats | None = None
@@ -227,8 +427,26 @@ class StreamGuard:
 
         Raises:
             GuardrailInterventionError: When a window is blocked (``on_block="raise"``).
-            BedrockKitError: When a guardrail call fails (unless ``fail_open``).
+            BedrockKitError: When a check fails (unless ``fail_open``): the check's own
+                typed error (ThrottlingError, ModelTimeoutError, MalformedResponseError...).
         """
+        for released in self.guard_pieces(chunks, stats=stats):
+            if text := "".join(p.text for p in released):
+                yield text
+
+    async def aguard(
+        self, chunks: AsyncIterable[str] | Iterable[str], *, stats: StreamGuardStats | None = None
+    ) -> AsyncGenerator[str, None]:
+        """Async :meth:`guard`: accepts async or sync iterables, checks with aiobotocore."""
+        async for released in self.aguard_pieces(chunks, stats=stats):
+            if text := "".join(p.text for p in released):
+                yield text
+
+    def guard_pieces(
+        self, chunks: Iterable[str | Piece], *, stats: StreamGuardStats | None = None
+    ) -> Generator[tuple[Piece, ...], None, None]:
+        """Like :meth:`guard` for str or :class:`Piece` chunks: yields what each passed
+        window released, as pieces tagged with their slots (never an empty tuple)."""
         run = self._run(stats)
         source = iter(chunks)
         try:
@@ -239,11 +457,11 @@ class StreamGuard:
                 if not final:
                     run.feed(chunk)
                 while (step := run.next_window(final)) is not None:
-                    if text := run.settle(*step, self._check(step[0])):
-                        yield text
+                    if released := run.settle(*step, self._check(step[0])):
+                        yield released
                 if final:
-                    if text := run.flush():
-                        yield text
+                    if released := run.flush():
+                        yield released
                     return
         finally:
             # Stop the upstream generator (and its model call) when the guard stops early.
@@ -251,10 +469,13 @@ class StreamGuard:
             if close is not None:
                 close()
 
-    async def aguard(
-        self, chunks: AsyncIterable[str] | Iterable[str], *, stats: StreamGuardStats | None = None
-    ) -> AsyncGenerator[str, None]:
-        """Async :meth:`guard`: accepts async or sync iterables, checks with aiobotocore."""
+    async def aguard_pieces(
+        self,
+        chunks: AsyncIterable[str | Piece] | Iterable[str | Piece],
+        *,
+        stats: StreamGuardStats | None = None,
+    ) -> AsyncGenerator[tuple[Piece, ...], None]:
+        """Async :meth:`guard_pieces`."""
         run = self._run(stats)
         source = _aiter(chunks)
         try:
@@ -265,11 +486,11 @@ class StreamGuard:
                 if not final:
                     run.feed(chunk)
                 while (step := run.next_window(final)) is not None:
-                    if text := run.settle(*step, await self._acheck(step[0])):
-                        yield text
+                    if released := run.settle(*step, await self._acheck(step[0])):
+                        yield released
                 if final:
-                    if text := run.flush():
-                        yield text
+                    if released := run.flush():
+                        yield released
                     return
         finally:
             aclose = getattr(source, "aclose", None)
@@ -277,12 +498,12 @@ class StreamGuard:
                 await aclose()
 
 
-async def _from_sync(chunks: Iterable[str]) -> AsyncIterator[str]:
+async def _from_sync(chunks: Iterable[Any]) -> AsyncIterator[Any]:
     for chunk in chunks:
         yield chunk
 
 
-def _aiter(chunks: AsyncIterable[str] | Iterable[str]) -> AsyncIterator[str]:
+def _aiter(chunks: AsyncIterable[Any] | Iterable[Any]) -> AsyncIterator[Any]:
     if isinstance(chunks, AsyncIterable):
         return aiter(chunks)
     return _from_sync(chunks)
