@@ -272,7 +272,7 @@ def test_stream_guard_withholds_non_text_blocks_and_keeps_tool_calls(
     ]  # fmt: skip
     out = list(guard.guard_stream(iter(chunks)))
     # the tool call is checked in the same window as the text and released with it
-    assert _sent(server) == ["visible\nf{}"]
+    assert sent_texts(server) == ["visible\nf{}"]
     assert [c.content for c in out] == ["visible"]
     assert out[0].id == "r1"
     assert out[0].tool_call_chunks[0]["id"] == "t1" and out[0].tool_calls[0]["name"] == "f"
