@@ -21,6 +21,7 @@ from bedrock_kit.core.guardrails.assessments import (
     parse_guardrail_usage,
 )
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
+from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.errors import ConfigurationError, GuardrailInterventionError, translate_errors
 
 _SERVICE = "bedrock-runtime"
@@ -325,7 +326,7 @@ def parse_grounding(result: GuardrailResult) -> GroundingResult:
     return GroundingResult(found.get("GROUNDING"), found.get("RELEVANCE"), result)
 
 
-class GuardrailClient:
+class GuardrailClient(OwnsClients):
     """Calls ApplyGuardrail for one guardrail version, sync or natively async.
 
     Args:
@@ -447,7 +448,3 @@ class GuardrailClient:
                 "returned no contextual grounding scores: enable its contextual grounding policy"
             )
         return grounding
-
-    async def aclose(self) -> None:
-        """Close the async client of the running loop."""
-        await self.pool.aclose()
