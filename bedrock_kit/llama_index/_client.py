@@ -70,10 +70,13 @@ class BedrockClientArgs(OwnsClients, BaseModel):
     def __getstate__(self) -> dict[Any, Any]:
         # Credentials and clients never travel in a pickle; an unpickled copy that had them
         # raises ConfigurationError on its first call instead of using other credentials.
-        state = dict(super().__getstate__())
-        state["__dict__"] = {
-            k: withhold(k, v) if k in _WITHHELD_FIELDS else v for k, v in state["__dict__"].items()
+        # pydantic's state, not BaseComponent's: that one deletes what does not pickle (the
+        # clients) from the live object's __dict__, breaking the original. Copies only here.
+        state = dict(BaseModel.__getstate__(self))
+        withheld = {
+            k: withhold(k, v) for k, v in state["__dict__"].items() if k in _WITHHELD_FIELDS
         }
+        state["__dict__"] = {**state["__dict__"], **withheld}
         private = state.get("__pydantic_private__")
         if isinstance(private, dict):  # locks are rebuilt by __setstate__, not pickled
             state["__pydantic_private__"] = {
@@ -89,7 +92,7 @@ class BedrockClientArgs(OwnsClients, BaseModel):
         private = getattr(self, "__pydantic_private__", None)
         if isinstance(private, dict):
             for name, attribute in type(self).__private_attributes__.items():
-                default = attribute.get_default()
+                default = attribute.get_default(call_default_factory=True)
                 if name not in private and default is not PydanticUndefined:
                     private[name] = default
 

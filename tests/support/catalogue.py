@@ -8,13 +8,14 @@ call sync and async.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from bedrock_kit.testing import Reply
+from bedrock_kit.testing import LocalBedrock, Reply
 from bedrock_kit.testing.scripts import invoke_agent_events
-from tests.support.hostile import json_reply
+from tests.support.hostile import HostileServer, json_reply
 
 MODEL = "amazon.nova-micro-v1:0"
 EMBED = "amazon.titan-embed-text-v2:0"
@@ -367,6 +368,16 @@ def _llama_index_cases() -> list[Case]:
             lambda s: script_local(s, "InvokeModel", EMBEDDED),
         ),
     ]
+
+
+@contextmanager
+def serve(case: Case) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """A running server scripted for ``case``, and client arguments that reach it."""
+    server: Any = HostileServer() if case.hostile else LocalBedrock()
+    with server:
+        url = server.url if case.hostile else server.endpoint_url
+        case.script(server)
+        yield server, {"region_name": "us-east-1", "endpoint_url": url, "max_retries": 0}
 
 
 def all_cases() -> list[Case]:

@@ -204,11 +204,12 @@ class ClientSettings:
             ConfigurationError: On an unpickled copy whose credentials were left out.
         """
         self.check_usable()
-        install_log_redaction()
         kwargs = self._session_kwargs()
         with _SESSIONS_LOCK:  # boto3 sessions are not thread-safe; their clients are
             session = _session_for(tuple(sorted(kwargs.items())))
-            return session.client(service, **self._client_kwargs())
+            client = session.client(service, **self._client_kwargs())
+        install_log_redaction()  # botocore creates some of its loggers while building one
+        return client
 
     async def create_async_client(self, service: str) -> Any:
         """A new, entered aiobotocore client for ``service`` (close with ``__aexit__``).
@@ -223,7 +224,6 @@ class ClientSettings:
             raise ImportError(
                 "native async needs aiobotocore: pip install 'bedrock-kit[async]'"
             ) from exc
-        install_log_redaction()  # aiobotocore's loggers exist once it is imported
         kwargs = self._session_kwargs()
         session = AioSession(profile=kwargs.pop("profile_name", None))
         # Every loop builds its own client (aiohttp is bound to its loop), but the service
@@ -232,7 +232,9 @@ class ClientSettings:
             "data_loader", _loader_for(session.get_config_variable("data_path"))
         )
         context = session.create_client(service, **self._client_kwargs(), **kwargs)
-        return await context.__aenter__()
+        client = await context.__aenter__()
+        install_log_redaction()  # botocore and aiobotocore create loggers while building one
+        return client
 
 
 _SESSIONS_LOCK = threading.Lock()
