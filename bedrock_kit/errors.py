@@ -3,16 +3,21 @@
 botocore errors are translated once, at the boundary (:func:`translate_errors`), into these
 types; adapters never see a raw ``ClientError``. Every error carries what a user needs to act
 on it: the model or resource id, the region, the HTTP status, the AWS error code and the
-request id, where known.
+request id, where known. Messages are scrubbed of credentials (:mod:`bedrock_kit._secrets`)
+before they are raised, and so are the args of the exception being handled (the botocore
+error kept as ``__cause__``, which tracebacks print too).
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from typing import Any
+
+from bedrock_kit._secrets import redact, scrub_exception
 
 __all__ = [
     "AccessDeniedError",
@@ -63,6 +68,8 @@ class BedrockKitError(Exception):
         request_id: str | None = None,
         retry_attempts: int | None = None,
     ) -> None:
+        message = redact(message)
+        scrub_exception(sys.exc_info()[1])  # what is being handled becomes __cause__/__context__
         super().__init__(message)
         self.message = message
         self.model_id = model_id
@@ -164,7 +171,7 @@ class MalformedResponseError(BedrockKitError):
 
     def __init__(self, message: str, *, raw: str = "", **context: Any) -> None:
         super().__init__(message, **context)
-        self.raw = raw
+        self.raw = redact(raw)
 
 
 class GuardrailInterventionError(BedrockKitError):
@@ -260,6 +267,7 @@ def error_from_client_error(
     exc: Exception, *, model_id: str | None = None, region: str | None = None
 ) -> BedrockKitError:
     """Translate a botocore ``ClientError`` (or ``EventStreamError``) into our type."""
+    scrub_exception(exc)  # kept as __cause__: its message may echo a key id or a token
     response: dict[str, Any] = getattr(exc, "response", None) or {}
     error = response.get("Error") or {}
     meta = response.get("ResponseMetadata") or {}

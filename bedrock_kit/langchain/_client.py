@@ -6,13 +6,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from bedrock_kit.core.transport.clients import ClientSettings, client_settings_from
+from bedrock_kit.core.transport.clients import ClientSettings, client_settings_from, withhold
+from bedrock_kit.core.transport.lifecycle import OwnsClients
 
 _SECRET_FIELDS = frozenset({"aws_access_key_id", "aws_secret_access_key", "aws_session_token"})
+# Left out of a pickle: secrets, and clients (which hold credentials and sockets).
+_WITHHELD_FIELDS = _SECRET_FIELDS | {"client", "async_client"}
 
 
-class BedrockClientArgs(BaseModel):
-    """How a LangChain class reaches Bedrock: the same names as ``ChatBedrockConverse``."""
+class BedrockClientArgs(OwnsClients, BaseModel):
+    """How a LangChain class reaches Bedrock: the same names as ``ChatBedrockConverse``.
+
+    Closes the clients it built with ``close()`` / ``aclose()`` or as a (sync or async)
+    context manager.
+    """
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
 
@@ -40,10 +47,11 @@ class BedrockClientArgs(BaseModel):
     """Injected aiobotocore client of the class's service."""
 
     def __getstate__(self) -> dict[Any, Any]:
-        # Credentials never travel in a pickle: an unpickled copy uses the default chain.
+        # Credentials and clients never travel in a pickle; an unpickled copy that had them
+        # raises ConfigurationError on its first call instead of using other credentials.
         state = dict(super().__getstate__())
         state["__dict__"] = {
-            k: None if k in _SECRET_FIELDS else v for k, v in state["__dict__"].items()
+            k: withhold(k, v) if k in _WITHHELD_FIELDS else v for k, v in state["__dict__"].items()
         }
         return state
 

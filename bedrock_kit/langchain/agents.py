@@ -148,11 +148,6 @@ class BedrockAgentRunnable(BedrockClientArgs, RunnableSerializable[Any, AIMessag
             )
         return self._runtime
 
-    async def aclose(self) -> None:
-        """Close this agent's async client for the running event loop."""
-        if self._runtime is not None:
-            await self._runtime.pool.aclose()
-
     def _inline_config(self) -> InlineAgentConfig:
         groups = self.action_groups
         if groups is None and self._local_tools:

@@ -168,11 +168,6 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
             )
         return self._runtime
 
-    async def aclose(self) -> None:
-        """Close this model's async client for the running event loop."""
-        if self._runtime is not None:
-            await self.runtime.pool.aclose()
-
     @property
     def _llm_type(self) -> str:
         return "bedrock-kit-converse"

@@ -93,7 +93,3 @@ class BedrockKitEmbeddings(BedrockClientArgs, Embeddings):
     async def aembed_query(self, text: str) -> list[float]:
         """Async :meth:`embed_query` over aiobotocore."""
         return (await self.runtime.aembed([text], "search_query")).vectors[0]
-
-    async def aclose(self) -> None:
-        """Close this event loop's async client."""
-        await self.runtime.pool.aclose()

@@ -93,10 +93,6 @@ class _GuardrailRunnable(BedrockClientArgs, RunnableSerializable[Any, Any]):
     def _shared(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _GuardrailRunnable.model_fields}
 
-    async def aclose(self) -> None:
-        """Close the async client of the running event loop."""
-        await self.core.aclose()
-
 
 # ----------------------------------------------------------- LangChain value <-> texts
 

@@ -7,12 +7,15 @@ models, so they pass their keyword arguments to the core's :func:`client_setting
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Literal
 
 from llama_index.core.bridge.pydantic import BaseModel, Field, SecretStr
 from pydantic import AliasChoices
+from pydantic_core import PydanticUndefined
 
-from bedrock_kit.core.transport.clients import ClientSettings, client_settings_from
+from bedrock_kit.core.transport.clients import ClientSettings, client_settings_from, withhold
+from bedrock_kit.core.transport.lifecycle import OwnsClients
 
 # Accepted spellings besides the field names (LangChain's ``base_url``, boto3's profile name).
 CLIENT_ALIASES = frozenset({"base_url", "profile_name"})
@@ -20,10 +23,17 @@ CLIENT_ALIASES = frozenset({"base_url", "profile_name"})
 
 
 _SECRET_FIELDS = frozenset({"aws_access_key_id", "aws_secret_access_key", "aws_session_token"})
+# Left out of a pickle: secrets, and clients (which hold credentials and sockets).
+_WITHHELD_FIELDS = _SECRET_FIELDS | {"client", "async_client"}
+_LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 
 
-class BedrockClientArgs(BaseModel):
-    """How a LlamaIndex class reaches Bedrock: the same names as the LangChain classes."""
+class BedrockClientArgs(OwnsClients, BaseModel):
+    """How a LlamaIndex class reaches Bedrock: the same names as the LangChain classes.
+
+    Closes the clients it built with ``close()`` / ``aclose()`` or as a (sync or async)
+    context manager.
+    """
 
     region_name: str | None = Field(default=None, description="AWS region.")
     endpoint_url: str | None = Field(
@@ -58,12 +68,33 @@ class BedrockClientArgs(BaseModel):
     )
 
     def __getstate__(self) -> dict[Any, Any]:
-        # Credentials never travel in a pickle: an unpickled copy uses the default chain.
-        state = dict(super().__getstate__())
-        state["__dict__"] = {
-            k: None if k in _SECRET_FIELDS else v for k, v in state["__dict__"].items()
+        # Credentials and clients never travel in a pickle; an unpickled copy that had them
+        # raises ConfigurationError on its first call instead of using other credentials.
+        # pydantic's state, not BaseComponent's: that one deletes what does not pickle (the
+        # clients) from the live object's __dict__, breaking the original. Copies only here.
+        state = dict(BaseModel.__getstate__(self))
+        withheld = {
+            k: withhold(k, v) for k, v in state["__dict__"].items() if k in _WITHHELD_FIELDS
         }
+        state["__dict__"] = {**state["__dict__"], **withheld}
+        private = state.get("__pydantic_private__")
+        if isinstance(private, dict):  # locks are rebuilt by __setstate__, not pickled
+            state["__pydantic_private__"] = {
+                k: v for k, v in private.items() if not isinstance(v, _LOCK_TYPES)
+            }
         return state
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        # LlamaIndex's BaseComponent re-runs __init__ from the state and, when that fails (a
+        # withheld key is not a SecretStr), restores it raw, minus the private attributes it
+        # could not pickle (locks): give those their defaults again.
+        super().__setstate__(state)
+        private = getattr(self, "__pydantic_private__", None)
+        if isinstance(private, dict):
+            for name, attribute in type(self).__private_attributes__.items():
+                default = attribute.get_default(call_default_factory=True)
+                if name not in private and default is not PydanticUndefined:
+                    private[name] = default
 
     def client_settings(self) -> ClientSettings:
         """The core :class:`ClientSettings` for these arguments (validated)."""

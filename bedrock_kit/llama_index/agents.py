@@ -32,6 +32,7 @@ from bedrock_kit.core.agents.runtime import (
 from bedrock_kit.core.agents.tools import ResponseState
 from bedrock_kit.core.chat.tools import build_action_group
 from bedrock_kit.core.transport.clients import client_settings_from
+from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.llama_index.tools import to_local_tool
 
@@ -61,7 +62,7 @@ def _metadata(result: AgentResult) -> dict[str, Any]:
     }
 
 
-class BedrockAgentQueryEngine(BaseQueryEngine):
+class BedrockAgentQueryEngine(OwnsClients, BaseQueryEngine):
     """A Bedrock Agent (or inline agent) as a LlamaIndex query engine.
 
     ``query`` returns a ``Response`` whose text joins every chunk, whose source nodes come
@@ -200,10 +201,6 @@ class BedrockAgentQueryEngine(BaseQueryEngine):
             "max_steps": self.max_steps,
             "tool_error_state": self.tool_error_state,
         }
-
-    async def aclose(self) -> None:
-        """Close the async client of the running event loop."""
-        await self.runtime.pool.aclose()
 
     def _get_prompt_modules(self) -> dict[str, Any]:
         return {}

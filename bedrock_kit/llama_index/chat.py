@@ -226,11 +226,6 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
                     )
         return self._runtime
 
-    async def aclose(self) -> None:
-        """Close the async client this LLM built for the running event loop."""
-        if self._runtime is not None:
-            await self._runtime.pool.aclose()
-
     # -- request and result
 
     def build_request(

@@ -100,7 +100,3 @@ class BedrockKitEmbedding(BedrockClientArgs, BaseEmbedding):
 
     async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
         return (await self.runtime.aembed(texts, "search_document")).vectors
-
-    async def aclose(self) -> None:
-        """Close this event loop's async client."""
-        await self.runtime.pool.aclose()

@@ -235,10 +235,6 @@ class BedrockGuardrail(BedrockClientArgs):
             return _with_text(response, await self.acheck(response.response or "", "OUTPUT"))
         return self.guard_response(response)
 
-    async def aclose(self) -> None:
-        """Close the async client of the running event loop."""
-        await self._core.aclose()
-
 
 def _with_text(response: Any, text: str) -> Response:
     return Response(response=text, source_nodes=response.source_nodes, metadata=response.metadata)

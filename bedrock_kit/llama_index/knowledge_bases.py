@@ -42,6 +42,7 @@ from bedrock_kit.core.knowledge_bases.runtime import (
     coerce_guardrail,
 )
 from bedrock_kit.core.transport.clients import client_settings_from
+from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.llama_index._client import BedrockClientArgs
 
 __all__ = [
@@ -103,7 +104,7 @@ def citation_nodes(citations: Sequence[Citation], start: int = 0) -> list[NodeWi
     return nodes
 
 
-class BedrockKnowledgeBaseRetriever(BaseRetriever):
+class BedrockKnowledgeBaseRetriever(OwnsClients, BaseRetriever):
     """Retriever over a Bedrock Knowledge Base with pagination and native async.
 
     Args:

@@ -25,31 +25,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+# One definition for the whole package: errors and logs are redacted with the same patterns.
+from bedrock_kit._secrets import CREDENTIAL_PATTERNS
+
 __all__ = ["CREDENTIAL_PATTERNS", "Finding", "main", "scan_for_credentials", "scan_text"]
 
-CREDENTIAL_PATTERNS: dict[str, re.Pattern[str]] = {
-    # Long-term (AKIA) and temporary (ASIA) access key ids are 20 upper-case alphanumerics.
-    "access_key_id": re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])"),
-    # SigV4: "Signature=" followed by the 64 hex digits of an HMAC-SHA256.
-    "sigv4_signature": re.compile(r"Signature=[0-9a-f]{64}(?![0-9a-f])"),
-    # SigV4 credential scope: <key id>/<yyyymmdd>/<region>/<service>/aws4_request.
-    "credential_scope": re.compile(
-        r"Credential=[A-Za-z0-9]{16,128}/\d{8}/[a-z0-9-]+/[a-z0-9-]+/aws4_request"
-    ),
-    # STS session tokens start with the base64 of a fixed protobuf-ish header ("IQoJb3JpZ2lu"
-    # decodes to "!\n\torigin"); older ones are long base64 after X-Amz-Security-Token.
-    "session_token": re.compile(
-        r"IQoJb3JpZ2lu[A-Za-z0-9+/=%]{20,}"
-        r"|(?i:x-amz-security-token)[\"']?\s*[:=]\s*(?:-\s*)?[\"']?[A-Za-z0-9+/=%]{100,}"
-    ),
-    # A secret access key is 40 base64 characters; only flag it next to a telling name so
-    # random 40-character strings (hashes, ids) do not drown the real findings.
-    "secret_access_key": re.compile(
-        r"(?i:aws_secret_access_key|secret_?access_?key)[\"']?\s*[:=]\s*[\"']?"
-        r"[A-Za-z0-9+/]{40}(?![A-Za-z0-9+/])"
-    ),
-}
-"""Kind name -> compiled pattern. Kinds are the ``kind`` values of :class:`Finding`."""
 
 _BINARY_BLOCK = re.compile(r"!!binary\s*\|?\s*\n((?:[ \t]+[A-Za-z0-9+/=]+[ \t]*\n?)+)")
 _SKIPPED_SUFFIXES = frozenset({".pyc", ".png", ".jpg", ".jpeg", ".gif", ".ipynb_checkpoints"})

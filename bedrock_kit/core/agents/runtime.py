@@ -40,6 +40,7 @@ from bedrock_kit.core.agents.traces import (
 )
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
+from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.errors import AgentStepLimitError, ConfigurationError, translate_errors
 
 __all__ = [
@@ -321,7 +322,7 @@ async def _aclose(events: Any) -> None:
             await value
 
 
-class AgentRuntime:
+class AgentRuntime(OwnsClients):
     """Calls InvokeAgent / InvokeInlineAgent and runs the return-of-control loop.
 
     Args:

@@ -17,6 +17,7 @@ from bedrock_kit.core.chat.models import base_model_id
 from bedrock_kit.core.chat.stream import StreamDelta, StreamReducer, aiter_deltas, iter_deltas
 from bedrock_kit.core.chat.types import ConverseResult
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
+from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.errors import translate_errors
 
 _SERVICE = "bedrock-runtime"
@@ -43,7 +44,7 @@ async def _maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
-class ConverseRuntime:
+class ConverseRuntime(OwnsClients):
     """Sends Converse requests built by :func:`build_converse_request`.
 
     Args:

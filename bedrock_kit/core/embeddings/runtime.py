@@ -19,6 +19,7 @@ from typing import Any, Literal, TypeAlias
 from bedrock_kit.core.chat.models import base_model_id
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
+from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.errors import ConfigurationError, MalformedResponseError, translate_errors
 
 InputType: TypeAlias = Literal["search_document", "search_query", "classification", "clustering"]
@@ -312,7 +313,7 @@ def _count(request: Mapping[str, Any]) -> int:
     return len(body["texts"]) if "texts" in body else 1
 
 
-class EmbeddingsRuntime:
+class EmbeddingsRuntime(OwnsClients):
     """Sends embedding requests, sync and native async.
 
     Args:

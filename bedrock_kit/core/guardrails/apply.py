@@ -24,6 +24,7 @@ from bedrock_kit.core.guardrails.assessments import (
     _usage,
 )
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
+from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.errors import (
     BedrockKitError,
     ConfigurationError,
@@ -392,7 +393,7 @@ def parse_grounding(result: GuardrailResult) -> GroundingResult:
     return GroundingResult(found.get("GROUNDING"), found.get("RELEVANCE"), result)
 
 
-class GuardrailClient:
+class GuardrailClient(OwnsClients):
     """Calls ApplyGuardrail for one guardrail version, sync or natively async.
 
     Args:
@@ -528,10 +529,6 @@ class GuardrailClient:
                 "returned no contextual grounding scores: enable its contextual grounding policy"
             )
         return grounding
-
-    async def aclose(self) -> None:
-        """Close the async client of the running loop."""
-        await self.pool.aclose()
 
 
 # The HTTP body of the ApplyGuardrail call in flight, so a malformed answer is reported with

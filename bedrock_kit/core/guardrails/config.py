@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
+from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.errors import ConfigurationError, translate_errors
 
 _SERVICE = "bedrock"
@@ -238,7 +239,7 @@ def _ref(response: Mapping[str, Any]) -> GuardrailRef:
     )
 
 
-class GuardrailAdmin:
+class GuardrailAdmin(OwnsClients):
     """Creates, updates and versions guardrails (the ``bedrock`` control-plane service).
 
     Args:

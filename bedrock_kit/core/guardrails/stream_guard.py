@@ -157,7 +157,9 @@ class _Run:
 
     ``pending`` holds text not yet released; ``runs`` the start offset and slot of each run
     of same-slot pieces in it. Its first ``carried`` characters are the held-back overlap of
-    the previous window; ``carried_checked`` says whether that window passed a check.
+    the previous window; the first ``carried_checked`` of those were covered by a passed check
+    (all of them after a pass; after a failed check with ``fail_open``, only what an earlier
+    passed window still covers).
     """
 
     def __init__(self, guard: StreamGuard, stats: list[StreamGuardStats]) -> None:
@@ -166,7 +168,7 @@ class _Run:
         self.pending = ""
         self.runs: list[tuple[int, Hashable]] = []
         self.carried = 0
-        self.carried_checked = True
+        self.carried_checked = 0
         self.done = False
         self.started = False
 
@@ -229,20 +231,20 @@ class _Run:
         # no longer lines up with the original and the whole window is released as checked.
         if tail and len(out) >= len(tail) and out.endswith(tail):
             released = self._take(len(window) - len(tail), out[: len(out) - len(tail)])
-            self.carried, self.carried_checked = len(tail), True
+            self.carried = self.carried_checked = len(tail)
         else:
             released = self._take(len(window), out)
-            self.carried, self.carried_checked = 0, True
+            self.carried = self.carried_checked = 0
         return self._count(released)
 
     def _release_unchecked(
         self, window: str, tail: str, error: BedrockKitError
     ) -> tuple[Piece, ...]:
         size = len(window) - len(tail)
-        covered = min(self.carried if self.carried_checked else 0, size)
+        covered = min(self.carried_checked, size)
         unchecked = self._visible(covered, size)
         released = self._take(size, window[:size])
-        self.carried, self.carried_checked = len(tail), False
+        self.carried, self.carried_checked = len(tail), max(0, self.carried_checked - size)
         _log.warning(
             "guardrail check failed (%s); fail_open released %d characters unchecked",
             type(error).__name__,
@@ -256,7 +258,7 @@ class _Run:
         """At the end: release the held-back tail, already checked by the last window."""
         if self.done or len(self.pending) != self.carried or not self.pending:
             return ()
-        unchecked = 0 if self.carried_checked else self._visible(0, len(self.pending))
+        unchecked = self._visible(self.carried_checked, len(self.pending))
         released = self._take(len(self.pending), self.pending)
         self.carried = 0
         for stats in self.stats:

@@ -44,6 +44,7 @@ from bedrock_kit.core.knowledge_bases.results import (
     parse_retrieval_result,
 )
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
+from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.errors import IncompleteStreamError, translate_errors
 
 __all__ = [
@@ -203,7 +204,7 @@ def _region_of(client: Any) -> str | None:
     return str(region) if region else None
 
 
-class KnowledgeBaseRuntime:
+class KnowledgeBaseRuntime(OwnsClients):
     """Calls the Knowledge Bases runtime API (``bedrock-agent-runtime``).
 
     Args:

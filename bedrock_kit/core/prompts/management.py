@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from bedrock_kit.core.chat.types import InferenceConfig
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings, client_settings_from
+from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.errors import ConfigurationError, MalformedResponseError, translate_errors
 
 _SERVICE = "bedrock-agent"
@@ -358,7 +359,7 @@ def build_get_prompt_request(identifier: str, version: str | int | None = None) 
     return request
 
 
-class PromptManagement:
+class PromptManagement(OwnsClients):
     """Loads managed prompts over ``bedrock-agent`` GetPrompt, sync and native async.
 
     Args:
