@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
+from bedrock_kit.core.transport.wire import install_body_check
 from bedrock_kit.errors import ConfigurationError
 
 _RETRY_MODES = ("standard", "adaptive", "legacy")
@@ -126,7 +127,7 @@ class ClientSettings:
         kwargs = self._session_kwargs()
         with _SESSIONS_LOCK:  # boto3 sessions are not thread-safe; their clients are
             session = _session_for(tuple(sorted(kwargs.items())))
-            return session.client(service, **self._client_kwargs())
+            return install_body_check(session.client(service, **self._client_kwargs()))
 
     async def create_async_client(self, service: str) -> Any:
         """A new, entered aiobotocore client for ``service`` (close with ``__aexit__``)."""
@@ -139,7 +140,7 @@ class ClientSettings:
         kwargs = self._session_kwargs()
         session = AioSession(profile=kwargs.pop("profile_name", None))
         context = session.create_client(service, **self._client_kwargs(), **kwargs)
-        return await context.__aenter__()
+        return install_body_check(await context.__aenter__())
 
 
 _SESSIONS_LOCK = threading.Lock()
@@ -199,7 +200,7 @@ def check_client(client: Any, service: str, argument: str) -> Any:
         raise ConfigurationError(
             f"{argument} must be a {service!r} client, got {name or type(client).__name__!r}"
         )
-    return client
+    return install_body_check(client)
 
 
 class ClientPool:
