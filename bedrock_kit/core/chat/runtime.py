@@ -17,6 +17,7 @@ from bedrock_kit.core.chat.models import base_model_id
 from bedrock_kit.core.chat.stream import StreamDelta, StreamReducer, aiter_deltas, iter_deltas
 from bedrock_kit.core.chat.types import ConverseResult
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
+from bedrock_kit.core.transport.wire import WireReader
 from bedrock_kit.errors import translate_errors
 
 _SERVICE = "bedrock-runtime"
@@ -30,6 +31,25 @@ def build_count_tokens_request(request: Mapping[str, Any]) -> dict[str, Any]:
     """
     converse = {k: request[k] for k in _COUNT_TOKENS_KEYS if k in request}
     return {"modelId": base_model_id(request["modelId"]), "input": {"converse": converse}}
+
+
+def parse_count_tokens_response(response: Mapping[str, Any], *, model_id: str) -> int:
+    """``inputTokens`` of a CountTokens response (required: a missing count is not 0).
+
+    Raises:
+        MalformedResponseError: The response has no ``inputTokens`` count.
+    """
+    r = WireReader("CountTokens response", model_id=model_id, request_id=request_id_of(response))
+    with r.guard(response):
+        return r.count(r.obj(response, "the response").get("inputTokens"), "inputTokens")
+
+
+def _event_stream(response: Mapping[str, Any], key: str, model_id: str) -> Any:
+    events = response.get(key) if isinstance(response, Mapping) else None
+    if events is None:
+        reader = WireReader("streaming response", model_id, request_id_of(response))
+        raise reader.malformed(f"it has no {key!r} stream", response)
+    return events
 
 
 _Adapt = Callable[[Mapping[str, Any]], Iterable[Mapping[str, Any]]]
@@ -106,7 +126,7 @@ class ConverseRuntime:
             response = getattr(self.pool.client, operation)(**request)
             reducer = StreamReducer(request["modelId"], self.pool.region)
             reducer.request_id = request_id_of(response)
-            events = response[key]
+            events = _event_stream(response, key, request["modelId"])
             try:
                 converse_events = (e for wire in events for e in adapt(wire))
                 yield from iter_deltas(converse_events, reducer)
@@ -121,7 +141,7 @@ class ConverseRuntime:
             response = await getattr(client, operation)(**request)
             reducer = StreamReducer(request["modelId"], self.pool.region)
             reducer.request_id = request_id_of(response)
-            events = response[key]
+            events = _event_stream(response, key, request["modelId"])
             try:
                 converse_events = (e async for wire in events for e in adapt(wire))
                 async for delta in aiter_deltas(converse_events, reducer):
@@ -154,11 +174,11 @@ class ConverseRuntime:
         """Input tokens the Converse ``request`` would use, from the CountTokens API."""
         with self._errors(request):
             response = self.pool.client.count_tokens(**build_count_tokens_request(request))
-            return int(response["inputTokens"])
+            return parse_count_tokens_response(response, model_id=request["modelId"])
 
     async def acount_tokens(self, request: Mapping[str, Any]) -> int:
         """Async :meth:`count_tokens`."""
         with self._errors(request):
             client = await self.pool.async_client()
             response = await client.count_tokens(**build_count_tokens_request(request))
-            return int(response["inputTokens"])
+            return parse_count_tokens_response(response, model_id=request["modelId"])

@@ -29,7 +29,7 @@ from bedrock_kit.core.chat.types import (
     ToolUseBlock,
     UnknownBlock,
 )
-from bedrock_kit.core.transport.wire import JsonDepthMeter, WireReader
+from bedrock_kit.core.transport.wire import JsonDepthMeter, WireReader, aread_events, read_events
 from bedrock_kit.errors import BedrockKitError, IncompleteStreamError, error_from_client_error
 
 
@@ -391,13 +391,7 @@ def iter_deltas(
         IncompleteStreamError: The stream ended before ``messageStop`` and ``metadata``.
         MalformedResponseError: An event (or botocore's decoding of it) is malformed.
     """
-    iterator = iter(events)
-    while True:
-        with reducer.reader.guard("an event payload botocore could not decode"):
-            try:
-                event = next(iterator)  # only botocore (and a codec) run here
-            except StopIteration:
-                break
+    for event in read_events(events, reducer.reader):
         yield from reducer.handle(event)
     yield CompletedDelta(reducer.finish())
 
@@ -406,13 +400,7 @@ async def aiter_deltas(
     events: AsyncIterable[Mapping[str, Any]], reducer: StreamReducer
 ) -> AsyncIterator[StreamDelta]:
     """Async :func:`iter_deltas`."""
-    iterator = aiter(events)
-    while True:
-        with reducer.reader.guard("an event payload botocore could not decode"):
-            try:
-                event = await anext(iterator)
-            except StopAsyncIteration:
-                break
+    async for event in aread_events(events, reducer.reader):
         for delta in reducer.handle(event):
             yield delta
     yield CompletedDelta(reducer.finish())

@@ -26,9 +26,9 @@ import json
 import math
 import re
 import reprlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from bedrock_kit.errors import MalformedResponseError
@@ -149,19 +149,23 @@ class WireReader:
         model_id: Model, knowledge base or agent the call addressed.
         request_id: ``x-amzn-RequestId`` of the response.
         region: Client region.
+        body: The whole raw body, kept as the error's ``raw`` whatever part is wrong
+            (None: ``raw`` is the offending part).
     """
 
     what: str
     model_id: str | None = None
     request_id: str | None = None
     region: str | None = None
+    body: bytes | str | None = field(default=None, repr=False)
 
     def malformed(self, problem: str, data: Any = None) -> MalformedResponseError:
         """The typed error for ``problem``, quoting an excerpt of ``data``."""
         quoted = "" if data is None else f": {excerpt(data)}"
+        raw = self.body if self.body is not None else data
         return MalformedResponseError(
             f"{self.what} is malformed: {problem}{quoted}",
-            raw="" if data is None else _raw(data),
+            raw="" if raw is None else _raw(raw),
             model_id=self.model_id,
             region=self.region,
             request_id=self.request_id,
@@ -303,16 +307,37 @@ def _kind(value: Any) -> str:
     return names.get(type(value), f"a {type(value).__name__}")
 
 
-@contextmanager
-def reading_events(reader: WireReader) -> Iterator[None]:
-    """Around ``next()`` on a botocore event stream: its bare parse errors become typed.
+_UNDECODABLE = "an event-stream payload botocore could not decode"
 
-    botocore decodes each event payload itself; a payload that is a JSON array or string
+
+def read_events(events: Iterable[_T], reader: WireReader) -> Iterator[_T]:
+    """Iterate a botocore event stream; its bare decoding errors become the typed error.
+
+    botocore decodes each event payload itself: a payload that is a JSON array or string
     makes it raise ``AttributeError``, one nested too deep ``RecursionError``, invalid
-    UTF-8 ``UnicodeDecodeError``. Only botocore's code runs inside this block.
+    UTF-8 ``UnicodeDecodeError``. Only the stream's own ``next()`` runs under the guard,
+    never the consumer's code.
     """
-    with reader.guard("an event-stream payload botocore could not decode"):
-        yield
+    iterator = iter(events)
+    while True:
+        with reader.guard(_UNDECODABLE):
+            try:
+                event = next(iterator)
+            except StopIteration:
+                return
+        yield event
+
+
+async def aread_events(events: AsyncIterable[_T], reader: WireReader) -> AsyncIterator[_T]:
+    """Async :func:`read_events`."""
+    iterator = aiter(events)
+    while True:
+        with reader.guard(_UNDECODABLE):
+            try:
+                event = await anext(iterator)
+            except StopAsyncIteration:
+                return
+        yield event
 
 
 # -- the botocore hook
@@ -386,7 +411,7 @@ def _check_shape(reader: WireReader, shape: Any, value: Any, where: str) -> None
         from botocore.utils import parse_timestamp
 
         try:
-            parse_timestamp(value)
+            parse_timestamp(value)  # type: ignore[arg-type]  # botocore takes numbers too
         except (ValueError, TypeError, OverflowError) as exc:
             raise reader.malformed(f"{where} is not a timestamp", value) from exc
 

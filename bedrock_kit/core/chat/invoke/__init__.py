@@ -120,6 +120,7 @@ def parse_invoke_response(
         f"InvokeModel response ({codec.name})",
         model_id=model_id,
         request_id=request_id_of(response),
+        body=raw_body,
     )
     body = r.loads_object(raw_body)
     with r.guard(body):
