@@ -41,7 +41,12 @@ from bedrock_kit.core.agents.traces import (
 from bedrock_kit.core.chat.converse import request_id_of
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
-from bedrock_kit.core.transport.wire import WireReader, aread_events, read_events
+from bedrock_kit.core.transport.wire import (
+    WireReader,
+    aread_events,
+    event_stream_of,
+    read_events,
+)
 from bedrock_kit.errors import AgentStepLimitError, ConfigurationError, translate_errors
 
 __all__ = [
@@ -231,10 +236,7 @@ class _AgentLoop:
 
     def completion(self, response: Mapping[str, Any]) -> Any:
         """The event stream of one round's response."""
-        events = response.get("completion")
-        if events is None:
-            raise self.reader.malformed("it has no completion stream", response)
-        return events
+        return event_stream_of(response, "completion", self.reader)
 
     def feed(self, event: Mapping[str, Any]) -> list[AgentEvent]:
         """Typed events of one stream event (exception events raise in botocore already).

@@ -17,7 +17,7 @@ from bedrock_kit.core.chat.models import base_model_id
 from bedrock_kit.core.chat.stream import StreamDelta, StreamReducer, aiter_deltas, iter_deltas
 from bedrock_kit.core.chat.types import ConverseResult
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
-from bedrock_kit.core.transport.wire import WireReader
+from bedrock_kit.core.transport.wire import WireReader, event_stream_of
 from bedrock_kit.errors import translate_errors
 
 _SERVICE = "bedrock-runtime"
@@ -42,14 +42,6 @@ def parse_count_tokens_response(response: Mapping[str, Any], *, model_id: str) -
     r = WireReader("CountTokens response", model_id=model_id, request_id=request_id_of(response))
     with r.guard(response):
         return r.count(r.obj(response, "the response").get("inputTokens"), "inputTokens")
-
-
-def _event_stream(response: Mapping[str, Any], key: str, model_id: str) -> Any:
-    events = response.get(key) if isinstance(response, Mapping) else None
-    if events is None:
-        reader = WireReader("streaming response", model_id, request_id_of(response))
-        raise reader.malformed(f"it has no {key!r} stream", response)
-    return events
 
 
 _Adapt = Callable[[Mapping[str, Any]], Iterable[Mapping[str, Any]]]
@@ -126,7 +118,7 @@ class ConverseRuntime:
             response = getattr(self.pool.client, operation)(**request)
             reducer = StreamReducer(request["modelId"], self.pool.region)
             reducer.request_id = request_id_of(response)
-            events = _event_stream(response, key, request["modelId"])
+            events = event_stream_of(response, key, reducer.reader)
             try:
                 converse_events = (e for wire in events for e in adapt(wire))
                 yield from iter_deltas(converse_events, reducer)
@@ -141,7 +133,7 @@ class ConverseRuntime:
             response = await getattr(client, operation)(**request)
             reducer = StreamReducer(request["modelId"], self.pool.region)
             reducer.request_id = request_id_of(response)
-            events = _event_stream(response, key, request["modelId"])
+            events = event_stream_of(response, key, reducer.reader)
             try:
                 converse_events = (e async for wire in events for e in adapt(wire))
                 async for delta in aiter_deltas(converse_events, reducer):

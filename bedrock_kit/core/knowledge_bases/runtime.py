@@ -44,7 +44,12 @@ from bedrock_kit.core.knowledge_bases.results import (
     parse_retrieval_result,
 )
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
-from bedrock_kit.core.transport.wire import WireReader, aread_events, read_events
+from bedrock_kit.core.transport.wire import (
+    WireReader,
+    aread_events,
+    event_stream_of,
+    read_events,
+)
 from bedrock_kit.errors import IncompleteStreamError, translate_errors
 
 __all__ = [
@@ -205,8 +210,7 @@ class GenerationStreamReducer:
 
 def _stream_reducer(response: Mapping[str, Any]) -> GenerationStreamReducer:
     r = WireReader("RetrieveAndGenerateStream response", request_id=request_id_of(response))
-    if response.get("stream") is None:
-        raise r.malformed("it has no event stream", response)
+    event_stream_of(response, "stream", r)
     session = r.text(response.get("sessionId"), "sessionId", empty=False)
     return GenerationStreamReducer(session, r.request_id)
 

@@ -172,14 +172,17 @@ class WireReader:
         )
 
     @contextmanager
-    def guard(self, data: Any = None) -> Iterator[None]:
+    def guard(self, data: Any = None, extra: tuple[type[Exception], ...] = ()) -> Iterator[None]:
         """Turn any bare Python error raised while reading ``data`` into the typed error.
 
         Wrap pure parsing code only (no user callbacks): there, every ``KeyError`` or
-        ``AttributeError`` means the data was not the shape the code expected.
+        ``AttributeError`` means the data was not the shape the code expected. ``extra``
+        adds error types that mean the same in that block (botocore's parser errors).
         """
         try:
             yield
+        except extra as exc:
+            raise self.malformed(str(exc), data) from exc
         except MalformedResponseError as exc:
             # Raised by a reader without context (a shared codec reader): add ours.
             exc.model_id = exc.model_id or self.model_id
@@ -308,6 +311,32 @@ def _kind(value: Any) -> str:
 
 
 _UNDECODABLE = "an event-stream payload botocore could not decode"
+EVENT_STREAM_CONTENT_TYPE = "application/vnd.amazon.eventstream"
+
+
+def event_stream_of(response: Any, key: str, reader: WireReader) -> Any:
+    """The event stream under ``key`` of a botocore response, checked before any read.
+
+    A 200 whose content type says it is not an event stream (an HTML page from a captive
+    proxy, a JSON body) is refused here: botocore would read it as frames and fail on a
+    checksum, or yield nothing, and the call would look cut short rather than malformed.
+    """
+    meta = response.get("ResponseMetadata") if isinstance(response, Mapping) else None
+    headers = meta.get("HTTPHeaders") if isinstance(meta, Mapping) else None
+    content_type = headers.get("content-type") if isinstance(headers, Mapping) else None
+    if content_type and not str(content_type).startswith(EVENT_STREAM_CONTENT_TYPE):
+        raise reader.malformed(f"HTTP 200 with content-type {content_type!r}, not an event stream")
+    events = response.get(key) if isinstance(response, Mapping) else None
+    if events is None:
+        raise reader.malformed(f"it has no {key!r} event stream", response)
+    return events
+
+
+def _botocore_parse_errors() -> tuple[type[Exception], ...]:
+    # botocore raises this for a union with no member or two members set, among others.
+    from botocore.parsers import ResponseParserError
+
+    return (ResponseParserError,)
 
 
 def read_events(events: Iterable[_T], reader: WireReader) -> Iterator[_T]:
@@ -319,8 +348,9 @@ def read_events(events: Iterable[_T], reader: WireReader) -> Iterator[_T]:
     never the consumer's code.
     """
     iterator = iter(events)
+    botocore_errors = _botocore_parse_errors()
     while True:
-        with reader.guard(_UNDECODABLE):
+        with reader.guard(_UNDECODABLE, botocore_errors):
             try:
                 event = next(iterator)
             except StopIteration:
@@ -331,8 +361,9 @@ def read_events(events: Iterable[_T], reader: WireReader) -> Iterator[_T]:
 async def aread_events(events: AsyncIterable[_T], reader: WireReader) -> AsyncIterator[_T]:
     """Async :func:`read_events`."""
     iterator = aiter(events)
+    botocore_errors = _botocore_parse_errors()
     while True:
-        with reader.guard(_UNDECODABLE):
+        with reader.guard(_UNDECODABLE, botocore_errors):
             try:
                 event = await anext(iterator)
             except StopAsyncIteration:
