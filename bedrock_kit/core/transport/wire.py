@@ -9,13 +9,17 @@ the request id and a short excerpt of the offending data. Never a bare Python ex
 that reads as "fine": a missing ``usage`` is not 0/0 tokens, a missing ``stopReason`` is
 not ``end_turn``.
 
-JSON that the kit parses itself goes through :func:`loads_json`, which refuses nesting
-deeper than :data:`MAX_JSON_DEPTH` before the decoder can hit Python's recursion limit.
-Bodies botocore parses itself are checked first by :func:`install_body_check`, a
-``before-parse`` hook that rejects a 2xx body that is empty, not JSON (an HTML page from a
-captive proxy), not a JSON object, or nested too deep; without it botocore would hand the
+JSON that the kit parses itself goes through :meth:`WireReader.loads`, which refuses nesting
+deeper than :data:`MAX_JSON_DEPTH` (50,000 levels is an error, not a ``RecursionError``);
+streamed tool input is metered piece by piece (:class:`JsonDepthMeter`). Bodies botocore
+parses itself are checked first by :func:`install_body_check`, a ``before-parse`` hook that
+rejects a 2xx body that is empty, not JSON (an HTML page from a captive proxy), not a JSON
+object, nested too deep, or with a member of the wrong type; without it botocore hands the
 parser ``{}`` (it turns an unparseable body into ``{"message": body}`` and then drops that
-key) or raise a bare ``AttributeError`` / ``RecursionError``.
+key) or raises a bare ``AttributeError`` / ``RecursionError``. Event streams are read
+through :func:`read_events`, which types what botocore raises on a payload it cannot decode
+(a payload that is not JSON at all it decodes to an event without members, which the
+parsers refuse).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import reprlib
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from bedrock_kit.errors import MalformedResponseError
@@ -79,8 +84,8 @@ def _raw(data: Any) -> str:
 class JsonDepthMeter:
     """Tracks the nesting depth of JSON text fed in pieces (a streamed tool input).
 
-    Brackets inside strings do not count. :meth:`feed` raises as soon as the depth passes
-    ``limit``, so a hostile stream is refused before the pieces reach anyone.
+    Brackets inside strings do not count. :meth:`feed` says False as soon as the depth passes
+    ``limit``, so the reducer refuses a hostile stream before its pieces reach anyone.
     """
 
     def __init__(self, limit: int = MAX_JSON_DEPTH) -> None:
@@ -125,18 +130,14 @@ def json_too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
 
 def document_too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
     """True when a decoded JSON value (dicts and lists) nests deeper than ``limit``."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
+    containers = (Mapping, list, tuple)
+    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, containers) else []
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, Mapping):
-            children: Any = item.values()
-        elif isinstance(item, list | tuple):
-            children = item
-        else:
-            continue
-        if depth + 1 > limit:
+        if depth > limit:
             return True
-        stack.extend((child, depth + 1) for child in children)
+        children = item.values() if isinstance(item, Mapping) else item
+        stack.extend((c, depth + 1) for c in children if isinstance(c, containers))
     return False
 
 
@@ -208,14 +209,18 @@ class WireReader:
             raise self.malformed(f"{where} is {type(data).__name__}, not JSON text", data)
         if not text.strip():
             raise self.malformed(f"{where} is empty")
-        if json_too_deep(text):
-            raise self.malformed(f"{where} nests JSON deeper than {MAX_JSON_DEPTH} levels", text)
+        too_deep = f"{where} nests JSON deeper than {MAX_JSON_DEPTH} levels"
         try:
-            return json.loads(text)
-        except RecursionError as exc:  # pragma: no cover - the depth check runs first
-            raise self.malformed(f"{where} nests JSON too deep", text) from exc
+            # The C decoder refuses thousands of levels itself (RecursionError, caught
+            # here); what it accepts is measured after, only when it could be too deep.
+            value = json.loads(text)
+        except RecursionError as exc:
+            raise self.malformed(too_deep, text) from exc
         except ValueError as exc:
             raise self.malformed(f"{where} is not JSON ({exc})", text) from exc
+        if text.count("[") + text.count("{") > MAX_JSON_DEPTH and document_too_deep(value):
+            raise self.malformed(too_deep, text)
+        return value
 
     def loads_object(self, data: bytes | bytearray | str, *, where: str = "body") -> dict[str, Any]:
         """:meth:`loads`, requiring a JSON object."""
@@ -391,60 +396,88 @@ def _body_members(operation_model: Any) -> tuple[bool, bool]:
 _FLOAT_WORDS = ("NaN", "Infinity", "-Infinity")
 
 
-def _check_shape(reader: WireReader, shape: Any, value: Any, where: str) -> None:
+@lru_cache(maxsize=2048)
+def _wire_members(shape: Any) -> dict[str, Any]:
+    """A structure's member shapes by the name they have on the wire."""
+    return {m.serialization.get("name", n): m for n, m in shape.members.items()}
+
+
+def _path(parts: tuple[Any, ...]) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _check_shape(reader: WireReader, shape: Any, value: Any, where: tuple[Any, ...]) -> None:
     """``value`` (decoded JSON) fits botocore's ``shape`` well enough for its parser.
 
     Mirrors botocore's JSON parser: null members are skipped, null list items kept; a
     member of the wrong type would make that parser raise a bare ``AttributeError`` or
-    ``TypeError`` (or pass a wrong type on to us), so it is refused here, by path.
+    ``TypeError`` (or pass a wrong type on to us), so it is refused here, by path. Paths
+    are built only for the error: this runs on every body.
     """
     kind = shape.type_name
     if kind == "structure":
         if shape.is_document_type:
             return
-        members = reader.obj(value, where)
-        if getattr(shape, "is_tagged_union", False):
-            present = [k for k, v in members.items() if v is not None and k != "__type"]
+        if type(value) is not dict:
+            reader.obj(value, _path(where))
+        if shape.is_tagged_union:
+            present = [k for k, v in value.items() if v is not None and k != "__type"]
             if len(present) != 1:
-                raise reader.malformed(f"{where} must have exactly one member set", value)
-        for name, member in shape.members.items():
-            key = member.serialization.get("name", name)
-            item = members.get(key)
-            if item is not None:
-                _check_shape(reader, member, item, f"{where}.{key}")
+                raise reader.malformed(f"{_path(where)} must have exactly one member set", value)
+        known = _wire_members(shape)
+        for key, item in value.items():  # the keys sent, not every optional member
+            member = known.get(key)
+            if member is not None and item is not None:
+                _check_shape(reader, member, item, (*where, key))
     elif kind == "list":
-        for index, item in enumerate(reader.items(value, where)):
+        if type(value) is not list:
+            reader.items(value, _path(where))
+        member = shape.member
+        for index, item in enumerate(value):
             if item is not None:
-                _check_shape(reader, shape.member, item, f"{where}[{index}]")
+                _check_shape(reader, member, item, (*where, index))
     elif kind == "map":
-        for key, item in reader.obj(value, where).items():
-            if item is not None or shape.value.type_name in ("list", "map", "blob"):
-                _check_shape(reader, shape.value, item, f"{where}[{key!r}]")
-    elif kind == "string":
-        reader.text(value, where)
+        if type(value) is not dict:
+            reader.obj(value, _path(where))
+        item_shape = shape.value
+        strict = item_shape.type_name in ("list", "map", "blob")
+        for key, item in value.items():
+            if item is not None or strict:
+                _check_shape(reader, item_shape, item, (*where, repr(key)))
+    else:
+        _check_scalar(reader, kind, value, where)
+
+
+def _check_scalar(reader: WireReader, kind: str, value: Any, where: tuple[Any, ...]) -> None:
+    if kind == "string":
+        if type(value) is not str:
+            reader.text(value, _path(where))
     elif kind in ("integer", "long"):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise reader.malformed(f"{where} is not an integer", value)
+        if type(value) is not int:
+            raise reader.malformed(f"{_path(where)} is not an integer", value)
     elif kind in ("float", "double"):
-        if value not in _FLOAT_WORDS:
-            reader.number(value, where)
+        if type(value) not in (int, float) and value not in _FLOAT_WORDS:
+            reader.number(value, _path(where))
     elif kind == "boolean":
-        if not isinstance(value, bool):
-            raise reader.malformed(f"{where} is not a boolean", value)
+        if type(value) is not bool:
+            raise reader.malformed(f"{_path(where)} is not a boolean", value)
     elif kind == "blob":
         try:
-            base64.b64decode(reader.text(value, where), validate=True)
+            base64.b64decode(reader.text(value, _path(where)), validate=True)
         except binascii.Error as exc:
-            raise reader.malformed(f"{where} is not base64", value) from exc
+            raise reader.malformed(f"{_path(where)} is not base64", value) from exc
     elif kind == "timestamp":
         if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise reader.malformed(f"{where} is not a timestamp", value)
+            raise reader.malformed(f"{_path(where)} is not a timestamp", value)
         from botocore.utils import parse_timestamp
 
         try:
             parse_timestamp(value)  # type: ignore[arg-type]  # botocore takes numbers too
         except (ValueError, TypeError, OverflowError) as exc:
-            raise reader.malformed(f"{where} is not a timestamp", value) from exc
+            raise reader.malformed(f"{_path(where)} is not a timestamp", value) from exc
 
 
 def _check_body(operation_model: Any, response_dict: Mapping[str, Any], **_: Any) -> None:
@@ -477,14 +510,14 @@ def _check_body(operation_model: Any, response_dict: Mapping[str, Any], **_: Any
         return
     decoded = reader.loads_object(body, where="the body")
     if payload is not None:
-        _check_shape(reader, shape.members[payload], decoded, payload)
+        _check_shape(reader, shape.members[payload], decoded, (payload,))
         return
     for name, member in shape.members.items():
         if member.serialization.get("location") in ("header", "headers", "statusCode"):
             continue
         key = member.serialization.get("name", name)
         if decoded.get(key) is not None:
-            _check_shape(reader, member, decoded[key], key)
+            _check_shape(reader, member, decoded[key], (key,))
 
 
 def install_body_check(client: Any) -> Any:
