@@ -315,12 +315,16 @@ def translate_errors(*, model_id: str | None = None, region: str | None = None) 
     translation for every path.
     """
     from botocore import exceptions as bx
+    from botocore.parsers import ResponseParserError
 
     stream_broken, connection_broken = _stream_errors()
     context: dict[str, Any] = {"model_id": model_id, "region": region}
     try:
         yield
-    except BedrockKitError:
+    except BedrockKitError as exc:
+        # Raised below us without the call's context (botocore's before-parse body check).
+        exc.model_id = exc.model_id or model_id
+        exc.region = exc.region or region
         raise
     except bx.ClientError as exc:
         raise error_from_client_error(exc, model_id=model_id, region=region) from exc
@@ -346,3 +350,10 @@ def translate_errors(*, model_id: str | None = None, region: str | None = None) 
         raise IncompleteStreamError(f"response stream broke: {exc!r}", **context) from exc
     except connection_broken as exc:
         raise BedrockConnectionError(f"connection to Bedrock failed: {exc!r}", **context) from exc
+    except ResponseParserError as exc:  # e.g. a union with no member or two members set
+        raise MalformedResponseError(f"response is malformed: {exc}", **context) from exc
+    except RecursionError as exc:
+        # botocore's JSON decoder on a body or event payload nested thousands of levels deep
+        raise MalformedResponseError(
+            "response is malformed: JSON nested too deep to parse", **context
+        ) from exc

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import mimetypes
 from collections.abc import Sequence
 from typing import Any
@@ -58,7 +57,10 @@ from bedrock_kit.core.chat.types import (
     ToolUseBlock,
     Usage,
 )
-from bedrock_kit.errors import ConfigurationError
+from bedrock_kit.core.transport.wire import WireReader
+from bedrock_kit.errors import ConfigurationError, MalformedResponseError
+
+_ARGUMENTS = WireReader("tool call")
 
 _SYSTEM_ROLES = frozenset({MessageRole.SYSTEM, MessageRole.DEVELOPER})
 _USER_ROLES = frozenset({MessageRole.USER})
@@ -131,8 +133,8 @@ def _tool_arguments(kwargs: dict[str, Any] | str, where: str) -> dict[str, Any]:
     if isinstance(kwargs, dict):
         return kwargs
     try:
-        value = json.loads(kwargs) if kwargs.strip() else {}
-    except json.JSONDecodeError as exc:
+        value = _ARGUMENTS.loads(kwargs, where="arguments") if kwargs.strip() else {}
+    except MalformedResponseError as exc:  # not JSON, or nested deeper than the kit reads
         raise ConfigurationError(f"{where}: tool call arguments are not valid JSON: {exc}") from exc
     if not isinstance(value, dict):
         raise ConfigurationError(f"{where}: tool call arguments must be a JSON object")

@@ -38,9 +38,16 @@ from bedrock_kit.core.agents.traces import (
     parse_citations,
     parse_trace_event,
 )
+from bedrock_kit.core.chat.converse import request_id_of
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
 from bedrock_kit.core.transport.lifecycle import OwnsClients
+from bedrock_kit.core.transport.wire import (
+    WireReader,
+    aread_events,
+    event_stream_of,
+    read_events,
+)
 from bedrock_kit.errors import AgentStepLimitError, ConfigurationError, translate_errors
 
 __all__ = [
@@ -63,6 +70,7 @@ __all__ = [
 _SERVICE = "bedrock-agent-runtime"
 _NEEDS_CONFIRMATION = frozenset({"USER_CONFIRMATION", "USER_CONFIRMATION_AND_RESULT"})
 DEFAULT_MAX_STEPS = 10
+_NOT_JSON = " (botocore decodes an event payload that is not JSON to an empty event)"
 
 
 # -- events and result
@@ -210,40 +218,75 @@ class _AgentLoop:
             return str(self.request.get("foundationModel"))
         return f"{self.request.get('agentId')}/{self.request.get('agentAliasId')}"
 
+    @property
+    def reader(self) -> WireReader:
+        """What errors of this call name: the agent and the last request id."""
+        request_id = self.request_ids[-1] if self.request_ids else None
+        return WireReader(f"{self.method} response", self.resource, request_id)
+
     def begin(self, response: Mapping[str, Any]) -> None:
         """Record the response headers of one round."""
-        self.session_id = response.get("sessionId") or self.session_id
-        self.memory_id = response.get("memoryId") or self.memory_id
-        request_id = (response.get("ResponseMetadata") or {}).get("RequestId")
+        request_id = request_id_of(response)
         if request_id:
             self.request_ids.append(request_id)
+        r = self.reader
+        with r.guard(response):
+            self.session_id = r.opt_text(response.get("sessionId"), "sessionId") or self.session_id
+            self.memory_id = r.opt_text(response.get("memoryId"), "memoryId") or self.memory_id
         self.return_control = None
 
+    def completion(self, response: Mapping[str, Any]) -> Any:
+        """The event stream of one round's response."""
+        return event_stream_of(response, "completion", self.reader)
+
     def feed(self, event: Mapping[str, Any]) -> list[AgentEvent]:
-        """Typed events of one stream event (exception events raise in botocore already)."""
+        """Typed events of one stream event (exception events raise in botocore already).
+
+        Raises:
+            MalformedResponseError: The event is not the documented shape (a ``chunk``
+                without ``bytes``, which is what botocore makes of a payload that is not
+                JSON, a ``returnControl`` without its invocation, a trace without its part).
+        """
+        r = self.reader
+        with r.guard(event):
+            return self._feed(r, r.obj(event, "an event"))
+
+    def _feed(self, r: WireReader, event: Mapping[str, Any]) -> list[AgentEvent]:
         out: list[AgentEvent] = []
+        for key in ("chunk", "trace", "returnControl", "files"):
+            if key in event and not (isinstance(event[key], Mapping) and event[key]):
+                raise r.malformed(f"{key} event has no members{_NOT_JSON}", event)
         if "chunk" in event:
             chunk = event["chunk"]
-            data = chunk.get("bytes") or b""
-            text = self._decoder.decode(data if isinstance(data, bytes) else str(data).encode())
-            item = AgentTextChunk(text=text, citations=parse_citations(chunk.get("attribution")))
+            data = chunk.get("bytes")
+            if not isinstance(data, bytes):
+                raise r.malformed("chunk.bytes is missing", event)
+            attribution = r.opt_obj(chunk.get("attribution"), "chunk.attribution")
+            text = self._decoder.decode(data)
+            item = AgentTextChunk(text=text, citations=parse_citations(attribution or None))
             self.chunks.append(item)
             out.append(item)
         if "trace" in event:
-            for step in parse_trace_event(event["trace"]):
+            part = event["trace"]
+            r.obj(part.get("trace"), "trace.trace")
+            for step in parse_trace_event(r.document(part, "trace")):
                 self.steps.append(step)
                 out.append(AgentTraceEvent(step))
         if "returnControl" in event:
             payload = event["returnControl"]
             self.return_control = AgentReturnControl(
-                invocation_id=str(payload.get("invocationId") or ""),
+                invocation_id=r.text(
+                    payload.get("invocationId"), "returnControl.invocationId", empty=False
+                ),
                 calls=parse_invocation_inputs(payload),
             )
             out.append(self.return_control)
         if "files" in event:
-            files = tuple((event["files"] or {}).get("files") or ())
+            files = r.items(event["files"].get("files"), "files.files")
+            for i, file in enumerate(files):
+                r.obj(file, f"files.files[{i}]")
             self.files.extend(files)
-            out.append(AgentFiles(files))
+            out.append(AgentFiles(tuple(files)))
         return out
 
     def end_round(self) -> list[AgentEvent]:
@@ -360,9 +403,9 @@ class AgentRuntime(OwnsClients):
             with translate_errors(model_id=loop.resource, region=self.pool.region):
                 response = getattr(self.pool.client, loop.method)(**loop.request)
                 loop.begin(response)
-                events = response["completion"]
+                events = loop.completion(response)
                 try:
-                    for event in events:
+                    for event in read_events(events, loop.reader):
                         yield from loop.feed(event)
                 finally:
                     events.close()
@@ -389,9 +432,9 @@ class AgentRuntime(OwnsClients):
                 client = await self.pool.async_client()
                 response = await getattr(client, loop.method)(**loop.request)
                 loop.begin(response)
-                events = response["completion"]
+                events = loop.completion(response)
                 try:
-                    async for event in events:
+                    async for event in aread_events(events, loop.reader):
                         for item in loop.feed(event):
                             yield item
                 finally:

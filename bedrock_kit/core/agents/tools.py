@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from bedrock_kit.core.chat.tools import coerce_arguments
 from bedrock_kit.core.chat.types import ToolSpec
+from bedrock_kit.core.transport.wire import WireReader
 from bedrock_kit.errors import ConfigurationError
 
 __all__ = [
@@ -99,46 +100,85 @@ class ToolOutcome:
     """``repr`` of the exception the tool raised, or why the call could not run."""
 
 
-def _api_properties(api: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    content = ((api.get("requestBody") or {}).get("content")) or {}
-    body: Mapping[str, Any] = content.get("application/json") or next(iter(content.values()), {})
-    return list(body.get("properties") or ())
+_RETURN_CONTROL = WireReader("returnControl event")
+
+
+def _api_properties(
+    api: Mapping[str, Any], r: WireReader = _RETURN_CONTROL
+) -> list[Mapping[str, Any]]:
+    request_body = r.opt_obj(api.get("requestBody"), "requestBody")
+    content = r.opt_obj(request_body.get("content"), "requestBody.content")
+    body: Any = content.get("application/json") or next(iter(content.values()), {})
+    properties = r.opt_items(
+        r.opt_obj(body, "requestBody.content[]").get("properties"), "properties"
+    )
+    return [r.obj(p, "requestBody properties[]") for p in properties]
+
+
+def _parameters(
+    r: WireReader, wire: Mapping[str, Any], where: str
+) -> tuple[Mapping[str, Any], ...]:
+    return tuple(
+        r.obj(p, f"{where}.parameters[{i}]")
+        for i, p in enumerate(r.opt_items(wire.get("parameters"), f"{where}.parameters"))
+    )
 
 
 def parse_invocation_inputs(payload: Mapping[str, Any]) -> tuple[InvocationInput, ...]:
-    """Typed calls of a ``returnControl`` event payload, all of them, in order."""
+    """Typed calls of a ``returnControl`` event payload, all of them, in order.
+
+    Raises:
+        MalformedResponseError: No ``invocationInputs``, or a member that is neither a
+            function nor an API call (dropping it would lose a call the agent waits for).
+    """
+    r = _RETURN_CONTROL
     calls = []
-    for member in payload.get("invocationInputs") or ():
-        if "functionInvocationInput" in member:
-            wire = member["functionInvocationInput"] or {}
-            calls.append(
-                InvocationInput(
-                    kind="function",
-                    action_group=str(wire.get("actionGroup") or ""),
-                    name=str(wire.get("function") or ""),
-                    parameters=tuple(wire.get("parameters") or ()),
-                    function=wire.get("function"),
-                    agent_id=wire.get("agentId"),
-                    invocation_type=wire.get("actionInvocationType"),
-                    raw=wire,
+    with r.guard(payload):
+        members = r.items(
+            r.obj(payload, "returnControl").get("invocationInputs"), "invocationInputs"
+        )
+        for i, member in enumerate(members):
+            where = f"invocationInputs[{i}]"
+            member = r.obj(member, where)
+            if member.get("functionInvocationInput") is not None:
+                where += ".functionInvocationInput"
+                wire = r.obj(member["functionInvocationInput"], where)
+                function = r.text(wire.get("function"), f"{where}.function", empty=False)
+                calls.append(
+                    InvocationInput(
+                        kind="function",
+                        action_group=r.text(wire.get("actionGroup"), f"{where}.actionGroup"),
+                        name=function,
+                        parameters=_parameters(r, wire, where),
+                        function=function,
+                        agent_id=r.opt_text(wire.get("agentId"), f"{where}.agentId"),
+                        invocation_type=r.opt_text(
+                            wire.get("actionInvocationType"), f"{where}.actionInvocationType"
+                        ),
+                        raw=wire,
+                    )
                 )
-            )
-        elif "apiInvocationInput" in member:
-            wire = member["apiInvocationInput"] or {}
-            path = str(wire.get("apiPath") or "")
-            calls.append(
-                InvocationInput(
-                    kind="api",
-                    action_group=str(wire.get("actionGroup") or ""),
-                    name=path.strip("/").rsplit("/", 1)[-1],
-                    parameters=(*(wire.get("parameters") or ()), *_api_properties(wire)),
-                    api_path=path,
-                    http_method=wire.get("httpMethod"),
-                    agent_id=wire.get("agentId"),
-                    invocation_type=wire.get("actionInvocationType"),
-                    raw=wire,
+            elif member.get("apiInvocationInput") is not None:
+                where += ".apiInvocationInput"
+                wire = r.obj(member["apiInvocationInput"], where)
+                path = r.text(wire.get("apiPath"), f"{where}.apiPath", empty=False)
+                calls.append(
+                    InvocationInput(
+                        kind="api",
+                        action_group=r.text(wire.get("actionGroup"), f"{where}.actionGroup"),
+                        name=path.strip("/").rsplit("/", 1)[-1],
+                        parameters=(*_parameters(r, wire, where), *_api_properties(wire, r)),
+                        api_path=path,
+                        http_method=r.opt_text(wire.get("httpMethod"), f"{where}.httpMethod"),
+                        agent_id=r.opt_text(wire.get("agentId"), f"{where}.agentId"),
+                        invocation_type=r.opt_text(
+                            wire.get("actionInvocationType"), f"{where}.actionInvocationType"
+                        ),
+                        raw=wire,
+                    )
                 )
-            )
+            else:
+                raise r.malformed(f"{where} is neither a function nor an API call", member)
     return tuple(calls)
 
 
@@ -315,29 +355,38 @@ def tools_by_name(tools: Sequence[LocalTool]) -> dict[str, LocalTool]:
 # -- Lambda
 
 
+_LAMBDA = WireReader("action-group Lambda event")
+
+
 def _lambda_call(event: Mapping[str, Any]) -> InvocationInput:
-    if event.get("apiPath"):
-        path = str(event["apiPath"])
-        return InvocationInput(
-            kind="api",
-            action_group=str(event.get("actionGroup") or ""),
-            name=path.strip("/").rsplit("/", 1)[-1],
-            parameters=(*(event.get("parameters") or ()), *_api_properties(event)),
-            api_path=path,
-            http_method=event.get("httpMethod"),
-            agent_id=(event.get("agent") or {}).get("id"),
-            raw=event,
-        )
-    if event.get("function"):
-        return InvocationInput(
-            kind="function",
-            action_group=str(event.get("actionGroup") or ""),
-            name=str(event["function"]),
-            parameters=tuple(event.get("parameters") or ()),
-            function=event["function"],
-            agent_id=(event.get("agent") or {}).get("id"),
-            raw=event,
-        )
+    r = _LAMBDA
+    with r.guard(event):
+        event = r.obj(event, "the event")
+        agent = r.opt_obj(event.get("agent"), "agent")
+        agent_id = r.opt_text(agent.get("id"), "agent.id")
+        if event.get("apiPath"):
+            path = r.text(event["apiPath"], "apiPath")
+            return InvocationInput(
+                kind="api",
+                action_group=r.opt_text(event.get("actionGroup"), "actionGroup") or "",
+                name=path.strip("/").rsplit("/", 1)[-1],
+                parameters=(*_parameters(r, event, "event"), *_api_properties(event, r)),
+                api_path=path,
+                http_method=r.opt_text(event.get("httpMethod"), "httpMethod"),
+                agent_id=agent_id,
+                raw=event,
+            )
+        if event.get("function"):
+            function = r.text(event["function"], "function")
+            return InvocationInput(
+                kind="function",
+                action_group=r.opt_text(event.get("actionGroup"), "actionGroup") or "",
+                name=function,
+                parameters=_parameters(r, event, "event"),
+                function=function,
+                agent_id=agent_id,
+                raw=event,
+            )
     raise ConfigurationError("not a Bedrock Agents action group event: no 'function' or 'apiPath'")
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.guardrails.assessments import GuardrailAssessment, parse_assessment
+from bedrock_kit.core.transport.wire import WireReader
 
 __all__ = [
     "ActionGroupInvocationStep",
@@ -263,6 +264,8 @@ class OtherStep(AgentStep):
 
 # -- parsing
 
+_TRACE = WireReader("InvokeAgent trace")
+
 
 def _metadata(wire: Mapping[str, Any] | None) -> TraceMetadata:
     wire = wire or {}
@@ -388,9 +391,11 @@ _MEMBERS: dict[str, Callable[[Mapping[str, Any], dict[str, Any]], AgentStep]] = 
 
 
 def _guardrail(wire: Mapping[str, Any], base: dict[str, Any]) -> AgentStep:
+    # An unknown or missing action is never read as "the guardrail let it through".
+    action = _TRACE.one_of(wire.get("action"), ("INTERVENED", "NONE"), "guardrailTrace.action")
     return GuardrailStep(
         **base,
-        action=wire.get("action"),
+        action=action,
         input_assessments=tuple(parse_assessment(a) for a in wire.get("inputAssessments") or ()),
         output_assessments=tuple(parse_assessment(a) for a in wire.get("outputAssessments") or ()),
     )

@@ -31,7 +31,8 @@ from bedrock_kit.core.chat.types import (
     Usage,
 )
 from bedrock_kit.core.guardrails.assessments import parse_guardrail_trace
-from bedrock_kit.errors import ConfigurationError, MalformedResponseError
+from bedrock_kit.core.transport.wire import WireReader
+from bedrock_kit.errors import ConfigurationError
 
 # Bedrock toolSpec.name constraint.
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -316,70 +317,116 @@ def build_json_schema_output(
 
 
 # -------------------------------------------------------------------------- from the wire
+#
+# Every reader below takes the WireReader of the response it reads: what is not the
+# documented shape raises MalformedResponseError naming the path, never a bare error.
+
+_CONTENT_BLOCK = WireReader("Converse content block")
 
 
-def _image_from_wire(v: Mapping[str, Any]) -> ContentBlock:
-    src = v.get("source") or {}
+def _s3_uri(r: WireReader, source: Mapping[str, Any], where: str) -> str | None:
+    location = r.opt_obj(source.get("s3Location"), f"{where}.s3Location")
+    return r.opt_text(location.get("uri"), f"{where}.s3Location.uri")
+
+
+def _blob(r: WireReader, value: Any, where: str) -> bytes | None:
+    if value is None or isinstance(value, bytes):
+        return value
+    raise r.malformed(f"{where} is not bytes", value)
+
+
+def _image_from_wire(r: WireReader, v: Mapping[str, Any], where: str) -> ContentBlock:
+    src = r.obj(v.get("source"), f"{where}.source")
     return ImageBlock(
-        v.get("format", ""), src.get("bytes"), (src.get("s3Location") or {}).get("uri")
+        r.text(v.get("format"), f"{where}.format"),
+        _blob(r, src.get("bytes"), f"{where}.source.bytes"),
+        _s3_uri(r, src, f"{where}.source"),
     )
 
 
-def _document_from_wire(v: Mapping[str, Any]) -> ContentBlock:
-    src = v.get("source") or {}
+def _document_from_wire(r: WireReader, v: Mapping[str, Any], where: str) -> ContentBlock:
+    src = r.obj(v.get("source"), f"{where}.source")
+    citations = r.opt_obj(v.get("citations"), f"{where}.citations")
     return DocumentBlock(
-        v.get("format", ""),
-        v.get("name", ""),
-        src.get("bytes"),
-        src.get("text"),
-        (src.get("s3Location") or {}).get("uri"),
-        bool((v.get("citations") or {}).get("enabled")),
+        r.opt_text(v.get("format"), f"{where}.format") or "",
+        r.text(v.get("name"), f"{where}.name"),
+        _blob(r, src.get("bytes"), f"{where}.source.bytes"),
+        r.opt_text(src.get("text"), f"{where}.source.text"),
+        _s3_uri(r, src, f"{where}.source"),
+        bool(citations.get("enabled")),
     )
 
 
-def _tool_use_from_wire(v: Mapping[str, Any]) -> ContentBlock:
+def _tool_use_from_wire(r: WireReader, v: Mapping[str, Any], where: str) -> ContentBlock:
+    name = r.text(v.get("name"), f"{where}.name", empty=False)
     arguments = v.get("input")
-    if arguments is None:
-        arguments = {}
     if not isinstance(arguments, dict):
-        raise MalformedResponseError(
-            f"tool call {v.get('name')!r} has non-object input", raw=repr(arguments)
+        raise r.malformed(f"tool call {name!r} has no JSON object input ({where}.input)", arguments)
+    return ToolUseBlock(
+        r.text(v.get("toolUseId"), f"{where}.toolUseId", empty=False),
+        name,
+        r.document(arguments, f"{where}.input"),
+    )
+
+
+def _tool_result_from_wire(r: WireReader, v: Mapping[str, Any], where: str) -> ContentBlock:
+    content = tuple(
+        _block(r, c, f"{where}.content[{i}]")
+        for i, c in enumerate(r.items(v.get("content"), f"{where}.content"))
+    )
+    status = r.opt_text(v.get("status"), f"{where}.status")
+    return ToolResultBlock(r.text(v.get("toolUseId"), f"{where}.toolUseId"), content, status)  # type: ignore[arg-type]
+
+
+def _reasoning_from_wire(r: WireReader, v: Mapping[str, Any], where: str) -> ContentBlock:
+    if v.get("redactedContent") is not None:
+        return ReasoningBlock(
+            redacted_content=_blob(r, v["redactedContent"], f"{where}.redactedContent")
         )
-    return ToolUseBlock(v.get("toolUseId", ""), v.get("name", ""), arguments)
+    text = r.obj(v.get("reasoningText"), f"{where}.reasoningText")
+    return ReasoningBlock(
+        r.text(text.get("text"), f"{where}.reasoningText.text"),
+        r.opt_text(text.get("signature"), f"{where}.reasoningText.signature"),
+    )
 
 
-def _tool_result_from_wire(v: Mapping[str, Any]) -> ContentBlock:
-    content = tuple(block_from_wire(c) for c in v.get("content") or ())
-    return ToolResultBlock(v.get("toolUseId", ""), content, v.get("status"))  # type: ignore[arg-type]
+def _citations_from_wire(r: WireReader, v: Mapping[str, Any], where: str) -> ContentBlock:
+    parts = r.opt_items(v.get("content"), f"{where}.content")
+    text = "".join(
+        r.opt_text(r.obj(c, f"{where}.content[{i}]").get("text"), f"{where}.content[{i}].text")
+        or ""
+        for i, c in enumerate(parts)
+    )
+    citations = r.opt_items(v.get("citations"), f"{where}.citations")
+    for i, citation in enumerate(citations):
+        r.obj(citation, f"{where}.citations[{i}]")
+    return CitationsBlock(text, tuple(r.document(list(citations), f"{where}.citations")))
 
 
-def _reasoning_from_wire(v: Mapping[str, Any]) -> ContentBlock:
-    if "redactedContent" in v:
-        return ReasoningBlock(redacted_content=v["redactedContent"])
-    text = v.get("reasoningText") or {}
-    return ReasoningBlock(text.get("text", ""), text.get("signature"))
+def _guard_content_from_wire(r: WireReader, v: Mapping[str, Any], where: str) -> ContentBlock:
+    text = r.obj(v.get("text"), f"{where}.text")
+    qualifiers = r.opt_items(text.get("qualifiers"), f"{where}.text.qualifiers")
+    return GuardContentBlock(
+        r.text(text.get("text"), f"{where}.text.text"),
+        tuple(r.text(q, f"{where}.text.qualifiers[]") for q in qualifiers),
+    )
 
 
-def _citations_from_wire(v: Mapping[str, Any]) -> ContentBlock:
-    text = "".join(c.get("text", "") for c in v.get("content") or ())
-    return CitationsBlock(text, tuple(v.get("citations") or ()))
+def _cache_point_from_wire(r: WireReader, v: Mapping[str, Any], where: str) -> ContentBlock:
+    return CachePointBlock(
+        r.opt_text(v.get("type"), f"{where}.type") or "default",
+        r.opt_text(v.get("ttl"), f"{where}.ttl"),
+    )
 
 
-def _guard_content_from_wire(v: Mapping[str, Any]) -> ContentBlock:
-    text = v.get("text") or {}
-    return GuardContentBlock(text.get("text", ""), tuple(text.get("qualifiers") or ()))
-
-
-_FROM_WIRE: dict[str, Callable[[Any], ContentBlock]] = {
-    "text": TextBlock,
+_FROM_WIRE: dict[str, Callable[[WireReader, Mapping[str, Any], str], ContentBlock]] = {
     "image": _image_from_wire,
     "document": _document_from_wire,
-    "json": JsonBlock,
     "toolUse": _tool_use_from_wire,
     "toolResult": _tool_result_from_wire,
     "reasoningContent": _reasoning_from_wire,
     "citationsContent": _citations_from_wire,
-    "cachePoint": lambda v: CachePointBlock(v.get("type", "default"), v.get("ttl")),
+    "cachePoint": _cache_point_from_wire,
     "guardContent": _guard_content_from_wire,
 }
 
@@ -391,18 +438,31 @@ def document_fields(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, Mapping) else {"value": value}
 
 
-def block_from_wire(wire: Mapping[str, Any]) -> ContentBlock:
-    """Parse one Converse content block; unknown types are kept as :class:`UnknownBlock`."""
-    for key, value in wire.items():
-        parse = _FROM_WIRE.get(key)
-        if parse is not None:
-            if key == "text":
-                return TextBlock(value or "")
-            return parse(value if value is not None else {})
-    key = next(iter(wire), "")
+def _block(r: WireReader, wire: Any, where: str) -> ContentBlock:
+    block = r.obj(wire, where)
+    if not block:
+        raise r.malformed(f"{where} has no member (a content block has exactly one)", wire)
+    key, value = next(iter(block.items()))
+    if key == "text":
+        return TextBlock(r.text(value, f"{where}.text"))
+    if key == "json":
+        return JsonBlock(r.document(value, f"{where}.json"))
+    parse = _FROM_WIRE.get(key)
+    if parse is not None:
+        return parse(r, r.obj(value, f"{where}.{key}"), f"{where}.{key}")
     if key == "SDK_UNKNOWN_MEMBER":  # botocore keeps only the name of members it lacks
-        return UnknownBlock(str((wire[key] or {}).get("name", "")), None)
-    return UnknownBlock(key, wire.get(key))
+        return UnknownBlock(str(r.opt_obj(value, where).get("name", "")), None)
+    return UnknownBlock(key, r.document(value, f"{where}.{key}"))
+
+
+def block_from_wire(wire: Mapping[str, Any]) -> ContentBlock:
+    """Parse one Converse content block; unknown types are kept as :class:`UnknownBlock`.
+
+    Raises:
+        MalformedResponseError: The block is not the documented shape.
+    """
+    with _CONTENT_BLOCK.guard(wire):
+        return _block(_CONTENT_BLOCK, wire, "block")
 
 
 def parse_stop_reason(raw: str | None) -> StopReason:
@@ -410,57 +470,95 @@ def parse_stop_reason(raw: str | None) -> StopReason:
     return STOP_REASONS.get(raw or "", "unknown")
 
 
-def parse_usage(wire: Mapping[str, Any] | None) -> Usage:
-    """Parse a Converse ``usage`` object."""
-    wire = wire or {}
+def parse_usage(wire: Any, reader: WireReader | None = None, where: str = "usage") -> Usage:
+    """Parse a Converse ``usage`` object (required: a missing one is not zero tokens).
+
+    Raises:
+        MalformedResponseError: ``usage`` is missing or lacks ``inputTokens``,
+            ``outputTokens`` or ``totalTokens``.
+    """
+    r = reader or WireReader("Converse usage")
+    usage = r.obj(wire, where)
+    details = r.opt_items(usage.get("cacheDetails"), f"{where}.cacheDetails")
+    one_hour = 0
+    for i, detail in enumerate(details):
+        detail = r.obj(detail, f"{where}.cacheDetails[{i}]")
+        tokens = r.count(detail.get("inputTokens"), f"{where}.cacheDetails[{i}].inputTokens")
+        one_hour += tokens if detail.get("ttl") == "1h" else 0
     return Usage(
-        input_tokens=int(wire.get("inputTokens") or 0),
-        output_tokens=int(wire.get("outputTokens") or 0),
-        cache_read_input_tokens=int(wire.get("cacheReadInputTokens") or 0),
-        cache_write_input_tokens=int(wire.get("cacheWriteInputTokens") or 0),
-        total_tokens=int(wire.get("totalTokens") or 0),
-        cache_write_1h_input_tokens=sum(
-            int(d.get("inputTokens") or 0)
-            for d in wire.get("cacheDetails") or ()
-            if d and d.get("ttl") == "1h"
-        ),
+        input_tokens=r.count(usage.get("inputTokens"), f"{where}.inputTokens"),
+        output_tokens=r.count(usage.get("outputTokens"), f"{where}.outputTokens"),
+        cache_read_input_tokens=r.opt_count(
+            usage.get("cacheReadInputTokens"), f"{where}.cacheReadInputTokens"
+        )
+        or 0,
+        cache_write_input_tokens=r.opt_count(
+            usage.get("cacheWriteInputTokens"), f"{where}.cacheWriteInputTokens"
+        )
+        or 0,
+        total_tokens=r.count(usage.get("totalTokens"), f"{where}.totalTokens"),
+        cache_write_1h_input_tokens=one_hour,
     )
 
 
-def request_id_of(response: Mapping[str, Any]) -> str | None:
-    """``x-amzn-RequestId`` from botocore's ``ResponseMetadata``."""
-    meta = response.get("ResponseMetadata") or {}
-    return meta.get("RequestId") or (meta.get("HTTPHeaders") or {}).get("x-amzn-requestid")
+def parse_latency(r: WireReader, metrics: Any, where: str = "metrics") -> int | None:
+    """``metrics.latencyMs`` (None when Bedrock sent no metrics; never a made-up value)."""
+    return r.opt_count(r.opt_obj(metrics, where).get("latencyMs"), f"{where}.latencyMs")
+
+
+def parse_trace(r: WireReader, value: Any, where: str = "trace") -> tuple[dict[str, Any], Any]:
+    """The ``trace`` object as sent, and its parsed ``guardrail`` part."""
+    trace = dict(r.opt_obj(value, where))
+    guardrail = r.opt_obj(trace.get("guardrail"), f"{where}.guardrail")
+    with r.guard(guardrail):  # the guardrail trace parser reads assessments by key
+        return dict(r.document(trace, where)), parse_guardrail_trace(guardrail)
+
+
+def request_id_of(response: Any) -> str | None:
+    """``x-amzn-RequestId`` from botocore's ``ResponseMetadata`` (None when absent)."""
+    meta = response.get("ResponseMetadata") if isinstance(response, Mapping) else None
+    if not isinstance(meta, Mapping):
+        return None
+    headers = meta.get("HTTPHeaders")
+    found = meta.get("RequestId") or (
+        headers.get("x-amzn-requestid") if isinstance(headers, Mapping) else None
+    )
+    return str(found) if found else None
 
 
 def parse_converse_response(response: Mapping[str, Any], *, model_id: str) -> ConverseResult:
-    """Parse a Converse response (botocore's decoded dict) into a :class:`ConverseResult`."""
-    message = (response.get("output") or {}).get("message")
-    if message is None:
-        raise MalformedResponseError(
-            "Converse response has no output.message",
-            raw=repr(response)[:2000],
+    """Parse a Converse response (botocore's decoded dict) into a :class:`ConverseResult`.
+
+    Raises:
+        MalformedResponseError: The response is not the documented shape (no
+            ``output.message``, no ``stopReason``, no ``usage``...).
+    """
+    r = WireReader("Converse response", model_id=model_id, request_id=request_id_of(response))
+    with r.guard(response):
+        body = r.obj(response, "the response")
+        message = r.obj(r.obj(body.get("output"), "output").get("message"), "output.message")
+        content = r.items(message.get("content"), "output.message.content")
+        raw_stop = r.text(body.get("stopReason"), "stopReason", empty=False)
+        trace, guardrail = parse_trace(r, body.get("trace"))
+        return ConverseResult(
+            message=Message(
+                "assistant",
+                tuple(_block(r, b, f"output.message.content[{i}]") for i, b in enumerate(content)),
+            ),
+            stop_reason=parse_stop_reason(raw_stop),
+            raw_stop_reason=raw_stop,
+            usage=parse_usage(body.get("usage"), r),
             model_id=model_id,
-            request_id=request_id_of(response),
+            latency_ms=parse_latency(r, body.get("metrics")),
+            guardrail=guardrail,
+            request_id=r.request_id,
+            additional_model_response_fields=document_fields(
+                r.document(
+                    body.get("additionalModelResponseFields"), "additionalModelResponseFields"
+                )
+            ),
+            trace=trace,
         )
-    raw_stop = response.get("stopReason") or ""
-    trace = response.get("trace") or {}
-    return ConverseResult(
-        message=Message(
-            "assistant", tuple(block_from_wire(b) for b in message.get("content") or ())
-        ),
-        stop_reason=parse_stop_reason(raw_stop),
-        raw_stop_reason=raw_stop,
-        usage=parse_usage(response.get("usage")),
-        model_id=model_id,
-        latency_ms=(response.get("metrics") or {}).get("latencyMs"),
-        guardrail=parse_guardrail_trace(trace.get("guardrail")),
-        request_id=request_id_of(response),
-        additional_model_response_fields=document_fields(
-            response.get("additionalModelResponseFields")
-        ),
-        trace=dict(trace),
-    )
 
 
 _GUARDRAIL_KEYS = {

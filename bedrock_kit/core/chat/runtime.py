@@ -18,6 +18,7 @@ from bedrock_kit.core.chat.stream import StreamDelta, StreamReducer, aiter_delta
 from bedrock_kit.core.chat.types import ConverseResult
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
 from bedrock_kit.core.transport.lifecycle import OwnsClients
+from bedrock_kit.core.transport.wire import WireReader, event_stream_of
 from bedrock_kit.errors import translate_errors
 
 _SERVICE = "bedrock-runtime"
@@ -31,6 +32,17 @@ def build_count_tokens_request(request: Mapping[str, Any]) -> dict[str, Any]:
     """
     converse = {k: request[k] for k in _COUNT_TOKENS_KEYS if k in request}
     return {"modelId": base_model_id(request["modelId"]), "input": {"converse": converse}}
+
+
+def parse_count_tokens_response(response: Mapping[str, Any], *, model_id: str) -> int:
+    """``inputTokens`` of a CountTokens response (required: a missing count is not 0).
+
+    Raises:
+        MalformedResponseError: The response has no ``inputTokens`` count.
+    """
+    r = WireReader("CountTokens response", model_id=model_id, request_id=request_id_of(response))
+    with r.guard(response):
+        return r.count(r.obj(response, "the response").get("inputTokens"), "inputTokens")
 
 
 _Adapt = Callable[[Mapping[str, Any]], Iterable[Mapping[str, Any]]]
@@ -107,7 +119,7 @@ class ConverseRuntime(OwnsClients):
             response = getattr(self.pool.client, operation)(**request)
             reducer = StreamReducer(request["modelId"], self.pool.region)
             reducer.request_id = request_id_of(response)
-            events = response[key]
+            events = event_stream_of(response, key, reducer.reader)
             try:
                 converse_events = (e for wire in events for e in adapt(wire))
                 yield from iter_deltas(converse_events, reducer)
@@ -122,7 +134,7 @@ class ConverseRuntime(OwnsClients):
             response = await getattr(client, operation)(**request)
             reducer = StreamReducer(request["modelId"], self.pool.region)
             reducer.request_id = request_id_of(response)
-            events = response[key]
+            events = event_stream_of(response, key, reducer.reader)
             try:
                 converse_events = (e async for wire in events for e in adapt(wire))
                 async for delta in aiter_deltas(converse_events, reducer):
@@ -155,11 +167,11 @@ class ConverseRuntime(OwnsClients):
         """Input tokens the Converse ``request`` would use, from the CountTokens API."""
         with self._errors(request):
             response = self.pool.client.count_tokens(**build_count_tokens_request(request))
-            return int(response["inputTokens"])
+            return parse_count_tokens_response(response, model_id=request["modelId"])
 
     async def acount_tokens(self, request: Mapping[str, Any]) -> int:
         """Async :meth:`count_tokens`."""
         with self._errors(request):
             client = await self.pool.async_client()
             response = await client.count_tokens(**build_count_tokens_request(request))
-            return int(response["inputTokens"])
+            return parse_count_tokens_response(response, model_id=request["modelId"])

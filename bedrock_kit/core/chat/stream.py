@@ -7,12 +7,17 @@ and returns the deltas a caller should see. The sync and async loops only feed e
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
-from bedrock_kit.core.chat.converse import document_fields, parse_stop_reason, parse_usage
+from bedrock_kit.core.chat.converse import (
+    document_fields,
+    parse_latency,
+    parse_stop_reason,
+    parse_trace,
+    parse_usage,
+)
 from bedrock_kit.core.chat.types import (
     CitationsBlock,
     ContentBlock,
@@ -23,15 +28,9 @@ from bedrock_kit.core.chat.types import (
     TextBlock,
     ToolUseBlock,
     UnknownBlock,
-    Usage,
 )
-from bedrock_kit.core.guardrails.assessments import parse_guardrail_trace
-from bedrock_kit.errors import (
-    BedrockKitError,
-    IncompleteStreamError,
-    MalformedResponseError,
-    error_from_client_error,
-)
+from bedrock_kit.core.transport.wire import JsonDepthMeter, WireReader, aread_events, read_events
+from bedrock_kit.errors import BedrockKitError, IncompleteStreamError, error_from_client_error
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,7 @@ StreamDelta: TypeAlias = TextDelta | ToolCallDelta | ReasoningDelta | StopDelta 
 
 @dataclass
 class _Block:
-    kind: str = "text"
+    kind: str = "text"  # text, tool, reasoning, unknown; "pending": opened by an unknown start
     text: list[str] = field(default_factory=list)
     tool_id: str = ""
     tool_name: str = ""
@@ -103,10 +102,23 @@ class _Block:
     redacted: bytes | None = None
     citations: list[dict[str, Any]] = field(default_factory=list)
     raw: Any = None
+    meter: JsonDepthMeter | None = None
+
+
+_NOT_JSON = " (botocore decodes an event payload that is not JSON to an empty event)"
 
 
 class StreamReducer:
     """Turns ConverseStream events into deltas and, at the end, one ConverseResult.
+
+    The stream must be the documented shape: content events, exactly one ``messageStop``,
+    then exactly one ``metadata`` with ``usage``, then the end of the stream. Anything else
+    (a second ``messageStop`` or ``metadata``, text after completion, a tool-call delta for
+    a block no ``contentBlockStart`` opened, an event without its required members, as a
+    payload that is not JSON decodes to) raises :class:`MalformedResponseError`; a stream
+    that ends early raises :class:`IncompleteStreamError`. The :class:`CompletedDelta` is
+    given only once the stream has ended cleanly, so no caller ever sees a result that a
+    later event proves wrong.
 
     Args:
         model_id: Model id of the request, for the result and for errors.
@@ -117,12 +129,13 @@ class StreamReducer:
         self.model_id = model_id
         self.region = region
         self._blocks: dict[int, _Block] = {}
+        self._stopped: set[int] = set()
+        self._started = False
         self._stop: StopDelta | None = None
         self._additional: dict[str, Any] = {}
-        self._metadata: Mapping[str, Any] | None = None
         self._result: ConverseResult | None = None
         self.request_id: str | None = None
-        self._handlers: dict[str, Callable[[Any], list[StreamDelta]]] = {
+        self._handlers: dict[str, Callable[[WireReader, Mapping[str, Any]], list[StreamDelta]]] = {
             "messageStart": self._on_message_start,
             "contentBlockStart": self._on_block_start,
             "contentBlockDelta": self._on_block_delta,
@@ -133,22 +146,43 @@ class StreamReducer:
 
     # -- public
 
+    @property
+    def reader(self) -> WireReader:
+        """What errors of this stream name: model, request id, region."""
+        return WireReader("ConverseStream", self.model_id, self.request_id, self.region)
+
     def handle(self, event: Mapping[str, Any]) -> list[StreamDelta]:
-        """Apply one wire event; return the deltas it produces (possibly none)."""
-        for key, value in event.items():
-            handler = self._handlers.get(key)
-            if handler is not None:
-                return handler(value or {})
-            if key.endswith("Exception"):
-                raise self._exception_event(key, value)
-        return []  # unknown event types are ignored, as botocore ignores unknown members
+        """Apply one wire event; return the deltas it produces (possibly none).
+
+        Raises:
+            MalformedResponseError: The event is not the documented shape, or comes after
+                the stream completed.
+            BedrockKitError: The typed error of an in-stream exception event.
+        """
+        r = self.reader
+        with r.guard(event):
+            if not isinstance(event, Mapping):
+                raise r.malformed("an event is not an object", event)
+            if self._result is not None:
+                raise r.malformed("an event arrived after messageStop and metadata", event)
+            if len(event) > 1:
+                raise r.malformed("an event has more than one member", event)
+            for key, value in event.items():
+                handler = self._handlers.get(key)
+                if handler is not None:
+                    if not isinstance(value, Mapping) or not value:
+                        raise r.malformed(f"{key} event has no members{_NOT_JSON}", event)
+                    return handler(r, value)
+                if key.endswith("Exception"):
+                    raise self._exception_event(key, value)
+            return []  # unknown event types are ignored, as botocore ignores unknown members
 
     def finish(self) -> ConverseResult:
         """Call when the event stream ends; raises if the answer is incomplete."""
         if self._result is None:
             missing = [
                 name
-                for name, seen in (("messageStop", self._stop), ("metadata", self._metadata))
+                for name, seen in (("messageStop", self._stop), ("metadata", self._result))
                 if seen is None
             ]
             raise IncompleteStreamError(
@@ -167,132 +201,170 @@ class StreamReducer:
 
     # -- handlers
 
-    def _block(self, index: int, kind: str) -> _Block:
-        block = self._blocks.get(index)
+    def _content(self, r: WireReader, event: str, index: int) -> _Block | None:
+        """The block a content event addresses (None: not seen yet), checking the order."""
+        if self._stop is not None:
+            raise r.malformed(f"{event} for block {index} after messageStop")
+        self._started = True
+        if index in self._stopped and event != "contentBlockStart":
+            raise r.malformed(f"{event} for block {index} after its contentBlockStop")
+        return self._blocks.get(index)
+
+    def _typed(self, r: WireReader, index: int, block: _Block | None, kind: str) -> _Block:
         if block is None:
             block = self._blocks[index] = _Block(kind)
+        elif block.kind == "pending":
+            block.kind = kind
+        elif block.kind != kind:
+            raise r.malformed(f"a {kind} delta for block {index}, which is a {block.kind} block")
         return block
 
-    def _on_message_start(self, value: Mapping[str, Any]) -> list[StreamDelta]:
+    def _on_message_start(self, r: WireReader, value: Mapping[str, Any]) -> list[StreamDelta]:
+        if self._started or self._stop is not None:
+            raise r.malformed("messageStart after the message started", value)
+        r.one_of(value.get("role"), ("assistant",), "messageStart.role")
+        self._started = True
         return []
 
-    def _on_block_start(self, value: Mapping[str, Any]) -> list[StreamDelta]:
-        index = int(value.get("contentBlockIndex") or 0)
-        start = value.get("start") or {}
-        if "toolUse" in start:
-            tool = start["toolUse"] or {}
-            block = self._block(index, "tool")
-            block.tool_id, block.tool_name = tool.get("toolUseId", ""), tool.get("name", "")
+    def _on_block_start(self, r: WireReader, value: Mapping[str, Any]) -> list[StreamDelta]:
+        index = r.count(value.get("contentBlockIndex"), "contentBlockStart.contentBlockIndex")
+        if self._content(r, "contentBlockStart", index) is not None or index in self._stopped:
+            raise r.malformed(f"contentBlockStart for block {index}, which already started")
+        start = r.obj(value.get("start"), "contentBlockStart.start")
+        if len(start) != 1:
+            raise r.malformed("contentBlockStart.start must have exactly one member", value)
+        key, body = next(iter(start.items()))
+        if key == "toolUse":
+            tool = r.obj(body, "contentBlockStart.start.toolUse")
+            block = self._blocks[index] = _Block(
+                "tool",
+                tool_id=r.text(tool.get("toolUseId"), "start.toolUse.toolUseId", empty=False),
+                tool_name=r.text(tool.get("name"), "start.toolUse.name", empty=False),
+                meter=JsonDepthMeter(),
+            )
             return [ToolCallDelta(index, block.tool_id, block.tool_name, "")]
+        # Other starts (images, tool results, types newer than this version) open a block
+        # whose deltas decide its kind; with none, it is kept as an UnknownBlock.
+        self._blocks[index] = _Block("pending", raw={key: r.document(body, f"start.{key}")})
         return []
 
-    def _on_block_delta(self, value: Mapping[str, Any]) -> list[StreamDelta]:
-        index = int(value.get("contentBlockIndex") or 0)
-        delta = value.get("delta") or {}
-        if "text" in delta:
-            text = delta["text"] or ""
-            block = self._block(index, "text")
-            block.text.append(text)
+    def _on_block_delta(self, r: WireReader, value: Mapping[str, Any]) -> list[StreamDelta]:
+        index = r.count(value.get("contentBlockIndex"), "contentBlockDelta.contentBlockIndex")
+        block = self._content(r, "contentBlockDelta", index)
+        delta = r.obj(value.get("delta"), "contentBlockDelta.delta")
+        if len(delta) != 1:
+            problem = "has no member" + _NOT_JSON if not delta else "has more than one member"
+            raise r.malformed(f"contentBlockDelta.delta {problem}", value)
+        key, body = next(iter(delta.items()))
+        where = f"contentBlockDelta.delta.{key}"
+        if key == "text":
+            text = r.text(body, where)
+            self._typed(r, index, block, "text").text.append(text)
             return [TextDelta(index, text)]
-        if "toolUse" in delta:
-            fragment = (delta["toolUse"] or {}).get("input", "")
-            self._block(index, "tool").text.append(fragment)
+        if key == "toolUse":
+            if block is None or block.kind != "tool":
+                raise r.malformed(
+                    f"a toolUse delta for block {index}, which no contentBlockStart opened as a "
+                    "tool call (its name and id are unknown)",
+                    value,
+                )
+            fragment = r.text(r.obj(body, where).get("input"), f"{where}.input")
+            assert block.meter is not None
+            if not block.meter.feed(fragment):
+                raise r.malformed(
+                    f"tool call {block.tool_name!r} input nests JSON deeper than "
+                    f"{block.meter.limit} levels",
+                    fragment,
+                )
+            block.text.append(fragment)
             return [ToolCallDelta(index, None, None, fragment)]
-        if "reasoningContent" in delta:
-            return [self._on_reasoning(index, delta["reasoningContent"] or {})]
-        if "citation" in delta:
-            block = self._block(index, "text")
-            block.citations.append(delta["citation"])
+        if key == "reasoningContent":
+            return [self._on_reasoning(r, index, block, r.obj(body, where))]
+        if key == "citation":
+            citation = r.document(dict(r.obj(body, where)), where)
+            self._typed(r, index, block, "text").citations.append(citation)
             return []
-        key = next(iter(delta), "")
-        self._block(index, "unknown").raw = {key: delta.get(key)}
+        if block is None or block.kind in ("unknown", "pending"):
+            self._typed(r, index, block, "unknown").raw = {key: r.document(body, where)}
+        return []  # a delta type newer than this version, on a known block: ignored
+
+    def _on_reasoning(
+        self, r: WireReader, index: int, block: _Block | None, value: Mapping[str, Any]
+    ) -> StreamDelta:
+        where = "contentBlockDelta.delta.reasoningContent"
+        text = r.opt_text(value.get("text"), f"{where}.text")
+        signature = r.opt_text(value.get("signature"), f"{where}.signature")
+        redacted = value.get("redactedContent")
+        if redacted is not None and not isinstance(redacted, bytes):
+            raise r.malformed(f"{where}.redactedContent is not bytes", value)
+        if text is None and signature is None and redacted is None:
+            raise r.malformed(f"{where} has no member", value)
+        block = self._typed(r, index, block, "reasoning")
+        if text is not None:
+            block.text.append(text)
+        if signature is not None:
+            block.signature = signature
+        if redacted is not None:
+            block.redacted = redacted
+        return ReasoningDelta(index, text or "", signature, redacted)
+
+    def _on_block_stop(self, r: WireReader, value: Mapping[str, Any]) -> list[StreamDelta]:
+        index = r.count(value.get("contentBlockIndex"), "contentBlockStop.contentBlockIndex")
+        self._content(r, "contentBlockStop", index)
+        self._stopped.add(index)
         return []
 
-    def _on_reasoning(self, index: int, value: Mapping[str, Any]) -> StreamDelta:
-        block = self._block(index, "reasoning")
-        if "text" in value:
-            block.text.append(value["text"])
-        if "signature" in value:
-            block.signature = value["signature"]
-        if "redactedContent" in value:
-            block.redacted = value["redactedContent"]
-        return ReasoningDelta(
-            index, value.get("text", ""), value.get("signature"), value.get("redactedContent")
-        )
-
-    def _on_block_stop(self, value: Mapping[str, Any]) -> list[StreamDelta]:
-        return []
-
-    def _on_message_stop(self, value: Mapping[str, Any]) -> list[StreamDelta]:
-        raw = value.get("stopReason") or ""
+    def _on_message_stop(self, r: WireReader, value: Mapping[str, Any]) -> list[StreamDelta]:
+        if self._stop is not None:
+            raise r.malformed("a second messageStop", value)
+        raw = r.text(value.get("stopReason"), "messageStop.stopReason", empty=False)
+        extra = value.get("additionalModelResponseFields")
+        self._additional = document_fields(r.document(extra, "additionalModelResponseFields"))
         self._stop = StopDelta(parse_stop_reason(raw), raw)
-        self._additional = document_fields(value.get("additionalModelResponseFields"))
-        return [self._stop, *self._complete()]
+        return [self._stop]
 
-    def _on_metadata(self, value: Mapping[str, Any]) -> list[StreamDelta]:
-        self._metadata = value
-        return self._complete()
-
-    # -- assembly
-
-    def _complete(self) -> list[StreamDelta]:
-        if self._stop is None or self._metadata is None:
-            return []
-        meta = self._metadata
-        trace = meta.get("trace") or {}
+    def _on_metadata(self, r: WireReader, value: Mapping[str, Any]) -> list[StreamDelta]:
+        if self._stop is None:
+            raise r.malformed("metadata before messageStop", value)
+        trace, guardrail = parse_trace(r, value.get("trace"), "metadata.trace")
         self._result = ConverseResult(
             message=Message(
-                "assistant", tuple(self._assemble(b) for _, b in sorted(self._blocks.items()))
+                "assistant",
+                tuple(self._assemble(r, i, b) for i, b in sorted(self._blocks.items())),
             ),
             stop_reason=self._stop.stop_reason,
             raw_stop_reason=self._stop.raw_stop_reason,
-            usage=parse_usage(meta.get("usage")) if meta.get("usage") else Usage(),
+            usage=parse_usage(value.get("usage"), r, "metadata.usage"),
             model_id=self.model_id,
-            latency_ms=(meta.get("metrics") or {}).get("latencyMs"),
-            guardrail=parse_guardrail_trace(trace.get("guardrail")),
+            latency_ms=parse_latency(r, value.get("metrics"), "metadata.metrics"),
+            guardrail=guardrail,
             request_id=self.request_id,
             additional_model_response_fields=self._additional,
-            trace=dict(trace),
+            trace=trace,
         )
-        return [CompletedDelta(self._result)]
+        return []  # the CompletedDelta comes from the end of the stream (iter_deltas)
 
-    def _assemble(self, block: _Block) -> ContentBlock:
+    # -- assembly
+
+    def _assemble(self, r: WireReader, index: int, block: _Block) -> ContentBlock:
         text = "".join(block.text)
         if block.kind == "tool":
-            return ToolUseBlock(block.tool_id, block.tool_name, self._parse_arguments(block, text))
+            arguments = (
+                r.loads_object(text, where=f"tool call {block.tool_name!r} input (block {index})")
+                if text.strip()
+                else {}
+            )
+            return ToolUseBlock(block.tool_id, block.tool_name, arguments)
         if block.kind == "reasoning":
             if block.redacted is not None:
                 return ReasoningBlock(redacted_content=block.redacted)
             return ReasoningBlock(text, block.signature)
-        if block.kind == "unknown":
+        if block.kind in ("unknown", "pending"):
             key = next(iter(block.raw or {}), "")
             return UnknownBlock(key, (block.raw or {}).get(key))
         if block.citations:
             return CitationsBlock(text, tuple(block.citations))
         return TextBlock(text)
-
-    def _parse_arguments(self, block: _Block, text: str) -> dict[str, Any]:
-        if not text.strip():
-            return {}
-        try:
-            arguments = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise MalformedResponseError(
-                f"tool call {block.tool_name!r} streamed invalid JSON arguments: {exc}",
-                raw=text,
-                model_id=self.model_id,
-                region=self.region,
-                request_id=self.request_id,
-            ) from exc
-        if not isinstance(arguments, dict):
-            raise MalformedResponseError(
-                f"tool call {block.tool_name!r} arguments are not a JSON object",
-                raw=text,
-                model_id=self.model_id,
-                region=self.region,
-                request_id=self.request_id,
-            )
-        return arguments
 
     def _exception_event(self, key: str, value: Any) -> BedrockKitError:
         message = (value or {}).get("message", key) if isinstance(value, dict) else str(value)
@@ -313,17 +385,22 @@ class _WireError(Exception):
 def iter_deltas(
     events: Iterable[Mapping[str, Any]], reducer: StreamReducer
 ) -> Iterator[StreamDelta]:
-    """Feed a sync event stream through ``reducer``; raise if it ends incomplete."""
-    for event in events:
+    """Feed a sync event stream through ``reducer``; the last delta is the CompletedDelta.
+
+    Raises:
+        IncompleteStreamError: The stream ended before ``messageStop`` and ``metadata``.
+        MalformedResponseError: An event (or botocore's decoding of it) is malformed.
+    """
+    for event in read_events(events, reducer.reader):
         yield from reducer.handle(event)
-    reducer.finish()
+    yield CompletedDelta(reducer.finish())
 
 
 async def aiter_deltas(
     events: AsyncIterable[Mapping[str, Any]], reducer: StreamReducer
 ) -> AsyncIterator[StreamDelta]:
-    """Feed an async event stream through ``reducer``; raise if it ends incomplete."""
-    async for event in events:
+    """Async :func:`iter_deltas`."""
+    async for event in aread_events(events, reducer.reader):
         for delta in reducer.handle(event):
             yield delta
-    reducer.finish()
+    yield CompletedDelta(reducer.finish())

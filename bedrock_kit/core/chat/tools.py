@@ -28,7 +28,11 @@ from enum import Enum
 from typing import Any, Literal
 
 from bedrock_kit.core.chat.types import ToolSpec
-from bedrock_kit.errors import ConfigurationError
+from bedrock_kit.core.transport.wire import WireReader, excerpt
+from bedrock_kit.errors import ConfigurationError, MalformedResponseError
+
+_ARGUMENT = WireReader("Bedrock Agents parameter value")
+_OPENAPI = WireReader("OpenAPI document")
 
 __all__ = [
     "build_action_group",
@@ -438,7 +442,10 @@ def tool_specs_from_function_schema(function_schema: Mapping[str, Any]) -> list[
 
 def tool_specs_from_openapi(document: Mapping[str, Any] | str) -> list[ToolSpec]:
     """Tool specs described by an OpenAPI document built by :func:`build_openapi_schema`."""
-    doc = json.loads(document) if isinstance(document, str) else document
+    try:
+        doc = _OPENAPI.loads_object(document) if isinstance(document, str) else document
+    except MalformedResponseError as exc:
+        raise ConfigurationError(f"the OpenAPI document is not a JSON object: {exc}") from exc
     specs = []
     for path, operations in (doc.get("paths") or {}).items():
         for operation in operations.values():
@@ -468,13 +475,14 @@ def _coerce(value: Any, prop: Mapping[str, Any], name: str) -> Any:
                 raise ValueError(f"not a boolean: {value!r}")
             return lowered == "true"
         if kind in ("array", "object") or (kind is None and value[:1] in ("[", "{")):
-            parsed = json.loads(value)
+            parsed = _ARGUMENT.loads(value, where=f"argument {name!r}")
             items = prop.get("items")
             if kind == "array" and isinstance(parsed, list) and isinstance(items, Mapping):
                 return [_coerce(item, items, name) for item in parsed]
             return parsed
-    except (ValueError, json.JSONDecodeError) as exc:
-        raise ConfigurationError(f"argument {name!r}: cannot read {value!r} as {kind}") from exc
+    except (ValueError, MalformedResponseError) as exc:
+        shown = excerpt(value, 80)
+        raise ConfigurationError(f"argument {name!r}: cannot read {shown!r} as {kind}") from exc
     return value
 
 

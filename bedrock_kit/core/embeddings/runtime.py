@@ -20,7 +20,8 @@ from bedrock_kit.core.chat.models import base_model_id
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
 from bedrock_kit.core.transport.lifecycle import OwnsClients
-from bedrock_kit.errors import ConfigurationError, MalformedResponseError, translate_errors
+from bedrock_kit.core.transport.wire import WireReader
+from bedrock_kit.errors import ConfigurationError, translate_errors
 
 InputType: TypeAlias = Literal["search_document", "search_query", "classification", "clustering"]
 INPUT_TYPES: tuple[InputType, ...] = (
@@ -229,14 +230,20 @@ def _header(response: Mapping[str, Any], name: str) -> str | None:
     return None
 
 
-def _floats(vector: Any, raw: str) -> list[float]:
-    if not isinstance(vector, list) or not all(isinstance(x, int | float) for x in vector):
-        raise MalformedResponseError("embedding is not a list of numbers", raw=raw)
-    return [float(x) for x in vector]
+def _floats(r: WireReader, vector: Any, where: str) -> list[float]:
+    values = r.items(vector, where)
+    if not values:
+        raise r.malformed(f"{where} is empty")
+    return [r.number(x, f"{where}[{i}]") for i, x in enumerate(values)]
 
 
 def parse_embedding_response(
-    spec: EmbeddingModelSpec, response: Mapping[str, Any], raw: bytes, expected: int
+    spec: EmbeddingModelSpec,
+    response: Mapping[str, Any],
+    raw: bytes,
+    expected: int,
+    *,
+    model_id: str | None = None,
 ) -> EmbeddingBatch:
     """Vectors and token usage from an InvokeModel response.
 
@@ -245,36 +252,41 @@ def parse_embedding_response(
         response: The botocore response (for headers and request id).
         raw: The body bytes.
         expected: How many texts the call sent.
+        model_id: The model called, for errors.
 
     Raises:
-        MalformedResponseError: The body is not JSON or lacks the vectors.
+        MalformedResponseError: The body is not a JSON object, lacks the vectors, has the
+            wrong number of them, or a vector that is not a list of finite numbers of the
+            same size.
     """
-    text = raw.decode("utf-8", "replace")
-    try:
-        body = json.loads(text)
-    except ValueError as exc:
-        raise MalformedResponseError("embedding response is not JSON", raw=text) from exc
-    if not isinstance(body, dict):
-        raise MalformedResponseError("embedding response is not a JSON object", raw=text)
-    vectors: Any
-    if spec.family == "titan":
-        vectors = [body.get("embedding")]
-        tokens = body.get("inputTextTokenCount")
-    else:
-        found = body.get("embeddings")
-        vectors = found.get("float") if isinstance(found, dict) else found
-        tokens = None
-    if not isinstance(vectors, list) or len(vectors) != expected:
-        raise MalformedResponseError(f"expected {expected} embedding(s) in the response", raw=text)
-    if tokens is None:
-        header = _header(response, _TOKEN_HEADER)
-        tokens = int(header) if header and header.isdigit() else None
     meta = response.get("ResponseMetadata") or {}
-    return EmbeddingBatch(
-        [_floats(vector, text) for vector in vectors],
-        int(tokens) if tokens is not None else None,
-        meta.get("RequestId") or _header(response, "x-amzn-requestid"),
-    )
+    request_id = meta.get("RequestId") or _header(response, "x-amzn-requestid")
+    r = WireReader("embedding response", model_id=model_id, request_id=request_id, body=raw)
+    body = r.loads_object(raw)
+    with r.guard(body):
+        vectors: Any
+        if spec.family == "titan":
+            vectors = [body.get("embedding")]
+            tokens = r.opt_count(body.get("inputTextTokenCount"), "inputTextTokenCount")
+        else:
+            found = body.get("embeddings")
+            vectors = found.get("float") if isinstance(found, dict) else found
+            tokens = None
+        vectors = r.items(vectors, "embeddings")
+        if len(vectors) != expected:
+            raise r.malformed(f"expected {expected} embedding(s), got {len(vectors)}", raw)
+        parsed = [_floats(r, vector, f"embeddings[{i}]") for i, vector in enumerate(vectors)]
+        for i, vector in enumerate(parsed):  # one response, one vector size
+            if len(vector) != len(parsed[0]):
+                raise r.malformed(
+                    f"embeddings[{i}] has {len(vector)} dimensions, embeddings[0] {len(parsed[0])}"
+                )
+        if tokens is None:
+            header = _header(response, _TOKEN_HEADER)
+            if header is not None and not header.strip().isdigit():
+                raise r.malformed(f"header {_TOKEN_HEADER} is not a count", header)
+            tokens = int(header) if header is not None else None
+    return EmbeddingBatch(parsed, tokens, request_id)
 
 
 @dataclass(frozen=True)
@@ -349,7 +361,13 @@ class EmbeddingsRuntime(OwnsClients):
         return translate_errors(model_id=self.options.model_id, region=self.pool.region)
 
     def _finish(self, request: Mapping[str, Any], response: Any, raw: bytes) -> EmbeddingBatch:
-        batch = parse_embedding_response(self.options.spec, response, raw, _count(request))
+        batch = parse_embedding_response(
+            self.options.spec,
+            response,
+            raw,
+            _count(request),
+            model_id=self.options.model_id,
+        )
         if self.on_usage is not None and batch.input_tokens is not None:
             self.on_usage(self.options.model_id, batch.input_tokens)
         return batch

@@ -18,8 +18,10 @@ from bedrock_kit.core.knowledge_bases.filters import Filter, coerce_filter
 from bedrock_kit.core.knowledge_bases.results import (
     RetrievalResult,
     RetrieveResult,
+    parse_guardrail_action,
     parse_retrieval_results,
 )
+from bedrock_kit.core.transport.wire import WireReader
 from bedrock_kit.errors import ConfigurationError
 
 _SEARCH_TYPES = ("HYBRID", "SEMANTIC")
@@ -226,21 +228,28 @@ class RetrievePager:
 
     def add_page(self, response: Mapping[str, Any]) -> None:
         """Take one Retrieve response into the state."""
-        self.pages += 1
         request_id = request_id_of(response)
+        r = WireReader(
+            "Retrieve response",
+            model_id=str(self.request.get("knowledgeBaseId") or "") or None,
+            request_id=request_id,
+        )
+        with r.guard(response):
+            body = r.obj(response, "the response")
+            action = parse_guardrail_action(r, body.get("guardrailAction"), "guardrailAction")
+            page = parse_retrieval_results(body.get("retrievalResults"), r)
+            token = r.opt_text(body.get("nextToken"), "nextToken") or None
+        self.pages += 1
         if request_id:
             self.request_ids.append(request_id)
-        action = response.get("guardrailAction")
         if action and self.guardrail_action != "INTERVENED":
             self.guardrail_action = action
-        page = parse_retrieval_results(response.get("retrievalResults"))
         for result in page:
             score, floor = result.score, self.min_score
             if floor is not None and score is not None and score < floor:
                 self.dropped += 1
                 continue
             self.results.append(result)
-        token = response.get("nextToken") or None
         self.next_token = token
         self._done = (
             self.max_results is None

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bedrock_kit.core.chat.converse import request_id_of
+from bedrock_kit.core.transport.wire import WireReader
 
 # Location ``type`` -> (member holding the location, field holding its address).
 _LOCATIONS: dict[str, tuple[str, str]] = {
@@ -194,13 +195,24 @@ class GenerationResult:
         return tuple(seen)
 
 
-def parse_location(wire: Mapping[str, Any] | None) -> KnowledgeBaseLocation | None:
+_RETRIEVE = WireReader("Retrieve result")
+_GUARDRAIL_ACTIONS = ("INTERVENED", "NONE")
+
+
+def parse_location(
+    wire: Mapping[str, Any] | None, reader: WireReader = _RETRIEVE, where: str = "location"
+) -> KnowledgeBaseLocation | None:
     """Type a ``RetrievalResultLocation``, finding its one address whatever its type."""
-    if not wire:
+    if wire is None:
         return None
-    kind = str(wire.get("type") or "")
+    r = reader
+    wire = r.obj(wire, where)
+    kind = r.text(wire.get("type"), f"{where}.type")
     member, address = _LOCATIONS.get(kind, ("", ""))
-    uri = (wire.get(member) or {}).get(address) if member else None
+    uri = None
+    if member:
+        location = r.opt_obj(wire.get(member), f"{where}.{member}")
+        uri = r.opt_text(location.get(address), f"{where}.{member}.{address}")
     if uri is None:
         # A type newer than this table: take the first address-like field of any
         # ``*Location`` member rather than losing it.
@@ -212,62 +224,124 @@ def parse_location(wire: Mapping[str, Any] | None) -> KnowledgeBaseLocation | No
     return KnowledgeBaseLocation(type=kind, source_uri=uri, raw=dict(wire))
 
 
-def _media(wire: Mapping[str, Any] | None, text_key: str) -> MediaSegment | None:
-    if not wire:
+def _media(r: WireReader, wire: Any, text_key: str, where: str) -> MediaSegment | None:
+    if wire is None:
         return None
-    return MediaSegment(s3_uri=str(wire.get("s3Uri") or ""), text=wire.get(text_key))
-
-
-def parse_retrieval_result(wire: Mapping[str, Any]) -> RetrievalResult:
-    """Type one ``KnowledgeBaseRetrievalResult`` or ``RetrievedReference``."""
-    content = wire.get("content") or {}
-    score = wire.get("score")
-    return RetrievalResult(
-        text=str(content.get("text") or ""),
-        content_type=content.get("type"),
-        score=float(score) if score is not None else None,
-        location=parse_location(wire.get("location")),
-        metadata=dict(wire.get("metadata") or {}),
-        row=tuple(
-            RowColumn(str(c.get("columnName") or ""), c.get("columnValue"), c.get("type"))
-            for c in content.get("row") or ()
-        ),
-        byte_content=content.get("byteContent"),
-        audio=_media(content.get("audio"), "transcription"),
-        video=_media(content.get("video"), "summary"),
-        document_id=wire.get("documentId"),
+    wire = r.obj(wire, where)
+    return MediaSegment(
+        s3_uri=r.text(wire.get("s3Uri"), f"{where}.s3Uri"),
+        text=r.opt_text(wire.get(text_key), f"{where}.{text_key}"),
     )
 
 
-def parse_citation(wire: Mapping[str, Any]) -> Citation:
+def _column(r: WireReader, wire: Any, where: str) -> RowColumn:
+    wire = r.obj(wire, where)
+    return RowColumn(
+        r.opt_text(wire.get("columnName"), f"{where}.columnName") or "",
+        r.opt_text(wire.get("columnValue"), f"{where}.columnValue"),
+        r.opt_text(wire.get("type"), f"{where}.type"),
+    )
+
+
+def parse_retrieval_result(
+    wire: Mapping[str, Any], reader: WireReader = _RETRIEVE, where: str = "result"
+) -> RetrievalResult:
+    """Type one ``KnowledgeBaseRetrievalResult`` or ``RetrievedReference``.
+
+    Raises:
+        MalformedResponseError: The result is not the documented shape.
+    """
+    r = reader
+    with r.guard(wire):
+        wire = r.obj(wire, where)
+        content = r.opt_obj(wire.get("content"), f"{where}.content")
+        rows = r.opt_items(content.get("row"), f"{where}.content.row")
+        return RetrievalResult(
+            text=r.opt_text(content.get("text"), f"{where}.content.text") or "",
+            content_type=r.opt_text(content.get("type"), f"{where}.content.type"),
+            score=r.opt_number(wire.get("score"), f"{where}.score"),
+            location=parse_location(wire.get("location"), r, f"{where}.location"),
+            metadata=dict(
+                r.document(r.opt_obj(wire.get("metadata"), f"{where}.metadata"), "metadata")
+            ),
+            row=tuple(_column(r, c, f"{where}.content.row[{i}]") for i, c in enumerate(rows)),
+            byte_content=r.opt_text(content.get("byteContent"), f"{where}.content.byteContent"),
+            audio=_media(r, content.get("audio"), "transcription", f"{where}.content.audio"),
+            video=_media(r, content.get("video"), "summary", f"{where}.content.video"),
+            document_id=r.opt_text(wire.get("documentId"), f"{where}.documentId"),
+        )
+
+
+def parse_citation(
+    wire: Mapping[str, Any], reader: WireReader = _RETRIEVE, where: str = "citation"
+) -> Citation:
     """Type a ``Citation`` (or a stream ``CitationEvent``, old or new layout)."""
-    # Newer streams nest the citation under ``citation``; older ones put it at the top.
-    if isinstance(wire.get("citation"), Mapping):
-        wire = wire["citation"]
-    part = (wire.get("generatedResponsePart") or {}).get("textResponsePart") or {}
-    span = part.get("span")
-    return Citation(
-        text=str(part.get("text") or ""),
-        span=(
-            TextSpan(int(span.get("start") or 0), int(span.get("end") or 0))
-            if isinstance(span, Mapping)
-            else None
-        ),
-        references=tuple(parse_retrieval_result(r) for r in wire.get("retrievedReferences") or ()),
-    )
+    r = reader
+    with r.guard(wire):
+        wire = r.obj(wire, where)
+        # Newer streams nest the citation under ``citation``; older ones put it at the top.
+        if wire.get("citation") is not None:
+            where = f"{where}.citation"
+            wire = r.obj(wire["citation"], where)
+        generated = r.opt_obj(wire.get("generatedResponsePart"), f"{where}.generatedResponsePart")
+        part = r.opt_obj(generated.get("textResponsePart"), f"{where}.textResponsePart")
+        span = r.opt_obj(part.get("span"), f"{where}.textResponsePart.span") or None
+        references = r.opt_items(wire.get("retrievedReferences"), f"{where}.retrievedReferences")
+        return Citation(
+            text=r.opt_text(part.get("text"), f"{where}.textResponsePart.text") or "",
+            span=(
+                TextSpan(
+                    r.count(span.get("start"), f"{where}.span.start"),
+                    r.count(span.get("end"), f"{where}.span.end"),
+                )
+                if span is not None
+                else None
+            ),
+            references=tuple(
+                parse_retrieval_result(ref, r, f"{where}.retrievedReferences[{i}]")
+                for i, ref in enumerate(references)
+            ),
+        )
 
 
-def parse_retrieval_results(wire: Sequence[Mapping[str, Any]] | None) -> list[RetrievalResult]:
-    """Type a ``retrievalResults`` list."""
-    return [parse_retrieval_result(r) for r in wire or ()]
+def parse_retrieval_results(
+    wire: Sequence[Mapping[str, Any]] | None, reader: WireReader = _RETRIEVE
+) -> list[RetrievalResult]:
+    """Type a ``retrievalResults`` list (required: a response without one is malformed)."""
+    results = reader.items(wire, "retrievalResults")
+    return [
+        parse_retrieval_result(
+            reader.obj(item, f"retrievalResults[{i}]"), reader, f"retrievalResults[{i}]"
+        )
+        for i, item in enumerate(results)
+    ]
+
+
+def parse_guardrail_action(reader: WireReader, value: Any, where: str) -> str | None:
+    """``guardrailAction``: None when absent, else ``INTERVENED`` or ``NONE``; anything else
+    is malformed (an unknown action is never read as "passed")."""
+    return None if value is None else reader.one_of(value, _GUARDRAIL_ACTIONS, where)
 
 
 def parse_generation_response(response: Mapping[str, Any]) -> GenerationResult:
-    """Type a RetrieveAndGenerate response."""
-    return GenerationResult(
-        text=str((response.get("output") or {}).get("text") or ""),
-        citations=tuple(parse_citation(c) for c in response.get("citations") or ()),
-        session_id=response.get("sessionId"),
-        guardrail_action=response.get("guardrailAction"),
-        request_id=request_id_of(response),
-    )
+    """Type a RetrieveAndGenerate response.
+
+    Raises:
+        MalformedResponseError: No ``output.text`` or ``sessionId``, or a member of the
+            wrong shape.
+    """
+    r = WireReader("RetrieveAndGenerate response", request_id=request_id_of(response))
+    with r.guard(response):
+        body = r.obj(response, "the response")
+        citations = r.opt_items(body.get("citations"), "citations")
+        return GenerationResult(
+            text=r.text(r.obj(body.get("output"), "output").get("text"), "output.text"),
+            citations=tuple(
+                parse_citation(c, r, f"citations[{i}]") for i, c in enumerate(citations)
+            ),
+            session_id=r.text(body.get("sessionId"), "sessionId", empty=False),
+            guardrail_action=parse_guardrail_action(
+                r, body.get("guardrailAction"), "guardrailAction"
+            ),
+            request_id=r.request_id,
+        )

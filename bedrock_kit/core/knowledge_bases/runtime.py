@@ -45,6 +45,12 @@ from bedrock_kit.core.knowledge_bases.results import (
 )
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
 from bedrock_kit.core.transport.lifecycle import OwnsClients
+from bedrock_kit.core.transport.wire import (
+    WireReader,
+    aread_events,
+    event_stream_of,
+    read_events,
+)
 from bedrock_kit.errors import IncompleteStreamError, translate_errors
 
 __all__ = [
@@ -128,7 +134,12 @@ _Handler: TypeAlias = Callable[["GenerationStreamReducer", Mapping[str, Any]], G
 
 
 class GenerationStreamReducer:
-    """Turns RetrieveAndGenerateStream events into deltas and the final result."""
+    """Turns RetrieveAndGenerateStream events into deltas and the final result.
+
+    Events must be the documented shape: an ``output`` event without its ``text`` (what
+    botocore makes of a payload that is not JSON), a citation of the wrong shape, or a
+    guardrail event without a known ``action`` raises MalformedResponseError.
+    """
 
     def __init__(self, session_id: str | None, request_id: str | None = None) -> None:
         self.session_id = session_id
@@ -138,20 +149,23 @@ class GenerationStreamReducer:
         self.guardrail_action: str | None = None
         self.unknown_events: list[dict[str, Any]] = []
         """Events this version does not know, kept rather than dropped."""
+        self.reader = WireReader("RetrieveAndGenerateStream", request_id=request_id)
 
     def _output(self, body: Mapping[str, Any]) -> GenerationDelta:
-        text = str(body.get("text") or "")
+        text = self.reader.text(body.get("text"), "output.text")
         self.text.append(text)
         return GenerationTextDelta(text)
 
     def _citation(self, body: Mapping[str, Any]) -> GenerationDelta:
-        citation = parse_citation(body)
+        citation = parse_citation(body, self.reader)
         self.citations.append(citation)
         return GenerationCitationDelta(citation)
 
     def _guardrail(self, body: Mapping[str, Any]) -> GenerationDelta:
-        self.guardrail_action = str(body.get("action") or "")
-        return GenerationGuardrailDelta(self.guardrail_action)
+        action = self.reader.one_of(body.get("action"), ("INTERVENED", "NONE"), "guardrail.action")
+        if self.guardrail_action != "INTERVENED":
+            self.guardrail_action = action
+        return GenerationGuardrailDelta(action)
 
     _HANDLERS: dict[str, _Handler] = {
         "output": _output,
@@ -160,14 +174,26 @@ class GenerationStreamReducer:
     }
 
     def handle(self, event: Mapping[str, Any]) -> list[GenerationDelta]:
-        """Deltas for one event (botocore raises in-stream exceptions itself)."""
+        """Deltas for one event (botocore raises in-stream exceptions itself).
+
+        Raises:
+            MalformedResponseError: The event is not the documented shape.
+        """
+        r = self.reader
         deltas: list[GenerationDelta] = []
-        for name, body in event.items():
-            handler = self._HANDLERS.get(name)
-            if handler is None:
-                self.unknown_events.append({name: body})
-            else:
-                deltas.append(handler(self, body or {}))
+        with r.guard(event):
+            for name, body in r.obj(event, "an event").items():
+                handler = self._HANDLERS.get(name)
+                if handler is None:
+                    self.unknown_events.append({name: body})
+                elif not isinstance(body, Mapping) or not body:
+                    raise r.malformed(
+                        f"{name} event has no members (botocore decodes an event payload that "
+                        "is not JSON to an empty event)",
+                        event,
+                    )
+                else:
+                    deltas.append(handler(self, body))
         return deltas
 
     def finish(self) -> GenerationCompletedDelta:
@@ -181,6 +207,13 @@ class GenerationStreamReducer:
                 request_id=self.request_id,
             )
         )
+
+
+def _stream_reducer(response: Mapping[str, Any]) -> GenerationStreamReducer:
+    r = WireReader("RetrieveAndGenerateStream response", request_id=request_id_of(response))
+    event_stream_of(response, "stream", r)
+    session = r.text(response.get("sessionId"), "sessionId", empty=False)
+    return GenerationStreamReducer(session, r.request_id)
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -429,11 +462,11 @@ class KnowledgeBaseRuntime(OwnsClients):
         with self._call_errors(call):
             client = self.pool.client
             response = client.retrieve_and_generate_stream(**call.to_request(_region_of(client)))
-            reducer = GenerationStreamReducer(response.get("sessionId"), request_id_of(response))
+            reducer = _stream_reducer(response)
             events = response["stream"]
             try:
                 with _keep_partial(reducer, self._call_errors(call)):
-                    for event in events:
+                    for event in read_events(events, reducer.reader):
                         yield from reducer.handle(event)
             finally:
                 events.close()
@@ -447,11 +480,11 @@ class KnowledgeBaseRuntime(OwnsClients):
             client = await self.pool.async_client()
             request = call.to_request(_region_of(client))
             response = await client.retrieve_and_generate_stream(**request)
-            reducer = GenerationStreamReducer(response.get("sessionId"), request_id_of(response))
+            reducer = _stream_reducer(response)
             events = response["stream"]
             try:
                 with _keep_partial(reducer, self._call_errors(call)):
-                    async for event in events:
+                    async for event in aread_events(events, reducer.reader):
                         for delta in reducer.handle(event):
                             yield delta
             finally:

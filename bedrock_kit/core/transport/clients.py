@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from bedrock_kit._secrets import install_log_redaction, remember_secrets
+from bedrock_kit.core.transport.wire import install_body_check
 from bedrock_kit.errors import ConfigurationError
 
 _RETRY_MODES = ("standard", "adaptive", "legacy")
@@ -207,7 +208,7 @@ class ClientSettings:
         kwargs = self._session_kwargs()
         with _SESSIONS_LOCK:  # boto3 sessions are not thread-safe; their clients are
             session = _session_for(tuple(sorted(kwargs.items())))
-            client = session.client(service, **self._client_kwargs())
+            client = install_body_check(session.client(service, **self._client_kwargs()))
         install_log_redaction()  # botocore creates some of its loggers while building one
         return client
 
@@ -232,7 +233,7 @@ class ClientSettings:
             "data_loader", _loader_for(session.get_config_variable("data_path"))
         )
         context = session.create_client(service, **self._client_kwargs(), **kwargs)
-        client = await context.__aenter__()
+        client = install_body_check(await context.__aenter__())
         install_log_redaction()  # botocore and aiobotocore create loggers while building one
         return client
 
@@ -309,7 +310,7 @@ def check_client(client: Any, service: str, argument: str) -> Any:
         raise ConfigurationError(
             f"{argument} must be a {service!r} client, got {name or type(client).__name__!r}"
         )
-    return client
+    return install_body_check(client)
 
 
 class _LoopClient:

@@ -7,12 +7,12 @@ import re
 
 import pytest
 
-from bedrock_kit.core.chat.converse import parse_converse_response
 from bedrock_kit.core.chat.invoke import (
     InvokeInput,
     InvokeStreamAdapter,
     build_invoke_request,
     codec_for,
+    parse_invoke_response,
 )
 from bedrock_kit.core.chat.stream import StreamReducer, iter_deltas
 from bedrock_kit.core.chat.types import (
@@ -83,9 +83,19 @@ def test_anthropic_tools_and_results():
     }
 
 
+def _parse(model_id: str, body: dict, headers: dict | None = None):
+    # Through parse_invoke_response, as a call goes: InvokeModel's token-count headers are
+    # the billed counts, and a body without counts relies on them.
+    response = {"ResponseMetadata": {"HTTPHeaders": headers or {}}}
+    return parse_invoke_response(response, json.dumps(body).encode(), model_id=model_id)
+
+
+TOKEN_HEADERS = {"x-amzn-bedrock-input-token-count": "2", "x-amzn-bedrock-output-token-count": "1"}
+
+
 def test_anthropic_response_with_cache_usage():
-    codec = codec_for("anthropic.claude-3-5-sonnet-20240620-v1:0")
-    shaped = codec.parse_body(
+    result = _parse(
+        "anthropic.claude-3-5-sonnet-20240620-v1:0",
         {
             "content": [
                 {"type": "text", "text": "hi"},
@@ -98,9 +108,8 @@ def test_anthropic_response_with_cache_usage():
                 "cache_read_input_tokens": 100,
                 "cache_creation_input_tokens": 7,
             },
-        }
+        },
     )
-    result = parse_converse_response(shaped, model_id="m")
     assert result.text == "hi" and result.message.tool_calls == [ToolUseBlock("a", "f", {"x": 1})]
     assert (
         result.usage.input_tokens,
@@ -193,7 +202,8 @@ def test_nova_body_is_converse_like_with_base64_bytes():
     ],
 )
 def test_response_bodies_parse_to_converse_results(model_id, body, text, stop):
-    result = parse_converse_response(codec_for(model_id).parse_body(body), model_id=model_id)
+    # Mistral instruct and Cohere bodies carry no token counts: the headers do.
+    result = _parse(model_id, body, TOKEN_HEADERS)
     assert (result.text, result.stop_reason) == (text, stop)
 
 

@@ -21,6 +21,9 @@ from bedrock_kit.errors import (
     ThrottlingError,
 )
 
+# metadata always carries usage: an empty one is malformed, not zero tokens.
+USAGE = {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2}
+
 TEXT_EVENTS = [
     {"messageStart": {"role": "assistant", "p": "abcd"}},
     {"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": "Hel"}}},
@@ -103,7 +106,7 @@ def test_reasoning_with_signature_is_kept():
         },
         {"contentBlockDelta": {"contentBlockIndex": 1, "delta": {"text": "42"}}},
         {"messageStop": {"stopReason": "end_turn"}},
-        {"metadata": {"usage": {}}},
+        {"metadata": {"usage": USAGE}},
     ]
     deltas = list(iter_deltas(events, StreamReducer("m")))
     assert any(isinstance(d, ReasoningDelta) and d.signature == "sig==" for d in deltas)
@@ -149,7 +152,7 @@ def test_invalid_tool_json_raises_with_raw_text():
         },
         {"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"toolUse": {"input": '{"a":'}}}},
         {"messageStop": {"stopReason": "tool_use"}},
-        {"metadata": {"usage": {}}},
+        {"metadata": {"usage": USAGE}},
     ]
     with pytest.raises(MalformedResponseError) as info:
         list(iter_deltas(events, StreamReducer("m")))
@@ -198,6 +201,6 @@ def test_guardrail_trace_in_metadata_is_typed():
 
 
 def test_unknown_stop_reason_is_kept_raw():
-    events = [{"messageStop": {"stopReason": "brand_new"}}, {"metadata": {"usage": {}}}]
+    events = [{"messageStop": {"stopReason": "brand_new"}}, {"metadata": {"usage": USAGE}}]
     result = list(iter_deltas(events, StreamReducer("m")))[-1].result  # type: ignore[union-attr]
     assert (result.stop_reason, result.raw_stop_reason) == ("unknown", "brand_new")

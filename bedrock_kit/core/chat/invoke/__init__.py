@@ -17,7 +17,8 @@ from bedrock_kit.core.chat.invoke._base import Codec, InvokeInput
 from bedrock_kit.core.chat.models import base_model_id
 from bedrock_kit.core.chat.types import ConverseResult, GuardrailConfig
 from bedrock_kit.core.guardrails.assessments import invoke_trace_as_converse
-from bedrock_kit.errors import ConfigurationError, MalformedResponseError
+from bedrock_kit.core.transport.wire import WireReader
+from bedrock_kit.errors import ConfigurationError
 
 __all__ = [
     "Codec",
@@ -89,36 +90,58 @@ def _with_guardrail(shaped: dict[str, Any], body: Mapping[str, Any]) -> dict[str
     return shaped
 
 
-def _header_tokens(response: Mapping[str, Any], name: str) -> int:
-    headers = (response.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
-    return int(headers.get(f"x-amzn-bedrock-{name}-token-count") or 0)
+def _header_count(r: WireReader, response: Mapping[str, Any], name: str) -> int | None:
+    meta = response.get("ResponseMetadata")
+    headers = meta.get("HTTPHeaders") if isinstance(meta, Mapping) else None
+    value = (
+        headers.get(f"x-amzn-bedrock-{name}-token-count") if isinstance(headers, Mapping) else None
+    )
+    if value is None:
+        return None
+    if not str(value).strip().isdigit():
+        raise r.malformed(f"header x-amzn-bedrock-{name}-token-count is not a count", value)
+    return int(value)
 
 
 def parse_invoke_response(
     response: Mapping[str, Any], raw_body: bytes, *, model_id: str
 ) -> ConverseResult:
-    """Parse an InvokeModel response (its body already read) into a ConverseResult."""
-    try:
-        body = json.loads(raw_body)
-    except ValueError as exc:
-        raise MalformedResponseError(
-            f"InvokeModel returned a body that is not JSON: {exc}",
-            raw=raw_body.decode(errors="replace"),
-            model_id=model_id,
-            request_id=request_id_of(response),
-        ) from exc
-    shaped = _with_guardrail(codec_for(model_id).parse_body(body), body)
-    usage = shaped["usage"]
-    # Headers are Bedrock's billed counts; bodies of some providers carry none.
-    usage["inputTokens"] = _header_tokens(response, "input") or usage["inputTokens"]
-    usage["outputTokens"] = _header_tokens(response, "output") or usage["outputTokens"]
-    usage["totalTokens"] = (
-        usage["inputTokens"]
-        + usage["outputTokens"]
-        + usage["cacheReadInputTokens"]
-        + usage["cacheWriteInputTokens"]
+    """Parse an InvokeModel response (its body already read) into a ConverseResult.
+
+    Token counts come from Bedrock's ``X-Amzn-Bedrock-*-Token-Count`` headers (its billed
+    counts), else from the body; with neither, the response is malformed (not 0 tokens).
+
+    Raises:
+        MalformedResponseError: The body is not JSON, not the provider's documented shape,
+            or no token counts came with it.
+    """
+    codec = codec_for(model_id)
+    r = WireReader(
+        f"InvokeModel response ({codec.name})",
+        model_id=model_id,
+        request_id=request_id_of(response),
+        body=raw_body,
     )
-    shaped["ResponseMetadata"] = response.get("ResponseMetadata") or {}
+    body = r.loads_object(raw_body)
+    with r.guard(body):
+        shaped = _with_guardrail(codec.parse_body(body), body)
+        usage = shaped["usage"]
+        for key, name in (("inputTokens", "input"), ("outputTokens", "output")):
+            billed = _header_count(r, response, name)
+            usage[key] = billed if billed is not None else usage[key]
+            if usage[key] is None:
+                raise r.malformed(
+                    f"no {name} token count in the body or the x-amzn-bedrock-{name}-token-count "
+                    "header",
+                    raw_body,
+                )
+        usage["totalTokens"] = (
+            usage["inputTokens"]
+            + usage["outputTokens"]
+            + usage["cacheReadInputTokens"]
+            + usage["cacheWriteInputTokens"]
+        )
+        shaped["ResponseMetadata"] = response.get("ResponseMetadata") or {}
     return parse_converse_response(shaped, model_id=model_id)
 
 
@@ -127,40 +150,67 @@ class InvokeStreamAdapter:
 
     ``messageStop`` is held back until the final metrics chunk so a guardrail action that
     arrives late still decides the stop reason, and ``metadata`` is emitted exactly once.
+    A chunk without bytes (what botocore makes of a payload that is not JSON), bytes that
+    are not a JSON object, a second stop reason, metrics before any stop reason, or any
+    chunk after the metrics is malformed.
     """
 
     def __init__(self, model_id: str) -> None:
+        self.model_id = model_id
         self._codec = codec_for(model_id)
         self._stop: dict[str, Any] | None = None
         self._trace: dict[str, Any] = {}
         self._intervened = False
+        self._finished = False
+        self.reader = WireReader(
+            f"InvokeModelWithResponseStream ({self._codec.name})", model_id=model_id
+        )
 
     def events(self, event: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Converse events for one wire event (``{"chunk": {"bytes": ...}}``)."""
-        chunk_bytes = (event.get("chunk") or {}).get("bytes")
-        if chunk_bytes is None:
-            return [dict(event)] if any(k.endswith("Exception") for k in event) else []
-        try:
-            chunk = json.loads(chunk_bytes)
-        except ValueError as exc:
-            raise MalformedResponseError(
-                f"stream chunk is not JSON: {exc}", raw=chunk_bytes.decode(errors="replace")
-            ) from exc
+        r = self.reader
+        if not isinstance(event, Mapping):
+            raise r.malformed("an event is not an object", event)
+        if any(k.endswith("Exception") for k in event):
+            return [dict(event)]
+        if "chunk" not in event:
+            return []  # an event type newer than this version
+        if self._finished:
+            raise r.malformed("a chunk arrived after the final metrics chunk", event)
+        chunk_bytes = r.opt_obj(event.get("chunk"), "chunk").get("bytes")
+        if not isinstance(chunk_bytes, bytes | bytearray):
+            raise r.malformed(
+                "a chunk event has no bytes (botocore decodes a payload that is not JSON to "
+                "an empty event)",
+                event,
+            )
+        chunk = r.loads_object(chunk_bytes, where="chunk bytes")
+        with r.guard(chunk):
+            return self._events(chunk)
+
+    def _events(self, chunk: dict[str, Any]) -> list[dict[str, Any]]:
         guardrail = invoke_trace_as_converse(chunk)
         self._trace = {"guardrail": guardrail} if guardrail else self._trace
         self._intervened |= chunk.get("amazon-bedrock-guardrailAction") == "INTERVENED"
         out: list[dict[str, Any]] = []
         for converse_event in self._codec.chunk_events(chunk):
             if "messageStop" in converse_event:
+                if self._stop is not None:
+                    raise self.reader.malformed("a second stop reason", chunk)
                 self._stop = converse_event
             elif "metadata" in converse_event:
-                out += self._finish(converse_event)
+                out += self._finish(converse_event, chunk)
             else:
                 out.append(converse_event)
         return out
 
-    def _finish(self, metadata_event: dict[str, Any]) -> list[dict[str, Any]]:
-        stop = self._stop or {"messageStop": {"stopReason": ""}}
+    def _finish(self, metadata_event: dict[str, Any], chunk: Any) -> list[dict[str, Any]]:
+        if self._stop is None:
+            raise self.reader.malformed(
+                "the final metrics chunk came before any stop reason", chunk
+            )
+        self._finished = True
+        stop = self._stop
         if self._intervened:
             stop = {"messageStop": {**stop["messageStop"], "stopReason": "guardrail_intervened"}}
         metadata = dict(metadata_event["metadata"])

@@ -9,7 +9,6 @@ InvokeModel too.
 from __future__ import annotations
 
 import base64
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +22,13 @@ from bedrock_kit.core.chat.types import (
     ToolResultBlock,
     ToolSpec,
 )
+from bedrock_kit.core.transport.wire import WireReader
 from bedrock_kit.errors import ConfigurationError
+
+BODY = WireReader("InvokeModel response body")
+"""Reader of provider response bodies (the caller's guard adds model and request id)."""
+CHUNK = WireReader("InvokeModelWithResponseStream chunk")
+"""Reader of provider stream chunks."""
 
 
 @dataclass(frozen=True)
@@ -90,24 +95,28 @@ def b64(block: ImageBlock) -> str:
 
 def converse_response(
     content: list[dict[str, Any]],
-    stop_reason: str,
+    stop_reason: Any,
     input_tokens: Any,
     output_tokens: Any,
     *,
-    cache_read: Any = 0,
-    cache_write: Any = 0,
+    cache_read: Any = None,
+    cache_write: Any = None,
 ) -> dict[str, Any]:
-    """A Converse-shaped response dict (token counts may arrive as floats: 28.0)."""
-    usage = {
-        "inputTokens": int(input_tokens or 0),
-        "outputTokens": int(output_tokens or 0),
-        "cacheReadInputTokens": int(cache_read or 0),
-        "cacheWriteInputTokens": int(cache_write or 0),
+    """A Converse-shaped response dict from a provider body's parts.
+
+    The stop reason is required; token counts are None when the body has none (the
+    InvokeModel headers fill them in, and their absence everywhere is an error, not 0).
+    Counts may arrive as floats (Titan: ``28.0``).
+    """
+    usage: dict[str, Any] = {
+        "inputTokens": BODY.opt_count(input_tokens, "input token count"),
+        "outputTokens": BODY.opt_count(output_tokens, "output token count"),
+        "cacheReadInputTokens": BODY.opt_count(cache_read, "cache read token count") or 0,
+        "cacheWriteInputTokens": BODY.opt_count(cache_write, "cache write token count") or 0,
     }
-    usage["totalTokens"] = sum(usage.values())
     return {
         "output": {"message": {"role": "assistant", "content": content}},
-        "stopReason": stop_reason,
+        "stopReason": BODY.text(stop_reason, "stop reason", empty=False),
         "usage": usage,
     }
 
@@ -125,26 +134,34 @@ def stop_event(stop_reason: str) -> dict[str, Any]:
 def metrics_event(chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
     """``metadata`` from ``amazon-bedrock-invocationMetrics``, sent on the last chunk."""
     metrics = chunk.get("amazon-bedrock-invocationMetrics")
-    if not metrics:
+    if metrics is None:
         return []
+    where = "amazon-bedrock-invocationMetrics"
+    metrics = CHUNK.obj(metrics, where)
     usage = {
-        "inputTokens": int(metrics.get("inputTokenCount") or 0),
-        "outputTokens": int(metrics.get("outputTokenCount") or 0),
-        "cacheReadInputTokens": int(metrics.get("cacheReadInputTokenCount") or 0),
-        "cacheWriteInputTokens": int(metrics.get("cacheWriteInputTokenCount") or 0),
+        "inputTokens": CHUNK.count(metrics.get("inputTokenCount"), f"{where}.inputTokenCount"),
+        "outputTokens": CHUNK.count(metrics.get("outputTokenCount"), f"{where}.outputTokenCount"),
+        "cacheReadInputTokens": CHUNK.opt_count(
+            metrics.get("cacheReadInputTokenCount"), f"{where}.cacheReadInputTokenCount"
+        )
+        or 0,
+        "cacheWriteInputTokens": CHUNK.opt_count(
+            metrics.get("cacheWriteInputTokenCount"), f"{where}.cacheWriteInputTokenCount"
+        )
+        or 0,
     }
     usage["totalTokens"] = sum(usage.values())
-    return [
-        {"metadata": {"usage": usage, "metrics": {"latencyMs": metrics.get("invocationLatency")}}}
-    ]
+    latency = CHUNK.opt_count(metrics.get("invocationLatency"), f"{where}.invocationLatency")
+    return [{"metadata": {"usage": usage, "metrics": {"latencyMs": latency}}}]
 
 
 def flat_chunk_events(
     chunk: Mapping[str, Any], text_key: str, reason_key: str, stops: Mapping[str, str]
 ) -> list[dict[str, Any]]:
     """Events of a chunk that holds its text and stop reason at the top (Titan, Llama)."""
-    events = [text_delta(chunk[text_key])] if chunk.get(text_key) else []
-    reason = chunk.get(reason_key)
+    text = CHUNK.opt_text(chunk.get(text_key), text_key)
+    events = [text_delta(text)] if text else []
+    reason = CHUNK.opt_text(chunk.get(reason_key), reason_key)
     if reason:
         events.append(stop_event(stops.get(reason, reason)))
     return events + metrics_event(chunk)
@@ -153,11 +170,6 @@ def flat_chunk_events(
 def max_tokens(inference: InferenceConfig, default: int) -> int:
     """Output limit; some bodies require one."""
     return inference.max_tokens if inference.max_tokens is not None else default
-
-
-def estimate_tokens(text: str) -> int:
-    """Fallback count (one token per four characters) when a provider reports none."""
-    return math.ceil(len(text) / 4)
 
 
 def drop_none(body: dict[str, Any]) -> dict[str, Any]:

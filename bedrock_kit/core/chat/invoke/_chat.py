@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from bedrock_kit.core.chat.invoke._base import (
+    BODY,
+    CHUNK,
     InvokeInput,
     converse_response,
     drop_none,
@@ -87,28 +89,46 @@ def build_chat_body(request: InvokeInput, codec: str) -> dict[str, Any]:
     return {**body, **request.extra}
 
 
+def _tool_call(call: Any, where: str) -> dict[str, Any]:
+    call = BODY.obj(call, where)
+    function = BODY.obj(call.get("function"), f"{where}.function")
+    name = BODY.text(function.get("name"), f"{where}.function.name", empty=False)
+    arguments = function.get("arguments")
+    if isinstance(arguments, str):
+        arguments = (
+            BODY.loads_object(arguments, where=f"tool call {name!r} arguments")
+            if arguments.strip()
+            else {}
+        )
+    return {
+        "toolUse": {
+            "toolUseId": BODY.text(call.get("id"), f"{where}.id", empty=False),
+            "name": name,
+            "input": BODY.document(
+                BODY.opt_obj(arguments, f"{where}.function.arguments"), "arguments"
+            ),
+        }
+    }
+
+
 def parse_chat_body(body: Mapping[str, Any]) -> dict[str, Any]:
     """``choices`` response -> Converse shape."""
-    choice = (body.get("choices") or [{}])[0]
-    message = choice.get("message") or {}
-    content: list[dict[str, Any]] = [{"text": message["content"]}] if message.get("content") else []
-    for call in message.get("tool_calls") or ():
-        function = call.get("function") or {}
-        arguments = function.get("arguments") or "{}"
-        content.append(
-            {
-                "toolUse": {
-                    "toolUseId": call.get("id", ""),
-                    "name": function.get("name", ""),
-                    "input": json.loads(arguments) if isinstance(arguments, str) else arguments,
-                }
-            }
-        )
-    usage = body.get("usage") or {}
-    reason = choice.get("finish_reason") or choice.get("stop_reason") or ""
+    choices = BODY.items(body.get("choices"), "choices")
+    if not choices:
+        raise BODY.malformed("choices is empty", body)
+    choice = BODY.obj(choices[0], "choices[0]")
+    message = BODY.obj(choice.get("message"), "choices[0].message")
+    text = BODY.opt_text(message.get("content"), "choices[0].message.content")
+    content: list[dict[str, Any]] = [{"text": text}] if text else []
+    calls = BODY.opt_items(message.get("tool_calls"), "choices[0].message.tool_calls")
+    content += [
+        _tool_call(call, f"choices[0].message.tool_calls[{i}]") for i, call in enumerate(calls)
+    ]
+    usage = BODY.opt_obj(body.get("usage"), "usage")
+    reason = choice.get("finish_reason") or choice.get("stop_reason")
     return converse_response(
         content,
-        _STOP.get(reason, reason),
+        _STOP.get(reason, reason) if isinstance(reason, str) else reason,
         usage.get("prompt_tokens"),
         usage.get("completion_tokens"),
     )
@@ -117,11 +137,15 @@ def parse_chat_body(body: Mapping[str, Any]) -> dict[str, Any]:
 def chat_chunk_events(chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
     """``choices[].delta`` stream chunk -> Converse events."""
     events: list[dict[str, Any]] = []
-    for choice in chunk.get("choices") or ():
-        delta = choice.get("delta") or choice.get("message") or {}
-        if delta.get("content"):
-            events.append(text_delta(delta["content"]))
-        reason = choice.get("finish_reason") or choice.get("stop_reason")
+    for i, choice in enumerate(CHUNK.opt_items(chunk.get("choices"), "choices")):
+        choice = CHUNK.obj(choice, f"choices[{i}]")
+        delta = CHUNK.opt_obj(choice.get("delta") or choice.get("message"), f"choices[{i}].delta")
+        text = CHUNK.opt_text(delta.get("content"), f"choices[{i}].delta.content")
+        if text:
+            events.append(text_delta(text))
+        reason = CHUNK.opt_text(
+            choice.get("finish_reason") or choice.get("stop_reason"), f"choices[{i}].finish_reason"
+        )
         if reason:
             events.append(stop_event(_STOP.get(reason, reason)))
     return events + metrics_event(chunk)

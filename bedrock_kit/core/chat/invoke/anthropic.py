@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from collections.abc import Mapping
 from typing import Any
 
 from bedrock_kit.core.chat.invoke._base import (
+    BODY,
+    CHUNK,
     Codec,
     InvokeInput,
     b64,
@@ -128,38 +131,46 @@ def build_body(request: InvokeInput) -> dict[str, Any]:
     return {**body, **request.extra}
 
 
-def _converse_block(block: Mapping[str, Any]) -> dict[str, Any]:
-    kind = block.get("type")
+def _converse_block(block: Any, where: str) -> dict[str, Any]:
+    block = BODY.obj(block, where)
+    kind = BODY.text(block.get("type"), f"{where}.type", empty=False)
     if kind == "text":
-        return {"text": block.get("text", "")}
+        return {"text": BODY.text(block.get("text"), f"{where}.text")}
     if kind == "tool_use":
         return {
             "toolUse": {
-                "toolUseId": block["id"],
-                "name": block["name"],
-                "input": block.get("input") or {},
+                "toolUseId": BODY.text(block.get("id"), f"{where}.id", empty=False),
+                "name": BODY.text(block.get("name"), f"{where}.name", empty=False),
+                "input": BODY.obj(block.get("input"), f"{where}.input"),
             }
         }
     if kind == "thinking":
         return {
             "reasoningContent": {
                 "reasoningText": {
-                    "text": block.get("thinking", ""),
-                    "signature": block.get("signature"),
+                    "text": BODY.text(block.get("thinking"), f"{where}.thinking"),
+                    "signature": BODY.opt_text(block.get("signature"), f"{where}.signature"),
                 }
             }
         }
     if kind == "redacted_thinking":
-        return {"reasoningContent": {"redactedContent": base64.b64decode(block.get("data", ""))}}
-    return {str(kind): dict(block)}
+        data = BODY.text(block.get("data"), f"{where}.data")
+        try:
+            return {"reasoningContent": {"redactedContent": base64.b64decode(data, validate=True)}}
+        except binascii.Error as exc:
+            raise BODY.malformed(f"{where}.data is not base64", data) from exc
+    return {kind: dict(block)}
 
 
 def parse_body(body: Mapping[str, Any]) -> dict[str, Any]:
     """Messages API response -> Converse shape."""
-    usage = body.get("usage") or {}
+    usage = BODY.opt_obj(body.get("usage"), "usage")
     return converse_response(
-        [_converse_block(b) for b in body.get("content") or ()],
-        body.get("stop_reason") or "",
+        [
+            _converse_block(b, f"content[{i}]")
+            for i, b in enumerate(BODY.items(body.get("content"), "content"))
+        ],
+        body.get("stop_reason"),
         usage.get("input_tokens"),
         usage.get("output_tokens"),
         cache_read=usage.get("cache_read_input_tokens"),
@@ -168,18 +179,19 @@ def parse_body(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _delta(chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
-    index = chunk.get("index", 0)
-    delta = chunk.get("delta") or {}
-    kind = delta.get("type")
+    index = CHUNK.count(chunk.get("index"), "index")
+    delta = CHUNK.obj(chunk.get("delta"), "delta")
+    kind = CHUNK.text(delta.get("type"), "delta.type")
     wire: dict[str, Any]
     if kind == "text_delta":
-        wire = {"text": delta.get("text", "")}
+        wire = {"text": CHUNK.text(delta.get("text"), "delta.text")}
     elif kind == "input_json_delta":
-        wire = {"toolUse": {"input": delta.get("partial_json", "")}}
+        wire = {"toolUse": {"input": CHUNK.text(delta.get("partial_json"), "delta.partial_json")}}
     elif kind == "thinking_delta":
-        wire = {"reasoningContent": {"text": delta.get("thinking", "")}}
+        wire = {"reasoningContent": {"text": CHUNK.text(delta.get("thinking"), "delta.thinking")}}
     elif kind == "signature_delta":
-        wire = {"reasoningContent": {"signature": delta.get("signature", "")}}
+        signature = CHUNK.text(delta.get("signature"), "delta.signature")
+        wire = {"reasoningContent": {"signature": signature}}
     else:
         return []
     return [{"contentBlockDelta": {"contentBlockIndex": index, "delta": wire}}]
@@ -187,23 +199,31 @@ def _delta(chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def chunk_events(chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One Messages streaming event -> Converse stream events."""
-    kind = chunk.get("type")
+    kind = CHUNK.text(chunk.get("type"), "type", empty=False)
     if kind == "message_start":
         return [{"messageStart": {"role": "assistant"}}]
     if kind == "content_block_start":
-        block = chunk.get("content_block") or {}
+        index = CHUNK.count(chunk.get("index"), "index")
+        block = CHUNK.obj(chunk.get("content_block"), "content_block")
         if block.get("type") == "tool_use":
-            start = {"toolUse": {"toolUseId": block.get("id", ""), "name": block.get("name", "")}}
-            return [
-                {"contentBlockStart": {"contentBlockIndex": chunk.get("index", 0), "start": start}}
-            ]
+            start = {
+                "toolUse": {
+                    "toolUseId": CHUNK.text(block.get("id"), "content_block.id"),
+                    "name": CHUNK.text(block.get("name"), "content_block.name"),
+                }
+            }
+            return [{"contentBlockStart": {"contentBlockIndex": index, "start": start}}]
         return []
     if kind == "content_block_delta":
         return _delta(chunk)
     if kind == "content_block_stop":
-        return [{"contentBlockStop": {"contentBlockIndex": chunk.get("index", 0)}}]
+        return [
+            {"contentBlockStop": {"contentBlockIndex": CHUNK.count(chunk.get("index"), "index")}}
+        ]
     if kind == "message_delta":
-        return [stop_event((chunk.get("delta") or {}).get("stop_reason") or "")]
+        delta = CHUNK.obj(chunk.get("delta"), "delta")
+        reason = CHUNK.opt_text(delta.get("stop_reason"), "delta.stop_reason")
+        return [stop_event(reason)] if reason else []
     if kind == "message_stop":
         return metrics_event(chunk)
     return []

@@ -6,11 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from bedrock_kit.core.chat.invoke._base import (
+    BODY,
+    CHUNK,
     Codec,
     InvokeInput,
     converse_response,
     drop_none,
-    estimate_tokens,
     metrics_event,
     stop_event,
     system_text,
@@ -74,26 +75,37 @@ def build_legacy_body(request: InvokeInput) -> dict[str, Any]:
 def parse_body(body: Mapping[str, Any]) -> dict[str, Any]:
     """Cohere response (chat ``text`` or legacy ``generations``) -> Converse shape."""
     if "generations" in body:
-        first = (body.get("generations") or [{}])[0]
-        text, reason = first.get("text", ""), first.get("finish_reason") or ""
+        generations = BODY.items(body.get("generations"), "generations")
+        if not generations:
+            raise BODY.malformed("generations is empty", body)
+        first = BODY.obj(generations[0], "generations[0]")
+        text = BODY.text(first.get("text"), "generations[0].text")
+        reason = BODY.text(first.get("finish_reason"), "generations[0].finish_reason", empty=False)
     else:
-        text, reason = body.get("text", ""), body.get("finish_reason") or ""
-    meta = (body.get("meta") or {}).get("billed_units") or {}
-    output_tokens = meta.get("output_tokens", estimate_tokens(text) if text else 0)
+        text = BODY.text(body.get("text"), "text")
+        reason = BODY.text(body.get("finish_reason"), "finish_reason", empty=False)
+    meta = BODY.opt_obj(body.get("meta"), "meta")
+    billed = BODY.opt_obj(meta.get("billed_units"), "meta.billed_units")
+    # No estimates: without billed units the InvokeModel headers carry the counts.
     return converse_response(
-        [{"text": text}], _STOP.get(reason, reason), meta.get("input_tokens", 0), output_tokens
+        [{"text": text}],
+        _STOP.get(reason, reason),
+        billed.get("input_tokens"),
+        billed.get("output_tokens"),
     )
 
 
 def chunk_events(chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Cohere stream chunk -> Converse events."""
     events: list[dict[str, Any]] = []
-    if chunk.get("event_type") == "text-generation" and chunk.get("text"):
-        events.append(text_delta(chunk["text"]))
-    for generation in chunk.get("generations") or ():
-        if generation.get("text"):
-            events.append(text_delta(generation["text"]))
-    reason = chunk.get("finish_reason")
+    text = CHUNK.opt_text(chunk.get("text"), "text")
+    if chunk.get("event_type") == "text-generation" and text:
+        events.append(text_delta(text))
+    for i, generation in enumerate(CHUNK.opt_items(chunk.get("generations"), "generations")):
+        piece = CHUNK.opt_text(CHUNK.obj(generation, f"generations[{i}]").get("text"), "text")
+        if piece:
+            events.append(text_delta(piece))
+    reason = CHUNK.opt_text(chunk.get("finish_reason"), "finish_reason")
     if chunk.get("is_finished") and reason:
         events.append(stop_event(_STOP.get(reason, reason)))
     return events + metrics_event(chunk)

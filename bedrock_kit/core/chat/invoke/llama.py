@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bedrock_kit.core.chat.invoke._base import (
+    BODY,
     Codec,
     InvokeInput,
     converse_response,
@@ -50,9 +51,9 @@ def build_body(request: InvokeInput) -> dict[str, Any]:
 
 def parse_body(body: Mapping[str, Any]) -> dict[str, Any]:
     """Llama response -> Converse shape."""
-    reason = body.get("stop_reason") or ""
+    reason = BODY.text(body.get("stop_reason"), "stop_reason", empty=False)
     return converse_response(
-        [{"text": body.get("generation", "")}],
+        [{"text": BODY.text(body.get("generation"), "generation")}],
         _STOP.get(reason, reason),
         body.get("prompt_token_count"),
         body.get("generation_token_count"),

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from bedrock_kit.core.chat.invoke._base import (
+    BODY,
+    CHUNK,
     Codec,
     InvokeInput,
     converse_response,
@@ -57,11 +59,18 @@ def parse_body(body: Mapping[str, Any]) -> dict[str, Any]:
     """Mistral response (``outputs`` or chat ``choices``) -> Converse shape."""
     if "choices" in body:
         return parse_chat_body(body)
-    output = (body.get("outputs") or [{}])[0]
-    text = output.get("text", "")
-    reason = output.get("stop_reason") or ""
+    outputs = BODY.items(body.get("outputs"), "outputs")
+    if not outputs:
+        raise BODY.malformed("outputs is empty", body)
+    output = BODY.obj(outputs[0], "outputs[0]")
+    reason = BODY.text(output.get("stop_reason"), "outputs[0].stop_reason", empty=False)
     # Instruct bodies report no token counts; the response headers carry them.
-    return converse_response([{"text": text}], _STOP.get(reason, reason), 0, 0)
+    return converse_response(
+        [{"text": BODY.text(output.get("text"), "outputs[0].text")}],
+        _STOP.get(reason, reason),
+        None,
+        None,
+    )
 
 
 def chunk_events(chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -69,11 +78,14 @@ def chunk_events(chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
     if "choices" in chunk:
         return chat_chunk_events(chunk)
     events: list[dict[str, Any]] = []
-    for output in chunk.get("outputs") or ():
-        if output.get("text"):
-            events.append(text_delta(output["text"]))
-        if output.get("stop_reason"):
-            events.append(stop_event(_STOP.get(output["stop_reason"], output["stop_reason"])))
+    for i, output in enumerate(CHUNK.opt_items(chunk.get("outputs"), "outputs")):
+        output = CHUNK.obj(output, f"outputs[{i}]")
+        text = CHUNK.opt_text(output.get("text"), f"outputs[{i}].text")
+        if text:
+            events.append(text_delta(text))
+        reason = CHUNK.opt_text(output.get("stop_reason"), f"outputs[{i}].stop_reason")
+        if reason:
+            events.append(stop_event(_STOP.get(reason, reason)))
     return events + metrics_event(chunk)
 
 

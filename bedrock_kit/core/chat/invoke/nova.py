@@ -7,7 +7,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from bedrock_kit.core.chat.converse import block_to_wire, build_tool_config
-from bedrock_kit.core.chat.invoke._base import Codec, InvokeInput, converse_response, drop_none
+from bedrock_kit.core.chat.invoke._base import (
+    BODY,
+    CHUNK,
+    Codec,
+    InvokeInput,
+    converse_response,
+    drop_none,
+)
+from bedrock_kit.core.transport.wire import WireReader
 
 
 def _base64_bytes(value: Any) -> Any:
@@ -46,33 +54,37 @@ def build_body(request: InvokeInput) -> dict[str, Any]:
     return {**body, **request.extra}
 
 
-def _usage(usage: Mapping[str, Any]) -> dict[str, Any]:
-    shaped: dict[str, Any] = converse_response(
-        [],
-        "",
-        usage.get("inputTokens"),
-        usage.get("outputTokens"),
-        cache_read=usage.get("cacheReadInputTokenCount") or usage.get("cacheReadInputTokens"),
-        cache_write=usage.get("cacheWriteInputTokenCount") or usage.get("cacheWriteInputTokens"),
-    )
-    return dict(shaped["usage"])
+def _usage(r: WireReader, usage: Mapping[str, Any], where: str) -> dict[str, Any]:
+    def count(*names: str) -> int | None:
+        value = next((usage[n] for n in names if usage.get(n) is not None), None)
+        return r.opt_count(value, f"{where}.{names[0]}")
+
+    return {
+        "inputTokens": count("inputTokens"),
+        "outputTokens": count("outputTokens"),
+        "cacheReadInputTokens": count("cacheReadInputTokenCount", "cacheReadInputTokens") or 0,
+        "cacheWriteInputTokens": count("cacheWriteInputTokenCount", "cacheWriteInputTokens") or 0,
+    }
 
 
 def parse_body(body: Mapping[str, Any]) -> dict[str, Any]:
     """Nova response -> Converse shape (usage key names differ slightly)."""
-    message = (body.get("output") or {}).get("message") or {}
-    shaped = converse_response(
-        list(message.get("content") or ()), body.get("stopReason") or "", 0, 0
-    )
-    shaped["usage"] = _usage(body.get("usage") or {})
+    output = BODY.obj(body.get("output"), "output")
+    message = BODY.obj(output.get("message"), "output.message")
+    content = BODY.items(message.get("content"), "output.message.content")
+    shaped = converse_response(list(content), body.get("stopReason"), None, None)
+    shaped["usage"] = _usage(BODY, BODY.opt_obj(body.get("usage"), "usage"), "usage")
     return shaped
 
 
 def chunk_events(chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Nova stream chunks already are Converse events; only usage names are normalised."""
     if "metadata" in chunk:
-        metadata = dict(chunk["metadata"] or {})
-        metadata["usage"] = _usage(metadata.get("usage") or {})
+        metadata = dict(CHUNK.obj(chunk["metadata"], "metadata"))
+        usage = _usage(CHUNK, CHUNK.obj(metadata.get("usage"), "metadata.usage"), "metadata.usage")
+        if usage["inputTokens"] is not None and usage["outputTokens"] is not None:
+            usage["totalTokens"] = sum(usage.values())
+        metadata["usage"] = usage
         return [{"metadata": metadata}]
     return [{k: v} for k, v in chunk.items() if k != "amazon-bedrock-invocationMetrics"]
 

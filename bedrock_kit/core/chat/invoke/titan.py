@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bedrock_kit.core.chat.invoke._base import (
+    BODY,
     Codec,
     InvokeInput,
     converse_response,
@@ -54,13 +55,19 @@ def build_body(request: InvokeInput) -> dict[str, Any]:
 
 def parse_body(body: Mapping[str, Any]) -> dict[str, Any]:
     """Titan response -> Converse shape (token counts may be floats: 28.0)."""
-    results = body.get("results") or [{}]
-    first = results[0]
+    results = BODY.items(body.get("results"), "results")
+    if not results:
+        raise BODY.malformed("results is empty", body)
+    first = BODY.obj(results[0], "results[0]")
+    reason = BODY.text(first.get("completionReason"), "results[0].completionReason", empty=False)
+    counts = [
+        BODY.opt_count(BODY.obj(r, "results[]").get("tokenCount"), "tokenCount") for r in results
+    ]
     return converse_response(
-        [{"text": first.get("outputText", "")}],
-        _STOP.get(first.get("completionReason") or "", first.get("completionReason") or ""),
+        [{"text": BODY.text(first.get("outputText"), "results[0].outputText")}],
+        _STOP.get(reason, reason),
         body.get("inputTextTokenCount"),
-        sum(int(r.get("tokenCount") or 0) for r in results),
+        None if None in counts else sum(c or 0 for c in counts),
     )
 
 
