@@ -50,6 +50,7 @@ from bedrock_kit.core.budget.ledger import Ledger, Reservation, estimate_tokens
 from bedrock_kit.core.chat.token_estimate import TOOLS_OVERHEAD, estimate_text_tokens
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.guardrails.assessments import GuardrailTrace
+from bedrock_kit.errors import MalformedResponseError
 
 __all__ = ["BedrockBudgetCallback", "TokenBudgetCallbackHandler", "token_budget"]
 
@@ -281,6 +282,16 @@ class TokenBudgetCallbackHandler(BaseCallbackHandler):
             self.ledger.record_guardrail_trace(found[2])
         elif isinstance(error, _ABANDONED) and run.chunks:
             run.reservation.abandon(run.chunks)
+        elif isinstance(error, MalformedResponseError):
+            # An answer came back but not in the documented shape (usage missing or
+            # unreadable): Bedrock may have billed it, so the whole reservation is charged.
+            warnings.warn(
+                f"{run.reservation.model_id}: the response was malformed ({error}); its usage "
+                "is unknown, charged the reserved input and max output tokens",
+                UsageMissingWarning,
+                stacklevel=2,
+            )
+            run.reservation.settle_reserved()
         elif run.chunks:  # output started, then the stream failed: Bedrock billed it
             run.reservation.settle_partial(run.output_estimate(response))
         else:

@@ -63,6 +63,7 @@ from bedrock_kit.core.budget.ledger import Ledger, Reservation, estimate_tokens
 from bedrock_kit.core.chat.token_estimate import estimate_text_tokens
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.guardrails.assessments import GuardrailTrace
+from bedrock_kit.errors import MalformedResponseError
 
 __all__ = ["BudgetEventHandler", "TokenBudgetHandler", "usage_from_raw"]
 
@@ -285,8 +286,18 @@ class TokenBudgetHandler(BaseCallbackHandler):
             # The request went out and Bedrock bills its input; output is charged as zero,
             # as before the settle rules (the consumer chose to stop reading).
             reservation.abandon()
+        elif isinstance(error, MalformedResponseError):
+            # An answer came back but not in the documented shape (usage missing or
+            # unreadable): Bedrock may have billed it, so the whole reservation is charged.
+            warnings.warn(
+                f"{reservation.model_id}: the response was malformed ({error}); its usage "
+                "is unknown, charged the reserved input and max output tokens",
+                UsageMissingWarning,
+                stacklevel=2,
+            )
+            reservation.settle_reserved()
         elif error is not None and (progress.pieces or partial_text):
-            # Output started, then the stream failed (cut, malformed): Bedrock billed it.
+            # Output started, then the stream failed (cut): Bedrock billed it.
             output = max(estimate_text_tokens(partial_text), progress.pieces)
             reservation.settle_partial(output, model_id=model_id)
         elif error is not None:

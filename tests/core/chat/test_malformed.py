@@ -97,7 +97,7 @@ CONVERSE_CASES = [
     (
         "guardrail-trace-wrong-shape",
         _with(trace={"guardrail": {"inputAssessment": {"g": "oops"}}}),
-        "unexpected shape",
+        "guardrail trace is malformed",
     ),
     ("deep-document", _with(additionalModelResponseFields={"a": _nested(500)}), "deeper than"),
     ("metrics-wrong", _with(metrics={"latencyMs": "fast"}), "latencyMs is not a count"),
