@@ -480,9 +480,16 @@ def _check_scalar(reader: WireReader, kind: str, value: Any, where: tuple[Any, .
             raise reader.malformed(f"{_path(where)} is not a timestamp", value) from exc
 
 
+# Operations whose feature package checks the raw body itself, with its own resource
+# context (ApplyGuardrail names the guardrail id and version: core/guardrails/apply.py).
+_OWN_BODY_CHECK = frozenset({"ApplyGuardrail"})
+
+
 def _check_body(operation_model: Any, response_dict: Mapping[str, Any], **_: Any) -> None:
     status = int(response_dict.get("status_code") or 0)
     if not 200 <= status < 300 or operation_model.has_streaming_output:
+        return
+    if operation_model.name in _OWN_BODY_CHECK:
         return
     service = operation_model.service_model
     protocol = getattr(service, "resolved_protocol", None) or service.metadata.get("protocol")
