@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from bedrock_kit.core.chat.converse import build_converse_request, build_tool_config, merge_turns
 from bedrock_kit.core.chat.invoke import InvokeInput, build_invoke_request
-from bedrock_kit.core.chat.runtime import ConverseRuntime
+from bedrock_kit.core.chat.runtime import ConverseRuntime, DeadlineArg
 from bedrock_kit.core.chat.stream import StreamDelta
 from bedrock_kit.core.chat.types import (
     ConverseResult,
@@ -128,14 +128,17 @@ def send(
     *,
     ledger: Ledger | None = None,
     max_tokens: int | None = None,
+    deadline: DeadlineArg = None,
 ) -> ConverseResult:
     """Send a request built by :func:`build_chat_request`.
 
     With a ``ledger``, the call's worst case is reserved first (BudgetExceededError, before
-    any request, when it does not fit) and settled to the billed usage afterwards.
+    any request, when it does not fit) and settled to the billed usage afterwards. A
+    ``deadline`` (seconds) bounds the whole call, retries included.
     """
     with _budgeted(ledger, request, max_tokens) as settle:
-        return settle(runtime.converse(request) if api == "converse" else runtime.invoke(request))
+        call = runtime.converse if api == "converse" else runtime.invoke
+        return settle(call(request, deadline=deadline))
 
 
 async def asend(
@@ -145,12 +148,12 @@ async def asend(
     *,
     ledger: Ledger | None = None,
     max_tokens: int | None = None,
+    deadline: DeadlineArg = None,
 ) -> ConverseResult:
     """Async :func:`send`."""
     with _budgeted(ledger, request, max_tokens) as settle:
-        if api == "converse":
-            return settle(await runtime.aconverse(request))
-        return settle(await runtime.ainvoke(request))
+        call = runtime.aconverse if api == "converse" else runtime.ainvoke
+        return settle(await call(request, deadline=deadline))
 
 
 def send_stream(
@@ -160,10 +163,12 @@ def send_stream(
     *,
     ledger: Ledger | None = None,
     max_tokens: int | None = None,
+    deadline: DeadlineArg = None,
 ) -> Iterator[StreamDelta]:
     """Stream a request built with ``stream=True`` (metered on ``ledger`` when given)."""
     reservation = _reserve(ledger, request, max_tokens)
-    deltas = runtime.stream(request) if api == "converse" else runtime.invoke_stream(request)
+    call = runtime.stream if api == "converse" else runtime.invoke_stream
+    deltas = call(request, deadline=deadline)
     if ledger is None:
         return deltas
     return ledger.metered(reservation, deltas)
@@ -176,10 +181,12 @@ def asend_stream(
     *,
     ledger: Ledger | None = None,
     max_tokens: int | None = None,
+    deadline: DeadlineArg = None,
 ) -> AsyncIterator[StreamDelta]:
     """Async :func:`send_stream`."""
     reservation = _reserve(ledger, request, max_tokens)
-    deltas = runtime.astream(request) if api == "converse" else runtime.ainvoke_stream(request)
+    call = runtime.astream if api == "converse" else runtime.ainvoke_stream
+    deltas = call(request, deadline=deadline)
     if ledger is None:
         return deltas
     return ledger.ametered(reservation, deltas)
