@@ -41,6 +41,7 @@ from langchain_core.tracers.context import register_configure_hook
 from bedrock_kit.core.budget.ledger import Ledger, Reservation, estimate_tokens
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.guardrails.assessments import GuardrailTrace
+from bedrock_kit.core.transport.arguments import strict_keywords
 
 __all__ = ["BedrockBudgetCallback", "TokenBudgetCallbackHandler", "token_budget"]
 
@@ -110,6 +111,7 @@ class TokenBudgetCallbackHandler(BaseCallbackHandler):
     run_inline = True
     """Run in the caller's thread/loop: the ledger is cheap and must see the caller's scope."""
 
+    @strict_keywords
     def __init__(
         self,
         ledger: Ledger | None = None,
@@ -310,6 +312,7 @@ class ProgressCallbackHandler(BaseCallbackHandler):
 
     run_inline = True
 
+    @strict_keywords
     def __init__(self, total: int, desc: str = "model calls") -> None:
         from bedrock_kit.progress import progress_bar
 

@@ -7,12 +7,16 @@ models, so they pass their keyword arguments to the core's :func:`client_setting
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Mapping
+from functools import cache
+from typing import Any, ClassVar, Literal
 
 from llama_index.core.bridge.pydantic import BaseModel, Field, SecretStr
 from pydantic import AliasChoices
 
+from bedrock_kit.core.transport.arguments import Arguments
 from bedrock_kit.core.transport.clients import ClientSettings, client_settings_from
+from bedrock_kit.llama_index._arguments import CLIENT, NO_EXTRA
 
 # Accepted spellings besides the field names (LangChain's ``base_url``, boto3's profile name).
 CLIENT_ALIASES = frozenset({"base_url", "profile_name"})
@@ -22,8 +26,44 @@ CLIENT_ALIASES = frozenset({"base_url", "profile_name"})
 _SECRET_FIELDS = frozenset({"aws_access_key_id", "aws_secret_access_key", "aws_session_token"})
 
 
-class BedrockClientArgs(BaseModel):
+@cache
+def constructor_arguments(cls: type[BaseModel]) -> Arguments:
+    """What ``cls(...)`` takes: its fields and aliases, plus its ``argument_table``."""
+    table: Arguments = getattr(cls, "argument_table", NO_EXTRA)
+    return Arguments.of_fields(cls.model_fields).extend(
+        aliases=table.aliases, refused=table.refused
+    )
+
+
+def check_call_arguments(
+    owner: str, kwargs: Mapping[str, Any], table: Arguments = NO_EXTRA
+) -> dict[str, Any]:
+    """Per-call keyword arguments checked against ``table`` (aliases renamed).
+
+    Raises:
+        UnknownArgumentError: Naming the argument and the closest valid one.
+    """
+    return table.check(owner, kwargs) if kwargs else {}
+
+
+class StrictArguments(BaseModel):
+    """A pydantic model whose unknown constructor arguments are errors, not dropped.
+
+    Subclasses list extra spellings and refusals in ``argument_table``.
+    """
+
+    argument_table: ClassVar[Arguments] = NO_EXTRA
+
+    def __init__(self, **data: Any) -> None:
+        # Before pydantic: inside a validator, pydantic would wrap the typed error.
+        data = constructor_arguments(type(self)).check(type(self).__name__, data)
+        super().__init__(**data)
+
+
+class BedrockClientArgs(StrictArguments):
     """How a LlamaIndex class reaches Bedrock: the same names as the LangChain classes."""
+
+    argument_table: ClassVar[Arguments] = CLIENT
 
     region_name: str | None = Field(default=None, description="AWS region.")
     endpoint_url: str | None = Field(

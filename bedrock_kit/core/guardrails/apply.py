@@ -21,6 +21,7 @@ from bedrock_kit.core.guardrails.assessments import (
     parse_guardrail_usage,
 )
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
+from bedrock_kit.core.transport.validation import check_text
 from bedrock_kit.errors import ConfigurationError, GuardrailInterventionError, translate_errors
 
 _SERVICE = "bedrock-runtime"
@@ -243,6 +244,7 @@ def build_apply_guardrail_request(
     }
     if output_scope is not None:
         request["outputScope"] = output_scope
+    check_text(request["content"], "content")
     return request
 
 

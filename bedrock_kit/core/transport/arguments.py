@@ -50,18 +50,19 @@ def unknown_argument_error(
     parts = []
     first: tuple[str, str | None] | None = None
     for name in sorted(names):
+        suggestion = None
         if name in refused:
             parts.append(f"{name!r} is not supported: {refused[name]}")
-            suggestion = None
         else:
             suggestion = closest(name, valid)
             hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
-            parts.append(f"{name!r}{hint}")
+            parts.append(f"unknown argument {name!r}{hint}")
         first = first or (name, suggestion)
-    assert first is not None, "unknown_argument_error needs at least one name"
-    message = f"{owner} got unknown arguments: {'; '.join(parts)}"
+    if first is None:
+        raise ValueError("unknown_argument_error needs at least one name")
+    message = f"{owner}: {'; '.join(parts)}"
     if first[1] is None and first[0] not in refused:
-        message += f". Valid arguments: {', '.join(valid)}"
+        message += f". Valid arguments: {', '.join(valid) or 'none'}"
     return UnknownArgumentError(message, argument=first[0], suggestion=first[1])
 
 
@@ -80,6 +81,26 @@ class Arguments:
     accepted: frozenset[str]
     aliases: Mapping[str, str] = field(default_factory=dict)
     refused: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of_fields(cls, fields: Mapping[str, Any], *, exclude: Iterable[str] = ()) -> Arguments:
+        """The constructor arguments of a pydantic model from its ``model_fields``.
+
+        Every field name, ``alias`` and ``validation_alias`` (``AliasChoices`` included) is
+        accepted. Read by duck typing, so the core imports no pydantic.
+        """
+        names: set[str] = set()
+        for name, info in fields.items():
+            names.add(name)
+            alias = getattr(info, "alias", None)
+            if isinstance(alias, str):
+                names.add(alias)
+            validation = getattr(info, "validation_alias", None)
+            choices = getattr(validation, "choices", None)
+            for choice in choices if choices is not None else (validation,):
+                if isinstance(choice, str):
+                    names.add(choice)
+        return cls(frozenset(names) - frozenset(exclude))
 
     def extend(
         self,

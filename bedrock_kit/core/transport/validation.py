@@ -94,11 +94,16 @@ def check_number(
 
     Booleans are refused: ``True`` is an int to Python but never a temperature.
     """
-    kinds: tuple[type, ...] = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or math.isnan(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (integer and not isinstance(value, int))
+        or math.isnan(value)
+    ):
         kind = "an integer" if integer else "a number"
         raise ConfigurationError(f"{name} must be {kind}, got {value!r}")
-    if (low is not None and value < low) or (high is not None and value > high):
+    number = float(value)
+    if (low is not None and number < low) or (high is not None and number > high):
         bounds = (
             f"between {low} and {high}"
             if low is not None and high is not None
