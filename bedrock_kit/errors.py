@@ -377,6 +377,8 @@ def translate_errors(*, model_id: str | None = None, region: str | None = None) 
         bx.ConnectionClosedError,
         bx.HTTPClientError,
     ) as exc:
+        if _timed_out(exc, timed_out):  # ResponseStreamingError(error=ReadTimeoutError)
+            raise ModelTimeoutError(f"timed out reading from Bedrock: {exc}", **context) from exc
         raise BedrockConnectionError(f"connection to Bedrock failed: {exc}", **context) from exc
     except bx.NoCredentialsError as exc:
         raise AccessDeniedError(f"no AWS credentials found: {exc}", **context) from exc

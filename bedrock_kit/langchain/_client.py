@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from bedrock_kit.core.transport.arguments import Arguments
+from bedrock_kit.core.transport.arguments import Arguments, typed_validation_error
 from bedrock_kit.core.transport.clients import ClientSettings, client_settings_from
 from bedrock_kit.langchain._arguments import CLIENT, NO_CALL_ARGUMENTS
 
@@ -45,8 +45,12 @@ class StrictArguments(BaseModel):
 
     def __init__(self, **data: Any) -> None:
         # Before pydantic: inside a validator, pydantic would wrap the typed error.
-        data = constructor_arguments(type(self)).check(type(self).__name__, data)
-        super().__init__(**data)
+        owner = type(self).__name__
+        data = constructor_arguments(type(self)).check(owner, data)
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:  # what validators raised, typed again
+            raise typed_validation_error(owner, exc) from exc
 
 
 class BedrockClientArgs(StrictArguments):

@@ -76,6 +76,10 @@ _WIRE_KEYS = frozenset(
 def _media_block(block: dict[str, Any]) -> ContentBlock:
     """LangChain standard image/file blocks (v0 ``source_type`` and v1 forms)."""
     kind = block["type"]
+    if kind in ("text-plain", "file") and block.get("text") is not None:
+        # Plain text travels as a text document; it has no bytes to decode.
+        name = block.get("filename") or block.get("name") or "document"
+        return DocumentBlock("txt", document_name(name), text=block.get("text"))
     mime = block.get("mime_type") or ""
     data = block.get("base64") or (
         block.get("data") if block.get("source_type") == "base64" else None
@@ -90,9 +94,6 @@ def _media_block(block: dict[str, Any]) -> ContentBlock:
             raise ConfigurationError(f"{kind} block needs base64 data or an s3:// url: {block!r}")
     if kind == "image":
         return ImageBlock(image_format(mime or "image/png"), raw, s3_uri)
-    if kind == "text-plain" or (kind == "file" and block.get("text") is not None):
-        name = block.get("filename") or block.get("name") or "document"
-        return DocumentBlock("txt", document_name(name), text=block.get("text"))
     name = (block.get("extras") or {}).get("filename") or block.get("filename") or "document"
     return DocumentBlock(document_format(mime, name), document_name(name), raw, s3_uri=s3_uri)
 

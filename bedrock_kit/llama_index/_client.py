@@ -12,9 +12,9 @@ from functools import cache
 from typing import Any, ClassVar, Literal
 
 from llama_index.core.bridge.pydantic import BaseModel, Field, SecretStr
-from pydantic import AliasChoices
+from pydantic import AliasChoices, ValidationError
 
-from bedrock_kit.core.transport.arguments import Arguments
+from bedrock_kit.core.transport.arguments import Arguments, typed_validation_error
 from bedrock_kit.core.transport.clients import ClientSettings, client_settings_from
 from bedrock_kit.llama_index._arguments import CLIENT, NO_EXTRA
 
@@ -56,8 +56,12 @@ class StrictArguments(BaseModel):
 
     def __init__(self, **data: Any) -> None:
         # Before pydantic: inside a validator, pydantic would wrap the typed error.
-        data = constructor_arguments(type(self)).check(type(self).__name__, data)
-        super().__init__(**data)
+        owner = type(self).__name__
+        data = constructor_arguments(type(self)).check(owner, data)
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:  # what validators raised, typed again
+            raise typed_validation_error(owner, exc) from exc
 
 
 class BedrockClientArgs(StrictArguments):

@@ -16,7 +16,11 @@ from typing import Any
 
 from bedrock_kit.errors import ConfigurationError
 
-__all__ = ["check_json_schema"]
+__all__ = ["MAX_DEPTH", "check_json_schema"]
+
+MAX_DEPTH = 100
+"""Deepest subschema nesting accepted (bedrock-kit's limit: deeper schemas are mistakes or
+attacks, and would exhaust recursion in ``$ref`` inlining and JSON encoding)."""
 
 _TYPES = frozenset({"null", "boolean", "object", "array", "number", "string", "integer"})
 # Keyword -> how its value holds subschemas.
@@ -127,6 +131,7 @@ def _problem(key: str, value: Any) -> str | None:
 
 
 def _children(key: str, value: Any) -> list[tuple[str, Any]]:
+    """The subschemas under ``key``, each with its path step."""
     if key in _ONE_SCHEMA:
         return [(key, value)]
     if key in _SCHEMA_MAPS:
@@ -140,6 +145,14 @@ def _children(key: str, value: Any) -> list[tuple[str, Any]]:
     return []
 
 
+def _path(steps: list[tuple[str, int]], at: int) -> str:
+    trail = []
+    while at >= 0:
+        step, at = steps[at]
+        trail.append(step)
+    return ".".join(reversed(trail))
+
+
 def check_json_schema(schema: Any, where: str) -> None:
     """Refuse a JSON Schema whose keywords have values of the wrong shape.
 
@@ -149,26 +162,34 @@ def check_json_schema(schema: Any, where: str) -> None:
 
     Raises:
         ConfigurationError: Naming the keyword's path (``properties.query.type``) and what
-            the specification expects there.
+            the specification expects there, or a schema nested deeper than
+            :data:`MAX_DEPTH` subschemas.
     """
-    stack: list[tuple[str, Any]] = [("", schema)]
+    steps: list[tuple[str, int]] = []  # (path step, index of the parent); -1 is the root
+    stack: list[tuple[Any, int, int]] = [(schema, -1, 0)]
     while stack:
-        path, node = stack.pop()
+        node, at, depth = stack.pop()
         if isinstance(node, bool):
             continue
-        if not isinstance(node, Mapping):
-            at = f" at {path}" if path else ""
+        path = _path(steps, at)
+        if depth > MAX_DEPTH:
             raise ConfigurationError(
-                f"{where}: invalid JSON Schema{at}: a schema must be an object or a boolean, "
-                f"got {type(node).__name__} {node!r:.60}"
+                f"{where}: invalid JSON Schema: nested deeper than {MAX_DEPTH} subschemas "
+                f"at {path[:120]}..."
+            )
+        if not isinstance(node, Mapping):
+            at_path = f" at {path}" if path else ""
+            raise ConfigurationError(
+                f"{where}: invalid JSON Schema{at_path}: a schema must be an object or a "
+                f"boolean, got {type(node).__name__} {node!r:.60}"
             )
         for key, value in node.items():
-            key_path = f"{path}.{key}" if path else str(key)
             problem = _problem(key, value)
             if problem is not None:
+                key_path = f"{path}.{key}" if path else str(key)
                 raise ConfigurationError(
                     f"{where}: invalid JSON Schema: {key_path} {problem} (got {value!r:.60})"
                 )
-            stack.extend(
-                (f"{path}.{child}" if path else child, sub) for child, sub in _children(key, value)
-            )
+            for step, sub in _children(key, value):
+                steps.append((step, at))
+                stack.append((sub, len(steps) - 1, depth + 1))

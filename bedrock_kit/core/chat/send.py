@@ -73,9 +73,15 @@ def build_chat_request(
         )
     if output_config:
         raise ConfigurationError("json_schema structured output needs api='converse'")
-    # Same validation as Converse (roles, first turn, tool results) before any request.
+    # Same validation as Converse (roles, first turn, tool results, text) before any request.
     turns = merge_turns(messages)
-    build_converse_request(model_id, turns)
+    build_converse_request(
+        model_id,
+        turns,
+        system=system,
+        tool_config=tool_config,
+        additional_model_request_fields=additional_model_request_fields,
+    )
     invoke_input = InvokeInput(
         turns,
         tuple(system),

@@ -16,9 +16,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
-from bedrock_kit.errors import ConfigurationError, UnknownArgumentError
+from bedrock_kit.errors import BedrockKitError, ConfigurationError, UnknownArgumentError
 
-__all__ = ["Arguments", "closest", "strict_keywords", "unknown_argument_error"]
+__all__ = [
+    "Arguments",
+    "closest",
+    "strict_keywords",
+    "typed_validation_error",
+    "unknown_argument_error",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -139,6 +145,22 @@ class Arguments:
                 )
             renamed[target] = value
         return renamed
+
+
+def typed_validation_error(owner: str, exc: Exception) -> BedrockKitError:
+    """A bedrock-kit error for a pydantic ``ValidationError`` raised by a constructor.
+
+    Pydantic wraps what validators raise; when the one failure is already a bedrock-kit
+    error (a ConfigurationError from a check), that error is returned as it was raised.
+    Otherwise (a wrong type, a missing field) the result is a ConfigurationError quoting
+    pydantic. Read by duck typing (``exc.errors()``), so the core imports no pydantic.
+    """
+    failures = exc.errors() if callable(getattr(exc, "errors", None)) else []  # type: ignore[attr-defined]
+    if len(failures) == 1:
+        original = (failures[0].get("ctx") or {}).get("error")
+        if isinstance(original, BedrockKitError):
+            return original
+    return ConfigurationError(f"{owner}: invalid arguments: {exc}")
 
 
 def strict_keywords(func: Callable[P, R]) -> Callable[P, R]:

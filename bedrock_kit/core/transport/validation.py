@@ -38,12 +38,18 @@ _PARTITIONS: tuple[tuple[str, str], ...] = (
     ("us-iso-", "aws-iso"),
     ("eu-isoe-", "aws-iso-e"),
 )
+MAX_DEPTH = 200
+"""Deepest nesting a request may have (tool results, schemas); deeper is refused by name."""
 _ARN = re.compile(r"^arn:(?P<partition>[^:]*):(?P<service>[^:]*):(?P<region>[^:]*):")
 
 
-def _path(trail: tuple[str | int, ...], root: str) -> str:
+def _path(steps: list[tuple[str | int, int]], at: int, root: str) -> str:
+    trail: list[str | int] = []
+    while at >= 0:
+        step, at = steps[at]
+        trail.append(step)
     text = root
-    for step in trail:
+    for step in reversed(trail):
         text += f"[{step}]" if isinstance(step, int) else f".{step}"
     return text
 
@@ -51,8 +57,9 @@ def _path(trail: tuple[str | int, ...], root: str) -> str:
 def check_text(value: Any, where: str) -> None:
     """Refuse unpaired UTF-16 surrogates anywhere in ``value`` (strings, dict keys, lists).
 
-    Bytes are left alone. The walk uses an explicit stack, so deeply nested input (a tool
-    schema, a JSON tool result) cannot exhaust the interpreter's recursion limit.
+    Bytes are left alone. The walk uses an explicit stack (and builds the path only for the
+    error), so deeply nested input (a tool schema, a JSON tool result) costs linear time and
+    cannot exhaust the interpreter's recursion limit.
 
     Args:
         value: A string or any nesting of mappings, lists and tuples.
@@ -62,24 +69,34 @@ def check_text(value: Any, where: str) -> None:
         ConfigurationError: Naming the path (``messages[0].content[1].text``), the
             character position and the code point.
     """
-    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
+    steps: list[tuple[str | int, int]] = []  # (step, index of the parent step); -1 is root
+    stack: list[tuple[Any, int, int]] = [(value, -1, 0)]
     while stack:
-        item, trail = stack.pop()
+        item, at, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ConfigurationError(
+                f"{_path(steps, at, where)}: nested deeper than {MAX_DEPTH} levels; no Bedrock "
+                "request needs this (JSON encoders give up near 1,000 levels)"
+            )
         if isinstance(item, str):
             found = _UNPAIRED.search(item)
             if found is not None:
                 raise ConfigurationError(
-                    f"{_path(trail, where)}: unpaired surrogate U+{ord(found.group()):04X} at "
-                    f"character {found.start()}; Bedrock needs valid Unicode (it usually comes "
-                    "from text decoded with errors='surrogateescape' or sliced UTF-16)"
+                    f"{_path(steps, at, where)}: unpaired surrogate U+{ord(found.group()):04X} "
+                    f"at character {found.start()}; Bedrock needs valid Unicode (it usually "
+                    "comes from text decoded with errors='surrogateescape' or sliced UTF-16)"
                 )
         elif isinstance(item, Mapping):
             for key, child in item.items():
                 if isinstance(key, str) and _UNPAIRED.search(key):
-                    stack.append((key, (*trail, "<key>")))
-                stack.append((child, (*trail, str(key))))
+                    steps.append(("<key>", at))
+                    stack.append((key, len(steps) - 1, depth + 1))
+                steps.append((str(key), at))
+                stack.append((child, len(steps) - 1, depth + 1))
         elif isinstance(item, list | tuple):
-            stack.extend((child, (*trail, i)) for i, child in enumerate(item))
+            for i, child in enumerate(item):
+                steps.append((i, at))
+                stack.append((child, len(steps) - 1, depth + 1))
 
 
 def check_number(
