@@ -68,7 +68,9 @@ def unknown_argument_error(
         raise ValueError("unknown_argument_error needs at least one name")
     message = f"{owner}: {'; '.join(parts)}"
     if first[1] is None and first[0] not in refused:
-        message += f". Valid arguments: {', '.join(valid) or 'none'}"
+        message += (
+            f". Valid arguments: {', '.join(valid)}" if valid else ": it takes no keyword arguments"
+        )
     return UnknownArgumentError(message, argument=first[0], suggestion=first[1])
 
 

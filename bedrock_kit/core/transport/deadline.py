@@ -221,6 +221,7 @@ class Deadline:
         watch = _Watch(sock)
         timer = threading.Timer(max(self.remaining(), 0.0), watch.fire)
         timer.daemon = True
+        timer.name = "bedrock-kit-watchdog"
         with self._lock:
             self._watches.append(watch)
             self._timers.append(timer)
