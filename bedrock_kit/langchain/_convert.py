@@ -128,6 +128,8 @@ def _content_block(block: Any) -> ContentBlock | None:
     if kind in ("cache_point", "cachePoint"):
         return CachePointBlock(block.get("cache_type", "default"), block.get("ttl"))
     if kind == "guard_content":
+        if not isinstance(block.get("text"), str):
+            raise ConfigurationError(f"guard_content block needs its text: {block!r:.80}")
         return GuardContentBlock(block["text"], tuple(block.get("qualifiers") or ()))
     if kind in ("tool_use", "tool_call", "function_call"):
         return None  # tool calls travel in AIMessage.tool_calls

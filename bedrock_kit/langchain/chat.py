@@ -67,11 +67,14 @@ _CHARS_PER_TOKEN = 4
 def _tool_spec(tool: Any, strict: bool | None) -> ToolSpec:
     if isinstance(tool, Mapping) and "toolSpec" in tool:  # Bedrock wire form
         wire = tool["toolSpec"]
+        schema = (wire.get("inputSchema") or {}) if isinstance(wire, Mapping) else {}
+        if not isinstance(wire, Mapping) or "name" not in wire or "json" not in schema:
+            raise ConfigurationError(
+                "a Bedrock toolSpec dict needs 'name' and 'inputSchema': {'json': {...}}, "
+                f"got {wire!r:.80}"
+            )
         tool = ToolSpec(
-            wire["name"],
-            wire.get("description", ""),
-            wire["inputSchema"]["json"],
-            wire.get("strict"),
+            wire["name"], wire.get("description", ""), schema["json"], wire.get("strict")
         )
     spec = to_tool_spec(tool)
     # Not OpenAI's strict conversion (every argument required): the flag alone is sent.

@@ -167,6 +167,16 @@ LC_CASES: dict[str, tuple[Any, dict[str, Any], str]] = {
         {},
         "needs base64 data or an s3:// url",
     ),
+    "toolSpec dict without inputSchema": (
+        [HumanMessage("hi")],
+        {"tools": [{"toolSpec": {"name": "lookup"}}]},
+        "needs 'name' and 'inputSchema'",
+    ),
+    "guard_content without text": (
+        [HumanMessage([{"type": "guard_content"}])],
+        {},
+        "guard_content block needs its text",
+    ),
     "misspelt call argument": (
         [HumanMessage("hi")],
         {"temprature": 0.5},

@@ -72,8 +72,10 @@ class _Watch:
             if self._done:
                 return
             self._done = True
+            # The plain socket's shutdown, also for an SSLSocket: its own shutdown would drop
+            # the TLS object under the reading thread; the fd-level one just ends the read.
             with contextlib.suppress(OSError):  # already closed: nothing left to stop
-                self._sock.shutdown(socket.SHUT_RDWR)
+                socket.socket.shutdown(self._sock, socket.SHUT_RDWR)
 
     def stand_down(self) -> None:
         with self._lock:
