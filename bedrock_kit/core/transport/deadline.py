@@ -11,7 +11,9 @@ mechanisms together, since a blocked socket read cannot be interrupted from Pyth
   remaining time, so nothing (DNS, connect, backoff sleeps, a trickled header) keeps the
   caller past the deadline;
 * a ``before-send`` hook refuses every attempt (retries included) once the deadline passed,
-  and bounds the attempt's read timeout by the remaining time;
+  and bounds the attempt's read timeout by the remaining time; a ``needs-retry`` hook skips
+  the backoff sleep once it passed (a sleep already begun ends on its own: the caller has
+  been released at the deadline, the worker exits when the sleep is over);
 * once response headers arrived, a watchdog timer shuts the connection's socket down at the
   deadline, so a trickled body or event stream ends there and the worker does not linger;
 * stream iteration checks the deadline between events.
@@ -326,5 +328,12 @@ def _hook(client: Any) -> None:
                 return None
             return deadline._send(session, request)
 
+        def needs_retry(**_: Any) -> None:
+            # Before botocore's retry handler: no backoff sleep once the deadline passed.
+            deadline = _ACTIVE.get()
+            if deadline is not None:
+                deadline.check()
+
         events.register("before-send", before_send, unique_id="bedrock-kit-deadline")
+        events.register_first("needs-retry", needs_retry, unique_id="bedrock-kit-deadline")
         _HOOKED.add(client)
