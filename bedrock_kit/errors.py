@@ -28,6 +28,7 @@ __all__ = [
     "BudgetExceededError",
     "ConfigurationError",
     "ContextWindowExceededError",
+    "DeadlineExceededError",
     "GuardrailInterventionError",
     "IncompleteStreamError",
     "InternalServerError",
@@ -40,6 +41,7 @@ __all__ = [
     "ServiceQuotaExceededError",
     "ServiceUnavailableError",
     "ThrottlingError",
+    "UnknownArgumentError",
     "translate_errors",
 ]
 
@@ -98,6 +100,22 @@ class ConfigurationError(BedrockKitError, ValueError):
     """A constructor argument or call argument is invalid; raised before any request."""
 
 
+class UnknownArgumentError(ConfigurationError, TypeError):
+    """A keyword argument no bedrock-kit class or call takes (a misspelling, usually).
+
+    Attributes:
+        argument: The argument as given.
+        suggestion: The closest valid argument, if one is close.
+    """
+
+    def __init__(
+        self, message: str, *, argument: str, suggestion: str | None = None, **context: Any
+    ) -> None:
+        super().__init__(message, **context)
+        self.argument = argument
+        self.suggestion = suggestion
+
+
 class BedrockValidationError(BedrockKitError, ValueError):
     """Bedrock rejected the request as invalid (``ValidationException``, HTTP 400)."""
 
@@ -126,6 +144,18 @@ class ModelTimeoutError(BedrockKitError):
     """The model took too long to answer, or the client read timed out (HTTP 408)."""
 
 
+class DeadlineExceededError(ModelTimeoutError):
+    """The call's overall ``deadline`` passed (retries and slow streams included).
+
+    Attributes:
+        deadline: The deadline in seconds the call was given.
+    """
+
+    def __init__(self, message: str, *, deadline: float, **context: Any) -> None:
+        super().__init__(message, **context)
+        self.deadline = deadline
+
+
 class ModelNotReadyError(BedrockKitError):
     """The model is not ready to serve (HTTP 429 ``ModelNotReadyException``)."""
 
@@ -143,7 +173,7 @@ class InternalServerError(BedrockKitError):
 
 
 class ServiceUnavailableError(BedrockKitError):
-    """Bedrock is unavailable (HTTP 503)."""
+    """Bedrock, or a proxy in front of it, is unavailable (HTTP 502, 503, 504)."""
 
 
 class BedrockConnectionError(BedrockKitError):
@@ -245,7 +275,9 @@ _STATUS_CODES: dict[int, type[BedrockKitError]] = {
     424: ModelError,
     429: ThrottlingError,
     500: InternalServerError,
+    502: ServiceUnavailableError,  # bad gateway: a proxy or load balancer in between
     503: ServiceUnavailableError,
+    504: ServiceUnavailableError,  # gateway timeout
 }
 
 # Phrases Bedrock and the providers use when the prompt is too long for the model.
@@ -289,22 +321,41 @@ def error_from_client_error(
 
 
 @cache
-def _stream_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
-    """Errors raised below botocore while a body or event stream is being read."""
+def _stream_errors() -> tuple[tuple[type[BaseException], ...], ...]:
+    """Errors raised below botocore while a body or event stream is being read.
+
+    Three groups: read timeouts (a stalled stream is a timeout like a stalled call), broken
+    streams, and broken connections.
+    """
     from botocore.eventstream import ParserError
     from botocore.exceptions import ResponseStreamingError
     from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
+    timed_out: list[type[BaseException]] = [ReadTimeoutError, TimeoutError]
     broken: list[type[BaseException]] = [ParserError, ResponseStreamingError, ProtocolError]
-    connection: list[type[BaseException]] = [ReadTimeoutError, ConnectionError]
+    connection: list[type[BaseException]] = [ConnectionError]
     try:  # aiobotocore's transport, only when the async extra is installed
         import aiohttp
 
+        timed_out.append(aiohttp.ServerTimeoutError)
         broken.append(aiohttp.ClientPayloadError)
         connection.append(aiohttp.ClientError)
     except ImportError:
         pass
-    return tuple(broken), tuple(connection)
+    return tuple(timed_out), tuple(broken), tuple(connection)
+
+
+def _timed_out(exc: BaseException, timeouts: tuple[type[BaseException], ...]) -> bool:
+    # botocore wraps stream read errors (ResponseStreamingError(error=ReadTimeoutError)).
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 8:
+        if isinstance(current, timeouts):
+            return True
+        wrapped = (getattr(current, "kwargs", None) or {}).get("error")
+        current = wrapped if isinstance(wrapped, BaseException) else current.__cause__
+        seen += 1
+    return False
 
 
 @contextmanager
@@ -312,12 +363,13 @@ def translate_errors(*, model_id: str | None = None, region: str | None = None) 
     """Translate botocore and connection errors raised inside the block.
 
     Works in sync and async code alike (a plain ``with`` around awaits), so there is one
-    translation for every path.
+    translation for every path. Whatever botocore raises leaves as a bedrock-kit type, with
+    the original as ``__cause__``.
     """
     from botocore import exceptions as bx
     from botocore.parsers import ResponseParserError
 
-    stream_broken, connection_broken = _stream_errors()
+    timed_out, stream_broken, connection_broken = _stream_errors()
     context: dict[str, Any] = {"model_id": model_id, "region": region}
     try:
         yield
@@ -337,6 +389,8 @@ def translate_errors(*, model_id: str | None = None, region: str | None = None) 
         bx.ConnectionClosedError,
         bx.HTTPClientError,
     ) as exc:
+        if _timed_out(exc, timed_out):  # ResponseStreamingError(error=ReadTimeoutError)
+            raise ModelTimeoutError(f"timed out reading from Bedrock: {exc}", **context) from exc
         raise BedrockConnectionError(f"connection to Bedrock failed: {exc}", **context) from exc
     except bx.NoCredentialsError as exc:
         raise AccessDeniedError(f"no AWS credentials found: {exc}", **context) from exc
@@ -344,11 +398,15 @@ def translate_errors(*, model_id: str | None = None, region: str | None = None) 
         raise ConfigurationError(
             "no AWS region: pass region_name or set AWS_REGION", **context
         ) from exc
+    except (bx.ProfileNotFound, bx.InvalidRegionError, bx.PartialCredentialsError) as exc:
+        raise ConfigurationError(f"invalid AWS configuration: {exc}", **context) from exc
     except bx.ParamValidationError as exc:
         raise BedrockValidationError(f"invalid request parameters: {exc}", **context) from exc
-    except stream_broken as exc:
-        raise IncompleteStreamError(f"response stream broke: {exc!r}", **context) from exc
-    except connection_broken as exc:
+    except (*timed_out, *stream_broken, *connection_broken) as exc:
+        if _timed_out(exc, timed_out):
+            raise ModelTimeoutError(f"timed out reading from Bedrock: {exc!r}", **context) from exc
+        if isinstance(exc, stream_broken):
+            raise IncompleteStreamError(f"response stream broke: {exc!r}", **context) from exc
         raise BedrockConnectionError(f"connection to Bedrock failed: {exc!r}", **context) from exc
     except ResponseParserError as exc:  # e.g. a union with no member or two members set
         raise MalformedResponseError(f"response is malformed: {exc}", **context) from exc
@@ -357,3 +415,5 @@ def translate_errors(*, model_id: str | None = None, region: str | None = None) 
         raise MalformedResponseError(
             "response is malformed: JSON nested too deep to parse", **context
         ) from exc
+    except bx.BotoCoreError as exc:
+        raise BedrockKitError(f"botocore failed: {exc}", **context) from exc

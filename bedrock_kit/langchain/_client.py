@@ -2,19 +2,61 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Mapping
+from functools import cache
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from bedrock_kit.core.transport.arguments import Arguments, typed_validation_error
 from bedrock_kit.core.transport.clients import ClientSettings, client_settings_from, withhold
 from bedrock_kit.core.transport.lifecycle import OwnsClients
+from bedrock_kit.langchain._arguments import CLIENT, NO_CALL_ARGUMENTS
 
 _SECRET_FIELDS = frozenset({"aws_access_key_id", "aws_secret_access_key", "aws_session_token"})
 # Left out of a pickle: secrets, and clients (which hold credentials and sockets).
 _WITHHELD_FIELDS = _SECRET_FIELDS | {"client", "async_client"}
 
 
-class BedrockClientArgs(OwnsClients, BaseModel):
+@cache
+def constructor_arguments(cls: type[BaseModel]) -> Arguments:
+    """What ``cls(...)`` takes: its fields and aliases, plus its ``argument_table``."""
+    table: Arguments = getattr(cls, "argument_table", NO_CALL_ARGUMENTS)
+    return Arguments.of_fields(cls.model_fields).extend(
+        aliases=table.aliases, refused=table.refused
+    )
+
+
+def check_call_arguments(
+    owner: str, kwargs: Mapping[str, Any], table: Arguments = NO_CALL_ARGUMENTS
+) -> dict[str, Any]:
+    """Per-call keyword arguments checked against ``table`` (aliases renamed).
+
+    Raises:
+        UnknownArgumentError: Naming the argument and the closest valid one.
+    """
+    return table.check(owner, kwargs) if kwargs else {}
+
+
+class StrictArguments(BaseModel):
+    """A pydantic model whose unknown constructor arguments are errors, not dropped.
+
+    Subclasses list extra spellings and refusals in ``argument_table``.
+    """
+
+    argument_table: ClassVar[Arguments] = NO_CALL_ARGUMENTS
+
+    def __init__(self, **data: Any) -> None:
+        # Before pydantic: inside a validator, pydantic would wrap the typed error.
+        owner = type(self).__name__
+        data = constructor_arguments(type(self)).check(owner, data)
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:  # what validators raised, typed again
+            raise typed_validation_error(owner, exc) from exc
+
+
+class BedrockClientArgs(OwnsClients, StrictArguments):
     """How a LangChain class reaches Bedrock: the same names as ``ChatBedrockConverse``.
 
     Closes the clients it built with ``close()`` / ``aclose()`` or as a (sync or async)
@@ -22,6 +64,7 @@ class BedrockClientArgs(OwnsClients, BaseModel):
     """
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+    argument_table: ClassVar[Arguments] = CLIENT
 
     region_name: str | None = None
     """AWS region; falls back to the profile or ``AWS_REGION``."""

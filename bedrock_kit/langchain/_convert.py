@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,7 +17,13 @@ from langchain_core.messages import (
 from langchain_core.messages.ai import InputTokenDetails, UsageMetadata
 
 from bedrock_kit.core.chat.converse import block_from_wire
-from bedrock_kit.core.chat.messages import document_format, document_name, image_format
+from bedrock_kit.core.chat.messages import (
+    decode_base64,
+    document_format,
+    document_name,
+    image_format,
+    parse_data_url,
+)
 from bedrock_kit.core.chat.stream import (
     CompletedDelta,
     ReasoningDelta,
@@ -68,36 +73,27 @@ _WIRE_KEYS = frozenset(
 # ----------------------------------------------------------------------- LangChain -> core
 
 
-def _data_url(url: str) -> tuple[str, bytes]:
-    header, _, data = url.partition(",")
-    if not header.startswith("data:") or ";base64" not in header:
-        raise ConfigurationError(
-            "image_url must be a base64 data URL (data:image/png;base64,...); Bedrock does "
-            "not fetch remote URLs — pass bytes or an s3:// source instead"
-        )
-    return header[5:].split(";", 1)[0], base64.b64decode(data)
-
-
 def _media_block(block: dict[str, Any]) -> ContentBlock:
     """LangChain standard image/file blocks (v0 ``source_type`` and v1 forms)."""
     kind = block["type"]
+    if kind in ("text-plain", "file") and block.get("text") is not None:
+        # Plain text travels as a text document; it has no bytes to decode.
+        name = block.get("filename") or block.get("name") or "document"
+        return DocumentBlock("txt", document_name(name), text=block.get("text"))
     mime = block.get("mime_type") or ""
     data = block.get("base64") or (
         block.get("data") if block.get("source_type") == "base64" else None
     )
     url = block.get("url") or (block.get("data") if block.get("source_type") == "url" else None)
-    raw = base64.b64decode(data) if data else None
-    s3_uri = url if url and url.startswith("s3://") else None
+    raw = decode_base64(data, f"{kind} block") if data else None
+    s3_uri = url if isinstance(url, str) and url.startswith("s3://") else None
     if raw is None and s3_uri is None:
-        if url and url.startswith("data:"):
-            mime, raw = _data_url(url)
+        if isinstance(url, str) and url.startswith("data:"):
+            mime, raw = parse_data_url(url, f"{kind} block url")
         else:
             raise ConfigurationError(f"{kind} block needs base64 data or an s3:// url: {block!r}")
     if kind == "image":
         return ImageBlock(image_format(mime or "image/png"), raw, s3_uri)
-    if kind == "text-plain" or (kind == "file" and block.get("text") is not None):
-        name = block.get("filename") or block.get("name") or "document"
-        return DocumentBlock("txt", document_name(name), text=block.get("text"))
     name = (block.get("extras") or {}).get("filename") or block.get("filename") or "document"
     return DocumentBlock(document_format(mime, name), document_name(name), raw, s3_uri=s3_uri)
 
@@ -113,12 +109,9 @@ def _content_block(block: Any) -> ContentBlock | None:
     if kind == "text":
         return TextBlock(block["text"]) if block.get("text") else None
     if kind == "image_url":
-        url = (
-            block["image_url"]["url"]
-            if isinstance(block["image_url"], dict)
-            else block["image_url"]
-        )
-        mime, raw = _data_url(url)
+        value = block.get("image_url")
+        url = value.get("url") if isinstance(value, dict) else value
+        mime, raw = parse_data_url(url, "image_url block")
         return ImageBlock(image_format(mime), raw)
     if kind in ("image", "file", "text-plain"):
         return _media_block(block)
@@ -135,6 +128,8 @@ def _content_block(block: Any) -> ContentBlock | None:
     if kind in ("cache_point", "cachePoint"):
         return CachePointBlock(block.get("cache_type", "default"), block.get("ttl"))
     if kind == "guard_content":
+        if not isinstance(block.get("text"), str):
+            raise ConfigurationError(f"guard_content block needs its text: {block!r:.80}")
         return GuardContentBlock(block["text"], tuple(block.get("qualifiers") or ()))
     if kind in ("tool_use", "tool_call", "function_call"):
         return None  # tool calls travel in AIMessage.tool_calls

@@ -31,7 +31,11 @@ from bedrock_kit.core.agents.runtime import (
 )
 from bedrock_kit.core.chat.tools import build_action_group
 from bedrock_kit.errors import ConfigurationError
-from bedrock_kit.langchain._client import BedrockClientArgs
+from bedrock_kit.langchain._client import (
+    BedrockClientArgs,
+    StrictArguments,
+    check_call_arguments,
+)
 from bedrock_kit.langchain.tools import to_local_tool
 
 __all__ = ["BedrockAgent", "BedrockAgentRunnable", "BedrockAgentTool"]
@@ -274,12 +278,14 @@ class BedrockAgentRunnable(BedrockClientArgs, RunnableSerializable[Any, AIMessag
 
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> AIMessage:
         """Run the agent to its final answer."""
+        check_call_arguments(f"{type(self).__name__}.invoke", kwargs)
         return self._call_with_config(self._invoke, input, config, **kwargs)
 
     async def ainvoke(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AIMessage:
         """Async :meth:`invoke` (aiobotocore; async tools run concurrently)."""
+        check_call_arguments(f"{type(self).__name__}.ainvoke", kwargs)
         return await self._acall_with_config(self._ainvoke, input, config, **kwargs)
 
     def _chunks(self, inputs: Iterator[Any]) -> Iterator[AIMessageChunk]:
@@ -301,12 +307,14 @@ class BedrockAgentRunnable(BedrockClientArgs, RunnableSerializable[Any, AIMessag
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[AIMessage]:
         """Stream ``AIMessageChunk``s: text as it arrives, steps as metadata chunks."""
+        check_call_arguments(f"{type(self).__name__}.stream", kwargs)
         yield from self._transform_stream_with_config(iter([input]), self._chunks, config, **kwargs)
 
     async def astream(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AsyncIterator[AIMessage]:
         """Async :meth:`stream`."""
+        check_call_arguments(f"{type(self).__name__}.astream", kwargs)
 
         async def one() -> AsyncIterator[Any]:
             yield input
@@ -350,7 +358,7 @@ class _Query(BaseModel):
     query: str = Field(description="The full request for the agent, in plain language.")
 
 
-class BedrockAgentTool(BaseTool):
+class BedrockAgentTool(StrictArguments, BaseTool):
     """A Bedrock Agent as a LangChain tool, for a supervising LangChain/LangGraph agent.
 
     Every call continues the agent's ``session_id`` when one is set on the runnable.

@@ -50,6 +50,7 @@ from bedrock_kit.core.budget.ledger import Ledger, Reservation, estimate_tokens
 from bedrock_kit.core.chat.token_estimate import TOOLS_OVERHEAD, estimate_text_tokens
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.guardrails.assessments import GuardrailTrace
+from bedrock_kit.core.transport.arguments import strict_keywords
 from bedrock_kit.errors import MalformedResponseError
 
 __all__ = ["BedrockBudgetCallback", "TokenBudgetCallbackHandler", "token_budget"]
@@ -150,6 +151,7 @@ class TokenBudgetCallbackHandler(BaseCallbackHandler):
     run_inline = True
     """Run in the caller's thread/loop: the ledger is cheap and must see the caller's scope."""
 
+    @strict_keywords
     def __init__(
         self,
         ledger: Ledger | None = None,
@@ -369,6 +371,7 @@ class ProgressCallbackHandler(BaseCallbackHandler):
 
     run_inline = True
 
+    @strict_keywords
     def __init__(self, total: int, desc: str = "model calls") -> None:
         from bedrock_kit.progress import progress_bar
 

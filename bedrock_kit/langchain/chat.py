@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from operator import itemgetter
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
@@ -29,7 +29,11 @@ from bedrock_kit.core.chat.converse import (
     parse_guardrail_config,
 )
 from bedrock_kit.core.chat.messages import guard_last_turn, guardrail_intervention_error
-from bedrock_kit.core.chat.models import supports_tool_choice, validate_model_id
+from bedrock_kit.core.chat.models import (
+    check_model_region,
+    supports_tool_choice,
+    validate_model_id,
+)
 from bedrock_kit.core.chat.runtime import ConverseRuntime
 from bedrock_kit.core.chat.send import (
     Api,
@@ -43,12 +47,15 @@ from bedrock_kit.core.chat.stream import CompletedDelta
 from bedrock_kit.core.chat.token_estimate import estimate_invoke_tokens, estimate_request_tokens
 from bedrock_kit.core.chat.types import ConverseResult, InferenceConfig, ToolSpec
 from bedrock_kit.core.prompts.management import model_arguments
+from bedrock_kit.core.transport.arguments import Arguments, unknown_argument_error
+from bedrock_kit.core.transport.deadline import check_deadline
 from bedrock_kit.errors import (
     AccessDeniedError,
     BedrockValidationError,
     ConfigurationError,
 )
-from bedrock_kit.langchain._client import BedrockClientArgs
+from bedrock_kit.langchain._arguments import CHAT_CALL, CHAT_CONSTRUCTOR
+from bedrock_kit.langchain._client import BedrockClientArgs, check_call_arguments
 from bedrock_kit.langchain._convert import ChunkBuilder, to_ai_message, to_core
 from bedrock_kit.langchain.tools import to_tool_spec
 
@@ -56,11 +63,14 @@ from bedrock_kit.langchain.tools import to_tool_spec
 def _tool_spec(tool: Any, strict: bool | None) -> ToolSpec:
     if isinstance(tool, Mapping) and "toolSpec" in tool:  # Bedrock wire form
         wire = tool["toolSpec"]
+        schema = (wire.get("inputSchema") or {}) if isinstance(wire, Mapping) else {}
+        if not isinstance(wire, Mapping) or "name" not in wire or "json" not in schema:
+            raise ConfigurationError(
+                "a Bedrock toolSpec dict needs 'name' and 'inputSchema': {'json': {...}}, "
+                f"got {wire!r:.80}"
+            )
         tool = ToolSpec(
-            wire["name"],
-            wire.get("description", ""),
-            wire["inputSchema"]["json"],
-            wire.get("strict"),
+            wire["name"], wire.get("description", ""), schema["json"], wire.get("strict")
         )
     spec = to_tool_spec(tool)
     # Not OpenAI's strict conversion (every argument required): the flag alone is sent.
@@ -87,6 +97,24 @@ def _tool_choice(choice: Any, specs: Sequence[ToolSpec]) -> str | None:
     raise ConfigurationError(f"unsupported tool_choice {choice!r}")
 
 
+def _response_format(value: Any) -> dict[str, Any] | None:
+    """OpenAI-style ``response_format`` (LangChain agents' ProviderStrategy) -> outputConfig."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or value.get("type") != "json_schema":
+        raise ConfigurationError(
+            "response_format must be {'type': 'json_schema', 'json_schema': {'name': ..., "
+            f"'schema': {{...}}}}}}: Bedrock's structured output takes a schema; got {value!r:.80}"
+        )
+    block = value.get("json_schema") or value.get("jsonSchema") or {}
+    schema = block.get("schema") if isinstance(block, Mapping) else None
+    if not isinstance(schema, Mapping):
+        raise ConfigurationError("response_format['json_schema'] needs a 'schema' dict")
+    return build_json_schema_output(
+        schema, name=block.get("name"), description=block.get("description")
+    )
+
+
 class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
     """Bedrock chat model over the Converse API with native async.
 
@@ -103,6 +131,7 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
     """
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+    argument_table: ClassVar[Arguments] = CHAT_CONSTRUCTOR
 
     model_id: str = Field(alias="model")
     """Foundation model id, inference-profile id, or model / profile ARN."""
@@ -129,6 +158,11 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
     ledger: Any = Field(default=None, exclude=True)
     """A :class:`bedrock_kit.Ledger`: every call is reserved before it is sent (refused with
     BudgetExceededError when it could cross a limit) and settled to billed usage after."""
+    streaming: bool = False
+    """Let ``invoke`` call ConverseStream and assemble the answer (LangChain's flag)."""
+    deadline: float | None = None
+    """Seconds one call may take in total, retries and slow streams included (None: no
+    bound); DeadlineExceededError past it. Per call: ``invoke(..., deadline=5)``."""
 
     _runtime: ConverseRuntime | None = PrivateAttr(default=None)
     _count_tokens_unsupported: bool = PrivateAttr(default=False)
@@ -147,6 +181,10 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
     def model_post_init(self, context: Any, /) -> None:
         """Validate client settings now, so bad arguments fail at construction."""
         self.client_settings()
+        check_deadline(self.deadline)
+        # Inference ranges and stop sequences, before any call (InferenceConfig checks them).
+        InferenceConfig(self.max_tokens, self.temperature, self.top_p, tuple(self.stop or ()))
+        check_model_region(self.model_id, self.region_name)
 
     @classmethod
     def from_prompt(cls, prompt: Any, **kwargs: Any) -> ChatBedrockKit:
@@ -205,33 +243,60 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
         stream: bool = False,
         **kwargs: Any,
     ) -> dict[str, Any]:
-        """The exact Converse (or InvokeModel) arguments a call with these arguments sends."""
+        """The exact Converse (or InvokeModel) arguments a call with these arguments sends.
+
+        Raises:
+            UnknownArgumentError: On a keyword argument no call takes (see ``CHAT_CALL``).
+            ConfigurationError: Bad messages or arguments, before anything is sent.
+        """
+        kwargs = check_call_arguments("ChatBedrockKit call", kwargs, CHAT_CALL)
         system, turns = to_core(messages)
         if self.guard_last_turn and self.guardrail_config:
             turns = guard_last_turn(turns)
         specs = [_tool_spec(t, kwargs.get("strict")) for t in kwargs.get("tools") or ()]
+        output_config = kwargs.get("output_config") or _response_format(
+            kwargs.get("response_format")
+        )
+        model = validate_model_id(kwargs.get("model") or self.model_id)
+        check_model_region(model, self.region_name)
         return build_chat_request(
             self.api,
-            validate_model_id(kwargs.get("model") or self.model_id),
+            model,
             turns,
             system=system,
             inference=InferenceConfig(
                 max_tokens=kwargs.get("max_tokens", self.max_tokens),
                 temperature=kwargs.get("temperature", self.temperature),
                 top_p=kwargs.get("top_p", self.top_p),
-                stop_sequences=tuple(stop or self.stop or ()),
+                stop_sequences=tuple(stop or kwargs.get("stop") or self.stop or ()),
             ),
             tools=specs,
             tool_choice=_tool_choice(kwargs.get("tool_choice"), specs),
             guardrail=parse_guardrail_config(self.guardrail_config),
-            additional_model_request_fields=self.additional_model_request_fields,
+            additional_model_request_fields=kwargs.get(
+                "additional_model_request_fields", self.additional_model_request_fields
+            ),
             additional_model_response_field_paths=self.additional_model_response_field_paths or (),
-            output_config=kwargs.get("output_config"),
+            output_config=output_config,
             stream=stream,
         )
 
     def _budget(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        return {"ledger": self.ledger, "max_tokens": kwargs.get("max_tokens", self.max_tokens)}
+        deadline = check_deadline(kwargs.get("deadline", self.deadline))
+        return {
+            "ledger": self.ledger,
+            "max_tokens": kwargs.get("max_tokens", self.max_tokens),
+            "deadline": deadline,
+        }
+
+    def bind(self, **kwargs: Any) -> Any:
+        """Bind call arguments; unknown ones fail here, not at the first call.
+
+        Raises:
+            UnknownArgumentError: Naming the argument and the closest valid one.
+        """
+        check_call_arguments("ChatBedrockKit.bind", kwargs, CHAT_CALL)
+        return super().bind(**kwargs)
 
     def _check_guardrail(self, result: ConverseResult) -> None:
         if self.raise_on_guardrail_intervention and result.guardrail_intervened:
@@ -330,7 +395,10 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
         specs = [_tool_spec(t, strict) for t in tools]
         for spec in specs:  # names and schemas fail now, not at the first call
             build_tool_spec(spec)
-        return self.bind(tools=specs, tool_choice=_tool_choice(tool_choice, specs), **kwargs)
+        bound: Runnable[LanguageModelInput, AIMessage] = self.bind(
+            tools=specs, tool_choice=_tool_choice(tool_choice, specs), **kwargs
+        )
+        return bound
 
     def with_structured_output(
         self,
@@ -353,7 +421,11 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
             strict: Schema-exact tool arguments where supported.
         """
         if kwargs:
-            raise ConfigurationError(f"unexpected arguments: {sorted(kwargs)}")
+            raise unknown_argument_error(
+                "ChatBedrockKit.with_structured_output",
+                kwargs,
+                ("schema", "include_raw", "method", "strict"),
+            )
         is_model = isinstance(schema, type) and is_basemodel_subclass(schema)
         if method == "function_calling":
             spec = _tool_spec(schema, strict)

@@ -40,7 +40,7 @@ from bedrock_kit.core.guardrails.apply import (
 from bedrock_kit.core.guardrails.stream_guard import StreamGuard, StreamGuardStats
 from bedrock_kit.core.guardrails.texts import GuardedTexts, aguard_texts, guard_texts
 from bedrock_kit.errors import BedrockKitError, ConfigurationError, GuardrailInterventionError
-from bedrock_kit.langchain._client import BedrockClientArgs
+from bedrock_kit.langchain._client import BedrockClientArgs, check_call_arguments
 from bedrock_kit.langchain._guard_stream import ChunkPieces, apieces, pieces
 
 __all__ = ["BedrockGroundingCheck", "BedrockGuardrail", "BedrockStreamGuard"]
@@ -71,11 +71,7 @@ class _GuardrailRunnable(BedrockClientArgs, RunnableSerializable[Any, Any]):
                 argument (raised here, outside pydantic validation, so it is not wrapped in a
                 ValidationError).
         """
-        known = {"guardrail_identifier", "base_url", *type(self).model_fields}
-        unknown = sorted(set(kwargs) - known)
-        if unknown:  # pydantic would ignore them; a misspelt argument must not pass silently
-            raise ConfigurationError(f"{type(self).__name__} got unknown arguments {unknown}")
-        super().__init__(**kwargs)
+        super().__init__(**kwargs)  # unknown arguments: UnknownArgumentError, by name
         self._core = GuardrailClient(
             self.guardrail_id,
             self.guardrail_version,
@@ -339,10 +335,12 @@ class BedrockGuardrail(_GuardrailRunnable):
 
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         """Check ``input``; return it (masked where needed) or act per ``on_block``."""
+        check_call_arguments(f"{type(self).__name__}.invoke", kwargs)
         return self._call_with_config(self._guard, input, config, run_type="chain")
 
     async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         """Async :meth:`invoke` (aiobotocore, no threads)."""
+        check_call_arguments(f"{type(self).__name__}.ainvoke", kwargs)
         return await self._acall_with_config(self._aguard, input, config, run_type="chain")
 
     def _split(self, shapes: list[_Shape], packed: GuardedTexts) -> list[Any]:
@@ -367,6 +365,7 @@ class BedrockGuardrail(_GuardrailRunnable):
         When that call blocks, one call cannot say which input was blocked: the inputs are
         then checked one by one (``1 + len(inputs)`` calls), as ``Runnable.batch`` does.
         """
+        check_call_arguments(f"{type(self).__name__}.batch", kwargs)
         shapes = [self._shape(value) for value in inputs]
         texts = [text for shape in shapes for text in shape.texts]
         if not inputs or not texts:
@@ -391,6 +390,7 @@ class BedrockGuardrail(_GuardrailRunnable):
         **kwargs: Any,
     ) -> list[Any]:
         """Async :meth:`batch`."""
+        check_call_arguments(f"{type(self).__name__}.abatch", kwargs)
         shapes = [self._shape(value) for value in inputs]
         texts = [text for shape in shapes for text in shape.texts]
         if not inputs or not texts:
@@ -501,12 +501,14 @@ class BedrockStreamGuard(_GuardrailRunnable):
         self, input: Iterator[Any], config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[Any]:
         """Guard a stream flowing through an LCEL chain."""
+        check_call_arguments(f"{type(self).__name__}.transform", kwargs)
         yield from self._transform_stream_with_config(input, self.guard_stream, config)
 
     async def atransform(
         self, input: AsyncIterator[Any], config: RunnableConfig | None = None, **kwargs: Any
     ) -> AsyncIterator[Any]:
         """Async :meth:`transform`."""
+        check_call_arguments(f"{type(self).__name__}.atransform", kwargs)
         async for chunk in self._atransform_stream_with_config(input, self.aguard_stream, config):
             yield chunk
 
@@ -514,12 +516,14 @@ class BedrockStreamGuard(_GuardrailRunnable):
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[Any]:
         """Guard one value as a one-chunk stream."""
+        check_call_arguments(f"{type(self).__name__}.stream", kwargs)
         return self.transform(iter([input]), config, **kwargs)
 
     async def astream(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AsyncIterator[Any]:
         """Async :meth:`stream`."""
+        check_call_arguments(f"{type(self).__name__}.astream", kwargs)
 
         async def one() -> AsyncIterator[Any]:
             yield input
@@ -529,10 +533,12 @@ class BedrockStreamGuard(_GuardrailRunnable):
 
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         """Guard a whole str or AI message; returns the released text in the same type."""
+        check_call_arguments(f"{type(self).__name__}.invoke", kwargs)
         return _join(list(self.stream(_as_chunk(input), config, **kwargs)), input)
 
     async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         """Async :meth:`invoke`."""
+        check_call_arguments(f"{type(self).__name__}.ainvoke", kwargs)
         chunks = [c async for c in self.astream(_as_chunk(input), config, **kwargs)]
         return _join(chunks, input)
 
@@ -640,6 +646,7 @@ class BedrockGroundingCheck(_GuardrailRunnable):
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> dict[str, Any]:
         """Score the answer; raise or flag below threshold."""
+        check_call_arguments(f"{type(self).__name__}.invoke", kwargs)
         result: dict[str, Any] = self._call_with_config(
             self._check, input, config, run_type="chain"
         )
@@ -649,6 +656,7 @@ class BedrockGroundingCheck(_GuardrailRunnable):
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> dict[str, Any]:
         """Async :meth:`invoke`."""
+        check_call_arguments(f"{type(self).__name__}.ainvoke", kwargs)
         result: dict[str, Any] = await self._acall_with_config(
             self._acheck, input, config, run_type="chain"
         )

@@ -38,8 +38,9 @@ from bedrock_kit.core.knowledge_bases.runtime import (
     RetrievePager,
     coerce_guardrail,
 )
+from bedrock_kit.core.transport.arguments import Arguments
 from bedrock_kit.errors import ConfigurationError
-from bedrock_kit.langchain._client import BedrockClientArgs
+from bedrock_kit.langchain._client import BedrockClientArgs, check_call_arguments
 
 __all__ = [
     "BedrockKnowledgeBaseRetriever",
@@ -52,7 +53,10 @@ __all__ = [
 
 
 # Keyword arguments a retriever call (``invoke(query, number_of_results=3)``) may override.
-_CALL_KWARGS = frozenset({"number_of_results", "filter", "max_results", "min_score"})
+_CALL_KWARGS = Arguments(
+    frozenset({"number_of_results", "filter", "max_results", "min_score"}),
+    aliases={"min_score_confidence": "min_score"},
+)
 
 
 def to_document(result: RetrievalResult) -> Document:
@@ -192,11 +196,7 @@ class BedrockKnowledgeBaseRetriever(_ClientArgs, _SearchArgs, BaseRetriever):
     def _search(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """Per-call overrides (``number_of_results``, ``filter``, ``max_results``,
         ``min_score``) on top of the constructor's options; anything else is an error."""
-        unknown = sorted(set(kwargs) - _CALL_KWARGS)
-        if unknown:
-            raise ConfigurationError(
-                f"unknown retriever arguments {unknown}; known: {sorted(_CALL_KWARGS)}"
-            )
+        kwargs = check_call_arguments(f"{type(self).__name__} call", kwargs, _CALL_KWARGS)
         options = self._options
         overrides = {k: kwargs[k] for k in ("number_of_results", "filter") if k in kwargs}
         if overrides:
@@ -319,12 +319,14 @@ class BedrockRetrieveAndGenerate(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> dict[str, Any]:
         """Answer one question."""
+        check_call_arguments(f"{type(self).__name__}.invoke", kwargs)
         return self._call_with_config(self._invoke, input, config, run_type="chain")
 
     async def ainvoke(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> dict[str, Any]:
         """Answer one question with the async client."""
+        check_call_arguments(f"{type(self).__name__}.ainvoke", kwargs)
         return await self._acall_with_config(self._ainvoke, input, config, run_type="chain")
 
     def _transform(self, inputs: Iterator[Any]) -> Iterator[AddableDict]:
@@ -343,12 +345,14 @@ class BedrockRetrieveAndGenerate(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Iterator[dict[str, Any]]:
         """Stream the answer: text deltas, then citations, then the session id."""
+        check_call_arguments(f"{type(self).__name__}.stream", kwargs)
         yield from self._transform_stream_with_config(iter([input]), self._transform, config)
 
     async def astream(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AsyncIterator[dict[str, Any]]:
         """Async :meth:`stream`."""
+        check_call_arguments(f"{type(self).__name__}.astream", kwargs)
 
         async def one() -> AsyncIterator[Any]:
             yield input

@@ -34,6 +34,7 @@ from bedrock_kit.core.chat.messages import (
     document_format,
     document_name,
     image_format,
+    parse_data_url,
 )
 from bedrock_kit.core.chat.stream import (
     CompletedDelta,
@@ -83,18 +84,38 @@ def _remote(url: str | None) -> bool:
     return bool(url) and not str(url).startswith(("data:", "s3://"))
 
 
+def _resolved(resolve: Any, kind: str, where: str) -> bytes:
+    """The bytes LlamaIndex resolves for a block; its ValueError/OSError become ours."""
+    try:
+        data: bytes = resolve().read()
+    except (ValueError, OSError) as exc:  # binascii.Error is a ValueError
+        raise ConfigurationError(f"{where}: cannot read the {kind} block: {exc}") from exc
+    if not data:
+        raise ConfigurationError(f"{where}: the {kind} block is empty")
+    return data
+
+
 def _image(block: LIImageBlock, where: str) -> ImageBlock:
     url = str(block.url) if block.url else None
     if url and url.startswith("s3://"):
         mime = block.image_mimetype or mimetypes.guess_type(url)[0]
         return ImageBlock(image_format(mime, where=where), s3_uri=url)
+    if block.image is None and block.path is None and not url:
+        raise ConfigurationError(
+            f"{where}: image block has no source: give image bytes, a path, a data: URL or "
+            "an s3:// URL"
+        )
     if block.image is None and block.path is None and _remote(url):
         raise ConfigurationError(
             f"{where}: Bedrock does not fetch remote image URLs ({url}); pass the bytes, a "
             "path, a data: URL or an s3:// URL"
         )
-    data = block.resolve_image(as_base64=False).read()
     mime = block.image_mimetype
+    if block.image is None and block.path is None and url:  # a data: URL, decoded strictly
+        url_mime, data = parse_data_url(url, f"{where}: image url")
+        mime = mime or url_mime
+    else:
+        data = _resolved(lambda: block.resolve_image(as_base64=False), "image", where)
     if not mime:
         import filetype  # type: ignore[import-untyped]  # a llama-index-core dependency
 
@@ -105,6 +126,10 @@ def _image(block: LIImageBlock, where: str) -> ImageBlock:
 
 def _document(block: LIDocumentBlock, where: str) -> DocumentBlock:
     url = str(block.url) if block.url else None
+    if block.data is None and block.path is None and not url:
+        raise ConfigurationError(
+            f"{where}: document block has no source: give its bytes, a path or an s3:// URL"
+        )
     filename = str(block.path or url or block.title or "")
     fmt = document_format(block.document_mimetype, filename, where=where)
     title = block.title
@@ -118,7 +143,9 @@ def _document(block: LIDocumentBlock, where: str) -> DocumentBlock:
             f"{where}: Bedrock does not fetch remote document URLs ({url}); pass the bytes, "
             "a path or an s3:// URL"
         )
-    return DocumentBlock(fmt, name, block.resolve_document().read())
+    if block.data is None and block.path is None and url and url.startswith("data:"):
+        return DocumentBlock(fmt, name, parse_data_url(url, f"{where}: document url")[1])
+    return DocumentBlock(fmt, name, _resolved(block.resolve_document, "document", where))
 
 
 def _citable(block: CitableBlock, where: str) -> DocumentBlock:

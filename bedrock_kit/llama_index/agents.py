@@ -31,6 +31,7 @@ from bedrock_kit.core.agents.runtime import (
 )
 from bedrock_kit.core.agents.tools import ResponseState
 from bedrock_kit.core.chat.tools import build_action_group
+from bedrock_kit.core.transport.arguments import strict_keywords
 from bedrock_kit.core.transport.clients import client_settings_from
 from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.errors import ConfigurationError
@@ -104,6 +105,7 @@ class BedrockAgentQueryEngine(OwnsClients, BaseQueryEngine):
         ConfigurationError: On missing ids, bad tools or bad client settings.
     """
 
+    @strict_keywords
     def __init__(
         self,
         agent_id: str | None = None,

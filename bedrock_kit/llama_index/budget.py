@@ -63,7 +63,9 @@ from bedrock_kit.core.budget.ledger import Ledger, Reservation, estimate_tokens
 from bedrock_kit.core.chat.token_estimate import estimate_text_tokens
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.guardrails.assessments import GuardrailTrace
+from bedrock_kit.core.transport.arguments import strict_keywords
 from bedrock_kit.errors import MalformedResponseError
+from bedrock_kit.llama_index._client import StrictArguments
 
 __all__ = ["BudgetEventHandler", "TokenBudgetHandler", "usage_from_raw"]
 
@@ -205,6 +207,7 @@ class TokenBudgetHandler(BaseCallbackHandler):
             ``num_output``.
     """
 
+    @strict_keywords
     def __init__(
         self,
         ledger: Ledger | None = None,
@@ -326,7 +329,7 @@ class TokenBudgetHandler(BaseCallbackHandler):
             return len(self._runs)
 
 
-class BudgetEventHandler(BaseEventHandler):
+class BudgetEventHandler(StrictArguments, BaseEventHandler):
     """Record the usage of every LlamaIndex LLM call in a ledger (observe only).
 
     ``get_dispatcher().add_event_handler(BudgetEventHandler(ledger=ledger))``.

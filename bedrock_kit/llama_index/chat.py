@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import AsyncGenerator, Generator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from llama_index.core.base.llms.generic_utils import (
     achat_to_completion_decorator,
@@ -32,7 +32,11 @@ from pydantic import AliasChoices
 
 from bedrock_kit.core.chat.converse import build_guardrail_config, parse_guardrail_config
 from bedrock_kit.core.chat.messages import guard_last_turn, guardrail_intervention_error
-from bedrock_kit.core.chat.models import supports_tool_choice, validate_model_id
+from bedrock_kit.core.chat.models import (
+    check_model_region,
+    supports_tool_choice,
+    validate_model_id,
+)
 from bedrock_kit.core.chat.runtime import ConverseRuntime
 from bedrock_kit.core.chat.send import (
     Api,
@@ -45,9 +49,12 @@ from bedrock_kit.core.chat.send import (
 )
 from bedrock_kit.core.chat.stream import CompletedDelta, StreamDelta
 from bedrock_kit.core.chat.types import ConverseResult, InferenceConfig, ToolSpec
+from bedrock_kit.core.transport.arguments import Arguments
 from bedrock_kit.core.transport.clients import ClientSettings, check_client
+from bedrock_kit.core.transport.deadline import check_deadline
 from bedrock_kit.errors import ConfigurationError
-from bedrock_kit.llama_index._client import CLIENT_ALIASES, BedrockClientArgs
+from bedrock_kit.llama_index._arguments import LLM_CALL, LLM_CONSTRUCTOR
+from bedrock_kit.llama_index._client import BedrockClientArgs, check_call_arguments
 from bedrock_kit.llama_index._convert import ChatStream, to_chat_response, to_core
 from bedrock_kit.llama_index._tools import tool_choice_name, tool_selections, tool_specs
 
@@ -55,9 +62,6 @@ if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
 
 _SERVICE = "bedrock-runtime"
-# Per-call keyword arguments chat() understands; anything else is an error, not ignored.
-_ALIASES = CLIENT_ALIASES | {"model_id", "stop_sequences"}
-_CALL_KWARGS = frozenset({"tools", "tool_choice", "temperature", "max_tokens", "top_p", "stop"})
 
 # Model family (a substring of the model id, profile id or ARN) -> context window in tokens,
 # most specific first. Unknown models (provisioned ARNs) get DEFAULT_CONTEXT_WINDOW; pass
@@ -118,6 +122,8 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
         ```
     """
 
+    argument_table: ClassVar[Arguments] = LLM_CONSTRUCTOR
+
     model: str = Field(
         description="Model id, inference profile id or ARN.",
         validation_alias=AliasChoices("model", "model_id"),
@@ -161,17 +167,18 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
     context_window: int | None = Field(
         default=None, description="Override the context window from the model table."
     )
+    deadline: float | None = Field(
+        default=None,
+        description="Seconds one call may take in total, retries and slow streams included "
+        "(DeadlineExceededError past it); None: no bound. Per call: chat(..., deadline=5).",
+    )
 
     _settings: ClientSettings = PrivateAttr()
     _runtime: ConverseRuntime | None = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def __init__(self, **data: Any) -> None:
-        known = set(type(self).model_fields) | _ALIASES
-        unknown = sorted(set(data) - known)
-        if unknown:  # pydantic would ignore them; a misspelt argument must not pass silently
-            raise ConfigurationError(f"BedrockKitLLM got unknown arguments {unknown}")
-        super().__init__(**data)
+        super().__init__(**data)  # unknown arguments: UnknownArgumentError, by name
         self._check_arguments()
         parse_guardrail_config(self.guardrail_config)  # a bad config fails here, not later
         self._settings = self.client_settings()
@@ -183,15 +190,12 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
     def _check_arguments(self) -> None:
         validate_model_id(self.model)
         check_api(self.api)
-        ranges = (
-            ("temperature", self.temperature, 0.0, None),
-            ("top_p", self.top_p, 0.0, 1.0),
-            ("max_tokens", self.max_tokens, 1, None),
-            ("context_window", self.context_window, 1, None),
-        )
-        for name, value, low, high in ranges:
-            if value is not None and (value < low or (high is not None and value > high)):
-                raise ConfigurationError(f"{name}={value!r} is out of range")
+        # Converse's ranges (temperature and top_p 0..1, max_tokens >= 1, stop strings).
+        InferenceConfig(self.max_tokens, self.temperature, self.top_p, tuple(self.stop or ()))
+        if self.context_window is not None and self.context_window < 1:
+            raise ConfigurationError(f"context_window={self.context_window!r} is out of range")
+        check_deadline(self.deadline)
+        check_model_region(self.model, self.region_name)
 
     @field_serializer("guardrail_config")
     def _serialize_guardrail(self, value: Any) -> Any:
@@ -236,11 +240,7 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
         Raises:
             ConfigurationError: Bad messages or arguments, before anything is sent.
         """
-        unknown = sorted(set(kwargs) - _CALL_KWARGS)
-        if unknown:
-            raise ConfigurationError(
-                f"unsupported keyword arguments {unknown}; known: {sorted(_CALL_KWARGS)}"
-            )
+        kwargs = check_call_arguments("BedrockKitLLM call", kwargs, LLM_CALL)
         system, turns = to_core(messages)
         guardrail = parse_guardrail_config(self.guardrail_config)
         if guardrail is not None and self.guard_last_turn:
@@ -278,8 +278,12 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
             choice = "any"
         return choice if supports_tool_choice(self.model, "any") else None
 
-    def _budget(self) -> dict[str, Any]:
-        return {"ledger": self.ledger, "max_tokens": self.max_tokens}
+    def _budget(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ledger": self.ledger,
+            "max_tokens": kwargs.get("max_tokens", self.max_tokens),
+            "deadline": check_deadline(kwargs.get("deadline", self.deadline)),
+        }
 
     def _checked(self, result: ConverseResult) -> ConverseResult:
         if self.raise_on_guardrail_intervention and result.guardrail_intervened:
@@ -296,7 +300,7 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         request = self.build_request(messages, **kwargs)
         return to_chat_response(
-            self._checked(send(self.runtime, self.api, request, **self._budget()))
+            self._checked(send(self.runtime, self.api, request, **self._budget(kwargs)))
         )
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
@@ -304,7 +308,7 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
 
         def gen() -> Generator[ChatResponse, None, None]:
             chunks = ChatStream()
-            for delta in send_stream(self.runtime, self.api, request, **self._budget()):
+            for delta in send_stream(self.runtime, self.api, request, **self._budget(kwargs)):
                 chunk = self._chunk(chunks, delta)
                 if chunk is not None:
                     yield chunk
@@ -314,7 +318,7 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         request = self.build_request(messages, **kwargs)
         return to_chat_response(
-            self._checked(await asend(self.runtime, self.api, request, **self._budget()))
+            self._checked(await asend(self.runtime, self.api, request, **self._budget(kwargs)))
         )
 
     async def _astream_chat(
@@ -324,7 +328,8 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:
             chunks = ChatStream()
-            async for delta in asend_stream(self.runtime, self.api, request, **self._budget()):
+            budget = self._budget(kwargs)
+            async for delta in asend_stream(self.runtime, self.api, request, **budget):
                 chunk = self._chunk(chunks, delta)
                 if chunk is not None:
                     yield chunk

@@ -32,8 +32,9 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 from bedrock_kit.core.guardrails.apply import TEXT_UNIT_CHARACTERS, GroundingResult, GuardrailClient
 from bedrock_kit.core.guardrails.stream_guard import StreamGuard, StreamGuardStats
 from bedrock_kit.core.guardrails.texts import GuardedTexts, aguard_texts, guard_texts
+from bedrock_kit.core.transport.arguments import strict_keywords
 from bedrock_kit.errors import ConfigurationError
-from bedrock_kit.llama_index._client import CLIENT_ALIASES, BedrockClientArgs
+from bedrock_kit.llama_index._client import BedrockClientArgs, StrictArguments
 from bedrock_kit.llama_index._guard_stream import ResponsePieces, apieces, pieces
 
 __all__ = [
@@ -99,10 +100,6 @@ class BedrockGuardrail(BedrockClientArgs):
         Raises:
             ConfigurationError: For an unknown argument, a bad version, window or client.
         """
-        aliases = CLIENT_ALIASES | {"guardrail_identifier"}
-        unknown = sorted(set(data) - set(type(self).model_fields) - aliases)
-        if unknown:  # pydantic would ignore them; a misspelt argument must not pass silently
-            raise ConfigurationError(f"BedrockGuardrail got unknown arguments {unknown}")
         if isinstance(data.get("guardrail_version"), int):
             data["guardrail_version"] = str(data["guardrail_version"])
         super().__init__(**data)
@@ -257,6 +254,7 @@ class GuardedQueryEngine(BaseQueryEngine):
         check_answer: Check the answer (OUTPUT).
     """
 
+    @strict_keywords
     def __init__(
         self,
         query_engine: BaseQueryEngine,
@@ -303,7 +301,7 @@ class GuardedQueryEngine(BaseQueryEngine):
         return await self._guardrail.aguard_response(response)
 
 
-class BedrockGuardrailNodePostprocessor(BaseNodePostprocessor):
+class BedrockGuardrailNodePostprocessor(StrictArguments, BaseNodePostprocessor):
     """Masks PII (and enforces the other policies) in retrieved nodes before they are used.
 
     All nodes are checked in one ApplyGuardrail call. A blocked node raises

@@ -41,6 +41,7 @@ from bedrock_kit.core.knowledge_bases.runtime import (
     RetrievePager,
     coerce_guardrail,
 )
+from bedrock_kit.core.transport.arguments import strict_keywords
 from bedrock_kit.core.transport.clients import client_settings_from
 from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.llama_index._client import BedrockClientArgs
@@ -124,6 +125,7 @@ class BedrockKnowledgeBaseRetriever(OwnsClients, BaseRetriever):
         callback_manager: LlamaIndex callbacks.
     """
 
+    @strict_keywords
     def __init__(
         self,
         knowledge_base_id: str,

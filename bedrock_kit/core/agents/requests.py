@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bedrock_kit.core.transport.validation import check_text
 from bedrock_kit.errors import ConfigurationError
 
 __all__ = [
@@ -132,6 +133,7 @@ def build_invoke_agent_request(
     if session.memory_id is not None:
         _check_id(session.memory_id, "memory_id", _SESSION_ID, "2-100 of letters, digits, ._:-")
         request["memoryId"] = session.memory_id
+    check_text(request, "invoke_agent request")
     return request
 
 
@@ -183,4 +185,5 @@ def build_inline_agent_request(
     if ttl is not None:
         request["idleSessionTTLInSeconds"] = ttl
     request.update(config.extra)
+    check_text(request, "invoke_inline_agent request")
     return request

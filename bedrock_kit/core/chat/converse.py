@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from bedrock_kit.core.chat.schema import check_json_schema
 from bedrock_kit.core.chat.types import (
     STOP_REASONS,
     CachePointBlock,
@@ -31,6 +32,7 @@ from bedrock_kit.core.chat.types import (
     Usage,
 )
 from bedrock_kit.core.guardrails.assessments import parse_guardrail_trace
+from bedrock_kit.core.transport.validation import check_text
 from bedrock_kit.core.transport.wire import WireReader
 from bedrock_kit.errors import ConfigurationError
 
@@ -41,10 +43,16 @@ _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 # ---------------------------------------------------------------------------- to the wire
 
 
-def _source(data: bytes | None, s3_uri: str | None) -> dict[str, Any]:
+def _source(kind: str, data: bytes | None, s3_uri: str | None) -> dict[str, Any]:
     if s3_uri:
         return {"s3Location": {"uri": s3_uri}}
-    return {"bytes": data or b""}
+    if not data:  # Bedrock needs one source; empty bytes would be sent as an empty image
+        raise ConfigurationError(f"{kind} block has no source: give its bytes or an s3:// uri")
+    if not isinstance(data, bytes | bytearray):
+        raise ConfigurationError(
+            f"{kind} block data must be raw bytes (not base64 text), got {type(data).__name__}"
+        )
+    return {"bytes": data}
 
 
 def _text_to_wire(b: TextBlock) -> dict[str, Any]:
@@ -52,11 +60,11 @@ def _text_to_wire(b: TextBlock) -> dict[str, Any]:
 
 
 def _image_to_wire(b: ImageBlock) -> dict[str, Any]:
-    return {"image": {"format": b.format, "source": _source(b.data, b.s3_uri)}}
+    return {"image": {"format": b.format, "source": _source("image", b.data, b.s3_uri)}}
 
 
 def _document_to_wire(b: DocumentBlock) -> dict[str, Any]:
-    source = {"text": b.text} if b.text is not None else _source(b.data, b.s3_uri)
+    source = {"text": b.text} if b.text is not None else _source("document", b.data, b.s3_uri)
     doc: dict[str, Any] = {"format": b.format, "name": b.name, "source": source}
     if b.citations:
         doc["citations"] = {"enabled": True}
@@ -184,8 +192,11 @@ def build_tool_spec(spec: ToolSpec) -> dict[str, Any]:
             f"tool name {spec.name!r} is invalid: Bedrock allows 1-64 characters of "
             "letters, digits, '_' and '-'"
         )
+    if not isinstance(spec.input_schema, Mapping):
+        raise ConfigurationError(f"tool {spec.name!r}: input schema must be a JSON Schema dict")
     if spec.input_schema.get("type", "object") != "object":
         raise ConfigurationError(f"tool {spec.name!r}: input schema must be of type 'object'")
+    check_json_schema(spec.input_schema, f"tool {spec.name!r}")
     wire: dict[str, Any] = {
         "name": spec.name,
         "description": spec.description or spec.name,
@@ -301,13 +312,20 @@ def build_converse_request(
         request["performanceConfig"] = {"latency": performance_latency}
     if output_config:
         request["outputConfig"] = dict(output_config)
+    # Every text the request carries (prompts, system, tool results, documents, schemas).
+    check_text(request, "request")
     return request
 
 
 def build_json_schema_output(
     schema: Mapping[str, Any], *, name: str | None = None, description: str | None = None
 ) -> dict[str, Any]:
-    """Converse ``outputConfig`` constraining the answer text to a JSON Schema."""
+    """Converse ``outputConfig`` constraining the answer text to a JSON Schema.
+
+    Raises:
+        ConfigurationError: When ``schema`` is not a valid JSON Schema document.
+    """
+    check_json_schema(schema, "structured output schema")
     definition: dict[str, Any] = {"schema": json.dumps(schema)}
     if name:
         definition["name"] = name

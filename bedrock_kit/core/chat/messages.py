@@ -6,6 +6,8 @@ an error are decided once here, so the LangChain and LlamaIndex adapters stay th
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Sequence
 
@@ -53,6 +55,42 @@ DOCUMENT_EXTENSIONS: dict[str, str] = {
 # Characters Bedrock allows in a document name (others are rejected by the service).
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9\s\-()\[\]]")
 _SPACES = re.compile(r"\s+")
+
+
+def decode_base64(data: str | bytes, where: str) -> bytes:
+    """Strictly decode base64 text (whitespace allowed), naming the input on failure.
+
+    Raises:
+        ConfigurationError: Not base64 (``binascii.Error`` would otherwise escape bare).
+    """
+    if isinstance(data, str):
+        try:
+            data = data.encode("ascii")
+        except UnicodeEncodeError:
+            raise ConfigurationError(f"{where}: base64 data holds non-ASCII characters") from None
+    compact = re.sub(rb"\s+", b"", data)
+    try:
+        return base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ConfigurationError(f"{where}: invalid base64 data ({exc})") from None
+
+
+def parse_data_url(url: object, where: str) -> tuple[str, bytes]:
+    """The MIME type and decoded bytes of a ``data:<type>;base64,<data>`` URL.
+
+    Raises:
+        ConfigurationError: Not a base64 data URL (Bedrock fetches no remote URLs) or invalid
+            base64.
+    """
+    if not isinstance(url, str) or not url:
+        raise ConfigurationError(f"{where}: the url is missing (got {url!r})")
+    header, comma, data = url.partition(",")
+    if not comma or not header.startswith("data:") or ";base64" not in header:
+        raise ConfigurationError(
+            f"{where} must be a base64 data URL (data:image/png;base64,...); Bedrock does not "
+            "fetch remote URLs: pass bytes or an s3:// source instead"
+        )
+    return header[5:].split(";", 1)[0], decode_base64(data, where)
 
 
 def image_format(mime_type: str | None, *, where: str = "image") -> str:

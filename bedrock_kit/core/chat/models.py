@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bedrock_kit.core.transport.validation import check_arn_reachable
 from bedrock_kit.errors import ConfigurationError
 
 # Foundation model ids, inference-profile ids (us.anthropic...), and ARNs.
@@ -26,6 +27,16 @@ def validate_model_id(model_id: object) -> str:
             f"model {model_id!r} is not a Bedrock model id, inference profile id or ARN"
         )
     return model_id
+
+
+def check_model_region(model_id: str, region: str | None) -> None:
+    """Refuse a model ARN that a client in ``region`` cannot reach (partition or region).
+
+    Raises:
+        ConfigurationError: An ``aws-cn`` ARN on a us-east-1 client, a us-west-2 provisioned
+            model on a us-east-1 client, and the like. Plain ids always pass.
+    """
+    check_arn_reachable(model_id, region, "model")
 
 
 def base_model_id(model_id: str) -> str:

@@ -7,16 +7,18 @@ sync and async forms are short loops around the same code.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from bedrock_kit.core.chat.converse import parse_converse_response, request_id_of
 from bedrock_kit.core.chat.invoke import InvokeStreamAdapter, parse_invoke_response
-from bedrock_kit.core.chat.models import base_model_id
+from bedrock_kit.core.chat.models import base_model_id, check_model_region
 from bedrock_kit.core.chat.stream import StreamDelta, StreamReducer, aiter_deltas, iter_deltas
 from bedrock_kit.core.chat.types import ConverseResult
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
+from bedrock_kit.core.transport.deadline import Deadline
 from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.core.transport.wire import WireReader, event_stream_of
 from bedrock_kit.errors import translate_errors
@@ -46,6 +48,8 @@ def parse_count_tokens_response(response: Mapping[str, Any], *, model_id: str) -
 
 
 _Adapt = Callable[[Mapping[str, Any]], Iterable[Mapping[str, Any]]]
+DeadlineArg = Deadline | float | None
+"""A call's ``deadline``: seconds, a running :class:`Deadline`, or None (no bound)."""
 
 
 def _passthrough(event: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
@@ -58,6 +62,9 @@ async def _maybe_await(value: Any) -> Any:
 
 class ConverseRuntime(OwnsClients):
     """Sends Converse requests built by :func:`build_converse_request`.
+
+    Every method takes ``deadline``: seconds (or a running :class:`Deadline`) bounding the
+    whole call, retries and slow streams included (:class:`DeadlineExceededError`).
 
     Args:
         settings: How to reach Bedrock.
@@ -73,70 +80,131 @@ class ConverseRuntime(OwnsClients):
     def _errors(self, request: Mapping[str, Any]) -> Any:
         return translate_errors(model_id=request.get("modelId"), region=self.pool.region)
 
+    def _deadline(self, request: Mapping[str, Any], deadline: DeadlineArg) -> Deadline | None:
+        return Deadline.of(deadline, model_id=request.get("modelId"), region=self.pool.region)
+
+    @contextlib.contextmanager
+    def _bounded(
+        self, request: Mapping[str, Any], deadline: DeadlineArg
+    ) -> Iterator[Deadline | None]:
+        """Errors translated; within the deadline, if any (its watchdogs stood down after)."""
+        bound = self._deadline(request, deadline)
+        with self._errors(request):
+            if bound is None:
+                yield None
+                return
+            try:
+                with bound.translating():
+                    yield bound
+            finally:
+                bound.close()
+
+    def _call(self, operation: str, request: Mapping[str, Any], deadline: Deadline | None) -> Any:
+        client = self.pool.client
+        # The client's region is known now (botocore resolved it): refuse an unreachable ARN.
+        check_model_region(str(request.get("modelId")), client.meta.region_name)
+        method = getattr(client, operation)
+        if deadline is None:
+            return method(**request)
+        return deadline.call(client, lambda: method(**request))
+
+    async def _acall(self, operation: str, request: Mapping[str, Any]) -> Any:
+        client = await self.pool.async_client()
+        check_model_region(str(request.get("modelId")), client.meta.region_name)
+        return await getattr(client, operation)(**request)
+
     # -- Converse
 
-    def converse(self, request: Mapping[str, Any]) -> ConverseResult:
+    def converse(
+        self, request: Mapping[str, Any], *, deadline: DeadlineArg = None
+    ) -> ConverseResult:
         """Call Converse."""
-        with self._errors(request):
-            response = self.pool.client.converse(**request)
+        with self._bounded(request, deadline) as bound:
+            response = self._call("converse", request, bound)
             return parse_converse_response(response, model_id=request["modelId"])
 
-    async def aconverse(self, request: Mapping[str, Any]) -> ConverseResult:
+    async def aconverse(
+        self, request: Mapping[str, Any], *, deadline: DeadlineArg = None
+    ) -> ConverseResult:
         """Call Converse with the async client."""
+        bound = self._deadline(request, deadline)
         with self._errors(request):
-            client = await self.pool.async_client()
-            response = await client.converse(**request)
+            async with _abound(bound):
+                response = await self._acall("converse", request)
             return parse_converse_response(response, model_id=request["modelId"])
 
     # -- ConverseStream and InvokeModelWithResponseStream
 
-    def stream(self, request: Mapping[str, Any]) -> Iterator[StreamDelta]:
+    def stream(
+        self, request: Mapping[str, Any], *, deadline: DeadlineArg = None
+    ) -> Iterator[StreamDelta]:
         """Call ConverseStream; yields deltas, ends with a CompletedDelta or raises."""
-        return self._stream("converse_stream", "stream", request, _passthrough)
+        return self._stream("converse_stream", "stream", request, _passthrough, deadline)
 
-    async def astream(self, request: Mapping[str, Any]) -> AsyncIterator[StreamDelta]:
+    async def astream(
+        self, request: Mapping[str, Any], *, deadline: DeadlineArg = None
+    ) -> AsyncIterator[StreamDelta]:
         """Call ConverseStream with the async client."""
-        async for delta in self._astream("converse_stream", "stream", request, _passthrough):
+        async for delta in self._astream(
+            "converse_stream", "stream", request, _passthrough, deadline
+        ):
             yield delta
 
-    def invoke_stream(self, request: Mapping[str, Any]) -> Iterator[StreamDelta]:
+    def invoke_stream(
+        self, request: Mapping[str, Any], *, deadline: DeadlineArg = None
+    ) -> Iterator[StreamDelta]:
         """Call InvokeModelWithResponseStream; the same deltas as :meth:`stream`."""
         adapter = InvokeStreamAdapter(request["modelId"]).events
-        return self._stream("invoke_model_with_response_stream", "body", request, adapter)
+        return self._stream("invoke_model_with_response_stream", "body", request, adapter, deadline)
 
-    async def ainvoke_stream(self, request: Mapping[str, Any]) -> AsyncIterator[StreamDelta]:
+    async def ainvoke_stream(
+        self, request: Mapping[str, Any], *, deadline: DeadlineArg = None
+    ) -> AsyncIterator[StreamDelta]:
         """Async :meth:`invoke_stream`."""
         adapter = InvokeStreamAdapter(request["modelId"]).events
         async for delta in self._astream(
-            "invoke_model_with_response_stream", "body", request, adapter
+            "invoke_model_with_response_stream", "body", request, adapter, deadline
         ):
             yield delta
 
     def _stream(
-        self, operation: str, key: str, request: Mapping[str, Any], adapt: _Adapt
+        self,
+        operation: str,
+        key: str,
+        request: Mapping[str, Any],
+        adapt: _Adapt,
+        deadline: DeadlineArg,
     ) -> Iterator[StreamDelta]:
-        with self._errors(request):
-            response = getattr(self.pool.client, operation)(**request)
+        with self._bounded(request, deadline) as bound:
+            response = self._call(operation, request, bound)
             reducer = StreamReducer(request["modelId"], self.pool.region)
             reducer.request_id = request_id_of(response)
             events = event_stream_of(response, key, reducer.reader)
             try:
-                converse_events = (e for wire in events for e in adapt(wire))
+                wires = events if bound is None else bound.iterate(events)
+                converse_events = (e for wire in wires for e in adapt(wire))
                 yield from iter_deltas(converse_events, reducer)
             finally:
                 events.close()
 
     async def _astream(
-        self, operation: str, key: str, request: Mapping[str, Any], adapt: _Adapt
+        self,
+        operation: str,
+        key: str,
+        request: Mapping[str, Any],
+        adapt: _Adapt,
+        deadline: DeadlineArg,
     ) -> AsyncIterator[StreamDelta]:
+        bound = self._deadline(request, deadline)
         with self._errors(request):
-            client = await self.pool.async_client()
-            response = await getattr(client, operation)(**request)
+            async with _abound(bound):
+                response = await self._acall(operation, request)
             reducer = StreamReducer(request["modelId"], self.pool.region)
             reducer.request_id = request_id_of(response)
             events = event_stream_of(response, key, reducer.reader)
             try:
-                converse_events = (e async for wire in events for e in adapt(wire))
+                wires = events if bound is None else bound.aiterate(events)
+                converse_events = (e async for wire in wires for e in adapt(wire))
                 async for delta in aiter_deltas(converse_events, reducer):
                     yield delta
             finally:
@@ -145,33 +213,45 @@ class ConverseRuntime(OwnsClients):
 
     # -- InvokeModel
 
-    def invoke(self, request: Mapping[str, Any]) -> ConverseResult:
+    def invoke(self, request: Mapping[str, Any], *, deadline: DeadlineArg = None) -> ConverseResult:
         """Call InvokeModel with a body built by :func:`build_invoke_request`."""
-        with self._errors(request):
-            response = self.pool.client.invoke_model(**request)
+        with self._bounded(request, deadline) as bound:
+            response = self._call("invoke_model", request, bound)
             raw = response["body"].read()
+            if bound is not None:
+                bound.check()  # a body cut at the deadline may look complete
             return parse_invoke_response(response, raw, model_id=request["modelId"])
 
-    async def ainvoke(self, request: Mapping[str, Any]) -> ConverseResult:
+    async def ainvoke(
+        self, request: Mapping[str, Any], *, deadline: DeadlineArg = None
+    ) -> ConverseResult:
         """Async :meth:`invoke`."""
+        bound = self._deadline(request, deadline)
         with self._errors(request):
-            client = await self.pool.async_client()
-            response = await client.invoke_model(**request)
-            async with response["body"] as body:
-                raw = await body.read()
+            async with _abound(bound):
+                response = await self._acall("invoke_model", request)
+                async with response["body"] as body:
+                    raw = await body.read()
             return parse_invoke_response(response, raw, model_id=request["modelId"])
 
     # -- CountTokens
 
-    def count_tokens(self, request: Mapping[str, Any]) -> int:
+    def count_tokens(self, request: Mapping[str, Any], *, deadline: DeadlineArg = None) -> int:
         """Input tokens the Converse ``request`` would use, from the CountTokens API."""
-        with self._errors(request):
-            response = self.pool.client.count_tokens(**build_count_tokens_request(request))
+        with self._bounded(request, deadline) as bound:
+            response = self._call("count_tokens", build_count_tokens_request(request), bound)
             return parse_count_tokens_response(response, model_id=request["modelId"])
 
-    async def acount_tokens(self, request: Mapping[str, Any]) -> int:
+    async def acount_tokens(
+        self, request: Mapping[str, Any], *, deadline: DeadlineArg = None
+    ) -> int:
         """Async :meth:`count_tokens`."""
+        bound = self._deadline(request, deadline)
         with self._errors(request):
-            client = await self.pool.async_client()
-            response = await client.count_tokens(**build_count_tokens_request(request))
+            async with _abound(bound):
+                response = await self._acall("count_tokens", build_count_tokens_request(request))
             return parse_count_tokens_response(response, model_id=request["modelId"])
+
+
+def _abound(deadline: Deadline | None) -> Any:
+    return contextlib.nullcontext() if deadline is None else deadline.abound()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 from bedrock_kit.core.budget.metering import ametered, metered
 from bedrock_kit.core.chat.converse import build_converse_request, build_tool_config, merge_turns
 from bedrock_kit.core.chat.invoke import InvokeInput, build_invoke_request
-from bedrock_kit.core.chat.runtime import ConverseRuntime
+from bedrock_kit.core.chat.runtime import ConverseRuntime, DeadlineArg
 from bedrock_kit.core.chat.stream import StreamDelta
 from bedrock_kit.core.chat.types import (
     ConverseResult,
@@ -74,9 +74,15 @@ def build_chat_request(
         )
     if output_config:
         raise ConfigurationError("json_schema structured output needs api='converse'")
-    # Same validation as Converse (roles, first turn, tool results) before any request.
+    # Same validation as Converse (roles, first turn, tool results, text) before any request.
     turns = merge_turns(messages)
-    build_converse_request(model_id, turns)
+    build_converse_request(
+        model_id,
+        turns,
+        system=system,
+        tool_config=tool_config,
+        additional_model_request_fields=additional_model_request_fields,
+    )
     invoke_input = InvokeInput(
         turns,
         tuple(system),
@@ -159,15 +165,18 @@ def send(
     *,
     ledger: Ledger | None = None,
     max_tokens: int | None = None,
+    deadline: DeadlineArg = None,
 ) -> ConverseResult:
     """Send a request built by :func:`build_chat_request`.
 
     With a ``ledger``, the call's worst case is reserved first (BudgetExceededError, before
     any request, when it does not fit) and settled to the billed usage afterwards (see
-    :mod:`bedrock_kit.core.budget.ledger` for the settle rules).
+    :mod:`bedrock_kit.core.budget.ledger` for the settle rules). A ``deadline`` (seconds)
+    bounds the whole call, retries included.
     """
     with _settling(_reserve(runtime, ledger, request, max_tokens)) as settle:
-        return settle(runtime.converse(request) if api == "converse" else runtime.invoke(request))
+        call = runtime.converse if api == "converse" else runtime.invoke
+        return settle(call(request, deadline=deadline))
 
 
 async def asend(
@@ -177,12 +186,12 @@ async def asend(
     *,
     ledger: Ledger | None = None,
     max_tokens: int | None = None,
+    deadline: DeadlineArg = None,
 ) -> ConverseResult:
     """Async :func:`send`."""
     with _settling(await _areserve(runtime, ledger, request, max_tokens)) as settle:
-        if api == "converse":
-            return settle(await runtime.aconverse(request))
-        return settle(await runtime.ainvoke(request))
+        call = runtime.aconverse if api == "converse" else runtime.ainvoke
+        return settle(await call(request, deadline=deadline))
 
 
 def send_stream(
@@ -192,13 +201,15 @@ def send_stream(
     *,
     ledger: Ledger | None = None,
     max_tokens: int | None = None,
+    deadline: DeadlineArg = None,
 ) -> Iterator[StreamDelta]:
     """Stream a request built with ``stream=True`` (metered on ``ledger`` when given).
 
     The reservation is made here, before the request, so a refusal raises at the call.
     """
     reservation = _reserve(runtime, ledger, request, max_tokens)
-    deltas = runtime.stream(request) if api == "converse" else runtime.invoke_stream(request)
+    call = runtime.stream if api == "converse" else runtime.invoke_stream
+    deltas = call(request, deadline=deadline)
     if reservation is None:
         return deltas
     return metered(reservation, deltas)
@@ -211,11 +222,13 @@ async def asend_stream(
     *,
     ledger: Ledger | None = None,
     max_tokens: int | None = None,
+    deadline: DeadlineArg = None,
 ) -> AsyncIterator[StreamDelta]:
     """Async :func:`send_stream`; the reservation (and any refusal) comes with the first
     ``__anext__``, before the request is sent."""
     reservation = await _areserve(runtime, ledger, request, max_tokens)
-    deltas = runtime.astream(request) if api == "converse" else runtime.ainvoke_stream(request)
+    call = runtime.astream if api == "converse" else runtime.ainvoke_stream
+    deltas = call(request, deadline=deadline)
     if reservation is None:
         async for delta in deltas:
             yield delta

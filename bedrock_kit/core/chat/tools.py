@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
 from typing import Any, Literal
 
+from bedrock_kit.core.chat.schema import check_json_schema
 from bedrock_kit.core.chat.types import ToolSpec
 from bedrock_kit.core.transport.wire import WireReader, excerpt
 from bedrock_kit.errors import ConfigurationError, MalformedResponseError
@@ -107,6 +108,7 @@ def resolve_refs(schema: Mapping[str, Any]) -> dict[str, Any]:
 def _normalise_object_schema(schema: Mapping[str, Any], where: str) -> dict[str, Any]:
     if not isinstance(schema, Mapping):
         raise ConfigurationError(f"{where}: schema must be a JSON Schema dict, got {schema!r}")
+    check_json_schema(schema, where)  # before $ref inlining reads $defs and properties
     resolved = resolve_refs(copy.deepcopy(dict(schema)))
     if resolved.get("type", "object") != "object":
         raise ConfigurationError(

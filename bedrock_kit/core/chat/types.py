@@ -9,10 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
+from bedrock_kit.core.transport.validation import check_number, check_text
+from bedrock_kit.errors import ConfigurationError
+
 if TYPE_CHECKING:
     from bedrock_kit.core.guardrails.assessments import GuardrailTrace
 
 Role: TypeAlias = Literal["user", "assistant"]
+# InferenceConfiguration.stopSequences: at most 2,500 strings of at least one character.
+_MAX_STOP_SEQUENCES = 2500
 
 StopReason: TypeAlias = Literal[
     "end_turn",
@@ -243,6 +248,27 @@ class InferenceConfig:
     """Nucleus sampling mass."""
     stop_sequences: tuple[str, ...] = ()
     """Sequences that end generation."""
+
+    def __post_init__(self) -> None:
+        # Converse's documented ranges (botocore's service model): checked here, so every
+        # request builder (Converse, InvokeModel, RetrieveAndGenerate) refuses the same way.
+        if self.max_tokens is not None:
+            check_number(self.max_tokens, "max_tokens", low=1, integer=True)
+        for name in ("temperature", "top_p"):
+            value = getattr(self, name)
+            if value is not None:
+                check_number(value, name, low=0, high=1)
+        stops = self.stop_sequences
+        if isinstance(stops, str) or not isinstance(stops, tuple | list):
+            raise ConfigurationError(
+                f"stop sequences must be a list of strings, got {type(stops).__name__}"
+            )
+        if len(stops) > _MAX_STOP_SEQUENCES or not all(isinstance(x, str) and x for x in stops):
+            raise ConfigurationError(
+                f"stop sequences must be at most {_MAX_STOP_SEQUENCES} non-empty strings, "
+                f"got {list(stops)!r:.80}"
+            )
+        check_text(list(stops), "stop")
 
 
 @dataclass(frozen=True)

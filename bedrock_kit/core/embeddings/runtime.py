@@ -20,6 +20,7 @@ from bedrock_kit.core.chat.models import base_model_id
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
 from bedrock_kit.core.transport.lifecycle import OwnsClients
+from bedrock_kit.core.transport.validation import check_text
 from bedrock_kit.core.transport.wire import WireReader
 from bedrock_kit.errors import ConfigurationError, translate_errors
 
@@ -141,6 +142,7 @@ def check_texts(texts: object, argument: str = "texts") -> list[str]:
             )
         if not text.strip():
             raise ConfigurationError(f"{argument}[{index}] is empty; Bedrock rejects empty texts")
+        check_text(text, f"{argument}[{index}]")
     return list(texts)
 
 

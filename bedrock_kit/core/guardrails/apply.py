@@ -25,6 +25,7 @@ from bedrock_kit.core.guardrails.assessments import (
 )
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
 from bedrock_kit.core.transport.lifecycle import OwnsClients
+from bedrock_kit.core.transport.validation import check_text
 from bedrock_kit.errors import (
     BedrockKitError,
     ConfigurationError,
@@ -256,6 +257,7 @@ def build_apply_guardrail_request(
     }
     if output_scope is not None:
         request["outputScope"] = output_scope
+    check_text(request["content"], "content")
     return request
 
 

@@ -21,6 +21,7 @@ from bedrock_kit.core.knowledge_bases.results import (
     parse_guardrail_action,
     parse_retrieval_results,
 )
+from bedrock_kit.core.transport.validation import check_arn_reachable, check_text, partition_of
 from bedrock_kit.core.transport.wire import WireReader
 from bedrock_kit.errors import ConfigurationError
 
@@ -183,6 +184,7 @@ def build_retrieve_request(
         request["guardrailConfiguration"] = guard
     if next_token is not None:
         request["nextToken"] = _check_id(next_token, "next_token")
+    check_text(request, "retrieve request")
     return request
 
 
@@ -324,14 +326,6 @@ class GenerationOptions:
     """``sessionConfiguration.kmsKeyArn`` encrypting the session."""
 
 
-def _partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
-
-
 def model_arn_for(model: str, region: str | None) -> str:
     """The ``modelArn`` RetrieveAndGenerate takes for a model id or ARN.
 
@@ -341,9 +335,10 @@ def model_arn_for(model: str, region: str | None) -> str:
     Bedrock accepts.
     """
     model = _check_id(model, "model")
+    check_arn_reachable(model, region, "model")
     if model.startswith("arn:") or region is None or _PROFILE_PREFIX.match(model):
         return model
-    return f"arn:{_partition(region)}:bedrock:{region}::foundation-model/{model}"
+    return f"arn:{partition_of(region)}:bedrock:{region}::foundation-model/{model}"
 
 
 def _inference_wire(config: InferenceConfig | None) -> dict[str, Any] | None:
@@ -470,6 +465,7 @@ def build_retrieve_and_generate_request(
         request["sessionId"] = session_id
     if generation.session_kms_key_arn:
         request["sessionConfiguration"] = {"kmsKeyArn": generation.session_kms_key_arn}
+    check_text(request, "retrieve_and_generate request")
     return request
 
 

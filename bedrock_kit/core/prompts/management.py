@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from bedrock_kit.core.chat.types import InferenceConfig
+from bedrock_kit.core.transport.arguments import unknown_argument_error
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings, client_settings_from
 from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.errors import ConfigurationError, MalformedResponseError, translate_errors
@@ -412,9 +413,7 @@ def prompt_management(**client_args: Any) -> PromptManagement:
     """
     unknown = sorted(set(client_args) - _CLIENT_ARGS)
     if unknown:
-        raise ConfigurationError(
-            f"unknown client argument(s) {unknown}; expected some of {sorted(_CLIENT_ARGS)}"
-        )
+        raise unknown_argument_error("prompt management", unknown, _CLIENT_ARGS)
     clients = {
         name: client_args.pop(name) for name in ("client", "async_client") if name in client_args
     }

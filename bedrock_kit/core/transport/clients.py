@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from bedrock_kit._secrets import install_log_redaction, remember_secrets
+from bedrock_kit.core.transport.validation import check_endpoint_url, check_region_name
 from bedrock_kit.core.transport.wire import install_body_check
 from bedrock_kit.errors import ConfigurationError
 
@@ -102,17 +103,26 @@ class ClientSettings:
     # True on an unpickled copy whose explicit credentials were left out of the pickle.
 
     def __post_init__(self) -> None:
+        # botocore only checks these when it builds the client, with bare ValueErrors.
+        if self.region_name is not None:
+            check_region_name(self.region_name)
+        if self.endpoint_url is not None:
+            check_endpoint_url(self.endpoint_url)
         if self.retry_mode not in _RETRY_MODES:
             raise ConfigurationError(
                 f"retry_mode must be one of {_RETRY_MODES}, got {self.retry_mode!r}"
             )
         if self.max_retries is not None and (
-            not isinstance(self.max_retries, int) or self.max_retries < 0
+            isinstance(self.max_retries, bool)
+            or not isinstance(self.max_retries, int)
+            or self.max_retries < 0
         ):
             raise ConfigurationError(f"max_retries must be an int >= 0, got {self.max_retries!r}")
         for name in ("timeout", "connect_timeout"):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, int | float) or value <= 0):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float) or not value > 0
+            ):
                 raise ConfigurationError(f"{name} must be a positive number, got {value!r}")
         if bool(self.aws_access_key_id) != bool(self.aws_secret_access_key):
             raise ConfigurationError(
