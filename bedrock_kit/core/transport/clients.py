@@ -17,7 +17,12 @@ from typing import Any
 from bedrock_kit.errors import ConfigurationError
 
 _RETRY_MODES = ("standard", "adaptive", "legacy")
-_SECRET_FIELDS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
+_SECRET_FIELDS = (
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "bearer_token",
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,12 @@ class ClientSettings:
     """Connect timeout in seconds; None keeps botocore's 60 s."""
     max_pool_connections: int = 64
     """HTTP connection pool size (botocore's default of 10 throttles concurrent async calls)."""
+    config: Any = field(default=None, compare=False)
+    """A ``botocore.config.Config`` of the caller's, merged over bedrock-kit's defaults;
+    explicit ``timeout`` and ``max_retries`` win over it."""
+    bearer_token: str | None = field(default=None, repr=False)
+    """A Bedrock API key: requests carry ``Authorization: Bearer`` instead of SigV4, for this
+    client only (botocore's own route, ``AWS_BEARER_TOKEN_BEDROCK``, is process-wide)."""
 
     def __post_init__(self) -> None:
         if self.retry_mode not in _RETRY_MODES:
@@ -60,6 +71,10 @@ class ClientSettings:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int | float) or value <= 0):
                 raise ConfigurationError(f"{name} must be a positive number, got {value!r}")
+        if self.config is not None and not _is_botocore_config(self.config):
+            raise ConfigurationError(
+                f"config must be a botocore.config.Config, got {type(self.config).__name__}"
+            )
         if bool(self.aws_access_key_id) != bool(self.aws_secret_access_key):
             raise ConfigurationError(
                 "aws_access_key_id and aws_secret_access_key must be given together"
@@ -81,23 +96,46 @@ class ClientSettings:
         return replace(self, region_name=region_name)
 
     def botocore_config(self) -> Any:
-        """The ``botocore.config.Config`` for these settings."""
+        """The ``botocore.config.Config`` for these settings.
+
+        bedrock-kit's defaults, then the caller's ``config``, then the explicit timeouts and
+        retry count, each overriding the one before.
+        """
+        from botocore import UNSIGNED
         from botocore.config import Config
 
-        retries: dict[str, Any] = {"mode": self.retry_mode}
+        retries: Any = {"mode": self.retry_mode}
+        config = Config(
+            retries=retries,
+            max_pool_connections=self.max_pool_connections,
+            user_agent_extra="bedrock-kit",
+        )
+        if self.config is not None:
+            config = config.merge(self.config)
+        explicit: dict[str, Any] = {}
         if self.max_retries is not None:
             # max_retries counts retries, botocore's total_max_attempts counts the first try.
-            retries["total_max_attempts"] = self.max_retries + 1
-        kwargs: dict[str, Any] = {
-            "retries": retries,
-            "max_pool_connections": self.max_pool_connections,
-            "user_agent_extra": "bedrock-kit",
-        }
+            explicit["retries"] = {
+                "mode": self.retry_mode,
+                "total_max_attempts": self.max_retries + 1,
+            }
         if self.timeout is not None:
-            kwargs["read_timeout"] = self.timeout
+            explicit["read_timeout"] = self.timeout
         if self.connect_timeout is not None:
-            kwargs["connect_timeout"] = self.connect_timeout
-        return Config(**kwargs)
+            explicit["connect_timeout"] = self.connect_timeout
+        if self.bearer_token:
+            explicit["signature_version"] = UNSIGNED  # the bearer header replaces SigV4
+        return config.merge(Config(**explicit)) if explicit else config
+
+    def _add_bearer(self, client: Any) -> Any:
+        token = self.bearer_token
+        if token:
+
+            def bearer(request: Any, **_: Any) -> None:
+                request.headers["Authorization"] = f"Bearer {token}"
+
+            client.meta.events.register("before-send", bearer)
+        return client
 
     def _session_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
@@ -126,7 +164,7 @@ class ClientSettings:
         kwargs = self._session_kwargs()
         with _SESSIONS_LOCK:  # boto3 sessions are not thread-safe; their clients are
             session = _session_for(tuple(sorted(kwargs.items())))
-            return session.client(service, **self._client_kwargs())
+            return self._add_bearer(session.client(service, **self._client_kwargs()))
 
     async def create_async_client(self, service: str) -> Any:
         """A new, entered aiobotocore client for ``service`` (close with ``__aexit__``)."""
@@ -139,10 +177,16 @@ class ClientSettings:
         kwargs = self._session_kwargs()
         session = AioSession(profile=kwargs.pop("profile_name", None))
         context = session.create_client(service, **self._client_kwargs(), **kwargs)
-        return await context.__aenter__()
+        return self._add_bearer(await context.__aenter__())
 
 
 _SESSIONS_LOCK = threading.Lock()
+
+
+def _is_botocore_config(value: Any) -> bool:
+    from botocore.config import Config
+
+    return isinstance(value, Config)
 
 
 @lru_cache(maxsize=32)
@@ -169,6 +213,8 @@ def client_settings_from(
     max_retries: int | None = None,
     retry_mode: str | None = None,
     timeout: float | None = None,
+    config: Any = None,
+    bearer_token: Any = None,
 ) -> ClientSettings:
     """:class:`ClientSettings` from the client keyword arguments every bedrock-kit class takes.
 
@@ -187,6 +233,8 @@ def client_settings_from(
         max_retries=max_retries,
         retry_mode=retry_mode or "standard",
         timeout=timeout,
+        config=config,
+        bearer_token=_plain_secret(bearer_token),
     )
 
 
