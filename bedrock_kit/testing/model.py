@@ -232,7 +232,8 @@ def _words(text: str) -> set[str]:
 
 def _topic_of(tool: Mapping[str, Any]) -> set[str]:
     """The words of a tool's name that name its topic (``get_weather`` -> ``weather``)."""
-    return _words(str(tool["name"]).replace("_", " ").replace("-", " ")) - _GENERIC
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", str(tool["name"]))
+    return _words(spaced.replace("_", " ").replace("-", " ")) - _GENERIC
 
 
 def _apply_stops(text: str, request: Mapping[str, Any]) -> tuple[str | None, bool]:
