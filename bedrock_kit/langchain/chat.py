@@ -46,6 +46,7 @@ from bedrock_kit.errors import (
 from bedrock_kit.langchain import _options as options
 from bedrock_kit.langchain._client import BedrockClientArgs
 from bedrock_kit.langchain._convert import ChunkBuilder, system_blocks, to_ai_message, to_core
+from bedrock_kit.langchain._serial import LangChainSerializable
 
 # Documented fallback of get_num_tokens_from_messages when CountTokens is unavailable for a
 # model: about four characters per token, the rule of thumb AWS and most providers quote.
@@ -53,7 +54,7 @@ _CHARS_PER_TOKEN = 4
 _LATENCIES = ("standard", "optimized")
 
 
-class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
+class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
     """Bedrock chat model over the Converse API with native async.
 
     Argument names match langchain-aws's ``ChatBedrockConverse`` (``guardrails``,
@@ -157,6 +158,12 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
         """Validate client settings now, so bad arguments fail at construction."""
         self.client_settings()
 
+    def __getstate__(self) -> dict[Any, Any]:
+        # The API key, like the AWS credentials, never travels in a pickle.
+        state = super().__getstate__()
+        state["__dict__"] = {**state["__dict__"], "bedrock_api_key": None}
+        return state
+
     def client_settings(self) -> ClientSettings:
         """The core :class:`ClientSettings`, with ``config`` and ``bedrock_api_key``."""
         base = super().client_settings()
@@ -205,6 +212,11 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
     def model(self) -> str:
         """Same as ``model_id`` (langchain-aws's name)."""
         return self.model_id
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        """Credentials and the API key, kept out of ``dumpd`` / ``dumps``."""
+        return {**super().lc_secrets, "bedrock_api_key": "AWS_BEARER_TOKEN_BEDROCK"}
 
     @property
     def _llm_type(self) -> str:

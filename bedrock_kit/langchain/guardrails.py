@@ -42,13 +42,14 @@ from bedrock_kit.core.guardrails.stream_guard import StreamGuard, StreamGuardSta
 from bedrock_kit.core.guardrails.texts import GuardedTexts, aguard_texts, guard_texts
 from bedrock_kit.errors import ConfigurationError, GuardrailInterventionError
 from bedrock_kit.langchain._client import BedrockClientArgs
+from bedrock_kit.langchain._serial import LangChainSerializable
 
 __all__ = ["BedrockGroundingCheck", "BedrockGuardrail", "BedrockStreamGuard"]
 
 _log = logging.getLogger(__name__)
 
 
-class _GuardrailRunnable(BedrockClientArgs, RunnableSerializable[Any, Any]):
+class _GuardrailRunnable(LangChainSerializable, BedrockClientArgs, RunnableSerializable[Any, Any]):
     """Guardrail identity and the client arguments every bedrock-kit class takes."""
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
