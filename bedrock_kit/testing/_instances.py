@@ -91,9 +91,13 @@ def instance(
             branch = (branches or schema[key])[0]
             return instance(branch, root=root, name=name, depth=depth + 1)
     if schema.get("allOf"):
-        merged: dict[str, Any] = {}
+        merged: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
         for part in schema["allOf"]:
-            merged.update(_resolve(part, root))
+            resolved = _resolve(part, root)
+            properties = {**merged.get("properties", {}), **resolved.get("properties", {})}
+            merged.update(resolved)
+            if properties:
+                merged["properties"] = properties
         return instance(merged, root=root, name=name, hints=hints, depth=depth + 1)
     kind = _kind(schema)
     if kind == "object":

@@ -15,7 +15,9 @@ LlamaIndex's conformance suites) run offline:
 * otherwise, with ``outputConfig``, it answers JSON valid for the schema;
 * after tool results it answers text quoting them;
 * with thinking on, a signed reasoning block comes first;
-* stop sequences cut the text (``stopReason`` ``stop_sequence``).
+* stop sequences cut the text (``stopReason`` ``stop_sequence``);
+* InvokeModel with a Titan or Cohere embedding body gets unit vectors derived from each
+  text (the same text, the same vector), of the requested size.
 
 Example:
     >>> with LocalBedrock() as server:  # doctest: +SKIP
@@ -26,7 +28,9 @@ Example:
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -144,9 +148,11 @@ class ScriptedModel:
         self.chunk_chars = chunk_chars
 
     def install(self, server: Any) -> ScriptedModel:
-        """Make this model ``server``'s default answer for Converse and ConverseStream."""
+        """Make this model ``server``'s default answer for Converse, ConverseStream and
+        (embedding bodies) InvokeModel."""
         server.set_default("Converse", self)
         server.set_default("ConverseStream", self)
+        server.set_default("InvokeModel", self)
         return self
 
     # -- the reply source
@@ -154,6 +160,8 @@ class ScriptedModel:
     def __call__(self, request: Any) -> Reply:
         """The reply to a LocalBedrock :class:`~bedrock_kit.testing.ReceivedRequest`."""
         body = request.body if isinstance(request.body, Mapping) else {}
+        if request.operation == "InvokeModel":
+            return embedding_reply(str(request.path_params.get("modelId", "")), body)
         problem = violation(body)
         if problem is not None:
             return Reply.error(400, "ValidationException", problem)
@@ -252,3 +260,51 @@ def _output_tokens(answer: Answer) -> int:
     spent = (answer.text or "") + (answer.reasoning or "")
     spent += "".join(json.dumps(t["input"]) for t in answer.tool_uses)
     return max(1, scripts.estimate_tokens(spent))
+
+
+# -- embeddings
+
+_DEFAULT_DIMENSIONS = (("cohere.embed-v4", 1536), ("", 1024))
+
+
+def embedding(text: str, dimensions: int) -> list[float]:
+    """A unit vector of ``dimensions`` floats derived from ``text`` (deterministic)."""
+    values: list[float] = []
+    counter = 0
+    while len(values) < dimensions:
+        digest = hashlib.sha256(f"{counter}:{text}".encode()).digest()
+        values.extend((byte - 127.5) / 127.5 for byte in digest)
+        counter += 1
+    vector = values[:dimensions]
+    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+    return [round(v / norm, 6) for v in vector]
+
+
+def embedding_reply(model_id: str, body: Mapping[str, Any]) -> Reply:
+    """InvokeModel's answer to a Titan (``inputText``) or Cohere (``texts``) embedding body."""
+    size = next(n for key, n in _DEFAULT_DIMENSIONS if key in model_id)
+    if isinstance(body.get("inputText"), str):
+        text = body["inputText"]
+        dimensions = int(body.get("dimensions") or size)
+        tokens = max(1, scripts.estimate_tokens(text))
+        return Reply.json(
+            {"embedding": embedding(text, dimensions), "inputTextTokenCount": tokens},
+            headers={"X-Amzn-Bedrock-Input-Token-Count": str(tokens)},
+        )
+    texts = body.get("texts")
+    if isinstance(texts, list) and all(isinstance(t, str) for t in texts):
+        dimensions = int(body.get("output_dimension") or size)
+        vectors = [embedding(t, dimensions) for t in texts]
+        tokens = max(1, sum(scripts.estimate_tokens(t) for t in texts))
+        answer: dict[str, Any] = {"id": "scripted", "texts": texts}
+        if body.get("embedding_types"):
+            answer.update(embeddings={"float": vectors}, response_type="embeddings_by_type")
+        else:
+            answer.update(embeddings=vectors, response_type="embeddings_floats")
+        return Reply.json(answer, headers={"X-Amzn-Bedrock-Input-Token-Count": str(tokens)})
+    return Reply.error(
+        400,
+        "ValidationException",
+        "ScriptedModel answers InvokeModel for Titan and Cohere embedding bodies only; "
+        "script other InvokeModel replies with server.script('InvokeModel', ...)",
+    )
