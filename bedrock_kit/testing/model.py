@@ -13,6 +13,9 @@ LlamaIndex's conformance suites) run offline:
   ``get_weather``) or asks for one ("use the tool"), it calls it, arguments read off the
   prompt or made valid for the schema;
 * otherwise, with ``outputConfig``, it answers JSON valid for the schema;
+* given a ReAct system prompt (LlamaIndex's ``> Tool Name:`` / ``Action Input:`` format) it
+  answers in that format: a ``Thought``/``Action``/``Action Input`` for a tool the prompt
+  asks for, then, after the ``Observation``, an ``Answer`` quoting it;
 * after tool results it answers text quoting them;
 * with thinking on, a signed reasoning block comes first;
 * stop sequences cut the text (``stopReason`` ``stop_sequence``);
@@ -166,7 +169,7 @@ class ScriptedModel:
         if problem is not None:
             return Reply.error(400, "ValidationException", problem)
         answer = self.answer(body)
-        usage = scripts.build_usage(_input_tokens(body), _output_tokens(answer))
+        usage = self.usage(body, answer)
         shape: dict[str, Any] = {
             "text": answer.text,
             "tool_uses": answer.tool_uses,
@@ -182,12 +185,25 @@ class ScriptedModel:
             )
         return Reply.json(scripts.converse_reply(**shape))
 
+    def usage(self, request: Mapping[str, Any], answer: Answer | None = None) -> dict[str, int]:
+        """The ``usage`` this model bills for a request (so tests can check token counts).
+
+        Args:
+            request: The Converse request body.
+            answer: Its answer; None decides it again (answers are deterministic).
+        """
+        found = self.answer(request) if answer is None else answer
+        return scripts.build_usage(_input_tokens(request), _output_tokens(found))
+
     def answer(self, request: Mapping[str, Any]) -> Answer:
         """Decide the answer to a (valid) Converse request body."""
         reasoning = None
         prompt = " ".join(_texts(_last_user(request).get("content") or ()))
         if thinking_enabled(request):
             reasoning = f"The user asks: {prompt or 'for the next step'}. I answer directly."
+        react = _react_answer(request, prompt)
+        if react is not None:
+            return Answer(react, reasoning=reasoning)
         calls = self._tool_calls(request, prompt)
         if calls:
             return Answer(None, tuple(calls), reasoning)
@@ -217,10 +233,7 @@ class ScriptedModel:
         if "tool" in choice:
             chosen = [t for t in tools if t["name"] == choice["tool"]["name"]]
         else:
-            chosen = [t for t in tools if re.search(rf"\b{re.escape(t['name'])}\b", prompt)]
-            chosen = chosen or [t for t in tools if _topic_of(t).intersection(_words(prompt))]
-            if not chosen and ("any" in choice or _ASKS_FOR_TOOL.search(prompt)):
-                chosen = tools[:1]
+            chosen = _asked_for(tools, prompt, force="any" in choice)
         calls = []
         for index, tool in enumerate(chosen):
             schema = _schema(tool)
@@ -228,6 +241,52 @@ class ScriptedModel:
             call_id = f"tooluse_{len(request.get('messages') or ())}_{index}_{tool['name']}"
             calls.append({"toolUseId": call_id, "name": tool["name"], "input": arguments})
         return calls
+
+
+def _asked_for(
+    tools: Sequence[Mapping[str, Any]], prompt: str, *, force: bool = False
+) -> list[Mapping[str, Any]]:
+    """The tools a prompt names, else those whose topic it mentions, else (when it asks for
+    a tool, or ``force``) the first."""
+    chosen = [t for t in tools if re.search(rf"\b{re.escape(str(t['name']))}\b", prompt)]
+    chosen = chosen or [t for t in tools if _topic_of(t).intersection(_words(prompt))]
+    if not chosen and (force or _ASKS_FOR_TOOL.search(prompt)):
+        chosen = list(tools[:1])
+    return chosen
+
+
+_REACT_TOOL = re.compile(
+    r"> Tool Name: (?P<name>[^\n]+)\nTool Description: .*?\nTool Args: (?P<args>[^\n]*)", re.S
+)
+
+
+def _react_answer(request: Mapping[str, Any], prompt: str) -> str | None:
+    """A ReAct-format answer when the system prompt asks for one, else None."""
+    system = "\n".join(_texts(request.get("system") or ()))
+    if "Action Input:" not in system or "> Tool Name:" not in system:
+        return None
+    if prompt.startswith("Observation:"):
+        observation = prompt.removeprefix("Observation:").strip()
+        return (
+            "Thought: I can answer without using any more tools.\n"
+            f"Answer: The tools returned: {observation}"
+        )
+    tools = []
+    for found in _REACT_TOOL.finditer(system):
+        try:
+            schema = json.loads(found["args"])
+        except ValueError:
+            schema = {}
+        tools.append({"name": found["name"].strip(), "inputSchema": {"json": schema}})
+    chosen = _asked_for(tools, prompt)
+    if not chosen:
+        return f"Thought: I can answer without using any more tools.\nAnswer: echo: {prompt}"
+    tool = chosen[0]
+    arguments = instance(_schema(tool), hints=_call_arguments(prompt, tool))
+    return (
+        "Thought: I need to use a tool to help me answer the question.\n"
+        f"Action: {tool['name']}\nAction Input: {json.dumps(arguments)}"
+    )
 
 
 # Words of a tool name that say nothing about its topic.
