@@ -230,15 +230,22 @@ class ChunkBuilder:
 
     Args:
         blocks: Emit list content with indexed blocks (as langchain-aws does) from the first
-            chunk. Otherwise text arrives as plain strings, and the builder switches to
-            blocks when the model sends something other than text.
+            chunk. Otherwise text arrives as plain strings; a reasoning block or tool call
+            that comes before any text switches the stream to blocks.
         model_name: ``model_name`` for the final chunk's metadata.
+
+    A stream that started as plain text and then carries a tool call (a model answering
+    with a tool no request bound) cannot become blocks without losing its text: the tool
+    call travels in ``tool_call_chunks`` only, and the merged message is not labelled for the
+    Converse translator, so ``content_blocks`` reads text and tool calls from the message
+    itself.
     """
 
     def __init__(self, *, blocks: bool = False, model_name: str | None = None) -> None:
         self._blocks = blocks
         self._model_name = model_name
         self._texts: dict[int, list[str]] = {}
+        self._mixed = False
 
     def chunk(self, delta: StreamDelta) -> AIMessageChunk | None:
         """The chunk for ``delta``, or None when it carries nothing for LangChain."""
@@ -247,49 +254,58 @@ class ChunkBuilder:
             if not self._blocks:
                 return AIMessageChunk(content=delta.text)
             return self._piece({"type": "text", "text": delta.text, "index": delta.index})
+        if isinstance(delta, ReasoningDelta | ToolCallDelta) and not self._texts:
+            self._blocks = True  # nothing was sent as a string yet: blocks lose nothing
         if isinstance(delta, ReasoningDelta):
-            self._blocks = True
             content: dict[str, Any] = {"text": delta.text}
             if delta.signature:
                 content["signature"] = delta.signature
             if delta.redacted_content is not None:
                 content = {"redacted_content": delta.redacted_content}
+            self._mixed = self._mixed or not self._blocks
             return self._piece(
                 {"type": "reasoning_content", "reasoning_content": content, "index": delta.index}
             )
         if isinstance(delta, ToolCallDelta):
-            self._blocks = True
-            block: dict[str, Any] = {"type": "tool_use", "input": delta.arguments}
-            block["id"], block["index"] = delta.id, delta.index
-            if delta.name is not None:
-                block["name"] = delta.name
-            return AIMessageChunk(
-                content=[block],
-                tool_call_chunks=[
-                    {
-                        "name": delta.name,
-                        "args": delta.arguments,
-                        "id": delta.id,
-                        "index": delta.index,
-                        "type": "tool_call_chunk",
-                    }
-                ],
-                response_metadata={"model_provider": MODEL_PROVIDER},
-            )
+            return self._tool_call(delta)
         if isinstance(delta, CompletedDelta):
+            meta = response_metadata(delta.result, model_name=self._model_name, stream=True)
+            if self._mixed:
+                del meta["model_provider"]
             return AIMessageChunk(
                 content=self._citation_pieces(delta.result) if self._blocks else "",
                 usage_metadata=usage_metadata(delta.result.usage),
-                response_metadata=response_metadata(
-                    delta.result, model_name=self._model_name, stream=True
-                ),
+                response_metadata=meta,
                 chunk_position="last",
             )
         return None
 
-    @staticmethod
-    def _piece(block: dict[str, Any]) -> AIMessageChunk:
-        return AIMessageChunk(content=[block], response_metadata={"model_provider": MODEL_PROVIDER})
+    def _tool_call(self, delta: ToolCallDelta) -> AIMessageChunk:
+        chunks: list[Any] = [
+            {
+                "name": delta.name,
+                "args": delta.arguments,
+                "id": delta.id,
+                "index": delta.index,
+                "type": "tool_call_chunk",
+            }
+        ]
+        if not self._blocks:
+            self._mixed = True
+            return AIMessageChunk(content="", tool_call_chunks=chunks)
+        block: dict[str, Any] = {"type": "tool_use", "input": delta.arguments}
+        block["id"], block["index"] = delta.id, delta.index
+        if delta.name is not None:
+            block["name"] = delta.name
+        return AIMessageChunk(
+            content=[block],
+            tool_call_chunks=chunks,
+            response_metadata={} if self._mixed else {"model_provider": MODEL_PROVIDER},
+        )
+
+    def _piece(self, block: dict[str, Any]) -> AIMessageChunk:
+        label = {} if self._mixed else {"model_provider": MODEL_PROVIDER}
+        return AIMessageChunk(content=[block], response_metadata=label)
 
     def _citation_pieces(self, result: ConverseResult) -> list[str | dict[str, Any]]:
         # The stream reducer folds citation events into the result's CitationsBlocks; they

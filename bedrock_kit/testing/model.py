@@ -231,7 +231,9 @@ class ScriptedModel:
             return []
         choice = (request.get("toolConfig") or {}).get("toolChoice") or {}
         if "tool" in choice:
-            chosen = [t for t in tools if t["name"] == choice["tool"]["name"]]
+            chosen: list[Mapping[str, Any]] = [
+                t for t in tools if t["name"] == choice["tool"]["name"]
+            ]
         else:
             chosen = _asked_for(tools, prompt, force="any" in choice)
         calls = []

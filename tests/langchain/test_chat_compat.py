@@ -186,3 +186,12 @@ def test_the_api_key_is_a_secret_everywhere(server):
 
 def test_model_is_langchain_aws_alias_of_model_id(server):
     assert _model(server).model == MODEL
+
+
+async def test_the_api_key_is_sent_by_the_async_client_too(server):
+    llm = _model(server, api_key="br-key-async")
+    try:
+        await llm.ainvoke("hi")
+    finally:
+        await llm.aclose()
+    assert server.requests_for("Converse")[-1].headers["Authorization"] == "Bearer br-key-async"

@@ -346,3 +346,25 @@ def test_blocks_without_a_bedrock_equivalent_are_refused_by_name(server, block):
     with pytest.raises(ConfigurationError, match=block["type"]):
         _model(server).invoke([HumanMessage(["hi", block])])
     assert server.requests == []
+
+
+def test_an_unbound_tool_call_after_streamed_text_loses_neither(server):
+    # Plain-text streams are strings; a tool call no request bound (recorded answers replayed
+    # without tools) cannot turn them into blocks, so the message reads from itself.
+    events = converse_stream_events(
+        "Let me look.", tool_uses=[{"name": "get_weather", "input": {"city": "Oslo"}}]
+    )
+    server.script("ConverseStream", Reply.events(events))
+    full = _merged(_model(server).stream("weather?"))
+    assert full.content == "Let me look."
+    assert [c["args"] for c in full.tool_calls] == [{"city": "Oslo"}]
+    assert _types(full.content_blocks) == ["text", "tool_call"]
+    assert "model_provider" not in full.response_metadata
+
+
+def test_a_tool_call_first_switches_an_unbound_stream_to_blocks(server):
+    events = converse_stream_events(tool_uses=[{"name": "get_weather", "input": {"city": "Oslo"}}])
+    server.script("ConverseStream", Reply.events(events))
+    full = _merged(_model(server).stream("weather?"))
+    assert full.response_metadata["model_provider"] == "bedrock_converse"
+    assert _types(full.content_blocks) == ["tool_call"]
