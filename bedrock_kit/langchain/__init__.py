@@ -7,6 +7,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "bedrock_kit.langchain needs langchain-core: pip install 'bedrock-kit[langchain]'"
     ) from exc
 
+from bedrock_kit.langchain._serial import load_mappings
 from bedrock_kit.langchain.agents import BedrockAgentRunnable, BedrockAgentTool
 from bedrock_kit.langchain.budget import TokenBudgetCallbackHandler, token_budget
 from bedrock_kit.langchain.chat import ChatBedrockKit
@@ -27,7 +28,20 @@ from bedrock_kit.langchain.tools import (
     tools_to_action_group,
 )
 
+LOAD_MAPPINGS = load_mappings(
+    ChatBedrockKit,
+    BedrockGuardrail,
+    BedrockStreamGuard,
+    BedrockGroundingCheck,
+    BedrockKnowledgeBaseRetriever,
+    BedrockRetrieveAndGenerate,
+    BedrockAgentRunnable,
+)
+"""``loads(..., additional_import_mappings=LOAD_MAPPINGS, valid_namespaces=["bedrock_kit"])``
+admits bedrock-kit's serializable runnables (and nothing else of bedrock-kit)."""
+
 __all__ = [
+    "LOAD_MAPPINGS",
     "BedrockAgentRunnable",
     "BedrockAgentTool",
     "BedrockGroundingCheck",

@@ -74,6 +74,9 @@ CHAT_CALL = Arguments(
             "output_config",
             "response_format",
             "additional_model_request_fields",
+            "request_metadata",
+            "performance_config",
+            "service_tier",
             "deadline",
             # passed by LangChain itself, nothing to send
             "stream",
@@ -91,9 +94,6 @@ CHAT_CALL = Arguments(
         "disable_streaming": "set disable_streaming= on the model",
         "reasoning_effort": "pass additional_model_request_fields= (e.g. {'thinking': ...})",
         "cache_control": "add a cache point block to the message content",
-        "performance_config": _NOT_YET,
-        "service_tier": _NOT_YET,
-        "request_metadata": _NOT_YET,
     },
 )
 """Per-call keyword arguments of ChatBedrockKit (``invoke(..., **kw)``, ``bind(**kw)``)."""

@@ -1,41 +1,41 @@
-"""LangChain messages <-> bedrock-kit core types. Nothing Bedrock-specific is decided here."""
+"""LangChain messages -> bedrock-kit core types. Nothing Bedrock-specific is decided here.
+
+Every content dialect LangChain users hold is read: LangChain's standard blocks (v0
+``source_type`` and v1 forms, ``non_standard`` wrappers included), OpenAI's ``image_url``,
+Anthropic's (``image``/``document`` with a ``source``, ``thinking``, ``redacted_thinking``,
+``tool_use``, ``tool_result``, ``cache_control``), langchain-aws's Converse-shaped blocks,
+and Bedrock's own wire dicts. So any AIMessage this model produced, v0 or v1, goes back as
+history unchanged. What has no Bedrock equivalent is refused by name.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import base64
+import binascii
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
 
 from langchain_core.messages import (
     AIMessage,
-    AIMessageChunk,
     BaseMessage,
     ChatMessage,
     HumanMessage,
     SystemMessage,
     ToolMessage,
 )
-from langchain_core.messages.ai import InputTokenDetails, UsageMetadata
 
 from bedrock_kit.core.chat.converse import block_from_wire
 from bedrock_kit.core.chat.messages import (
-    decode_base64,
     document_format,
     document_name,
     image_format,
     parse_data_url,
 )
-from bedrock_kit.core.chat.stream import (
-    CompletedDelta,
-    ReasoningDelta,
-    StreamDelta,
-    TextDelta,
-    ToolCallDelta,
-)
 from bedrock_kit.core.chat.types import (
     CachePointBlock,
     CitationsBlock,
     ContentBlock,
-    ConverseResult,
     DocumentBlock,
     GuardContentBlock,
     ImageBlock,
@@ -47,9 +47,23 @@ from bedrock_kit.core.chat.types import (
     ToolResultBlock,
     ToolUseBlock,
     UnknownBlock,
-    Usage,
 )
 from bedrock_kit.errors import ConfigurationError
+from bedrock_kit.langchain._content import (
+    ChunkBuilder,
+    camel_keys,
+    response_metadata,
+    to_ai_message,
+    usage_metadata,
+)
+
+__all__ = [
+    "ChunkBuilder",
+    "response_metadata",
+    "to_ai_message",
+    "to_core",
+    "usage_metadata",
+]
 
 _ROLES = {"human": "user", "user": "user", "ai": "assistant", "assistant": "assistant"}
 # Bedrock's own content-block keys: dicts shaped like the wire pass straight to the core.
@@ -59,6 +73,7 @@ _WIRE_KEYS = frozenset(
         "image",
         "document",
         "video",
+        "audio",
         "toolUse",
         "toolResult",
         "json",
@@ -66,14 +81,58 @@ _WIRE_KEYS = frozenset(
         "cachePoint",
         "guardContent",
         "citationsContent",
+        "searchResult",
     }
 )
+# Converse AudioFormat and VideoFormat values (botocore's bedrock-runtime service model).
+_AUDIO_FORMATS = frozenset(
+    [
+        "mp3",
+        "opus",
+        "wav",
+        "aac",
+        "flac",
+        "mp4",
+        "ogg",
+        "mkv",
+        "mka",
+        "x-aac",
+        "m4a",
+        "mpeg",
+        "mpga",
+        "pcm",
+        "webm",
+    ]
+)
+_VIDEO_FORMATS = frozenset(["mkv", "mov", "mp4", "webm", "flv", "mpeg", "mpg", "wmv", "three_gp"])
+_MEDIA_ALIASES = {"quicktime": "mov", "x-wav": "wav", "wave": "wav", "3gpp": "three_gp"}
+# Block types that stand for tool calls; the calls themselves travel in AIMessage.tool_calls.
+_TOOL_CALL_TYPES = frozenset({"tool_use", "tool_call", "function_call"})
 
 
-# ----------------------------------------------------------------------- LangChain -> core
+# ----------------------------------------------------------------------- media
 
 
-def _media_block(block: dict[str, Any]) -> ContentBlock:
+def _b64(data: Any, what: str) -> bytes:
+    if isinstance(data, bytes | bytearray):
+        return bytes(data)
+    try:
+        return base64.b64decode(str(data), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ConfigurationError(f"{what}: data is not valid base64 ({exc})") from None
+
+
+def _data_url(url: str) -> tuple[str, bytes]:
+    header, _, data = url.partition(",")
+    if not header.startswith("data:") or ";base64" not in header:
+        raise ConfigurationError(
+            "image_url must be a base64 data URL (data:image/png;base64,...); Bedrock does "
+            "not fetch remote URLs — pass bytes or an s3:// source instead"
+        )
+    return header[5:].split(";", 1)[0], _b64(data, "image_url")
+
+
+def _media_block(block: Mapping[str, Any]) -> ContentBlock:
     """LangChain standard image/file blocks (v0 ``source_type`` and v1 forms)."""
     kind = block["type"]
     if kind in ("text-plain", "file") and block.get("text") is not None:
@@ -85,88 +144,391 @@ def _media_block(block: dict[str, Any]) -> ContentBlock:
         block.get("data") if block.get("source_type") == "base64" else None
     )
     url = block.get("url") or (block.get("data") if block.get("source_type") == "url" else None)
-    raw = decode_base64(data, f"{kind} block") if data else None
-    s3_uri = url if isinstance(url, str) and url.startswith("s3://") else None
+    raw = _b64(data, f"{kind} block") if data else None
+    s3_uri = url if url and url.startswith("s3://") else None
     if raw is None and s3_uri is None:
         if isinstance(url, str) and url.startswith("data:"):
             mime, raw = parse_data_url(url, f"{kind} block url")
         else:
-            raise ConfigurationError(f"{kind} block needs base64 data or an s3:// url: {block!r}")
+            raise ConfigurationError(
+                f"{kind} block needs base64 data or an s3:// url (Bedrock does not fetch "
+                f"remote URLs): {_describe(block)}"
+            )
     if kind == "image":
         return ImageBlock(image_format(mime or "image/png"), raw, s3_uri)
-    name = (block.get("extras") or {}).get("filename") or block.get("filename") or "document"
+    if kind == "text-plain" or (kind == "file" and block.get("text") is not None):
+        name = block.get("filename") or block.get("name") or "document"
+        return DocumentBlock("txt", document_name(name), text=block.get("text"))
+    extras = block.get("extras") or {}
+    name = (
+        block.get("filename")
+        or block.get("name")
+        or extras.get("filename")
+        or extras.get("name")
+        or "document"
+    )
     return DocumentBlock(document_format(mime, name), document_name(name), raw, s3_uri=s3_uri)
 
 
-def _content_block(block: Any) -> ContentBlock | None:
-    if isinstance(block, str):
-        return TextBlock(block) if block else None
-    if not isinstance(block, dict):
-        raise ConfigurationError(f"unsupported message content block: {block!r}")
-    kind = block.get("type")
-    if kind is None and _WIRE_KEYS.intersection(block):
-        return block_from_wire(block)
-    if kind == "text":
-        return TextBlock(block["text"]) if block.get("text") else None
-    if kind == "image_url":
-        value = block.get("image_url")
-        url = value.get("url") if isinstance(value, dict) else value
-        mime, raw = parse_data_url(url, "image_url block")
-        return ImageBlock(image_format(mime), raw)
-    if kind in ("image", "file", "text-plain"):
-        return _media_block(block)
-    if kind == "reasoning_content":
-        content = block.get("reasoning_content") or {}
-        if "redacted_content" in content:
-            return ReasoningBlock(redacted_content=content["redacted_content"])
-        return ReasoningBlock(content.get("text", ""), content.get("signature"))
-    if kind == "reasoning":
+def _av_format(kind: str, mime: str, formats: frozenset[str]) -> str:
+    subtype = (mime or "").rsplit("/", 1)[-1].lower()
+    found = _MEDIA_ALIASES.get(subtype, subtype)
+    if found not in formats:
+        raise ConfigurationError(
+            f"{kind} type {mime!r} is not supported by Bedrock; use one of {sorted(formats)}"
+        )
+    return found
+
+
+def _av_block(block: Mapping[str, Any]) -> ContentBlock:
+    """Standard audio / video blocks, and OpenAI's ``input_audio``, as Converse blocks."""
+    kind = "audio" if block["type"] in ("audio", "input_audio") else "video"
+    formats = _AUDIO_FORMATS if kind == "audio" else _VIDEO_FORMATS
+    if block["type"] == "input_audio":
+        inner = block.get("input_audio") or {}
+        fmt = _av_format(kind, f"audio/{inner.get('format', '')}", formats)
+        return UnknownBlock(
+            kind, {"format": fmt, "source": {"bytes": _b64(inner.get("data"), kind)}}
+        )
+    mime = block.get("mime_type") or ""
+    data = block.get("base64") or (
+        block.get("data") if block.get("source_type") == "base64" else None
+    )
+    url = block.get("url") or ""
+    if data:
+        source: dict[str, Any] = {"bytes": _b64(data, f"{kind} block")}
+    elif url.startswith("s3://"):
+        source = {"s3Location": {"uri": url}}
+    else:
+        raise ConfigurationError(
+            f"{kind} block needs base64 data or an s3:// url (Bedrock does not fetch "
+            f"remote URLs): {_describe(block)}"
+        )
+    return UnknownBlock(kind, {"format": _av_format(kind, mime, formats), "source": source})
+
+
+def _openai_file(block: Mapping[str, Any]) -> ContentBlock:
+    """OpenAI Chat Completions ``{"type": "file", "file": {"filename", "file_data"}}``."""
+    inner = block["file"]
+    data_url = str(inner.get("file_data") or "")
+    header, _, data = data_url.partition(",")
+    if not header.startswith("data:") or ";base64" not in header:
+        raise ConfigurationError(
+            "file.file_data must be a base64 data URL (OpenAI file ids cannot be sent to Bedrock)"
+        )
+    mime = header[5:].split(";", 1)[0]
+    return _media_block(
+        {"type": "file", "base64": data, "mime_type": mime, "filename": inner.get("filename")}
+    )
+
+
+def _source_block(block: Mapping[str, Any]) -> ContentBlock:
+    """Anthropic's ``{"type": "image" | "document", "source": {...}}`` blocks."""
+    kind, source = block["type"], block["source"]
+    source_type = source.get("type")
+    mime = source.get("media_type") or source.get("mediaType") or ""
+    if source_type == "base64":
+        raw = _b64(source.get("data"), f"{kind} block")
+        if kind == "image":
+            return ImageBlock(image_format(mime), raw)
+        name = block.get("title") or block.get("name") or "document"
+        enabled = bool((block.get("citations") or {}).get("enabled"))
+        return DocumentBlock(
+            document_format(mime, name), document_name(name), raw, citations=enabled
+        )
+    if kind == "document" and source_type == "text":
+        name = block.get("title") or block.get("name") or "document"
+        enabled = bool((block.get("citations") or {}).get("enabled"))
+        return DocumentBlock(
+            "txt", document_name(name), text=str(source.get("data", "")), citations=enabled
+        )
+    if kind == "video" and source_type in ("base64", "s3Location"):
+        fmt = mime.rsplit("/", 1)[-1]
+        wire = {"bytes": _b64(source["data"], "video")} if source_type == "base64" else None
+        return UnknownBlock("video", {"format": fmt, "source": wire or {"s3Location": source}})
+    raise ConfigurationError(
+        f"{kind} block with source type {source_type!r}: Bedrock takes inline base64 "
+        f"(or s3:// via the standard url form); it does not fetch URLs: {_describe(block)}"
+    )
+
+
+def _describe(block: Mapping[str, Any]) -> str:
+    # Errors name the block without dumping megabytes of base64 into logs.
+    text = repr(dict(block))
+    return text if len(text) <= 200 else text[:200] + "...}"
+
+
+# ----------------------------------------------------------------------- text and reasoning
+
+
+def _citation(item: Mapping[str, Any]) -> dict[str, Any] | None:
+    """One citation back to Bedrock's form: from camelCase, snake_case or a v1 annotation."""
+    if item.get("type") == "citation":  # v1 annotation built from a Converse citation
+        extras = item.get("extras") or {}
+        if "location" not in extras:
+            return None
+        cited: dict[str, Any] = {"location": camel_keys(extras["location"])}
+        if item.get("title"):
+            cited["title"] = item["title"]
+        if item.get("cited_text") is not None:
+            cited["sourceContent"] = [{"text": item["cited_text"]}]
+        return cited
+    wire = camel_keys(dict(item))
+    return wire if "location" in wire else None
+
+
+def _text_block(block: Mapping[str, Any]) -> ContentBlock | None:
+    text = block.get("text")
+    if not text:
+        return None
+    found = block.get("citations") or block.get("annotations") or ()
+    citations = [c for c in (_citation(i) for i in found if isinstance(i, Mapping)) if c]
+    if citations:
+        return CitationsBlock(str(text), tuple(citations))
+    return TextBlock(str(text))
+
+
+def _reasoning_block(block: Mapping[str, Any]) -> ContentBlock:
+    kind = block["type"]
+    if kind == "thinking":
+        return ReasoningBlock(block.get("thinking", ""), block.get("signature") or None)
+    if kind == "redacted_thinking":
+        return ReasoningBlock(redacted_content=_b64(block.get("data", ""), "redacted_thinking"))
+    if kind == "reasoning":  # v1
         extras = block.get("extras") or {}
+        if extras.get("redacted_content") is not None:
+            return ReasoningBlock(redacted_content=extras["redacted_content"])
         return ReasoningBlock(
             block.get("reasoning", ""), block.get("signature") or extras.get("signature")
         )
-    if kind in ("cache_point", "cachePoint"):
-        return CachePointBlock(block.get("cache_type", "default"), block.get("ttl"))
-    if kind == "guard_content":
-        if not isinstance(block.get("text"), str):
-            raise ConfigurationError(f"guard_content block needs its text: {block!r:.80}")
-        return GuardContentBlock(block["text"], tuple(block.get("qualifiers") or ()))
-    if kind in ("tool_use", "tool_call", "function_call"):
-        return None  # tool calls travel in AIMessage.tool_calls
-    if kind == "json":
-        return JsonBlock(block.get("json", block.get("value")))
-    raise ConfigurationError(f"unsupported message content block type {kind!r}: {block!r}")
+    content = block.get("reasoning_content") or block.get("reasoningContent") or {}
+    if content.get("redacted_content") is not None:
+        return ReasoningBlock(redacted_content=content["redacted_content"])
+    return ReasoningBlock(content.get("text", ""), content.get("signature") or None)
+
+
+# ----------------------------------------------------------------------- tools
+
+
+def _tool_input(value: Any, name: str) -> dict[str, Any]:
+    if isinstance(value, str):  # a merged stream keeps the arguments as JSON text
+        try:
+            value = json.loads(value) if value.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise ConfigurationError(f"tool call {name!r}: arguments are not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"tool call {name!r}: arguments must be an object")
+    return value
+
+
+def _tool_result_content(content: Any) -> tuple[Any, ...]:
+    items = [content] if isinstance(content, str) else list(content or ())
+    blocks: list[Any] = []
+    for item in items:
+        for block in _content_blocks(item):
+            if isinstance(block, CachePointBlock):
+                continue  # a cache point marks the prompt, not the tool's output
+            if not isinstance(block, TextBlock | JsonBlock | ImageBlock | DocumentBlock):
+                raise ConfigurationError(
+                    f"tool results hold text, json, images and documents, got {block!r}"
+                )
+            blocks.append(block)
+    return tuple(blocks) or (TextBlock("(empty)"),)
+
+
+def _anthropic_tool_result(block: Mapping[str, Any]) -> ContentBlock:
+    tool_use_id = block.get("tool_use_id") or block.get("toolUseId")
+    if not tool_use_id:
+        raise ConfigurationError(f"tool_result block has no tool_use_id: {_describe(block)}")
+    status: Literal["error"] | None = "error" if block.get("is_error") else None
+    return ToolResultBlock(str(tool_use_id), _tool_result_content(block.get("content")), status)
+
+
+# ----------------------------------------------------------------------- dispatch
+
+
+def _wire_blocks(block: Mapping[str, Any]) -> list[ContentBlock]:
+    unknown = sorted(set(block) - _WIRE_KEYS)
+    if unknown:
+        raise ConfigurationError(
+            f"content block mixes Bedrock keys with unknown keys {unknown}: {_describe(block)}"
+        )
+    return [block_from_wire({key: value}) for key, value in block.items()]
+
+
+def _image(block: Mapping[str, Any]) -> ContentBlock:
+    if isinstance(block.get("image"), Mapping):  # langchain-aws: {"type": "image", "image": wire}
+        return block_from_wire({"image": block["image"]})
+    if isinstance(block.get("source"), Mapping):
+        return _source_block(block)
+    return _media_block(block)
+
+
+def _image_url(block: Mapping[str, Any]) -> ContentBlock:
+    value = block.get("image_url")
+    url = value.get("url") if isinstance(value, Mapping) else value
+    mime, raw = parse_data_url(url, "image_url block")
+    return ImageBlock(image_format(mime), raw)
+
+
+def _file(block: Mapping[str, Any]) -> ContentBlock:
+    if isinstance(block.get("file"), Mapping):
+        return _openai_file(block)
+    return _media_block(block)
+
+
+def _document(block: Mapping[str, Any]) -> ContentBlock:
+    if isinstance(block.get("document"), Mapping):
+        return block_from_wire({"document": camel_keys(block["document"])})
+    if isinstance(block.get("source"), Mapping):
+        return _source_block(block)
+    return _media_block({**block, "type": "file"})
+
+
+def _video(block: Mapping[str, Any]) -> ContentBlock:
+    if isinstance(block.get("video"), Mapping):
+        return block_from_wire({"video": block["video"]})
+    if isinstance(block.get("source"), Mapping):
+        return _source_block(block)
+    return _av_block(block)
+
+
+def _audio(block: Mapping[str, Any]) -> ContentBlock:
+    if isinstance(block.get("audio"), Mapping):
+        return block_from_wire({"audio": block["audio"]})
+    return _av_block(block)
+
+
+def _guard(block: Mapping[str, Any]) -> ContentBlock:
+    inner = block.get("guard_content")
+    text = inner.get("text") if isinstance(inner, Mapping) else block.get("text")
+    if not text:
+        raise ConfigurationError(f"guard_content block has no text: {_describe(block)}")
+    return GuardContentBlock(str(text), tuple(block.get("qualifiers") or ()))
+
+
+def _cache_point(block: Mapping[str, Any]) -> ContentBlock:
+    return CachePointBlock(block.get("cache_type", "default"), block.get("ttl"))
+
+
+def _json(block: Mapping[str, Any]) -> ContentBlock:
+    return JsonBlock(block.get("json", block.get("value")))
+
+
+_BY_TYPE: dict[str, Callable[[Mapping[str, Any]], ContentBlock | None]] = {
+    "text": _text_block,
+    "image": _image,
+    "image_url": _image_url,
+    "file": _file,
+    "audio": _audio,
+    "input_audio": _av_block,
+    "text-plain": _media_block,
+    "document": _document,
+    "video": _video,
+    "reasoning_content": _reasoning_block,
+    "reasoning": _reasoning_block,
+    "thinking": _reasoning_block,
+    "redacted_thinking": _reasoning_block,
+    "cache_point": _cache_point,
+    "cachePoint": _cache_point,
+    "guard_content": _guard,
+    "json": _json,
+    "tool_result": _anthropic_tool_result,
+}
+
+
+def _content_blocks(block: Any) -> list[ContentBlock]:
+    """One LangChain content item as core blocks (none for empty text and tool calls)."""
+    if isinstance(block, str):
+        return [TextBlock(block)] if block else []
+    if not isinstance(block, Mapping):
+        raise ConfigurationError(f"unsupported message content block: {block!r}")
+    kind = block.get("type")
+    if kind is None:
+        if _WIRE_KEYS.intersection(block):
+            return _wire_blocks(block)
+        raise ConfigurationError(f"content block has no type: {_describe(block)}")
+    if kind == "non_standard":  # content_blocks' wrapper around what it had no name for
+        value = block.get("value")
+        if not isinstance(value, Mapping):
+            raise ConfigurationError(f"non_standard block holds no block: {_describe(block)}")
+        return _content_blocks(value)
+    if kind in _TOOL_CALL_TYPES:
+        return []
+    convert = _BY_TYPE.get(kind)
+    if convert is None:
+        raise ConfigurationError(
+            f"unsupported message content block type {kind!r}: Bedrock has no equivalent "
+            f"({_describe(block)})"
+        )
+    found = convert(block)
+    blocks = [found] if found is not None else []
+    control = block.get("cache_control")  # Anthropic's cache marker -> a Bedrock cache point
+    if isinstance(control, Mapping):
+        blocks.append(CachePointBlock("default", control.get("ttl")))
+    return blocks
 
 
 def _blocks(content: str | list[Any]) -> list[ContentBlock]:
     items = [content] if isinstance(content, str) else content
-    return [b for b in (_content_block(item) for item in items) if b is not None]
+    return [b for item in items for b in _content_blocks(item)]
 
 
 def _tool_result(message: ToolMessage) -> ToolResultBlock:
     if not message.tool_call_id:
         raise ConfigurationError("ToolMessage.tool_call_id is empty")
-    content: list[Any] = []
-    if isinstance(message.content, str):
-        content = [TextBlock(message.content or "(empty)")]
-    else:
-        for item in message.content:
-            block = _content_block(item)
-            if block is not None:
-                content.append(block)
-        content = content or [TextBlock("(empty)")]
     return ToolResultBlock(
-        message.tool_call_id, tuple(content), "error" if message.status == "error" else None
+        message.tool_call_id,
+        _tool_result_content(message.content or "(empty)"),
+        "error" if message.status == "error" else None,
     )
 
 
 def _ai_blocks(message: AIMessage) -> list[ContentBlock]:
-    blocks = _blocks(message.content)
+    """Content in order; tool calls where their blocks stand, the rest after.
+
+    ``tool_calls`` is the authority on a call's arguments (a merged stream keeps them as
+    JSON text in the content); a ``tool_use`` block with no matching call is read as is.
+    """
+    calls = {call.get("id"): call for call in message.tool_calls}
     for call in message.tool_calls:
         if not call.get("id"):
             raise ConfigurationError(f"tool call {call.get('name')!r} has no id")
-        blocks.append(ToolUseBlock(call["id"] or "", call["name"], dict(call["args"])))
+    blocks: list[ContentBlock] = []
+    placed: set[str] = set()
+    items = [message.content] if isinstance(message.content, str) else message.content
+    for item in items:
+        if isinstance(item, Mapping) and item.get("type") in _TOOL_CALL_TYPES:
+            call_id = item.get("id") or item.get("call_id")
+            if not call_id or call_id in placed:
+                continue
+            found = calls.get(call_id)
+            if found is not None:
+                blocks.append(ToolUseBlock(call_id, found["name"], dict(found["args"])))
+            elif item.get("name"):
+                name = str(item["name"])
+                args = item.get("input", item.get("args", {}))
+                blocks.append(ToolUseBlock(str(call_id), name, _tool_input(args, name)))
+            else:
+                continue
+            placed.add(call_id)
+        else:
+            blocks.extend(_content_blocks(item))
+    for call in message.tool_calls:
+        if call["id"] not in placed:
+            blocks.append(ToolUseBlock(call["id"] or "", call["name"], dict(call["args"])))
     return blocks
+
+
+def system_blocks(items: Sequence[Any], where: str) -> list[SystemBlock]:
+    """System prompt blocks: strings, LangChain text blocks or Bedrock wire dicts."""
+    found: list[SystemBlock] = []
+    for item in items:
+        for block in _content_blocks(item):
+            if not isinstance(block, TextBlock | CachePointBlock | GuardContentBlock):
+                raise ConfigurationError(f"{where}: system messages take text only")
+            found.append(block)
+    return found
 
 
 def to_core(messages: Sequence[BaseMessage]) -> tuple[list[SystemBlock], list[Message]]:
@@ -177,10 +539,10 @@ def to_core(messages: Sequence[BaseMessage]) -> tuple[list[SystemBlock], list[Me
         if isinstance(message, SystemMessage) or (
             isinstance(message, ChatMessage) and message.role == "system"
         ):
-            for block in _blocks(message.content):
-                if not isinstance(block, TextBlock | CachePointBlock | GuardContentBlock):
-                    raise ConfigurationError(f"messages[{i}]: system messages take text only")
-                system.append(block)
+            content = message.content
+            system.extend(
+                system_blocks([content] if isinstance(content, str) else content, f"messages[{i}]")
+            )
         elif isinstance(message, AIMessage):
             turns.append(Message("assistant", tuple(_ai_blocks(message))))
         elif isinstance(message, ToolMessage):
@@ -196,130 +558,3 @@ def to_core(messages: Sequence[BaseMessage]) -> tuple[list[SystemBlock], list[Me
                 f"messages[{i}]: unsupported message type {type(message).__name__}"
             )
     return system, turns
-
-
-# ----------------------------------------------------------------------- core -> LangChain
-
-
-def usage_metadata(usage: Usage) -> UsageMetadata:
-    """LangChain usage: input_tokens counts cache reads and writes (its convention)."""
-    details = InputTokenDetails(
-        cache_read=usage.cache_read_input_tokens, cache_creation=usage.cache_write_input_tokens
-    )
-    if usage.cache_write_1h_input_tokens:  # the key langchain-anthropic uses for 1 h writes
-        details["ephemeral_1h_input_tokens"] = usage.cache_write_1h_input_tokens  # type: ignore[typeddict-unknown-key]
-    return UsageMetadata(
-        input_tokens=usage.total_input_tokens,
-        output_tokens=usage.output_tokens,
-        total_tokens=usage.total_input_tokens + usage.output_tokens,
-        input_token_details=details,
-    )
-
-
-def response_metadata(result: ConverseResult) -> dict[str, Any]:
-    """Typed Bedrock facts for ``AIMessage.response_metadata``."""
-    return {
-        "model_id": result.model_id,
-        "model_name": result.model_id,
-        "model_provider": "bedrock",
-        "stop_reason": result.stop_reason,
-        "raw_stop_reason": result.raw_stop_reason,
-        "request_id": result.request_id,
-        "latency_ms": result.latency_ms,
-        "guardrail": result.guardrail,
-        "additional_model_response_fields": result.additional_model_response_fields,
-    }
-
-
-def _lc_block(block: ContentBlock) -> dict[str, Any] | None:
-    if isinstance(block, TextBlock):
-        return {"type": "text", "text": block.text}
-    if isinstance(block, ReasoningBlock):
-        if block.redacted_content is not None:
-            return {
-                "type": "reasoning_content",
-                "reasoning_content": {"redacted_content": block.redacted_content},
-            }
-        return {
-            "type": "reasoning_content",
-            "reasoning_content": {"text": block.text, "signature": block.signature},
-        }
-    if isinstance(block, CitationsBlock):
-        return {"type": "text", "text": block.text, "citations": list(block.citations)}
-    if isinstance(block, ToolUseBlock):
-        return None
-    if isinstance(block, UnknownBlock):
-        return {block.type: block.raw}
-    return {"type": "bedrock", "block": block}
-
-
-def to_ai_message(result: ConverseResult) -> AIMessage:
-    """The assistant turn as an AIMessage: text content stays a plain string when possible."""
-    blocks = result.message.content
-    if all(isinstance(b, TextBlock | ToolUseBlock) for b in blocks):
-        content: str | list[Any] = result.text
-    else:
-        content = [b for b in (_lc_block(block) for block in blocks) if b is not None]
-    return AIMessage(
-        content=content,
-        tool_calls=[
-            {"name": c.name, "args": c.input, "id": c.id, "type": "tool_call"}
-            for c in result.message.tool_calls
-        ],
-        usage_metadata=usage_metadata(result.usage),
-        response_metadata=response_metadata(result),
-        id=result.request_id,
-    )
-
-
-class ChunkBuilder:
-    """Turns core stream deltas into AIMessageChunks for one stream."""
-
-    def __init__(self) -> None:
-        self._list_content = False
-
-    def chunk(self, delta: StreamDelta) -> AIMessageChunk | None:
-        """The chunk for ``delta``, or None when it carries nothing for LangChain."""
-        if isinstance(delta, TextDelta):
-            if self._list_content:
-                return AIMessageChunk(
-                    content=[{"type": "text", "text": delta.text, "index": delta.index}]
-                )
-            return AIMessageChunk(content=delta.text)
-        if isinstance(delta, ReasoningDelta):
-            self._list_content = True
-            content: dict[str, Any] = {"text": delta.text}
-            if delta.signature:
-                content["signature"] = delta.signature
-            if delta.redacted_content is not None:
-                content = {"redacted_content": delta.redacted_content}
-            return AIMessageChunk(
-                content=[
-                    {
-                        "type": "reasoning_content",
-                        "reasoning_content": content,
-                        "index": delta.index,
-                    }
-                ]
-            )
-        if isinstance(delta, ToolCallDelta):
-            return AIMessageChunk(
-                content=[] if self._list_content else "",
-                tool_call_chunks=[
-                    {
-                        "name": delta.name,
-                        "args": delta.arguments,
-                        "id": delta.id,
-                        "index": delta.index,
-                        "type": "tool_call_chunk",
-                    }
-                ],
-            )
-        if isinstance(delta, CompletedDelta):
-            return AIMessageChunk(
-                content=[] if self._list_content else "",
-                usage_metadata=usage_metadata(delta.result.usage),
-                response_metadata=response_metadata(delta.result),
-                chunk_position="last",
-            )
-        return None

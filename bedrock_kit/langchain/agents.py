@@ -7,7 +7,7 @@ return-of-control loop, trace parsing and wire shapes all live in :mod:`bedrock_
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
@@ -31,11 +31,8 @@ from bedrock_kit.core.agents.runtime import (
 )
 from bedrock_kit.core.chat.tools import build_action_group
 from bedrock_kit.errors import ConfigurationError
-from bedrock_kit.langchain._client import (
-    BedrockClientArgs,
-    StrictArguments,
-    check_call_arguments,
-)
+from bedrock_kit.langchain._client import BedrockClientArgs, StrictArguments, check_call_arguments
+from bedrock_kit.langchain._serial import LangChainSerializable
 from bedrock_kit.langchain.tools import to_local_tool
 
 __all__ = ["BedrockAgent", "BedrockAgentRunnable", "BedrockAgentTool"]
@@ -64,7 +61,9 @@ def _history(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
     return history
 
 
-class BedrockAgentRunnable(BedrockClientArgs, RunnableSerializable[Any, AIMessage]):
+class BedrockAgentRunnable(
+    LangChainSerializable, BedrockClientArgs, RunnableSerializable[Any, AIMessage]
+):
     """A Bedrock Agent (or an inline agent) as a LangChain Runnable.
 
     Input: a string, a prompt value (so ``prompt | agent`` works), a message, a list of
@@ -89,6 +88,7 @@ class BedrockAgentRunnable(BedrockClientArgs, RunnableSerializable[Any, AIMessag
     """
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+    lc_code_fields: ClassVar[tuple[str, ...]] = ("tools",)
 
     agent_id: str | None = None
     """Agent id; None runs an inline agent (``foundation_model`` + ``instruction``)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from operator import itemgetter
 from typing import Any, ClassVar, Literal
 
@@ -19,15 +18,10 @@ from langchain_core.output_parsers.openai_tools import (
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
-from langchain_core.utils.function_calling import convert_to_json_schema
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
-from bedrock_kit.core.chat.converse import (
-    build_json_schema_output,
-    build_tool_spec,
-    parse_guardrail_config,
-)
+from bedrock_kit.core.chat.converse import build_tool_spec, parse_guardrail_config
 from bedrock_kit.core.chat.messages import guard_last_turn, guardrail_intervention_error
 from bedrock_kit.core.chat.models import (
     check_model_region,
@@ -45,80 +39,34 @@ from bedrock_kit.core.chat.send import (
 )
 from bedrock_kit.core.chat.stream import CompletedDelta
 from bedrock_kit.core.chat.token_estimate import estimate_invoke_tokens, estimate_request_tokens
-from bedrock_kit.core.chat.types import ConverseResult, InferenceConfig, ToolSpec
+from bedrock_kit.core.chat.types import ConverseResult, InferenceConfig, SystemBlock, ToolSpec
 from bedrock_kit.core.prompts.management import model_arguments
 from bedrock_kit.core.transport.arguments import Arguments, unknown_argument_error
+from bedrock_kit.core.transport.clients import ClientSettings
 from bedrock_kit.core.transport.deadline import check_deadline
 from bedrock_kit.errors import (
     AccessDeniedError,
     BedrockValidationError,
     ConfigurationError,
 )
+from bedrock_kit.langchain import _options as options
 from bedrock_kit.langchain._arguments import CHAT_CALL, CHAT_CONSTRUCTOR
 from bedrock_kit.langchain._client import BedrockClientArgs, check_call_arguments
-from bedrock_kit.langchain._convert import ChunkBuilder, to_ai_message, to_core
-from bedrock_kit.langchain.tools import to_tool_spec
+from bedrock_kit.langchain._convert import ChunkBuilder, system_blocks, to_ai_message, to_core
+from bedrock_kit.langchain._serial import LangChainSerializable
+
+# Documented fallback of get_num_tokens_from_messages when CountTokens is unavailable for a
+# model: about four characters per token, the rule of thumb AWS and most providers quote.
+_CHARS_PER_TOKEN = 4
+_LATENCIES = ("standard", "optimized")
 
 
-def _tool_spec(tool: Any, strict: bool | None) -> ToolSpec:
-    if isinstance(tool, Mapping) and "toolSpec" in tool:  # Bedrock wire form
-        wire = tool["toolSpec"]
-        schema = (wire.get("inputSchema") or {}) if isinstance(wire, Mapping) else {}
-        if not isinstance(wire, Mapping) or "name" not in wire or "json" not in schema:
-            raise ConfigurationError(
-                "a Bedrock toolSpec dict needs 'name' and 'inputSchema': {'json': {...}}, "
-                f"got {wire!r:.80}"
-            )
-        tool = ToolSpec(
-            wire["name"], wire.get("description", ""), schema["json"], wire.get("strict")
-        )
-    spec = to_tool_spec(tool)
-    # Not OpenAI's strict conversion (every argument required): the flag alone is sent.
-    return replace(spec, strict=strict) if strict is not None else spec
-
-
-def _tool_choice(choice: Any, specs: Sequence[ToolSpec]) -> str | None:
-    """LangChain tool_choice values -> the core's None / auto / any / tool name."""
-    if choice is None or choice == "auto":
-        return choice  # type: ignore[no-any-return]
-    if choice in ("any", "required"):
-        return "any"
-    if choice is True:
-        if len(specs) != 1:
-            raise ConfigurationError("tool_choice=True needs exactly one tool")
-        return specs[0].name
-    if isinstance(choice, Mapping):
-        name = (choice.get("function") or {}).get("name") or choice.get("name")
-        if not name:
-            raise ConfigurationError(f"tool_choice dict names no tool: {choice!r}")
-        return str(name)
-    if isinstance(choice, str):
-        return choice
-    raise ConfigurationError(f"unsupported tool_choice {choice!r}")
-
-
-def _response_format(value: Any) -> dict[str, Any] | None:
-    """OpenAI-style ``response_format`` (LangChain agents' ProviderStrategy) -> outputConfig."""
-    if value is None:
-        return None
-    if not isinstance(value, Mapping) or value.get("type") != "json_schema":
-        raise ConfigurationError(
-            "response_format must be {'type': 'json_schema', 'json_schema': {'name': ..., "
-            f"'schema': {{...}}}}}}: Bedrock's structured output takes a schema; got {value!r:.80}"
-        )
-    block = value.get("json_schema") or value.get("jsonSchema") or {}
-    schema = block.get("schema") if isinstance(block, Mapping) else None
-    if not isinstance(schema, Mapping):
-        raise ConfigurationError("response_format['json_schema'] needs a 'schema' dict")
-    return build_json_schema_output(
-        schema, name=block.get("name"), description=block.get("description")
-    )
-
-
-class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
+class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
     """Bedrock chat model over the Converse API with native async.
 
-    Argument names match langchain-aws's ``ChatBedrockConverse`` where they overlap, so
+    Argument names match langchain-aws's ``ChatBedrockConverse`` (``guardrails``,
+    ``system``, ``base_model_id``, ``performance_config``, ``service_tier``, ``config``,
+    ``api_key``...), and messages carry the same content and ``response_metadata`` keys, so
     switching is a change of import.
 
     Example:
@@ -135,8 +83,16 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
 
     model_id: str = Field(alias="model")
     """Foundation model id, inference-profile id, or model / profile ARN."""
+    base_model_id: str | None = Field(default=None, alias="base_model")
+    """The foundation model behind an ARN or application inference profile: used for
+    capability lookups and reported as ``model_name``."""
+    provider: str = ""
+    """Model provider (``anthropic``, ``amazon``...) for ARNs that do not name one."""
     api: Api = "converse"
     """``converse`` (default) or ``invoke``: InvokeModel with the provider's native body."""
+    system: list[str | dict[str, Any]] | None = None
+    """System prompts sent before any SystemMessage: strings, text blocks or Bedrock system
+    blocks (``{"cachePoint": ...}``, ``{"guardContent": ...}``)."""
     temperature: float | None = None
     """Sampling temperature."""
     max_tokens: int | None = None
@@ -149,12 +105,28 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
     """Provider-specific request fields (e.g. ``{"thinking": {...}}``)."""
     additional_model_response_field_paths: list[str] | None = None
     """JSON pointers of provider-specific response fields to return."""
-    guardrail_config: dict[str, Any] | None = None
+    guardrail_config: dict[str, Any] | None = Field(default=None, alias="guardrails")
     """``{"guardrailIdentifier", "guardrailVersion", "trace", "streamProcessingMode"}``."""
     guard_last_turn: bool = False
     """Wrap the last user turn in ``guardContent`` so the guardrail checks only it."""
     raise_on_guardrail_intervention: bool = False
     """Raise GuardrailInterventionError instead of returning the guardrail's answer."""
+    performance_config: dict[str, Any] | None = None
+    """``{"latency": "standard" | "optimized"}`` (Converse ``performanceConfig``)."""
+    service_tier: Literal["priority", "default", "flex", "reserved"] | None = None
+    """Converse ``serviceTier``; None leaves Bedrock's default."""
+    request_metadata: dict[str, str] | None = None
+    """Key-value pairs Bedrock records in invocation logs (``requestMetadata``)."""
+    output_config: dict[str, Any] | None = None
+    """Converse ``outputConfig`` sent with every call (e.g. a JSON Schema answer format)."""
+    supports_tool_choice_values: Sequence[Literal["auto", "any", "tool"]] | None = None
+    """The tool_choice types the model takes; None uses bedrock-kit's table. Outside it,
+    ``bind_tools`` refuses the choice before any request."""
+    config: Any = Field(default=None, exclude=True)
+    """A ``botocore.config.Config`` for the client; ``timeout`` and ``max_retries`` win."""
+    bedrock_api_key: SecretStr | None = Field(default=None, alias="api_key")
+    """A Bedrock API key, sent as ``Authorization: Bearer`` by this model's clients only.
+    Without it, botocore still honours ``AWS_BEARER_TOKEN_BEDROCK`` by itself."""
     ledger: Any = Field(default=None, exclude=True)
     """A :class:`bedrock_kit.Ledger`: every call is reserved before it is sent (refused with
     BudgetExceededError when it could cross a limit) and settled to billed usage after."""
@@ -167,15 +139,32 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
     _runtime: ConverseRuntime | None = PrivateAttr(default=None)
     _count_tokens_unsupported: bool = PrivateAttr(default=False)
 
-    @field_validator("model_id")
+    @field_validator("model_id", "base_model_id")
     @classmethod
-    def _check_model(cls, value: str) -> str:
-        return validate_model_id(value)
+    def _check_model(cls, value: str | None) -> str | None:
+        return None if value is None else validate_model_id(value)
 
     @field_validator("guardrail_config")
     @classmethod
     def _check_guardrail_config(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         parse_guardrail_config(value)
+        return value
+
+    @field_validator("performance_config")
+    @classmethod
+    def _check_performance(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        _latency(value)
+        return value
+
+    @field_validator("supports_tool_choice_values")
+    @classmethod
+    def _check_choices(cls, value: Sequence[str] | None) -> Sequence[str] | None:
+        return options.check_choice_values(value)
+
+    @field_validator("system")
+    @classmethod
+    def _check_system(cls, value: list[Any] | None) -> list[Any] | None:
+        system_blocks(value or (), "system")
         return value
 
     def model_post_init(self, context: Any, /) -> None:
@@ -186,6 +175,25 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
         InferenceConfig(self.max_tokens, self.temperature, self.top_p, tuple(self.stop or ()))
         check_model_region(self.model_id, self.region_name)
 
+    def __getstate__(self) -> dict[Any, Any]:
+        # The API key, like the AWS credentials, never travels in a pickle.
+        state = super().__getstate__()
+        state["__dict__"] = {**state["__dict__"], "bedrock_api_key": None}
+        return state
+
+    def client_settings(self) -> ClientSettings:
+        """The core :class:`ClientSettings`, with ``config`` and ``bedrock_api_key``."""
+        base = super().client_settings()
+        return ClientSettings(
+            **{
+                **{f: getattr(base, f) for f in base.__dataclass_fields__},
+                "config": self.config,
+                "bearer_token": (
+                    self.bedrock_api_key.get_secret_value() if self.bedrock_api_key else None
+                ),
+            }
+        )
+
     @classmethod
     def from_prompt(cls, prompt: Any, **kwargs: Any) -> ChatBedrockKit:
         """A model configured from a Prompt Management template's model and settings.
@@ -194,6 +202,12 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
         prompt's settings. See :func:`bedrock_kit.langchain.prompts.chat_model_for_prompt`.
         """
         return cls(**model_arguments(prompt.metadata or {}, kwargs))
+
+    @classmethod
+    def create_cache_point(cls, cache_type: str = "default") -> dict[str, Any]:
+        """A prompt-cache checkpoint block for message content or ``system``:
+        ``{"cachePoint": {"type": "default"}}`` (as langchain-aws builds it)."""
+        return {"cachePoint": {"type": cache_type}}
 
     # ------------------------------------------------------------------ plumbing
 
@@ -205,6 +219,16 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
                 self.client_settings(), client=self.client, async_client=self.async_client
             )
         return self._runtime
+
+    @property
+    def model(self) -> str:
+        """Same as ``model_id`` (langchain-aws's name)."""
+        return self.model_id
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        """Credentials and the API key, kept out of ``dumpd`` / ``dumps``."""
+        return {**super().lc_secrets, "bedrock_api_key": "AWS_BEARER_TOKEN_BEDROCK"}
 
     @property
     def _llm_type(self) -> str:
@@ -224,7 +248,7 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = LangSmithParams(
             ls_provider="amazon_bedrock",
-            ls_model_name=kwargs.get("model") or self.model_id,
+            ls_model_name=kwargs.get("model") or self.base_model_id or self.model_id,
             ls_model_type="chat",
         )
         if self.temperature is not None:
@@ -234,6 +258,31 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
         if stop or self.stop:
             params["ls_stop"] = stop or self.stop
         return params
+
+    def _capability_model(self) -> str:
+        """The id to look capabilities up by: the base model, else what the id says."""
+        if self.base_model_id:
+            return self.base_model_id
+        if self.provider and self.model_id.startswith("arn:"):
+            return f"{self.provider}."
+        return self.model_id
+
+    def _system(self) -> list[SystemBlock]:
+        return system_blocks(self.system or (), "system")
+
+    def _output_config(self, kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
+        if kwargs.get("output_config"):
+            return dict(kwargs["output_config"])
+        if kwargs.get("response_format") is not None:
+            return options.response_format_output(kwargs["response_format"])
+        return self.output_config
+
+    def _additional_fields(self, kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
+        merged = {
+            **(self.additional_model_request_fields or {}),
+            **(kwargs.get("additional_model_request_fields") or {}),
+        }
+        return merged or None
 
     def build_request(
         self,
@@ -247,23 +296,22 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
 
         Raises:
             UnknownArgumentError: On a keyword argument no call takes (see ``CHAT_CALL``).
-            ConfigurationError: Bad messages or arguments, before anything is sent.
+            ConfigurationError: Input Bedrock would refuse; nothing is sent.
         """
         kwargs = check_call_arguments("ChatBedrockKit call", kwargs, CHAT_CALL)
         system, turns = to_core(messages)
         if self.guard_last_turn and self.guardrail_config:
             turns = guard_last_turn(turns)
-        specs = [_tool_spec(t, kwargs.get("strict")) for t in kwargs.get("tools") or ()]
-        output_config = kwargs.get("output_config") or _response_format(
-            kwargs.get("response_format")
-        )
+        specs = [options.tool_spec(t, kwargs.get("strict")) for t in kwargs.get("tools") or ()]
+        choice = options.tool_choice(kwargs.get("tool_choice"), specs)
+        options.check_choice_supported(choice, self.supports_tool_choice_values, self.model_id)
         model = validate_model_id(kwargs.get("model") or self.model_id)
         check_model_region(model, self.region_name)
         return build_chat_request(
             self.api,
             model,
             turns,
-            system=system,
+            system=[*self._system(), *system],
             inference=InferenceConfig(
                 max_tokens=kwargs.get("max_tokens", self.max_tokens),
                 temperature=kwargs.get("temperature", self.temperature),
@@ -271,13 +319,16 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
                 stop_sequences=tuple(stop or kwargs.get("stop") or self.stop or ()),
             ),
             tools=specs,
-            tool_choice=_tool_choice(kwargs.get("tool_choice"), specs),
+            tool_choice=choice,
             guardrail=parse_guardrail_config(self.guardrail_config),
-            additional_model_request_fields=kwargs.get(
-                "additional_model_request_fields", self.additional_model_request_fields
-            ),
+            additional_model_request_fields=self._additional_fields(kwargs),
             additional_model_response_field_paths=self.additional_model_response_field_paths or (),
-            output_config=output_config,
+            output_config=self._output_config(kwargs),
+            request_metadata=kwargs.get("request_metadata") or self.request_metadata,
+            performance_latency=_latency(
+                kwargs.get("performance_config") or self.performance_config
+            ),
+            service_tier=_tier(kwargs.get("service_tier") or self.service_tier),
             stream=stream,
         )
 
@@ -302,6 +353,17 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
         if self.raise_on_guardrail_intervention and result.guardrail_intervened:
             raise guardrail_intervention_error(result)
 
+    def _result(self, result: ConverseResult) -> ChatResult:
+        self._check_guardrail(result)
+        message = to_ai_message(result, model_name=self.base_model_id)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _chunks(self, request: Mapping[str, Any], kwargs: Mapping[str, Any]) -> ChunkBuilder:
+        blocks = options.wants_blocks(
+            kwargs, self._additional_fields(kwargs), request, self.output_version
+        )
+        return ChunkBuilder(blocks=blocks, model_name=self.base_model_id)
+
     # ------------------------------------------------------------------ calls
 
     def _generate(
@@ -311,14 +373,8 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        result = send(
-            self.runtime,
-            self.api,
-            self.build_request(messages, stop, **kwargs),
-            **self._budget(kwargs),
-        )
-        self._check_guardrail(result)
-        return ChatResult(generations=[ChatGeneration(message=to_ai_message(result))])
+        request = self.build_request(messages, stop, **kwargs)
+        return self._result(send(self.runtime, self.api, request, **self._budget(kwargs)))
 
     async def _agenerate(
         self,
@@ -327,14 +383,8 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        result = await asend(
-            self.runtime,
-            self.api,
-            self.build_request(messages, stop, **kwargs),
-            **self._budget(kwargs),
-        )
-        self._check_guardrail(result)
-        return ChatResult(generations=[ChatGeneration(message=to_ai_message(result))])
+        request = self.build_request(messages, stop, **kwargs)
+        return self._result(await asend(self.runtime, self.api, request, **self._budget(kwargs)))
 
     def _stream(
         self,
@@ -343,8 +393,8 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        builder = ChunkBuilder()
         request = self.build_request(messages, stop, stream=True, **kwargs)
+        builder = self._chunks(request, kwargs)
         for delta in send_stream(self.runtime, self.api, request, **self._budget(kwargs)):
             if isinstance(delta, CompletedDelta):
                 self._check_guardrail(delta.result)
@@ -362,8 +412,8 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        builder = ChunkBuilder()
         request = self.build_request(messages, stop, stream=True, **kwargs)
+        builder = self._chunks(request, kwargs)
         async for delta in asend_stream(self.runtime, self.api, request, **self._budget(kwargs)):
             if isinstance(delta, CompletedDelta):
                 self._check_guardrail(delta.result)
@@ -391,14 +441,25 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
             tool_choice: ``auto``, ``any``/``required`` (must call one), a tool name, or
                 True (the only tool).
             strict: Ask for schema-exact arguments where the model supports it.
+            **kwargs: Other call arguments to bind, e.g. ``response_format``.
         """
-        specs = [_tool_spec(t, strict) for t in tools]
+        specs = [options.tool_spec(t, strict) for t in tools]
         for spec in specs:  # names and schemas fail now, not at the first call
             build_tool_spec(spec)
+        choice = options.tool_choice(tool_choice, specs)
+        options.check_choice_supported(choice, self.supports_tool_choice_values, self.model_id)
+        if "response_format" in kwargs:  # a bad schema fails now, not at the first call
+            options.response_format_output(kwargs["response_format"])
         bound: Runnable[LanguageModelInput, AIMessage] = self.bind(
-            tools=specs, tool_choice=_tool_choice(tool_choice, specs), **kwargs
+            tools=specs, tool_choice=choice, **kwargs
         )
         return bound
+
+    def _forced_choice(self, name: str) -> str | None:
+        supported = self.supports_tool_choice_values
+        if supported is not None:
+            return name if "tool" in supported else ("any" if "any" in supported else None)
+        return name if supports_tool_choice(self._capability_model(), "tool") else None
 
     def with_structured_output(
         self,
@@ -428,22 +489,26 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
             )
         is_model = isinstance(schema, type) and is_basemodel_subclass(schema)
         if method == "function_calling":
-            spec = _tool_spec(schema, strict)
-            choice = spec.name if supports_tool_choice(self.model_id, "tool") else None
-            llm = self.bind_tools([spec], tool_choice=choice)
+            spec = options.tool_spec(schema, strict)
+            llm = self.bind_tools(
+                [spec],
+                tool_choice=self._forced_choice(spec.name),
+                ls_structured_output_format={
+                    "kwargs": {"method": method},
+                    "schema": schema,
+                },
+            )
             parser: Runnable[Any, Any] = (
                 PydanticToolsParser(tools=[schema], first_tool_only=True)  # type: ignore[list-item]
                 if is_model
                 else JsonOutputKeyToolsParser(key_name=spec.name, first_tool_only=True)
             )
         elif method in ("json_schema", "json_mode"):
-            json_schema = convert_to_json_schema(schema)
-            output = build_json_schema_output(
-                json_schema,
-                name=json_schema.get("title"),
-                description=json_schema.get("description"),
+            json_schema = options.schema_of(schema)
+            llm = self.bind(
+                output_config=options.json_schema_output(json_schema),
+                ls_structured_output_format={"kwargs": {"method": method}, "schema": json_schema},
             )
-            llm = self.bind(output_config=output)
             parser = (
                 PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
                 if is_model
@@ -481,6 +546,26 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
             except (BedrockValidationError, AccessDeniedError):
                 self._count_tokens_unsupported = True
         return _estimate_tokens(request)
+
+
+def _latency(config: Mapping[str, Any] | None) -> str | None:
+    if not config:
+        return None
+    unknown = sorted(set(config) - {"latency"})
+    latency = config.get("latency")
+    if unknown or latency not in _LATENCIES:
+        raise ConfigurationError(
+            f"performance_config takes {{'latency': 'standard' | 'optimized'}}, got {config!r}"
+        )
+    return str(latency)
+
+
+def _tier(value: Any) -> str | None:
+    if value in (None, "priority", "default", "flex", "reserved"):
+        return value  # type: ignore[no-any-return]
+    raise ConfigurationError(
+        f"service_tier must be priority, default, flex or reserved, got {value!r}"
+    )
 
 
 def _estimate_tokens(request: Mapping[str, Any]) -> int:

@@ -42,11 +42,12 @@ from bedrock_kit.core.guardrails.texts import GuardedTexts, aguard_texts, guard_
 from bedrock_kit.errors import BedrockKitError, ConfigurationError, GuardrailInterventionError
 from bedrock_kit.langchain._client import BedrockClientArgs, check_call_arguments
 from bedrock_kit.langchain._guard_stream import ChunkPieces, apieces, pieces
+from bedrock_kit.langchain._serial import LangChainSerializable
 
 __all__ = ["BedrockGroundingCheck", "BedrockGuardrail", "BedrockStreamGuard"]
 
 
-class _GuardrailRunnable(BedrockClientArgs, RunnableSerializable[Any, Any]):
+class _GuardrailRunnable(LangChainSerializable, BedrockClientArgs, RunnableSerializable[Any, Any]):
     """Guardrail identity and the client arguments every bedrock-kit class takes."""
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)

@@ -41,6 +41,7 @@ from bedrock_kit.core.knowledge_bases.runtime import (
 from bedrock_kit.core.transport.arguments import Arguments
 from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.langchain._client import BedrockClientArgs, check_call_arguments
+from bedrock_kit.langchain._serial import LangChainSerializable
 
 __all__ = [
     "BedrockKnowledgeBaseRetriever",
@@ -158,7 +159,7 @@ class _SearchArgs(BaseModel):
         )
 
 
-class BedrockKnowledgeBaseRetriever(_ClientArgs, _SearchArgs, BaseRetriever):
+class BedrockKnowledgeBaseRetriever(LangChainSerializable, _ClientArgs, _SearchArgs, BaseRetriever):
     """Retriever over a Bedrock Knowledge Base with pagination and native async.
 
     Arguments match langchain-aws's ``AmazonKnowledgeBasesRetriever`` where they overlap
@@ -244,7 +245,7 @@ def _output(result: GenerationResult) -> dict[str, Any]:
 
 
 class BedrockRetrieveAndGenerate(
-    _ClientArgs, _SearchArgs, RunnableSerializable[Any, dict[str, Any]]
+    LangChainSerializable, _ClientArgs, _SearchArgs, RunnableSerializable[Any, dict[str, Any]]
 ):
     """RetrieveAndGenerate as a Runnable: question in, answer with citations out.
 

@@ -11,6 +11,7 @@ Example:
     ...     client = boto3.client("bedrock-runtime", endpoint_url=server.endpoint_url)
 """
 
+from bedrock_kit.testing.model import ScriptedModel
 from bedrock_kit.testing.replies import Reply, build_frames
 from bedrock_kit.testing.scripts import (
     build_usage,
@@ -26,6 +27,7 @@ __all__ = [
     "ReceivedRequest",
     "Reply",
     "ReplySource",
+    "ScriptedModel",
     "build_frames",
     "build_usage",
     "converse_reply",

@@ -48,6 +48,18 @@ class TestChatBedrockKitUnit(ChatModelUnitTests):
     def has_structured_output(self) -> bool:
         return True
 
+    @pytest.mark.xfail(
+        reason=(
+            "the suite reloads with load(allowed_objects='all'), which admits only the partner "
+            "classes on langchain-core's own mapping; bedrock-kit's are admitted with "
+            "additional_import_mappings=LOAD_MAPPINGS (round trips: test_serialization.py)"
+        ),
+        raises=ValueError,
+        strict=True,
+    )
+    def test_serdes(self, model, snapshot) -> None:  # type: ignore[no-untyped-def]
+        super().test_serdes(model, snapshot)
+
 
 _LIVE = (
     bool(os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE"))

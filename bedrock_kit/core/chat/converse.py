@@ -264,6 +264,7 @@ def build_converse_request(
     request_metadata: Mapping[str, str] | None = None,
     performance_latency: str | None = None,
     output_config: Mapping[str, Any] | None = None,
+    service_tier: str | None = None,
     stream: bool = False,
 ) -> dict[str, Any]:
     """Build the keyword arguments of a Converse / ConverseStream call."""
@@ -312,6 +313,8 @@ def build_converse_request(
         request["performanceConfig"] = {"latency": performance_latency}
     if output_config:
         request["outputConfig"] = dict(output_config)
+    if service_tier:
+        request["serviceTier"] = {"type": service_tier}
     # Every text the request carries (prompts, system, tool results, documents, schemas).
     check_text(request, "request")
     return request

@@ -55,6 +55,9 @@ def build_chat_request(
     additional_model_request_fields: Mapping[str, Any] | None = None,
     additional_model_response_field_paths: Sequence[str] = (),
     output_config: Mapping[str, Any] | None = None,
+    request_metadata: Mapping[str, str] | None = None,
+    performance_latency: str | None = None,
+    service_tier: str | None = None,
     stream: bool = False,
 ) -> dict[str, Any]:
     """Keyword arguments of the Converse or InvokeModel call for one chat turn."""
@@ -70,10 +73,20 @@ def build_chat_request(
             additional_model_request_fields=additional_model_request_fields,
             additional_model_response_field_paths=additional_model_response_field_paths,
             output_config=output_config,
+            request_metadata=request_metadata,
+            performance_latency=performance_latency,
+            service_tier=service_tier,
             stream=stream,
         )
     if output_config:
         raise ConfigurationError("json_schema structured output needs api='converse'")
+    for name, value in (
+        ("request_metadata", request_metadata),
+        ("performance_config", performance_latency),
+        ("service_tier", service_tier),
+    ):
+        if value:
+            raise ConfigurationError(f"{name} is sent with api='converse' only")
     # Same validation as Converse (roles, first turn, tool results, text) before any request.
     turns = merge_turns(messages)
     build_converse_request(

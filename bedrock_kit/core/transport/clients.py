@@ -31,7 +31,12 @@ from bedrock_kit.core.transport.wire import install_body_check
 from bedrock_kit.errors import ConfigurationError
 
 _RETRY_MODES = ("standard", "adaptive", "legacy")
-_SECRET_FIELDS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
+_SECRET_FIELDS = (
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "bearer_token",
+)
 
 
 def withheld_error(what: str) -> ConfigurationError:
@@ -101,6 +106,12 @@ class ClientSettings:
     """HTTP connection pool size (botocore's default of 10 throttles concurrent async calls)."""
     _withheld: bool = field(default=False, init=False, repr=False, compare=False)
     # True on an unpickled copy whose explicit credentials were left out of the pickle.
+    config: Any = field(default=None, compare=False)
+    """A ``botocore.config.Config`` of the caller's, merged over bedrock-kit's defaults;
+    explicit ``timeout`` and ``max_retries`` win over it."""
+    bearer_token: str | None = field(default=None, repr=False)
+    """A Bedrock API key: requests carry ``Authorization: Bearer`` instead of SigV4, for this
+    client only (botocore's own route, ``AWS_BEARER_TOKEN_BEDROCK``, is process-wide)."""
 
     def __post_init__(self) -> None:
         # botocore only checks these when it builds the client, with bare ValueErrors.
@@ -124,6 +135,10 @@ class ClientSettings:
                 isinstance(value, bool) or not isinstance(value, int | float) or not value > 0
             ):
                 raise ConfigurationError(f"{name} must be a positive number, got {value!r}")
+        if self.config is not None and not _is_botocore_config(self.config):
+            raise ConfigurationError(
+                f"config must be a botocore.config.Config, got {type(self.config).__name__}"
+            )
         if bool(self.aws_access_key_id) != bool(self.aws_secret_access_key):
             raise ConfigurationError(
                 "aws_access_key_id and aws_secret_access_key must be given together"
@@ -169,23 +184,46 @@ class ClientSettings:
         return replace(self, region_name=region_name)
 
     def botocore_config(self) -> Any:
-        """The ``botocore.config.Config`` for these settings."""
+        """The ``botocore.config.Config`` for these settings.
+
+        bedrock-kit's defaults, then the caller's ``config``, then the explicit timeouts and
+        retry count, each overriding the one before.
+        """
+        from botocore import UNSIGNED
         from botocore.config import Config
 
-        retries: dict[str, Any] = {"mode": self.retry_mode}
+        retries: Any = {"mode": self.retry_mode}
+        config = Config(
+            retries=retries,
+            max_pool_connections=self.max_pool_connections,
+            user_agent_extra="bedrock-kit",
+        )
+        if self.config is not None:
+            config = config.merge(self.config)
+        explicit: dict[str, Any] = {}
         if self.max_retries is not None:
             # max_retries counts retries, botocore's total_max_attempts counts the first try.
-            retries["total_max_attempts"] = self.max_retries + 1
-        kwargs: dict[str, Any] = {
-            "retries": retries,
-            "max_pool_connections": self.max_pool_connections,
-            "user_agent_extra": "bedrock-kit",
-        }
+            explicit["retries"] = {
+                "mode": self.retry_mode,
+                "total_max_attempts": self.max_retries + 1,
+            }
         if self.timeout is not None:
-            kwargs["read_timeout"] = self.timeout
+            explicit["read_timeout"] = self.timeout
         if self.connect_timeout is not None:
-            kwargs["connect_timeout"] = self.connect_timeout
-        return Config(**kwargs)
+            explicit["connect_timeout"] = self.connect_timeout
+        if self.bearer_token:
+            explicit["signature_version"] = UNSIGNED  # the bearer header replaces SigV4
+        return config.merge(Config(**explicit)) if explicit else config
+
+    def _add_bearer(self, client: Any) -> Any:
+        token = self.bearer_token
+        if token:
+
+            def bearer(request: Any, **_: Any) -> None:
+                request.headers["Authorization"] = f"Bearer {token}"
+
+            client.meta.events.register("before-send", bearer)
+        return client
 
     def _session_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
@@ -218,7 +256,9 @@ class ClientSettings:
         kwargs = self._session_kwargs()
         with _SESSIONS_LOCK:  # boto3 sessions are not thread-safe; their clients are
             session = _session_for(tuple(sorted(kwargs.items())))
-            client = install_body_check(session.client(service, **self._client_kwargs()))
+            client = install_body_check(
+                self._add_bearer(session.client(service, **self._client_kwargs()))
+            )
         install_log_redaction()  # botocore creates some of its loggers while building one
         return client
 
@@ -243,7 +283,7 @@ class ClientSettings:
             "data_loader", _loader_for(session.get_config_variable("data_path"))
         )
         context = session.create_client(service, **self._client_kwargs(), **kwargs)
-        client = install_body_check(await context.__aenter__())
+        client = install_body_check(self._add_bearer(await context.__aenter__()))
         install_log_redaction()  # botocore and aiobotocore create loggers while building one
         return client
 
@@ -256,6 +296,12 @@ def _loader_for(data_path: str | None) -> Any:
     from botocore.loaders import create_loader
 
     return create_loader(data_path)
+
+
+def _is_botocore_config(value: Any) -> bool:
+    from botocore.config import Config
+
+    return isinstance(value, Config)
 
 
 @lru_cache(maxsize=32)
@@ -282,6 +328,8 @@ def client_settings_from(
     max_retries: int | None = None,
     retry_mode: str | None = None,
     timeout: float | None = None,
+    config: Any = None,
+    bearer_token: Any = None,
 ) -> ClientSettings:
     """:class:`ClientSettings` from the client keyword arguments every bedrock-kit class takes.
 
@@ -305,6 +353,8 @@ def client_settings_from(
         max_retries=max_retries,
         retry_mode=retry_mode or "standard",
         timeout=timeout,
+        config=config,
+        bearer_token=_plain_secret(bearer_token),
     )
     if withheld:
         object.__setattr__(settings, "_withheld", True)

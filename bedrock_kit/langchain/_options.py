@@ -1,0 +1,219 @@
+"""Per-call options of ChatBedrockKit: tools, tool choice, structured output, call kwargs.
+
+Pure functions from LangChain's argument shapes to the core's; ChatBedrockKit stays about
+the model's fields and calls.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from langchain_core.utils.function_calling import convert_to_json_schema
+
+from bedrock_kit.core.chat.converse import build_json_schema_output
+from bedrock_kit.core.chat.types import ToolSpec
+from bedrock_kit.errors import ConfigurationError
+from bedrock_kit.langchain.tools import to_tool_spec
+
+CALL_KWARGS = frozenset(
+    {
+        "tools",
+        "tool_choice",
+        "strict",
+        "output_config",
+        "response_format",
+        "model",
+        "max_tokens",
+        "temperature",
+        "top_p",
+        "additional_model_request_fields",
+        "request_metadata",
+        "performance_config",
+        "service_tier",
+    }
+)
+"""Keyword arguments a call (``invoke``, ``bind``) may carry; any other is refused."""
+
+# additionalModelRequestFields keys that turn on model reasoning (Anthropic, Nova 2, others).
+_REASONING_FIELDS = frozenset({"thinking", "reasoningConfig", "reasoning_config", "reasoning"})
+_TOOL_CHOICE_TYPES = ("auto", "any", "tool")
+
+
+def check_call_kwargs(kwargs: Mapping[str, Any]) -> None:
+    """Refuse call keyword arguments ChatBedrockKit would otherwise ignore."""
+    unknown = sorted(set(kwargs) - CALL_KWARGS)
+    if unknown:
+        raise ConfigurationError(
+            f"unexpected call arguments {unknown}; ChatBedrockKit takes {sorted(CALL_KWARGS)}"
+        )
+
+
+# ----------------------------------------------------------------------- tools
+
+
+def tool_spec(tool: Any, strict: bool | None) -> ToolSpec:
+    """Any LangChain tool form, a Bedrock ``toolSpec`` dict or a ToolSpec -> ToolSpec."""
+    if isinstance(tool, Mapping) and "toolSpec" in tool:  # Bedrock wire form
+        wire = tool["toolSpec"]
+        schema = (wire.get("inputSchema") or {}) if isinstance(wire, Mapping) else {}
+        if not isinstance(wire, Mapping) or "name" not in wire or "json" not in schema:
+            raise ConfigurationError(
+                "a Bedrock toolSpec dict needs 'name' and 'inputSchema': {'json': {...}}, "
+                f"got {wire!r:.80}"
+            )
+        tool = ToolSpec(
+            wire["name"], wire.get("description", ""), schema["json"], wire.get("strict")
+        )
+    spec = to_tool_spec(tool)
+    # Not OpenAI's strict conversion (every argument required): the flag alone is sent.
+    return replace(spec, strict=strict) if strict is not None else spec
+
+
+def tool_choice(choice: Any, specs: Sequence[ToolSpec]) -> str | None:
+    """LangChain tool_choice values -> the core's None / auto / any / tool name."""
+    if choice is None or choice == "auto":
+        return choice  # type: ignore[no-any-return]
+    if choice in ("any", "required"):
+        return "any"
+    if choice is True:
+        if len(specs) != 1:
+            raise ConfigurationError("tool_choice=True needs exactly one tool")
+        return specs[0].name
+    if isinstance(choice, Mapping):
+        if "auto" in choice or "any" in choice:  # Bedrock wire form
+            return "auto" if "auto" in choice else "any"
+        name = (
+            (choice.get("function") or {}).get("name")
+            or (choice.get("tool") or {}).get("name")
+            or choice.get("name")
+        )
+        if not name:
+            raise ConfigurationError(f"tool_choice dict names no tool: {choice!r}")
+        return str(name)
+    if isinstance(choice, str):
+        return choice
+    raise ConfigurationError(f"unsupported tool_choice {choice!r}")
+
+
+def choice_type(choice: str | None) -> str | None:
+    """``auto``, ``any`` or ``tool`` (a named tool) for a core tool choice."""
+    return choice if choice in (None, "auto", "any") else "tool"
+
+
+def check_choice_supported(
+    choice: str | None, supported: Sequence[str] | None, model_id: str
+) -> None:
+    """Refuse a tool choice outside ``supports_tool_choice_values`` (when it is set)."""
+    kind = choice_type(choice)
+    if supported is None or kind is None or kind in supported:
+        return
+    raise ConfigurationError(
+        f"model {model_id!r} takes tool_choice of types {list(supported)} "
+        f"(supports_tool_choice_values), not {kind!r}"
+    )
+
+
+def check_choice_values(values: Sequence[str] | None) -> tuple[str, ...] | None:
+    """Validate ``supports_tool_choice_values``."""
+    if values is None:
+        return None
+    found = tuple(values)
+    bad = [v for v in found if v not in _TOOL_CHOICE_TYPES]
+    if bad:
+        raise ConfigurationError(
+            f"supports_tool_choice_values takes {list(_TOOL_CHOICE_TYPES)}, got {bad}"
+        )
+    return found
+
+
+# ----------------------------------------------------------------------- structured output
+
+
+def _no_extra_properties(schema: Any) -> None:
+    # Bedrock's structured output requires additionalProperties false on every object.
+    if isinstance(schema, dict):
+        if schema.get("type") == "object" or "properties" in schema:
+            schema.setdefault("additionalProperties", False)
+        for value in schema.values():
+            _no_extra_properties(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _no_extra_properties(value)
+
+
+def json_schema_output(
+    schema: Mapping[str, Any], name: str | None = None, description: str | None = None
+) -> dict[str, Any]:
+    """Converse ``outputConfig`` for a JSON Schema (objects closed, as Bedrock requires)."""
+    closed = copy.deepcopy(dict(schema))
+    _no_extra_properties(closed)
+    return build_json_schema_output(
+        closed,
+        name=name or closed.get("title") or "output_schema",
+        description=description or closed.get("description"),
+    )
+
+
+def schema_of(schema: Any) -> dict[str, Any]:
+    """The JSON Schema of a pydantic class, TypedDict, function or schema dict."""
+    return dict(convert_to_json_schema(schema))
+
+
+def response_format_output(response_format: Any) -> dict[str, Any]:
+    """``response_format`` (as langchain 1.x agents and OpenAI-style code pass it) ->
+    Converse ``outputConfig``.
+
+    Takes ``{"type": "json_schema", "json_schema": {"name", "schema", ...}}``, a bare JSON
+    Schema dict, or a pydantic class.
+    """
+    if isinstance(response_format, type):
+        return json_schema_output(schema_of(response_format))
+    if not isinstance(response_format, Mapping):
+        raise ConfigurationError(
+            f"response_format must be a dict or a pydantic class, got {response_format!r}"
+        )
+    kind = response_format.get("type")
+    if kind == "json_schema":
+        block = response_format.get("json_schema") or response_format.get("jsonSchema") or {}
+        schema = block.get("schema")
+        if isinstance(schema, str):
+            schema = json.loads(schema)
+        if not isinstance(schema, Mapping):
+            raise ConfigurationError("response_format json_schema has no schema")
+        return json_schema_output(schema, block.get("name"), block.get("description"))
+    if kind == "object" or "properties" in response_format:
+        return json_schema_output(response_format)
+    raise ConfigurationError(
+        f"response_format type {kind!r} is not supported: Bedrock takes 'json_schema' "
+        "(a JSON Schema for the answer)"
+    )
+
+
+# ----------------------------------------------------------------------- streams
+
+
+def wants_blocks(
+    request_kwargs: Mapping[str, Any],
+    additional_fields: Mapping[str, Any] | None,
+    request: Mapping[str, Any],
+    output_version: str | None,
+) -> bool:
+    """Whether a stream should carry indexed content blocks from its first chunk.
+
+    Plain text streams stay strings (``chunk.content`` concatenates); a stream that can
+    carry tool calls, reasoning or citations uses blocks throughout, so the merged message
+    keeps every block in order.
+    """
+    if output_version == "v1" or request_kwargs.get("tools") or "toolConfig" in request:
+        return True
+    if _REASONING_FIELDS.intersection(additional_fields or {}):
+        return True
+    for message in request.get("messages") or ():
+        for block in message.get("content") or ():
+            if (block.get("document") or {}).get("citations", {}).get("enabled"):
+                return True
+    return False
