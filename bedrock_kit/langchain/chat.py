@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, ClassVar, Literal
@@ -184,15 +185,16 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
     def client_settings(self) -> ClientSettings:
         """The core :class:`ClientSettings`, with ``config`` and ``bedrock_api_key``."""
         base = super().client_settings()
-        return ClientSettings(
-            **{
-                **{f: getattr(base, f) for f in base.__dataclass_fields__},
-                "config": self.config,
-                "bearer_token": (
-                    self.bedrock_api_key.get_secret_value() if self.bedrock_api_key else None
-                ),
-            }
+        settings = dataclasses.replace(
+            base,
+            config=self.config,
+            bearer_token=(
+                self.bedrock_api_key.get_secret_value() if self.bedrock_api_key else None
+            ),
         )
+        # replace() resets init=False fields: keep "credentials withheld by pickling".
+        object.__setattr__(settings, "_withheld", base._withheld)
+        return settings
 
     @classmethod
     def from_prompt(cls, prompt: Any, **kwargs: Any) -> ChatBedrockKit:

@@ -25,14 +25,6 @@ class TestChatBedrockKitUnit(ChatModelUnitTests):
         }
 
     @property
-    def standard_chat_model_params(self) -> dict:
-        # The suite passes api_key="test" to every model. ChatBedrockKit signs with AWS
-        # credentials and refuses api_key by name (UnknownArgumentError) rather than drop it.
-        params = dict(super().standard_chat_model_params)
-        params.pop("api_key", None)
-        return params
-
-    @property
     def init_from_env_params(self) -> tuple[dict, dict, dict]:
         return (
             {"AWS_REGION": "us-west-2"},

@@ -89,6 +89,9 @@ class Arguments:
     accepted: frozenset[str]
     aliases: Mapping[str, str] = field(default_factory=dict)
     refused: Mapping[str, str] = field(default_factory=dict)
+    synonyms: tuple[frozenset[str], ...] = ()
+    """Groups of accepted names that set the same field (a pydantic field and its aliases):
+    giving two of one group is an error, not a silent pick."""
 
     @classmethod
     def of_fields(cls, fields: Mapping[str, Any], *, exclude: Iterable[str] = ()) -> Arguments:
@@ -98,17 +101,21 @@ class Arguments:
         accepted. Read by duck typing, so the core imports no pydantic.
         """
         names: set[str] = set()
+        groups: list[frozenset[str]] = []
         for name, info in fields.items():
-            names.add(name)
+            group = {name}
             alias = getattr(info, "alias", None)
             if isinstance(alias, str):
-                names.add(alias)
+                group.add(alias)
             validation = getattr(info, "validation_alias", None)
             choices = getattr(validation, "choices", None)
             for choice in choices if choices is not None else (validation,):
                 if isinstance(choice, str):
-                    names.add(choice)
-        return cls(frozenset(names) - frozenset(exclude))
+                    group.add(choice)
+            names |= group
+            if len(group) > 1:
+                groups.append(frozenset(group))
+        return cls(frozenset(names) - frozenset(exclude), synonyms=tuple(groups))
 
     def extend(
         self,
@@ -122,6 +129,7 @@ class Arguments:
             self.accepted | frozenset(accepted),
             {**self.aliases, **(aliases or {})},
             {**self.refused, **(refused or {})},
+            self.synonyms,
         )
 
     def check(self, owner: str, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -146,6 +154,12 @@ class Arguments:
                     f"{owner}: {key!r} and {target!r} name the same argument; give one"
                 )
             renamed[target] = value
+        for group in self.synonyms:
+            both = sorted(group.intersection(renamed))
+            if len(both) > 1:
+                raise ConfigurationError(
+                    f"{owner}: {both[0]!r} and {both[1]!r} name the same argument; give one"
+                )
         return renamed
 
 
