@@ -9,6 +9,8 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	# A venv made before the rename holds the old distribution name; drop it first.
+	$(PY) -m pip uninstall -q -y bedrock-kit 2>/dev/null || true
 	$(PY) -m pip install -q -e ".[all,test]"
 	touch $(STAMP)
 
