@@ -402,16 +402,7 @@ def run(
             )
             _script(server)
             settings = Settings(
-                model or DEFAULT_MODEL,
-                "KBDEMO0001",
-                "gr-demo",
-                "1",
-                {
-                    "endpoint_url": server.endpoint_url,
-                    "region_name": "us-east-1",
-                    "aws_access_key_id": "offline",
-                    "aws_secret_access_key": "offline",
-                },
+                model or DEFAULT_MODEL, "KBDEMO0001", "gr-demo", "1", server.client_kwargs()
             )
             _run_with_budget(printer, framework, settings)
     out.write(f"\nPipeline finished in {time.perf_counter() - started:.2f}s\n")

@@ -209,6 +209,11 @@ class _AgentLoop:
             return str(self.request.get("foundationModel"))
         return f"{self.request.get('agentId')}/{self.request.get('agentAliasId')}"
 
+    @property
+    def resource_kind(self) -> str:
+        """How errors label :attr:`resource`: ``model`` for inline agents, else ``agent``."""
+        return "model" if self.inline else "agent"
+
     def begin(self, response: Mapping[str, Any]) -> None:
         """Record the response headers of one round."""
         self.session_id = response.get("sessionId") or self.session_id
@@ -272,6 +277,7 @@ class _AgentLoop:
                 f"the agent returned control more than max_steps={self.max_steps} times",
                 partial=self.result(),
                 model_id=self.resource,
+                resource=self.resource_kind,
             )
         return self.return_control.calls
 
@@ -356,7 +362,9 @@ class AgentRuntime:
         """
         loop = _AgentLoop(request, tools, max_steps, tool_error_state)
         while True:
-            with translate_errors(model_id=loop.resource, region=self.pool.region):
+            with translate_errors(
+                model_id=loop.resource, region=self.pool.region, resource=loop.resource_kind
+            ):
                 response = getattr(self.pool.client, loop.method)(**loop.request)
                 loop.begin(response)
                 events = response["completion"]
@@ -384,7 +392,9 @@ class AgentRuntime:
         """Async :meth:`stream` (aiobotocore; tools run concurrently with asyncio.gather)."""
         loop = _AgentLoop(request, tools, max_steps, tool_error_state)
         while True:
-            with translate_errors(model_id=loop.resource, region=self.pool.region):
+            with translate_errors(
+                model_id=loop.resource, region=self.pool.region, resource=loop.resource_kind
+            ):
                 client = await self.pool.async_client()
                 response = await getattr(client, loop.method)(**loop.request)
                 loop.begin(response)

@@ -299,6 +299,7 @@ def intervention_error(result: GuardrailResult) -> GuardrailInterventionError:
         assessment=result.assessment,
         output_text=result.output_text,
         model_id=result.assessment.guardrail_id,
+        resource="guardrail",
         request_id=result.request_id,
     )
 
@@ -381,7 +382,9 @@ class GuardrailClient:
         )
 
     def _errors(self) -> Any:
-        return translate_errors(model_id=self.guardrail_identifier, region=self.pool.region)
+        return translate_errors(
+            model_id=self.guardrail_identifier, region=self.pool.region, resource="guardrail"
+        )
 
     def _parse(self, request: Mapping[str, Any], response: Mapping[str, Any]) -> GuardrailResult:
         return parse_apply_guardrail_response(
