@@ -24,6 +24,7 @@ Runs are keyed by ``run_id``, so concurrent calls through one handler stay separ
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -41,6 +42,7 @@ from langchain_core.tracers.context import register_configure_hook
 from bedrock_kit.core.budget.ledger import Ledger, Reservation, estimate_tokens
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.guardrails.assessments import GuardrailTrace
+from bedrock_kit.errors import BudgetExceededError
 
 __all__ = ["BedrockBudgetCallback", "TokenBudgetCallbackHandler", "token_budget"]
 
@@ -326,3 +328,32 @@ class ProgressCallbackHandler(BaseCallbackHandler):
     def close(self) -> None:
         """Close the bar."""
         self.bar.close()
+
+
+class _RaisedBudgetRefusal(logging.Filter):
+    """Drops langchain-core's "Error in TokenBudgetCallbackHandler..." warning for a refusal.
+
+    langchain-core logs every exception a callback raises before re-raising it for a
+    ``raise_error`` handler, so a refused call printed its BudgetExceededError twice: once as
+    that warning, once as the error the caller gets. The caller's error is the one kept.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if not isinstance(args, tuple) or len(args) != 3:
+            return True
+        handler, _, error = args
+        ours = {TokenBudgetCallbackHandler.__name__} | {
+            c.__name__ for c in _subclasses(TokenBudgetCallbackHandler)
+        }
+        return not (handler in ours and str(error).startswith(BudgetExceededError.__name__))
+
+
+def _subclasses(cls: type) -> Iterator[type]:
+    sub: type
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+logging.getLogger("langchain_core.callbacks.manager").addFilter(_RaisedBudgetRefusal())

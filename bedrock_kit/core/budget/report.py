@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from bedrock_kit.core.budget.limits import Limits
+from bedrock_kit.core.budget.money import format_usd
 
 __all__ = ["BudgetReport", "ModelUsage"]
 
@@ -37,6 +38,13 @@ class ModelUsage:
     cost: Decimal = _ZERO
     """Cost in USD."""
 
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{f.name}={format_usd(self.cost) if f.name == 'cost' else repr(getattr(self, f.name))}"
+            for f in fields(self)
+        )
+        return f"ModelUsage({shown})"
+
     def __add__(self, other: ModelUsage) -> ModelUsage:
         sums = {f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)[1:]}
         return ModelUsage(self.model_id, **sums)
@@ -51,7 +59,7 @@ _COLUMNS = (
     ("cache_read_input_tokens", "cache read"),
     ("cache_write_input_tokens", "cache write"),
     ("guardrail_text_units", "guardrail units"),
-    ("cost", "cost USD"),
+    ("cost", "cost"),
 )
 
 
@@ -86,7 +94,11 @@ class BudgetReport:
         return [asdict(row) for row in self.rows]
 
     def _cells(self) -> list[list[str]]:
-        return [[str(getattr(r, key)) for key, _ in _COLUMNS] for r in (*self.rows, self.total)]
+        def cell(row: ModelUsage, key: str) -> str:
+            value = getattr(row, key)
+            return format_usd(value) if key == "cost" else str(value)
+
+        return [[cell(r, key) for key, _ in _COLUMNS] for r in (*self.rows, self.total)]
 
     def to_text(self) -> str:
         """A plain-text table, the total last."""
@@ -105,6 +117,13 @@ class BudgetReport:
 
     def __str__(self) -> str:
         return self.to_text()
+
+    def __repr__(self) -> str:
+        total = self.total
+        return (
+            f"BudgetReport(scope={self.scope!r}, cost={format_usd(total.cost)} over "
+            f"{total.calls} calls, reserved={format_usd(self.reserved_cost)}, limits={self.limits})"
+        )
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(t)}</th>" for _, t in _COLUMNS)
