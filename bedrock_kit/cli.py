@@ -87,8 +87,7 @@ def _local_server_help(server: LocalBedrock, rules: str | None) -> str:
         "# In another shell, point unmodified boto3 / bedrock-kit code here (any credentials\n"
         "# are accepted; these are dummies):\n"
         f"{exports}\n"
-        "# Or pass **LocalBedrock.client_kwargs()-style arguments: endpoint_url=..., "
-        "region_name=us-east-1 and any key pair.\n"
+        f"# or pass endpoint_url={server.endpoint_url}, region_name=us-east-1 and any keys\n"
         f"# {ruled}\n"
         "# Ctrl-C stops."
     )

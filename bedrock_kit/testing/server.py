@@ -331,7 +331,7 @@ class LocalBedrock:
     Example:
         >>> with LocalBedrock() as server:  # doctest: +SKIP
         ...     server.script("Converse", Reply.error(429, "ThrottlingException", "slow down"))
-        ...     client = boto3.client("bedrock-runtime", endpoint_url=server.endpoint_url)
+        ...     client = boto3.client("bedrock-runtime", **server.client_kwargs())
     """
 
     def __init__(
