@@ -77,3 +77,21 @@ def test_the_docs_name_the_distribution_not_the_taken_name() -> None:
     text = "\n".join(p.read_text() for p in DOCS.rglob("*.md"))
     assert "pip install 'bedrock-bridge[" in text
     assert "pip install 'bedrock-kit" not in text and "pip install bedrock-kit" not in text
+
+
+def test_sphinx_markup_in_docstrings_is_shown_as_markdown() -> None:
+    pytest.importorskip("griffe")
+    spec = importlib.util.spec_from_file_location(
+        "sphinx_to_markdown", DOCS / "_ext" / "sphinx_to_markdown.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = (
+        "Handler.\n\nExample:\n    .. code-block:: python\n\n        h = handler([f])\n"
+        "        h(event)\n    See :func:`load_prompt` and :class:`~bedrock_kit.Ledger`."
+    )
+    assert module.convert(text) == (
+        "Handler.\n\nExample:\n    ```python\n    h = handler([f])\n    h(event)\n    ```\n\n"
+        "    See `load_prompt` and `Ledger`."
+    )
