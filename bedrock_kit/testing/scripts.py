@@ -95,7 +95,10 @@ def converse_reply(
 
     Args:
         text: Assistant text (omitted when None).
-        tool_uses: ``{"name", "input", "toolUseId"?}`` mappings, one toolUse block each.
+        tool_uses: ``{"name", "input", "toolUseId"?}`` mappings, one toolUse block each. A
+            missing id becomes ``tooluse_<index>_<name>``, unique within this reply and the
+            same in :func:`converse_stream_events`; build items with :func:`tool_use` for
+            ids unique across replies.
         reasoning: Reasoning text, sent first as a ``reasoningContent`` block.
         reasoning_signature: Signature of the reasoning block.
         stop_reason: Defaults to ``tool_use`` with tool uses, else ``end_turn``.
