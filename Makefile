@@ -4,12 +4,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint typecheck test demo bench soak clean
+.PHONY: install lint typecheck docs test demo bench soak clean
 
+# A venv made before the rename to bedrock-bridge holds the old distribution: dropped first.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[all,test]"
+	$(PY) -m pip uninstall -q -y bedrock-kit 2>/dev/null || true
+	$(PY) -m pip install -q -e ".[all,test,docs]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -21,7 +23,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-test: lint typecheck
+# The documentation site; --strict fails on a broken link or API reference.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir $(VENV)/site
+
+test: lint typecheck docs
 	$(PY) -m pytest -q -n auto
 
 demo: $(STAMP)
@@ -35,4 +41,4 @@ soak: $(STAMP)
 	$(PY) benchmarks/soak.py --calls 10000
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .cache site

@@ -10,6 +10,10 @@ import argparse
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bedrock_kit.testing import LocalBedrock
 
 Configure = Callable[[argparse.ArgumentParser], None]
 Run = Callable[[argparse.Namespace], int]
@@ -28,6 +32,13 @@ def _configure_local_server(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--chunk-tokens", type=int, default=4, help="tokens per ConverseStream delta"
     )
+    parser.add_argument(
+        "--rules",
+        default=None,
+        metavar="FILE",
+        help="JSON rule file: guardrail denied words, regexes and PII; knowledge base "
+        "documents (see bedrock_kit.testing.rules); default: mask e-mail addresses",
+    )
 
 
 def _run_local_server(args: argparse.Namespace) -> int:
@@ -36,22 +47,50 @@ def _run_local_server(args: argparse.Namespace) -> int:
     if args.latency < 0:
         print("bedrock-kit local-server: --latency must be >= 0", file=sys.stderr)
         return 2
-    server = LocalBedrock(
-        host=args.host,
-        port=args.port,
-        latency=args.latency,
-        default_text=args.default_text,
-        answer_tokens=args.answer_tokens,
-        chunk_tokens=args.chunk_tokens,
-    )
+    try:
+        server = LocalBedrock(
+            host=args.host,
+            port=args.port,
+            latency=args.latency,
+            default_text=args.default_text,
+            answer_tokens=args.answer_tokens,
+            chunk_tokens=args.chunk_tokens,
+            rules=args.rules,
+        )
+    except (OSError, ValueError) as exc:
+        print(f"bedrock-kit local-server: --rules: {exc}", file=sys.stderr)
+        return 2
     with server:
         print(f"LocalBedrock listening on {server.endpoint_url}", flush=True)
         print(f"endpoint_url={server.endpoint_url}", flush=True)
+        print(_local_server_help(server, args.rules), flush=True)
         try:
             threading.Event().wait()
         except KeyboardInterrupt:
             print("stopping", flush=True)
     return 0
+
+
+def _local_server_help(server: LocalBedrock, rules: str | None) -> str:
+    """What to export in another shell, and what the server answers unscripted."""
+    exports = "\n".join(f"export {name}={value}" for name, value in server.environment().items())
+    found = server.answers.rules
+    if rules is None:
+        ruled = "rules: built-in (guardrails mask e-mail addresses; no knowledge base documents)"
+    else:
+        guard = found.guardrail
+        ruled = (
+            f"rules: {rules} ({len(guard.denied_words)} denied words, {len(guard.regexes)} "
+            f"regexes, PII {', '.join(guard.pii) or 'none'}; {len(found.documents)} documents)"
+        )
+    return (
+        "# In another shell, point unmodified boto3 / bedrock-kit code here (any credentials\n"
+        "# are accepted; these are dummies):\n"
+        f"{exports}\n"
+        f"# or pass endpoint_url={server.endpoint_url}, region_name=us-east-1 and any keys\n"
+        f"# {ruled}\n"
+        "# Ctrl-C stops."
+    )
 
 
 def _configure_demo(parser: argparse.ArgumentParser) -> None:

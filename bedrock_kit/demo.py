@@ -92,11 +92,20 @@ def get_weather(city: str) -> str:
     return f"12 degrees and rain in {city}"
 
 
-def _usage_line(usage: Any) -> str:
+def _usage_line(total_input: int, cache_read: int, cache_write: int, output: int) -> str:
+    """One call's usage, split the way Bedrock bills it."""
+    uncached = total_input - cache_read - cache_write
     return (
-        f"input {usage.total_input_tokens} (cache read {usage.cache_read_input_tokens}), "
-        f"output {usage.output_tokens}"
+        f"usage: {total_input} input tokens = {uncached} billed at the input rate + "
+        f"{cache_read} read from the prompt cache (at the lower cache-read rate) + {cache_write} "
+        f"written to it; {output} output tokens"
     )
+
+
+_BUDGET_NOTE = (
+    "input = uncached input tokens, billed at the full input rate; cache read / cache write =",
+    "prompt-cache tokens, billed at their own rates (a framework's input count adds all three).",
+)
 
 
 # ----------------------------------------------------------------------------- offline script
@@ -231,7 +240,16 @@ def _run_langchain(printer: _Printer, settings: Settings, ledger: Any) -> list[A
             printer.line(
                 f"tool call: {call['name']}({call['args']}) -> {get_weather(**call['args'])}"
             )
-        printer.line(f"usage: {ai.usage_metadata}")
+        usage = ai.usage_metadata or {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
+        details = usage.get("input_token_details") or {}
+        printer.line(
+            _usage_line(
+                usage["input_tokens"],
+                details.get("cache_read", 0),
+                details.get("cache_creation", 0),
+                usage["output_tokens"],
+            )
+        )
     messages += [
         ai,
         *(ToolMessage(get_weather(**c["args"]), tool_call_id=c["id"]) for c in ai.tool_calls),
@@ -309,7 +327,15 @@ def _run_llama_index(printer: _Printer, settings: Settings, ledger: Any) -> list
                 f"tool call: {call.tool_name}({call.tool_kwargs}) -> "
                 f"{get_weather(**call.tool_kwargs)}"
             )
-        printer.line(f"usage: {(response.raw or {}).get('usage')}")
+        raw = (response.raw or {}).get("usage") or {}
+        printer.line(
+            _usage_line(
+                raw.get("prompt_tokens", 0),
+                raw.get("cache_read_input_tokens", 0),
+                raw.get("cache_write_input_tokens", 0),
+                raw.get("completion_tokens", 0),
+            )
+        )
     messages.append(response.message)
     messages += [
         ChatMessage(
@@ -346,13 +372,17 @@ _RUNNERS: dict[str, Callable[[_Printer, Settings, Any], list[Any]]] = {
 
 def _run_with_budget(printer: _Printer, framework: str, settings: Settings) -> None:
     from bedrock_kit.core.budget.ledger import Ledger
+    from bedrock_kit.core.budget.money import format_usd
 
     ledger = Ledger(max_cost=BUDGET_USD)
     _RUNNERS[framework](printer, settings, ledger)
-    with printer.stage(f"Token budget (limit ${BUDGET_USD}, enforced before each call)"):
+    limit = format_usd(BUDGET_USD)
+    with printer.stage(f"Token budget (limit {limit}, enforced before each call)"):
         for line in ledger.report().to_text().splitlines():
             printer.line(line)
-        printer.line(f"left: ${ledger.remaining().get('max_cost', 'n/a')}")
+        for line in _BUDGET_NOTE:
+            printer.line(line)
+        printer.line(f"left: {format_usd(ledger.remaining().get('max_cost'))} of {limit}")
 
 
 def _live_settings(model: str | None, out: TextIO) -> Settings | None:
@@ -402,16 +432,7 @@ def run(
             )
             _script(server)
             settings = Settings(
-                model or DEFAULT_MODEL,
-                "KBDEMO0001",
-                "gr-demo",
-                "1",
-                {
-                    "endpoint_url": server.endpoint_url,
-                    "region_name": "us-east-1",
-                    "aws_access_key_id": "offline",
-                    "aws_secret_access_key": "offline",
-                },
+                model or DEFAULT_MODEL, "KBDEMO0001", "gr-demo", "1", server.client_kwargs()
             )
             _run_with_budget(printer, framework, settings)
     out.write(f"\nPipeline finished in {time.perf_counter() - started:.2f}s\n")

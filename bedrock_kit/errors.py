@@ -52,6 +52,8 @@ class BedrockKitError(Exception):
     Attributes:
         message: Human-readable description (Bedrock's own message where there is one).
         model_id: Model, guardrail, knowledge base or agent the call addressed, if known.
+        resource: What kind of thing ``model_id`` names (``model``, ``guardrail``,
+            ``knowledge_base``, ``agent``, ``prompt``); messages label the id with it.
         region: AWS region of the client, if known.
         status_code: HTTP status of the failed response, if there was one.
         error_code: AWS error code (``ThrottlingException``...), if there was one.
@@ -69,12 +71,14 @@ class BedrockKitError(Exception):
         error_code: str | None = None,
         request_id: str | None = None,
         retry_attempts: int | None = None,
+        resource: str = "model",
     ) -> None:
         message = redact(message)
         scrub_exception(sys.exc_info()[1])  # what is being handled becomes __cause__/__context__
         super().__init__(message)
         self.message = message
         self.model_id = model_id
+        self.resource = resource
         self.region = region
         self.status_code = status_code
         self.error_code = error_code
@@ -85,7 +89,7 @@ class BedrockKitError(Exception):
         context = [
             f"{name}={value}"
             for name, value in (
-                ("model", self.model_id),
+                (self.resource, self.model_id),
                 ("region", self.region),
                 ("status", self.status_code),
                 ("code", self.error_code),
@@ -296,7 +300,11 @@ def _normalise_code(code: str) -> str:
 
 
 def error_from_client_error(
-    exc: Exception, *, model_id: str | None = None, region: str | None = None
+    exc: Exception,
+    *,
+    model_id: str | None = None,
+    region: str | None = None,
+    resource: str = "model",
 ) -> BedrockKitError:
     """Translate a botocore ``ClientError`` (or ``EventStreamError``) into our type."""
     scrub_exception(exc)  # kept as __cause__: its message may echo a key id or a token
@@ -317,6 +325,7 @@ def error_from_client_error(
         error_code=code or None,
         request_id=meta.get("RequestId") or (meta.get("HTTPHeaders") or {}).get("x-amzn-requestid"),
         retry_attempts=meta.get("RetryAttempts"),
+        resource=resource,
     )
 
 
@@ -359,18 +368,21 @@ def _timed_out(exc: BaseException, timeouts: tuple[type[BaseException], ...]) ->
 
 
 @contextmanager
-def translate_errors(*, model_id: str | None = None, region: str | None = None) -> Iterator[None]:
+def translate_errors(
+    *, model_id: str | None = None, region: str | None = None, resource: str = "model"
+) -> Iterator[None]:
     """Translate botocore and connection errors raised inside the block.
 
     Works in sync and async code alike (a plain ``with`` around awaits), so there is one
     translation for every path. Whatever botocore raises leaves as a bedrock-kit type, with
-    the original as ``__cause__``.
+    the original as ``__cause__``. ``resource`` says what ``model_id`` names (``guardrail``,
+    ``knowledge_base``...), so messages read ``guardrail=gr-1``, not ``model=gr-1``.
     """
     from botocore import exceptions as bx
     from botocore.parsers import ResponseParserError
 
     timed_out, stream_broken, connection_broken = _stream_errors()
-    context: dict[str, Any] = {"model_id": model_id, "region": region}
+    context: dict[str, Any] = {"model_id": model_id, "region": region, "resource": resource}
     try:
         yield
     except BedrockKitError as exc:
@@ -379,7 +391,9 @@ def translate_errors(*, model_id: str | None = None, region: str | None = None) 
         exc.region = exc.region or region
         raise
     except bx.ClientError as exc:
-        raise error_from_client_error(exc, model_id=model_id, region=region) from exc
+        raise error_from_client_error(
+            exc, model_id=model_id, region=region, resource=resource
+        ) from exc
     except (bx.ReadTimeoutError, bx.ConnectTimeoutError) as exc:
         raise ModelTimeoutError(f"timed out talking to Bedrock: {exc}", **context) from exc
     except bx.IncompleteReadError as exc:
@@ -396,7 +410,7 @@ def translate_errors(*, model_id: str | None = None, region: str | None = None) 
         raise AccessDeniedError(f"no AWS credentials found: {exc}", **context) from exc
     except bx.NoRegionError as exc:
         raise ConfigurationError(
-            "no AWS region: pass region_name or set AWS_REGION", **context
+            "no AWS region: pass region_name or set AWS_DEFAULT_REGION", **context
         ) from exc
     except (bx.ProfileNotFound, bx.InvalidRegionError, bx.PartialCredentialsError) as exc:
         raise ConfigurationError(f"invalid AWS configuration: {exc}", **context) from exc

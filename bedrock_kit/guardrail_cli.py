@@ -11,9 +11,11 @@ Registered in :mod:`bedrock_kit.cli` through :func:`configure` and :func:`run`.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 from bedrock_kit.core.guardrails.apply import SOURCES, GuardrailClient, GuardrailResult
 from bedrock_kit.core.transport.clients import ClientSettings
@@ -83,6 +85,25 @@ def run_prompts(
     return 1 if failed else 0
 
 
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _loopback_defaults(args: argparse.Namespace) -> dict[str, Any]:
+    """Dummy credentials (and a region) for an endpoint on this machine, such as LocalBedrock.
+
+    Nothing on a loopback address is AWS, so the user's real credentials are not used to sign
+    for it and none are required. ``--profile`` or credentials in the environment still win.
+    """
+    host = urlsplit(args.endpoint_url or "").hostname
+    if host not in _LOOPBACK or args.profile or os.environ.get("AWS_ACCESS_KEY_ID"):
+        return {}
+    # Any region will do (LocalBedrock answers them all); botocore reads AWS_DEFAULT_REGION.
+    env = os.environ
+    found = args.region or env.get("AWS_DEFAULT_REGION") or env.get("AWS_REGION")
+    args.region = found or "us-east-1"
+    return {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+
+
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Run the ``guardrail`` command."""
     out = out or sys.stdout
@@ -92,6 +113,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     stream = sys.stdin if args.prompts == "-" else open(args.prompts, encoding="utf-8")  # noqa: SIM115
     with stream:
         prompts = [line.strip() for line in stream if line.strip()]
+    local = _loopback_defaults(args)
     try:
         client = GuardrailClient(
             args.guardrail_id,
@@ -101,6 +123,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 endpoint_url=args.endpoint_url,
                 profile_name=args.profile,
                 max_retries=args.max_retries,
+                **local,
             ),
         )
     except BedrockKitError as exc:

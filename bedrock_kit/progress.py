@@ -15,7 +15,7 @@ def _tqdm() -> Any:
         from tqdm.auto import tqdm
     except ImportError:
         raise ConfigurationError(
-            "progress bars need tqdm: pip install 'bedrock-kit[progress]'"
+            "progress bars need tqdm: pip install 'bedrock-bridge[progress]'"
         ) from None
     return tqdm
 

@@ -37,7 +37,7 @@ SCENARIOS: dict[str, Callable[[Params, list[str] | None], dict[str, Any]]] = {
 }
 
 _PACKAGES = (
-    "bedrock-kit",
+    "bedrock-bridge",  # the distribution name; the import name is bedrock_kit
     "boto3",
     "botocore",
     "aiobotocore",

@@ -1,10 +1,10 @@
-"""LangChain adapters for bedrock-kit (``pip install 'bedrock-kit[langchain]'``)."""
+"""LangChain adapters for bedrock-kit (``pip install 'bedrock-bridge[langchain]'``)."""
 
 try:
     import langchain_core  # noqa: F401
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
-        "bedrock_kit.langchain needs langchain-core: pip install 'bedrock-kit[langchain]'"
+        "bedrock_kit.langchain needs langchain-core: pip install 'bedrock-bridge[langchain]'"
     ) from exc
 
 from bedrock_kit.langchain._serial import load_mappings

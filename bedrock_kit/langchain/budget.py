@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -51,7 +52,7 @@ from bedrock_kit.core.chat.token_estimate import TOOLS_OVERHEAD, estimate_text_t
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.guardrails.assessments import GuardrailTrace
 from bedrock_kit.core.transport.arguments import strict_keywords
-from bedrock_kit.errors import MalformedResponseError
+from bedrock_kit.errors import BudgetExceededError, MalformedResponseError
 
 __all__ = ["BedrockBudgetCallback", "TokenBudgetCallbackHandler", "token_budget"]
 
@@ -388,3 +389,32 @@ class ProgressCallbackHandler(BaseCallbackHandler):
     def close(self) -> None:
         """Close the bar."""
         self.bar.close()
+
+
+class _RaisedBudgetRefusal(logging.Filter):
+    """Drops langchain-core's "Error in TokenBudgetCallbackHandler..." warning for a refusal.
+
+    langchain-core logs every exception a callback raises before re-raising it for a
+    ``raise_error`` handler, so a refused call printed its BudgetExceededError twice: once as
+    that warning, once as the error the caller gets. The caller's error is the one kept.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if not isinstance(args, tuple) or len(args) != 3:
+            return True
+        handler, _, error = args
+        ours = {TokenBudgetCallbackHandler.__name__} | {
+            c.__name__ for c in _subclasses(TokenBudgetCallbackHandler)
+        }
+        return not (handler in ours and str(error).startswith(BudgetExceededError.__name__))
+
+
+def _subclasses(cls: type) -> Iterator[type]:
+    sub: type
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+logging.getLogger("langchain_core.callbacks.manager").addFilter(_RaisedBudgetRefusal())

@@ -634,6 +634,7 @@ class BedrockGroundingCheck(_GuardrailRunnable):
                 assessment=grounding.result.assessment,
                 output_text=grounding.result.output_text,
                 model_id=self.guardrail_id,
+                resource="guardrail",
             )
         return {**value, self.result_key: grounding}
 

@@ -8,7 +8,7 @@ Example:
     >>> from bedrock_kit.testing import LocalBedrock, Reply
     >>> with LocalBedrock() as server:  # doctest: +SKIP
     ...     server.script("Converse", Reply.error(429, "ThrottlingException", "slow down"))
-    ...     client = boto3.client("bedrock-runtime", endpoint_url=server.endpoint_url)
+    ...     client = boto3.client("bedrock-runtime", **server.client_kwargs())
 """
 
 from bedrock_kit.testing.model import ScriptedModel

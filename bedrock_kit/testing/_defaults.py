@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from bedrock_kit.testing import rules as local_rules
 from bedrock_kit.testing import scripts
 from bedrock_kit.testing.replies import Reply
 
@@ -23,6 +24,8 @@ class DefaultAnswers:
     """Make every answer exactly this many (estimated) tokens long."""
     chunk_tokens: int = 4
     """Tokens per ``contentBlockDelta`` of a default ConverseStream answer."""
+    rules: local_rules.LocalRules = field(default_factory=local_rules.LocalRules)
+    """How guardrails, knowledge bases, agents and embeddings answer (a rule file)."""
 
     def __post_init__(self) -> None:
         if self.answer_tokens is not None and self.answer_tokens < 1:
@@ -82,9 +85,27 @@ _DEFAULTS = {
     "CountTokens": _count_tokens,
 }
 
+_Ruled = Callable[[Mapping[str, Any], local_rules.LocalRules, Mapping[str, str]], Reply | None]
+_RULED: dict[str, _Ruled] = {
+    "ApplyGuardrail": local_rules.apply_guardrail,
+    "Retrieve": local_rules.retrieve,
+    "RetrieveAndGenerate": local_rules.retrieve_and_generate,
+    "RetrieveAndGenerateStream": local_rules.retrieve_and_generate_stream,
+    "InvokeAgent": local_rules.invoke_agent,
+    "InvokeInlineAgent": local_rules.invoke_agent,
+    "InvokeModel": local_rules.invoke_model,
+}
 
-def default_reply(operation: str, body: Any, answers: DefaultAnswers) -> Reply:
-    """The unscripted reply to ``operation``: an echo answer, or a 500 naming the operation."""
+
+def default_reply(
+    operation: str, body: Any, answers: DefaultAnswers, params: Mapping[str, str] | None = None
+) -> Reply:
+    """The unscripted reply to ``operation``: an echo answer, a rule-file answer, or a 500."""
+    given = body if isinstance(body, Mapping) else {}
+    ruled = _RULED.get(operation)
+    reply = ruled(given, answers.rules, params or {}) if ruled is not None else None
+    if reply is not None:
+        return reply
     make = _DEFAULTS.get(operation)
     if make is None:
         return Reply.error(
@@ -93,4 +114,4 @@ def default_reply(operation: str, body: Any, answers: DefaultAnswers) -> Reply:
             f"LocalBedrock has no reply for {operation}: script one with "
             f"server.script({operation!r}, Reply...)",
         )
-    return make(body if isinstance(body, Mapping) else {}, answers)
+    return make(given, answers)

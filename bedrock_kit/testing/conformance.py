@@ -27,7 +27,7 @@ Typical use in a conformance test::
         if "Converse" not in recording.operations:
             pytest.skip("not a Converse recording")
         with replay_server(recording) as server:
-            client = boto3.client("bedrock-runtime", endpoint_url=server.endpoint_url, ...)
+            client = boto3.client("bedrock-runtime", **server.client_kwargs())
             ...
         expected = recording.interactions[0].response_json
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -40,9 +41,18 @@ def build_usage(
     return out
 
 
+def new_tool_use_id() -> str:
+    """A fresh id shaped like Bedrock's (``tooluse_`` and 22 URL-safe characters)."""
+    return f"tooluse_{secrets.token_urlsafe(16)}"
+
+
 def tool_use(name: str, input: Mapping[str, Any], tool_use_id: str | None = None) -> dict[str, Any]:
-    """A ``toolUse`` member: ``{"toolUseId", "name", "input"}``."""
-    return {"toolUseId": tool_use_id or f"tooluse_{name}", "name": name, "input": dict(input)}
+    """A ``toolUse`` member: ``{"toolUseId", "name", "input"}``.
+
+    Without ``tool_use_id`` every call gets a new id, so parallel calls of one tool (and the
+    same tool called on two turns) never share one.
+    """
+    return {"toolUseId": tool_use_id or new_tool_use_id(), "name": name, "input": dict(input)}
 
 
 def _tool_uses(tool_uses: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -85,7 +95,10 @@ def converse_reply(
 
     Args:
         text: Assistant text (omitted when None).
-        tool_uses: ``{"name", "input", "toolUseId"?}`` mappings, one toolUse block each.
+        tool_uses: ``{"name", "input", "toolUseId"?}`` mappings, one toolUse block each. A
+            missing id becomes ``tooluse_<index>_<name>``, unique within this reply and the
+            same in :func:`converse_stream_events`; build items with :func:`tool_use` for
+            ids unique across replies.
         reasoning: Reasoning text, sent first as a ``reasoningContent`` block.
         reasoning_signature: Signature of the reasoning block.
         stop_reason: Defaults to ``tool_use`` with tool uses, else ``end_turn``.

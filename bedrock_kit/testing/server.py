@@ -17,6 +17,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs
@@ -24,6 +25,18 @@ from urllib.parse import parse_qs
 from bedrock_kit.testing import _routes
 from bedrock_kit.testing._defaults import DefaultAnswers, default_reply
 from bedrock_kit.testing.replies import Reply, build_frames
+from bedrock_kit.testing.rules import LocalRules
+
+REGION = "us-east-1"
+"""The region :meth:`LocalBedrock.client_kwargs` names (LocalBedrock answers any)."""
+CREDENTIALS = {"aws_access_key_id": "LOCALBEDROCK", "aws_secret_access_key": "local-bedrock"}
+"""Dummy credentials: LocalBedrock accepts any signature, but botocore wants something to sign
+with, and these keep a developer's real credentials out of offline runs."""
+_ENDPOINT_VARIABLES = (
+    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+    "AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME",
+    "AWS_ENDPOINT_URL_BEDROCK_AGENT",
+)
 
 _LINGER_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends a TCP RST
 
@@ -238,6 +251,18 @@ ReplySource = Reply | Callable[[ReceivedRequest], Reply]
 """What can be scripted: a Reply, or a function of the request that returns one."""
 
 
+def _coerce_rules(rules: LocalRules | Mapping[str, Any] | str | Path | None) -> LocalRules:
+    if rules is None:
+        return LocalRules()
+    if isinstance(rules, LocalRules):
+        return rules
+    if isinstance(rules, Mapping):
+        return LocalRules.from_mapping(rules)
+    if isinstance(rules, str | Path):
+        return LocalRules.from_file(rules)
+    raise TypeError(f"rules must be LocalRules, a dict or a file path, got {type(rules).__name__}")
+
+
 def _check_operation(operation: str) -> None:
     try:
         _routes.route_for(operation)
@@ -259,7 +284,7 @@ def _materialise(
     source: ReplySource | None, request: ReceivedRequest, answers: DefaultAnswers
 ) -> Reply:
     if source is None:
-        return default_reply(request.operation, request.body, answers)
+        return default_reply(request.operation, request.body, answers, request.path_params)
     if isinstance(source, Reply):
         return source
     try:
@@ -287,7 +312,10 @@ class LocalBedrock:
 
     Serves every operation of ``bedrock-runtime`` and ``bedrock-agent-runtime``, routed by
     botocore's service models. Converse, ConverseStream and CountTokens have default echo
-    replies; other operations answer 500 unless scripted.
+    replies; ApplyGuardrail, Retrieve, RetrieveAndGenerate(Stream), InvokeAgent,
+    InvokeInlineAgent and embedding InvokeModel calls answer by ``rules``
+    (:mod:`bedrock_kit.testing.rules`); other operations answer 500 unless scripted.
+    Any credentials are accepted; :meth:`client_kwargs` gives dummy ones.
 
     Args:
         host: Interface to bind.
@@ -296,11 +324,14 @@ class LocalBedrock:
         default_text: Fixed default answer; None echoes ``echo: <last user text>``.
         answer_tokens: Make default answers exactly this many tokens long.
         chunk_tokens: Tokens per delta in default ConverseStream answers.
+        rules: How unscripted guardrail, knowledge base, agent and embedding calls are
+            answered: :class:`~bedrock_kit.testing.rules.LocalRules`, a parsed rule file
+            (dict) or the path of a JSON rule file; None uses the defaults.
 
     Example:
         >>> with LocalBedrock() as server:  # doctest: +SKIP
         ...     server.script("Converse", Reply.error(429, "ThrottlingException", "slow down"))
-        ...     client = boto3.client("bedrock-runtime", endpoint_url=server.endpoint_url)
+        ...     client = boto3.client("bedrock-runtime", **server.client_kwargs())
     """
 
     def __init__(
@@ -312,13 +343,16 @@ class LocalBedrock:
         default_text: str | None = None,
         answer_tokens: int | None = None,
         chunk_tokens: int = 4,
+        rules: LocalRules | Mapping[str, Any] | str | Path | None = None,
     ) -> None:
         if latency < 0:
             raise ValueError(f"latency must be >= 0, got {latency!r}")
         self.host = host
         self.latency = float(latency)
         """Seconds to wait before every response (may be changed while running)."""
-        self.answers = DefaultAnswers(default_text, answer_tokens, chunk_tokens)
+        self.answers = DefaultAnswers(
+            default_text, answer_tokens, chunk_tokens, _coerce_rules(rules)
+        )
         self._requested_port = port
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -388,6 +422,33 @@ class LocalBedrock:
     def endpoint_url(self) -> str:
         """``http://127.0.0.1:PORT``, for boto3's ``endpoint_url``."""
         return f"http://{self.host}:{self.port}"
+
+    def client_kwargs(self) -> dict[str, str]:
+        """Endpoint, region and dummy credentials for any bedrock-kit class or boto3 client.
+
+        Every bedrock-kit class that talks to AWS takes these keyword arguments, and so do
+        ``ClientSettings`` and ``boto3.client``; nothing is needed from the environment.
+
+        Example:
+            >>> llm = ChatBedrockKit(model="m", **server.client_kwargs())  # doctest: +SKIP
+            >>> settings = ClientSettings(**server.client_kwargs())  # doctest: +SKIP
+        """
+        return {"endpoint_url": self.endpoint_url, "region_name": REGION, **CREDENTIALS}
+
+    def environment(self) -> dict[str, str]:
+        """Environment variables that send unmodified boto3 code here, with dummy credentials.
+
+        The endpoint variables are botocore's per-service ones (Bedrock runtime, Agents
+        runtime, Agents for GetPrompt), so other AWS services are not redirected.
+        """
+        found = dict.fromkeys(_ENDPOINT_VARIABLES, self.endpoint_url)
+        found.update(
+            AWS_DEFAULT_REGION=REGION,  # what botocore reads
+            AWS_REGION=REGION,  # what other AWS SDKs read
+            AWS_ACCESS_KEY_ID=CREDENTIALS["aws_access_key_id"],
+            AWS_SECRET_ACCESS_KEY=CREDENTIALS["aws_secret_access_key"],
+        )
+        return found
 
     # -- scripting
 
@@ -462,7 +523,8 @@ class LocalBedrock:
         reply = _materialise(source, request, self.answers)
         if reply.kind == "reset" and reply.after_bytes is not None and reply.cut is None:
             # A bare reset(after_bytes=N) cuts what the operation would have answered.
-            reply = replace(reply, cut=default_reply(operation, request.body, self.answers))
+            cut = default_reply(operation, request.body, self.answers, request.path_params)
+            reply = replace(reply, cut=cut)
         return reply
 
     def _sleep(self, seconds: float) -> bool:

@@ -133,7 +133,7 @@ def test_settles_to_usage_with_model_id_from_response(model):
 
 def test_refused_before_the_request_is_sent(model):
     cb = handler("0.0029")  # worst case is 0.003
-    with pytest.raises(BudgetExceededError, match=r"max_cost=0\.0029"):
+    with pytest.raises(BudgetExceededError, match=r"max_cost=\$0\.0029"):
         model.invoke("hello", config={"callbacks": [cb]})
     assert model.sent == []  # the model was never called
     assert cb.ledger.reserved() == 0

@@ -155,7 +155,7 @@ def test_chat_settles_to_raw_usage():
 
 def test_refused_before_the_request_is_sent():
     llm, handler = make("0.0029")
-    with pytest.raises(BudgetExceededError, match=r"max_cost=0\.0029"):
+    with pytest.raises(BudgetExceededError, match=r"max_cost=\$0\.0029"):
         llm.chat(MSG)
     assert llm.sent == [] and handler.ledger.reserved() == 0 and handler.open_runs == 0
 

@@ -517,4 +517,4 @@ def test_missing_llama_index_gives_an_install_hint():
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True
     )
-    assert "pip install 'bedrock-kit[llama-index]'" in out.stdout
+    assert "pip install 'bedrock-bridge[llama-index]'" in out.stdout

@@ -128,10 +128,10 @@ def test_default_answer_options() -> None:
 
 
 def test_unscripted_operations_get_a_500_naming_them() -> None:
-    reply = default_reply("ApplyGuardrail", {}, DefaultAnswers())
+    reply = default_reply("GetAgentMemory", {}, DefaultAnswers())
     assert reply.status == 500
     assert reply.headers["x-amzn-ErrorType"] == "InternalServerException"
-    assert b"ApplyGuardrail" in reply.body
+    assert b"GetAgentMemory" in reply.body
 
 
 def test_chunk_size_must_be_positive() -> None:

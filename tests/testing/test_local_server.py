@@ -135,11 +135,13 @@ def test_requests_are_recorded(server: LocalBedrock, client: Any) -> None:
 def test_unscripted_operation_is_a_500_naming_it(server: LocalBedrock, make_client: Any) -> None:
     client = make_client("bedrock-agent-runtime")
     with pytest.raises(ClientError) as caught:
-        client.retrieve(knowledgeBaseId="KB12345678", retrievalQuery={"text": "q"})
+        client.get_agent_memory(
+            agentId="A1", agentAliasId="B1", memoryType="SESSION_SUMMARY", memoryId="m-1"
+        )
     error = caught.value.response
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 500
     assert error["Error"]["Code"] == "InternalServerException"
-    assert "Retrieve" in error["Error"]["Message"]
+    assert "GetAgentMemory" in error["Error"]["Message"]
 
 
 def test_scripted_agent_runtime_json(server: LocalBedrock, make_client: Any) -> None:
@@ -258,9 +260,9 @@ def test_callable_reply_sees_the_request(server: LocalBedrock, make_client: Any)
     assert first["retrievalResults"][0]["content"]["text"] == "page 1"
     assert second["retrievalResults"][0]["content"]["text"] == "page 2"
     assert "nextToken" not in second
-    server.set_default("Retrieve", None)
-    with pytest.raises(ClientError):
-        client.retrieve(knowledgeBaseId="KB12345678", retrievalQuery={"text": "q"})
+    server.set_default("Retrieve", None)  # back to the rule-file answer: no documents
+    again = client.retrieve(knowledgeBaseId="KB12345678", retrievalQuery={"text": "q"})
+    assert again["retrievalResults"] == []
 
 
 def test_scripted_replies_take_precedence_over_set_default(

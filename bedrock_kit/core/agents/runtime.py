@@ -224,6 +224,11 @@ class _AgentLoop:
         request_id = self.request_ids[-1] if self.request_ids else None
         return WireReader(f"{self.method} response", self.resource, request_id)
 
+    @property
+    def resource_kind(self) -> str:
+        """How errors label :attr:`resource`: ``model`` for inline agents, else ``agent``."""
+        return "model" if self.inline else "agent"
+
     def begin(self, response: Mapping[str, Any]) -> None:
         """Record the response headers of one round."""
         request_id = request_id_of(response)
@@ -316,6 +321,7 @@ class _AgentLoop:
                 f"the agent returned control more than max_steps={self.max_steps} times",
                 partial=self.result(),
                 model_id=self.resource,
+                resource=self.resource_kind,
             )
         return self.return_control.calls
 
@@ -400,7 +406,9 @@ class AgentRuntime(OwnsClients):
         """
         loop = _AgentLoop(request, tools, max_steps, tool_error_state)
         while True:
-            with translate_errors(model_id=loop.resource, region=self.pool.region):
+            with translate_errors(
+                model_id=loop.resource, region=self.pool.region, resource=loop.resource_kind
+            ):
                 response = getattr(self.pool.client, loop.method)(**loop.request)
                 loop.begin(response)
                 events = loop.completion(response)
@@ -428,7 +436,9 @@ class AgentRuntime(OwnsClients):
         """Async :meth:`stream` (aiobotocore; tools run concurrently with asyncio.gather)."""
         loop = _AgentLoop(request, tools, max_steps, tool_error_state)
         while True:
-            with translate_errors(model_id=loop.resource, region=self.pool.region):
+            with translate_errors(
+                model_id=loop.resource, region=self.pool.region, resource=loop.resource_kind
+            ):
                 client = await self.pool.async_client()
                 response = await getattr(client, loop.method)(**loop.request)
                 loop.begin(response)

@@ -70,6 +70,7 @@ from bedrock_kit.core.budget.counting import (
     TokenCountingRuntime,
 )
 from bedrock_kit.core.budget.limits import Limits
+from bedrock_kit.core.budget.money import format_usd
 from bedrock_kit.core.budget.pricing import OnUnknown, PriceTable, default_prices
 from bedrock_kit.core.budget.report import BudgetReport, ModelUsage
 from bedrock_kit.core.chat.stream import StreamDelta
@@ -303,7 +304,7 @@ class Reservation:
         self.release(exc)
 
     def __repr__(self) -> str:
-        return f"Reservation({self.model_id!r}, cost={self.cost}, state={self.state!r})"
+        return f"Reservation({self.model_id!r}, cost={format_usd(self.cost)}, state={self.state!r})"
 
 
 class Ledger:
@@ -464,10 +465,11 @@ class Ledger:
             wanted = amounts.value(f.name)
             if used + held + wanted > limit:
                 left = max(limit - used - held, 0)
+                show = format_usd if f.name == "max_cost" else str
                 raise BudgetExceededError(
-                    f"budget {scope.name!r}: {f.name}={limit} would be exceeded; this call "
-                    f"needs up to {wanted}, {used} is spent and {held} reserved by calls in "
-                    f"flight, {left} left",
+                    f"budget {scope.name!r}: {f.name}={show(limit)} would be exceeded; this call "
+                    f"needs up to {show(wanted)}, {show(used)} is spent and {show(held)} reserved "
+                    f"by calls in flight, {show(left)} left",
                     model_id=model_id,
                 )
 
@@ -674,7 +676,8 @@ class Ledger:
 
     def __repr__(self) -> str:
         return (
-            f"Ledger(spent={self.spent()}, reserved={self.reserved()}, limits={self._root.limits})"
+            f"Ledger(spent={format_usd(self.spent())}, reserved={format_usd(self.reserved())}, "
+            f"limits={self._root.limits})"
         )
 
 

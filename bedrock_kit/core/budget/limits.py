@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
+from bedrock_kit.core.budget.money import format_usd
 from bedrock_kit.errors import ConfigurationError
 
 __all__ = ["Limits"]
@@ -29,6 +30,15 @@ class Limits:
     """Input plus output tokens."""
     max_calls: int | None = None
     """Model calls (reservations and recorded calls)."""
+
+    def __str__(self) -> str:
+        """The set limits, money as dollars: ``max_cost=$0.05, max_calls=10`` (``none``)."""
+        shown = [
+            f"{f.name}={format_usd(value) if f.name == 'max_cost' else value}"
+            for f in fields(self)
+            if (value := getattr(self, f.name)) is not None
+        ]
+        return ", ".join(shown) or "none"
 
     @classmethod
     def build(cls, **limits: Any) -> Limits:

@@ -27,6 +27,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
+from bedrock_kit.core.budget.money import format_usd
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.guardrails.assessments import GuardrailUsage
 from bedrock_kit.errors import ConfigurationError
@@ -443,7 +444,7 @@ def format_prices(table: PriceTable | None = None) -> str:
     header = ("model", "input", "output", "cache read", "cache write", "write 1h", "status")
 
     def cell(rate: Decimal | None) -> str:
-        return "-" if rate is None else f"{rate:f}"
+        return format_usd(rate, exact=True)
 
     rows = [
         (e.model_id, cell(e.input), cell(e.output), cell(e.cache_read), cell(e.cache_write),

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from bedrock_kit.core.budget.limits import Limits
+from bedrock_kit.core.budget.money import format_usd
 
 __all__ = ["BudgetReport", "ModelUsage"]
 
@@ -45,6 +46,13 @@ class ModelUsage:
     estimated: int = 0
     """Calls whose input side was reserved from the estimate rather than CountTokens."""
 
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{f.name}={format_usd(self.cost) if f.name == 'cost' else repr(getattr(self, f.name))}"
+            for f in fields(self)
+        )
+        return f"ModelUsage({shown})"
+
     def __add__(self, other: ModelUsage) -> ModelUsage:
         sums = {f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)[1:]}
         return ModelUsage(self.model_id, **sums)
@@ -62,7 +70,7 @@ _COLUMNS = (
     ("partial", "partial"),
     ("usage_missing", "no usage"),
     ("overruns", "overruns"),
-    ("cost", "cost USD"),
+    ("cost", "cost"),
 )
 
 
@@ -97,7 +105,11 @@ class BudgetReport:
         return [asdict(row) for row in self.rows]
 
     def _cells(self) -> list[list[str]]:
-        return [[str(getattr(r, key)) for key, _ in _COLUMNS] for r in (*self.rows, self.total)]
+        def cell(row: ModelUsage, key: str) -> str:
+            value = getattr(row, key)
+            return format_usd(value) if key == "cost" else str(value)
+
+        return [[cell(r, key) for key, _ in _COLUMNS] for r in (*self.rows, self.total)]
 
     def to_text(self) -> str:
         """A plain-text table, the total last."""
@@ -116,6 +128,13 @@ class BudgetReport:
 
     def __str__(self) -> str:
         return self.to_text()
+
+    def __repr__(self) -> str:
+        total = self.total
+        return (
+            f"BudgetReport(scope={self.scope!r}, cost={format_usd(total.cost)} over "
+            f"{total.calls} calls, reserved={format_usd(self.reserved_cost)}, limits={self.limits})"
+        )
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(t)}</th>" for _, t in _COLUMNS)

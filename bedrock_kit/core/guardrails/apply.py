@@ -369,6 +369,7 @@ def intervention_error(result: GuardrailResult) -> GuardrailInterventionError:
         assessment=result.assessment,
         output_text=result.output_text,
         model_id=result.assessment.guardrail_id,
+        resource="guardrail",
         request_id=result.request_id,
     )
 
@@ -451,7 +452,9 @@ class GuardrailClient(OwnsClients):
         )
 
     def _errors(self) -> Any:
-        return translate_errors(model_id=self.guardrail_identifier, region=self.pool.region)
+        return translate_errors(
+            model_id=self.guardrail_identifier, region=self.pool.region, resource="guardrail"
+        )
 
     @property
     def _label(self) -> str:

@@ -260,7 +260,7 @@ class GuardrailAdmin(OwnsClients):
         )
 
     def _errors(self, guardrail: str | None) -> Any:
-        return translate_errors(model_id=guardrail, region=self.pool.region)
+        return translate_errors(model_id=guardrail, region=self.pool.region, resource="guardrail")
 
     def create(self, definition: GuardrailDefinition) -> GuardrailRef:
         """Create a guardrail (its working draft, version ``DRAFT``)."""

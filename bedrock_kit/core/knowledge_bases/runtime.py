@@ -252,8 +252,8 @@ class KnowledgeBaseRuntime(OwnsClients):
     ) -> None:
         self.pool = ClientPool(settings, SERVICE, client=client, async_client=async_client)
 
-    def _errors(self, resource: str | None) -> Any:
-        return translate_errors(model_id=resource, region=self.pool.region)
+    def _errors(self, resource: str | None, kind: str = "knowledge_base") -> Any:
+        return translate_errors(model_id=resource, region=self.pool.region, resource=kind)
 
     # -- Retrieve
 
@@ -439,7 +439,9 @@ class KnowledgeBaseRuntime(OwnsClients):
     # -- the same, for a prepared GenerationCall (what adapters hold)
 
     def _call_errors(self, call: GenerationCall) -> Any:
-        return self._errors(call.knowledge_base_id or call.model)
+        if call.knowledge_base_id:
+            return self._errors(call.knowledge_base_id)
+        return self._errors(call.model, "model")  # external sources: no knowledge base
 
     def generate(self, call: GenerationCall) -> GenerationResult:
         """Send one RetrieveAndGenerate request."""

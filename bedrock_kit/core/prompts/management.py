@@ -377,13 +377,13 @@ class PromptManagement(OwnsClients):
     def get_prompt(self, identifier: str, version: str | int | None = None) -> Prompt:
         """Load a prompt by id or ARN; ``version`` None loads the DRAFT."""
         request = build_get_prompt_request(identifier, version)
-        with translate_errors(model_id=identifier, region=self.pool.region):
+        with translate_errors(model_id=identifier, region=self.pool.region, resource="prompt"):
             return parse_prompt(self.pool.client.get_prompt(**request))
 
     async def aget_prompt(self, identifier: str, version: str | int | None = None) -> Prompt:
         """Async :meth:`get_prompt`."""
         request = build_get_prompt_request(identifier, version)
-        with translate_errors(model_id=identifier, region=self.pool.region):
+        with translate_errors(model_id=identifier, region=self.pool.region, resource="prompt"):
             client = await self.pool.async_client()
             return parse_prompt(await client.get_prompt(**request))
 

@@ -273,7 +273,7 @@ class ClientSettings:
             from aiobotocore.session import AioSession
         except ImportError as exc:
             raise ImportError(
-                "native async needs aiobotocore: pip install 'bedrock-kit[async]'"
+                "native async needs aiobotocore: pip install 'bedrock-bridge[async]'"
             ) from exc
         kwargs = self._session_kwargs()
         session = AioSession(profile=kwargs.pop("profile_name", None))

@@ -56,9 +56,9 @@ def test_refusal_names_the_limit_the_amount_and_what_is_left():
     with pytest.raises(BudgetExceededError) as info:
         led.reserve(MODEL, 1000, 1000)
     message = str(info.value)
-    assert "max_cost=0.005" in message
-    assert "needs up to 0.003" in message
-    assert "0.002 left" in message
+    assert "max_cost=$0.005" in message
+    assert "needs up to $0.003" in message
+    assert "$0.002 left" in message
     assert info.value.model_id == MODEL
     assert led.reserved() == 0  # a refused call holds nothing
 
@@ -70,7 +70,7 @@ def test_remaining_counts_spent_and_reserved():
     assert led.remaining() == {"max_cost": Decimal("0.006"), "max_calls": 3}
     held.release()
     assert led.remaining()["max_calls"] == 4
-    assert "spent=0.001" in repr(led) and "<table>" in led._repr_html_()
+    assert "spent=$0.001," in repr(led) and "<table>" in led._repr_html_()
 
 
 def test_reservations_in_flight_count_against_the_limit():
