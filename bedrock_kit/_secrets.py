@@ -20,7 +20,9 @@ imports it): it imports nothing from bedrock-kit. It holds:
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import itertools
 import logging
 import re
 import threading
@@ -93,26 +95,33 @@ class _KnownSecrets:
         self._lock = threading.Lock()
         self._values: dict[int, tuple[str, ...]] = {}
         self._pattern: re.Pattern[str] | None = None
+        self._dead: collections.deque[int] = collections.deque()
+        self._keys = itertools.count()
 
     def remember(self, owner: object, values: Iterable[str | None]) -> None:
         kept = tuple(v for v in values if isinstance(v, str) and len(v) >= _MIN_LITERAL)
         if not kept:
             return
-        key = id(owner)
+        key = next(self._keys)  # not id(owner): ids are reused once an owner is collected
         with self._lock:
+            self._drain()
             self._values[key] = kept
             self._pattern = None
-        weakref.finalize(owner, self._forget, key)
+        weakref.finalize(owner, self._dead.append, key)
 
-    def _forget(self, key: int) -> None:
-        with self._lock:
-            self._values.pop(key, None)
+    def _drain(self) -> None:
+        # Called with the lock held. Finalizers only queue their key (deque.append is atomic):
+        # a finalizer can run inside any allocation, including one made while this thread
+        # holds the lock, so taking the lock there would deadlock.
+        while self._dead:
+            self._values.pop(self._dead.popleft(), None)
             self._pattern = None
 
     def pattern(self) -> re.Pattern[str] | None:
         with self._lock:
+            self._drain()
             if self._pattern is None and self._values:
-                literals = sorted({v for vs in self._values.values() for v in vs}, key=len)
+                literals = sorted({v for vs in list(self._values.values()) for v in vs}, key=len)
                 self._pattern = re.compile("|".join(re.escape(v) for v in reversed(literals)))
             return self._pattern
 
