@@ -13,6 +13,7 @@ import pytest
 
 PUBLIC_API = {
     "bedrock_kit.langchain": {
+        "LOAD_MAPPINGS",
         "BedrockAgentRunnable",
         "BedrockAgentTool",
         "BedrockGroundingCheck",
@@ -51,6 +52,7 @@ PUBLIC_API = {
         "tools_to_action_group",
     },
     "bedrock_kit.testing": {
+        "ScriptedModel",
         "LocalBedrock",
         "ReceivedRequest",
         "Reply",

@@ -72,7 +72,7 @@ from bedrock_kit.core.budget.counting import (
 from bedrock_kit.core.budget.limits import Limits
 from bedrock_kit.core.budget.money import format_usd
 from bedrock_kit.core.budget.pricing import OnUnknown, PriceTable, default_prices
-from bedrock_kit.core.budget.report import BudgetReport, ModelUsage
+from bedrock_kit.core.budget.report import BudgetReport, ModelUsage, guardrail_row, usage_row
 from bedrock_kit.core.chat.stream import StreamDelta
 from bedrock_kit.core.chat.token_estimate import (
     estimate_request_tokens,
@@ -220,13 +220,13 @@ class Reservation:
     ) -> ModelUsage:
         model = model_id or self.model_id
         cost = self._ledger._cost(model, usage, cache_write_1h_tokens)
-        row = _row(model, usage, cost, int(error))
+        row = usage_row(model, usage, cost, int(error))
         overrun = int(cost > self.cost)
         return replace(row, overruns=overrun, estimated=int(self.estimated), partial=partial)
 
     def settle_guardrail(self, usage: GuardrailUsage) -> Decimal:
         """Settle a :meth:`Ledger.reserve_guardrail` reservation to the billed text units."""
-        row = _guardrail_row(self.model_id, usage, self._ledger.prices.guardrail_cost(usage))
+        row = guardrail_row(self.model_id, usage, self._ledger.prices.guardrail_cost(usage))
         return self._ledger._finish(self, [row])
 
     def settle_result(self, result: ConverseResult) -> Decimal:
@@ -251,7 +251,7 @@ class Reservation:
         """
         usage = Usage(self.input_tokens, self.max_output_tokens)
         row = replace(
-            _row(self.model_id, usage, self.cost, 0),
+            usage_row(self.model_id, usage, self.cost, 0),
             usage_missing=1,
             estimated=int(self.estimated),
         )
@@ -524,7 +524,7 @@ class Ledger:
             for assessment in assessments:
                 per_id[gid] = per_id.get(gid, GuardrailUsage()) + assessment.usage
         return [
-            _guardrail_row(f"guardrail:{gid or 'unknown'}", u, self.prices.guardrail_cost(u))
+            guardrail_row(f"guardrail:{gid or 'unknown'}", u, self.prices.guardrail_cost(u))
             for gid, u in per_id.items()
         ]
 
@@ -604,7 +604,9 @@ class Ledger:
         """Count a call made without a reservation (observe-only handlers); returns its cost."""
         cost = self._cost(model_id, usage, cache_write_1h_tokens)
         with self._lock:
-            self._book((self._root, *self._active.get()), _row(model_id, usage, cost, int(error)))
+            self._book(
+                (self._root, *self._active.get()), usage_row(model_id, usage, cost, int(error))
+            )
         return cost
 
     def record_guardrail_trace(self, trace: GuardrailTrace | None) -> Decimal:
@@ -621,7 +623,7 @@ class Ledger:
 
     def record_guardrail(self, usage: GuardrailUsage, *, guardrail_id: str = "") -> Decimal:
         """Count the text units and cost of one guardrail evaluation; returns its cost."""
-        row = _guardrail_row(
+        row = guardrail_row(
             f"guardrail:{guardrail_id or 'unknown'}", usage, self.prices.guardrail_cost(usage)
         )
         with self._lock:
@@ -679,25 +681,3 @@ class Ledger:
             f"Ledger(spent={format_usd(self.spent())}, reserved={format_usd(self.reserved())}, "
             f"limits={self._root.limits})"
         )
-
-
-def _guardrail_row(row_id: str, usage: GuardrailUsage, cost: Decimal) -> ModelUsage:
-    units = sum(
-        getattr(usage, f.name)
-        for f in fields(GuardrailUsage)
-        if f.name != "automated_reasoning_policies"  # a count of policies, not text units
-    )
-    return ModelUsage(row_id, 1, guardrail_text_units=units, cost=cost)
-
-
-def _row(model_id: str, usage: Usage, cost: Decimal, errors: int) -> ModelUsage:
-    return ModelUsage(
-        model_id,
-        calls=1,
-        errors=errors,
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        cache_read_input_tokens=usage.cache_read_input_tokens,
-        cache_write_input_tokens=usage.cache_write_input_tokens,
-        cost=cost,
-    )

@@ -9,6 +9,8 @@ from typing import Any
 
 from bedrock_kit.core.budget.limits import Limits
 from bedrock_kit.core.budget.money import format_usd
+from bedrock_kit.core.chat.types import Usage
+from bedrock_kit.core.guardrails.assessments import GuardrailUsage
 
 __all__ = ["BudgetReport", "ModelUsage"]
 
@@ -144,3 +146,27 @@ class BudgetReport:
         )
         caption = html.escape(f"bedrock-kit budget: {self.scope}")
         return f"<table><caption>{caption}</caption><tr>{head}</tr>{body}</table>"
+
+
+def guardrail_row(row_id: str, usage: GuardrailUsage, cost: Decimal) -> ModelUsage:
+    """One report row for a guardrail check: its text units (all policies) and cost."""
+    units = sum(
+        getattr(usage, f.name)
+        for f in fields(GuardrailUsage)
+        if f.name != "automated_reasoning_policies"  # a count of policies, not text units
+    )
+    return ModelUsage(row_id, 1, guardrail_text_units=units, cost=cost)
+
+
+def usage_row(model_id: str, usage: Usage, cost: Decimal, errors: int) -> ModelUsage:
+    """One report row for a model call's billed usage and cost."""
+    return ModelUsage(
+        model_id,
+        calls=1,
+        errors=errors,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_read_input_tokens=usage.cache_read_input_tokens,
+        cache_write_input_tokens=usage.cache_write_input_tokens,
+        cost=cost,
+    )
