@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -70,6 +71,7 @@ class OperationPlan:
         self._streaming_payload = False
         self._empty_body = b""
         self._fast = shape is not None and operation_model.endpoint is None
+        self._idempotent = tuple(operation_model.idempotent_members or ())
         if shape is None:
             return
         self._required = tuple(shape.metadata.get("required", ()))
@@ -108,15 +110,28 @@ class OperationPlan:
     def build(self, params: Mapping[str, Any]) -> HTTPRequest:
         """The request for ``params`` (the operation's keyword arguments).
 
+        Idempotency tokens left out are generated, as botocore's
+        ``generate_idempotent_uuid`` does.
+
         Raises:
             botocore.exceptions.ParamValidationError: Invalid input, with botocore's report.
         """
+        params = self._with_tokens(params)
         if self._fast:
             try:
                 return self._build_fast(params)
             except FallbackError:
                 pass
         return self.build_with_botocore(params)
+
+    def _with_tokens(self, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        if self._idempotent:
+            missing = [name for name in self._idempotent if name not in params]
+            if missing:
+                params = dict(params)
+                for name in missing:
+                    params[name] = str(uuid.uuid4())
+        return params
 
     def _build_fast(self, params: Mapping[str, Any]) -> HTTPRequest:
         for name in self._required:
@@ -177,6 +192,7 @@ class OperationPlan:
         from botocore.utils import percent_encode_sequence
         from botocore.validate import ParamValidator
 
+        params = self._with_tokens(params)
         if self._shape is not None:
             report = ParamValidator().validate(params, self._shape)
             if report.has_errors():
