@@ -20,7 +20,6 @@ bundle and user agent; it never sends a request.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import uuid
 from collections.abc import Mapping
@@ -369,7 +368,7 @@ class AsyncLeanClient(_BaseLeanClient):
                 if delay is None:
                     break
                 call.discard()
-                await asyncio.sleep(delay)
+                await core.retry.asleep(delay)
             return telemetry.finish(span, call.result(), streaming=op.request.stream_output)
         except BaseException as exc:
             telemetry.fail(span, exc)

@@ -193,6 +193,10 @@ class RetryPolicy:
         """Sleep between attempts (sync)."""
         time.sleep(delay)
 
+    async def asleep(self, delay: float) -> None:
+        """Sleep between attempts (async)."""
+        await asyncio.sleep(delay)
+
 
 @dataclass(frozen=True)
 class _RetryConfig:

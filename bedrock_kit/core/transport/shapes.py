@@ -242,8 +242,8 @@ class ShapeCompiler:
                 if count != 1:
                     raise _FALLBACK  # botocore raises ResponseParserError
                 found = by_wire.get(tag)
-                if found is None:
-                    return {"SDK_UNKNOWN_MEMBER": {"name": tag}}
+                if found is None:  # botocore names the first key, null or not
+                    return {"SDK_UNKNOWN_MEMBER": {"name": next(iter(value))}}
                 item = value[tag]
                 return {found[0]: item if found[1] is None else found[1](item)}
 
