@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,7 +25,7 @@ _KEEPALIVE_TIMEOUT = 12  # seconds, aiobotocore's default
 
 
 class AsyncHTTP:
-    """Sends requests with aiohttp, bound to the event loop of its first request.
+    """Sends requests with aiohttp: one session per event loop (and proxy), built lazily.
 
     Args:
         session: The botocore ``URLLib3Session`` whose settings to use.
@@ -39,9 +40,13 @@ class AsyncHTTP:
         connect = getattr(timeout, "connect_timeout", timeout)
         read = getattr(timeout, "read_timeout", timeout)
         self._timeout = aiohttp.ClientTimeout(sock_connect=connect, sock_read=read)
-        self._sessions: dict[str | None, aiohttp.ClientSession] = {}
+        self._context: ssl.SSLContext | None = None
+        # One aiohttp session per event loop and proxy: a client injected once keeps
+        # working when it is used from several loops (asyncio.run per call, notebooks).
+        self._sessions: dict[tuple[int, str | None], aiohttp.ClientSession] = {}
+        self._loops: dict[int, asyncio.AbstractEventLoop] = {}
         self._routes: dict[str, tuple[str | None, dict[str, str]]] = {}
-        self._lock = asyncio.Lock()
+        self._lock = threading.Lock()
 
     def _route(self, origin: str, url: str) -> tuple[str | None, dict[str, str]]:
         found = self._routes.get(origin)
@@ -53,18 +58,21 @@ class AsyncHTTP:
         return found
 
     async def _session(self, proxy_url: str | None) -> aiohttp.ClientSession:
-        session = self._sessions.get(proxy_url)
-        if session is not None:
+        loop = asyncio.get_running_loop()
+        key = (id(loop), proxy_url)
+        session = self._sessions.get(key)
+        if session is not None and self._loops.get(id(loop)) is loop:
             return session
-        async with self._lock:
-            session = self._sessions.get(proxy_url)
-            if session is None:
-                if self._verify or self._cert[0] or proxy_url:
-                    context = await asyncio.to_thread(self._ssl_context)
-                else:
-                    context = self._ssl_context()
+        if self._context is None and (self._verify or self._cert[0] or proxy_url):
+            self._context = await asyncio.to_thread(self._ssl_context)
+        with self._lock:
+            self._forget_closed_loops()
+            session = self._sessions.get(key)
+            if session is None or self._loops.get(id(loop)) is not loop:
                 connector = aiohttp.TCPConnector(
-                    limit=self._limit, ssl=context, keepalive_timeout=_KEEPALIVE_TIMEOUT
+                    limit=self._limit,
+                    ssl=self._context or self._ssl_context(),
+                    keepalive_timeout=_KEEPALIVE_TIMEOUT,
                 )
                 session = aiohttp.ClientSession(
                     connector=connector,
@@ -72,8 +80,16 @@ class AsyncHTTP:
                     skip_auto_headers={"CONTENT-TYPE"},
                     auto_decompress=False,
                 )
-                self._sessions[proxy_url] = session
+                self._sessions[key] = session
+                self._loops[id(loop)] = loop
         return session
+
+    def _forget_closed_loops(self) -> None:
+        for loop_id, loop in list(self._loops.items()):
+            if loop.is_closed():
+                del self._loops[loop_id]
+                for key in [k for k in self._sessions if k[0] == loop_id]:
+                    del self._sessions[key]  # its loop closed its sockets
 
     def _ssl_context(self) -> ssl.SSLContext:
         from botocore.httpsession import create_urllib3_context, get_cert_path
@@ -152,7 +168,11 @@ class AsyncHTTP:
             raise bx.HTTPClientError(error=exc) from exc
 
     async def close(self) -> None:
-        """Close every session (and its pooled connections)."""
-        sessions, self._sessions = self._sessions, {}
-        for session in sessions.values():
+        """Close the running loop's sessions (and their pooled connections)."""
+        loop_id = id(asyncio.get_running_loop())
+        with self._lock:
+            keys = [k for k in self._sessions if k[0] == loop_id]
+            sessions = [self._sessions.pop(k) for k in keys]
+            self._loops.pop(loop_id, None)
+        for session in sessions:
             await session.close()
