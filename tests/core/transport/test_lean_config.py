@@ -31,7 +31,7 @@ SECRET = "very-secret-key-0000000000000000000000"
 
 
 def _credential_of(authorization: str) -> str:
-    return authorization.split("Credential=")[1].split("/")[0]
+    return authorization.split("Credential=")[1].split("/", maxsplit=1)[0]
 
 
 def _refreshable(expires_in: float, calls: list[str]) -> RefreshableCredentials:
@@ -105,7 +105,7 @@ def test_profile_credentials_from_the_config_files(
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
     settings = ClientSettings(region_name="eu-central-1", profile_name="lean-profile")
     lean = build_lean_client(settings, "bedrock-runtime")
-    method, url, headers, _ = lean.prepare_request("Converse", CONVERSE)
+    _, url, headers, _ = lean.prepare_request("Converse", CONVERSE)
     assert _credential_of(headers["Authorization"]) == "AKIDFROMPROFILE"
     assert url.startswith("https://bedrock-runtime.eu-central-1.amazonaws.com/")
     assert "bedrock-kit" in headers["User-Agent"]

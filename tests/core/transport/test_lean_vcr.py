@@ -51,13 +51,13 @@ def _config(**overrides: Any) -> dict[str, Any]:
 
 
 def _boto3(endpoint: str) -> Any:
-    return boto3.client(
-        "bedrock-runtime", region_name="us-west-2", endpoint_url=endpoint, **KEYS
-    )
+    return boto3.client("bedrock-runtime", region_name="us-west-2", endpoint_url=endpoint, **KEYS)
 
 
 def _text(events: list[dict[str, Any]]) -> str:
-    return "".join(e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e)
+    return "".join(
+        e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e
+    )
 
 
 def _record(path: Path, lean: bool) -> str:
