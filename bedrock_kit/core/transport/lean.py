@@ -457,6 +457,7 @@ def lean_client_from_botocore(
     core = _Core(client, api_key)
     session = client._endpoint.http_session
     if asynchronous:
+        core.user_agent += " md/http#aiohttp"  # botocore's metadata syntax: says how it went
         from bedrock_kit.core.transport.async_http import AsyncHTTP
 
         http: Any = AsyncHTTP(session)

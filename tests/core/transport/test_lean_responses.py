@@ -98,7 +98,7 @@ class _Raw:
 
 def _drain(value: Any) -> Any:
     """Streams and bodies replaced by what reading them yields (events, then any error)."""
-    if isinstance(value, EventStream):
+    if isinstance(value, EventStream) or type(value).__name__ == "_TracedStream":
         events: list[Any] = []
         try:
             events.extend(value)
