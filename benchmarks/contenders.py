@@ -174,6 +174,74 @@ def make_raw(endpoint: str) -> Driver:
     )
 
 
+# --------------------------------------------------------------------- lean transport
+
+
+def _lean_settings(endpoint: str) -> Any:
+    from bedrock_kit.core.transport.clients import ClientSettings
+
+    return ClientSettings(
+        region_name=REGION,
+        endpoint_url=endpoint,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        max_pool_connections=POOL_SIZE,
+        max_retries=2,  # max_attempts 3, as the raw clients
+    )
+
+
+def _lean_clients(endpoint: str) -> tuple[Any, Any]:
+    """The lean transport's sync client and async client (one async client for every loop)."""
+    from bedrock_kit.core.transport.lean import build_lean_client
+
+    settings = _lean_settings(endpoint)
+    return (
+        build_lean_client(settings, "bedrock-runtime"),
+        build_lean_client(settings, "bedrock-runtime", asynchronous=True),
+    )
+
+
+def make_lean(endpoint: str) -> Driver:
+    """The bare lean transport: botocore's signer and credentials over urllib3 / aiohttp."""
+    client, aclient = _lean_clients(endpoint)
+
+    def invoke(prompt: str) -> str:
+        return _answer_text(client.converse(**_converse_args(prompt)))
+
+    async def ainvoke(prompt: str) -> str:
+        return _answer_text(await aclient.converse(**_converse_args(prompt)))
+
+    def stream(prompt: str) -> Iterator[str]:
+        for event in client.converse_stream(**_converse_args(prompt))["stream"]:
+            text = _event_text(event)
+            if text:
+                yield text
+
+    async def astream(prompt: str) -> AsyncIterator[str]:
+        response = await aclient.converse_stream(**_converse_args(prompt))
+        async for event in response["stream"]:
+            text = _event_text(event)
+            if text:
+                yield text
+
+    return Driver(
+        name="bedrock-kit lean transport (bare)",
+        family="floor",
+        framework="none",
+        invoke=invoke,
+        ainvoke=ainvoke,
+        stream=stream,
+        astream=astream,
+        settings={
+            "sync": "lean client (botocore SigV4Auth + urllib3 pools)",
+            "async": "lean async client (botocore SigV4Auth + aiohttp), one per process",
+            "max_pool_connections": POOL_SIZE,
+        },
+        clients_built=lambda: 2,
+        aclose=aclient.close,
+    )
+
+
 # --------------------------------------------------------------------- framework shapes
 
 
@@ -280,6 +348,36 @@ def make_bedrock_kit_langchain(endpoint: str) -> Driver:
     )
     driver.clients_built = lambda: model.runtime.pool.created
     driver.aclose = model.aclose
+    return driver
+
+
+def make_bedrock_kit_langchain_lean(endpoint: str) -> Driver:
+    """ChatBedrockKit over the lean transport (its clients injected, as the default will be)."""
+    from bedrock_kit.langchain import ChatBedrockKit
+
+    client, aclient = _lean_clients(endpoint)
+    model = ChatBedrockKit(
+        model=MODEL_ID,
+        region_name=REGION,
+        endpoint_url=endpoint,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        max_tokens=MAX_TOKENS,
+        client=client,
+        async_client=aclient,
+    )
+    driver = _langchain_driver(
+        "bedrock-kit ChatBedrockKit (lean transport)",
+        "bedrock-kit",
+        model,
+        {
+            "async": "lean async client (aiohttp), injected",
+            "sync": "lean client (urllib3), injected",
+            "max_pool_connections": POOL_SIZE,
+        },
+    )
+    driver.clients_built = lambda: 2
+    driver.aclose = aclient.close
     return driver
 
 
@@ -434,9 +532,11 @@ def _default_executor_threads() -> int:
 
 CONTENDERS: dict[str, Callable[[str], Driver]] = {
     "raw": make_raw,
+    "lean": make_lean,
     "langchain-floor": make_langchain_floor,
     "kit-core": make_bedrock_kit_core,
     "kit-langchain": make_bedrock_kit_langchain,
+    "kit-langchain-lean": make_bedrock_kit_langchain_lean,
     "kit-llama-index": make_bedrock_kit_llama_index,
     "langchain-aws": make_langchain_aws,
     "llama-index-converse": make_llama_index_bedrock_converse,

@@ -50,7 +50,7 @@ class Params:
 FULL = Params(
     reps=5,
     concurrency_reps=3,
-    concurrency=(1, 16, 64, 256),
+    concurrency=(1, 16, 64, 128, 256),
     concurrency_latency=0.1,
     min_requests=10,
     sync_reps=15,

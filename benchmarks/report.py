@@ -16,6 +16,8 @@ KIT_PEERS = {
 """Each bedrock-kit adapter and the peer a user would switch from."""
 FLOOR = "raw boto3/aiobotocore"
 LC_FLOOR = "langchain-core floor (raw clients in a minimal BaseChatModel)"
+LEAN = "bedrock-kit lean transport (bare)"
+KIT_LEAN = "bedrock-kit ChatBedrockKit (lean transport)"
 
 
 def _fmt(value: Any, digits: int = 2) -> str:
@@ -69,7 +71,30 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                     True,
                 )
             )
+    if conc:
+        at = "128" if "128" in next(iter(conc.values())) else top
+        floor_at = conc.get(FLOOR, {}).get(at, {}).get("rps_median", math.nan)
+        for name, limit in ((LEAN, 1.4), (KIT_LEAN, 1.0)):
+            if name in conc:
+                found.append(
+                    _target(
+                        f"{name} async req/s at N={at} / raw aiobotocore",
+                        ratio(conc[name][at]["rps_median"], floor_at),
+                        limit,
+                        True,
+                    )
+                )
     sync = scenarios.get("sync_overhead", {}).get("results", {})
+    for name in (LEAN, KIT_LEAN):
+        if name in sync:
+            found.append(
+                _target(
+                    f"{name} sync wall per call / raw boto3",
+                    sync[name]["wall_ratio_vs_floor"],
+                    1.0,
+                    False,
+                )
+            )
     for kit, peer in KIT_PEERS.items():
         if kit not in sync:
             continue
