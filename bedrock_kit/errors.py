@@ -23,6 +23,7 @@ __all__ = [
     "BudgetExceededError",
     "ConfigurationError",
     "ContextWindowExceededError",
+    "CustomizationJobError",
     "GuardrailInterventionError",
     "IncompleteStreamError",
     "InternalServerError",
@@ -35,6 +36,7 @@ __all__ = [
     "ServiceQuotaExceededError",
     "ServiceUnavailableError",
     "ThrottlingError",
+    "TrainingDataError",
     "translate_errors",
 ]
 
@@ -204,6 +206,43 @@ class AgentStepLimitError(BedrockKitError):
 
 class BudgetExceededError(BedrockKitError):
     """A call was refused before it was sent because it could cross a budget limit."""
+
+
+class TrainingDataError(ConfigurationError):
+    """Training data failed validation before any upload; nothing was sent.
+
+    Attributes:
+        problems: Every bad record, as ``(line number, reason)``; line 0 is the whole file
+            (record counts, file size).
+    """
+
+    def __init__(self, message: str, *, problems: list[tuple[int, str]], **context: Any) -> None:
+        super().__init__(message, **context)
+        self.problems = problems
+
+
+class CustomizationJobError(BedrockKitError):
+    """A model customization job ended ``Failed`` or ``Stopped``.
+
+    Attributes:
+        job_arn: The job's ARN.
+        status: ``Failed`` or ``Stopped``.
+        failure_message: Bedrock's ``failureMessage`` (empty when it sent none).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        job_arn: str,
+        status: str,
+        failure_message: str = "",
+        **context: Any,
+    ) -> None:
+        super().__init__(message, **context)
+        self.job_arn = job_arn
+        self.status = status
+        self.failure_message = failure_message
 
 
 # AWS error code (also the in-stream exception event name, first letter lowered) -> type.
