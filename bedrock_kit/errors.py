@@ -32,6 +32,7 @@ __all__ = [
     "ModelNotReadyError",
     "ModelStreamError",
     "ModelTimeoutError",
+    "ProvisioningFailedError",
     "ResourceNotFoundError",
     "ServiceQuotaExceededError",
     "ServiceUnavailableError",
@@ -241,6 +242,30 @@ class CustomizationJobError(BedrockKitError):
     ) -> None:
         super().__init__(message, **context)
         self.job_arn = job_arn
+        self.status = status
+        self.failure_message = failure_message
+
+
+class ProvisioningFailedError(BedrockKitError):
+    """Provisioned throughput or a custom model deployment went ``Failed``.
+
+    Attributes:
+        resource_arn: The provisioned model or deployment ARN.
+        status: The status Bedrock reported (``Failed``).
+        failure_message: Bedrock's ``failureMessage`` (empty when it sent none).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        resource_arn: str,
+        status: str,
+        failure_message: str = "",
+        **context: Any,
+    ) -> None:
+        super().__init__(message, **context)
+        self.resource_arn = resource_arn
         self.status = status
         self.failure_message = failure_message
 

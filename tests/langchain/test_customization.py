@@ -48,3 +48,19 @@ def test_tool_calls_are_not_training_text():
     with pytest.raises(ConfigurationError, match="ToolUseBlock content is not text"):
         training_records([[HumanMessage("a"), message]], HAIKU)
     assert to_conversation([HumanMessage("a"), AIMessage("b")]).system is None
+
+
+def test_chat_model_from_a_provisioned_throughput():
+    from bedrock_kit.core.customization.serving import ServingStatus
+    from bedrock_kit.langchain.chat import ChatBedrockKit
+
+    state = ServingStatus(
+        arn="arn:aws:bedrock:us-east-1:123456789012:provisioned-model/pt1",
+        name="pt",
+        status="InService",
+        model_arn=None,
+        base_model_id="amazon.titan-text-express-v1:0:8k",
+    )
+    llm = ChatBedrockKit.from_custom_model(state, region_name="us-east-1", temperature=0.1)
+    assert llm.model_id == state.arn and llm.temperature == 0.1
+    assert llm.metadata == {"bedrock_base_model_id": "amazon.titan-text-express-v1:0:8k"}

@@ -58,3 +58,18 @@ def test_tool_calls_are_not_training_text():
     with pytest.raises(ConfigurationError, match="ToolUseBlock content is not text"):
         training_records([[U("a"), message]], HAIKU)
     assert to_conversation([U("a"), A("b")]).system is None
+
+
+def test_llm_from_a_custom_model_takes_the_base_context_window():
+    from bedrock_kit.core.customization.wire import CustomModel
+    from bedrock_kit.llama_index.chat import BedrockKitLLM, context_window_of
+
+    base = "anthropic.claude-3-haiku-20240307-v1:0"
+    model = CustomModel(
+        arn="arn:aws:bedrock:us-east-1:123456789012:custom-model/x", name="x", base_model_id=base
+    )
+    llm = BedrockKitLLM.from_custom_model(model, region_name="us-east-1")
+    assert llm.model == model.arn
+    assert llm.metadata.context_window == context_window_of(base)
+    override = BedrockKitLLM.from_custom_model(model, region_name="us-east-1", context_window=99)
+    assert override.metadata.context_window == 99
