@@ -28,6 +28,7 @@ __all__ = [
     "BudgetExceededError",
     "ConfigurationError",
     "ContextWindowExceededError",
+    "CustomizationJobError",
     "DeadlineExceededError",
     "GuardrailInterventionError",
     "IncompleteStreamError",
@@ -37,10 +38,12 @@ __all__ = [
     "ModelNotReadyError",
     "ModelStreamError",
     "ModelTimeoutError",
+    "ProvisioningFailedError",
     "ResourceNotFoundError",
     "ServiceQuotaExceededError",
     "ServiceUnavailableError",
     "ThrottlingError",
+    "TrainingDataError",
     "UnknownArgumentError",
     "translate_errors",
 ]
@@ -245,6 +248,67 @@ class AgentStepLimitError(BedrockKitError):
 
 class BudgetExceededError(BedrockKitError):
     """A call was refused before it was sent because it could cross a budget limit."""
+
+
+class TrainingDataError(ConfigurationError):
+    """Training data failed validation before any upload; nothing was sent.
+
+    Attributes:
+        problems: Every bad record, as ``(line number, reason)``; line 0 is the whole file
+            (record counts, file size).
+    """
+
+    def __init__(self, message: str, *, problems: list[tuple[int, str]], **context: Any) -> None:
+        super().__init__(message, **context)
+        self.problems = problems
+
+
+class CustomizationJobError(BedrockKitError):
+    """A model customization job ended ``Failed`` or ``Stopped``.
+
+    Attributes:
+        job_arn: The job's ARN.
+        status: ``Failed`` or ``Stopped``.
+        failure_message: Bedrock's ``failureMessage`` (empty when it sent none).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        job_arn: str,
+        status: str,
+        failure_message: str = "",
+        **context: Any,
+    ) -> None:
+        super().__init__(message, **context)
+        self.job_arn = job_arn
+        self.status = status
+        self.failure_message = failure_message
+
+
+class ProvisioningFailedError(BedrockKitError):
+    """Provisioned throughput or a custom model deployment went ``Failed``.
+
+    Attributes:
+        resource_arn: The provisioned model or deployment ARN.
+        status: The status Bedrock reported (``Failed``).
+        failure_message: Bedrock's ``failureMessage`` (empty when it sent none).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        resource_arn: str,
+        status: str,
+        failure_message: str = "",
+        **context: Any,
+    ) -> None:
+        super().__init__(message, **context)
+        self.resource_arn = resource_arn
+        self.status = status
+        self.failure_message = failure_message
 
 
 # AWS error code (also the in-stream exception event name, first letter lowered) -> type.

@@ -211,6 +211,23 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
         ``{"cachePoint": {"type": "default"}}`` (as langchain-aws builds it)."""
         return {"cachePoint": {"type": cache_type}}
 
+    @classmethod
+    def from_custom_model(
+        cls, source: Any, *, base_model_id: str | None = None, **kwargs: Any
+    ) -> ChatBedrockKit:
+        """A model invoking a provisioned throughput, custom model deployment or custom model.
+
+        The base model (from the handle, or ``base_model_id``) is kept in ``metadata``
+        (``bedrock_base_model_id``). See
+        :func:`bedrock_kit.core.customization.serving.invocation_target`.
+        """
+        from bedrock_kit.core.customization.serving import invocation_target
+
+        target, base = invocation_target(source, base_model_id)
+        metadata = {**(kwargs.pop("metadata", None) or {}), "bedrock_base_model_id": base}
+        kwargs.setdefault("base_model_id", base)
+        return cls(model=target, metadata=metadata, **kwargs)
+
     # ------------------------------------------------------------------ plumbing
 
     @property

@@ -208,6 +208,23 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
         """Name LlamaIndex uses when it serialises this component."""
         return "BedrockKitLLM"
 
+    @classmethod
+    def from_custom_model(
+        cls, source: Any, *, base_model_id: str | None = None, **kwargs: Any
+    ) -> BedrockKitLLM:
+        """An LLM invoking a provisioned throughput, custom model deployment or custom model.
+
+        The base model (from the handle, or ``base_model_id``) sets the context window
+        unless ``context_window`` is given. See
+        :func:`bedrock_kit.core.customization.serving.invocation_target`.
+        """
+        from bedrock_kit.core.customization.serving import invocation_target
+
+        target, base = invocation_target(source, base_model_id)
+        if base and kwargs.get("context_window") is None:
+            kwargs["context_window"] = context_window_of(base)
+        return cls(model=target, **kwargs)
+
     @property
     def metadata(self) -> LLMMetadata:
         """Context window (model table or override), output budget and capabilities."""

@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import unquote
 
-SERVICES = ("bedrock-runtime", "bedrock-agent-runtime", "bedrock-agent")
+SERVICES: tuple[str, ...] = ("bedrock-runtime", "bedrock-agent-runtime", "bedrock-agent")
 """botocore services LocalBedrock serves on one endpoint."""
 
 # bedrock-agent is the control plane and collides with the runtimes: PrepareAgent
@@ -23,6 +23,32 @@ SERVICES = ("bedrock-runtime", "bedrock-agent-runtime", "bedrock-agent")
 # TagResource/UntagResource/ListTagsForResource repeat runtime operation names (scripts are
 # queued by name). Only the operations listed here are served, so nothing is shadowed.
 _ONLY_OPERATIONS: dict[str, frozenset[str]] = {"bedrock-agent": frozenset({"GetPrompt"})}
+
+# Model customization and serving on the bedrock control plane (added alongside any other
+# bedrock operations: composes with them rather than replacing the set).
+_CUSTOMIZATION_OPERATIONS = frozenset(
+    {
+        "CreateModelCustomizationJob",
+        "GetModelCustomizationJob",
+        "StopModelCustomizationJob",
+        "ListModelCustomizationJobs",
+        "GetCustomModel",
+        "CreateProvisionedModelThroughput",
+        "GetProvisionedModelThroughput",
+        "UpdateProvisionedModelThroughput",
+        "DeleteProvisionedModelThroughput",
+        "ListProvisionedModelThroughputs",
+        "CreateCustomModelDeployment",
+        "GetCustomModelDeployment",
+        "DeleteCustomModelDeployment",
+        "ListCustomModelDeployments",
+    }
+)
+if "bedrock" not in SERVICES:
+    SERVICES = (*SERVICES, "bedrock")
+_ONLY_OPERATIONS["bedrock"] = _ONLY_OPERATIONS.get("bedrock", frozenset()) | (
+    _CUSTOMIZATION_OPERATIONS
+)
 
 _LABEL = re.compile(r"\{([A-Za-z0-9_]+)(\+?)\}")
 

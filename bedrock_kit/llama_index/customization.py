@@ -1,0 +1,51 @@
+"""LlamaIndex ChatMessage lists as training data for Bedrock model customization.
+
+.. code-block:: python
+
+    from llama_index.core.llms import ChatMessage
+    from bedrock_kit.llama_index.customization import training_records
+
+    records = training_records(
+        [[ChatMessage(role="system", content="Label the ticket."),
+          ChatMessage(role="user", content="My card was charged twice"),
+          ChatMessage(role="assistant", content="billing")]],
+        "anthropic.claude-3-haiku-20240307-v1:0:200k",
+    )
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from llama_index.core.base.llms.types import ChatMessage
+
+from bedrock_kit.core.customization.data import Conversation, Record, build_records
+from bedrock_kit.core.customization.profiles import Method, find_profile
+from bedrock_kit.errors import ConfigurationError
+from bedrock_kit.llama_index._convert import to_core
+
+
+def to_conversation(messages: Sequence[ChatMessage]) -> Conversation:
+    """One training :class:`Conversation` from a LlamaIndex ChatMessage list.
+
+    Raises:
+        ConfigurationError: A system message holds something other than plain text.
+    """
+    system, turns = to_core(messages)
+    texts = [getattr(block, "text", None) for block in system]
+    if any(not isinstance(t, str) for t in texts):
+        raise ConfigurationError("training system prompts take plain text only")
+    return Conversation(turns, "\n".join(t for t in texts if t) or None)
+
+
+def training_records(
+    conversations: Iterable[Sequence[ChatMessage]],
+    base_model_id: str,
+    method: Method = "FINE_TUNING",
+) -> list[Record]:
+    """Records in the format ``base_model_id`` takes for ``method``, one per conversation."""
+    profile = find_profile(base_model_id, method)
+    return build_records((to_conversation(c) for c in conversations), profile)
+
+
+__all__ = ["to_conversation", "training_records"]
