@@ -43,7 +43,7 @@ from bedrock_kit.core.chat.token_estimate import estimate_invoke_tokens, estimat
 from bedrock_kit.core.chat.types import ConverseResult, InferenceConfig, SystemBlock, ToolSpec
 from bedrock_kit.core.prompts.management import model_arguments
 from bedrock_kit.core.transport.arguments import Arguments, unknown_argument_error
-from bedrock_kit.core.transport.clients import ClientSettings
+from bedrock_kit.core.transport.clients import ClientSettings, Withheld, withhold
 from bedrock_kit.core.transport.deadline import check_deadline
 from bedrock_kit.errors import (
     AccessDeniedError,
@@ -179,7 +179,8 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
     def __getstate__(self) -> dict[Any, Any]:
         # The API key, like the AWS credentials, never travels in a pickle.
         state = super().__getstate__()
-        state["__dict__"] = {**state["__dict__"], "bedrock_api_key": None}
+        key = state["__dict__"].get("bedrock_api_key")
+        state["__dict__"] = {**state["__dict__"], "bedrock_api_key": withhold("api_key", key)}
         return state
 
     def client_settings(self) -> ClientSettings:
@@ -189,11 +190,14 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
             base,
             config=self.config,
             bearer_token=(
-                self.bedrock_api_key.get_secret_value() if self.bedrock_api_key else None
+                self.bedrock_api_key.get_secret_value()
+                if isinstance(self.bedrock_api_key, SecretStr)
+                else None
             ),
         )
         # replace() resets init=False fields: keep "credentials withheld by pickling".
-        object.__setattr__(settings, "_withheld", base._withheld)
+        withheld = base._withheld or isinstance(self.bedrock_api_key, Withheld)
+        object.__setattr__(settings, "_withheld", withheld)
         return settings
 
     @classmethod
