@@ -261,7 +261,7 @@ def _run_langchain(printer: _Printer, settings: Settings, ledger: Any) -> list[A
         def pieces() -> Iterator[str]:
             for chunk in stream_guard.guard_stream(llm.stream(messages)):
                 chunks.append(chunk)
-                yield str(chunk.content)
+                yield chunk.text  # content may be indexed blocks (tools bound)
 
         printer.stream(pieces())
         stats = stream_guard.stats

@@ -21,6 +21,6 @@ def test_unpickled_model_with_api_key_refuses_its_first_call(server: LocalBedroc
     blob = pickle.dumps(llm)
     assert b"bedrock-api-key-for-tests" not in blob
     copy = pickle.loads(blob)
-    with pytest.raises(ConfigurationError, match="pass the keys again|credentials"):
+    with pytest.raises(ConfigurationError, match=r"pass the keys again|credentials"):
         copy.invoke("hi")
     assert server.requests == []

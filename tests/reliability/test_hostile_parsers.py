@@ -500,6 +500,8 @@ GENERATE_MODES = ("langchain-invoke", "langchain-ainvoke", "llama-query", "llama
 
 def _generate(server: HostileServer, mode: str, **kwargs: Any) -> Any:
     if mode.startswith("langchain"):
+        # LangChain streams through .stream()/.astream(); only LlamaIndex takes streaming=
+        kwargs.pop("streaming", None)
         lc = BedrockRetrieveAndGenerate(
             knowledge_base_id=KB, model_id=CLAUDE, **_client_args(server), **kwargs
         )
