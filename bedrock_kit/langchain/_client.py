@@ -2,58 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from functools import cache
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import ConfigDict, Field, SecretStr
 
-from bedrock_kit.core.transport.arguments import Arguments, typed_validation_error
+from bedrock_kit._strict_arguments import (
+    StrictArguments,
+)
+from bedrock_kit.core.transport.arguments import Arguments
 from bedrock_kit.core.transport.clients import ClientSettings, client_settings_from, withhold
 from bedrock_kit.core.transport.lifecycle import OwnsClients
-from bedrock_kit.langchain._arguments import CLIENT, NO_CALL_ARGUMENTS
+from bedrock_kit.langchain._arguments import CLIENT
 
 _SECRET_FIELDS = frozenset({"aws_access_key_id", "aws_secret_access_key", "aws_session_token"})
 # Left out of a pickle: secrets, and clients (which hold credentials and sockets).
 _WITHHELD_FIELDS = _SECRET_FIELDS | {"client", "async_client"}
-
-
-@cache
-def constructor_arguments(cls: type[BaseModel]) -> Arguments:
-    """What ``cls(...)`` takes: its fields and aliases, plus its ``argument_table``."""
-    table: Arguments = getattr(cls, "argument_table", NO_CALL_ARGUMENTS)
-    return Arguments.of_fields(cls.model_fields).extend(
-        aliases=table.aliases, refused=table.refused
-    )
-
-
-def check_call_arguments(
-    owner: str, kwargs: Mapping[str, Any], table: Arguments = NO_CALL_ARGUMENTS
-) -> dict[str, Any]:
-    """Per-call keyword arguments checked against ``table`` (aliases renamed).
-
-    Raises:
-        UnknownArgumentError: Naming the argument and the closest valid one.
-    """
-    return table.check(owner, kwargs) if kwargs else {}
-
-
-class StrictArguments(BaseModel):
-    """A pydantic model whose unknown constructor arguments are errors, not dropped.
-
-    Subclasses list extra spellings and refusals in ``argument_table``.
-    """
-
-    argument_table: ClassVar[Arguments] = NO_CALL_ARGUMENTS
-
-    def __init__(self, **data: Any) -> None:
-        # Before pydantic: inside a validator, pydantic would wrap the typed error.
-        owner = type(self).__name__
-        data = constructor_arguments(type(self)).check(owner, data)
-        try:
-            super().__init__(**data)
-        except ValidationError as exc:  # what validators raised, typed again
-            raise typed_validation_error(owner, exc) from exc
 
 
 class BedrockClientArgs(OwnsClients, StrictArguments):

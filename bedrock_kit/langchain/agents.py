@@ -16,6 +16,7 @@ from langchain_core.runnables import RunnableConfig, RunnableSerializable
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from bedrock_kit._strict_arguments import StrictArguments, check_call_arguments
 from bedrock_kit.core.agents.runtime import (
     AgentCompleted,
     AgentEvent,
@@ -31,7 +32,7 @@ from bedrock_kit.core.agents.runtime import (
 )
 from bedrock_kit.core.chat.tools import build_action_group
 from bedrock_kit.errors import ConfigurationError
-from bedrock_kit.langchain._client import BedrockClientArgs, StrictArguments, check_call_arguments
+from bedrock_kit.langchain._client import BedrockClientArgs
 from bedrock_kit.langchain._serial import LangChainSerializable
 from bedrock_kit.langchain.tools import to_local_tool
 

@@ -22,6 +22,7 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
+from bedrock_kit._strict_arguments import check_call_arguments
 from bedrock_kit.core.chat.converse import build_tool_spec, parse_guardrail_config
 from bedrock_kit.core.chat.messages import guard_last_turn, guardrail_intervention_error
 from bedrock_kit.core.chat.models import (
@@ -52,7 +53,7 @@ from bedrock_kit.errors import (
 )
 from bedrock_kit.langchain import _options as options
 from bedrock_kit.langchain._arguments import CHAT_CALL, CHAT_CONSTRUCTOR
-from bedrock_kit.langchain._client import BedrockClientArgs, check_call_arguments
+from bedrock_kit.langchain._client import BedrockClientArgs
 from bedrock_kit.langchain._convert import ChunkBuilder, system_blocks, to_ai_message, to_core
 from bedrock_kit.langchain._serial import LangChainSerializable
 

@@ -31,6 +31,7 @@ from langchain_core.prompt_values import ChatPromptValue, PromptValue, StringPro
 from langchain_core.runnables import RunnableConfig, RunnableSerializable
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator
 
+from bedrock_kit._strict_arguments import check_call_arguments
 from bedrock_kit.core.guardrails.apply import (
     SOURCES,
     TEXT_UNIT_CHARACTERS,
@@ -40,7 +41,7 @@ from bedrock_kit.core.guardrails.apply import (
 from bedrock_kit.core.guardrails.stream_guard import StreamGuard, StreamGuardStats
 from bedrock_kit.core.guardrails.texts import GuardedTexts, aguard_texts, guard_texts
 from bedrock_kit.errors import BedrockKitError, ConfigurationError, GuardrailInterventionError
-from bedrock_kit.langchain._client import BedrockClientArgs, check_call_arguments
+from bedrock_kit.langchain._client import BedrockClientArgs
 from bedrock_kit.langchain._guard_stream import ChunkPieces, apieces, pieces
 from bedrock_kit.langchain._serial import LangChainSerializable
 

@@ -20,6 +20,7 @@ from langchain_core.runnables import RunnableConfig, RunnableSerializable
 from langchain_core.runnables.utils import AddableDict
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from bedrock_kit._strict_arguments import check_call_arguments
 from bedrock_kit.core.chat.types import GuardrailConfig, InferenceConfig
 from bedrock_kit.core.knowledge_bases.filters import Filter
 from bedrock_kit.core.knowledge_bases.runtime import (
@@ -40,7 +41,7 @@ from bedrock_kit.core.knowledge_bases.runtime import (
 )
 from bedrock_kit.core.transport.arguments import Arguments
 from bedrock_kit.errors import ConfigurationError
-from bedrock_kit.langchain._client import BedrockClientArgs, check_call_arguments
+from bedrock_kit.langchain._client import BedrockClientArgs
 from bedrock_kit.langchain._serial import LangChainSerializable
 
 __all__ = [

@@ -8,18 +8,19 @@ models, so they pass their keyword arguments to the core's :func:`client_setting
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
-from functools import cache
 from typing import Any, ClassVar, Literal
 
 from llama_index.core.bridge.pydantic import BaseModel, Field, SecretStr
-from pydantic import AliasChoices, ValidationError
+from pydantic import AliasChoices
 from pydantic_core import PydanticUndefined
 
-from bedrock_kit.core.transport.arguments import Arguments, typed_validation_error
+from bedrock_kit._strict_arguments import (
+    StrictArguments,
+)
+from bedrock_kit.core.transport.arguments import Arguments
 from bedrock_kit.core.transport.clients import ClientSettings, client_settings_from, withhold
 from bedrock_kit.core.transport.lifecycle import OwnsClients
-from bedrock_kit.llama_index._arguments import CLIENT, NO_EXTRA
+from bedrock_kit.llama_index._arguments import CLIENT
 
 # Accepted spellings besides the field names (LangChain's ``base_url``, boto3's profile name).
 CLIENT_ALIASES = frozenset({"base_url", "profile_name"})
@@ -30,44 +31,6 @@ _SECRET_FIELDS = frozenset({"aws_access_key_id", "aws_secret_access_key", "aws_s
 # Left out of a pickle: secrets, and clients (which hold credentials and sockets).
 _WITHHELD_FIELDS = _SECRET_FIELDS | {"client", "async_client"}
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
-
-
-@cache
-def constructor_arguments(cls: type[BaseModel]) -> Arguments:
-    """What ``cls(...)`` takes: its fields and aliases, plus its ``argument_table``."""
-    table: Arguments = getattr(cls, "argument_table", NO_EXTRA)
-    return Arguments.of_fields(cls.model_fields).extend(
-        aliases=table.aliases, refused=table.refused
-    )
-
-
-def check_call_arguments(
-    owner: str, kwargs: Mapping[str, Any], table: Arguments = NO_EXTRA
-) -> dict[str, Any]:
-    """Per-call keyword arguments checked against ``table`` (aliases renamed).
-
-    Raises:
-        UnknownArgumentError: Naming the argument and the closest valid one.
-    """
-    return table.check(owner, kwargs) if kwargs else {}
-
-
-class StrictArguments(BaseModel):
-    """A pydantic model whose unknown constructor arguments are errors, not dropped.
-
-    Subclasses list extra spellings and refusals in ``argument_table``.
-    """
-
-    argument_table: ClassVar[Arguments] = NO_EXTRA
-
-    def __init__(self, **data: Any) -> None:
-        # Before pydantic: inside a validator, pydantic would wrap the typed error.
-        owner = type(self).__name__
-        data = constructor_arguments(type(self)).check(owner, data)
-        try:
-            super().__init__(**data)
-        except ValidationError as exc:  # what validators raised, typed again
-            raise typed_validation_error(owner, exc) from exc
 
 
 class BedrockClientArgs(OwnsClients, StrictArguments):

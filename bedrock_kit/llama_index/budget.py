@@ -59,13 +59,13 @@ from llama_index.core.instrumentation.events.llm import (
 from llama_index.core.instrumentation.span import active_span_id
 from pydantic import Field, PrivateAttr
 
+from bedrock_kit._strict_arguments import StrictArguments
 from bedrock_kit.core.budget.ledger import Ledger, Reservation, estimate_tokens
 from bedrock_kit.core.chat.token_estimate import estimate_text_tokens
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.guardrails.assessments import GuardrailTrace
 from bedrock_kit.core.transport.arguments import strict_keywords
 from bedrock_kit.errors import MalformedResponseError
-from bedrock_kit.llama_index._client import StrictArguments
 
 __all__ = ["BudgetEventHandler", "TokenBudgetHandler", "usage_from_raw"]
 

@@ -30,6 +30,7 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from pydantic import AliasChoices
 
+from bedrock_kit._strict_arguments import check_call_arguments
 from bedrock_kit.core.chat.converse import build_guardrail_config, parse_guardrail_config
 from bedrock_kit.core.chat.messages import guard_last_turn, guardrail_intervention_error
 from bedrock_kit.core.chat.models import (
@@ -54,7 +55,7 @@ from bedrock_kit.core.transport.clients import ClientSettings, check_client
 from bedrock_kit.core.transport.deadline import check_deadline
 from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.llama_index._arguments import LLM_CALL, LLM_CONSTRUCTOR
-from bedrock_kit.llama_index._client import BedrockClientArgs, check_call_arguments
+from bedrock_kit.llama_index._client import BedrockClientArgs
 from bedrock_kit.llama_index._convert import ChatStream, to_chat_response, to_core
 from bedrock_kit.llama_index._tools import tool_choice_name, tool_selections, tool_specs
 

@@ -29,12 +29,13 @@ from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
+from bedrock_kit._strict_arguments import StrictArguments
 from bedrock_kit.core.guardrails.apply import TEXT_UNIT_CHARACTERS, GroundingResult, GuardrailClient
 from bedrock_kit.core.guardrails.stream_guard import StreamGuard, StreamGuardStats
 from bedrock_kit.core.guardrails.texts import GuardedTexts, aguard_texts, guard_texts
 from bedrock_kit.core.transport.arguments import strict_keywords
 from bedrock_kit.errors import ConfigurationError
-from bedrock_kit.llama_index._client import BedrockClientArgs, StrictArguments
+from bedrock_kit.llama_index._client import BedrockClientArgs
 from bedrock_kit.llama_index._guard_stream import ResponsePieces, apieces, pieces
 
 __all__ = [
