@@ -1,4 +1,6 @@
-"""Per-call options of ChatBedrockKit: tools, tool choice, structured output, call kwargs.
+"""Per-call options of ChatBedrockKit: tools, tool choice and structured output.
+
+Which call keyword arguments are taken is ``CHAT_CALL`` in :mod:`._arguments`.
 
 Pure functions from LangChain's argument shapes to the core's; ChatBedrockKit stays about
 the model's fields and calls.
@@ -19,37 +21,9 @@ from bedrock_kit.core.chat.types import ToolSpec
 from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.langchain.tools import to_tool_spec
 
-CALL_KWARGS = frozenset(
-    {
-        "tools",
-        "tool_choice",
-        "strict",
-        "output_config",
-        "response_format",
-        "model",
-        "max_tokens",
-        "temperature",
-        "top_p",
-        "additional_model_request_fields",
-        "request_metadata",
-        "performance_config",
-        "service_tier",
-    }
-)
-"""Keyword arguments a call (``invoke``, ``bind``) may carry; any other is refused."""
-
 # additionalModelRequestFields keys that turn on model reasoning (Anthropic, Nova 2, others).
 _REASONING_FIELDS = frozenset({"thinking", "reasoningConfig", "reasoning_config", "reasoning"})
 _TOOL_CHOICE_TYPES = ("auto", "any", "tool")
-
-
-def check_call_kwargs(kwargs: Mapping[str, Any]) -> None:
-    """Refuse call keyword arguments ChatBedrockKit would otherwise ignore."""
-    unknown = sorted(set(kwargs) - CALL_KWARGS)
-    if unknown:
-        raise ConfigurationError(
-            f"unexpected call arguments {unknown}; ChatBedrockKit takes {sorted(CALL_KWARGS)}"
-        )
 
 
 # ----------------------------------------------------------------------- tools
