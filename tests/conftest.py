@@ -1,4 +1,8 @@
 """Root conftest: bedrock-kit's pytest plugin (cassettes, LocalBedrock, fake credentials) and
-the shared test support (the hostile server)."""
+the shared test support (the hostile server, a throwaway redis-server)."""
 
-pytest_plugins = ["bedrock_kit.testing.pytest_plugin", "tests.support.fixtures"]
+pytest_plugins = [
+    "bedrock_kit.testing.pytest_plugin",
+    "tests.support.fixtures",
+    "tests.support.redis_server",
+]
