@@ -23,6 +23,7 @@ from langchain_core.utils.function_calling import convert_to_json_schema
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator
 
+from bedrock_kit.core.budget.rate_limit import RateLimiter
 from bedrock_kit.core.chat.converse import (
     build_json_schema_output,
     build_tool_spec,
@@ -50,6 +51,7 @@ from bedrock_kit.errors import (
 )
 from bedrock_kit.langchain._client import BedrockClientArgs
 from bedrock_kit.langchain._convert import ChunkBuilder, to_ai_message, to_core
+from bedrock_kit.langchain.rate_limit import core_limiter
 from bedrock_kit.langchain.tools import to_tool_spec
 
 
@@ -129,9 +131,15 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
     ledger: Any = Field(default=None, exclude=True)
     """A :class:`bedrock_kit.Ledger`: every call is reserved before it is sent (refused with
     BudgetExceededError when it could cross a limit) and settled to billed usage after."""
+    rate_limiter: Any = Field(default=None, exclude=True)
+    """A LangChain ``BaseRateLimiter``, or bedrock-kit's
+    :class:`~bedrock_kit.langchain.rate_limit.BedrockRateLimiter` / ``RateLimiter``: those
+    limit each call by model, requests and tokens (worst case, corrected to billed usage)
+    and slow down on throttling, shared across processes with ``RedisRates``."""
 
     _runtime: ConverseRuntime | None = PrivateAttr(default=None)
     _count_tokens_unsupported: bool = PrivateAttr(default=False)
+    _limiter: RateLimiter | None = PrivateAttr(default=None)
 
     @field_validator("model_id")
     @classmethod
@@ -147,6 +155,11 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
     def model_post_init(self, context: Any, /) -> None:
         """Validate client settings now, so bad arguments fail at construction."""
         self.client_settings()
+        self._limiter = core_limiter(self.rate_limiter)
+        if self._limiter is not None:
+            # Ours is applied per call in the core (model, tokens); LangChain must not also
+            # take a request from it before each call.
+            self.rate_limiter = None
 
     @classmethod
     def from_prompt(cls, prompt: Any, **kwargs: Any) -> ChatBedrockKit:
@@ -236,7 +249,16 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
         )
 
     def _budget(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        return {"ledger": self.ledger, "max_tokens": kwargs.get("max_tokens", self.max_tokens)}
+        return {
+            "ledger": self.ledger,
+            "max_tokens": kwargs.get("max_tokens", self.max_tokens),
+            "limiter": self._limiter,
+        }
+
+    @property
+    def limiter(self) -> RateLimiter | None:
+        """The bedrock-kit rate limiter applied to each call, if one was given."""
+        return self._limiter
 
     def _check_guardrail(self, result: ConverseResult) -> None:
         if self.raise_on_guardrail_intervention and result.guardrail_intervened:

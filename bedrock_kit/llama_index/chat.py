@@ -30,6 +30,7 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from pydantic import AliasChoices
 
+from bedrock_kit.core.budget.rate_limit import RateLimiter
 from bedrock_kit.core.chat.converse import build_guardrail_config, parse_guardrail_config
 from bedrock_kit.core.chat.messages import guard_last_turn, guardrail_intervention_error
 from bedrock_kit.core.chat.models import supports_tool_choice, validate_model_id
@@ -50,6 +51,7 @@ from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.llama_index._client import CLIENT_ALIASES, BedrockClientArgs
 from bedrock_kit.llama_index._convert import ChatStream, to_chat_response, to_core
 from bedrock_kit.llama_index._tools import tool_choice_name, tool_selections, tool_specs
+from bedrock_kit.llama_index.rate_limit import core_limiter
 
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
@@ -164,6 +166,7 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
 
     _settings: ClientSettings = PrivateAttr()
     _runtime: ConverseRuntime | None = PrivateAttr(default=None)
+    _limiter: RateLimiter | None = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def __init__(self, **data: Any) -> None:
@@ -179,6 +182,11 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
             check_client(self.client, _SERVICE, "client")
         if self.async_client is not None:
             check_client(self.async_client, _SERVICE, "async_client")
+        self._limiter = core_limiter(self.rate_limiter)
+        if self._limiter is not None:
+            # Ours is applied per call in the core (model, tokens); LlamaIndex's callbacks
+            # must not also take a request from it before each call.
+            self.rate_limiter = None
 
     def _check_arguments(self) -> None:
         validate_model_id(self.model)
@@ -284,7 +292,13 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
         return choice if supports_tool_choice(self.model, "any") else None
 
     def _budget(self) -> dict[str, Any]:
-        return {"ledger": self.ledger, "max_tokens": self.max_tokens}
+        return {"ledger": self.ledger, "max_tokens": self.max_tokens, "limiter": self._limiter}
+
+    @property
+    def limiter(self) -> RateLimiter | None:
+        """The bedrock-kit rate limiter applied to each call (``rate_limiter=`` given as a
+        :class:`~bedrock_kit.llama_index.rate_limit.BedrockRateLimiter` or RateLimiter)."""
+        return self._limiter
 
     def _checked(self, result: ConverseResult) -> ConverseResult:
         if self.raise_on_guardrail_intervention and result.guardrail_intervened:

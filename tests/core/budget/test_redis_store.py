@@ -16,6 +16,7 @@ from decimal import Decimal
 import pytest
 
 from bedrock_kit.core.budget.ledger import Ledger
+from bedrock_kit.core.budget.pricing import load_prices
 from bedrock_kit.core.budget.redis_store import (
     BudgetStoreError,
     RedisStore,
@@ -26,7 +27,6 @@ from bedrock_kit.core.budget.store import MemoryStore
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.guardrails.assessments import GuardrailUsage
 from bedrock_kit.errors import BudgetExceededError, ConfigurationError
-from bedrock_kit.core.budget.pricing import load_prices
 
 MODEL = "acme.flat-v1"
 CALL = Decimal("0.003")  # 1,000 input + 1,000 output at flat prices
@@ -114,7 +114,7 @@ def test_two_ledgers_on_one_budget_share_limits_and_reports(redis_url, redis_bud
         first, second = ledger(a, max_cost="0.006"), ledger(b, max_cost="0.006")
         held = first.reserve(MODEL, 1000, 1000)
         second.reserve(MODEL, 1000, 1000).settle(Usage(1000, 1000))
-        with pytest.raises(BudgetExceededError, match="0.003 is spent and 0.003 reserved"):
+        with pytest.raises(BudgetExceededError, match=r"0\.003 is spent and 0\.003 reserved"):
             second.reserve(MODEL, 1, 1)
         held.settle(Usage(1000, 0))
         assert first.spent() == second.spent() == Decimal("0.004")
