@@ -6,7 +6,9 @@ tokens). :class:`RateLimiter` spaces calls so that every worker sharing it stays
 * Each model has two schedules (requests, tokens) kept by the generic cell rate algorithm:
   a call of ``c`` tokens moves the token schedule ``c / rate`` seconds on and may start once
   the schedule is no more than ``burst_seconds`` ahead of now; the caller sleeps until then.
-  Over any window the admitted tokens stay within ``rate * window`` plus one burst.
+  Over any window the admitted tokens stay within ``rate * window`` plus one burst. A call
+  books its turn at most ``book_ahead_seconds`` before it comes (further out, it sleeps and
+  asks again), so a cut rate applies to waiting calls within that time.
 * A call reserves its worst case (the ledger's input count or estimate plus ``maxTokens``)
   and is corrected to its billed usage afterwards (:meth:`Permit.settle`), so the schedule
   follows what Bedrock counts.
@@ -74,18 +76,28 @@ class RateState(Protocol):
     """Where the schedules live; every method is atomic and returns seconds."""
 
     def reserve(
-        self, key: str, quota: Quota, tokens: int, tuning: Tuning, max_wait: float | None
-    ) -> float | None:
-        """Take one request of ``tokens``; the wait before it may start, or None (not
-        taken) when that wait would pass ``max_wait``."""
+        self, key: str, quota: Quota, tokens: int, tuning: Tuning, max_wait: float
+    ) -> tuple[bool, float, float]:
+        """Book one request of ``tokens`` if it may start within ``max_wait`` seconds.
+
+        Returns:
+            ``(booked, wait, now)``: whether it was booked, the wait before it may start
+            (booked or not), and the state clock's now.
+        """
         ...
 
     def correct(self, key: str, quota: Quota, tokens: int, tuning: Tuning) -> None:
         """Add ``tokens`` (negative: give back) to the token schedule."""
         ...
 
-    def throttled(self, key: str, tuning: Tuning) -> float:
-        """Cut the rate after a throttle; returns the rate fraction now in force."""
+    def throttled(self, key: str, tuning: Tuning, booked_at: float) -> float:
+        """Cut the rate after a throttle of a call booked at ``booked_at`` (state clock);
+        returns the rate fraction now in force.
+
+        A call booked before the last cut was paced by the old rate: its throttle says
+        nothing about the new one, so it cuts nothing (one cut per congestion event, as TCP
+        does). Nor does any throttle within a second of the last cut.
+        """
         ...
 
     def fraction(self, key: str, tuning: Tuning) -> float:
@@ -123,8 +135,8 @@ class MemoryRates:
         return found
 
     def reserve(
-        self, key: str, quota: Quota, tokens: int, tuning: Tuning, max_wait: float | None
-    ) -> float | None:
+        self, key: str, quota: Quota, tokens: int, tuning: Tuning, max_wait: float
+    ) -> tuple[bool, float, float]:
         """See :meth:`RateState.reserve`."""
         with self._lock:
             now = self._clock()
@@ -135,15 +147,15 @@ class MemoryRates:
                 start = max(start, max(cell.requests_at, now) - tuning.burst_seconds)
             if quota.tokens_per_minute:
                 start = max(start, max(cell.tokens_at, now) - tuning.burst_seconds)
-            if max_wait is not None and start - now > max_wait:
-                return None
+            if start - now > max_wait:
+                return False, start - now, now
             if quota.requests_per_minute:
                 rate = quota.requests_per_minute / 60 * fraction
                 cell.requests_at = max(cell.requests_at, start) + 1 / rate
             if quota.tokens_per_minute:
                 rate = quota.tokens_per_minute / 60 * fraction
                 cell.tokens_at = max(cell.tokens_at, start) + tokens / rate
-            return start - now
+            return True, start - now, now
 
     def correct(self, key: str, quota: Quota, tokens: int, tuning: Tuning) -> None:
         """See :meth:`RateState.correct`."""
@@ -155,13 +167,14 @@ class MemoryRates:
             fraction = effective_fraction(cell.fraction, cell.cut_at, now, tuning)
             cell.tokens_at += tokens / (quota.tokens_per_minute / 60 * fraction)
 
-    def throttled(self, key: str, tuning: Tuning) -> float:
+    def throttled(self, key: str, tuning: Tuning, booked_at: float) -> float:
         """See :meth:`RateState.throttled`."""
         with self._lock:
             now = self._clock()
             cell = self._cell(key, now)
             fraction = effective_fraction(cell.fraction, cell.cut_at, now, tuning)
-            if tuning.adaptive and now - cell.cut_at >= COOLDOWN_SECONDS:
+            fresh = booked_at >= cell.cut_at and now - cell.cut_at >= COOLDOWN_SECONDS
+            if tuning.adaptive and fresh:
                 fraction = max(tuning.min_fraction, fraction * tuning.decrease)
                 cell.fraction, cell.cut_at = fraction, now
             return fraction
@@ -177,7 +190,9 @@ class MemoryRates:
 class Permit:
     """One admitted call: correct it to billed usage, or report a throttle."""
 
-    def __init__(self, limiter: RateLimiter, key: str, tokens: int, waited: float) -> None:
+    def __init__(
+        self, limiter: RateLimiter, key: str, tokens: int, waited: float, booked_at: float
+    ) -> None:
         self.limiter = limiter
         self.key = key
         """The schedule the call was admitted on (the model id, or ``*``)."""
@@ -185,6 +200,8 @@ class Permit:
         """Tokens reserved."""
         self.waited = waited
         """Seconds the call waited for its turn."""
+        self.booked_at = booked_at
+        """When it was booked, on the limiter state's clock."""
         self._settled = False
 
     def settle(self, billed_tokens: int) -> None:
@@ -203,7 +220,7 @@ class Permit:
     def throttled(self) -> float:
         """Bedrock throttled the call: cut the shared rate (adaptive); the fraction now."""
         self._settled = True
-        return self.limiter.state.throttled(self.key, self.limiter.tuning)
+        return self.limiter.state.throttled(self.key, self.limiter.tuning, self.booked_at)
 
     def failed(self, error: BaseException) -> None:
         """The call failed: a throttle cuts the rate; other failures keep the reservation."""
@@ -250,6 +267,7 @@ class RateLimiter:
         min_fraction: Lowest fraction of the configured rate a cut goes to.
         max_wait: Longest wait a blocking acquire accepts (ThrottlingError beyond it);
             None waits as long as it takes.
+        book_ahead_seconds: How long before its turn a waiting call books it.
 
     Raises:
         ConfigurationError: A non-positive quota or tuning value.
@@ -268,6 +286,7 @@ class RateLimiter:
         recover_seconds: float = 60.0,
         min_fraction: float = 0.05,
         max_wait: float | None = 300.0,
+        book_ahead_seconds: float = 1.0,
     ) -> None:
         self.default = Quota(requests_per_minute, tokens_per_minute)
         """Quota of models not in :attr:`models`."""
@@ -278,6 +297,7 @@ class RateLimiter:
             ("decrease", decrease, 0 < decrease <= 1),
             ("recover_seconds", recover_seconds, recover_seconds > 0),
             ("min_fraction", min_fraction, 0 < min_fraction <= 1),
+            ("book_ahead_seconds", book_ahead_seconds, book_ahead_seconds > 0),
         )
         for name, value, valid in checks:
             if not valid:
@@ -289,6 +309,7 @@ class RateLimiter:
         )
         self.state: RateState = state if state is not None else MemoryRates()
         self.max_wait = max_wait
+        self.book_ahead = float(book_ahead_seconds)
 
     def quota(self, model_id: str) -> Quota:
         """The quota that applies to ``model_id``."""
@@ -297,23 +318,29 @@ class RateLimiter:
             found if found is not None else self.models.get(base_model_id(model_id), self.default)
         )
 
-    def _take(self, model_id: str, tokens: int, blocking: bool) -> tuple[Permit | None, float]:
+    def _step(
+        self, model_id: str, tokens: int, blocking: bool, waited: float
+    ) -> tuple[Permit | None, float, bool]:
+        """One decision: ``(permit, seconds to sleep, done)``; one implementation for the
+        sync and async acquire."""
         if tokens < 0:
             raise ConfigurationError(f"tokens must be >= 0, got {tokens}")
         quota = self.quota(model_id)
         if quota.requests_per_minute is None and quota.tokens_per_minute is None:
-            return Permit(self, model_id, tokens, 0.0), 0.0
-        limit = self.max_wait if blocking else 0.0
-        wait = self.state.reserve(model_id, quota, tokens, self.tuning, limit)
-        if wait is None:
-            if not blocking:
-                return None, 0.0
+            return Permit(self, model_id, tokens, 0.0, math.inf), 0.0, True
+        ahead = self.book_ahead if blocking else 0.0
+        booked, wait, now = self.state.reserve(model_id, quota, tokens, self.tuning, ahead)
+        if booked:
+            return Permit(self, model_id, tokens, waited + wait, now), wait, True
+        if not blocking:
+            return None, 0.0, True
+        if self.max_wait is not None and waited + wait > self.max_wait:
             raise ThrottlingError(
-                f"rate limiter: {model_id} is booked more than max_wait={self.max_wait} s "
-                "ahead; not sent",
+                f"rate limiter: {model_id}'s next turn is {waited + wait:.1f} s away, past "
+                f"max_wait={self.max_wait} s; not sent",
                 model_id=model_id,
             )
-        return Permit(self, model_id, tokens, wait), wait
+        return None, max(wait - ahead, 0.001), False
 
     def acquire(
         self, model_id: str = "*", tokens: int = 0, *, blocking: bool = True
@@ -326,19 +353,27 @@ class RateLimiter:
         Raises:
             ThrottlingError: the wait would pass ``max_wait`` (nothing is taken).
         """
-        permit, wait = self._take(model_id, tokens, blocking)
-        if wait > 0:
-            time.sleep(wait)
-        return permit
+        waited = 0.0
+        while True:
+            permit, pause, done = self._step(model_id, tokens, blocking, waited)
+            if pause > 0:
+                time.sleep(pause)
+                waited += pause
+            if done:
+                return permit
 
     async def aacquire(
         self, model_id: str = "*", tokens: int = 0, *, blocking: bool = True
     ) -> Permit | None:
         """Async :meth:`acquire` (sleeps with asyncio)."""
-        permit, wait = self._take(model_id, tokens, blocking)
-        if wait > 0:
-            await asyncio.sleep(wait)
-        return permit
+        waited = 0.0
+        while True:
+            permit, pause, done = self._step(model_id, tokens, blocking, waited)
+            if pause > 0:
+                await asyncio.sleep(pause)
+                waited += pause
+            if done:
+                return permit
 
     def _correct(self, key: str, tokens: int) -> None:
         if tokens:

@@ -43,19 +43,19 @@ end
 _RESERVE = (
     _COMMON
     + """
--- ARGV[3..]: rpm (0: none), tpm (0: none), tokens, burst seconds, max wait (-1: none)
+-- ARGV[3..]: rpm (0: none), tpm (0: none), tokens, burst seconds, longest wait to book
 local rpm, tpm, tokens = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local burst, max_wait = tonumber(ARGV[6]), tonumber(ARGV[7])
 local f = effective()
 local start = now
 if rpm > 0 then start = math.max(start, math.max(requests_at, now) - burst) end
 if tpm > 0 then start = math.max(start, math.max(tokens_at, now) - burst) end
-if max_wait >= 0 and start - now > max_wait then return {0, tostring(start - now)} end
+if start - now > max_wait then return {0, tostring(start - now), tostring(now)} end
 if rpm > 0 then requests_at = math.max(requests_at, start) + 1 / (rpm / 60 * f) end
 if tpm > 0 then tokens_at = math.max(tokens_at, start) + tokens / (tpm / 60 * f) end
 redis.call('HSET', key, 'requests', tostring(requests_at), 'tokens', tostring(tokens_at))
 redis.call('EXPIRE', key, 3600)
-return {1, tostring(start - now)}
+return {1, tostring(start - now), tostring(now)}
 """
 )
 
@@ -75,9 +75,9 @@ return 1
 _THROTTLED = (
     _COMMON
     + """
--- ARGV[3..]: decrease, min fraction, cooldown seconds
+-- ARGV[3..]: decrease, min fraction, cooldown seconds, when the throttled call was booked
 local f = effective()
-if adaptive and now - cut >= tonumber(ARGV[5]) then
+if adaptive and tonumber(ARGV[6]) >= cut and now - cut >= tonumber(ARGV[5]) then
   f = math.max(tonumber(ARGV[4]), f * tonumber(ARGV[3]))
   redis.call('HSET', key, 'fraction', tostring(f), 'cut', tostring(now))
   redis.call('EXPIRE', key, 3600)
@@ -132,10 +132,10 @@ class RedisRates:
             raise
 
     def reserve(
-        self, key: str, quota: Quota, tokens: int, tuning: Tuning, max_wait: float | None
-    ) -> float | None:
+        self, key: str, quota: Quota, tokens: int, tuning: Tuning, max_wait: float
+    ) -> tuple[bool, float, float]:
         """See :meth:`~bedrock_kit.core.budget.rate_limit.RateState.reserve`."""
-        taken, wait = self._run(
+        booked, wait, now = self._run(
             "reserve",
             key,
             tuning,
@@ -143,18 +143,23 @@ class RedisRates:
             repr(float(quota.tokens_per_minute or 0)),
             int(tokens),
             repr(tuning.burst_seconds),
-            repr(-1.0 if max_wait is None else float(max_wait)),
+            repr(float(max_wait)),
         )
-        return max(float(wait), 0.0) if int(taken) == 1 else None
+        return int(booked) == 1, max(float(wait), 0.0), float(now)
 
     def correct(self, key: str, quota: Quota, tokens: int, tuning: Tuning) -> None:
         """See :meth:`~bedrock_kit.core.budget.rate_limit.RateState.correct`."""
         if quota.tokens_per_minute and tokens:
             self._run("correct", key, tuning, repr(float(quota.tokens_per_minute)), int(tokens))
 
-    def throttled(self, key: str, tuning: Tuning) -> float:
+    def throttled(self, key: str, tuning: Tuning, booked_at: float) -> float:
         """See :meth:`~bedrock_kit.core.budget.rate_limit.RateState.throttled`."""
-        args = (repr(tuning.decrease), repr(tuning.min_fraction), repr(COOLDOWN_SECONDS))
+        args = (
+            repr(tuning.decrease),
+            repr(tuning.min_fraction),
+            repr(COOLDOWN_SECONDS),
+            repr(float(booked_at)),
+        )
         return float(self._run("throttled", key, tuning, *args))
 
     def fraction(self, key: str, tuning: Tuning) -> float:

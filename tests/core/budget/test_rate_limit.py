@@ -80,6 +80,19 @@ def test_throttles_cut_the_rate_once_per_second_and_it_recovers():
     assert limiter.fraction(MODEL) == 1.0
 
 
+def test_throttles_of_calls_paced_by_the_old_rate_cut_nothing_more():
+    limiter, clock = fake(tokens_per_minute=6000, decrease=0.5, recover_seconds=1e9)
+    early = [limiter.acquire(MODEL, 1, blocking=False) for _ in range(3)]
+    clock.now += 0.5
+    assert early[0].throttled() == 0.5
+    clock.now += 5  # long past the cooldown, but these were admitted before the cut
+    assert early[1].throttled() == pytest.approx(0.5) == early[2].throttled()
+    late = limiter.acquire(MODEL, 1, blocking=False)
+    assert late.throttled() == pytest.approx(
+        0.25
+    )  # admitted at the new rate and still throttled: cut
+
+
 def test_a_cut_rate_spaces_calls_wider():
     limiter, clock = fake(tokens_per_minute=600, burst_seconds=0, decrease=0.5, recover_seconds=1e9)
     limiter.acquire(MODEL, 1, blocking=False).throttled()
@@ -118,7 +131,7 @@ def test_blocking_acquire_waits_for_real_and_gives_up_past_max_wait():
     assert waits[0] == 0 and waits[-1] > 0
     slow = RateLimiter(tokens_per_minute=60, burst_seconds=0, max_wait=1.0)
     slow.acquire(MODEL, 10)
-    with pytest.raises(ThrottlingError, match=r"max_wait=1\.0"):
+    with pytest.raises(ThrottlingError, match=r"past max_wait=1\.0 s"):
         slow.acquire(MODEL, 10)
 
 

@@ -21,12 +21,12 @@ class RecordingRates(MemoryRates):
         super().__init__()
 
     def reserve(
-        self, key: str, quota: Quota, tokens: int, tuning: Tuning, max_wait: float | None
-    ) -> float | None:
-        wait = super().reserve(key, quota, tokens, tuning, max_wait)
-        if wait is not None:
+        self, key: str, quota: Quota, tokens: int, tuning: Tuning, max_wait: float
+    ) -> tuple[bool, float, float]:
+        slot = super().reserve(key, quota, tokens, tuning, max_wait)
+        if slot[0]:
             self.reserved.append((key, tokens))
-        return wait
+        return slot
 
     def correct(self, key: str, quota: Quota, tokens: int, tuning: Tuning) -> None:
         self.corrected.append((key, tokens))
