@@ -73,6 +73,8 @@ class JobScript:
     """Records processed before an ``expired`` job expires."""
     no_manifest: bool = False
     """Write no ``manifest.json.out``."""
+    reject: tuple[int, str, str] | None = None
+    """``(status, errorCode, message)``: refuse the CreateModelInvocationJob itself."""
 
 
 @dataclass
@@ -88,6 +90,7 @@ class _Job:
     script: JobScript
     submitted: datetime
     state: str = "Submitted"
+    history: list[str] = field(default_factory=lambda: ["Submitted"])
     message: str = ""
     ended: datetime | None = None
     files: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
@@ -234,6 +237,11 @@ class LocalBatchJobs:
         with self._lock:
             return self._jobs[arn].state
 
+    def history(self, arn: str) -> list[str]:
+        """Every state a job has been in, in order."""
+        with self._lock:
+            return list(self._jobs[arn].history)
+
     # -- operations
 
     def _find(self, request: ReceivedRequest) -> _Job | Reply:
@@ -258,9 +266,11 @@ class LocalBatchJobs:
                     return Reply.json({"jobArn": job.arn})
             if any(job.name == name for job in self._jobs.values()):
                 return Reply.error(409, "ConflictException", f"a job named {name} exists")
+            script = self._scripts.popleft() if self._scripts else JobScript()
+            if script.reject is not None:
+                return Reply.error(*script.reject)
             job_id = uuid.uuid4().hex[:12]
             arn = f"arn:aws:bedrock:{self.region}:{self.account}:model-invocation-job/{job_id}"
-            script = self._scripts.popleft() if self._scripts else JobScript()
             self._jobs[arn] = _Job(
                 arn=arn,
                 name=name,
@@ -292,7 +302,7 @@ class LocalBatchJobs:
                 return Reply.error(
                     400, "ValidationException", f"job {job.arn} is {job.state}; cannot stop it"
                 )
-            job.state = "Stopping"
+            self._enter(job, "Stopping")
             return Reply.json({})
 
     def _list(self, request: ReceivedRequest) -> Reply:
@@ -316,9 +326,9 @@ class LocalBatchJobs:
 
     def _advance(self, job: _Job) -> None:
         step = {
-            "Submitted": lambda: setattr(job, "state", "Validating"),
+            "Submitted": lambda: self._enter(job, "Validating"),
             "Validating": lambda: self._validate(job),
-            "Scheduled": lambda: setattr(job, "state", "InProgress"),
+            "Scheduled": lambda: self._enter(job, "InProgress"),
             "InProgress": lambda: self._work(job),
             "Stopping": lambda: self._finish(job, "Stopped", "Stopped by request"),
         }.get(job.state)
@@ -353,7 +363,11 @@ class LocalBatchJobs:
                 f"The job has {job.total} records; the minimum is {self.min_records}",
             )
             return
-        job.state = "Scheduled"
+        self._enter(job, "Scheduled")
+
+    def _enter(self, job: _Job, state: str) -> None:
+        job.state = state
+        job.history.append(state)
 
     def _records(self, job: _Job) -> list[tuple[int, str, dict[str, Any]]]:
         pairs = [(name, record) for name, records in job.files for record in records]
@@ -404,7 +418,8 @@ class LocalBatchJobs:
         return text
 
     def _finish(self, job: _Job, state: str, message: str) -> None:
-        job.state, job.message = state, message
+        self._enter(job, state)
+        job.message = message
         job.ended = datetime.now(timezone.utc)
         if state == "Failed":
             return
