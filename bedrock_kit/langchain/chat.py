@@ -23,6 +23,7 @@ from langchain_core.utils.function_calling import convert_to_json_schema
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator
 
+from bedrock_kit.core.batch.runner import BatchSettings
 from bedrock_kit.core.budget.rate_limit import RateLimiter
 from bedrock_kit.core.chat.converse import (
     build_json_schema_output,
@@ -51,6 +52,7 @@ from bedrock_kit.errors import (
 )
 from bedrock_kit.langchain._client import BedrockClientArgs
 from bedrock_kit.langchain._convert import ChunkBuilder, to_ai_message, to_core
+from bedrock_kit.langchain.batch import BedrockBatchRunnable
 from bedrock_kit.langchain.rate_limit import core_limiter
 from bedrock_kit.langchain.tools import to_tool_spec
 
@@ -416,6 +418,27 @@ class ChatBedrockKit(BedrockClientArgs, BaseChatModel):
         fallback = RunnablePassthrough.assign(parsed=lambda _: None)
         return RunnableMap(raw=llm) | parsed.with_fallbacks(
             [fallback], exception_key="parsing_error"
+        )
+
+    # ------------------------------------------------------------------ batch jobs
+
+    def with_batch_inference(
+        self, *, s3_uri: str, role_arn: str, **options: Any
+    ) -> BedrockBatchRunnable:
+        """This model with ``batch``/``abatch`` run as Bedrock batch inference jobs.
+
+        Args:
+            s3_uri: Where the input files go (``s3://bucket/prefix/``).
+            role_arn: Service role Bedrock uses to read the input and write the output.
+            **options: :class:`~bedrock_kit.core.batch.runner.BatchSettings` fields:
+                ``output_s3_uri``, ``name``, ``quotas``, ``below_minimum``, ``poll``,
+                ``timeout``, ``progress``, ``timeout_hours``, ``tags``, endpoints and S3
+                clients.
+
+        See :mod:`bedrock_kit.langchain.batch`.
+        """
+        return BedrockBatchRunnable(
+            self, BatchSettings(s3_uri=s3_uri, role_arn=role_arn, **options)
         )
 
     # ------------------------------------------------------------------ tokens

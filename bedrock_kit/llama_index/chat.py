@@ -30,6 +30,7 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from pydantic import AliasChoices
 
+from bedrock_kit.core.batch.runner import BatchSettings
 from bedrock_kit.core.budget.rate_limit import RateLimiter
 from bedrock_kit.core.chat.converse import build_guardrail_config, parse_guardrail_config
 from bedrock_kit.core.chat.messages import guard_last_turn, guardrail_intervention_error
@@ -51,6 +52,7 @@ from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.llama_index._client import CLIENT_ALIASES, BedrockClientArgs
 from bedrock_kit.llama_index._convert import ChatStream, to_chat_response, to_core
 from bedrock_kit.llama_index._tools import tool_choice_name, tool_selections, tool_specs
+from bedrock_kit.llama_index.batch import BedrockBatchLLM
 from bedrock_kit.llama_index.rate_limit import core_limiter
 
 if TYPE_CHECKING:
@@ -399,6 +401,22 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
     ) -> CompletionResponseAsyncGen:
         """Async :meth:`stream_complete`."""
         return await astream_chat_to_completion_decorator(self._astream_chat)(prompt, **kwargs)
+
+    # -- batch jobs
+
+    def with_batch_inference(
+        self, *, s3_uri: str, role_arn: str, **options: Any
+    ) -> BedrockBatchLLM:
+        """This LLM with lists of prompts or histories run as Bedrock batch inference jobs.
+
+        Args:
+            s3_uri: Where the input files go (``s3://bucket/prefix/``).
+            role_arn: Service role Bedrock uses to read the input and write the output.
+            **options: :class:`~bedrock_kit.core.batch.runner.BatchSettings` fields.
+
+        See :mod:`bedrock_kit.llama_index.batch`.
+        """
+        return BedrockBatchLLM(self, BatchSettings(s3_uri=s3_uri, role_arn=role_arn, **options))
 
     # -- tools
 
