@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from bedrock_kit.core.chat.models import base_model_id
 from bedrock_kit.core.chat.stream import CompletedDelta, StreamDelta
@@ -127,6 +127,13 @@ class MemoryRates:
         self._clock = clock
         self._lock = threading.Lock()
         self._cells: dict[str, _Cell] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A copy in another process starts its own schedules (monotonic clocks differ).
+        return {"clock": self._clock}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["clock"])  # type: ignore[misc]
 
     def _cell(self, key: str, now: float) -> _Cell:
         found = self._cells.get(key)

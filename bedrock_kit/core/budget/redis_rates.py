@@ -19,7 +19,12 @@ from __future__ import annotations
 from typing import Any
 
 from bedrock_kit.core.budget.rate_limit import COOLDOWN_SECONDS, Quota, Tuning
-from bedrock_kit.core.budget.redis_store import BudgetStoreError, redis_client
+from bedrock_kit.core.budget.redis_store import (
+    BudgetStoreError,
+    url_of_client,
+    without_password,
+    redis_client,
+)
 from bedrock_kit.errors import ConfigurationError
 
 __all__ = ["RedisRates"]
@@ -109,7 +114,9 @@ class RedisRates:
     ) -> None:
         if (url is None) == (client is None):
             raise ConfigurationError("RedisRates needs exactly one of url or client")
+        self.url = url if url is not None else url_of_client(client)
         self.name = name
+        self.prefix = prefix
         self._client = client if client is not None else redis_client(url)  # type: ignore[arg-type]
         self._prefix = f"{prefix}:rates:{{{name}}}:"
         self._scripts = {
@@ -171,5 +178,12 @@ class RedisRates:
         keys = list(self._client.scan_iter(match=f"{self._prefix}*", count=1000))
         return int(self._client.delete(*keys)) if keys else 0
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Reconnects by URL in the new process; a password never travels in a pickle.
+        return {"url": without_password(self.url), "name": self.name, "prefix": self.prefix}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["url"], name=state["name"], prefix=state["prefix"])  # type: ignore[misc]
+
     def __repr__(self) -> str:
-        return f"RedisRates(name={self.name!r})"
+        return f"RedisRates({without_password(self.url)!r}, name={self.name!r})"

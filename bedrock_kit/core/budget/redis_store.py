@@ -127,7 +127,8 @@ def _rows(flat: Sequence[Any]) -> tuple[ModelUsage, ...]:
     )
 
 
-def _without_password(url: str) -> str:
+def without_password(url: str) -> str:
+    """``url`` with any password removed (for repr, errors and pickles)."""
     parts = urlsplit(url)
     if parts.password is None:
         return url
@@ -138,7 +139,8 @@ def _without_password(url: str) -> str:
     return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
 
 
-def _url_of(client: Any) -> str:
+def url_of_client(client: Any) -> str:
+    """A URL for an injected ``redis.Redis`` (no password), to reconnect after a pickle."""
     kwargs = client.connection_pool.connection_kwargs
     if "path" in kwargs:
         return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
@@ -214,7 +216,7 @@ class RedisStore:
             raise ConfigurationError(
                 f"budget name must be non-empty without {{}} or tabs: {name!r}"
             )
-        self.url = url if url is not None else _url_of(client)
+        self.url = url if url is not None else url_of_client(client)
         self.name = name
         self.lease_seconds = float(lease_seconds)
         self.on_expired: OnExpired = on_expired
@@ -329,7 +331,7 @@ class RedisStore:
 
     def __getstate__(self) -> dict[str, Any]:
         return {
-            "url": _without_password(self.url),
+            "url": without_password(self.url),
             "name": self.name,
             "lease_seconds": self.lease_seconds,
             "on_expired": self.on_expired,
@@ -346,4 +348,4 @@ class RedisStore:
         )
 
     def __repr__(self) -> str:
-        return f"RedisStore({_without_password(self.url)!r}, name={self.name!r})"
+        return f"RedisStore({without_password(self.url)!r}, name={self.name!r})"

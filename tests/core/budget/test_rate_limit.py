@@ -212,3 +212,14 @@ def test_redis_blocking_acquire_paces_calls(rates):
     for _ in range(6):
         limiter.acquire(MODEL)
     assert 0.2 < time.monotonic() - started < 1.5
+
+
+def test_limiters_pickle_without_their_lock_or_password(redis_url):
+    import pickle
+
+    local = pickle.loads(pickle.dumps(RateLimiter(tokens_per_minute=600)))
+    assert local.acquire(MODEL, 10, blocking=False) is not None
+    shared = RedisRates(redis_url.replace("redis://", "redis://:pw-s3cret@"), name="p")
+    data = pickle.dumps(RateLimiter(tokens_per_minute=600, state=shared))
+    assert b"pw-s3cret" not in data and "pw-s3cret" not in repr(shared)
+    assert pickle.loads(data).state.url == redis_url
