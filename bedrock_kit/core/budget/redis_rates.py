@@ -21,9 +21,9 @@ from typing import Any
 from bedrock_kit.core.budget.rate_limit import COOLDOWN_SECONDS, Quota, Tuning
 from bedrock_kit.core.budget.redis_store import (
     BudgetStoreError,
+    redis_client,
     url_of_client,
     without_password,
-    redis_client,
 )
 from bedrock_kit.errors import ConfigurationError
 
