@@ -4,8 +4,10 @@ The public core API is listed in ``__all__`` (pinned by a test); framework adapt
 :mod:`bedrock_kit.langchain` and :mod:`bedrock_kit.llama_index`.
 """
 
+from bedrock_kit.core.batch.job import BedrockBatchJob
 from bedrock_kit.core.budget.ledger import Ledger, Limits, Reservation
 from bedrock_kit.core.budget.pricing import PriceEntry, load_prices
+from bedrock_kit.core.budget.rate_limit import RateLimiter
 from bedrock_kit.core.budget.report import BudgetReport
 from bedrock_kit.core.chat.runtime import ConverseRuntime
 from bedrock_kit.core.chat.types import (
@@ -41,6 +43,7 @@ from bedrock_kit.errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "BedrockBatchJob",
     "BedrockKitError",
     "BudgetExceededError",
     "BudgetReport",
@@ -62,6 +65,7 @@ __all__ = [
     "Limits",
     "Message",
     "PriceEntry",
+    "RateLimiter",
     "ReasoningBlock",
     "Reservation",
     "TextBlock",

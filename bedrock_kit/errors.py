@@ -22,6 +22,8 @@ from bedrock_kit._secrets import redact, scrub_exception
 __all__ = [
     "AccessDeniedError",
     "AgentStepLimitError",
+    "BatchJobError",
+    "BatchRecordError",
     "BedrockConnectionError",
     "BedrockKitError",
     "BedrockValidationError",
@@ -33,6 +35,7 @@ __all__ = [
     "GuardrailInterventionError",
     "IncompleteStreamError",
     "InternalServerError",
+    "MalformedBatchRecordError",
     "MalformedResponseError",
     "ModelError",
     "ModelNotReadyError",
@@ -309,6 +312,55 @@ class ProvisioningFailedError(BedrockKitError):
         self.resource_arn = resource_arn
         self.status = status
         self.failure_message = failure_message
+
+
+class BatchJobError(BedrockKitError):
+    """A batch inference job cannot be submitted, or ended without output for its records.
+
+    Attributes:
+        job_arn: The job, when it exists.
+        state: Its last state (``Failed``, ``Stopped``, ``Expired``...), when known.
+    """
+
+    def __init__(
+        self, message: str, *, job_arn: str | None = None, state: str | None = None, **context: Any
+    ) -> None:
+        super().__init__(message, **context)
+        self.job_arn = job_arn
+        self.state = state
+
+
+class BatchRecordError(BedrockKitError):
+    """One record of a batch inference job has no answer: Bedrock's ``error`` for it, or
+    no output line at all (the job failed, stopped or expired first).
+
+    Attributes:
+        record_id: The record's ``recordId``.
+        job_arn: The job that ran it.
+    """
+
+    def __init__(
+        self, message: str, *, record_id: str, job_arn: str | None = None, **context: Any
+    ) -> None:
+        super().__init__(message, **context)
+        self.record_id = record_id
+        self.job_arn = job_arn
+
+
+class MalformedBatchRecordError(BatchRecordError, MalformedResponseError):
+    """A batch output line, or its ``modelOutput``, is not the documented shape."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        record_id: str,
+        raw: str = "",
+        job_arn: str | None = None,
+        **context: Any,
+    ) -> None:
+        BatchRecordError.__init__(self, message, record_id=record_id, job_arn=job_arn, **context)
+        self.raw = raw
 
 
 # AWS error code (also the in-stream exception event name, first letter lowered) -> type.

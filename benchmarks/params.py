@@ -45,6 +45,10 @@ class Params:
     """Modules timed in scenario 4; None times every module of the scenario."""
     memory_contenders: tuple[str, ...] | None = None
     """Contender keys measured in scenario 5 (a fresh interpreter each); None for all."""
+    budget_ops: int = 2000
+    """Reserve-and-settle cycles per process (scenario 6)."""
+    budget_processes: int = 8
+    """Processes sharing one Redis budget (scenario 6)."""
 
 
 FULL = Params(
@@ -87,4 +91,6 @@ QUICK = Params(
     # keeps to the floor and bedrock-kit.
     import_modules=("bedrock_kit", "bedrock_kit.langchain", "bedrock_kit.llama_index"),
     memory_contenders=("raw", "kit-langchain"),
+    budget_ops=50,
+    budget_processes=2,
 )

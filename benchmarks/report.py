@@ -424,6 +424,47 @@ def _adapter_lines(results: dict[str, Any]) -> list[str]:
     ]
 
 
+def _shared_budget_lines(section: dict[str, Any]) -> list[str]:
+    if section.get("skipped"):
+        return ["## 6. Shared budget and rate limiter (Redis)", ""]
+    rows = [
+        [name, r["calls"], r["calls_per_second"], r["reserve_ms_p50"], r["reserve_ms_p99"],
+         r["settle_ms_p50"], r["settle_ms_p99"]]
+        for name, r in section["ledger_throughput"].items()
+    ]  # fmt: skip
+    calls = [
+        [name, r["ms_per_call"], r["ms_beyond_no_ledger"]]
+        for name, r in section["per_chat_call"].items()
+    ]
+    limiter = section["rate_limiter"]
+    return [
+        "## 6. Shared budget and rate limiter (Redis)",
+        "",
+        "Reserve then settle, as fast as possible, every process on one budget.",
+        "",
+        *_table(
+            [
+                "store",
+                "calls",
+                "calls/s",
+                "reserve p50 ms",
+                "reserve p99 ms",
+                "settle p50 ms",
+                "settle p99 ms",
+            ],
+            rows,
+        ),
+        "",
+        "Sequential ChatBedrockKit.invoke against LocalBedrock (no latency):",
+        "",
+        *_table(["ledger", "ms per call", "ms beyond no ledger"], calls),
+        "",
+        f"Redis rate limiter, acquire + settle: p50 {limiter['acquire_settle_ms_p50']} ms, "
+        f"p99 {limiter['acquire_settle_ms_p99']} ms ({limiter['ops']} calls).",
+        "",
+    ]
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The Markdown report: one table per scenario, then the targets."""
     lines = _meta_lines(results)
@@ -434,6 +475,7 @@ def markdown(results: dict[str, Any]) -> str:
         "streaming": _streaming_lines,
         "cold_start": _cold_start_lines,
         "memory": _memory_lines,
+        "shared_budget": _shared_budget_lines,
     }
     for name, render in sections.items():
         section = results["scenarios"].get(name)

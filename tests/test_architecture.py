@@ -14,6 +14,7 @@ import bedrock_kit
 ROOT = Path(__file__).resolve().parents[1]
 
 PUBLIC_API = {
+    "BedrockBatchJob",
     "BedrockKitError",
     "CachePointBlock",
     "ClientSettings",
@@ -43,6 +44,7 @@ PUBLIC_API = {
     "Ledger",
     "Limits",
     "PriceEntry",
+    "RateLimiter",
     "Reservation",
     "load_prices",
 }

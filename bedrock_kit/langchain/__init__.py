@@ -9,6 +9,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from bedrock_kit.langchain._serial import load_mappings
 from bedrock_kit.langchain.agents import BedrockAgentRunnable, BedrockAgentTool
+from bedrock_kit.langchain.batch import BedrockBatchRunnable
 from bedrock_kit.langchain.budget import TokenBudgetCallbackHandler, token_budget
 from bedrock_kit.langchain.chat import ChatBedrockKit
 from bedrock_kit.langchain.embeddings import BedrockKitEmbeddings
@@ -22,6 +23,7 @@ from bedrock_kit.langchain.knowledge_bases import (
     BedrockRetrieveAndGenerate,
 )
 from bedrock_kit.langchain.prompts import aload_prompt, chat_model_for_prompt, load_prompt
+from bedrock_kit.langchain.rate_limit import BedrockRateLimiter
 from bedrock_kit.langchain.tools import (
     action_group_lambda_handler,
     to_tool_spec,
@@ -44,10 +46,12 @@ __all__ = [
     "LOAD_MAPPINGS",
     "BedrockAgentRunnable",
     "BedrockAgentTool",
+    "BedrockBatchRunnable",
     "BedrockGroundingCheck",
     "BedrockGuardrail",
     "BedrockKitEmbeddings",
     "BedrockKnowledgeBaseRetriever",
+    "BedrockRateLimiter",
     "BedrockRetrieveAndGenerate",
     "BedrockStreamGuard",
     "ChatBedrockKit",

@@ -23,6 +23,8 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
 from bedrock_kit._strict_arguments import check_call_arguments
+from bedrock_kit.core.batch.runner import BatchSettings
+from bedrock_kit.core.budget.rate_limit import RateLimiter
 from bedrock_kit.core.chat.converse import build_tool_spec, parse_guardrail_config
 from bedrock_kit.core.chat.messages import guard_last_turn, guardrail_intervention_error
 from bedrock_kit.core.chat.models import (
@@ -56,6 +58,8 @@ from bedrock_kit.langchain._arguments import CHAT_CALL, CHAT_CONSTRUCTOR
 from bedrock_kit.langchain._client import BedrockClientArgs
 from bedrock_kit.langchain._convert import ChunkBuilder, system_blocks, to_ai_message, to_core
 from bedrock_kit.langchain._serial import LangChainSerializable
+from bedrock_kit.langchain.batch import BedrockBatchRunnable
+from bedrock_kit.langchain.rate_limit import core_limiter
 
 # Documented fallback of get_num_tokens_from_messages when CountTokens is unavailable for a
 # model: about four characters per token, the rule of thumb AWS and most providers quote.
@@ -137,9 +141,15 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
     deadline: float | None = None
     """Seconds one call may take in total, retries and slow streams included (None: no
     bound); DeadlineExceededError past it. Per call: ``invoke(..., deadline=5)``."""
+    rate_limiter: Any = Field(default=None, exclude=True)
+    """A LangChain ``BaseRateLimiter``, or bedrock-kit's
+    :class:`~bedrock_kit.langchain.rate_limit.BedrockRateLimiter` / ``RateLimiter``: those
+    limit each call by model, requests and tokens (worst case, corrected to billed usage)
+    and slow down on throttling, shared across processes with ``RedisRates``."""
 
     _runtime: ConverseRuntime | None = PrivateAttr(default=None)
     _count_tokens_unsupported: bool = PrivateAttr(default=False)
+    _limiter: RateLimiter | None = PrivateAttr(default=None)
 
     @field_validator("model_id", "base_model_id")
     @classmethod
@@ -176,6 +186,11 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
         # Inference ranges and stop sequences, before any call (InferenceConfig checks them).
         InferenceConfig(self.max_tokens, self.temperature, self.top_p, tuple(self.stop or ()))
         check_model_region(self.model_id, self.region_name)
+        self._limiter = core_limiter(self.rate_limiter)
+        if self._limiter is not None:
+            # Ours is applied per call in the core (model, tokens); LangChain must not also
+            # take a request from it before each call.
+            self.rate_limiter = None
 
     def __getstate__(self) -> dict[Any, Any]:
         # The API key, like the AWS credentials, never travels in a pickle.
@@ -362,7 +377,13 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
             "ledger": self.ledger,
             "max_tokens": kwargs.get("max_tokens", self.max_tokens),
             "deadline": deadline,
+            "limiter": self._limiter,
         }
+
+    @property
+    def limiter(self) -> RateLimiter | None:
+        """The bedrock-kit rate limiter applied to each call, if one was given."""
+        return self._limiter
 
     def bind(self, **kwargs: Any) -> Any:
         """Bind call arguments; unknown ones fail here, not at the first call.
@@ -550,6 +571,27 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
         fallback = RunnablePassthrough.assign(parsed=lambda _: None)
         return RunnableMap(raw=llm) | parsed.with_fallbacks(
             [fallback], exception_key="parsing_error"
+        )
+
+    # ------------------------------------------------------------------ batch jobs
+
+    def with_batch_inference(
+        self, *, s3_uri: str, role_arn: str, **options: Any
+    ) -> BedrockBatchRunnable:
+        """This model with ``batch``/``abatch`` run as Bedrock batch inference jobs.
+
+        Args:
+            s3_uri: Where the input files go (``s3://bucket/prefix/``).
+            role_arn: Service role Bedrock uses to read the input and write the output.
+            **options: :class:`~bedrock_kit.core.batch.runner.BatchSettings` fields:
+                ``output_s3_uri``, ``name``, ``quotas``, ``below_minimum``, ``poll``,
+                ``timeout``, ``progress``, ``timeout_hours``, ``tags``, endpoints and S3
+                clients.
+
+        See :mod:`bedrock_kit.langchain.batch`.
+        """
+        return BedrockBatchRunnable(
+            self, BatchSettings(s3_uri=s3_uri, role_arn=role_arn, **options)
         )
 
     # ------------------------------------------------------------------ tokens

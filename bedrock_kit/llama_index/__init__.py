@@ -12,6 +12,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
 
 from bedrock_kit.llama_index._tools import ToolCallMissingError
 from bedrock_kit.llama_index.agents import BedrockAgentQueryEngine
+from bedrock_kit.llama_index.batch import BedrockBatchLLM
 from bedrock_kit.llama_index.budget import BudgetEventHandler, TokenBudgetHandler
 from bedrock_kit.llama_index.chat import BedrockKitLLM
 from bedrock_kit.llama_index.embeddings import BedrockKitEmbedding
@@ -25,6 +26,7 @@ from bedrock_kit.llama_index.knowledge_bases import (
     BedrockRetrieveAndGenerateQueryEngine,
 )
 from bedrock_kit.llama_index.prompts import aload_prompt, llm_for_prompt, load_prompt
+from bedrock_kit.llama_index.rate_limit import BedrockRateLimiter
 from bedrock_kit.llama_index.tools import (
     action_group_lambda_handler,
     to_tool_spec,
@@ -33,11 +35,13 @@ from bedrock_kit.llama_index.tools import (
 
 __all__ = [
     "BedrockAgentQueryEngine",
+    "BedrockBatchLLM",
     "BedrockGuardrail",
     "BedrockGuardrailNodePostprocessor",
     "BedrockKitEmbedding",
     "BedrockKitLLM",
     "BedrockKnowledgeBaseRetriever",
+    "BedrockRateLimiter",
     "BedrockRetrieveAndGenerateQueryEngine",
     "BudgetEventHandler",
     "GuardedQueryEngine",

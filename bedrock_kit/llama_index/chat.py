@@ -31,6 +31,8 @@ from llama_index.core.llms.llm import ToolSelection
 from pydantic import AliasChoices
 
 from bedrock_kit._strict_arguments import check_call_arguments
+from bedrock_kit.core.batch.runner import BatchSettings
+from bedrock_kit.core.budget.rate_limit import RateLimiter
 from bedrock_kit.core.chat.converse import build_guardrail_config, parse_guardrail_config
 from bedrock_kit.core.chat.messages import guard_last_turn, guardrail_intervention_error
 from bedrock_kit.core.chat.models import (
@@ -58,6 +60,8 @@ from bedrock_kit.llama_index._arguments import LLM_CALL, LLM_CONSTRUCTOR
 from bedrock_kit.llama_index._client import BedrockClientArgs
 from bedrock_kit.llama_index._convert import ChatStream, to_chat_response, to_core
 from bedrock_kit.llama_index._tools import tool_choice_name, tool_selections, tool_specs
+from bedrock_kit.llama_index.batch import BedrockBatchLLM
+from bedrock_kit.llama_index.rate_limit import core_limiter
 
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
@@ -176,6 +180,7 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
 
     _settings: ClientSettings = PrivateAttr()
     _runtime: ConverseRuntime | None = PrivateAttr(default=None)
+    _limiter: RateLimiter | None = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def __init__(self, **data: Any) -> None:
@@ -187,6 +192,11 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
             check_client(self.client, _SERVICE, "client")
         if self.async_client is not None:
             check_client(self.async_client, _SERVICE, "async_client")
+        self._limiter = core_limiter(self.rate_limiter)
+        if self._limiter is not None:
+            # Ours is applied per call in the core (model, tokens); LlamaIndex's callbacks
+            # must not also take a request from it before each call.
+            self.rate_limiter = None
 
     def _check_arguments(self) -> None:
         validate_model_id(self.model)
@@ -301,7 +311,14 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
             "ledger": self.ledger,
             "max_tokens": kwargs.get("max_tokens", self.max_tokens),
             "deadline": check_deadline(kwargs.get("deadline", self.deadline)),
+            "limiter": self._limiter,
         }
+
+    @property
+    def limiter(self) -> RateLimiter | None:
+        """The bedrock-kit rate limiter applied to each call (``rate_limiter=`` given as a
+        :class:`~bedrock_kit.llama_index.rate_limit.BedrockRateLimiter` or RateLimiter)."""
+        return self._limiter
 
     def _checked(self, result: ConverseResult) -> ConverseResult:
         if self.raise_on_guardrail_intervention and result.guardrail_intervened:
@@ -403,6 +420,22 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
     ) -> CompletionResponseAsyncGen:
         """Async :meth:`stream_complete`."""
         return await astream_chat_to_completion_decorator(self._astream_chat)(prompt, **kwargs)
+
+    # -- batch jobs
+
+    def with_batch_inference(
+        self, *, s3_uri: str, role_arn: str, **options: Any
+    ) -> BedrockBatchLLM:
+        """This LLM with lists of prompts or histories run as Bedrock batch inference jobs.
+
+        Args:
+            s3_uri: Where the input files go (``s3://bucket/prefix/``).
+            role_arn: Service role Bedrock uses to read the input and write the output.
+            **options: :class:`~bedrock_kit.core.batch.runner.BatchSettings` fields.
+
+        See :mod:`bedrock_kit.llama_index.batch`.
+        """
+        return BedrockBatchLLM(self, BatchSettings(s3_uri=s3_uri, role_arn=role_arn, **options))
 
     # -- tools
 

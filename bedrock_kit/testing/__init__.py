@@ -11,6 +11,7 @@ Example:
     ...     client = boto3.client("bedrock-runtime", **server.client_kwargs())
 """
 
+from bedrock_kit.testing.batch_jobs import JobScript, LocalBatchJobs
 from bedrock_kit.testing.model import ScriptedModel
 from bedrock_kit.testing.replies import Reply, build_frames
 from bedrock_kit.testing.scripts import (
@@ -23,6 +24,8 @@ from bedrock_kit.testing.scripts import (
 from bedrock_kit.testing.server import LocalBedrock, ReceivedRequest, ReplySource
 
 __all__ = [
+    "JobScript",
+    "LocalBatchJobs",
     "LocalBedrock",
     "ReceivedRequest",
     "Reply",

@@ -15,14 +15,26 @@ from functools import cache
 from typing import Any
 from urllib.parse import unquote
 
-SERVICES: tuple[str, ...] = ("bedrock-runtime", "bedrock-agent-runtime", "bedrock-agent")
+SERVICES: tuple[str, ...] = ("bedrock-runtime", "bedrock-agent-runtime", "bedrock-agent", "bedrock")
 """botocore services LocalBedrock serves on one endpoint."""
 
 # bedrock-agent is the control plane and collides with the runtimes: PrepareAgent
 # (POST /agents/{agentId}/) has InvokeInlineAgent's route (POST /agents/{sessionId}), and
 # TagResource/UntagResource/ListTagsForResource repeat runtime operation names (scripts are
 # queued by name). Only the operations listed here are served, so nothing is shadowed.
-_ONLY_OPERATIONS: dict[str, frozenset[str]] = {"bedrock-agent": frozenset({"GetPrompt"})}
+# bedrock (the model control plane) shares operation names with the others too (TagResource):
+# only its batch inference job operations and (below) the customization ones are served.
+_ONLY_OPERATIONS: dict[str, frozenset[str]] = {
+    "bedrock-agent": frozenset({"GetPrompt"}),
+    "bedrock": frozenset(
+        {
+            "CreateModelInvocationJob",
+            "GetModelInvocationJob",
+            "StopModelInvocationJob",
+            "ListModelInvocationJobs",
+        }
+    ),
+}
 
 # Model customization and serving on the bedrock control plane (added alongside any other
 # bedrock operations: composes with them rather than replacing the set).
@@ -44,8 +56,6 @@ _CUSTOMIZATION_OPERATIONS = frozenset(
         "ListCustomModelDeployments",
     }
 )
-if "bedrock" not in SERVICES:
-    SERVICES = (*SERVICES, "bedrock")
 _ONLY_OPERATIONS["bedrock"] = _ONLY_OPERATIONS.get("bedrock", frozenset()) | (
     _CUSTOMIZATION_OPERATIONS
 )

@@ -46,6 +46,7 @@ def test_writes_every_scenario(run: tuple[Path, dict[str, Any]]) -> None:
         "streaming",
         "cold_start",
         "memory",
+        "shared_budget",
     }
     concurrency = results["scenarios"]["concurrency"]["results"]
     for name in (FLOOR, KIT):
@@ -82,6 +83,18 @@ def test_imports_stay_isolated(run: tuple[Path, dict[str, Any]]) -> None:
     imports = results["scenarios"]["cold_start"]["imports"]
     assert imports["bedrock_kit"]["frameworks_loaded"] == []
     assert imports["bedrock_kit.langchain"]["frameworks_loaded"] == ["langchain"]
+
+
+def test_shared_budget_scenario_ran(run: tuple[Path, dict[str, Any]]) -> None:
+    _, results = run
+    section = results["scenarios"]["shared_budget"]
+    if "skipped" in section:
+        pytest.skip(section["skipped"])
+    shared = section["ledger_throughput"]["Redis, 2 processes"]
+    assert shared["calls"] == 2 * results["meta"]["params"]["budget_ops"]
+    assert shared["booked_calls"] == shared["calls"] + 2  # and one warm-up call per process
+    assert shared["calls_per_second"] > 0
+    assert set(section["per_chat_call"]) == {"no ledger", "in-process ledger", "Redis ledger"}
 
 
 def test_memory_checks_ran(run: tuple[Path, dict[str, Any]]) -> None:

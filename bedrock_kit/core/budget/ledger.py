@@ -43,8 +43,12 @@ Settle rules:
   token per piece received (:meth:`Reservation.abandon`) and counted as an error.
 * Anything that fails before output: released, counted as an error.
 
-One lock guards all counters and is never held across I/O, so the ledger is safe to share
-between threads and asyncio tasks. Scopes are tracked with a :class:`contextvars.ContextVar`:
+Storage is pluggable (:mod:`bedrock_kit.core.budget.store`): the default
+:class:`~bedrock_kit.core.budget.store.MemoryStore` keeps the counters in this process behind
+one lock that is never held across I/O, so the ledger is safe to share between threads and
+asyncio tasks; :class:`~bedrock_kit.core.budget.redis_store.RedisStore` shares one budget
+between processes and hosts (atomic Lua scripts, holds that expire with their process,
+reports over every process). Scopes are tracked with a :class:`contextvars.ContextVar`:
 asyncio tasks inherit the scopes active when they were created; plain threads start with
 none (submit work with ``contextvars.copy_context().run`` to carry them).
 """
@@ -52,12 +56,11 @@ none (submit work with ``contextvars.copy_context().run`` to carry them).
 from __future__ import annotations
 
 import contextvars
-import itertools
 import math
-import threading
+import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import fields, replace
 from decimal import Decimal
 from types import TracebackType
 from typing import Any
@@ -73,6 +76,7 @@ from bedrock_kit.core.budget.limits import Limits
 from bedrock_kit.core.budget.money import format_usd
 from bedrock_kit.core.budget.pricing import OnUnknown, PriceTable, default_prices
 from bedrock_kit.core.budget.report import BudgetReport, ModelUsage, guardrail_row, usage_row
+from bedrock_kit.core.budget.store import ROOT, Amounts, Hold, LedgerStore, MemoryStore, known_scope
 from bedrock_kit.core.chat.stream import StreamDelta
 from bedrock_kit.core.chat.token_estimate import (
     estimate_request_tokens,
@@ -85,12 +89,14 @@ from bedrock_kit.core.guardrails.assessments import (
     GuardrailTrace,
     GuardrailUsage,
 )
-from bedrock_kit.errors import BudgetExceededError, ConfigurationError
+from bedrock_kit.errors import ConfigurationError
 
 __all__ = [
     "BudgetReport",
     "Ledger",
+    "LedgerStore",
     "Limits",
+    "MemoryStore",
     "ModelUsage",
     "Reservation",
     "estimate_request_tokens",
@@ -100,51 +106,6 @@ __all__ = [
 
 _ZERO = Decimal(0)
 _TEXT_UNIT_CHARACTERS = 1000  # Bedrock bills guardrails per text unit of up to 1,000 chars
-_ids = itertools.count(1)
-
-
-@dataclass
-class _Amounts:
-    cost: Decimal = _ZERO
-    input: int = 0  # all input kinds, for max_input_tokens
-    output: int = 0
-    cache_read: int = 0
-    cache_write: int = 0
-    calls: int = 0
-
-    def add(self, other: _Amounts, sign: int = 1) -> None:
-        self.cost += other.cost * sign
-        self.input += other.input * sign
-        self.output += other.output * sign
-        self.cache_read += other.cache_read * sign
-        self.cache_write += other.cache_write * sign
-        self.calls += other.calls * sign
-
-    def value(self, limit: str) -> Decimal | int:
-        if limit == "max_total_tokens":
-            return self.input + self.output
-        table: dict[str, Decimal | int] = {
-            "max_cost": self.cost,
-            "max_input_tokens": self.input,
-            "max_output_tokens": self.output,
-            "max_cache_read_tokens": self.cache_read,
-            "max_cache_write_tokens": self.cache_write,
-            "max_calls": self.calls,
-        }
-        return table[limit]
-
-
-@dataclass
-class _Scope:
-    name: str
-    limits: Limits
-    committed: _Amounts = field(default_factory=_Amounts)
-    reserved: _Amounts = field(default_factory=_Amounts)
-    models: dict[str, ModelUsage] = field(default_factory=dict)
-    open: int = 0
-
-    def book(self, row: ModelUsage) -> None:
-        self.models[row.model_id] = self.models.get(row.model_id, ModelUsage(row.model_id)) + row
 
 
 class Reservation:
@@ -157,33 +118,32 @@ class Reservation:
     def __init__(
         self,
         ledger: Ledger,
-        scopes: tuple[_Scope, ...],
+        hold: Hold,
         *,
-        model_id: str,
         input_tokens: int,
         max_output_tokens: int,
-        amounts: _Amounts,
         source: str = "given",
     ) -> None:
-        self.id = next(_ids)
-        self.model_id = model_id
+        self.id = hold.id
+        """The hold's id in the ledger's store."""
+        self.model_id = hold.model_id
         """Model the call addresses."""
         self.input_tokens = input_tokens
         """Input tokens reserved (counted or estimated)."""
         self.max_output_tokens = max_output_tokens
         """Output tokens reserved."""
-        self.cost = amounts.cost
+        self.cost = hold.amounts.cost
         """Worst-case cost reserved."""
         self.source = source
         """How the input was found: ``count_tokens``, ``cache`` (an earlier CountTokens
         answer), ``estimate``, or ``given`` by the caller."""
         self.state = "open"
-        """``open``, ``settled`` or ``released``."""
+        """``open``, ``settled``, ``released``, or ``expired`` (a lease store gave the hold
+        up, its process looking dead, before this settled it)."""
         self.settled_cost: Decimal | None = None
         """Cost charged, once settled."""
         self._ledger = ledger
-        self._scopes = scopes
-        self._amounts = amounts
+        self._hold = hold
 
     @property
     def estimated(self) -> bool:
@@ -319,6 +279,9 @@ class Ledger:
             round trip per distinct request (cached). False uses the estimate only, for
             latency; the estimate errs high, so it refuses earlier but stays safe.
         count_cache_size: Distinct requests whose CountTokens answers are kept.
+        store: Where the counters live: a :class:`MemoryStore` of this process (default),
+            or a shared one such as :class:`~bedrock_kit.core.budget.redis_store.RedisStore`
+            (one budget across processes and hosts).
         **limits: Run-wide limits: ``max_cost``, ``max_input_tokens``, ``max_output_tokens``,
             ``max_cache_read_tokens``, ``max_cache_write_tokens``, ``max_total_tokens``,
             ``max_calls``.
@@ -331,16 +294,17 @@ class Ledger:
         on_unknown: OnUnknown = "warn",
         count_tokens: bool = True,
         count_cache_size: int = DEFAULT_CACHE_SIZE,
+        store: LedgerStore | None = None,
         **limits: Any,
     ) -> None:
         self.prices = prices or default_prices()
         self.on_unknown = on_unknown
         self.counter = InputCounter(enabled=count_tokens, cache_size=count_cache_size)
         """How reservations find their input tokens (CountTokens, cache, estimate)."""
-        self._lock = threading.Lock()
-        self._root = _Scope("run", Limits.build(**limits))
-        self._scopes: dict[str, _Scope] = {}
-        self._active: contextvars.ContextVar[tuple[_Scope, ...]] = contextvars.ContextVar(
+        self.store: LedgerStore = store if store is not None else MemoryStore()
+        """Where the counters live (this process by default; see the module doc)."""
+        self._limits: dict[str, Limits] = {ROOT: Limits.build(**limits)}
+        self._active: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
             f"bedrock_kit_budget_{id(self)}", default=()
         )
 
@@ -351,18 +315,21 @@ class Ledger:
         """Apply extra limits to calls made inside the block (threads: see module doc).
 
         Re-entering a scope name continues its counts; limits given again replace its own.
+        With a shared store, every process naming the scope shares its counts; each applies
+        the limits it was given.
         """
-        with self._lock:
-            scope = self._scopes.get(name)
-            if scope is None:
-                scope = self._scopes[name] = _Scope(name, Limits.build(**limits))
-            elif limits:
-                scope.limits = Limits.build(**limits)
-        token = self._active.set((*self._active.get(), scope))
+        if name == ROOT:
+            raise ConfigurationError(f"{ROOT!r} is the run-wide scope; name scopes otherwise")
+        if name not in self._limits or limits:
+            self._limits[name] = Limits.build(**limits)
+        token = self._active.set((*self._active.get(), name))
         try:
             yield self
         finally:
             self._active.reset(token)
+
+    def _scope_names(self) -> tuple[str, ...]:
+        return (ROOT, *self._active.get())
 
     # -- reserve / settle
 
@@ -406,7 +373,7 @@ class Ledger:
         price = self.prices.price(model_id, on_unknown=self.on_unknown)
         cost = Decimal(input_tokens) * price.worst_input + Decimal(max_output_tokens) * price.output
         # Any input token may turn out a cache read or write: reserve it against each kind.
-        amounts = _Amounts(
+        amounts = Amounts(
             cost / 1000, input_tokens, max_output_tokens, input_tokens, input_tokens, 1
         )
         return self._hold(model_id, amounts, input_tokens, max_output_tokens, source)
@@ -427,90 +394,64 @@ class Ledger:
         per_unit = sum(
             (p.price for p in self.prices.guardrails.values() if p.price is not None), _ZERO
         )
-        amounts = _Amounts(cost=Decimal(units) * per_unit / 1000)
+        amounts = Amounts(cost=Decimal(units) * per_unit / 1000)
         return self._hold(f"guardrail:{guardrail_id}", amounts, 0, 0)
 
     def _hold(
         self,
         model_id: str,
-        amounts: _Amounts,
+        amounts: Amounts,
         input_tokens: int,
         max_output_tokens: int,
         source: str = "given",
     ) -> Reservation:
-        scopes = (self._root, *self._active.get())
-        with self._lock:
-            for scope in reversed(scopes):  # innermost first: its name explains most
-                self._check(scope, amounts, model_id)
-            for scope in scopes:
-                scope.reserved.add(amounts)
-                scope.open += 1
+        scopes = tuple((name, self._limits[name]) for name in self._scope_names())
+        # What a lease store books when the process dies before settling: the whole
+        # reservation, as for a call billed with its usage unknown.
+        expired = replace(
+            usage_row(model_id, Usage(input_tokens, max_output_tokens), amounts.cost, 1),
+            usage_missing=1,
+            expired=1,
+            estimated=int(source == "estimate"),
+        )
+        hold = Hold(self._new_id(), scopes, amounts, model_id, expired)
+        self.store.hold(hold)
         return Reservation(
             self,
-            scopes,
-            model_id=model_id,
+            hold,
             input_tokens=input_tokens,
             max_output_tokens=max_output_tokens,
-            amounts=amounts,
             source=source,
         )
 
-    def _check(self, scope: _Scope, amounts: _Amounts, model_id: str) -> None:
-        for f in fields(Limits):
-            limit = getattr(scope.limits, f.name)
-            if limit is None:
-                continue
-            used = scope.committed.value(f.name)
-            held = scope.reserved.value(f.name)
-            wanted = amounts.value(f.name)
-            if used + held + wanted > limit:
-                left = max(limit - used - held, 0)
-                show = format_usd if f.name == "max_cost" else str
-                raise BudgetExceededError(
-                    f"budget {scope.name!r}: {f.name}={show(limit)} would be exceeded; this call "
-                    f"needs up to {show(wanted)}, {show(used)} is spent and {show(held)} reserved "
-                    f"by calls in flight, {show(left)} left",
-                    model_id=model_id,
-                )
+    def _new_id(self) -> str:
+        new_id = getattr(self.store, "new_id", None)
+        return str(new_id()) if callable(new_id) else uuid.uuid4().hex
 
     def _finish(
         self, reservation: Reservation, rows: list[ModelUsage] | None, error: bool = False
     ) -> Decimal:
-        # One lock for the release and every booking: no other call can take the room in
-        # between (a guardrail charge booked after the release could otherwise overspend).
-        with self._lock:
-            if reservation.state != "open":
-                return reservation.settled_cost or _ZERO
-            for scope in reservation._scopes:
-                scope.reserved.add(reservation._amounts, -1)
-                scope.open -= 1
-            if rows is None:
-                reservation.state = "released"
-                if error:
-                    self._book(reservation._scopes, ModelUsage(reservation.model_id, errors=1))
-                return _ZERO
-            reservation.state = "settled"
-            for row in rows:
-                self._book(reservation._scopes, row)
-            reservation.settled_cost = sum((row.cost for row in rows), _ZERO)
-            return reservation.settled_cost
+        if reservation.state != "open":
+            return reservation.settled_cost or _ZERO
+        if rows is None and error:
+            booked = [ModelUsage(reservation.model_id, errors=1)]
+        else:
+            booked = rows or []
+        if not self.store.finish(reservation._hold, booked):
+            # Finished by another thread meanwhile, or given up by a lease store.
+            if reservation.state == "open":
+                reservation.state = "expired"
+            return reservation.settled_cost or _ZERO
+        if rows is None:
+            reservation.state = "released"
+            return _ZERO
+        reservation.settled_cost = sum((row.cost for row in rows), _ZERO)
+        reservation.state = "settled"
+        return reservation.settled_cost
 
     def _cost(self, model_id: str, usage: Usage, cache_write_1h_tokens: int) -> Decimal:
         price = self.prices.price(model_id, on_unknown=self.on_unknown)
         return price.cost(usage, cache_write_1h_tokens=cache_write_1h_tokens)
-
-    def _book(self, scopes: Iterable[_Scope], row: ModelUsage) -> None:
-        amounts = _Amounts(
-            row.cost,
-            row.input_tokens + row.cache_read_input_tokens + row.cache_write_input_tokens,
-            row.output_tokens,
-            row.cache_read_input_tokens,
-            row.cache_write_input_tokens,
-            row.calls,
-        )
-        for scope in scopes:
-            scope.committed.add(amounts)
-            scope.book(row)
 
     def _guardrail_rows(self, trace: GuardrailTrace | None) -> list[ModelUsage]:
         if trace is None:
@@ -603,10 +544,7 @@ class Ledger:
     ) -> Decimal:
         """Count a call made without a reservation (observe-only handlers); returns its cost."""
         cost = self._cost(model_id, usage, cache_write_1h_tokens)
-        with self._lock:
-            self._book(
-                (self._root, *self._active.get()), usage_row(model_id, usage, cost, int(error))
-            )
+        self.store.book(self._scope_names(), [usage_row(model_id, usage, cost, int(error))])
         return cost
 
     def record_guardrail_trace(self, trace: GuardrailTrace | None) -> Decimal:
@@ -616,9 +554,8 @@ class Ledger:
         reservation does not hold them.
         """
         rows = self._guardrail_rows(trace)
-        with self._lock:
-            for row in rows:
-                self._book((self._root, *self._active.get()), row)
+        if rows:
+            self.store.book(self._scope_names(), rows)
         return sum((row.cost for row in rows), _ZERO)
 
     def record_guardrail(self, usage: GuardrailUsage, *, guardrail_id: str = "") -> Decimal:
@@ -626,52 +563,49 @@ class Ledger:
         row = guardrail_row(
             f"guardrail:{guardrail_id or 'unknown'}", usage, self.prices.guardrail_cost(usage)
         )
-        with self._lock:
-            self._book((self._root, *self._active.get()), row)
+        self.store.book(self._scope_names(), [row])
         return row.cost
 
     # -- reading
 
-    def _get(self, scope: str | None) -> _Scope:
+    def _name(self, scope: str | None) -> str:
         if scope is None:
-            return self._root
-        if scope not in self._scopes:
-            raise ConfigurationError(f"no budget scope named {scope!r}")
-        return self._scopes[scope]
+            return ROOT
+        known_scope(scope, scope in self._limits, self.store)
+        return scope
 
     def spent(self, scope: str | None = None) -> Decimal:
-        """Settled cost of the run, or of a named scope."""
-        with self._lock:
-            return self._get(scope).committed.cost
+        """Settled cost of the run, or of a named scope (every process's, with a shared
+        store)."""
+        return self.store.snapshot(self._name(scope)).committed.cost
 
     def reserved(self, scope: str | None = None) -> Decimal:
         """Cost held by calls in flight."""
-        with self._lock:
-            return self._get(scope).reserved.cost
+        return self.store.snapshot(self._name(scope)).reserved.cost
 
     def open_reservations(self, scope: str | None = None) -> int:
         """Reservations neither settled nor released (0 when nothing leaked)."""
-        with self._lock:
-            return self._get(scope).open
+        return self.store.snapshot(self._name(scope)).open
 
     def report(self, scope: str | None = None) -> BudgetReport:
         """Per-model totals of the run, or of a named scope."""
-        with self._lock:
-            s = self._get(scope)
-            rows = tuple(sorted(s.models.values(), key=lambda r: r.model_id))
-            return BudgetReport(s.name, rows, s.limits, s.reserved.cost)
+        name = self._name(scope)
+        snap = self.store.snapshot(name)
+        limits = self._limits.get(name, Limits())
+        return BudgetReport(name, snap.rows, limits, snap.reserved.cost)
 
     def remaining(self, scope: str | None = None) -> dict[str, Decimal | int]:
         """What is left of each set limit, after spending and in-flight reservations."""
-        with self._lock:
-            s = self._get(scope)
-            left: dict[str, Decimal | int] = {}
-            for f in fields(Limits):
-                limit = getattr(s.limits, f.name)
-                if limit is not None:
-                    used = s.committed.value(f.name) + s.reserved.value(f.name)
-                    left[f.name] = max(limit - used, 0)
-            return left
+        name = self._name(scope)
+        snap = self.store.snapshot(name)
+        limits = self._limits.get(name, Limits())
+        left: dict[str, Decimal | int] = {}
+        for f in fields(Limits):
+            limit = getattr(limits, f.name)
+            if limit is not None:
+                used = snap.committed.value(f.name) + snap.reserved.value(f.name)
+                left[f.name] = max(limit - used, 0)
+        return left
 
     def _repr_html_(self) -> str:
         return self.report()._repr_html_()
@@ -679,5 +613,5 @@ class Ledger:
     def __repr__(self) -> str:
         return (
             f"Ledger(spent={format_usd(self.spent())}, reserved={format_usd(self.reserved())}, "
-            f"limits={self._root.limits})"
+            f"limits={self._limits[ROOT]})"
         )

@@ -47,6 +47,9 @@ class ModelUsage:
     """Calls billed more than they had reserved (only possible when the input was estimated)."""
     estimated: int = 0
     """Calls whose input side was reserved from the estimate rather than CountTokens."""
+    expired: int = 0
+    """Calls whose process died before settling them: a shared store gave their lease up and
+    charged the full reservation (they count in ``usage_missing`` and ``errors`` too)."""
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -72,6 +75,7 @@ _COLUMNS = (
     ("partial", "partial"),
     ("usage_missing", "no usage"),
     ("overruns", "overruns"),
+    ("expired", "expired"),
     ("cost", "cost"),
 )
 

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
+from bedrock_kit.core.budget.counting import InputCounter
 from bedrock_kit.core.budget.metering import ametered, metered
 from bedrock_kit.core.chat.converse import build_converse_request, build_tool_config, merge_turns
 from bedrock_kit.core.chat.invoke import InvokeInput, build_invoke_request
@@ -28,6 +29,7 @@ from bedrock_kit.errors import ConfigurationError, MalformedResponseError
 
 if TYPE_CHECKING:
     from bedrock_kit.core.budget.ledger import Ledger, Reservation
+    from bedrock_kit.core.budget.rate_limit import Permit, RateLimiter
 
 Api: TypeAlias = Literal["converse", "invoke"]
 # Output tokens reserved when a request sets no limit (Bedrock models default to 4,096 or less).
@@ -143,6 +145,61 @@ async def _areserve(
     )
 
 
+def _worst_tokens(
+    request: Mapping[str, Any], reservation: Reservation | None, max_tokens: int | None
+) -> int:
+    """Tokens a rate limiter books for the call: the reservation's, else the estimate."""
+    if reservation is not None:
+        return reservation.input_tokens + reservation.max_output_tokens
+    max_out = (request.get("inferenceConfig") or {}).get("maxTokens") or _max_tokens(max_tokens)
+    return InputCounter.estimate(request).tokens + int(max_out)
+
+
+def _acquire(
+    limiter: RateLimiter | None,
+    request: Mapping[str, Any],
+    reservation: Reservation | None,
+    max_tokens: int | None,
+) -> Permit | None:
+    """Wait for the call's turn on ``limiter`` (after the budget said yes)."""
+    if limiter is None:
+        return None
+    tokens = _worst_tokens(request, reservation, max_tokens)
+    return limiter.acquire(str(request["modelId"]), tokens)
+
+
+async def _aacquire(
+    limiter: RateLimiter | None,
+    request: Mapping[str, Any],
+    reservation: Reservation | None,
+    max_tokens: int | None,
+) -> Permit | None:
+    """Async :func:`_acquire`."""
+    if limiter is None:
+        return None
+    tokens = _worst_tokens(request, reservation, max_tokens)
+    return await limiter.aacquire(str(request["modelId"]), tokens)
+
+
+@contextmanager
+def _rated(permit: Permit | None) -> Iterator[Callable[[ConverseResult], ConverseResult]]:
+    """The yielded function corrects the permit to a result's usage; a throttle cuts the
+    shared rate."""
+    if permit is None:
+        yield lambda result: result
+        return
+
+    def settle(result: ConverseResult) -> ConverseResult:
+        permit.settle_result(result)
+        return result
+
+    try:
+        yield settle
+    except BaseException as exc:
+        permit.failed(exc)
+        raise
+
+
 @contextmanager
 def _settling(
     reservation: Reservation | None,
@@ -179,17 +236,24 @@ def send(
     ledger: Ledger | None = None,
     max_tokens: int | None = None,
     deadline: DeadlineArg = None,
+    limiter: RateLimiter | None = None,
 ) -> ConverseResult:
     """Send a request built by :func:`build_chat_request`.
 
     With a ``ledger``, the call's worst case is reserved first (BudgetExceededError, before
     any request, when it does not fit) and settled to the billed usage afterwards (see
-    :mod:`bedrock_kit.core.budget.ledger` for the settle rules). A ``deadline`` (seconds)
-    bounds the whole call, retries included.
+    :mod:`bedrock_kit.core.budget.ledger` for the settle rules). With a ``limiter``, the
+    call then waits for its turn (:mod:`bedrock_kit.core.budget.rate_limit`). A ``deadline``
+    (seconds) bounds the whole call, retries included.
     """
-    with _settling(_reserve(runtime, ledger, request, max_tokens)) as settle:
+    reservation = _reserve(runtime, ledger, request, max_tokens)
+    # The limiter is asked inside _settling: a limiter that gives up releases the hold.
+    with (
+        _settling(reservation) as settle,
+        _rated(_acquire(limiter, request, reservation, max_tokens)) as rated,
+    ):
         call = runtime.converse if api == "converse" else runtime.invoke
-        return settle(call(request, deadline=deadline))
+        return settle(rated(call(request, deadline=deadline)))
 
 
 async def asend(
@@ -200,11 +264,16 @@ async def asend(
     ledger: Ledger | None = None,
     max_tokens: int | None = None,
     deadline: DeadlineArg = None,
+    limiter: RateLimiter | None = None,
 ) -> ConverseResult:
     """Async :func:`send`."""
-    with _settling(await _areserve(runtime, ledger, request, max_tokens)) as settle:
+    reservation = await _areserve(runtime, ledger, request, max_tokens)
+    with (
+        _settling(reservation) as settle,
+        _rated(await _aacquire(limiter, request, reservation, max_tokens)) as rated,
+    ):
         call = runtime.aconverse if api == "converse" else runtime.ainvoke
-        return settle(await call(request, deadline=deadline))
+        return settle(rated(await call(request, deadline=deadline)))
 
 
 def send_stream(
@@ -215,14 +284,20 @@ def send_stream(
     ledger: Ledger | None = None,
     max_tokens: int | None = None,
     deadline: DeadlineArg = None,
+    limiter: RateLimiter | None = None,
 ) -> Iterator[StreamDelta]:
     """Stream a request built with ``stream=True`` (metered on ``ledger`` when given).
 
-    The reservation is made here, before the request, so a refusal raises at the call.
+    The reservation (and the wait for a ``limiter``'s turn) is made here, before the
+    request, so a refusal raises at the call.
     """
     reservation = _reserve(runtime, ledger, request, max_tokens)
+    with _settling(reservation):  # a limiter that gives up releases the reservation
+        permit = _acquire(limiter, request, reservation, max_tokens)
     call = runtime.stream if api == "converse" else runtime.invoke_stream
     deltas = call(request, deadline=deadline)
+    if permit is not None:
+        deltas = permit.watch(deltas)
     if reservation is None:
         return deltas
     return metered(reservation, deltas)
@@ -236,12 +311,17 @@ async def asend_stream(
     ledger: Ledger | None = None,
     max_tokens: int | None = None,
     deadline: DeadlineArg = None,
+    limiter: RateLimiter | None = None,
 ) -> AsyncIterator[StreamDelta]:
     """Async :func:`send_stream`; the reservation (and any refusal) comes with the first
     ``__anext__``, before the request is sent."""
     reservation = await _areserve(runtime, ledger, request, max_tokens)
+    with _settling(reservation):
+        permit = await _aacquire(limiter, request, reservation, max_tokens)
     call = runtime.astream if api == "converse" else runtime.ainvoke_stream
     deltas = call(request, deadline=deadline)
+    if permit is not None:
+        deltas = permit.awatch(deltas)
     if reservation is None:
         async for delta in deltas:
             yield delta
