@@ -54,6 +54,7 @@ PUBLIC_API = {
     "bedrock_kit.testing": {
         "ScriptedModel",
         "LocalBedrock",
+        "LocalControlPlane",
         "ReceivedRequest",
         "Reply",
         "ReplySource",

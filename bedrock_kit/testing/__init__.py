@@ -11,6 +11,7 @@ Example:
     ...     client = boto3.client("bedrock-runtime", **server.client_kwargs())
 """
 
+from bedrock_kit.testing.control_plane import LocalControlPlane
 from bedrock_kit.testing.model import ScriptedModel
 from bedrock_kit.testing.replies import Reply, build_frames
 from bedrock_kit.testing.scripts import (
@@ -24,6 +25,7 @@ from bedrock_kit.testing.server import LocalBedrock, ReceivedRequest, ReplySourc
 
 __all__ = [
     "LocalBedrock",
+    "LocalControlPlane",
     "ReceivedRequest",
     "Reply",
     "ReplySource",
