@@ -4,5 +4,6 @@ the shared test support (the hostile server, the short end-of-run summary)."""
 pytest_plugins = [
     "bedrock_kit.testing.pytest_plugin",
     "tests.support.fixtures",
+    "tests.support.control_plane",
     "tests.support.summary",
 ]

@@ -367,11 +367,12 @@ class AgentPlane:
         if isinstance(routing, Reply):
             return routing
         alias_id = self._agent_id().replace("AGENT", "ALIAS")
+        arn = self.agents[agent_id]["agentArn"].replace(":agent/", ":agent-alias/")
         alias = {
             "agentId": agent_id,
             "agentAliasId": alias_id,
             "agentAliasName": body["agentAliasName"],
-            "agentAliasArn": f"arn:aws:bedrock:us-east-1:{_ACCOUNT}:agent-alias/{agent_id}/{alias_id}",
+            "agentAliasArn": f"{arn}/{alias_id}",
             "routingConfiguration": routing,
             "agentAliasStatus": "CREATING",
             "createdAt": _now(),

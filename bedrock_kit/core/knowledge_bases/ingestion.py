@@ -19,12 +19,9 @@ typed error that names them. Every workflow is written once as steps
 from __future__ import annotations
 
 import hashlib
-import sys
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from bedrock_kit.core.knowledge_bases.data_sources import (
@@ -44,12 +41,19 @@ from bedrock_kit.core.knowledge_bases.documents import (
     object_key,
     parse_document_statuses,
 )
+from bedrock_kit.core.knowledge_bases.ingestion_jobs import (
+    IngestionJobStatus,
+    IngestionReport,
+    IngestionStatistics,
+    JobProgress,
+    job_outcome,
+    parse_job,
+)
 from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.core.transport.steps import Call, ControlClients, Sleep, Steps, adrive, drive
 from bedrock_kit.errors import (
     ConfigurationError,
     DocumentIngestionError,
-    IngestionJobError,
     MalformedResponseError,
     ModelTimeoutError,
 )
@@ -63,7 +67,6 @@ __all__ = [
 ]
 
 _AGENT = "bedrock-agent"
-_JOB_DONE = frozenset({"COMPLETE", "FAILED", "STOPPED"})
 # Document states that no longer change by themselves.
 _DOC_SETTLED = frozenset(
     {
@@ -76,176 +79,6 @@ _DOC_SETTLED = frozenset(
         "NOT_FOUND",
     }
 )
-_STATISTICS = {
-    "scanned": "numberOfDocumentsScanned",
-    "metadata_scanned": "numberOfMetadataDocumentsScanned",
-    "new_indexed": "numberOfNewDocumentsIndexed",
-    "modified_indexed": "numberOfModifiedDocumentsIndexed",
-    "metadata_modified": "numberOfMetadataDocumentsModified",
-    "deleted": "numberOfDocumentsDeleted",
-    "failed": "numberOfDocumentsFailed",
-    "skipped": "numberOfDocumentsSkipped",
-}
-
-
-@dataclass(frozen=True)
-class IngestionStatistics:
-    """An ingestion job's ``statistics``."""
-
-    scanned: int = 0
-    """Documents scanned."""
-    metadata_scanned: int = 0
-    """Metadata files scanned."""
-    new_indexed: int = 0
-    """New documents indexed."""
-    modified_indexed: int = 0
-    """Changed documents indexed again."""
-    metadata_modified: int = 0
-    """Documents whose metadata alone changed."""
-    deleted: int = 0
-    """Documents removed from the index."""
-    failed: int = 0
-    """Documents that failed (see the job's failure reasons)."""
-    skipped: int = 0
-    """Documents skipped."""
-
-    @classmethod
-    def from_wire(cls, wire: Mapping[str, Any] | None) -> IngestionStatistics:
-        """From the ``statistics`` object (missing counters are 0)."""
-        wire = wire or {}
-        return cls(**{name: int(wire.get(key) or 0) for name, key in _STATISTICS.items()})
-
-    def as_wire(self) -> dict[str, int]:
-        """Back in Bedrock's names."""
-        return {key: getattr(self, name) for name, key in _STATISTICS.items()}
-
-
-@dataclass(frozen=True)
-class IngestionJobStatus:
-    """An ingestion job as GetIngestionJob / StartIngestionJob returned it."""
-
-    job_id: str
-    """``ingestionJobId``."""
-    knowledge_base_id: str
-    """The Knowledge Base."""
-    data_source_id: str
-    """The data source."""
-    status: str
-    """``STARTING``, ``IN_PROGRESS``, ``COMPLETE``, ``FAILED``, ``STOPPING``, ``STOPPED``."""
-    statistics: IngestionStatistics = field(default_factory=IngestionStatistics)
-    """What the job did so far."""
-    failure_reasons: tuple[str, ...] = ()
-    """``failureReasons`` (they name the documents that failed)."""
-    started_at: datetime | None = None
-    """``startedAt``."""
-    updated_at: datetime | None = None
-    """``updatedAt``."""
-
-    @property
-    def done(self) -> bool:
-        """True once the job ended (COMPLETE, FAILED or STOPPED)."""
-        return self.status in _JOB_DONE
-
-
-def _parse_job(response: Mapping[str, Any]) -> IngestionJobStatus:
-    job = response.get("ingestionJob")
-    if not isinstance(job, Mapping):
-        raise MalformedResponseError("ingestion job response has no ingestionJob object")
-    try:
-        started, updated = job.get("startedAt"), job.get("updatedAt")
-        return IngestionJobStatus(
-            job_id=str(job["ingestionJobId"]),
-            knowledge_base_id=str(job["knowledgeBaseId"]),
-            data_source_id=str(job["dataSourceId"]),
-            status=str(job["status"]),
-            statistics=IngestionStatistics.from_wire(job.get("statistics")),
-            failure_reasons=tuple(str(r) for r in job.get("failureReasons") or ()),
-            started_at=started if isinstance(started, datetime) else None,
-            updated_at=updated if isinstance(updated, datetime) else None,
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise MalformedResponseError(f"ingestionJob lacks {exc} or has a bad counter") from exc
-
-
-def job_outcome(job: IngestionJobStatus, *, allow_failed_documents: bool = False) -> None:
-    """Raise the typed error of a job that failed, stopped, or left documents out.
-
-    Raises:
-        IngestionJobError: FAILED or STOPPED, or COMPLETE with failed documents (unless
-            ``allow_failed_documents``).
-    """
-    failed_docs = job.statistics.failed and not allow_failed_documents
-    if job.status in ("FAILED", "STOPPED") or (job.status == "COMPLETE" and failed_docs):
-        what = (
-            f"{job.statistics.failed} document(s) failed"
-            if job.status == "COMPLETE"
-            else job.status.lower()
-        )
-        reasons = "; ".join(job.failure_reasons[:5]) or "Bedrock gave no reason"
-        raise IngestionJobError(
-            f"ingestion job {job.job_id} of data source {job.data_source_id} {what}: {reasons}",
-            job_id=job.job_id,
-            knowledge_base_id=job.knowledge_base_id,
-            data_source_id=job.data_source_id,
-            status=job.status,
-            failure_reasons=job.failure_reasons,
-            statistics=job.statistics.as_wire(),
-        )
-
-
-class _JobProgress:
-    """Job status and statistics on a tqdm bar (stderr lines when tqdm is missing)."""
-
-    def __init__(self, enabled: bool, job_id: str, expected: int | None) -> None:
-        self.history: list[str] = []
-        """Every distinct status line seen, in order."""
-        self.enabled = enabled
-        self.bar: Any = None
-        if enabled:
-            try:
-                from tqdm.auto import tqdm
-            except ImportError:
-                tqdm = None
-            if tqdm is not None:
-                self.bar = tqdm(total=expected, desc=f"ingestion {job_id}", unit="doc")
-
-    def update(self, job: IngestionJobStatus) -> None:
-        stats = job.statistics
-        line = (
-            f"{job.status} scanned={stats.scanned} indexed={stats.new_indexed} "
-            f"modified={stats.modified_indexed} deleted={stats.deleted} failed={stats.failed}"
-        )
-        if self.history and self.history[-1] == line:
-            return
-        self.history.append(line)
-        if self.bar is not None:
-            done = stats.new_indexed + stats.modified_indexed + stats.failed + stats.skipped
-            if self.bar.total is None or stats.scanned > self.bar.total:
-                self.bar.total = stats.scanned or None
-            self.bar.n = done
-            self.bar.set_postfix_str(line, refresh=True)
-        elif self.enabled:
-            print(f"ingestion {job.job_id}: {line}", file=sys.stderr)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-@dataclass(frozen=True)
-class IngestionReport:
-    """What :meth:`KnowledgeBaseIngestion.add_documents` / ``delete_documents`` did."""
-
-    document_ids: tuple[str, ...]
-    """The ids of the documents, in the order given (stable across re-runs)."""
-    uploaded: int = 0
-    """S3 data sources: documents uploaded (new or changed)."""
-    unchanged: int = 0
-    """S3 data sources: documents already in S3 with the same content and metadata."""
-    job: IngestionJobStatus | None = None
-    """S3 data sources: the ingestion job's last status."""
-    documents: tuple[DocumentStatus, ...] = ()
-    """Custom data sources: each document's last status."""
 
 
 def _etag(body: bytes) -> str:
@@ -391,7 +224,13 @@ class KnowledgeBaseIngestion(OwnsClients):
         """
         source = self.data_source()
         steps = self._add_steps(
-            source, documents, wait, poll_interval, timeout, progress, allow_failed_documents
+            source,
+            documents,
+            wait=wait,
+            poll_interval=poll_interval,
+            timeout=timeout,
+            progress=progress,
+            allow_failed=allow_failed_documents,
         )
         return drive(steps, self.clients)
 
@@ -408,7 +247,13 @@ class KnowledgeBaseIngestion(OwnsClients):
         """Async :meth:`add_documents`."""
         source = await self.adata_source()
         steps = self._add_steps(
-            source, documents, wait, poll_interval, timeout, progress, allow_failed_documents
+            source,
+            documents,
+            wait=wait,
+            poll_interval=poll_interval,
+            timeout=timeout,
+            progress=progress,
+            allow_failed=allow_failed_documents,
         )
         return await adrive(steps, self.clients)
 
@@ -429,7 +274,9 @@ class KnowledgeBaseIngestion(OwnsClients):
             ModelTimeoutError: ``timeout`` passed first.
         """
         source = self.data_source()
-        steps = self._delete_steps(source, ids, wait, poll_interval, timeout, progress)
+        steps = self._delete_steps(
+            source, ids, wait=wait, poll_interval=poll_interval, timeout=timeout, progress=progress
+        )
         return drive(steps, self.clients)
 
     async def adelete_documents(
@@ -443,7 +290,9 @@ class KnowledgeBaseIngestion(OwnsClients):
     ) -> IngestionReport:
         """Async :meth:`delete_documents`."""
         source = await self.adata_source()
-        steps = self._delete_steps(source, ids, wait, poll_interval, timeout, progress)
+        steps = self._delete_steps(
+            source, ids, wait=wait, poll_interval=poll_interval, timeout=timeout, progress=progress
+        )
         return await adrive(steps, self.clients)
 
     def list_documents(self) -> list[DocumentStatus]:
@@ -492,6 +341,7 @@ class KnowledgeBaseIngestion(OwnsClients):
         self,
         source: DataSource,
         documents: Sequence[SourceDocument],
+        *,
         wait: bool,
         poll_interval: float,
         timeout: float | None,
@@ -505,7 +355,12 @@ class KnowledgeBaseIngestion(OwnsClients):
             job = yield from self._start_steps("bedrock-kit add_documents")
             if wait:
                 job = yield from self._wait_steps(
-                    job, poll_interval, timeout, progress, len(ids), allow_failed
+                    job,
+                    poll_interval=poll_interval,
+                    timeout=timeout,
+                    progress=progress,
+                    expected=len(ids),
+                    allow_failed=allow_failed,
                 )
             return IngestionReport(tuple(ids), uploaded, unchanged, job=job)
         if source.type == "CUSTOM":
@@ -529,6 +384,7 @@ class KnowledgeBaseIngestion(OwnsClients):
         self,
         source: DataSource,
         ids: Sequence[str],
+        *,
         wait: bool,
         poll_interval: float,
         timeout: float | None,
@@ -541,18 +397,23 @@ class KnowledgeBaseIngestion(OwnsClients):
             bucket, prefix = self._location(source)
             keys = [object_key(prefix, i) for i in ids]
             objects = [{"Key": k} for k in keys] + [{"Key": k + ".metadata.json"} for k in keys]
-            for batch in batches(objects, 1000):
+            for chunk in batches(objects, 1000):
                 yield Call(
                     "s3",
                     "delete_objects",
-                    {"Bucket": bucket, "Delete": {"Objects": batch, "Quiet": True}},
+                    {"Bucket": bucket, "Delete": {"Objects": chunk, "Quiet": True}},
                     f"s3://{bucket}/{prefix}",
                     "s3",
                 )
             job = yield from self._start_steps("bedrock-kit delete_documents")
             if wait:
                 job = yield from self._wait_steps(
-                    job, poll_interval, timeout, progress, None, False
+                    job,
+                    poll_interval=poll_interval,
+                    timeout=timeout,
+                    progress=progress,
+                    expected=None,
+                    allow_failed=False,
                 )
             return IngestionReport(tuple(ids), job=job)
         statuses: list[DocumentStatus] = []
@@ -640,18 +501,19 @@ class KnowledgeBaseIngestion(OwnsClients):
         kwargs: dict[str, Any] = {"clientToken": _token()}
         if description:
             kwargs["description"] = description[:200]
-        return _parse_job((yield self._call("start_ingestion_job", **kwargs)))
+        return parse_job((yield self._call("start_ingestion_job", **kwargs)))
 
     def _wait_steps(
         self,
         job: IngestionJobStatus,
+        *,
         poll_interval: float,
         timeout: float | None,
         progress: bool,
         expected: int | None,
         allow_failed: bool,
     ) -> Steps[IngestionJobStatus]:
-        bar = _JobProgress(progress, job.job_id, expected)
+        bar = JobProgress(progress, job.job_id, expected)
         self.progress_history = bar.history
         started = time.monotonic()
         try:
@@ -665,7 +527,7 @@ class KnowledgeBaseIngestion(OwnsClients):
                         resource="knowledge_base",
                     )
                 yield Sleep(poll_interval)
-                job = _parse_job((yield self._call("get_ingestion_job", ingestionJobId=job.job_id)))
+                job = parse_job((yield self._call("get_ingestion_job", ingestionJobId=job.job_id)))
                 bar.update(job)
         finally:
             bar.close()
@@ -756,7 +618,7 @@ class IngestionJob:
 
     def _status(self) -> Steps[IngestionJobStatus]:
         call = self.owner._call("get_ingestion_job", ingestionJobId=self.job_id)
-        return _parse_job((yield call))
+        return parse_job((yield call))
 
     def wait(
         self,
@@ -773,7 +635,12 @@ class IngestionJob:
             ModelTimeoutError: ``timeout`` passed first.
         """
         steps = self.owner._wait_steps(
-            self.last, poll_interval, timeout, progress, None, allow_failed_documents
+            self.last,
+            poll_interval=poll_interval,
+            timeout=timeout,
+            progress=progress,
+            expected=None,
+            allow_failed=allow_failed_documents,
         )
         self.last = drive(steps, self.owner.clients)
         return self.last
@@ -788,7 +655,12 @@ class IngestionJob:
     ) -> IngestionJobStatus:
         """Async :meth:`wait` (``await job.await_()``)."""
         steps = self.owner._wait_steps(
-            self.last, poll_interval, timeout, progress, None, allow_failed_documents
+            self.last,
+            poll_interval=poll_interval,
+            timeout=timeout,
+            progress=progress,
+            expected=None,
+            allow_failed=allow_failed_documents,
         )
         self.last = await adrive(steps, self.owner.clients)
         return self.last

@@ -18,14 +18,6 @@ from bedrock_kit.errors import (
     ResourceNotFoundError,
 )
 from bedrock_kit.testing import LocalBedrock, LocalControlPlane, Reply
-from tests.support.control_plane import (  # noqa: F401
-    bucket,
-    client_args,
-    local,
-    moto_url,
-    plane,
-    s3,
-)
 
 DOCS = [
     SourceDocument("Refunds take five business days.", {"team": "billing", "year": 2026}),
@@ -34,33 +26,39 @@ DOCS = [
 
 
 def kb_of(
-    plane: LocalControlPlane, bucket: str, client_args: dict[str, Any]
+    plane: LocalControlPlane, plane_bucket: str, plane_args: dict[str, Any]
 ) -> KnowledgeBaseIngestion:
     kb_id = plane.add_knowledge_base("docs")
-    ds_id = plane.add_data_source(kb_id, bucket=bucket, prefix="kb/")
-    return KnowledgeBaseIngestion(kb_id, ds_id, **client_args)
+    ds_id = plane.add_data_source(kb_id, bucket=plane_bucket, prefix="kb/")
+    return KnowledgeBaseIngestion(kb_id, ds_id, **plane_args)
 
 
 def test_add_documents_uploads_sidecars_and_runs_a_job(
-    plane: LocalControlPlane, bucket: str, s3: Any, client_args: dict[str, Any], local: LocalBedrock
+    plane: LocalControlPlane,
+    plane_bucket: str,
+    plane_s3: Any,
+    plane_args: dict[str, Any],
+    plane_server: LocalBedrock,
 ) -> None:
-    kb = kb_of(plane, bucket, client_args)
+    kb = kb_of(plane, plane_bucket, plane_args)
     report = kb.add_documents(DOCS, poll_interval=0)
-    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"])
+    keys = sorted(o["Key"] for o in plane_s3.list_objects_v2(Bucket=plane_bucket)["Contents"])
     ids = [document_id(d) for d in DOCS]
     assert report.document_ids == tuple(ids)
     assert keys == sorted([f"kb/{i}.txt" for i in ids] + [f"kb/{i}.txt.metadata.json" for i in ids])
     sidecar = json.loads(
-        s3.get_object(Bucket=bucket, Key=f"kb/{ids[0]}.txt.metadata.json")["Body"].read()
+        plane_s3.get_object(Bucket=plane_bucket, Key=f"kb/{ids[0]}.txt.metadata.json")[
+            "Body"
+        ].read()
     )
     assert sidecar == {"metadataAttributes": {"team": "billing", "year": 2026}}
-    text = s3.get_object(Bucket=bucket, Key=f"kb/{ids[1]}.txt")["Body"].read().decode()
+    text = plane_s3.get_object(Bucket=plane_bucket, Key=f"kb/{ids[1]}.txt")["Body"].read().decode()
     assert text == DOCS[1].text
     assert report.uploaded == 2 and report.unchanged == 0
     assert report.job is not None and report.job.status == "COMPLETE"
     stats = report.job.statistics
     assert (stats.scanned, stats.metadata_scanned, stats.new_indexed, stats.failed) == (2, 2, 2, 0)
-    assert [r.operation for r in local.requests] == [
+    assert [r.operation for r in plane_server.requests] == [
         "GetDataSource",
         "StartIngestionJob",
         "GetIngestionJob",
@@ -71,9 +69,9 @@ def test_add_documents_uploads_sidecars_and_runs_a_job(
 
 
 def test_rerun_is_idempotent_and_changes_are_counted(
-    plane: LocalControlPlane, bucket: str, client_args: dict[str, Any]
+    plane: LocalControlPlane, plane_bucket: str, plane_args: dict[str, Any]
 ) -> None:
-    kb = kb_of(plane, bucket, client_args)
+    kb = kb_of(plane, plane_bucket, plane_args)
     kb.add_documents(DOCS, poll_interval=0)
     again = kb.add_documents(DOCS, poll_interval=0)
     assert (again.uploaded, again.unchanged) == (0, 2)
@@ -89,9 +87,9 @@ def test_rerun_is_idempotent_and_changes_are_counted(
 
 
 def test_id_key_gives_stable_ids(
-    plane: LocalControlPlane, bucket: str, s3: Any, client_args: dict[str, Any]
+    plane: LocalControlPlane, plane_bucket: str, plane_s3: Any, plane_args: dict[str, Any]
 ) -> None:
-    kb = kb_of(plane, bucket, client_args)
+    kb = kb_of(plane, plane_bucket, plane_args)
     kb.id_key = "source"
     docs = [SourceDocument("v1 text", {"source": "faq/refunds.md"})]
     first = kb.add_documents(docs, poll_interval=0)
@@ -100,14 +98,14 @@ def test_id_key_gives_stable_ids(
     )
     assert first.document_ids == second.document_ids == ("faq/refunds.md",)
     assert second.job is not None and second.job.statistics.modified_indexed == 1
-    body = s3.get_object(Bucket=bucket, Key="kb/faq_refunds.md.txt")["Body"].read()
+    body = plane_s3.get_object(Bucket=plane_bucket, Key="kb/faq_refunds.md.txt")["Body"].read()
     assert body == b"v2 text"
 
 
 def test_failed_documents_raise_with_their_reasons(
-    plane: LocalControlPlane, bucket: str, client_args: dict[str, Any]
+    plane: LocalControlPlane, plane_bucket: str, plane_args: dict[str, Any]
 ) -> None:
-    kb = kb_of(plane, bucket, client_args)
+    kb = kb_of(plane, plane_bucket, plane_args)
     bad = document_id(DOCS[1])
     plane.fail_documents[bad] = "The file is empty or unreadable"
     with pytest.raises(IngestionJobError, match="1 document\\(s\\) failed") as caught:
@@ -121,9 +119,9 @@ def test_failed_documents_raise_with_their_reasons(
 
 
 def test_failed_job_raises(
-    plane: LocalControlPlane, bucket: str, client_args: dict[str, Any]
+    plane: LocalControlPlane, plane_bucket: str, plane_args: dict[str, Any]
 ) -> None:
-    kb = kb_of(plane, bucket, client_args)
+    kb = kb_of(plane, plane_bucket, plane_args)
     plane.fail_next_job = ["The knowledge base's vector store is unreachable"]
     with pytest.raises(
         IngestionJobError, match="failed: The knowledge base's vector store"
@@ -133,9 +131,9 @@ def test_failed_job_raises(
 
 
 def test_timeout_and_manual_jobs(
-    plane: LocalControlPlane, bucket: str, client_args: dict[str, Any]
+    plane: LocalControlPlane, plane_bucket: str, plane_args: dict[str, Any]
 ) -> None:
-    kb = kb_of(plane, bucket, client_args)
+    kb = kb_of(plane, plane_bucket, plane_args)
     plane.job_steps = 50
     with pytest.raises(ModelTimeoutError, match="still IN_PROGRESS"):
         kb.add_documents(DOCS, poll_interval=0.01, timeout=0.05)
@@ -147,11 +145,14 @@ def test_timeout_and_manual_jobs(
 
 
 def test_bad_input_is_refused_before_any_request(
-    plane: LocalControlPlane, bucket: str, client_args: dict[str, Any], local: LocalBedrock
+    plane: LocalControlPlane,
+    plane_bucket: str,
+    plane_args: dict[str, Any],
+    plane_server: LocalBedrock,
 ) -> None:
-    kb = kb_of(plane, bucket, client_args)
+    kb = kb_of(plane, plane_bucket, plane_args)
     kb.data_source()
-    before = len(local.requests)
+    before = len(plane_server.requests)
     with pytest.raises(ConfigurationError, match="metadata 'nested' is dict"):
         kb.add_documents([SourceDocument("x", {"nested": {"a": 1}})])
     with pytest.raises(ConfigurationError, match="repeat the id"):
@@ -159,14 +160,17 @@ def test_bad_input_is_refused_before_any_request(
     kb.prefix = "elsewhere/"
     with pytest.raises(ConfigurationError, match="outside data source"):
         kb.add_documents(DOCS)
-    assert len(local.requests) == before
+    assert len(plane_server.requests) == before
 
 
 def test_errors_of_the_service_are_typed(
-    plane: LocalControlPlane, bucket: str, client_args: dict[str, Any], local: LocalBedrock
+    plane: LocalControlPlane,
+    plane_bucket: str,
+    plane_args: dict[str, Any],
+    plane_server: LocalBedrock,
 ) -> None:
-    kb = kb_of(plane, bucket, client_args)
-    local.script(
+    kb = kb_of(plane, plane_bucket, plane_args)
+    plane_server.script(
         "StartIngestionJob", Reply.error(404, "ResourceNotFoundException", "no such data source")
     )
     with pytest.raises(ResourceNotFoundError, match=kb.knowledge_base_id):
@@ -174,7 +178,10 @@ def test_errors_of_the_service_are_typed(
 
 
 def test_create_data_source_checks_then_creates(
-    plane: LocalControlPlane, bucket: str, client_args: dict[str, Any], local: LocalBedrock
+    plane: LocalControlPlane,
+    plane_bucket: str,
+    plane_args: dict[str, Any],
+    plane_server: LocalBedrock,
 ) -> None:
     kb_id = plane.add_knowledge_base()
     with pytest.raises(ConfigurationError, match="overlap_percentage must be 1 to 99"):
@@ -182,24 +189,24 @@ def test_create_data_source_checks_then_creates(
     made = KnowledgeBaseIngestion.create_data_source(
         knowledge_base_id=kb_id,
         name="docs",
-        configuration=s3_data_source(bucket, prefix="kb/"),
+        configuration=s3_data_source(plane_bucket, prefix="kb/"),
         chunking=fixed_size_chunking(512, 10),
-        **client_args,
+        **plane_args,
     )
     source = made.data_source()
-    assert (source.type, source.bucket, source.prefix) == ("S3", bucket, "kb/")
+    assert (source.type, source.bucket, source.prefix) == ("S3", plane_bucket, "kb/")
     assert source.chunking == fixed_size_chunking(512, 10)
-    (create,) = local.requests_for("CreateDataSource")
+    (create,) = plane_server.requests_for("CreateDataSource")
     assert create.body["vectorIngestionConfiguration"]["chunkingConfiguration"][
         "fixedSizeChunkingConfiguration"
     ] == {"maxTokens": 512, "overlapPercentage": 10}
-    assert not local.requests_for("GetDataSource")  # the create response is the source
+    assert not plane_server.requests_for("GetDataSource")  # the create response is the source
 
 
 async def test_async_add_and_delete(
-    plane: LocalControlPlane, bucket: str, client_args: dict[str, Any]
+    plane: LocalControlPlane, plane_bucket: str, plane_args: dict[str, Any]
 ) -> None:
-    kb = kb_of(plane, bucket, client_args)
+    kb = kb_of(plane, plane_bucket, plane_args)
     report = await kb.aadd_documents(DOCS, poll_interval=0)
     assert report.job is not None and report.job.statistics.new_indexed == 2
     job = await kb.astart_ingestion_job()
