@@ -290,7 +290,8 @@ class AgentPlane:
             return _missing("action group")
         groups.pop(request.path_params["actionGroupId"])
         self._touch(request.path_params["agentId"])
-        return Reply.json({}, status=204)
+        # 200, not the modelled 204: a 204 may carry no body, and Reply.json always has one.
+        return Reply.json({})
 
     # -- knowledge bases of an agent
 
@@ -317,7 +318,7 @@ class AgentPlane:
         if kbs.pop(request.path_params["knowledgeBaseId"], None) is None:
             return _missing("agent knowledge base")
         self._touch(request.path_params["agentId"])
-        return Reply.json({}, status=204)
+        return Reply.json({})
 
     def _list_kbs(self, request: ReceivedRequest) -> Reply:
         kbs = self.agent_knowledge_bases.get(request.path_params["agentId"])
