@@ -30,6 +30,7 @@ __all__ = [
     "metadata_sidecar",
     "object_key",
     "parse_document_statuses",
+    "source_document",
 ]
 
 BATCH_SIZE = 10
@@ -66,6 +67,28 @@ class SourceDocument:
             raise ConfigurationError("a document needs exactly one of text or s3_uri")
         if self.s3_uri is not None and not _S3_URI.match(self.s3_uri):
             raise ConfigurationError(f"s3_uri {self.s3_uri!r} is not an s3://bucket/key URI")
+
+
+def source_document(
+    text: str,
+    metadata: Mapping[str, Any] | None = None,
+    *,
+    id: str | None = None,
+    metadata_keys: Sequence[str] | None = None,
+) -> SourceDocument:
+    """A :class:`SourceDocument` from a framework document's text and metadata.
+
+    Args:
+        text: The document's text.
+        metadata: Its metadata.
+        id: An explicit id.
+        metadata_keys: Keep only these metadata keys (a key that is missing is skipped);
+            None keeps all of them, and values Bedrock cannot filter on are refused.
+    """
+    kept = dict(metadata or {})
+    if metadata_keys is not None:
+        kept = {k: kept[k] for k in metadata_keys if k in kept}
+    return SourceDocument(text=text, metadata=kept, id=id)
 
 
 def document_id(document: SourceDocument, id_key: str | None = None) -> str:

@@ -20,7 +20,17 @@ from bedrock_kit.core.transport.clients import ClientPool, ClientSettings, clien
 from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.errors import translate_errors
 
-__all__ = ["CLIENT_ARGS", "Call", "ControlClients", "Sleep", "Steps", "adrive", "drive"]
+__all__ = [
+    "CLIENT_ARGS",
+    "FRAMEWORK_CONTROL_ARGS",
+    "Call",
+    "ControlClients",
+    "Sleep",
+    "Steps",
+    "adrive",
+    "drive",
+    "split_control_args",
+]
 
 R = TypeVar("R")
 
@@ -97,14 +107,18 @@ class ControlClients(OwnsClients):
         async_s3_client: Any = None,
     ) -> None:
         self.settings = settings
-        self.pools = {
-            "bedrock-agent": ClientPool(
-                settings, "bedrock-agent", client=client, async_client=async_client
-            ),
-            "s3": ClientPool(
-                s3_settings or settings, "s3", client=s3_client, async_client=async_s3_client
-            ),
-        }
+        # Attributes, not a dict: close() / aclose() find pools among attributes only.
+        self.agent_pool = ClientPool(
+            settings, "bedrock-agent", client=client, async_client=async_client
+        )
+        self.s3_pool = ClientPool(
+            s3_settings or settings, "s3", client=s3_client, async_client=async_s3_client
+        )
+
+    @property
+    def pools(self) -> dict[str, ClientPool]:
+        """The pools by service name."""
+        return {"bedrock-agent": self.agent_pool, "s3": self.s3_pool}
 
     @classmethod
     def from_args(cls, client_args: Mapping[str, Any], what: str) -> ControlClients:
@@ -182,3 +196,43 @@ async def adrive(steps: Steps[R], clients: ControlClients) -> R:
             step = steps.send(answer)
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
+
+
+FRAMEWORK_CONTROL_ARGS = frozenset(
+    {"s3_endpoint_url", "control_client", "async_control_client", "s3_client", "async_s3_client"}
+)
+"""Arguments the adapters' control-plane helpers take besides :data:`CLIENT_ARGS`."""
+
+
+def split_control_args(
+    client_args: Mapping[str, Any], what: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Adapter arguments -> (:meth:`ControlClients.from_args` arguments, runtime arguments).
+
+    The client keyword arguments every bedrock-kit class takes go to both: the control plane
+    (``bedrock-agent``, ``s3``) and the runtime object the adapter returns (a retriever, an
+    agent runnable). ``s3_endpoint_url`` points S3 elsewhere (MinIO, moto); ``control_client``
+    / ``async_control_client`` inject ``bedrock-agent`` clients, ``s3_client`` /
+    ``async_s3_client`` S3 ones.
+
+    Raises:
+        ConfigurationError: An unknown argument, naming it.
+    """
+    unknown = sorted(set(client_args) - CLIENT_ARGS - FRAMEWORK_CONTROL_ARGS)
+    if unknown:
+        raise unknown_argument_error(what, unknown, CLIENT_ARGS | FRAMEWORK_CONTROL_ARGS)
+    common = {k: v for k, v in client_args.items() if k in CLIENT_ARGS and v is not None}
+    control: dict[str, Any] = dict(common)
+    if client_args.get("s3_endpoint_url"):
+        control["s3_settings"] = client_settings_from(
+            **dict(common, endpoint_url=client_args["s3_endpoint_url"])
+        )
+    for given, name in (
+        ("control_client", "client"),
+        ("async_control_client", "async_client"),
+        ("s3_client", "s3_client"),
+        ("async_s3_client", "async_s3_client"),
+    ):
+        if client_args.get(given) is not None:
+            control[name] = client_args[given]
+    return control, common

@@ -132,3 +132,13 @@ async def test_async_custom_flow(plane: LocalControlPlane, plane_args: dict[str,
     assert {s.status for s in deleted.documents} == {"NOT_FOUND"}
     assert await kb.alist_documents() == []
     await kb.aclose()
+
+
+def test_close_releases_the_control_plane_clients(
+    plane: LocalControlPlane, plane_args: dict[str, Any]
+) -> None:
+    from bedrock_kit.core.transport.lifecycle import owned_pools
+
+    kb = custom_kb(plane, plane_args)
+    pools = owned_pools(kb)
+    assert {p.service for p in pools} == {"bedrock-agent", "s3"}
