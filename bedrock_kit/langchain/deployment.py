@@ -73,7 +73,7 @@ def deploy_agent(
     alias_name: str = "live",
     idle_session_ttl: int | None = None,
     poll_interval: float = 2.0,
-    timeout: float = 600.0,
+    wait_timeout: float = 600.0,
     runnable_options: Mapping[str, Any] | None = None,
     **client_args: Any,
 ) -> BedrockAgentRunnable:
@@ -100,7 +100,8 @@ def deploy_agent(
         alias_name: The alias created or moved.
         idle_session_ttl: Session idle timeout (60 to 5400 seconds).
         poll_interval: Seconds between status calls.
-        timeout: Give up waiting for PREPARED after this many seconds.
+        wait_timeout: Give up waiting for PREPARED after this many seconds (``timeout`` is
+            the read timeout of each call, as everywhere).
         runnable_options: More :class:`BedrockAgentRunnable` fields (``max_steps``...).
         **client_args: The client keyword arguments every bedrock-kit class takes (for both
             the control plane and the runnable), ``control_client`` /
@@ -113,7 +114,7 @@ def deploy_agent(
     Raises:
         ConfigurationError: Anything Bedrock would refuse, before any request.
         AgentPreparationError: PrepareAgent ended FAILED (Bedrock's reasons attached).
-        ModelTimeoutError: Not PREPARED within ``timeout``.
+        ModelTimeoutError: Not PREPARED within ``wait_timeout``.
     """
     definition, deployer, runtime, local = _plan(
         name,
@@ -134,7 +135,7 @@ def deploy_agent(
         },
     )
     with deployer:
-        deployment = deployer.deploy(definition, poll_interval=poll_interval, timeout=timeout)
+        deployment = deployer.deploy(definition, poll_interval=poll_interval, timeout=wait_timeout)
     return _runnable(deployment, runtime, local, runnable_options or {})
 
 
@@ -154,7 +155,7 @@ async def adeploy_agent(
     alias_name: str = "live",
     idle_session_ttl: int | None = None,
     poll_interval: float = 2.0,
-    timeout: float = 600.0,
+    wait_timeout: float = 600.0,
     runnable_options: Mapping[str, Any] | None = None,
     **client_args: Any,
 ) -> BedrockAgentRunnable:
@@ -179,7 +180,7 @@ async def adeploy_agent(
     )
     async with deployer:
         deployment = await deployer.adeploy(
-            definition, poll_interval=poll_interval, timeout=timeout
+            definition, poll_interval=poll_interval, timeout=wait_timeout
         )
     return _runnable(deployment, runtime, local, runnable_options or {})
 

@@ -24,6 +24,9 @@ from bedrock_kit.langchain.knowledge_bases import BedrockKnowledgeBaseRetriever
 __all__ = ["BedrockKnowledgeBase"]
 
 
+_HANDLE_OPTIONS = ("prefix", "id_key", "metadata_keys", "poll_interval", "wait_timeout", "progress")
+
+
 class BedrockKnowledgeBase(OwnsClients):
     """One data source of a Knowledge Base, written to like a vector store.
 
@@ -45,7 +48,8 @@ class BedrockKnowledgeBase(OwnsClients):
         metadata_keys: Metadata keys sent to Bedrock; None sends all (values Bedrock cannot
             filter on are refused by name).
         poll_interval: Seconds between status calls while waiting.
-        timeout: Give up waiting after this many seconds.
+        wait_timeout: Give up waiting after this many seconds (``timeout`` is the read
+            timeout of each call, as everywhere).
         progress: Show a progress bar while an ingestion job runs.
         **client_args: The client keyword arguments every bedrock-kit class takes, plus
             ``s3_endpoint_url``, ``control_client`` / ``async_control_client``
@@ -68,7 +72,7 @@ class BedrockKnowledgeBase(OwnsClients):
         id_key: str | None = None,
         metadata_keys: Sequence[str] | None = None,
         poll_interval: float = 5.0,
-        timeout: float | None = None,
+        wait_timeout: float | None = None,
         progress: bool = False,
         **client_args: Any,
     ) -> None:
@@ -78,7 +82,7 @@ class BedrockKnowledgeBase(OwnsClients):
         )
         self.metadata_keys = metadata_keys
         self.poll_interval = poll_interval
-        self.timeout = timeout
+        self.wait_timeout = wait_timeout
         self.progress = progress
         self.last_report: IngestionReport | None = None
         """What the last add or delete did (job statistics or document statuses)."""
@@ -96,7 +100,7 @@ class BedrockKnowledgeBase(OwnsClients):
     ) -> BedrockKnowledgeBase:
         """CreateDataSource (``s3_data_source(...)`` / ``custom_data_source()`` and a chunking
         builder, checked before the call), then an object writing to it."""
-        options = {k: kwargs.pop(k) for k in ("prefix", "id_key", "metadata_keys") if k in kwargs}
+        options = {k: kwargs.pop(k) for k in _HANDLE_OPTIONS if k in kwargs}
         control, _ = split_control_args(kwargs, "BedrockKnowledgeBase")
         made = KnowledgeBaseIngestion.create_data_source(
             knowledge_base_id=knowledge_base_id,
@@ -144,7 +148,7 @@ class BedrockKnowledgeBase(OwnsClients):
         return {
             "wait": wait,
             "poll_interval": self.poll_interval,
-            "timeout": self.timeout,
+            "timeout": self.wait_timeout,
             "progress": self.progress,
             "allow_failed_documents": allow_failed_documents,
         }
@@ -214,7 +218,7 @@ class BedrockKnowledgeBase(OwnsClients):
         if not ids:
             raise ConfigurationError("delete: give the ids of the documents to remove")
         self.last_report = self.ingestion.delete_documents(
-            list(ids), wait=wait, poll_interval=self.poll_interval, timeout=self.timeout
+            list(ids), wait=wait, poll_interval=self.poll_interval, timeout=self.wait_timeout
         )
         return True
 
@@ -223,7 +227,7 @@ class BedrockKnowledgeBase(OwnsClients):
         if not ids:
             raise ConfigurationError("delete: give the ids of the documents to remove")
         self.last_report = await self.ingestion.adelete_documents(
-            list(ids), wait=wait, poll_interval=self.poll_interval, timeout=self.timeout
+            list(ids), wait=wait, poll_interval=self.poll_interval, timeout=self.wait_timeout
         )
         return True
 

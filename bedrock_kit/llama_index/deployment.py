@@ -70,7 +70,7 @@ def deploy_agent(
     alias_name: str = "live",
     idle_session_ttl: int | None = None,
     poll_interval: float = 2.0,
-    timeout: float = 600.0,
+    wait_timeout: float = 600.0,
     engine_options: Mapping[str, Any] | None = None,
     **client_args: Any,
 ) -> BedrockAgentQueryEngine:
@@ -97,7 +97,8 @@ def deploy_agent(
         alias_name: The alias created or moved.
         idle_session_ttl: Session idle timeout (60 to 5400 seconds).
         poll_interval: Seconds between status calls.
-        timeout: Give up waiting for PREPARED after this many seconds.
+        wait_timeout: Give up waiting for PREPARED after this many seconds (``timeout`` is
+            the read timeout of each call, as everywhere).
         engine_options: More :class:`BedrockAgentQueryEngine` fields (``max_steps``...).
         **client_args: The client keyword arguments every bedrock-kit class takes (for both
             the control plane and the query engine), ``control_client`` /
@@ -110,7 +111,7 @@ def deploy_agent(
     Raises:
         ConfigurationError: Anything Bedrock would refuse, before any request.
         AgentPreparationError: PrepareAgent ended FAILED (Bedrock's reasons attached).
-        ModelTimeoutError: Not PREPARED within ``timeout``.
+        ModelTimeoutError: Not PREPARED within ``wait_timeout``.
     """
     definition, deployer, runtime, local = _plan(
         name,
@@ -131,7 +132,7 @@ def deploy_agent(
         },
     )
     with deployer:
-        deployment = deployer.deploy(definition, poll_interval=poll_interval, timeout=timeout)
+        deployment = deployer.deploy(definition, poll_interval=poll_interval, timeout=wait_timeout)
     return _engine(deployment, runtime, local, engine_options or {})
 
 
@@ -151,7 +152,7 @@ async def adeploy_agent(
     alias_name: str = "live",
     idle_session_ttl: int | None = None,
     poll_interval: float = 2.0,
-    timeout: float = 600.0,
+    wait_timeout: float = 600.0,
     engine_options: Mapping[str, Any] | None = None,
     **client_args: Any,
 ) -> BedrockAgentQueryEngine:
@@ -176,7 +177,7 @@ async def adeploy_agent(
     )
     async with deployer:
         deployment = await deployer.adeploy(
-            definition, poll_interval=poll_interval, timeout=timeout
+            definition, poll_interval=poll_interval, timeout=wait_timeout
         )
     return _engine(deployment, runtime, local, engine_options or {})
 

@@ -25,6 +25,17 @@ from bedrock_kit.llama_index.knowledge_bases import BedrockKnowledgeBaseRetrieve
 __all__ = ["BedrockKnowledgeBaseIndex", "BedrockKnowledgeBaseWriter"]
 
 
+_HANDLE_OPTIONS = (
+    "prefix",
+    "id_key",
+    "use_node_ids",
+    "metadata_keys",
+    "poll_interval",
+    "wait_timeout",
+    "progress",
+)
+
+
 class BedrockKnowledgeBaseIndex(OwnsClients):
     """One data source of a Knowledge Base, written to like a LlamaIndex index.
 
@@ -47,7 +58,8 @@ class BedrockKnowledgeBaseIndex(OwnsClients):
         metadata_keys: Metadata keys sent to Bedrock; None sends all (values Bedrock cannot
             filter on are refused by name).
         poll_interval: Seconds between status calls while waiting.
-        timeout: Give up waiting after this many seconds.
+        wait_timeout: Give up waiting after this many seconds (``timeout`` is the read
+            timeout of each call, as everywhere).
         progress: Show a progress bar while an ingestion job runs.
         **client_args: The client keyword arguments every bedrock-kit class takes, plus
             ``s3_endpoint_url``, ``control_client`` / ``async_control_client``
@@ -64,7 +76,7 @@ class BedrockKnowledgeBaseIndex(OwnsClients):
         use_node_ids: bool = False,
         metadata_keys: Sequence[str] | None = None,
         poll_interval: float = 5.0,
-        timeout: float | None = None,
+        wait_timeout: float | None = None,
         progress: bool = False,
         **client_args: Any,
     ) -> None:
@@ -75,7 +87,7 @@ class BedrockKnowledgeBaseIndex(OwnsClients):
         self.use_node_ids = use_node_ids
         self.metadata_keys = metadata_keys
         self.poll_interval = poll_interval
-        self.timeout = timeout
+        self.wait_timeout = wait_timeout
         self.progress = progress
         self.last_report: IngestionReport | None = None
         """What the last insert or delete did (job statistics or document statuses)."""
@@ -93,11 +105,7 @@ class BedrockKnowledgeBaseIndex(OwnsClients):
     ) -> BedrockKnowledgeBaseIndex:
         """CreateDataSource (``s3_data_source(...)`` / ``custom_data_source()`` and a chunking
         builder, checked before the call), then an index writing to it."""
-        options = {
-            k: kwargs.pop(k)
-            for k in ("prefix", "id_key", "use_node_ids", "metadata_keys")
-            if k in kwargs
-        }
+        options = {k: kwargs.pop(k) for k in _HANDLE_OPTIONS if k in kwargs}
         control, _ = split_control_args(kwargs, "BedrockKnowledgeBaseIndex")
         made = KnowledgeBaseIngestion.create_data_source(
             knowledge_base_id=knowledge_base_id,
@@ -141,7 +149,7 @@ class BedrockKnowledgeBaseIndex(OwnsClients):
         return {
             "wait": wait,
             "poll_interval": self.poll_interval,
-            "timeout": self.timeout,
+            "timeout": self.wait_timeout,
             "progress": self.progress,
             "allow_failed_documents": allow_failed_documents,
         }
@@ -189,7 +197,7 @@ class BedrockKnowledgeBaseIndex(OwnsClients):
         if not node_ids:
             raise ConfigurationError("delete_nodes: give the ids of the documents to remove")
         self.last_report = self.ingestion.delete_documents(
-            list(node_ids), wait=wait, poll_interval=self.poll_interval, timeout=self.timeout
+            list(node_ids), wait=wait, poll_interval=self.poll_interval, timeout=self.wait_timeout
         )
 
     async def adelete_nodes(self, node_ids: Sequence[str], *, wait: bool = True) -> None:
@@ -197,7 +205,7 @@ class BedrockKnowledgeBaseIndex(OwnsClients):
         if not node_ids:
             raise ConfigurationError("delete_nodes: give the ids of the documents to remove")
         self.last_report = await self.ingestion.adelete_documents(
-            list(node_ids), wait=wait, poll_interval=self.poll_interval, timeout=self.timeout
+            list(node_ids), wait=wait, poll_interval=self.poll_interval, timeout=self.wait_timeout
         )
 
     def delete_ref_doc(self, ref_doc_id: str, *, wait: bool = True) -> None:
