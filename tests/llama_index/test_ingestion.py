@@ -98,7 +98,7 @@ def test_pipeline_writer_into_a_custom_data_source(
     ] == [10, 2]
     assert plane.document_text(kb_id, ds_id, "f11.md") == "fact 11"
     plane.fail_documents["bad.md"] = "Parsing failed"
-    with pytest.raises(DocumentIngestionError, match="bad.md FAILED: Parsing failed"):
+    with pytest.raises(DocumentIngestionError, match=r"bad\.md FAILED: Parsing failed"):
         index.insert(Document(text="bad", metadata={"file_name": "bad.md"}))
 
 
