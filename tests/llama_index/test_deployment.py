@@ -1,5 +1,6 @@
-"""deploy_agent from LlamaIndex FunctionTools on LocalControlPlane: the returned BedrockAgentQueryEngine
-runs the tools locally through return of control; re-deploys diff; failures typed."""
+"""deploy_agent from LlamaIndex FunctionTools on LocalControlPlane: the returned
+BedrockAgentQueryEngine runs the tools locally through return of control; re-deploys diff;
+failures typed."""
 
 from __future__ import annotations
 
