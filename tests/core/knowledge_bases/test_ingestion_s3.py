@@ -4,6 +4,7 @@ followed on LocalControlPlane through STARTING -> IN_PROGRESS -> COMPLETE, sync 
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import pytest
@@ -215,3 +216,22 @@ async def test_async_add_and_delete(
     deleted = await kb.adelete_documents(list(report.document_ids), poll_interval=0)
     assert deleted.job is not None and deleted.job.statistics.deleted == 2
     await kb.aclose()
+
+
+def test_progress_bar_and_its_fallback(
+    plane: LocalControlPlane,
+    plane_bucket: str,
+    plane_args: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    kb = kb_of(plane, plane_bucket, plane_args)
+    kb.add_documents(DOCS, poll_interval=0, progress=True)
+    shown = capsys.readouterr().err
+    assert "ingestion LOCAL" in shown and "COMPLETE scanned=2 indexed=2" in shown
+    # Without tqdm the same status lines go to stderr.
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    kb.add_documents([SourceDocument("a third one")], poll_interval=0, progress=True)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("ingestion LOCAL") and ": STARTING" in lines[0]
+    assert lines[-1].endswith("failed=0") and "COMPLETE scanned=3 indexed=1" in lines[-1]
