@@ -21,6 +21,7 @@ from bedrock_kit._secrets import redact, scrub_exception
 
 __all__ = [
     "AccessDeniedError",
+    "AgentPreparationError",
     "AgentStepLimitError",
     "BatchJobError",
     "BatchRecordError",
@@ -32,8 +33,10 @@ __all__ = [
     "ContextWindowExceededError",
     "CustomizationJobError",
     "DeadlineExceededError",
+    "DocumentIngestionError",
     "GuardrailInterventionError",
     "IncompleteStreamError",
+    "IngestionJobError",
     "InternalServerError",
     "MalformedBatchRecordError",
     "MalformedResponseError",
@@ -361,6 +364,101 @@ class MalformedBatchRecordError(BatchRecordError, MalformedResponseError):
     ) -> None:
         BatchRecordError.__init__(self, message, record_id=record_id, job_arn=job_arn, **context)
         self.raw = raw
+
+
+class IngestionJobError(BedrockKitError):
+    """A Knowledge Base ingestion job ended ``FAILED`` or ``STOPPED``, or left documents out.
+
+    Attributes:
+        job_id: The ingestion job id.
+        knowledge_base_id: The Knowledge Base.
+        data_source_id: The data source.
+        status: The job's last status (``FAILED``, ``STOPPED`` or ``COMPLETE``).
+        failure_reasons: Bedrock's ``failureReasons``, one line per failure (they name the
+            documents that failed).
+        statistics: The job's statistics as Bedrock sent them (``numberOfDocumentsFailed``...).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        job_id: str,
+        knowledge_base_id: str,
+        data_source_id: str,
+        status: str,
+        failure_reasons: tuple[str, ...] = (),
+        statistics: dict[str, int] | None = None,
+        **context: Any,
+    ) -> None:
+        context.setdefault("model_id", knowledge_base_id)
+        context.setdefault("resource", "knowledge_base")
+        super().__init__(message, **context)
+        self.job_id = job_id
+        self.knowledge_base_id = knowledge_base_id
+        self.data_source_id = data_source_id
+        self.status = status
+        self.failure_reasons = tuple(failure_reasons)
+        self.statistics = dict(statistics or {})
+
+
+class DocumentIngestionError(BedrockKitError):
+    """Documents sent to a custom data source ended ``FAILED`` (or another non-indexed state).
+
+    Attributes:
+        knowledge_base_id: The Knowledge Base.
+        data_source_id: The data source.
+        failed: ``(document id or S3 URI, status, statusReason)`` of every document that did
+            not end indexed.
+        indexed: Identifiers of the documents that were indexed.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        knowledge_base_id: str,
+        data_source_id: str,
+        failed: tuple[tuple[str, str, str], ...],
+        indexed: tuple[str, ...] = (),
+        **context: Any,
+    ) -> None:
+        context.setdefault("model_id", knowledge_base_id)
+        context.setdefault("resource", "knowledge_base")
+        super().__init__(message, **context)
+        self.knowledge_base_id = knowledge_base_id
+        self.data_source_id = data_source_id
+        self.failed = tuple(failed)
+        self.indexed = tuple(indexed)
+
+
+class AgentPreparationError(BedrockKitError):
+    """PrepareAgent left the agent ``FAILED`` (or it never reached ``PREPARED``).
+
+    Attributes:
+        agent_id: The agent.
+        status: The last ``agentStatus`` seen.
+        failure_reasons: Bedrock's ``failureReasons``.
+        recommended_actions: Bedrock's ``recommendedActions``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        agent_id: str,
+        status: str,
+        failure_reasons: tuple[str, ...] = (),
+        recommended_actions: tuple[str, ...] = (),
+        **context: Any,
+    ) -> None:
+        context.setdefault("model_id", agent_id)
+        context.setdefault("resource", "agent")
+        super().__init__(message, **context)
+        self.agent_id = agent_id
+        self.status = status
+        self.failure_reasons = tuple(failure_reasons)
+        self.recommended_actions = tuple(recommended_actions)
 
 
 # AWS error code (also the in-stream exception event name, first letter lowered) -> type.

@@ -5,6 +5,7 @@ redis-server, moto's S3 server)."""
 pytest_plugins = [
     "bedrock_kit.testing.pytest_plugin",
     "tests.support.fixtures",
+    "tests.support.control_plane",
     "tests.support.summary",
     "tests.support.redis_server",
     "tests.support.s3_server",

@@ -12,12 +12,19 @@ from bedrock_kit.langchain.agents import BedrockAgentRunnable, BedrockAgentTool
 from bedrock_kit.langchain.batch import BedrockBatchRunnable
 from bedrock_kit.langchain.budget import TokenBudgetCallbackHandler, token_budget
 from bedrock_kit.langchain.chat import ChatBedrockKit
+from bedrock_kit.langchain.deployment import (
+    adelete_agent,
+    adeploy_agent,
+    delete_agent,
+    deploy_agent,
+)
 from bedrock_kit.langchain.embeddings import BedrockKitEmbeddings
 from bedrock_kit.langchain.guardrails import (
     BedrockGroundingCheck,
     BedrockGuardrail,
     BedrockStreamGuard,
 )
+from bedrock_kit.langchain.ingestion import BedrockKnowledgeBase
 from bedrock_kit.langchain.knowledge_bases import (
     BedrockKnowledgeBaseRetriever,
     BedrockRetrieveAndGenerate,
@@ -50,6 +57,7 @@ __all__ = [
     "BedrockGroundingCheck",
     "BedrockGuardrail",
     "BedrockKitEmbeddings",
+    "BedrockKnowledgeBase",
     "BedrockKnowledgeBaseRetriever",
     "BedrockRateLimiter",
     "BedrockRetrieveAndGenerate",
@@ -57,8 +65,12 @@ __all__ = [
     "ChatBedrockKit",
     "TokenBudgetCallbackHandler",
     "action_group_lambda_handler",
+    "adelete_agent",
+    "adeploy_agent",
     "aload_prompt",
     "chat_model_for_prompt",
+    "delete_agent",
+    "deploy_agent",
     "load_prompt",
     "to_tool_spec",
     "token_budget",

@@ -117,6 +117,8 @@ class BedrockAgentRunnable(
     """Ask for trace events (typed steps)."""
     stream_final_response: bool = False
     """Ask Bedrock to stream the final answer in many chunks instead of one."""
+    deployment: Any = Field(default=None, exclude=True)
+    """The ``AgentDeployment`` when built by ``deploy_agent`` (what it changed)."""
 
     _runtime: AgentRuntime | None = PrivateAttr(default=None)
     _local_tools: list[Any] = PrivateAttr(default_factory=list)

@@ -15,12 +15,19 @@ from bedrock_kit.llama_index.agents import BedrockAgentQueryEngine
 from bedrock_kit.llama_index.batch import BedrockBatchLLM
 from bedrock_kit.llama_index.budget import BudgetEventHandler, TokenBudgetHandler
 from bedrock_kit.llama_index.chat import BedrockKitLLM
+from bedrock_kit.llama_index.deployment import (
+    adelete_agent,
+    adeploy_agent,
+    delete_agent,
+    deploy_agent,
+)
 from bedrock_kit.llama_index.embeddings import BedrockKitEmbedding
 from bedrock_kit.llama_index.guardrails import (
     BedrockGuardrail,
     BedrockGuardrailNodePostprocessor,
     GuardedQueryEngine,
 )
+from bedrock_kit.llama_index.ingestion import BedrockKnowledgeBaseIndex, BedrockKnowledgeBaseWriter
 from bedrock_kit.llama_index.knowledge_bases import (
     BedrockKnowledgeBaseRetriever,
     BedrockRetrieveAndGenerateQueryEngine,
@@ -40,7 +47,9 @@ __all__ = [
     "BedrockGuardrailNodePostprocessor",
     "BedrockKitEmbedding",
     "BedrockKitLLM",
+    "BedrockKnowledgeBaseIndex",
     "BedrockKnowledgeBaseRetriever",
+    "BedrockKnowledgeBaseWriter",
     "BedrockRateLimiter",
     "BedrockRetrieveAndGenerateQueryEngine",
     "BudgetEventHandler",
@@ -48,7 +57,11 @@ __all__ = [
     "TokenBudgetHandler",
     "ToolCallMissingError",
     "action_group_lambda_handler",
+    "adelete_agent",
+    "adeploy_agent",
     "aload_prompt",
+    "delete_agent",
+    "deploy_agent",
     "llm_for_prompt",
     "load_prompt",
     "to_tool_spec",

@@ -145,6 +145,8 @@ class BedrockAgentQueryEngine(OwnsClients, BaseQueryEngine):
             raise ConfigurationError("BedrockAgentQueryEngine: agent_alias_id is required")
         self.agent_id = agent_id
         self.agent_alias_id = agent_alias_id
+        self.deployment: Any = None
+        """The ``AgentDeployment`` when built by ``deploy_agent``."""
         self.local_tools = [to_local_tool(t) for t in tools]
         self.inline: InlineAgentConfig | None = None
         if agent_id is None:

@@ -12,6 +12,7 @@ Example:
 """
 
 from bedrock_kit.testing.batch_jobs import JobScript, LocalBatchJobs
+from bedrock_kit.testing.control_plane import LocalControlPlane
 from bedrock_kit.testing.model import ScriptedModel
 from bedrock_kit.testing.replies import Reply, build_frames
 from bedrock_kit.testing.scripts import (
@@ -27,6 +28,7 @@ __all__ = [
     "JobScript",
     "LocalBatchJobs",
     "LocalBedrock",
+    "LocalControlPlane",
     "ReceivedRequest",
     "Reply",
     "ReplySource",

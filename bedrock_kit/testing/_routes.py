@@ -60,6 +60,48 @@ _ONLY_OPERATIONS["bedrock"] = _ONLY_OPERATIONS.get("bedrock", frozenset()) | (
     _CUSTOMIZATION_OPERATIONS
 )
 
+# -- Knowledge Base ingestion and agent deployment (bedrock-agent control plane), served
+# statefully by testing/control_plane.py. PrepareAgent (POST /agents/{agentId}/) differs from
+# InvokeInlineAgent (POST /agents/{sessionId}) only by the trailing slash botocore sends, so
+# routes named in _EXACT_SLASH match their template's trailing slash exactly.
+_INGEST_DEPLOY_OPERATIONS = frozenset(
+    {
+        "GetKnowledgeBase",
+        "CreateDataSource",
+        "GetDataSource",
+        "ListDataSources",
+        "StartIngestionJob",
+        "GetIngestionJob",
+        "IngestKnowledgeBaseDocuments",
+        "DeleteKnowledgeBaseDocuments",
+        "GetKnowledgeBaseDocuments",
+        "ListKnowledgeBaseDocuments",
+        "CreateAgent",
+        "UpdateAgent",
+        "GetAgent",
+        "ListAgents",
+        "DeleteAgent",
+        "PrepareAgent",
+        "CreateAgentActionGroup",
+        "UpdateAgentActionGroup",
+        "GetAgentActionGroup",
+        "ListAgentActionGroups",
+        "DeleteAgentActionGroup",
+        "AssociateAgentKnowledgeBase",
+        "DisassociateAgentKnowledgeBase",
+        "ListAgentKnowledgeBases",
+        "CreateAgentAlias",
+        "UpdateAgentAlias",
+        "GetAgentAlias",
+        "ListAgentAliases",
+        "DeleteAgentAlias",
+        "ListAgentVersions",
+    }
+)
+_ONLY_OPERATIONS["bedrock-agent"] = _ONLY_OPERATIONS["bedrock-agent"] | _INGEST_DEPLOY_OPERATIONS
+_EXACT_SLASH = frozenset({("bedrock-agent", "PrepareAgent")})
+# -- end of the ingestion and deployment block
+
 _LABEL = re.compile(r"\{([A-Za-z0-9_]+)(\+?)\}")
 
 
@@ -95,7 +137,7 @@ class Route:
         return {name: unquote(value) for name, value in found.groupdict().items()}
 
 
-def _compile(template: str) -> re.Pattern[str]:
+def _compile(template: str, exact_slash: bool = False) -> re.Pattern[str]:
     parts: list[str] = []
     position = 0
     for label in _LABEL.finditer(template):
@@ -104,8 +146,8 @@ def _compile(template: str) -> re.Pattern[str]:
         parts.append(f"(?P<{label.group(1)}>{'.+' if greedy else '[^/]+'})")
         position = label.end()
     tail = template[position:]
-    # botocore keeps a trailing slash from the template; accept either form.
-    parts.append(re.escape(tail.rstrip("/")) + "/?")
+    # botocore keeps a trailing slash from the template; accept either form (unless exact).
+    parts.append(re.escape(tail) if exact_slash else re.escape(tail.rstrip("/")) + "/?")
     return re.compile("".join(parts))
 
 
@@ -132,7 +174,7 @@ def _build_routes() -> tuple[Route, ...]:
                     operation=name,
                     method=operation.http["method"],
                     template=template,
-                    pattern=_compile(template),
+                    pattern=_compile(template, (service, name) in _EXACT_SLASH),
                     operation_model=operation,
                 )
             )

