@@ -13,7 +13,7 @@ from typing import Any
 
 from bedrock_kit.core.chat.converse import parse_converse_response, request_id_of
 from bedrock_kit.core.chat.invoke import ai21, anthropic, cohere, llama, mistral, nova, titan
-from bedrock_kit.core.chat.invoke._base import Codec, InvokeInput
+from bedrock_kit.core.chat.invoke._base import INTERVENED, Codec, InvokeInput, intervened
 from bedrock_kit.core.chat.models import base_model_id
 from bedrock_kit.core.chat.types import ConverseResult, GuardrailConfig
 from bedrock_kit.core.guardrails.assessments import invoke_trace_as_converse
@@ -85,8 +85,8 @@ def _with_guardrail(shaped: dict[str, Any], body: Mapping[str, Any]) -> dict[str
     trace = invoke_trace_as_converse(body)
     if trace:
         shaped["trace"] = {"guardrail": trace}
-    if body.get("amazon-bedrock-guardrailAction") == "INTERVENED":
-        shaped["stopReason"] = "guardrail_intervened"
+    if intervened(body):
+        shaped["stopReason"] = INTERVENED
     return shaped
 
 
@@ -126,9 +126,13 @@ def parse_invoke_response(
     with r.guard(body):
         shaped = _with_guardrail(codec.parse_body(body), body)
         usage = shaped["usage"]
+        # A guardrail that blocked the input: the model never ran, so it billed no tokens.
+        unrun = intervened(body) and _input_only(shaped.get("trace", {}).get("guardrail") or {})
         for key, name in (("inputTokens", "input"), ("outputTokens", "output")):
             billed = _header_count(r, response, name)
             usage[key] = billed if billed is not None else usage[key]
+            if usage[key] is None and unrun:
+                usage[key] = 0
             if usage[key] is None:
                 raise r.malformed(
                     f"no {name} token count in the body or the x-amzn-bedrock-{name}-token-count "
@@ -153,6 +157,12 @@ class InvokeStreamAdapter:
     A chunk without bytes (what botocore makes of a payload that is not JSON), bytes that
     are not a JSON object, a second stop reason, metrics before any stop reason, or any
     chunk after the metrics is malformed.
+
+    A guardrail that blocks the input ends the stream after one chunk holding its message,
+    ``amazon-bedrock-guardrailAction: INTERVENED`` and the trace, with neither a stop reason
+    nor invocation metrics: :meth:`end` then completes the answer with the stop reason
+    ``guardrail_intervened`` and the token counts the chunks carried (none when the trace
+    shows only the input was assessed: the model never ran).
     """
 
     def __init__(self, model_id: str) -> None:
@@ -162,6 +172,7 @@ class InvokeStreamAdapter:
         self._trace: dict[str, Any] = {}
         self._intervened = False
         self._finished = False
+        self._counts: list[int | None] = [None, None]
         self.reader = WireReader(
             f"InvokeModelWithResponseStream ({self._codec.name})", model_id=model_id
         )
@@ -188,10 +199,41 @@ class InvokeStreamAdapter:
         with r.guard(chunk):
             return self._events(chunk)
 
+    def end(self) -> list[dict[str, Any]]:
+        """Events still owed when the wire stream ends (only after a guardrail blocked).
+
+        Raises:
+            MalformedResponseError: A guardrail intervened, the model ran (its output was
+                assessed) and no chunk carried its token counts.
+        """
+        if self._finished or not self._intervened:
+            return []  # complete, or incomplete for the reducer to report
+        r = self.reader
+        with r.guard(self._trace):
+            input_only = _input_only(self._trace.get("guardrail") or {})
+            counts = [c if c is not None else (0 if input_only else None) for c in self._counts]
+            if None in counts:
+                raise r.malformed(
+                    "a guardrail intervened after the model ran and no chunk carried its "
+                    "token counts",
+                    self._trace,
+                )
+            usage = {
+                "inputTokens": counts[0],
+                "outputTokens": counts[1],
+                "totalTokens": sum(c or 0 for c in counts),
+            }
+            if self._stop is None:
+                self._stop = {"messageStop": {"stopReason": INTERVENED}}
+            return self._finish({"metadata": {"usage": usage}}, self._trace)
+
     def _events(self, chunk: dict[str, Any]) -> list[dict[str, Any]]:
         guardrail = invoke_trace_as_converse(chunk)
         self._trace = {"guardrail": guardrail} if guardrail else self._trace
-        self._intervened |= chunk.get("amazon-bedrock-guardrailAction") == "INTERVENED"
+        self._intervened |= intervened(chunk)
+        if self._codec.chunk_usage is not None:
+            for i, count in enumerate(self._codec.chunk_usage(chunk)):
+                self._counts[i] = count if count is not None else self._counts[i]
         out: list[dict[str, Any]] = []
         for converse_event in self._codec.chunk_events(chunk):
             if "messageStop" in converse_event:
@@ -205,6 +247,8 @@ class InvokeStreamAdapter:
         return out
 
     def _finish(self, metadata_event: dict[str, Any], chunk: Any) -> list[dict[str, Any]]:
+        if self._stop is None and self._intervened:
+            self._stop = {"messageStop": {"stopReason": INTERVENED}}
         if self._stop is None:
             raise self.reader.malformed(
                 "the final metrics chunk came before any stop reason", chunk
@@ -212,8 +256,15 @@ class InvokeStreamAdapter:
         self._finished = True
         stop = self._stop
         if self._intervened:
-            stop = {"messageStop": {**stop["messageStop"], "stopReason": "guardrail_intervened"}}
+            stop = {"messageStop": {**stop["messageStop"], "stopReason": INTERVENED}}
         metadata = dict(metadata_event["metadata"])
         if self._trace:
             metadata["trace"] = {**(metadata.get("trace") or {}), **self._trace}
         return [stop, {"metadata": metadata}]
+
+
+def _input_only(guardrail: Mapping[str, Any]) -> bool:
+    """Whether a (Converse-shaped) guardrail trace assessed the input and nothing else."""
+    return bool(guardrail.get("inputAssessment")) and not (
+        guardrail.get("outputAssessments") or guardrail.get("modelOutput")
+    )

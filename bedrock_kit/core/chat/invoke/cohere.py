@@ -10,6 +10,7 @@ from bedrock_kit.core.chat.invoke._base import (
     CHUNK,
     Codec,
     InvokeInput,
+    body_stop,
     converse_response,
     drop_none,
     metrics_event,
@@ -80,10 +81,10 @@ def parse_body(body: Mapping[str, Any]) -> dict[str, Any]:
             raise BODY.malformed("generations is empty", body)
         first = BODY.obj(generations[0], "generations[0]")
         text = BODY.text(first.get("text"), "generations[0].text")
-        reason = BODY.text(first.get("finish_reason"), "generations[0].finish_reason", empty=False)
+        reason = body_stop(body, first.get("finish_reason"), "generations[0].finish_reason")
     else:
         text = BODY.text(body.get("text"), "text")
-        reason = BODY.text(body.get("finish_reason"), "finish_reason", empty=False)
+        reason = body_stop(body, body.get("finish_reason"), "finish_reason")
     meta = BODY.opt_obj(body.get("meta"), "meta")
     billed = BODY.opt_obj(meta.get("billed_units"), "meta.billed_units")
     # No estimates: without billed units the InvokeModel headers carry the counts.
