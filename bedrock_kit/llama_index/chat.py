@@ -32,6 +32,7 @@ from pydantic import AliasChoices
 
 from bedrock_kit._strict_arguments import check_call_arguments
 from bedrock_kit.core.chat.converse import build_guardrail_config, parse_guardrail_config
+from bedrock_kit.core.chat.count import acount_input_tokens, count_input_tokens
 from bedrock_kit.core.chat.messages import guard_last_turn, guardrail_intervention_error
 from bedrock_kit.core.chat.models import (
     check_model_region,
@@ -177,6 +178,7 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
     _settings: ClientSettings = PrivateAttr()
     _runtime: ConverseRuntime | None = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _count_tokens_unsupported: set[str] = PrivateAttr(default_factory=set)
 
     def __init__(self, **data: Any) -> None:
         super().__init__(**data)  # unknown arguments: UnknownArgumentError, by name
@@ -375,6 +377,28 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
     ) -> ChatResponseAsyncGen:
         """Async :meth:`stream_chat` (aiobotocore, no threads)."""
         return await self._astream_chat(messages, **kwargs)
+
+    # -- tokens
+
+    def count_tokens(self, messages: Sequence[ChatMessage], **kwargs: Any) -> int:
+        """Input tokens of ``messages`` (and ``tools=``) from Bedrock's CountTokens API.
+
+        The documented estimate (errs high) is returned only where CountTokens cannot count:
+        a model it does not support (Bedrock's "doesn't support counting tokens", remembered
+        per LLM object) or ``api="invoke"``; a debug log says so. Any other refusal raises
+        (:mod:`bedrock_kit.core.chat.count`).
+
+        Raises:
+            BedrockValidationError: Bedrock rejected the model identifier or the request.
+            BedrockKitError: Any other failure of CountTokens, typed.
+        """
+        request = self.build_request(messages, **kwargs)
+        return count_input_tokens(self.runtime, request, self._count_tokens_unsupported)
+
+    async def acount_tokens(self, messages: Sequence[ChatMessage], **kwargs: Any) -> int:
+        """Async :meth:`count_tokens` (CountTokens over the async client)."""
+        request = self.build_request(messages, **kwargs)
+        return await acount_input_tokens(self.runtime, request, self._count_tokens_unsupported)
 
     # -- completion: a one-message chat
 
