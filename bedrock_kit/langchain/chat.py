@@ -347,6 +347,7 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
             ),
             service_tier=_tier(kwargs.get("service_tier") or self.service_tier),
             stream=stream,
+            body=kwargs.get("body"),
         )
 
     def _budget(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:

@@ -287,6 +287,7 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
             additional_model_request_fields=self.additional_model_request_fields,
             additional_model_response_field_paths=self.additional_model_response_field_paths or (),
             stream=stream,
+            body=kwargs.get("body"),
         )
 
     def _tool_choice(self, choice: str | None) -> str | None:

@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from bedrock_kit.core.chat.converse import parse_converse_response, request_id_of
 from bedrock_kit.core.chat.invoke import ai21, anthropic, cohere, llama, mistral, nova, titan
-from bedrock_kit.core.chat.invoke._base import INTERVENED, Codec, InvokeInput, intervened
+from bedrock_kit.core.chat.invoke._base import (
+    INTERVENED,
+    Codec,
+    InvokeInput,
+    converse_response,
+    intervened,
+)
 from bedrock_kit.core.chat.models import base_model_id
 from bedrock_kit.core.chat.types import ConverseResult, GuardrailConfig
 from bedrock_kit.core.guardrails.assessments import invoke_trace_as_converse
@@ -25,7 +32,9 @@ __all__ = [
     "InvokeInput",
     "InvokeStreamAdapter",
     "build_invoke_request",
+    "build_raw_invoke_request",
     "codec_for",
+    "known_model",
     "parse_invoke_response",
 ]
 
@@ -54,8 +63,44 @@ def codec_for(model_id: str) -> Codec:
             return codec
     raise ConfigurationError(
         f"no InvokeModel body format known for model {model_id!r}; supported providers: "
-        f"{', '.join(SUPPORTED_PROVIDERS)} (or use api='converse')"
+        f"{', '.join(SUPPORTED_PROVIDERS)}; use api='converse', or send the model's own "
+        "request body with body= (raw mode)"
     )
+
+
+def known_model(model_id: str) -> bool:
+    """Whether a codec knows the body format of ``model_id``."""
+    base = base_model_id(model_id)
+    return any(base.startswith(prefix) for prefix, _ in _CODECS)
+
+
+def build_raw_invoke_request(
+    model_id: str, body: Mapping[str, Any], *, guardrail: GuardrailConfig | None = None
+) -> dict[str, Any]:
+    """InvokeModel arguments sending ``body`` unchanged (raw mode, for any model id).
+
+    Raises:
+        ConfigurationError: ``body`` is not a JSON object.
+    """
+    if not isinstance(body, Mapping):
+        raise ConfigurationError(f"body= must be a dict (the JSON request body), got {body!r}")
+    try:
+        encoded = json.dumps(body, allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"body= is not JSON-serialisable: {exc}") from exc
+    return _with_headers(
+        {"modelId": model_id, "body": encoded, "contentType": "application/json"}, guardrail
+    )
+
+
+def _with_headers(kwargs: dict[str, Any], guardrail: GuardrailConfig | None) -> dict[str, Any]:
+    kwargs["accept"] = "application/json"
+    if guardrail is not None:
+        # Sent as the X-Amzn-Bedrock-Guardrail* headers by botocore.
+        kwargs["guardrailIdentifier"] = guardrail.identifier
+        kwargs["guardrailVersion"] = guardrail.version
+        kwargs["trace"] = "DISABLED" if guardrail.trace == "disabled" else "ENABLED"
+    return kwargs
 
 
 def build_invoke_request(
@@ -71,14 +116,8 @@ def build_invoke_request(
         "modelId": model_id,
         "body": json.dumps(codec.build_body(request)).encode(),
         "contentType": "application/json",
-        "accept": "application/json",
     }
-    if guardrail is not None:
-        # Sent as the X-Amzn-Bedrock-Guardrail* headers by botocore.
-        kwargs["guardrailIdentifier"] = guardrail.identifier
-        kwargs["guardrailVersion"] = guardrail.version
-        kwargs["trace"] = "DISABLED" if guardrail.trace == "disabled" else "ENABLED"
-    return kwargs
+    return _with_headers(kwargs, guardrail)
 
 
 def _with_guardrail(shaped: dict[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
@@ -111,20 +150,26 @@ def parse_invoke_response(
     Token counts come from Bedrock's ``X-Amzn-Bedrock-*-Token-Count`` headers (its billed
     counts), else from the body; with neither, the response is malformed (not 0 tokens).
 
+    A model no codec knows (raw mode) gives a result with no content, the stop reason
+    ``unknown`` (``guardrail_intervened`` when a guardrail did), the header token counts and
+    the body itself in :attr:`ConverseResult.raw_body`.
+
     Raises:
-        MalformedResponseError: The body is not JSON, not the provider's documented shape,
-            or no token counts came with it.
+        MalformedResponseError: The body is not a JSON object, not the provider's
+            documented shape, or no token counts came with it.
     """
-    codec = codec_for(model_id)
+    raw_mode = not known_model(model_id)
+    name = "raw" if raw_mode else codec_for(model_id).name
     r = WireReader(
-        f"InvokeModel response ({codec.name})",
+        f"InvokeModel response ({name})",
         model_id=model_id,
         request_id=request_id_of(response),
         body=raw_body,
     )
     body = r.loads_object(raw_body)
     with r.guard(body):
-        shaped = _with_guardrail(codec.parse_body(body), body)
+        parsed = _raw_shape() if raw_mode else codec_for(model_id).parse_body(body)
+        shaped = _with_guardrail(parsed, body)
         usage = shaped["usage"]
         # A guardrail that blocked the input: the model never ran, so it billed no tokens.
         unrun = intervened(body) and _input_only(shaped.get("trace", {}).get("guardrail") or {})
@@ -146,7 +191,22 @@ def parse_invoke_response(
             + usage["cacheWriteInputTokens"]
         )
         shaped["ResponseMetadata"] = response.get("ResponseMetadata") or {}
-    return parse_converse_response(shaped, model_id=model_id)
+    result = parse_converse_response(shaped, model_id=model_id)
+    if not raw_mode:
+        return result
+    unknown = result.stop_reason != INTERVENED
+    return replace(
+        result,
+        stop_reason="unknown" if unknown else result.stop_reason,
+        raw_stop_reason="" if unknown else result.raw_stop_reason,
+        raw_body=dict(body),
+    )
+
+
+def _raw_shape() -> dict[str, Any]:
+    """The Converse shape of a body no codec reads: no content, counts from the headers."""
+    shaped = converse_response([], "unknown", None, None)
+    return shaped
 
 
 class InvokeStreamAdapter:

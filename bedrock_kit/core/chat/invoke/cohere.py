@@ -112,5 +112,25 @@ def chunk_events(chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
     return events + metrics_event(chunk)
 
 
+def legacy_chunk_events(chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Legacy Command stream chunk (``text``, ``index``, ``is_finished`` at the top) -> events.
+
+    With ``num_generations`` > 1 the chunks of every generation share one stream, told apart
+    by ``index``: generation 0 is the answer (as ``generations[0]`` is for InvokeModel); the
+    others' chunks are not part of it.
+    """
+    index = CHUNK.opt_count(chunk.get("index"), "index") or 0
+    if index != 0:
+        return metrics_event(chunk)
+    events: list[dict[str, Any]] = []
+    text = CHUNK.opt_text(chunk.get("text"), "text")
+    if text:
+        events.append(text_delta(text))
+    reason = CHUNK.opt_text(chunk.get("finish_reason"), "finish_reason")
+    if chunk.get("is_finished") and reason:
+        events.append(stop_event(_STOP.get(reason, reason)))
+    return events + metrics_event(chunk)
+
+
 CODEC = Codec("cohere", build_body, parse_body, chunk_events)
-LEGACY_CODEC = Codec("cohere", build_legacy_body, parse_body, chunk_events)
+LEGACY_CODEC = Codec("cohere", build_legacy_body, parse_body, legacy_chunk_events)
