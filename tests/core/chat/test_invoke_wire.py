@@ -223,6 +223,23 @@ def test_legacy_cohere_num_generations_streams_generation_zero():
     assert result.usage.output_tokens == 6
 
 
+@pytest.mark.parametrize(
+    ("model_id", "chunk"),
+    [
+        ("cohere.command-r-v1:0", {"text": SORRY}),
+        ("meta.llama3-8b-instruct-v1:0", {"generation": SORRY, "stop_reason": None}),
+        ("mistral.mistral-7b-instruct-v0:2", {"outputs": [{"text": SORRY, "stop_reason": None}]}),
+        ("ai21.jamba-1-5-mini-v1:0", {"choices": [{"message": {"content": SORRY}}]}),
+    ],
+)
+def test_other_providers_stream_blocked_input(model_id, chunk):
+    blocked = {**chunk, "amazon-bedrock-guardrailAction": "INTERVENED"}
+    text, result = _run(model_id, [{**blocked, "amazon-bedrock-trace": INPUT_TRACE}])
+    assert text == SORRY
+    assert result.stop_reason == "guardrail_intervened"
+    assert result.usage.total_tokens == 0
+
+
 def test_command_r_codec_is_not_the_legacy_one():
     assert codec_for("cohere.command-r-v1:0").chunk_events is not codec_for(COHERE).chunk_events
 

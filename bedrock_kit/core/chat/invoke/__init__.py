@@ -159,16 +159,21 @@ def parse_invoke_response(
             documented shape, or no token counts came with it.
     """
     raw_mode = not known_model(model_id)
-    name = "raw" if raw_mode else codec_for(model_id).name
+    codec_name = "raw" if raw_mode else codec_for(model_id).name
     r = WireReader(
-        f"InvokeModel response ({name})",
+        f"InvokeModel response ({codec_name})",
         model_id=model_id,
         request_id=request_id_of(response),
         body=raw_body,
     )
     body = r.loads_object(raw_body)
     with r.guard(body):
-        parsed = _raw_shape() if raw_mode else codec_for(model_id).parse_body(body)
+        # Raw mode: no content, and the counts from the headers.
+        parsed = (
+            converse_response([], "unknown", None, None)
+            if raw_mode
+            else codec_for(model_id).parse_body(body)
+        )
         shaped = _with_guardrail(parsed, body)
         usage = shaped["usage"]
         # A guardrail that blocked the input: the model never ran, so it billed no tokens.
@@ -201,12 +206,6 @@ def parse_invoke_response(
         raw_stop_reason="" if unknown else result.raw_stop_reason,
         raw_body=dict(body),
     )
-
-
-def _raw_shape() -> dict[str, Any]:
-    """The Converse shape of a body no codec reads: no content, counts from the headers."""
-    shaped = converse_response([], "unknown", None, None)
-    return shaped
 
 
 class InvokeStreamAdapter:

@@ -13,6 +13,7 @@ from bedrock_kit.core.chat.invoke._base import (
     body_stop,
     converse_response,
     drop_none,
+    intervened,
     metrics_event,
     stop_event,
     system_text,
@@ -100,7 +101,9 @@ def chunk_events(chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Cohere stream chunk -> Converse events."""
     events: list[dict[str, Any]] = []
     text = CHUNK.opt_text(chunk.get("text"), "text")
-    if chunk.get("event_type") == "text-generation" and text:
+    # A guardrail that blocks the input sends its message as a chunk with no event type.
+    kind = chunk.get("event_type", "text-generation" if intervened(chunk) else None)
+    if kind == "text-generation" and text:
         events.append(text_delta(text))
     for i, generation in enumerate(CHUNK.opt_items(chunk.get("generations"), "generations")):
         piece = CHUNK.opt_text(CHUNK.obj(generation, f"generations[{i}]").get("text"), "text")
