@@ -77,6 +77,7 @@ CHAT_CALL = Arguments(
             "request_metadata",
             "performance_config",
             "service_tier",
+            "body",
             "deadline",
             # passed by LangChain itself, nothing to send
             "stream",

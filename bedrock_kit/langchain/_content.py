@@ -195,6 +195,8 @@ def response_metadata(
         meta["trace"] = dict(result.trace)
     if result.additional_model_response_fields:
         meta["additionalModelResponseFields"] = dict(result.additional_model_response_fields)
+    if result.raw_body is not None:  # raw mode: a model no codec reads
+        meta["raw_body"] = result.raw_body
     return meta
 
 

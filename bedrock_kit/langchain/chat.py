@@ -26,6 +26,7 @@ from bedrock_kit._strict_arguments import check_call_arguments
 from bedrock_kit.core.batch.runner import BatchSettings
 from bedrock_kit.core.budget.rate_limit import RateLimiter
 from bedrock_kit.core.chat.converse import build_tool_spec, parse_guardrail_config
+from bedrock_kit.core.chat.count import acount_input_tokens, count_input_tokens
 from bedrock_kit.core.chat.messages import guard_last_turn, guardrail_intervention_error
 from bedrock_kit.core.chat.models import (
     check_model_region,
@@ -42,17 +43,12 @@ from bedrock_kit.core.chat.send import (
     send_stream,
 )
 from bedrock_kit.core.chat.stream import CompletedDelta
-from bedrock_kit.core.chat.token_estimate import estimate_invoke_tokens, estimate_request_tokens
 from bedrock_kit.core.chat.types import ConverseResult, InferenceConfig, SystemBlock, ToolSpec
 from bedrock_kit.core.prompts.management import model_arguments
 from bedrock_kit.core.transport.arguments import Arguments, unknown_argument_error
 from bedrock_kit.core.transport.clients import ClientSettings, Withheld, withhold
 from bedrock_kit.core.transport.deadline import check_deadline
-from bedrock_kit.errors import (
-    AccessDeniedError,
-    BedrockValidationError,
-    ConfigurationError,
-)
+from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.langchain import _options as options
 from bedrock_kit.langchain._arguments import CHAT_CALL, CHAT_CONSTRUCTOR
 from bedrock_kit.langchain._client import BedrockClientArgs
@@ -61,9 +57,6 @@ from bedrock_kit.langchain._serial import LangChainSerializable
 from bedrock_kit.langchain.batch import BedrockBatchRunnable
 from bedrock_kit.langchain.rate_limit import core_limiter
 
-# Documented fallback of get_num_tokens_from_messages when CountTokens is unavailable for a
-# model: about four characters per token, the rule of thumb AWS and most providers quote.
-_CHARS_PER_TOKEN = 4
 _LATENCIES = ("standard", "optimized")
 
 
@@ -148,7 +141,7 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
     and slow down on throttling, shared across processes with ``RedisRates``."""
 
     _runtime: ConverseRuntime | None = PrivateAttr(default=None)
-    _count_tokens_unsupported: bool = PrivateAttr(default=False)
+    _count_tokens_unsupported: set[str] = PrivateAttr(default_factory=set)
     _limiter: RateLimiter | None = PrivateAttr(default=None)
 
     @field_validator("model_id", "base_model_id")
@@ -369,6 +362,7 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
             ),
             service_tier=_tier(kwargs.get("service_tier") or self.service_tier),
             stream=stream,
+            body=kwargs.get("body"),
         )
 
     def _budget(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -601,17 +595,24 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
     ) -> int:
         """Input tokens of ``messages`` (and ``tools``) from Bedrock's CountTokens API.
 
-        Models without CountTokens support fall back to the documented estimate, which errs
-        high for every script (:mod:`bedrock_kit.core.chat.token_estimate`; remembered per
-        model object, so the API is not asked again).
+        The documented estimate (errs high, :mod:`bedrock_kit.core.chat.token_estimate`) is
+        returned only where CountTokens cannot count: a model it does not support (Bedrock's
+        "doesn't support counting tokens", remembered per model object) or ``api="invoke"``;
+        a debug log says so. Any other refusal raises (:mod:`bedrock_kit.core.chat.count`).
+
+        Raises:
+            BedrockValidationError: Bedrock rejected the model identifier or the request.
+            BedrockKitError: Any other failure of CountTokens, typed.
         """
         request = self.build_request(messages, tools=list(tools or ()))
-        if self.api == "converse" and not self._count_tokens_unsupported:
-            try:
-                return self.runtime.count_tokens(request)
-            except (BedrockValidationError, AccessDeniedError):
-                self._count_tokens_unsupported = True
-        return _estimate_tokens(request)
+        return count_input_tokens(self.runtime, request, self._count_tokens_unsupported)
+
+    async def aget_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """Async :meth:`get_num_tokens_from_messages` (CountTokens over the async client)."""
+        request = self.build_request(messages, tools=list(tools or ()))
+        return await acount_input_tokens(self.runtime, request, self._count_tokens_unsupported)
 
 
 def _latency(config: Mapping[str, Any] | None) -> str | None:
@@ -632,9 +633,3 @@ def _tier(value: Any) -> str | None:
     raise ConfigurationError(
         f"service_tier must be priority, default, flex or reserved, got {value!r}"
     )
-
-
-def _estimate_tokens(request: Mapping[str, Any]) -> int:
-    if "body" in request:  # InvokeModel: the provider body holds prompt and tools
-        return estimate_invoke_tokens(request["body"])
-    return estimate_request_tokens(request)

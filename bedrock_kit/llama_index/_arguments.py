@@ -49,7 +49,9 @@ LLM_CONSTRUCTOR = CLIENT.extend(
 """BedrockKitLLM's constructor."""
 
 LLM_CALL = Arguments(
-    frozenset({"tools", "tool_choice", "temperature", "max_tokens", "top_p", "stop", "deadline"}),
+    frozenset(
+        {"tools", "tool_choice", "temperature", "max_tokens", "top_p", "stop", "deadline", "body"}
+    ),
     aliases={"stop_sequences": "stop"},
     refused={
         "tool_config": "pass tools= (or use chat_with_tools / predict_and_call)",

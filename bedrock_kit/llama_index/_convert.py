@@ -321,14 +321,18 @@ def usage_dict(usage: Usage) -> dict[str, int]:
 
 
 def raw_of(result: ConverseResult) -> dict[str, Any]:
-    """``ChatResponse.raw``: plain JSON values only (agents serialise it)."""
-    return {
+    """``ChatResponse.raw``: plain JSON values only (agents serialise it); ``body`` is the
+    InvokeModel response body of a model no codec reads (raw mode)."""
+    raw = {
         "usage": usage_dict(result.usage),
         "stop_reason": result.raw_stop_reason,
         "model_id": result.model_id,
         "request_id": result.request_id,
         "latency_ms": result.latency_ms,
     }
+    if result.raw_body is not None:
+        raw["body"] = result.raw_body
+    return raw
 
 
 def response_kwargs(result: ConverseResult) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from bedrock_kit._strict_arguments import check_call_arguments
 from bedrock_kit.core.batch.runner import BatchSettings
 from bedrock_kit.core.budget.rate_limit import RateLimiter
 from bedrock_kit.core.chat.converse import build_guardrail_config, parse_guardrail_config
+from bedrock_kit.core.chat.count import acount_input_tokens, count_input_tokens
 from bedrock_kit.core.chat.messages import guard_last_turn, guardrail_intervention_error
 from bedrock_kit.core.chat.models import (
     check_model_region,
@@ -182,6 +183,7 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
     _runtime: ConverseRuntime | None = PrivateAttr(default=None)
     _limiter: RateLimiter | None = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _count_tokens_unsupported: set[str] = PrivateAttr(default_factory=set)
 
     def __init__(self, **data: Any) -> None:
         super().__init__(**data)  # unknown arguments: UnknownArgumentError, by name
@@ -295,6 +297,7 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
             additional_model_request_fields=self.additional_model_request_fields,
             additional_model_response_field_paths=self.additional_model_response_field_paths or (),
             stream=stream,
+            body=kwargs.get("body"),
         )
 
     def _tool_choice(self, choice: str | None) -> str | None:
@@ -392,6 +395,28 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
     ) -> ChatResponseAsyncGen:
         """Async :meth:`stream_chat` (aiobotocore, no threads)."""
         return await self._astream_chat(messages, **kwargs)
+
+    # -- tokens
+
+    def count_tokens(self, messages: Sequence[ChatMessage], **kwargs: Any) -> int:
+        """Input tokens of ``messages`` (and ``tools=``) from Bedrock's CountTokens API.
+
+        The documented estimate (errs high) is returned only where CountTokens cannot count:
+        a model it does not support (Bedrock's "doesn't support counting tokens", remembered
+        per LLM object) or ``api="invoke"``; a debug log says so. Any other refusal raises
+        (:mod:`bedrock_kit.core.chat.count`).
+
+        Raises:
+            BedrockValidationError: Bedrock rejected the model identifier or the request.
+            BedrockKitError: Any other failure of CountTokens, typed.
+        """
+        request = self.build_request(messages, **kwargs)
+        return count_input_tokens(self.runtime, request, self._count_tokens_unsupported)
+
+    async def acount_tokens(self, messages: Sequence[ChatMessage], **kwargs: Any) -> int:
+        """Async :meth:`count_tokens` (CountTokens over the async client)."""
+        request = self.build_request(messages, **kwargs)
+        return await acount_input_tokens(self.runtime, request, self._count_tokens_unsupported)
 
     # -- completion: a one-message chat
 

@@ -68,21 +68,65 @@ def _converse_stream(body: Mapping[str, Any], answers: DefaultAnswers) -> Reply:
     return Reply.events(events)
 
 
-def _count_tokens(body: Mapping[str, Any], answers: DefaultAnswers) -> Reply:
-    del answers
+# CountTokens refuses model ids of no known provider as Bedrock does (ValidationException).
+# It counts any other model's input, so budget tests need no Claude id; script
+# Reply.error(400, "ValidationException", NOT_COUNTABLE) for Bedrock's refusal of a model it
+# cannot count.
+_PROVIDERS = (
+    "ai21.",
+    "amazon.",
+    "anthropic.",
+    "cohere.",
+    "deepseek.",
+    "luma.",
+    "meta.",
+    "mistral.",
+    "openai.",
+    "qwen.",
+    "stability.",
+    "twelvelabs.",
+    "writer.",
+)
+_REGION_PREFIXES = frozenset({"us", "eu", "apac", "jp", "au", "ca", "us-gov", "global"})
+INVALID_MODEL = "The provided model identifier is invalid."
+"""Bedrock's ValidationException message for a model id it does not know."""
+NOT_COUNTABLE = "The provided model doesn't support counting tokens."
+"""Bedrock's ValidationException message for a model CountTokens cannot count."""
+
+
+def count_tokens_refusal(model_id: str) -> Reply | None:
+    """The ValidationException CountTokens answers for ``model_id``, or None (counted)."""
+    base = model_id.rsplit("/", 1)[-1] if model_id.startswith("arn:") else model_id
+    head, _, rest = base.partition(".")
+    bare = rest if head in _REGION_PREFIXES else base
+    if model_id.startswith("arn:") and ":foundation-model/" not in model_id:
+        return None  # provisioned / custom model ARNs name no provider
+    if not bare.startswith(_PROVIDERS):
+        return Reply.error(400, "ValidationException", INVALID_MODEL)
+    return None
+
+
+def _count_tokens(
+    body: Mapping[str, Any], rules: local_rules.LocalRules, params: Mapping[str, str]
+) -> Reply:
+    del rules
+    refusal = count_tokens_refusal(str(params.get("modelId", "")))
+    if refusal is not None:
+        return refusal
     given = body.get("input") or {}
     if "converse" in given:
         tokens = _input_tokens(given["converse"])
-    else:
+    elif "invokeModel" in given:
         raw = (given.get("invokeModel") or {}).get("body", "")
         tokens = max(1, scripts.estimate_tokens(base64.b64decode(raw).decode("utf-8", "replace")))
+    else:
+        return Reply.error(400, "ValidationException", "input must hold converse or invokeModel")
     return Reply.json({"inputTokens": tokens})
 
 
 _DEFAULTS = {
     "Converse": _converse,
     "ConverseStream": _converse_stream,
-    "CountTokens": _count_tokens,
 }
 
 _Ruled = Callable[[Mapping[str, Any], local_rules.LocalRules, Mapping[str, str]], Reply | None]
@@ -94,6 +138,7 @@ _RULED: dict[str, _Ruled] = {
     "InvokeAgent": local_rules.invoke_agent,
     "InvokeInlineAgent": local_rules.invoke_agent,
     "InvokeModel": local_rules.invoke_model,
+    "CountTokens": _count_tokens,
 }
 
 

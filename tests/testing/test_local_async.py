@@ -51,7 +51,8 @@ async def test_converse_stream_default(server: LocalBedrock, aio_client: Any) ->
 
 async def test_count_tokens(server: LocalBedrock, aio_client: Any) -> None:
     response = await aio_client.count_tokens(
-        modelId="m", input={"converse": {"messages": MESSAGES}}
+        modelId="anthropic.claude-3-5-haiku-20241022-v1:0",  # "m" is an invalid model id
+        input={"converse": {"messages": MESSAGES}},
     )
     assert response["inputTokens"] == 2
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
+from typing import Any, Protocol
 
 from bedrock_kit.core.chat.converse import parse_converse_response, request_id_of
 from bedrock_kit.core.chat.invoke import InvokeStreamAdapter, parse_invoke_response
@@ -47,13 +47,44 @@ def parse_count_tokens_response(response: Mapping[str, Any], *, model_id: str) -
         return r.count(r.obj(response, "the response").get("inputTokens"), "inputTokens")
 
 
-_Adapt = Callable[[Mapping[str, Any]], Iterable[Mapping[str, Any]]]
+class _Adapter(Protocol):
+    """Turns wire events into Converse stream events; ``end`` adds any owed at the end."""
+
+    def events(self, event: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]: ...
+
+    def end(self) -> Iterable[Mapping[str, Any]]: ...
+
+
+class _Passthrough:
+    """ConverseStream events already are Converse events."""
+
+    @staticmethod
+    def events(event: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+        return (event,)
+
+    @staticmethod
+    def end() -> Iterable[Mapping[str, Any]]:
+        return ()
+
+
+def _adapted(wires: Iterable[Mapping[str, Any]], adapt: _Adapter) -> Iterator[Mapping[str, Any]]:
+    for wire in wires:
+        yield from adapt.events(wire)
+    yield from adapt.end()
+
+
+async def _aadapted(
+    wires: AsyncIterable[Mapping[str, Any]], adapt: _Adapter
+) -> AsyncIterator[Mapping[str, Any]]:
+    async for wire in wires:
+        for event in adapt.events(wire):
+            yield event
+    for event in adapt.end():
+        yield event
+
+
 DeadlineArg = Deadline | float | None
 """A call's ``deadline``: seconds, a running :class:`Deadline`, or None (no bound)."""
-
-
-def _passthrough(event: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
-    return (event,)
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -139,14 +170,14 @@ class ConverseRuntime(OwnsClients):
         self, request: Mapping[str, Any], *, deadline: DeadlineArg = None
     ) -> Iterator[StreamDelta]:
         """Call ConverseStream; yields deltas, ends with a CompletedDelta or raises."""
-        return self._stream("converse_stream", "stream", request, _passthrough, deadline)
+        return self._stream("converse_stream", "stream", request, _Passthrough(), deadline)
 
     async def astream(
         self, request: Mapping[str, Any], *, deadline: DeadlineArg = None
     ) -> AsyncIterator[StreamDelta]:
         """Call ConverseStream with the async client."""
         async for delta in self._astream(
-            "converse_stream", "stream", request, _passthrough, deadline
+            "converse_stream", "stream", request, _Passthrough(), deadline
         ):
             yield delta
 
@@ -154,14 +185,14 @@ class ConverseRuntime(OwnsClients):
         self, request: Mapping[str, Any], *, deadline: DeadlineArg = None
     ) -> Iterator[StreamDelta]:
         """Call InvokeModelWithResponseStream; the same deltas as :meth:`stream`."""
-        adapter = InvokeStreamAdapter(request["modelId"]).events
+        adapter = InvokeStreamAdapter(request["modelId"])
         return self._stream("invoke_model_with_response_stream", "body", request, adapter, deadline)
 
     async def ainvoke_stream(
         self, request: Mapping[str, Any], *, deadline: DeadlineArg = None
     ) -> AsyncIterator[StreamDelta]:
         """Async :meth:`invoke_stream`."""
-        adapter = InvokeStreamAdapter(request["modelId"]).events
+        adapter = InvokeStreamAdapter(request["modelId"])
         async for delta in self._astream(
             "invoke_model_with_response_stream", "body", request, adapter, deadline
         ):
@@ -172,7 +203,7 @@ class ConverseRuntime(OwnsClients):
         operation: str,
         key: str,
         request: Mapping[str, Any],
-        adapt: _Adapt,
+        adapt: _Adapter,
         deadline: DeadlineArg,
     ) -> Iterator[StreamDelta]:
         with self._bounded(request, deadline) as bound:
@@ -182,7 +213,7 @@ class ConverseRuntime(OwnsClients):
             events = event_stream_of(response, key, reducer.reader)
             try:
                 wires = events if bound is None else bound.iterate(events)
-                converse_events = (e for wire in wires for e in adapt(wire))
+                converse_events = _adapted(wires, adapt)
                 yield from iter_deltas(converse_events, reducer)
             finally:
                 events.close()
@@ -192,7 +223,7 @@ class ConverseRuntime(OwnsClients):
         operation: str,
         key: str,
         request: Mapping[str, Any],
-        adapt: _Adapt,
+        adapt: _Adapter,
         deadline: DeadlineArg,
     ) -> AsyncIterator[StreamDelta]:
         bound = self._deadline(request, deadline)
@@ -204,7 +235,7 @@ class ConverseRuntime(OwnsClients):
             events = event_stream_of(response, key, reducer.reader)
             try:
                 wires = events if bound is None else bound.aiterate(events)
-                converse_events = (e async for wire in wires for e in adapt(wire))
+                converse_events = _aadapted(wires, adapt)
                 async for delta in aiter_deltas(converse_events, reducer):
                     yield delta
             finally:

@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 from bedrock_kit.core.budget.counting import InputCounter
 from bedrock_kit.core.budget.metering import ametered, metered
 from bedrock_kit.core.chat.converse import build_converse_request, build_tool_config, merge_turns
-from bedrock_kit.core.chat.invoke import InvokeInput, build_invoke_request
+from bedrock_kit.core.chat.invoke import (
+    InvokeInput,
+    build_invoke_request,
+    build_raw_invoke_request,
+    known_model,
+)
 from bedrock_kit.core.chat.runtime import ConverseRuntime, DeadlineArg
 from bedrock_kit.core.chat.stream import StreamDelta
 from bedrock_kit.core.chat.types import (
@@ -23,6 +28,7 @@ from bedrock_kit.core.chat.types import (
     InferenceConfig,
     Message,
     SystemBlock,
+    TextBlock,
     ToolSpec,
 )
 from bedrock_kit.errors import ConfigurationError, MalformedResponseError
@@ -61,8 +67,18 @@ def build_chat_request(
     performance_latency: str | None = None,
     service_tier: str | None = None,
     stream: bool = False,
+    body: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Keyword arguments of the Converse or InvokeModel call for one chat turn."""
+    """Keyword arguments of the Converse or InvokeModel call for one chat turn.
+
+    ``body`` (``api="invoke"`` only) is raw mode: the InvokeModel request body sent
+    unchanged, for any model id, so a model no codec knows yet can be called; see
+    :func:`build_raw_request`.
+    """
+    if body is not None:
+        return build_raw_request(
+            api, model_id, messages, body, tools=tools, guardrail=guardrail, stream=stream
+        )
     tool_config = build_tool_config(tools, tool_choice)
     if check_api(api) == "converse":
         return build_converse_request(
@@ -107,6 +123,50 @@ def build_chat_request(
         dict(additional_model_request_fields or {}),
     )
     return build_invoke_request(model_id, invoke_input, guardrail=guardrail)
+
+
+def build_raw_request(
+    api: Api,
+    model_id: str,
+    messages: Sequence[Message],
+    body: Mapping[str, Any],
+    *,
+    tools: Sequence[ToolSpec] = (),
+    guardrail: GuardrailConfig | None = None,
+    stream: bool = False,
+) -> dict[str, Any]:
+    """InvokeModel arguments sending ``body`` unchanged (raw mode).
+
+    The body replaces everything the kit would build from messages, system prompt,
+    inference settings and tools, so messages with content and tools are refused rather
+    than silently left out; the guardrail is still applied (it travels in headers). The
+    answer of a model no codec knows has no text: its body is in
+    :attr:`ConverseResult.raw_body`. Streaming needs a codec to read the chunks.
+
+    Raises:
+        ConfigurationError: ``api`` is not ``invoke``, messages carry content, tools are
+            bound, ``body`` is not a JSON object, or a raw stream of a model no codec knows.
+    """
+    if check_api(api) != "invoke":
+        raise ConfigurationError("body= is an InvokeModel request body: it needs api='invoke'")
+    if any(_carries_content(b) for m in messages for b in m.content):
+        raise ConfigurationError(
+            "body= replaces the messages: pass no messages (LangChain: invoke([], body=...)), "
+            "or leave body= out"
+        )
+    if tools:
+        raise ConfigurationError("body= replaces the tools: put them in the body itself")
+    if stream and not known_model(model_id):
+        raise ConfigurationError(
+            f"streaming a raw body= of model {model_id!r} needs a codec to read its chunks; "
+            f"call invoke/ainvoke (the answer body is in raw_body), or use api='converse'"
+        )
+    return build_raw_invoke_request(model_id, body, guardrail=guardrail)
+
+
+def _carries_content(block: Any) -> bool:
+    """Whether a message block holds anything (an empty text block does not)."""
+    return not (isinstance(block, TextBlock) and not block.text)
 
 
 def _max_tokens(max_tokens: int | None) -> int:

@@ -323,6 +323,9 @@ class ConverseResult:
     """``additionalModelResponseFields`` as sent."""
     trace: dict[str, Any] = field(default_factory=dict)
     """The full ``trace`` object (prompt router and others) as sent."""
+    raw_body: dict[str, Any] | None = None
+    """The InvokeModel response body as sent, for a model no codec knows (raw mode,
+    ``body=``): the kit could not read its text, so the caller reads it here."""
 
     @property
     def text(self) -> str:

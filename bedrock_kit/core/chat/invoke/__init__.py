@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from bedrock_kit.core.chat.converse import parse_converse_response, request_id_of
 from bedrock_kit.core.chat.invoke import ai21, anthropic, cohere, llama, mistral, nova, titan
-from bedrock_kit.core.chat.invoke._base import Codec, InvokeInput
+from bedrock_kit.core.chat.invoke._base import (
+    INTERVENED,
+    Codec,
+    InvokeInput,
+    converse_response,
+    intervened,
+)
 from bedrock_kit.core.chat.models import base_model_id
 from bedrock_kit.core.chat.types import ConverseResult, GuardrailConfig
 from bedrock_kit.core.guardrails.assessments import invoke_trace_as_converse
@@ -25,7 +32,9 @@ __all__ = [
     "InvokeInput",
     "InvokeStreamAdapter",
     "build_invoke_request",
+    "build_raw_invoke_request",
     "codec_for",
+    "known_model",
     "parse_invoke_response",
 ]
 
@@ -54,8 +63,44 @@ def codec_for(model_id: str) -> Codec:
             return codec
     raise ConfigurationError(
         f"no InvokeModel body format known for model {model_id!r}; supported providers: "
-        f"{', '.join(SUPPORTED_PROVIDERS)} (or use api='converse')"
+        f"{', '.join(SUPPORTED_PROVIDERS)}; use api='converse', or send the model's own "
+        "request body with body= (raw mode)"
     )
+
+
+def known_model(model_id: str) -> bool:
+    """Whether a codec knows the body format of ``model_id``."""
+    base = base_model_id(model_id)
+    return any(base.startswith(prefix) for prefix, _ in _CODECS)
+
+
+def build_raw_invoke_request(
+    model_id: str, body: Mapping[str, Any], *, guardrail: GuardrailConfig | None = None
+) -> dict[str, Any]:
+    """InvokeModel arguments sending ``body`` unchanged (raw mode, for any model id).
+
+    Raises:
+        ConfigurationError: ``body`` is not a JSON object.
+    """
+    if not isinstance(body, Mapping):
+        raise ConfigurationError(f"body= must be a dict (the JSON request body), got {body!r}")
+    try:
+        encoded = json.dumps(body, allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"body= is not JSON-serialisable: {exc}") from exc
+    return _with_headers(
+        {"modelId": model_id, "body": encoded, "contentType": "application/json"}, guardrail
+    )
+
+
+def _with_headers(kwargs: dict[str, Any], guardrail: GuardrailConfig | None) -> dict[str, Any]:
+    kwargs["accept"] = "application/json"
+    if guardrail is not None:
+        # Sent as the X-Amzn-Bedrock-Guardrail* headers by botocore.
+        kwargs["guardrailIdentifier"] = guardrail.identifier
+        kwargs["guardrailVersion"] = guardrail.version
+        kwargs["trace"] = "DISABLED" if guardrail.trace == "disabled" else "ENABLED"
+    return kwargs
 
 
 def build_invoke_request(
@@ -71,22 +116,16 @@ def build_invoke_request(
         "modelId": model_id,
         "body": json.dumps(codec.build_body(request)).encode(),
         "contentType": "application/json",
-        "accept": "application/json",
     }
-    if guardrail is not None:
-        # Sent as the X-Amzn-Bedrock-Guardrail* headers by botocore.
-        kwargs["guardrailIdentifier"] = guardrail.identifier
-        kwargs["guardrailVersion"] = guardrail.version
-        kwargs["trace"] = "DISABLED" if guardrail.trace == "disabled" else "ENABLED"
-    return kwargs
+    return _with_headers(kwargs, guardrail)
 
 
 def _with_guardrail(shaped: dict[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
     trace = invoke_trace_as_converse(body)
     if trace:
         shaped["trace"] = {"guardrail": trace}
-    if body.get("amazon-bedrock-guardrailAction") == "INTERVENED":
-        shaped["stopReason"] = "guardrail_intervened"
+    if intervened(body):
+        shaped["stopReason"] = INTERVENED
     return shaped
 
 
@@ -111,24 +150,39 @@ def parse_invoke_response(
     Token counts come from Bedrock's ``X-Amzn-Bedrock-*-Token-Count`` headers (its billed
     counts), else from the body; with neither, the response is malformed (not 0 tokens).
 
+    A model no codec knows (raw mode) gives a result with no content, the stop reason
+    ``unknown`` (``guardrail_intervened`` when a guardrail did), the header token counts and
+    the body itself in :attr:`ConverseResult.raw_body`.
+
     Raises:
-        MalformedResponseError: The body is not JSON, not the provider's documented shape,
-            or no token counts came with it.
+        MalformedResponseError: The body is not a JSON object, not the provider's
+            documented shape, or no token counts came with it.
     """
-    codec = codec_for(model_id)
+    raw_mode = not known_model(model_id)
+    codec_name = "raw" if raw_mode else codec_for(model_id).name
     r = WireReader(
-        f"InvokeModel response ({codec.name})",
+        f"InvokeModel response ({codec_name})",
         model_id=model_id,
         request_id=request_id_of(response),
         body=raw_body,
     )
     body = r.loads_object(raw_body)
     with r.guard(body):
-        shaped = _with_guardrail(codec.parse_body(body), body)
+        # Raw mode: no content, and the counts from the headers.
+        parsed = (
+            converse_response([], "unknown", None, None)
+            if raw_mode
+            else codec_for(model_id).parse_body(body)
+        )
+        shaped = _with_guardrail(parsed, body)
         usage = shaped["usage"]
+        # A guardrail that blocked the input: the model never ran, so it billed no tokens.
+        unrun = intervened(body) and _input_only(shaped.get("trace", {}).get("guardrail") or {})
         for key, name in (("inputTokens", "input"), ("outputTokens", "output")):
             billed = _header_count(r, response, name)
             usage[key] = billed if billed is not None else usage[key]
+            if usage[key] is None and unrun:
+                usage[key] = 0
             if usage[key] is None:
                 raise r.malformed(
                     f"no {name} token count in the body or the x-amzn-bedrock-{name}-token-count "
@@ -142,7 +196,16 @@ def parse_invoke_response(
             + usage["cacheWriteInputTokens"]
         )
         shaped["ResponseMetadata"] = response.get("ResponseMetadata") or {}
-    return parse_converse_response(shaped, model_id=model_id)
+    result = parse_converse_response(shaped, model_id=model_id)
+    if not raw_mode:
+        return result
+    unknown = result.stop_reason != INTERVENED
+    return replace(
+        result,
+        stop_reason="unknown" if unknown else result.stop_reason,
+        raw_stop_reason="" if unknown else result.raw_stop_reason,
+        raw_body=dict(body),
+    )
 
 
 class InvokeStreamAdapter:
@@ -153,6 +216,12 @@ class InvokeStreamAdapter:
     A chunk without bytes (what botocore makes of a payload that is not JSON), bytes that
     are not a JSON object, a second stop reason, metrics before any stop reason, or any
     chunk after the metrics is malformed.
+
+    A guardrail that blocks the input ends the stream after one chunk holding its message,
+    ``amazon-bedrock-guardrailAction: INTERVENED`` and the trace, with neither a stop reason
+    nor invocation metrics: :meth:`end` then completes the answer with the stop reason
+    ``guardrail_intervened`` and the token counts the chunks carried (none when the trace
+    shows only the input was assessed: the model never ran).
     """
 
     def __init__(self, model_id: str) -> None:
@@ -162,6 +231,7 @@ class InvokeStreamAdapter:
         self._trace: dict[str, Any] = {}
         self._intervened = False
         self._finished = False
+        self._counts: list[int | None] = [None, None]
         self.reader = WireReader(
             f"InvokeModelWithResponseStream ({self._codec.name})", model_id=model_id
         )
@@ -188,10 +258,41 @@ class InvokeStreamAdapter:
         with r.guard(chunk):
             return self._events(chunk)
 
+    def end(self) -> list[dict[str, Any]]:
+        """Events still owed when the wire stream ends (only after a guardrail blocked).
+
+        Raises:
+            MalformedResponseError: A guardrail intervened, the model ran (its output was
+                assessed) and no chunk carried its token counts.
+        """
+        if self._finished or not self._intervened:
+            return []  # complete, or incomplete for the reducer to report
+        r = self.reader
+        with r.guard(self._trace):
+            input_only = _input_only(self._trace.get("guardrail") or {})
+            counts = [c if c is not None else (0 if input_only else None) for c in self._counts]
+            if None in counts:
+                raise r.malformed(
+                    "a guardrail intervened after the model ran and no chunk carried its "
+                    "token counts",
+                    self._trace,
+                )
+            usage = {
+                "inputTokens": counts[0],
+                "outputTokens": counts[1],
+                "totalTokens": sum(c or 0 for c in counts),
+            }
+            if self._stop is None:
+                self._stop = {"messageStop": {"stopReason": INTERVENED}}
+            return self._finish({"metadata": {"usage": usage}}, self._trace)
+
     def _events(self, chunk: dict[str, Any]) -> list[dict[str, Any]]:
         guardrail = invoke_trace_as_converse(chunk)
         self._trace = {"guardrail": guardrail} if guardrail else self._trace
-        self._intervened |= chunk.get("amazon-bedrock-guardrailAction") == "INTERVENED"
+        self._intervened |= intervened(chunk)
+        if self._codec.chunk_usage is not None:
+            for i, count in enumerate(self._codec.chunk_usage(chunk)):
+                self._counts[i] = count if count is not None else self._counts[i]
         out: list[dict[str, Any]] = []
         for converse_event in self._codec.chunk_events(chunk):
             if "messageStop" in converse_event:
@@ -205,6 +306,8 @@ class InvokeStreamAdapter:
         return out
 
     def _finish(self, metadata_event: dict[str, Any], chunk: Any) -> list[dict[str, Any]]:
+        if self._stop is None and self._intervened:
+            self._stop = {"messageStop": {"stopReason": INTERVENED}}
         if self._stop is None:
             raise self.reader.malformed(
                 "the final metrics chunk came before any stop reason", chunk
@@ -212,8 +315,15 @@ class InvokeStreamAdapter:
         self._finished = True
         stop = self._stop
         if self._intervened:
-            stop = {"messageStop": {**stop["messageStop"], "stopReason": "guardrail_intervened"}}
+            stop = {"messageStop": {**stop["messageStop"], "stopReason": INTERVENED}}
         metadata = dict(metadata_event["metadata"])
         if self._trace:
             metadata["trace"] = {**(metadata.get("trace") or {}), **self._trace}
         return [stop, {"metadata": metadata}]
+
+
+def _input_only(guardrail: Mapping[str, Any]) -> bool:
+    """Whether a (Converse-shaped) guardrail trace assessed the input and nothing else."""
+    return bool(guardrail.get("inputAssessment")) and not (
+        guardrail.get("outputAssessments") or guardrail.get("modelOutput")
+    )

@@ -63,6 +63,30 @@ class Codec:
     """One decoded stream chunk -> Converse stream events."""
     supports_tools: bool = False
     """Whether the body format carries tool definitions."""
+    chunk_usage: Callable[[Mapping[str, Any]], tuple[int | None, int | None]] | None = None
+    """Input and output token counts a stream chunk carries in the provider's own fields
+    (Titan ``inputTextTokenCount``...), for a stream a guardrail ends with no metrics chunk."""
+
+
+INTERVENED = "guardrail_intervened"
+"""The Converse stop reason of a response a guardrail changed or blocked."""
+
+
+def intervened(body: Mapping[str, Any]) -> bool:
+    """Whether a body or chunk carries ``amazon-bedrock-guardrailAction: INTERVENED``."""
+    return body.get("amazon-bedrock-guardrailAction") == "INTERVENED"
+
+
+def body_stop(body: Mapping[str, Any], value: Any, where: str) -> str:
+    """A body's required stop reason, as sent.
+
+    A guardrail that blocks the input answers with its own message and no stop reason of
+    the model (which never ran): with ``amazon-bedrock-guardrailAction: INTERVENED`` a
+    missing stop reason is the guardrail's, anything else is malformed.
+    """
+    if value is None and intervened(body):
+        return INTERVENED
+    return BODY.text(value, where, empty=False)
 
 
 def system_text(system: Sequence[SystemBlock]) -> str:

@@ -10,6 +10,7 @@ from bedrock_kit.core.chat.invoke._base import (
     BODY,
     CHUNK,
     InvokeInput,
+    body_stop,
     converse_response,
     drop_none,
     metrics_event,
@@ -125,10 +126,12 @@ def parse_chat_body(body: Mapping[str, Any]) -> dict[str, Any]:
         _tool_call(call, f"choices[0].message.tool_calls[{i}]") for i, call in enumerate(calls)
     ]
     usage = BODY.opt_obj(body.get("usage"), "usage")
-    reason = choice.get("finish_reason") or choice.get("stop_reason")
+    reason = body_stop(
+        body, choice.get("finish_reason") or choice.get("stop_reason"), "choices[0].finish_reason"
+    )
     return converse_response(
         content,
-        _STOP.get(reason, reason) if isinstance(reason, str) else reason,
+        _STOP.get(reason, reason),
         usage.get("prompt_tokens"),
         usage.get("completion_tokens"),
     )

@@ -14,12 +14,15 @@ from bedrock_kit.core.chat.invoke._base import (
     Codec,
     InvokeInput,
     b64,
+    body_stop,
     converse_response,
     drop_none,
+    intervened,
     max_tokens,
     metrics_event,
     stop_event,
     system_text,
+    text_delta,
 )
 from bedrock_kit.core.chat.types import (
     CachePointBlock,
@@ -170,7 +173,7 @@ def parse_body(body: Mapping[str, Any]) -> dict[str, Any]:
             _converse_block(b, f"content[{i}]")
             for i, b in enumerate(BODY.items(body.get("content"), "content"))
         ],
-        body.get("stop_reason"),
+        body_stop(body, body.get("stop_reason"), "stop reason"),
         usage.get("input_tokens"),
         usage.get("output_tokens"),
         cache_read=usage.get("cache_read_input_tokens"),
@@ -226,7 +229,32 @@ def chunk_events(chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
         return [stop_event(reason)] if reason else []
     if kind == "message_stop":
         return metrics_event(chunk)
+    if kind == "message" and intervened(chunk):
+        # A guardrail that blocks the input answers with one whole message, not deltas.
+        return [
+            text_delta(CHUNK.text(block.get("text"), f"content[{i}].text"), i)
+            for i, block in enumerate(_objects(chunk.get("content"), "content"))
+            if block.get("type") == "text"
+        ] + metrics_event(chunk)
     return []
 
 
-CODEC = Codec("anthropic", build_body, parse_body, chunk_events, supports_tools=True)
+def _objects(value: Any, where: str) -> list[Mapping[str, Any]]:
+    items = CHUNK.opt_items(value, where)
+    return [CHUNK.obj(item, f"{where}[{i}]") for i, item in enumerate(items)]
+
+
+def chunk_usage(chunk: Mapping[str, Any]) -> tuple[int | None, int | None]:
+    """Token counts of ``message_start`` (``message.usage``), ``message_delta`` (``usage``)
+    or a whole ``message`` chunk."""
+    holder = chunk.get("message") if chunk.get("type") == "message_start" else chunk
+    usage = CHUNK.opt_obj(CHUNK.opt_obj(holder, "message").get("usage"), "usage")
+    return (
+        CHUNK.opt_count(usage.get("input_tokens"), "usage.input_tokens"),
+        CHUNK.opt_count(usage.get("output_tokens"), "usage.output_tokens"),
+    )
+
+
+CODEC = Codec(
+    "anthropic", build_body, parse_body, chunk_events, supports_tools=True, chunk_usage=chunk_usage
+)

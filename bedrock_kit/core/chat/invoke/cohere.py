@@ -10,8 +10,10 @@ from bedrock_kit.core.chat.invoke._base import (
     CHUNK,
     Codec,
     InvokeInput,
+    body_stop,
     converse_response,
     drop_none,
+    intervened,
     metrics_event,
     stop_event,
     system_text,
@@ -80,10 +82,10 @@ def parse_body(body: Mapping[str, Any]) -> dict[str, Any]:
             raise BODY.malformed("generations is empty", body)
         first = BODY.obj(generations[0], "generations[0]")
         text = BODY.text(first.get("text"), "generations[0].text")
-        reason = BODY.text(first.get("finish_reason"), "generations[0].finish_reason", empty=False)
+        reason = body_stop(body, first.get("finish_reason"), "generations[0].finish_reason")
     else:
         text = BODY.text(body.get("text"), "text")
-        reason = BODY.text(body.get("finish_reason"), "finish_reason", empty=False)
+        reason = body_stop(body, body.get("finish_reason"), "finish_reason")
     meta = BODY.opt_obj(body.get("meta"), "meta")
     billed = BODY.opt_obj(meta.get("billed_units"), "meta.billed_units")
     # No estimates: without billed units the InvokeModel headers carry the counts.
@@ -99,7 +101,9 @@ def chunk_events(chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Cohere stream chunk -> Converse events."""
     events: list[dict[str, Any]] = []
     text = CHUNK.opt_text(chunk.get("text"), "text")
-    if chunk.get("event_type") == "text-generation" and text:
+    # A guardrail that blocks the input sends its message as a chunk with no event type.
+    kind = chunk.get("event_type", "text-generation" if intervened(chunk) else None)
+    if kind == "text-generation" and text:
         events.append(text_delta(text))
     for i, generation in enumerate(CHUNK.opt_items(chunk.get("generations"), "generations")):
         piece = CHUNK.opt_text(CHUNK.obj(generation, f"generations[{i}]").get("text"), "text")
@@ -111,5 +115,25 @@ def chunk_events(chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
     return events + metrics_event(chunk)
 
 
+def legacy_chunk_events(chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Legacy Command stream chunk (``text``, ``index``, ``is_finished`` at the top) -> events.
+
+    With ``num_generations`` > 1 the chunks of every generation share one stream, told apart
+    by ``index``: generation 0 is the answer (as ``generations[0]`` is for InvokeModel); the
+    others' chunks are not part of it.
+    """
+    index = CHUNK.opt_count(chunk.get("index"), "index") or 0
+    if index != 0:
+        return metrics_event(chunk)
+    events: list[dict[str, Any]] = []
+    text = CHUNK.opt_text(chunk.get("text"), "text")
+    if text:
+        events.append(text_delta(text))
+    reason = CHUNK.opt_text(chunk.get("finish_reason"), "finish_reason")
+    if chunk.get("is_finished") and reason:
+        events.append(stop_event(_STOP.get(reason, reason)))
+    return events + metrics_event(chunk)
+
+
 CODEC = Codec("cohere", build_body, parse_body, chunk_events)
-LEGACY_CODEC = Codec("cohere", build_legacy_body, parse_body, chunk_events)
+LEGACY_CODEC = Codec("cohere", build_legacy_body, parse_body, legacy_chunk_events)

@@ -7,8 +7,10 @@ from typing import Any
 
 from bedrock_kit.core.chat.invoke._base import (
     BODY,
+    CHUNK,
     Codec,
     InvokeInput,
+    body_stop,
     converse_response,
     drop_none,
     flat_chunk_events,
@@ -51,7 +53,7 @@ def build_body(request: InvokeInput) -> dict[str, Any]:
 
 def parse_body(body: Mapping[str, Any]) -> dict[str, Any]:
     """Llama response -> Converse shape."""
-    reason = BODY.text(body.get("stop_reason"), "stop_reason", empty=False)
+    reason = body_stop(body, body.get("stop_reason"), "stop_reason")
     return converse_response(
         [{"text": BODY.text(body.get("generation"), "generation")}],
         _STOP.get(reason, reason),
@@ -65,4 +67,12 @@ def chunk_events(chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
     return flat_chunk_events(chunk, "generation", "stop_reason", _STOP)
 
 
-CODEC = Codec("meta", build_body, parse_body, chunk_events)
+def chunk_usage(chunk: Mapping[str, Any]) -> tuple[int | None, int | None]:
+    """``prompt_token_count`` and ``generation_token_count`` of a chunk."""
+    return (
+        CHUNK.opt_count(chunk.get("prompt_token_count"), "prompt_token_count"),
+        CHUNK.opt_count(chunk.get("generation_token_count"), "generation_token_count"),
+    )
+
+
+CODEC = Codec("meta", build_body, parse_body, chunk_events, chunk_usage=chunk_usage)

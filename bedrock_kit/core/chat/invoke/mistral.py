@@ -10,6 +10,7 @@ from bedrock_kit.core.chat.invoke._base import (
     CHUNK,
     Codec,
     InvokeInput,
+    body_stop,
     converse_response,
     drop_none,
     metrics_event,
@@ -63,7 +64,7 @@ def parse_body(body: Mapping[str, Any]) -> dict[str, Any]:
     if not outputs:
         raise BODY.malformed("outputs is empty", body)
     output = BODY.obj(outputs[0], "outputs[0]")
-    reason = BODY.text(output.get("stop_reason"), "outputs[0].stop_reason", empty=False)
+    reason = body_stop(body, output.get("stop_reason"), "outputs[0].stop_reason")
     # Instruct bodies report no token counts; the response headers carry them.
     return converse_response(
         [{"text": BODY.text(output.get("text"), "outputs[0].text")}],

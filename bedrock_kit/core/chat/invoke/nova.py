@@ -12,6 +12,7 @@ from bedrock_kit.core.chat.invoke._base import (
     CHUNK,
     Codec,
     InvokeInput,
+    body_stop,
     converse_response,
     drop_none,
 )
@@ -72,7 +73,9 @@ def parse_body(body: Mapping[str, Any]) -> dict[str, Any]:
     output = BODY.obj(body.get("output"), "output")
     message = BODY.obj(output.get("message"), "output.message")
     content = BODY.items(message.get("content"), "output.message.content")
-    shaped = converse_response(list(content), body.get("stopReason"), None, None)
+    shaped = converse_response(
+        list(content), body_stop(body, body.get("stopReason"), "stopReason"), None, None
+    )
     shaped["usage"] = _usage(BODY, BODY.opt_obj(body.get("usage"), "usage"), "usage")
     return shaped
 

@@ -7,8 +7,10 @@ from typing import Any
 
 from bedrock_kit.core.chat.invoke._base import (
     BODY,
+    CHUNK,
     Codec,
     InvokeInput,
+    body_stop,
     converse_response,
     drop_none,
     flat_chunk_events,
@@ -59,7 +61,7 @@ def parse_body(body: Mapping[str, Any]) -> dict[str, Any]:
     if not results:
         raise BODY.malformed("results is empty", body)
     first = BODY.obj(results[0], "results[0]")
-    reason = BODY.text(first.get("completionReason"), "results[0].completionReason", empty=False)
+    reason = body_stop(body, first.get("completionReason"), "results[0].completionReason")
     counts = [
         BODY.opt_count(BODY.obj(r, "results[]").get("tokenCount"), "tokenCount") for r in results
     ]
@@ -76,4 +78,12 @@ def chunk_events(chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
     return flat_chunk_events(chunk, "outputText", "completionReason", _STOP)
 
 
-CODEC = Codec("amazon.titan", build_body, parse_body, chunk_events)
+def chunk_usage(chunk: Mapping[str, Any]) -> tuple[int | None, int | None]:
+    """``inputTextTokenCount`` and ``totalOutputTextTokenCount`` of a chunk (floats too)."""
+    return (
+        CHUNK.opt_count(chunk.get("inputTextTokenCount"), "inputTextTokenCount"),
+        CHUNK.opt_count(chunk.get("totalOutputTextTokenCount"), "totalOutputTextTokenCount"),
+    )
+
+
+CODEC = Codec("amazon.titan", build_body, parse_body, chunk_events, chunk_usage=chunk_usage)
