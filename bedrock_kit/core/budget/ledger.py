@@ -71,7 +71,7 @@ from bedrock_kit.core.budget.counting import (
 )
 from bedrock_kit.core.budget.limits import Limits
 from bedrock_kit.core.budget.money import format_usd
-from bedrock_kit.core.budget.pricing import OnUnknown, PriceTable, default_prices
+from bedrock_kit.core.budget.pricing import OnUnknown, PriceTable, default_prices, priced_model_id
 from bedrock_kit.core.budget.report import BudgetReport, ModelUsage, guardrail_row, usage_row
 from bedrock_kit.core.chat.stream import StreamDelta
 from bedrock_kit.core.chat.token_estimate import (
@@ -403,7 +403,7 @@ class Ledger:
     ) -> Reservation:
         if input_tokens < 0 or max_output_tokens < 0:
             raise ConfigurationError("input_tokens and max_output_tokens must be >= 0")
-        price = self.prices.price(model_id, on_unknown=self.on_unknown)
+        price = self.prices.price(model_id, on_unknown=self.on_unknown).for_input(input_tokens)
         cost = Decimal(input_tokens) * price.worst_input + Decimal(max_output_tokens) * price.output
         # Any input token may turn out a cache read or write: reserve it against each kind.
         amounts = _Amounts(
@@ -411,11 +411,13 @@ class Ledger:
         )
         return self._hold(model_id, amounts, input_tokens, max_output_tokens, source)
 
-    def reserve_guardrail(self, guardrail_id: str, characters: int) -> Reservation:
+    def reserve_guardrail(
+        self, guardrail_id: str, characters: int, *, policies: Iterable[str] | None = None
+    ) -> Reservation:
         """Hold the worst case of an ApplyGuardrail call on ``characters`` characters.
 
-        The worst case bills every priced policy for ``ceil(characters / 1000)`` text units
-        (the policies a guardrail has configured are not known here). Settle with
+        The worst case bills each of ``policies`` (:class:`GuardrailUsage` field names; every
+        priced text policy when None) for ``ceil(characters / 1000)`` text units. Settle with
         :meth:`Reservation.settle_guardrail`.
 
         Raises:
@@ -424,9 +426,7 @@ class Ledger:
         if characters < 0:
             raise ConfigurationError("characters must be >= 0")
         units = math.ceil(characters / _TEXT_UNIT_CHARACTERS)
-        per_unit = sum(
-            (p.price for p in self.prices.guardrails.values() if p.price is not None), _ZERO
-        )
+        per_unit = self.prices.guardrail_unit_price(policies)
         amounts = _Amounts(cost=Decimal(units) * per_unit / 1000)
         return self._hold(f"guardrail:{guardrail_id}", amounts, 0, 0)
 
@@ -577,7 +577,7 @@ class Ledger:
     ) -> Reservation:
         max_tokens = (request.get("inferenceConfig") or {}).get("maxTokens")
         max_output = int(max_tokens or default_max_tokens)
-        return self._reserve(str(request["modelId"]), counted.tokens, max_output, counted.source)
+        return self._reserve(priced_model_id(request), counted.tokens, max_output, counted.source)
 
     def metered(
         self, reservation: Reservation, deltas: Iterable[StreamDelta]
@@ -659,7 +659,9 @@ class Ledger:
         with self._lock:
             s = self._get(scope)
             rows = tuple(sorted(s.models.values(), key=lambda r: r.model_id))
-            return BudgetReport(s.name, rows, s.limits, s.reserved.cost)
+            reserved = s.reserved.cost
+        unverified = self.prices.unverified_for(r.model_id for r in rows)
+        return BudgetReport(s.name, rows, s.limits, reserved, unverified)
 
     def remaining(self, scope: str | None = None) -> dict[str, Decimal | int]:
         """What is left of each set limit, after spending and in-flight reservations."""
