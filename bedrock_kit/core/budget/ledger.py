@@ -71,6 +71,7 @@ from bedrock_kit.core.budget.counting import (
 )
 from bedrock_kit.core.budget.limits import Limits
 from bedrock_kit.core.budget.money import format_usd
+from bedrock_kit.core.budget.operations import claim, request_guardrail_worst_cost
 from bedrock_kit.core.budget.pricing import OnUnknown, PriceTable, default_prices, priced_model_id
 from bedrock_kit.core.budget.report import BudgetReport, ModelUsage, guardrail_row, usage_row
 from bedrock_kit.core.chat.stream import StreamDelta
@@ -235,6 +236,7 @@ class Reservation:
         A result without usage (no input tokens: every call has input) is charged the full
         reservation instead (:meth:`settle_reserved`).
         """
+        claim(self._ledger, result.request_id)  # a callback seeing it too will not recharge
         if result.usage.total_input_tokens <= 0:
             return self.settle_reserved() + self._ledger.record_guardrail_trace(result.guardrail)
         rows = [
@@ -399,12 +401,18 @@ class Ledger:
         return self._reserve(model_id, input_tokens, max_output_tokens, source)
 
     def _reserve(
-        self, model_id: str, input_tokens: int, max_output_tokens: int, source: str
+        self,
+        model_id: str,
+        input_tokens: int,
+        max_output_tokens: int,
+        source: str,
+        extra_cost: Decimal = _ZERO,
     ) -> Reservation:
         if input_tokens < 0 or max_output_tokens < 0:
             raise ConfigurationError("input_tokens and max_output_tokens must be >= 0")
         price = self.prices.price(model_id, on_unknown=self.on_unknown).for_input(input_tokens)
         cost = Decimal(input_tokens) * price.worst_input + Decimal(max_output_tokens) * price.output
+        cost += extra_cost * 1000  # per 1,000 like the rates: an in-request guardrail's worst case
         # Any input token may turn out a cache read or write: reserve it against each kind.
         amounts = _Amounts(
             cost / 1000, input_tokens, max_output_tokens, input_tokens, input_tokens, 1
@@ -577,7 +585,9 @@ class Ledger:
     ) -> Reservation:
         max_tokens = (request.get("inferenceConfig") or {}).get("maxTokens")
         max_output = int(max_tokens or default_max_tokens)
-        return self._reserve(priced_model_id(request), counted.tokens, max_output, counted.source)
+        guardrail = request_guardrail_worst_cost(self.prices, request, max_output)
+        model_id = priced_model_id(request)
+        return self._reserve(model_id, counted.tokens, max_output, counted.source, guardrail)
 
     def metered(
         self, reservation: Reservation, deltas: Iterable[StreamDelta]

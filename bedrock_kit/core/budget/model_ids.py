@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any, Literal, TypeAlias
 
 __all__ = [
+    "LABELS",
     "QUALIFIERS",
     "Variant",
     "cache_write_1h_tokens",
@@ -20,6 +21,10 @@ Variant: TypeAlias = Literal["global", "geo", "in_region"]
 QUALIFIERS = ("batch", "flex", "optimized", "priority", "reserved")
 """Billing qualifiers a priced model id may start with (``priority:<model id>``)."""
 
+LABELS = ("agent", "embeddings", "provisioned", "rerank", "retrieval")
+"""Operation labels a report row id may start with (``agent:<model id>``); priced as the
+model (see :func:`~bedrock_kit.core.budget.operations.operation_of`)."""
+
 # Inference-profile prefixes: global routes anywhere, the others stay in one geography.
 _PROFILE = re.compile(r"^(global|us-gov|us|eu|apac|jp|au|ca)\.")
 # ARN resource types whose last path segment is a model or system profile id.
@@ -28,14 +33,18 @@ _RESOLVABLE_ARNS = ("foundation-model", "inference-profile")
 
 
 def split_qualifiers(model_id: str) -> tuple[tuple[str, ...], str]:
-    """Split ``priority:batch:<model id>`` into ``(("priority", "batch"), "<model id>")``."""
+    """Split ``priority:batch:<model id>`` into ``(("priority", "batch"), "<model id>")``.
+
+    Operation labels (``agent:``, ``retrieval:``...) are dropped: they do not change a price.
+    """
     found: list[str] = []
     rest = model_id.strip()
     while True:
         head, sep, tail = rest.partition(":")
-        if not sep or head.lower() not in QUALIFIERS:
+        if not sep or head.lower() not in (*QUALIFIERS, *LABELS):
             return tuple(found), rest
-        found.append(head.lower())
+        if head.lower() in QUALIFIERS:
+            found.append(head.lower())
         rest = tail
 
 
