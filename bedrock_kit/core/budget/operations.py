@@ -69,9 +69,11 @@ __all__ = [
     "OUTPUT_CHARACTERS_PER_TOKEN",
     "TEXT_UNIT_CHARACTERS",
     "Ledger",
+    "ModelTokenCharge",
     "Reservation",
     "charged",
     "charging_guardrail",
+    "charging_model_tokens",
     "check_policies",
     "claim",
     "operation_of",
@@ -253,6 +255,13 @@ def reserve_model_tokens(
         ConfigurationError: no cap was given.
         BudgetExceededError: it could cross a limit.
     """
+    if isinstance(max_output_tokens, bool) or (
+        max_output_tokens is not None
+        and (not isinstance(max_output_tokens, int) or max_output_tokens < 1)
+    ):
+        raise ConfigurationError(
+            f"{what}: max_tokens_per_invocation must be an int >= 1, got {max_output_tokens!r}"
+        )
     if max_output_tokens is None:
         raise ConfigurationError(
             f"{what}: a ledger needs max_tokens_per_invocation (its token use is not known in "
@@ -337,3 +346,60 @@ def charging_guardrail(
     except BaseException as exc:
         reservation.release(exc)
         raise
+
+
+class ModelTokenCharge:
+    """One held charge of model tokens run inside Bedrock (an agent or RetrieveAndGenerate
+    call); see :func:`charging_model_tokens`."""
+
+    def __init__(self, ledger: Ledger, reservation: Reservation) -> None:
+        self.ledger = ledger
+        self.reservation = reservation
+        self.requests = 0
+        """Requests sent so far (after the first, an error still bills)."""
+
+    def sent(self) -> None:
+        """Note that a request went out."""
+        self.requests += 1
+
+    def settle(
+        self, usage: Usage | None, request_id: str | None, *, model_id: str | None = None
+    ) -> Decimal:
+        """Settle to the reported tokens (the whole hold when none were reported)."""
+        return settle_model_tokens(
+            self.ledger, self.reservation, usage, request_id, model_id=model_id
+        )
+
+
+@contextmanager
+def charging_model_tokens(
+    ledger: Ledger | None, row_id: str, max_tokens: int | None, *, what: str
+) -> Iterator[ModelTokenCharge | None]:
+    """Hold ``max_tokens`` (the caller's per-invocation cap) for an agent or RAG call.
+
+    The cap is reserved as output tokens, the dearest kind, so it bounds any split of that
+    many billed tokens. An exception after a request went out charges the whole hold (the
+    call was billed, its usage is unknown); before, it releases. Without a ledger, yields
+    None.
+
+    Raises:
+        ConfigurationError: a ledger without a cap.
+        BudgetExceededError: the cap could cross a limit.
+    """
+    if ledger is None:
+        yield None
+        return
+    reservation = reserve_model_tokens(
+        ledger, row_id, input_tokens=0, max_output_tokens=max_tokens, what=what
+    )
+    charge = ModelTokenCharge(ledger, reservation)
+    try:
+        yield charge
+    except BaseException as exc:
+        if charge.requests:
+            reservation.settle_reserved()
+        else:
+            reservation.release(exc)
+        raise
+    finally:
+        reservation.release()  # no-op once settled
