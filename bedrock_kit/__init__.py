@@ -5,8 +5,10 @@ The public core API is listed in ``__all__`` (pinned by a test); framework adapt
 """
 
 from bedrock_kit.core.budget.ledger import Ledger, Limits, Reservation
-from bedrock_kit.core.budget.pricing import PriceEntry, load_prices
+from bedrock_kit.core.budget.pricing import PriceEntry, RetiredModelWarning, load_prices
 from bedrock_kit.core.budget.report import BudgetReport
+from bedrock_kit.core.budget.summary import CostSummary, summarize
+from bedrock_kit.core.budget.tags import tagged
 from bedrock_kit.core.chat.runtime import ConverseRuntime
 from bedrock_kit.core.chat.types import (
     CachePointBlock,
@@ -48,6 +50,7 @@ __all__ = [
     "ClientSettings",
     "ConverseResult",
     "ConverseRuntime",
+    "CostSummary",
     "DocumentBlock",
     "GuardContentBlock",
     "GuardrailAssessment",
@@ -64,6 +67,7 @@ __all__ = [
     "PriceEntry",
     "ReasoningBlock",
     "Reservation",
+    "RetiredModelWarning",
     "TextBlock",
     "ThrottlingError",
     "ToolResultBlock",
@@ -72,4 +76,6 @@ __all__ = [
     "Usage",
     "__version__",
     "load_prices",
+    "summarize",
+    "tagged",
 ]

@@ -45,6 +45,11 @@ PUBLIC_API = {
     "PriceEntry",
     "Reservation",
     "load_prices",
+    # issue 23: cost breakdowns, tags, retired-model warnings
+    "CostSummary",
+    "RetiredModelWarning",
+    "summarize",
+    "tagged",
 }
 
 
