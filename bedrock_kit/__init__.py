@@ -6,9 +6,11 @@ The public core API is listed in ``__all__`` (pinned by a test); framework adapt
 
 from bedrock_kit.core.batch.job import BedrockBatchJob
 from bedrock_kit.core.budget.ledger import Ledger, Limits, Reservation
-from bedrock_kit.core.budget.pricing import PriceEntry, load_prices
+from bedrock_kit.core.budget.pricing import PriceEntry, RetiredModelWarning, load_prices
 from bedrock_kit.core.budget.rate_limit import RateLimiter
 from bedrock_kit.core.budget.report import BudgetReport
+from bedrock_kit.core.budget.summary import CostSummary, summarize
+from bedrock_kit.core.budget.tags import tagged
 from bedrock_kit.core.chat.runtime import ConverseRuntime
 from bedrock_kit.core.chat.types import (
     CachePointBlock,
@@ -51,6 +53,7 @@ __all__ = [
     "ClientSettings",
     "ConverseResult",
     "ConverseRuntime",
+    "CostSummary",
     "DocumentBlock",
     "GuardContentBlock",
     "GuardrailAssessment",
@@ -68,6 +71,7 @@ __all__ = [
     "RateLimiter",
     "ReasoningBlock",
     "Reservation",
+    "RetiredModelWarning",
     "TextBlock",
     "ThrottlingError",
     "ToolResultBlock",
@@ -76,4 +80,6 @@ __all__ = [
     "Usage",
     "__version__",
     "load_prices",
+    "summarize",
+    "tagged",
 ]

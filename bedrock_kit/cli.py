@@ -127,7 +127,8 @@ def _configure_prices(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_prices(args: argparse.Namespace) -> int:
-    from bedrock_kit.core.budget.pricing import format_prices, load_prices
+    from bedrock_kit.core.budget.price_text import format_prices
+    from bedrock_kit.core.budget.pricing import load_prices
 
     print(format_prices(load_prices(args.overrides)))
     return 0

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-DEFAULT_MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+DEFAULT_MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 BUDGET_USD = "0.05"
 QUESTION = (
     "I'm jane.doe@example.com. What's the weather in Oslo, and does our travel policy say to "

@@ -47,6 +47,11 @@ PUBLIC_API = {
     "RateLimiter",
     "Reservation",
     "load_prices",
+    # issue 23: cost breakdowns, tags, retired-model warnings
+    "CostSummary",
+    "RetiredModelWarning",
+    "summarize",
+    "tagged",
 }
 
 

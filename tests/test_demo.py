@@ -20,7 +20,7 @@ def test_offline_pipeline_runs_every_stage(framework: str) -> None:
     assert "get_weather({'city': 'Oslo'})" in text
     assert demo.ANSWER in text
     report = text.split("Token budget")[1]
-    assert "us.anthropic.claude-3-5-haiku-20241022-v1:0      2       0" in report  # 2 calls settled
+    assert "us.anthropic.claude-haiku-4-5-20251001-v1:0      2       0" in report  # 2 calls settled
     assert "Pipeline finished" in text
 
 

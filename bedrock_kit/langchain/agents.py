@@ -119,6 +119,14 @@ class BedrockAgentRunnable(
     """Ask Bedrock to stream the final answer in many chunks instead of one."""
     deployment: Any = Field(default=None, exclude=True)
     """The ``AgentDeployment`` when built by ``deploy_agent`` (what it changed)."""
+    ledger: Any = Field(default=None, exclude=True)
+    """A bedrock_kit Ledger: each call holds ``max_tokens_per_invocation`` before its first
+    request and settles to the model tokens of its traces (the whole cap without them)."""
+    max_tokens_per_invocation: int | None = None
+    """Most model tokens one call may bill; required with ``ledger`` (an agent's use is not
+    known in advance)."""
+    budget_model_id: str | None = None
+    """Model the agent runs, to price the hold (inline agents: ``foundation_model``)."""
 
     _runtime: AgentRuntime | None = PrivateAttr(default=None)
     _local_tools: list[Any] = PrivateAttr(default_factory=list)
@@ -212,6 +220,9 @@ class BedrockAgentRunnable(
             "tools": self._local_tools,
             "max_steps": self.max_steps,
             "tool_error_state": self.tool_error_state,
+            "ledger": self.ledger,
+            "max_tokens_per_invocation": self.max_tokens_per_invocation,
+            "budget_model_id": self.budget_model_id,
         }
 
     # -- conversions

@@ -48,6 +48,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, Generati
 from langchain_core.tracers.context import register_configure_hook
 
 from bedrock_kit.core.budget.ledger import Ledger, Reservation, estimate_tokens
+from bedrock_kit.core.budget.operations import claim
 from bedrock_kit.core.chat.token_estimate import TOOLS_OVERHEAD, estimate_text_tokens
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.guardrails.assessments import GuardrailTrace
@@ -264,6 +265,9 @@ class TokenBudgetCallbackHandler(BaseCallbackHandler):
             run.reservation.settle_reserved()
             return
         usage, model_id, guardrail = found
+        if not claim(self.ledger, _request_id_of(response)):
+            run.reservation.release()  # a class with ledger= charged this request already
+            return
         run.reservation.settle(usage, model_id=model_id)
         self.ledger.record_guardrail_trace(guardrail)
 
@@ -313,6 +317,16 @@ class TokenBudgetCallbackHandler(BaseCallbackHandler):
 
 BedrockBudgetCallback = TokenBudgetCallbackHandler
 """Alias of :class:`TokenBudgetCallbackHandler`."""
+
+
+def _request_id_of(response: LLMResult) -> str | None:
+    for generations in response.generations:
+        for generation in generations:
+            if isinstance(generation, ChatGeneration):
+                found = (generation.message.response_metadata or {}).get("request_id")
+                if isinstance(found, str):
+                    return found
+    return None
 
 
 def _usage_of(response: LLMResult) -> tuple[Usage, str | None, GuardrailTrace | None] | None:

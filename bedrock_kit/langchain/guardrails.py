@@ -57,6 +57,14 @@ class _GuardrailRunnable(LangChainSerializable, BedrockClientArgs, RunnableSeria
     """Guardrail id or ARN."""
     guardrail_version: str = "DRAFT"
     """``DRAFT`` or a version number."""
+    ledger: Any = Field(default=None, exclude=True)
+    """A bedrock_kit Ledger: every ApplyGuardrail call is reserved from its text length
+    (BudgetExceededError when it could cross a limit) and settled to the text units billed,
+    per policy."""
+    guardrail_policies: list[str] | None = None
+    """Policies the guardrail has configured (``content``, ``topic``, ``word``,
+    ``sensitive_information``, ``contextual_grounding``, ``automated_reasoning``), so
+    reservations hold only those; every priced text policy when None."""
 
     _core: GuardrailClient | None = PrivateAttr(default=None)
 
@@ -80,6 +88,8 @@ class _GuardrailRunnable(LangChainSerializable, BedrockClientArgs, RunnableSeria
             settings=self.client_settings(),
             client=self.client,
             async_client=self.async_client,
+            ledger=self.ledger,
+            policies=self.guardrail_policies,
         )
 
     @property

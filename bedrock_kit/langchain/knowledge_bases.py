@@ -279,6 +279,15 @@ class BedrockRetrieveAndGenerate(
     """Raw ``orchestrationConfiguration`` passed through."""
     session_id: str | None = None
     """Session used when the input names none."""
+    ledger: Any = Field(default=None, exclude=True)
+    """A bedrock_kit Ledger: each call holds ``max_tokens_per_invocation`` before it is sent
+    and is charged it in full after (RetrieveAndGenerate reports no token usage)."""
+    max_tokens_per_invocation: int | None = None
+    """Most model tokens one call may bill (query, passages, answer); required with
+    ``ledger``."""
+
+    def _budget(self) -> dict[str, Any]:
+        return {"ledger": self.ledger, "max_tokens_per_invocation": self.max_tokens_per_invocation}
 
     def __init__(self, **data: Any) -> None:
         super().__init__(**data)
@@ -312,10 +321,10 @@ class BedrockRetrieveAndGenerate(
         return self._call(*_query_and_session(value, self.session_id))
 
     def _invoke(self, value: Any) -> dict[str, Any]:
-        return _output(self.runtime.generate(self._prepare(value)))
+        return _output(self.runtime.generate(self._prepare(value), **self._budget()))
 
     async def _ainvoke(self, value: Any) -> dict[str, Any]:
-        return _output(await self.runtime.agenerate(self._prepare(value)))
+        return _output(await self.runtime.agenerate(self._prepare(value), **self._budget()))
 
     def invoke(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
@@ -334,13 +343,15 @@ class BedrockRetrieveAndGenerate(
     def _transform(self, inputs: Iterator[Any]) -> Iterator[AddableDict]:
         for value in inputs:
             chunker = _Chunker()
-            for delta in self.runtime.stream_generate(self._prepare(value)):
+            for delta in self.runtime.stream_generate(self._prepare(value), **self._budget()):
                 yield chunker(delta)
 
     async def _atransform(self, inputs: AsyncIterator[Any]) -> AsyncIterator[AddableDict]:
         async for value in inputs:
             chunker = _Chunker()
-            async for delta in self.runtime.astream_generate(self._prepare(value)):
+            async for delta in self.runtime.astream_generate(
+                self._prepare(value), **self._budget()
+            ):
                 yield chunker(delta)
 
     def stream(

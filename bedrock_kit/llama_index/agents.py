@@ -89,6 +89,11 @@ class BedrockAgentQueryEngine(OwnsClients, BaseQueryEngine):
         enable_trace: Ask for trace events.
         streaming: Return streaming responses.
         stream_final_response: Ask Bedrock to stream the final answer in many chunks.
+        ledger: A bedrock_kit Ledger: each query holds ``max_tokens_per_invocation`` before
+            its first request and settles to the model tokens of its traces.
+        max_tokens_per_invocation: Most model tokens one query may bill; required with
+            ``ledger``.
+        budget_model_id: Model the agent runs, to price the hold.
         region_name: AWS region.
         endpoint_url: Custom endpoint (VPC endpoint, LocalBedrock).
         credentials_profile_name: Named AWS profile.
@@ -123,6 +128,9 @@ class BedrockAgentQueryEngine(OwnsClients, BaseQueryEngine):
         enable_trace: bool = True,
         streaming: bool = False,
         stream_final_response: bool = False,
+        ledger: Any = None,
+        max_tokens_per_invocation: int | None = None,
+        budget_model_id: str | None = None,
         region_name: str | None = None,
         endpoint_url: str | None = None,
         credentials_profile_name: str | None = None,
@@ -147,6 +155,9 @@ class BedrockAgentQueryEngine(OwnsClients, BaseQueryEngine):
         self.agent_alias_id = agent_alias_id
         self.deployment: Any = None
         """The ``AgentDeployment`` when built by ``deploy_agent``."""
+        self.ledger = ledger
+        self.max_tokens_per_invocation = max_tokens_per_invocation
+        self.budget_model_id = budget_model_id
         self.local_tools = [to_local_tool(t) for t in tools]
         self.inline: InlineAgentConfig | None = None
         if agent_id is None:
@@ -204,6 +215,9 @@ class BedrockAgentQueryEngine(OwnsClients, BaseQueryEngine):
             "tools": self.local_tools,
             "max_steps": self.max_steps,
             "tool_error_state": self.tool_error_state,
+            "ledger": self.ledger,
+            "max_tokens_per_invocation": self.max_tokens_per_invocation,
+            "budget_model_id": self.budget_model_id,
         }
 
     def _get_prompt_modules(self) -> dict[str, Any]:

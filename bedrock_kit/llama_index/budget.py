@@ -61,6 +61,7 @@ from pydantic import Field, PrivateAttr
 
 from bedrock_kit._strict_arguments import StrictArguments
 from bedrock_kit.core.budget.ledger import Ledger, Reservation, estimate_tokens
+from bedrock_kit.core.budget.operations import claim
 from bedrock_kit.core.chat.token_estimate import estimate_text_tokens
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.guardrails.assessments import GuardrailTrace
@@ -191,6 +192,11 @@ def _response_usage(response: Any) -> tuple[Usage | None, str | None]:
     return usage, model_id
 
 
+def _request_id_of(response: Any) -> str | None:
+    found = (getattr(response, "additional_kwargs", None) or {}).get("request_id")
+    return found if isinstance(found, str) else None
+
+
 def _guardrail_of(response: Any) -> GuardrailTrace | None:
     trace = (getattr(response, "additional_kwargs", None) or {}).get("guardrail")
     return trace if isinstance(trace, GuardrailTrace) else None
@@ -282,7 +288,9 @@ class TokenBudgetHandler(BaseCallbackHandler):
         response = payload.get(EventPayload.RESPONSE) or payload.get(EventPayload.COMPLETION)
         usage, model_id = _response_usage(response)
         partial_text = progress.text or str(getattr(error, "partial_text", "") or "")
-        if usage is not None:
+        if usage is not None and not claim(self.ledger, _request_id_of(response)):
+            reservation.release()  # a class with ledger= charged this request already
+        elif usage is not None:
             reservation.settle(usage, model_id=model_id, error=error is not None)
             self.ledger.record_guardrail_trace(_guardrail_of(response))
         elif isinstance(error, _ABANDONED):
@@ -367,5 +375,7 @@ class BudgetEventHandler(StrictArguments, BaseEventHandler):
                     stacklevel=2,
                 )
                 return
+            if not claim(self.ledger, _request_id_of(event.response)):
+                return  # a class with ledger= charged this request already
             self.ledger.record(reported or model_id, usage)
             self.ledger.record_guardrail_trace(_guardrail_of(event.response))

@@ -123,7 +123,7 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
         ```python
         from bedrock_kit.llama_index import BedrockKitLLM
 
-        llm = BedrockKitLLM(model="us.anthropic.claude-3-5-haiku-20241022-v1:0")
+        llm = BedrockKitLLM(model="us.anthropic.claude-haiku-4-5-20251001-v1:0")
         print(llm.complete("Say hi").text)
         ```
     """

@@ -92,6 +92,20 @@ class BedrockGuardrail(BedrockClientArgs):
         description="Check and release thinking text of LLM streams (else it is withheld).",
     )
 
+    ledger: Any = Field(
+        default=None,
+        exclude=True,
+        description="A bedrock_kit Ledger: every ApplyGuardrail call is reserved from its "
+        "text length (BudgetExceededError when it could cross a limit) and settled to the "
+        "text units billed, per policy.",
+    )
+    guardrail_policies: list[str] | None = Field(
+        default=None,
+        description="Policies the guardrail has configured (content, topic, word, "
+        "sensitive_information, contextual_grounding, automated_reasoning), so reservations "
+        "hold only those; every priced text policy when None.",
+    )
+
     _core: GuardrailClient = PrivateAttr()
     _stream: StreamGuard = PrivateAttr()
 
@@ -110,6 +124,8 @@ class BedrockGuardrail(BedrockClientArgs):
             settings=self.client_settings(),
             client=self.client,
             async_client=self.async_client,
+            ledger=self.ledger,
+            policies=self.guardrail_policies,
         )
         self._stream = StreamGuard(
             self._core,

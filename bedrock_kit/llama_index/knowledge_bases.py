@@ -241,6 +241,18 @@ class BedrockRetrieveAndGenerateQueryEngine(CustomQueryEngine, BedrockClientArgs
     session_id: str | None = Field(default=None, description="Session to send.")
     continue_session: bool = Field(default=False, description="Reuse the last session id.")
     streaming: bool = False
+    ledger: Any = Field(
+        default=None,
+        exclude=True,
+        description="A bedrock_kit Ledger: each query holds max_tokens_per_invocation "
+        "before it is sent and is charged it in full (RetrieveAndGenerate reports no usage).",
+    )
+    max_tokens_per_invocation: int | None = Field(
+        default=None, description="Most model tokens one query may bill; required with ledger."
+    )
+
+    def _budget(self) -> dict[str, Any]:
+        return {"ledger": self.ledger, "max_tokens_per_invocation": self.max_tokens_per_invocation}
 
     _runtime: KnowledgeBaseRuntime = PrivateAttr()
 
@@ -298,18 +310,22 @@ class BedrockRetrieveAndGenerateQueryEngine(CustomQueryEngine, BedrockClientArgs
         """Answer ``query_str`` (a StreamingResponse when ``streaming``)."""
         call = self._call(query_str)
         if not self.streaming:
-            return self._response(self.runtime.generate(call))
+            return self._response(self.runtime.generate(call, **self._budget()))
         response = StreamingResponse(response_gen=_no_text(), metadata={})
-        response.response_gen = self._text(self.runtime.stream_generate(call), response)
+        response.response_gen = self._text(
+            self.runtime.stream_generate(call, **self._budget()), response
+        )
         return response
 
     async def acustom_query(self, query_str: str) -> Response | AsyncStreamingResponse:
         """Async :meth:`custom_query`, on the native async client."""
         call = self._call(query_str)
         if not self.streaming:
-            return self._response(await self.runtime.agenerate(call))
+            return self._response(await self.runtime.agenerate(call, **self._budget()))
         response = AsyncStreamingResponse(response_gen=_empty(), metadata={})
-        response.response_gen = self._atext(self.runtime.astream_generate(call), response)
+        response.response_gen = self._atext(
+            self.runtime.astream_generate(call, **self._budget()), response
+        )
         return response
 
     def _take(self, delta: GenerationDelta | GenerationCompletedDelta, response: Any) -> str | None:

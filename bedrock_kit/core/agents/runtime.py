@@ -35,9 +35,11 @@ from bedrock_kit.core.agents.tools import (
 from bedrock_kit.core.agents.traces import (
     AgentCitation,
     AgentStep,
+    ModelInvocationStep,
     parse_citations,
     parse_trace_event,
 )
+from bedrock_kit.core.budget.operations import ModelTokenCharge, charging_model_tokens
 from bedrock_kit.core.chat.converse import request_id_of
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
@@ -392,6 +394,9 @@ class AgentRuntime(OwnsClients):
         tools: Sequence[LocalTool] = (),
         max_steps: int = DEFAULT_MAX_STEPS,
         tool_error_state: ResponseState = "FAILURE",
+        ledger: Any = None,
+        max_tokens_per_invocation: int | None = None,
+        budget_model_id: str | None = None,
     ) -> Iterator[AgentEvent]:
         """Run an agent call; yields typed events and ends with :class:`AgentCompleted`.
 
@@ -403,27 +408,41 @@ class AgentRuntime(OwnsClients):
             max_steps: Most return-of-control rounds to run before raising
                 :class:`AgentStepLimitError`.
             tool_error_state: ``responseState`` sent when a tool raises.
+            ledger: A budget Ledger: the call holds ``max_tokens_per_invocation`` before its
+                first request (refused with BudgetExceededError when it could cross a
+                limit; ConfigurationError without a cap) and settles to the model tokens of
+                its traces (``enable_trace``), else the whole cap.
+            max_tokens_per_invocation: Most model tokens the call may bill (all rounds).
+            budget_model_id: Model the agent runs, to price the hold (an inline agent's
+                ``foundationModel`` by default; else the table's fallback, with a warning).
         """
         loop = _AgentLoop(request, tools, max_steps, tool_error_state)
-        while True:
-            with translate_errors(
-                model_id=loop.resource, region=self.pool.region, resource=loop.resource_kind
-            ):
-                response = getattr(self.pool.client, loop.method)(**loop.request)
-                loop.begin(response)
-                events = loop.completion(response)
-                try:
-                    for event in read_events(events, loop.reader):
-                        yield from loop.feed(event)
-                finally:
-                    events.close()
-            yield from loop.end_round()
-            calls = loop.pending_calls()
-            if calls is None:
-                yield AgentCompleted(loop.result())
-                return
-            outcomes = run_tools(calls, loop.tools, tool_error_state=tool_error_state)
-            yield from loop.resume(outcomes)
+        with charging_model_tokens(
+            ledger,
+            _agent_row(request, budget_model_id, loop.resource),
+            max_tokens_per_invocation,
+            what=f"{loop.resource_kind} {loop.resource}",
+        ) as charge:
+            while True:
+                with translate_errors(
+                    model_id=loop.resource, region=self.pool.region, resource=loop.resource_kind
+                ):
+                    response = getattr(self.pool.client, loop.method)(**loop.request)
+                    _sent(charge)
+                    loop.begin(response)
+                    events = loop.completion(response)
+                    try:
+                        for event in read_events(events, loop.reader):
+                            yield from loop.feed(event)
+                    finally:
+                        events.close()
+                yield from loop.end_round()
+                calls = loop.pending_calls()
+                if calls is None:
+                    yield AgentCompleted(_settled(charge, loop.result()))
+                    return
+                outcomes = run_tools(calls, loop.tools, tool_error_state=tool_error_state)
+                yield from loop.resume(outcomes)
 
     async def astream(
         self,
@@ -432,32 +451,42 @@ class AgentRuntime(OwnsClients):
         tools: Sequence[LocalTool] = (),
         max_steps: int = DEFAULT_MAX_STEPS,
         tool_error_state: ResponseState = "FAILURE",
+        ledger: Any = None,
+        max_tokens_per_invocation: int | None = None,
+        budget_model_id: str | None = None,
     ) -> AsyncIterator[AgentEvent]:
         """Async :meth:`stream` (aiobotocore; tools run concurrently with asyncio.gather)."""
         loop = _AgentLoop(request, tools, max_steps, tool_error_state)
-        while True:
-            with translate_errors(
-                model_id=loop.resource, region=self.pool.region, resource=loop.resource_kind
-            ):
-                client = await self.pool.async_client()
-                response = await getattr(client, loop.method)(**loop.request)
-                loop.begin(response)
-                events = loop.completion(response)
-                try:
-                    async for event in aread_events(events, loop.reader):
-                        for item in loop.feed(event):
-                            yield item
-                finally:
-                    await _aclose(events)
-            for item in loop.end_round():
-                yield item
-            calls = loop.pending_calls()
-            if calls is None:
-                yield AgentCompleted(loop.result())
-                return
-            outcomes = await arun_tools(calls, loop.tools, tool_error_state=tool_error_state)
-            for item in loop.resume(outcomes):
-                yield item
+        with charging_model_tokens(
+            ledger,
+            _agent_row(request, budget_model_id, loop.resource),
+            max_tokens_per_invocation,
+            what=f"{loop.resource_kind} {loop.resource}",
+        ) as charge:
+            while True:
+                with translate_errors(
+                    model_id=loop.resource, region=self.pool.region, resource=loop.resource_kind
+                ):
+                    client = await self.pool.async_client()
+                    response = await getattr(client, loop.method)(**loop.request)
+                    _sent(charge)
+                    loop.begin(response)
+                    events = loop.completion(response)
+                    try:
+                        async for event in aread_events(events, loop.reader):
+                            for item in loop.feed(event):
+                                yield item
+                    finally:
+                        await _aclose(events)
+                for item in loop.end_round():
+                    yield item
+                calls = loop.pending_calls()
+                if calls is None:
+                    yield AgentCompleted(_settled(charge, loop.result()))
+                    return
+                outcomes = await arun_tools(calls, loop.tools, tool_error_state=tool_error_state)
+                for item in loop.resume(outcomes):
+                    yield item
 
     def invoke(
         self,
@@ -466,10 +495,12 @@ class AgentRuntime(OwnsClients):
         tools: Sequence[LocalTool] = (),
         max_steps: int = DEFAULT_MAX_STEPS,
         tool_error_state: ResponseState = "FAILURE",
+        **budget: Any,
     ) -> AgentResult:
-        """Run an agent call to the end; see :meth:`stream`."""
+        """Run an agent call to the end; see :meth:`stream` (``budget``: its ``ledger``,
+        ``max_tokens_per_invocation`` and ``budget_model_id``)."""
         for event in self.stream(
-            request, tools=tools, max_steps=max_steps, tool_error_state=tool_error_state
+            request, tools=tools, max_steps=max_steps, tool_error_state=tool_error_state, **budget
         ):
             if isinstance(event, AgentCompleted):
                 return event.result
@@ -482,11 +513,39 @@ class AgentRuntime(OwnsClients):
         tools: Sequence[LocalTool] = (),
         max_steps: int = DEFAULT_MAX_STEPS,
         tool_error_state: ResponseState = "FAILURE",
+        **budget: Any,
     ) -> AgentResult:
         """Async :meth:`invoke`."""
         async for event in self.astream(
-            request, tools=tools, max_steps=max_steps, tool_error_state=tool_error_state
+            request, tools=tools, max_steps=max_steps, tool_error_state=tool_error_state, **budget
         ):
             if isinstance(event, AgentCompleted):
                 return event.result
         raise AssertionError("agent stream ended without AgentCompleted")  # pragma: no cover
+
+
+def _agent_row(request: Mapping[str, Any], budget_model_id: str | None, resource: str) -> str:
+    model = budget_model_id or request.get("foundationModel") or resource
+    return f"agent:{model}"
+
+
+def _sent(charge: ModelTokenCharge | None) -> None:
+    if charge is not None:
+        charge.sent()
+
+
+def _settled(charge: ModelTokenCharge | None, result: AgentResult) -> AgentResult:
+    """Settle the call's hold to the model tokens its traces reported."""
+    if charge is not None:
+        usage = result.usage
+        models = [
+            s.foundation_model
+            for s in result.steps
+            if isinstance(s, ModelInvocationStep) and s.foundation_model
+        ]
+        charge.settle(
+            usage if usage.total_input_tokens + usage.output_tokens else None,
+            result.request_ids[0] if result.request_ids else None,
+            model_id=f"agent:{models[0]}" if models else None,
+        )
+    return result

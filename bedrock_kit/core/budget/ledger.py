@@ -74,7 +74,8 @@ from bedrock_kit.core.budget.counting import (
 )
 from bedrock_kit.core.budget.limits import Limits
 from bedrock_kit.core.budget.money import format_usd
-from bedrock_kit.core.budget.pricing import OnUnknown, PriceTable, default_prices
+from bedrock_kit.core.budget.operations import claim, request_guardrail_worst_cost
+from bedrock_kit.core.budget.pricing import OnUnknown, PriceTable, default_prices, priced_model_id
 from bedrock_kit.core.budget.report import BudgetReport, ModelUsage, guardrail_row, usage_row
 from bedrock_kit.core.budget.store import ROOT, Amounts, Hold, LedgerStore, MemoryStore, known_scope
 from bedrock_kit.core.chat.stream import StreamDelta
@@ -195,6 +196,7 @@ class Reservation:
         A result without usage (no input tokens: every call has input) is charged the full
         reservation instead (:meth:`settle_reserved`).
         """
+        claim(self._ledger, result.request_id)  # a callback seeing it too will not recharge
         if result.usage.total_input_tokens <= 0:
             return self.settle_reserved() + self._ledger.record_guardrail_trace(result.guardrail)
         rows = [
@@ -366,23 +368,31 @@ class Ledger:
         return self._reserve(model_id, input_tokens, max_output_tokens, source)
 
     def _reserve(
-        self, model_id: str, input_tokens: int, max_output_tokens: int, source: str
+        self,
+        model_id: str,
+        input_tokens: int,
+        max_output_tokens: int,
+        source: str,
+        extra_cost: Decimal = _ZERO,
     ) -> Reservation:
         if input_tokens < 0 or max_output_tokens < 0:
             raise ConfigurationError("input_tokens and max_output_tokens must be >= 0")
-        price = self.prices.price(model_id, on_unknown=self.on_unknown)
+        price = self.prices.price(model_id, on_unknown=self.on_unknown).for_input(input_tokens)
         cost = Decimal(input_tokens) * price.worst_input + Decimal(max_output_tokens) * price.output
+        cost += extra_cost * 1000  # per 1,000 like the rates: an in-request guardrail's worst case
         # Any input token may turn out a cache read or write: reserve it against each kind.
         amounts = Amounts(
             cost / 1000, input_tokens, max_output_tokens, input_tokens, input_tokens, 1
         )
         return self._hold(model_id, amounts, input_tokens, max_output_tokens, source)
 
-    def reserve_guardrail(self, guardrail_id: str, characters: int) -> Reservation:
+    def reserve_guardrail(
+        self, guardrail_id: str, characters: int, *, policies: Iterable[str] | None = None
+    ) -> Reservation:
         """Hold the worst case of an ApplyGuardrail call on ``characters`` characters.
 
-        The worst case bills every priced policy for ``ceil(characters / 1000)`` text units
-        (the policies a guardrail has configured are not known here). Settle with
+        The worst case bills each of ``policies`` (:class:`GuardrailUsage` field names; every
+        priced text policy when None) for ``ceil(characters / 1000)`` text units. Settle with
         :meth:`Reservation.settle_guardrail`.
 
         Raises:
@@ -391,9 +401,7 @@ class Ledger:
         if characters < 0:
             raise ConfigurationError("characters must be >= 0")
         units = math.ceil(characters / _TEXT_UNIT_CHARACTERS)
-        per_unit = sum(
-            (p.price for p in self.prices.guardrails.values() if p.price is not None), _ZERO
-        )
+        per_unit = self.prices.guardrail_unit_price(policies)
         amounts = Amounts(cost=Decimal(units) * per_unit / 1000)
         return self._hold(f"guardrail:{guardrail_id}", amounts, 0, 0)
 
@@ -518,7 +526,9 @@ class Ledger:
     ) -> Reservation:
         max_tokens = (request.get("inferenceConfig") or {}).get("maxTokens")
         max_output = int(max_tokens or default_max_tokens)
-        return self._reserve(str(request["modelId"]), counted.tokens, max_output, counted.source)
+        guardrail = request_guardrail_worst_cost(self.prices, request, max_output)
+        model_id = priced_model_id(request)
+        return self._reserve(model_id, counted.tokens, max_output, counted.source, guardrail)
 
     def metered(
         self, reservation: Reservation, deltas: Iterable[StreamDelta]
@@ -592,7 +602,8 @@ class Ledger:
         name = self._name(scope)
         snap = self.store.snapshot(name)
         limits = self._limits.get(name, Limits())
-        return BudgetReport(name, snap.rows, limits, snap.reserved.cost)
+        unverified = self.prices.unverified_for(r.model_id for r in snap.rows)
+        return BudgetReport(name, snap.rows, limits, snap.reserved.cost, unverified)
 
     def remaining(self, scope: str | None = None) -> dict[str, Decimal | int]:
         """What is left of each set limit, after spending and in-flight reservations."""

@@ -1,25 +1,42 @@
-"""Prices per model, inference-profile variant and cache tier, read from a data file.
+"""Prices per model, inference-profile variant, service tier and cache tier, from a data file.
 
-The figures live in ``prices.json`` next to this module (package data, not code), each with
-its source and date; a user can override any entry from a JSON file or a dict. Costs are
-:class:`~decimal.Decimal` throughout so that summing thousands of calls never drifts.
+The figures live in ``prices.json`` next to this module (package data, not code). Every entry
+carries its unit, region scope, source URL, the date it was read and an evidence level
+(``aws_page``, ``aws_docs``, ``aws_github``, ``anthropic_page``, ``unverified``; ``user`` for
+overrides); a part no source in reach confirmed is listed in :attr:`PriceEntry.unverified`
+and flagged in reports (:meth:`PriceTable.unverified_for`). A user can override any entry
+from a JSON file or a dict. Costs are :class:`~decimal.Decimal` throughout so that summing
+thousands of calls never drifts.
 
 Bedrock reports ``inputTokens`` *without* the cache reads and writes, so the cost of a call
-is the sum of four disjoint parts, each at its own rate::
+is the sum of five disjoint parts, each at its own rate::
 
-    input * input_price + cache_read * cache_read_price
-    + cache_write * cache_write_price + output * output_price   (all per 1,000 tokens)
+    input * input_price + cache_read * cache_read_price + cache_write_5m * cache_write_price
+    + cache_write_1h * cache_write_1h_price + output * output_price   (per 1,000 tokens)
+
+A model with a long-context tier (Claude Sonnet 4.5: above 200K input tokens, cache reads and
+writes included) bills the *whole* request at the long-context rates; :meth:`PriceEntry.cost`
+and :meth:`PriceEntry.for_input` switch to them, so such calls are reserved and settled at
+the higher rate.
+
+How a call is billed besides its model is written as qualifiers in front of the model id
+(what :func:`priced_model_id` derives from a request, and what report rows show):
+``priority:`` and ``flex:`` (service tiers), ``optimized:`` (latency-optimized inference),
+``batch:`` (batch inference, :func:`batch_price`), ``reserved:`` (reserved tier, priced at
+Standard with a warning). ``priority:us.amazon.nova-pro-v1:0`` is Nova Pro, geographic
+profile, Priority tier.
 
 Unknown models never crash and are never priced at a silent zero: a
-:class:`UnknownModelPriceWarning` is raised and the configured fallback applies.
+:class:`UnknownModelPriceWarning` is raised and the configured fallback applies. Retired
+models stay priced, for old logs, with a :class:`RetiredModelWarning`.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
-import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from functools import cache
@@ -27,35 +44,52 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
-from bedrock_kit.core.budget.money import format_usd
+from bedrock_kit.core.budget.model_ids import (
+    QUALIFIERS,
+    Variant,
+    cache_write_1h_tokens,
+    normalise_model_id,
+    priced_model_id,
+    split_qualifiers,
+)
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.guardrails.assessments import GuardrailUsage
 from bedrock_kit.errors import ConfigurationError
 
 __all__ = [
+    "QUALIFIERS",
     "GuardrailPrice",
     "PriceEntry",
     "PriceTable",
+    "RetiredModelWarning",
     "UnknownModelPriceWarning",
     "UnknownPriceWarning",
     "Variant",
+    "batch_price",
     "cache_write_1h_tokens",
     "default_prices",
-    "format_prices",
     "load_prices",
     "normalise_model_id",
+    "priced_model_id",
+    "split_qualifiers",
 ]
 
-Variant: TypeAlias = Literal["global", "geo", "in_region"]
 OnUnknown: TypeAlias = "Literal['warn', 'error'] | PriceEntry"
 
 _THOUSAND = Decimal(1000)
 _ZERO = Decimal(0)
-# Inference-profile prefixes: global routes anywhere, the others stay in one geography.
-_PROFILE = re.compile(r"^(global|us-gov|us|eu|apac|jp|au|ca)\.")
-# ARN resource types whose last path segment is a model or system profile id.
-_ARN_RESOURCE = re.compile(r"^arn:aws[\w-]*:bedrock:[^:]*:[^:]*:([\w-]+)/(.+)$")
-_RESOLVABLE_ARNS = ("foundation-model", "inference-profile")
+_ONE = Decimal(1)
+_RATE_KEYS = ("input", "output", "cache_read", "cache_write", "cache_write_1h")
+_CACHE_KEYS = _RATE_KEYS[2:]
+_UNCONFIRMED = ("unverified", "fallback")
+# What a qualifier is called in messages, and which section of an entry holds its figures.
+_QUALIFIER_SECTIONS = {
+    "batch": "batch",
+    "optimized": "latency_optimized",
+    "priority": "service_tiers",
+    "flex": "service_tiers",
+    "reserved": "service_tiers",
+}
 
 
 class UnknownPriceWarning(UserWarning):
@@ -66,9 +100,13 @@ class UnknownModelPriceWarning(UnknownPriceWarning):
     """A model id is not in the price table; the configured fallback price was used."""
 
 
+class RetiredModelWarning(UserWarning):
+    """A model past its Bedrock end-of-life date was priced (kept for old logs)."""
+
+
 @dataclass(frozen=True)
 class PriceEntry:
-    """On-demand prices of one model, in USD per 1,000 tokens."""
+    """Prices of one model as one call is billed, in USD per 1,000 tokens."""
 
     input: Decimal
     """Uncached input tokens."""
@@ -89,11 +127,39 @@ class PriceEntry:
     source: str = ""
     """URL the figures were read from."""
     as_of: str = ""
-    """Date the figures were read (ISO 8601)."""
-    status: str = "unverified"
-    """``provider-page``, ``third-party``, ``unverified`` or ``user``."""
+    """Date the figures were read (ISO 8601, or ``undated`` and how the copy was dated)."""
+    evidence: str = "unverified"
+    """``aws_page``, ``aws_docs``, ``aws_github``, ``anthropic_page``, ``unverified``,
+    ``user`` (overrides) or ``fallback`` (an unknown model's stand-in)."""
     notes: str = ""
-    """Caveats (batch, long-context tiers, assumptions)."""
+    """Caveats (assumptions, lifecycle)."""
+    unit: str = "USD per 1,000 tokens"
+    """Unit of every rate."""
+    region_scope: str = ""
+    """Where and on which tier the figures apply."""
+    unverified: tuple[str, ...] = ()
+    """Parts no source in reach confirmed: rate names (``cache_read``...), ``long_context``,
+    or a qualifier (``priority``, ``batch``...); flagged in reports."""
+    qualifiers: tuple[str, ...] = ()
+    """Billing qualifiers applied (``batch``, ``priority``...), see the module doc."""
+    retired: str = ""
+    """Bedrock end-of-life date (ISO 8601) when the model is retired or scheduled to be."""
+    operation: str = "chat"
+    """What the model is billed for: ``chat``, ``embeddings``."""
+    long_context: PriceEntry | None = None
+    """Rates of the whole request when its input exceeds :attr:`long_context_above`."""
+    long_context_above: int | None = None
+    """Input tokens (cache reads and writes included) above which :attr:`long_context` bills."""
+
+    @property
+    def status(self) -> str:
+        """Alias of :attr:`evidence` (the field's name before prices carried evidence)."""
+        return self.evidence
+
+    @property
+    def verified(self) -> bool:
+        """True when every part of the price is backed by a source (or given by the user)."""
+        return self.evidence not in _UNCONFIRMED and not self.unverified
 
     @property
     def worst_input(self) -> Decimal:
@@ -101,8 +167,19 @@ class PriceEntry:
         rates = (self.input, self.cache_write, self.cache_write_1h)
         return max(r for r in rates if r is not None)
 
+    def for_input(self, input_tokens: int) -> PriceEntry:
+        """The entry that bills a request of ``input_tokens`` (all input kinds).
+
+        A request above the long-context threshold is billed entirely at the long-context
+        rates; any other gets this entry.
+        """
+        above = self.long_context_above
+        if self.long_context is not None and above is not None and input_tokens > above:
+            return self.long_context
+        return self
+
     def cost(self, usage: Usage, *, cache_write_1h_tokens: int = 0) -> Decimal:
-        """Cost of one call's billed usage.
+        """Cost of one call's billed usage (long-context rates above the threshold).
 
         Args:
             usage: Billed tokens; ``input_tokens`` excludes cache reads and writes, as
@@ -110,6 +187,7 @@ class PriceEntry:
             cache_write_1h_tokens: How many of ``usage.cache_write_input_tokens`` were written
                 with the 1 hour TTL (see :func:`cache_write_1h_tokens`).
         """
+        entry = self.for_input(usage.total_input_tokens)
         one_hour = min(
             max(cache_write_1h_tokens, usage.cache_write_1h_input_tokens),
             usage.cache_write_input_tokens,
@@ -122,7 +200,7 @@ class PriceEntry:
             (five_min, "cache_write"),
             (one_hour, "cache_write_1h"),
         )
-        return sum((Decimal(n) * self._rate(kind) for n, kind in parts if n), _ZERO) / _THOUSAND
+        return sum((Decimal(n) * entry._rate(kind) for n, kind in parts if n), _ZERO) / _THOUSAND
 
     def _rate(self, kind: str) -> Decimal:
         rate: Decimal | None = getattr(self, kind)
@@ -140,19 +218,27 @@ class PriceEntry:
         )
         return fallback
 
-    def scaled(self, multiplier: Decimal) -> PriceEntry:
-        """The same entry with every rate multiplied (regional premiums)."""
+    def scaled(self, multiplier: Decimal, *, cache: bool = True) -> PriceEntry:
+        """The same entry with its rates multiplied (premiums, tiers, batch discounts).
+
+        Args:
+            multiplier: Factor applied to input and output (and the long-context tier).
+            cache: Scale the cache rates too (False keeps them, erring high).
+        """
 
         def scale(rate: Decimal | None) -> Decimal | None:
             return None if rate is None else rate * multiplier
 
-        return self.with_rates(
-            input=self.input * multiplier,
-            output=self.output * multiplier,
-            cache_read=scale(self.cache_read),
-            cache_write=scale(self.cache_write),
-            cache_write_1h=scale(self.cache_write_1h),
-        )
+        rates: dict[str, Decimal | None] = {
+            "input": self.input * multiplier,
+            "output": self.output * multiplier,
+        }
+        if cache:
+            rates.update({k: scale(getattr(self, k)) for k in _CACHE_KEYS})
+        long_context = self.long_context
+        if long_context is not None:
+            long_context = long_context.scaled(multiplier, cache=cache)
+        return replace(self.with_rates(**rates), long_context=long_context)
 
     def with_rates(self, **rates: Decimal | None) -> PriceEntry:
         """The same entry with some rates replaced (``input`` and ``output`` never None)."""
@@ -160,32 +246,43 @@ class PriceEntry:
         if unknown:
             raise ConfigurationError(f"unknown price fields {sorted(unknown)}")
         new_input, new_output = rates.get("input"), rates.get("output")
-        return PriceEntry(
+        return replace(
+            self,
             input=self.input if new_input is None else new_input,
             output=self.output if new_output is None else new_output,
             cache_read=rates.get("cache_read", self.cache_read),
             cache_write=rates.get("cache_write", self.cache_write),
             cache_write_1h=rates.get("cache_write_1h", self.cache_write_1h),
-            model_id=self.model_id,
-            name=self.name,
-            variant=self.variant,
-            source=self.source,
-            as_of=self.as_of,
-            status=self.status,
-            notes=self.notes,
         )
+
+    def unverified_note(self) -> str:
+        """What of this price is unconfirmed, in words (empty when all of it is backed)."""
+        if self.evidence in _UNCONFIRMED:
+            return f"every rate {self.evidence}"
+        return f"{', '.join(self.unverified)} unverified" if self.unverified else ""
 
 
 @dataclass(frozen=True)
 class GuardrailPrice:
-    """Price of one guardrail policy, in USD per 1,000 text units."""
+    """Price of one guardrail policy, in USD per 1,000 text units (images for image units)."""
 
     policy: str
     """:class:`GuardrailUsage` field name (``content_policy_units``...)."""
     price: Decimal | None
-    """Price per 1,000 text units; None when no figure could be confirmed."""
-    status: str = "unverified"
-    """Confidence in the figure, as for :attr:`PriceEntry.status`."""
+    """Price per 1,000 units; None when no figure could be confirmed."""
+    evidence: str = "unverified"
+    """Evidence level, as for :attr:`PriceEntry.evidence`."""
+    unit: str = "USD per 1,000 text units"
+    """Unit of :attr:`price`."""
+    source: str = ""
+    """URL the figure was read from."""
+    as_of: str = ""
+    """Date the figure was read."""
+
+    @property
+    def status(self) -> str:
+        """Alias of :attr:`evidence`."""
+        return self.evidence
 
 
 @dataclass(frozen=True)
@@ -198,32 +295,44 @@ class PriceTable:
     """Guardrail prices keyed by :class:`GuardrailUsage` field."""
     guardrail_source: str = ""
     """Where the guardrail prices come from."""
+    sections: Mapping[str, Any] = field(default_factory=dict)
+    """The table's other sections (``batch``, ``service_tiers``, ``rerank``...)."""
 
     def lookup(self, model_id: str) -> PriceEntry | None:
-        """Prices for ``model_id`` (any id, profile id or ARN), or None when unknown."""
-        base, variant = normalise_model_id(model_id)
+        """Prices for ``model_id`` (any id, profile id or ARN), or None when unknown.
+
+        Qualifiers (``priority:``...) are applied; no warning is raised (see :meth:`price`).
+        """
+        qualifiers, bare = split_qualifiers(model_id)
+        base, variant = normalise_model_id(bare)
         raw = self.models.get(base) or self._alias(base)
         if raw is None:
             return None
         entry = _entry(base, raw, variant)
         spec = (raw.get("variants") or {}).get(variant)
-        if not spec:
-            return entry
-        entry = replace(
-            entry,
-            status=spec.get("status", entry.status),
-            source=spec.get("source", entry.source),
-        )
-        if "multiplier" in spec:
-            entry = entry.scaled(Decimal(str(spec["multiplier"])))
-        overrides = {k: Decimal(str(spec[k])) for k in _RATE_KEYS if spec.get(k) is not None}
-        return entry.with_rates(**overrides)
+        if spec:
+            entry = replace(
+                entry,
+                evidence=spec.get("evidence", spec.get("status", entry.evidence)),
+                source=spec.get("source", entry.source),
+                as_of=spec.get("as_of", entry.as_of),
+                region_scope=spec.get("region_scope", entry.region_scope),
+                unverified=_union(entry.unverified, spec.get("unverified_rates")),
+            )
+            if "multiplier" in spec:
+                entry = entry.scaled(Decimal(str(spec["multiplier"])))
+            overrides = {k: Decimal(str(spec[k])) for k in _RATE_KEYS if spec.get(k) is not None}
+            entry = entry.with_rates(**overrides)
+        for qualifier in qualifiers:
+            entry = self._qualify(entry, qualifier, raw)
+        return entry
 
     def price(self, model_id: str, *, on_unknown: OnUnknown = "warn") -> PriceEntry:
         """Prices for ``model_id``, applying ``on_unknown`` when the table lacks it.
 
         Args:
-            model_id: Model id, inference-profile id or ARN.
+            model_id: Model id, inference-profile id or ARN, optionally qualified
+                (``batch:``, ``priority:``, ``flex:``, ``optimized:``; see the module doc).
             on_unknown: ``"warn"`` (default) warns and charges the dearest input and output
                 rates in the table, so a budget errs on the safe side; ``"error"`` raises
                 :class:`ConfigurationError`; a :class:`PriceEntry` warns and uses it.
@@ -233,6 +342,14 @@ class PriceTable:
         """
         entry = self.lookup(model_id)
         if entry is not None:
+            if entry.retired and entry.retired <= datetime.date.today().isoformat():
+                warnings.warn(
+                    f"{entry.name or entry.model_id} ({entry.model_id}) was retired on Bedrock "
+                    f"on {entry.retired}; priced for old logs, but calls to it fail: move to an "
+                    "active model",
+                    RetiredModelWarning,
+                    stacklevel=2,
+                )
             return entry
         if on_unknown == "error":
             raise ConfigurationError(
@@ -248,7 +365,16 @@ class PriceTable:
             UnknownModelPriceWarning,
             stacklevel=2,
         )
-        return replace(fallback, model_id=fallback.model_id or model_id)
+        entry = replace(fallback, model_id=fallback.model_id or model_id)
+        for qualifier in split_qualifiers(model_id)[0]:
+            entry = self._qualify(entry, qualifier, {})
+        return entry
+
+    def batch_price(self, model_id: str, *, on_unknown: OnUnknown = "warn") -> PriceEntry:
+        """Batch-inference prices of ``model_id`` (:func:`batch_price`)."""
+        if "batch" in split_qualifiers(model_id)[0]:
+            return self.price(model_id, on_unknown=on_unknown)
+        return self.price(f"batch:{model_id}", on_unknown=on_unknown)
 
     def guardrail_cost(self, usage: GuardrailUsage) -> Decimal:
         """Cost of the text units one guardrail evaluation billed."""
@@ -268,9 +394,98 @@ class PriceTable:
             total += Decimal(units) * price.price / _THOUSAND
         return total
 
+    def guardrail_unit_price(self, policies: Iterable[str] | None = None) -> Decimal:
+        """Price of one text unit through ``policies`` (every priced text policy when None).
+
+        Image units are left out: a text-length reservation has no images.
+        """
+        wanted = None if policies is None else set(policies)
+        return sum(
+            (
+                p.price
+                for name, p in self.guardrails.items()
+                if p.price is not None
+                and name != "content_policy_image_units"
+                and (wanted is None or name in wanted)
+            ),
+            _ZERO,
+        )
+
+    def rerank_cost(self, model_id: str, queries: int, documents: int = 0) -> Decimal:
+        """Cost of ``queries`` rerank queries (each billed per up to N documents).
+
+        Raises:
+            ConfigurationError: no rerank price for the model.
+        """
+        base = normalise_model_id(model_id)[0]
+        spec = (self.sections.get("rerank") or {}).get(base)
+        if not spec or spec.get("per_1k_queries") is None:
+            raise ConfigurationError(
+                f"no rerank price for {base!r}; add it under 'rerank' with load_prices(...)",
+                model_id=model_id,
+            )
+        per_query_docs = int(spec.get("documents_per_query") or 0)
+        units = queries
+        if per_query_docs and documents > per_query_docs * queries:
+            units = -(-documents // per_query_docs)
+        return Decimal(units) * Decimal(str(spec["per_1k_queries"])) / _THOUSAND
+
+    def unverified_for(self, row_ids: Iterable[str]) -> tuple[str, ...]:
+        """One line per priced id whose price is not fully confirmed (for reports).
+
+        ``row_ids`` are report rows' ids: model ids (qualified or not) and ``guardrail:<id>``.
+        """
+        lines: dict[str, str] = {}
+        for row_id in row_ids:
+            if row_id.startswith("guardrail:"):
+                open_ = sorted(n for n, p in self.guardrails.items() if p.evidence in _UNCONFIRMED)
+                if open_:
+                    lines["guardrail"] = f"guardrail prices: {', '.join(open_)} unverified"
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                entry = self.lookup(row_id)
+            note = "no price in the table (fallback)" if entry is None else entry.unverified_note()
+            if note:
+                lines[row_id] = f"{row_id}: {note}"
+        return tuple(lines[k] for k in sorted(lines))
+
     def entries(self) -> list[PriceEntry]:
         """Every model's base entry, sorted by model id (for ``bedrock-kit prices``)."""
         return [_entry(k, v, "global") for k, v in sorted(self.models.items())]
+
+    def _qualify(self, entry: PriceEntry, qualifier: str, raw: Mapping[str, Any]) -> PriceEntry:
+        section = raw.get(_QUALIFIER_SECTIONS[qualifier]) or {}
+        if qualifier in ("priority", "flex", "reserved"):
+            section = section.get(qualifier) or {}
+        shared = self.sections.get(_QUALIFIER_SECTIONS[qualifier]) or {}
+        if qualifier in ("priority", "flex", "reserved"):
+            shared = shared.get(qualifier) or {}
+        cache = qualifier != "batch"  # batch prices name no cache rates: keep on-demand ones
+        if section.get("input") is not None and raw.get("input") is not None:
+            # Explicit figures: scale by their ratio to Standard, so that the variant
+            # premium and the long-context tier carry over (the table's input and output
+            # ratios are equal; a test checks it).
+            factor = Decimal(str(section["input"])) / Decimal(str(raw["input"]))
+            evidence = str(section.get("evidence", "unverified"))
+        elif section.get("multiplier") is not None:
+            factor, evidence = Decimal(str(section["multiplier"])), str(section.get("evidence"))
+        elif qualifier == "batch" and shared.get("discount") is not None:
+            factor, evidence = Decimal(str(shared["discount"])), str(shared.get("evidence"))
+        elif shared.get("multiplier") is not None:
+            # A table-wide multiplier says nothing of this model: flagged unverified.
+            factor, evidence = Decimal(str(shared["multiplier"])), "unverified"
+        else:
+            warnings.warn(
+                f"no {qualifier} price for {entry.model_id or 'this model'}; charged at the "
+                "Standard on-demand rates",
+                UnknownPriceWarning,
+                stacklevel=3,
+            )
+            factor, evidence = _ONE, "unverified"
+        qualified = entry.scaled(factor, cache=cache)
+        unverified = entry.unverified + ((qualifier,) if evidence in _UNCONFIRMED else ())
+        return replace(qualified, qualifiers=(*entry.qualifiers, qualifier), unverified=unverified)
 
     def _alias(self, base: str) -> Mapping[str, Any] | None:
         for raw in self.models.values():
@@ -279,18 +494,19 @@ class PriceTable:
         return None
 
     def _dearest(self) -> PriceEntry:
-        known = self.entries()
+        known = [e for e in self.entries() if e.operation == "chat"] or self.entries()
         if not known:
             raise ConfigurationError("the price table is empty; pass a PriceEntry fallback")
         return PriceEntry(
             input=max(e.worst_input for e in known),
             output=max(e.output for e in known),
             name="fallback: dearest known rates",
-            status="fallback",
+            evidence="fallback",
         )
 
 
-_RATE_KEYS = ("input", "output", "cache_read", "cache_write", "cache_write_1h")
+def _union(have: tuple[str, ...], more: Iterable[str] | None) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((*have, *(more or ()))))
 
 
 def _decimal(raw: Mapping[str, Any], key: str, model_id: str) -> Decimal | None:
@@ -310,6 +526,17 @@ def _entry(model_id: str, raw: Mapping[str, Any], variant: str) -> PriceEntry:
     rates = {k: _decimal(raw, k, model_id) for k in _RATE_KEYS}
     if rates["input"] is None or rates["output"] is None:
         raise ConfigurationError(f"price entry {model_id!r} needs both 'input' and 'output'")
+    lifecycle = raw.get("lifecycle") or {}
+    unverified = tuple(raw.get("unverified_rates") or ())
+    long_raw = raw.get("long_context")
+    long_context = None
+    if long_raw:
+        inherited = {k: v for k, v in raw.items() if k not in ("long_context", *_RATE_KEYS)}
+        long_context = replace(
+            _entry(model_id, {**inherited, **long_raw}, variant),
+            notes=str(long_raw.get("note", "")),
+            unverified=unverified,
+        )
     return PriceEntry(
         input=rates["input"],
         output=rates["output"],
@@ -321,42 +548,27 @@ def _entry(model_id: str, raw: Mapping[str, Any], variant: str) -> PriceEntry:
         variant=variant,
         source=str(raw.get("source", "")),
         as_of=str(raw.get("as_of", "")),
-        status=str(raw.get("status", "unverified")),
+        evidence=str(raw.get("evidence", raw.get("status", "unverified"))),
         notes=str(raw.get("notes", "")),
+        unit=str(raw.get("unit", "USD per 1,000 tokens")),
+        region_scope=str(raw.get("region_scope", "")),
+        unverified=unverified,
+        retired=str(lifecycle.get("retired", "")),
+        operation=str(raw.get("operation", "chat")),
+        long_context=long_context,
+        long_context_above=int(long_raw["above_input_tokens"]) if long_raw else None,
     )
 
 
-def normalise_model_id(model_id: str) -> tuple[str, Variant]:
-    """Reduce any model reference to the price table's key and its profile variant.
+def batch_price(
+    model_id: str, *, prices: PriceTable | None = None, on_unknown: OnUnknown = "warn"
+) -> PriceEntry:
+    """The batch-inference price of ``model_id``: the model's batch figures where the table
+    has them, else 50% of on-demand (AWS docs). Cache rates stay at on-demand.
 
-    ``arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0``,
-    ``us.anthropic.claude-3-haiku-20240307-v1:0`` and ``anthropic.claude-3-haiku-20240307-v1``
-    all become ``anthropic.claude-3-haiku-20240307-v1``. Application inference profiles
-    and provisioned-model ARNs name no model, so they stay as they are (and are unknown).
-
-    Returns:
-        ``(key, variant)``: variant is ``global`` for ``global.`` ids, ``geo`` for
-        geography prefixes and ``in_region`` for bare ids.
+    The batch job code and the ledger (``batch:`` row ids) both price batches with it.
     """
-    model_id = model_id.strip().lower()
-    arn = _ARN_RESOURCE.match(model_id)
-    if arn:
-        if arn.group(1) not in _RESOLVABLE_ARNS:
-            return model_id, "in_region"
-        model_id = arn.group(2)
-    variant: Variant = "in_region"
-    profile = _PROFILE.match(model_id)
-    if profile:
-        variant = "global" if profile.group(1) == "global" else "geo"
-        model_id = model_id[profile.end() :]
-    # ":0" version suffixes and ":200k"-style context variants share the base price.
-    return model_id.split(":", 1)[0], variant
-
-
-def cache_write_1h_tokens(usage_wire: Mapping[str, Any] | None) -> int:
-    """Cache-write tokens with the 1 hour TTL, from a Converse ``usage.cacheDetails``."""
-    details = (usage_wire or {}).get("cacheDetails") or ()
-    return sum(int(d.get("inputTokens") or 0) for d in details if d.get("ttl") == "1h")
+    return (prices or default_prices()).batch_price(model_id, on_unknown=on_unknown)
 
 
 def _parse_guardrails(raw: Mapping[str, Any]) -> dict[str, GuardrailPrice]:
@@ -369,7 +581,12 @@ def _parse_guardrails(raw: Mapping[str, Any]) -> dict[str, GuardrailPrice]:
             )
         value = spec.get("price")
         prices[policy] = GuardrailPrice(
-            policy, None if value is None else Decimal(str(value)), spec.get("status", "")
+            policy,
+            None if value is None else Decimal(str(value)),
+            str(spec.get("evidence", spec.get("status", "unverified"))),
+            str(spec.get("unit", "USD per 1,000 text units")),
+            str(spec.get("source", raw.get("source", ""))),
+            str(spec.get("as_of", raw.get("as_of", ""))),
         )
     return prices
 
@@ -378,13 +595,19 @@ def _merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]
     models = {k: dict(v) for k, v in (base.get("models") or {}).items()}
     for model_id, entry in (overrides.get("models") or {}).items():
         key = normalise_model_id(model_id)[0]
-        models[key] = {**models.get(key, {}), "status": "user", **entry}
+        given = {**entry}
+        if any(k in given for k in _RATE_KEYS):
+            # The user's figures replace the packaged ones: drop their unverified flags.
+            given.setdefault("unverified_rates", [])
+        models[key] = {**models.get(key, {}), "evidence": "user", **given}
     guardrails = dict(base.get("guardrails") or {})
     if "guardrails" in overrides:
         policies = {**(guardrails.get("policies") or {})}
-        policies.update((overrides["guardrails"] or {}).get("policies") or {})
+        for name, spec in ((overrides["guardrails"] or {}).get("policies") or {}).items():
+            policies[name] = {"evidence": "user", **spec}
         guardrails = {**guardrails, **overrides["guardrails"], "policies": policies}
-    return {**base, "models": models, "guardrails": guardrails}
+    merged = {**base, **{k: v for k, v in overrides.items() if k not in ("models", "guardrails")}}
+    return {**merged, "models": models, "guardrails": guardrails}
 
 
 def _read_overrides(overrides: str | Path | Mapping[str, Any]) -> Mapping[str, Any]:
@@ -414,7 +637,8 @@ def load_prices(overrides: str | Path | Mapping[str, Any] | None = None) -> Pric
         overrides: A JSON file path or a dict shaped like ``prices.json``
             (``{"models": {"<model id>": {"input": "0.003", "output": "0.015", ...}}}``).
             Entries merge field by field into the packaged ones; model ids may be given in
-            any form (profile id, ARN, ``:0`` suffix). Prices are per 1,000 tokens.
+            any form (profile id, ARN, ``:0`` suffix). Prices are per 1,000 tokens. Other
+            sections (``rerank``, ``batch``, ``service_tiers``) replace the packaged ones.
 
     Raises:
         ConfigurationError: the overrides cannot be read or hold invalid prices.
@@ -427,6 +651,7 @@ def load_prices(overrides: str | Path | Mapping[str, Any] | None = None) -> Pric
         models=data.get("models") or {},
         guardrails=_parse_guardrails(guardrails),
         guardrail_source=str(guardrails.get("source", "")),
+        sections={k: v for k, v in data.items() if k not in ("models", "guardrails")},
     )
     table.entries()  # validate every entry now, not at the first call
     return table
@@ -436,32 +661,3 @@ def load_prices(overrides: str | Path | Mapping[str, Any] | None = None) -> Pric
 def default_prices() -> PriceTable:
     """The packaged price table (cached)."""
     return load_prices()
-
-
-def format_prices(table: PriceTable | None = None) -> str:
-    """The known prices as a plain-text table (what ``bedrock-kit prices`` prints)."""
-    table = table or default_prices()
-    header = ("model", "input", "output", "cache read", "cache write", "write 1h", "status")
-
-    def cell(rate: Decimal | None) -> str:
-        return format_usd(rate, exact=True)
-
-    rows = [
-        (e.model_id, cell(e.input), cell(e.output), cell(e.cache_read), cell(e.cache_write),
-         cell(e.cache_write_1h), e.status)
-        for e in table.entries()
-    ]  # fmt: skip
-    rows += [
-        (f"guardrail {g.policy}", cell(g.price), "", "", "", "", g.status)
-        for g in table.guardrails.values()
-    ]
-    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
-    lines = [
-        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-        for r in (header, *rows)
-    ]
-    note = (
-        "USD per 1,000 tokens (guardrails: per 1,000 text units); on-demand, global variant. "
-        "Sources and dates: bedrock_kit/core/budget/prices.json."
-    )
-    return "\n".join([*lines, "", note])

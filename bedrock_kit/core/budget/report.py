@@ -92,6 +92,9 @@ class BudgetReport:
     """The scope's limits."""
     reserved_cost: Decimal = _ZERO
     """Cost held by calls still in flight."""
+    unverified_prices: tuple[str, ...] = ()
+    """One line per priced row whose price no source in reach confirmed (see
+    :meth:`~bedrock_kit.core.budget.pricing.PriceTable.unverified_for`)."""
 
     @property
     def total(self) -> ModelUsage:
@@ -130,7 +133,8 @@ class BudgetReport:
             )
 
         rule = "-" * len(line(header))
-        return "\n".join([line(header), rule, *map(line, body[:-1]), rule, line(body[-1])])
+        flags = [f"unverified price: {note}" for note in self.unverified_prices]
+        return "\n".join([line(header), rule, *map(line, body[:-1]), rule, line(body[-1]), *flags])
 
     def __str__(self) -> str:
         return self.to_text()
@@ -149,7 +153,10 @@ class BudgetReport:
             for row in self._cells()
         )
         caption = html.escape(f"bedrock-kit budget: {self.scope}")
-        return f"<table><caption>{caption}</caption><tr>{head}</tr>{body}</table>"
+        flags = "".join(
+            f"<p>unverified price: {html.escape(n)}</p>" for n in self.unverified_prices
+        )
+        return f"<table><caption>{caption}</caption><tr>{head}</tr>{body}</table>{flags}"
 
 
 def guardrail_row(row_id: str, usage: GuardrailUsage, cost: Decimal) -> ModelUsage:

@@ -9,12 +9,13 @@ ApplyGuardrail call with qualified content, so it lives here too.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bedrock_kit.core.budget.operations import charging_guardrail, check_policies
 from bedrock_kit.core.guardrails import _wire as _w
 from bedrock_kit.core.guardrails.assessments import (
     GroundingFinding,
@@ -406,6 +407,14 @@ class GuardrailClient(OwnsClients):
         client: Injected boto3 ``bedrock-runtime`` client.
         async_client: Injected aiobotocore ``bedrock-runtime`` client.
         output_scope: Default ``outputScope`` of every call (``FULL`` or ``INTERVENTIONS``).
+        ledger: A budget :class:`~bedrock_kit.core.budget.ledger.Ledger`: every call is
+            reserved from its text length before it is sent (refused with
+            BudgetExceededError when it could cross a limit) and settled to the text units
+            the assessment billed, per policy, once per request id.
+        policies: The policies the guardrail has configured (``content``, ``topic``,
+            ``word``, ``sensitive_information``, ``contextual_grounding``,
+            ``automated_reasoning``), so the reservation holds only those; every priced
+            text policy when None.
     """
 
     def __init__(
@@ -417,6 +426,8 @@ class GuardrailClient(OwnsClients):
         client: Any = None,
         async_client: Any = None,
         output_scope: str | None = None,
+        ledger: Any = None,
+        policies: Sequence[str] | None = None,
     ) -> None:
         # Validate everything now, so a bad argument fails at construction.
         build_apply_guardrail_request(
@@ -425,6 +436,8 @@ class GuardrailClient(OwnsClients):
         self.guardrail_identifier = guardrail_identifier
         self.guardrail_version = check_version(guardrail_version)
         self.output_scope = output_scope
+        self.ledger = ledger
+        self.policies = check_policies(policies, guardrail_id=guardrail_identifier)
         self.pool = ClientPool(
             settings or ClientSettings(), _SERVICE, client=client, async_client=async_client
         )
@@ -460,6 +473,13 @@ class GuardrailClient(OwnsClients):
     def _label(self) -> str:
         return f"{self.guardrail_identifier} version {self.guardrail_version}"
 
+    def _charging(
+        self, request: Mapping[str, Any]
+    ) -> AbstractContextManager[Callable[[GuardrailUsage, str | None], Any]]:
+        return charging_guardrail(
+            self.ledger, self.guardrail_identifier, request_characters(request), self.policies
+        )
+
     def _parse(
         self, request: Mapping[str, Any], response: Mapping[str, Any], body: list[_Received]
     ) -> GuardrailResult:
@@ -487,9 +507,12 @@ class GuardrailClient(OwnsClients):
             BedrockKitError: When the call fails (translated AWS error).
         """
         request = self.build_request(content, source=source, output_scope=output_scope)
-        with self._errors(), _received(self._label, self.guardrail_identifier) as body:
-            response = _watched(self.pool.client).apply_guardrail(**request)
-        return self._parse(request, response, body)
+        with self._charging(request) as settle:
+            with self._errors(), _received(self._label, self.guardrail_identifier) as body:
+                response = _watched(self.pool.client).apply_guardrail(**request)
+            result = self._parse(request, response, body)
+            settle(result.usage, result.request_id)
+        return result
 
     async def aapply(
         self,
@@ -500,10 +523,13 @@ class GuardrailClient(OwnsClients):
     ) -> GuardrailResult:
         """Async :meth:`apply` (aiobotocore, no threads)."""
         request = self.build_request(content, source=source, output_scope=output_scope)
-        with self._errors(), _received(self._label, self.guardrail_identifier) as body:
-            client = _watched(await self.pool.async_client())
-            response = await client.apply_guardrail(**request)
-        return self._parse(request, response, body)
+        with self._charging(request) as settle:
+            with self._errors(), _received(self._label, self.guardrail_identifier) as body:
+                client = _watched(await self.pool.async_client())
+                response = await client.apply_guardrail(**request)
+            result = self._parse(request, response, body)
+            settle(result.usage, result.request_id)
+        return result
 
     def check_grounding(
         self, answer: str, grounding_source: str | Sequence[str], query: str | None = None

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+from bedrock_kit.core.budget.operations import ModelTokenCharge, charging_model_tokens
 from bedrock_kit.core.chat.converse import request_id_of
 from bedrock_kit.core.chat.types import GuardrailConfig
 from bedrock_kit.core.knowledge_bases.filters import OPERATORS, F, Filter, coerce_filter
@@ -443,27 +444,68 @@ class KnowledgeBaseRuntime(OwnsClients):
             return self._errors(call.knowledge_base_id)
         return self._errors(call.model, "model")  # external sources: no knowledge base
 
-    def generate(self, call: GenerationCall) -> GenerationResult:
-        """Send one RetrieveAndGenerate request."""
-        with self._call_errors(call):
-            client = self.pool.client
-            request = call.to_request(_region_of(client))
-            return parse_generation_response(client.retrieve_and_generate(**request))
+    def _charging(
+        self, call: GenerationCall, ledger: Any, max_tokens_per_invocation: int | None
+    ) -> Any:
+        what = f"RetrieveAndGenerate on {call.knowledge_base_id or 'external sources'}"
+        return charging_model_tokens(
+            ledger, f"retrieval:{call.model}", max_tokens_per_invocation, what=what
+        )
 
-    async def agenerate(self, call: GenerationCall) -> GenerationResult:
+    def generate(
+        self,
+        call: GenerationCall,
+        *,
+        ledger: Any = None,
+        max_tokens_per_invocation: int | None = None,
+    ) -> GenerationResult:
+        """Send one RetrieveAndGenerate request.
+
+        With a ``ledger``, ``max_tokens_per_invocation`` (the most model tokens the call may
+        bill: query, retrieved passages and answer) is held before the request and charged
+        in full after it, since RetrieveAndGenerate reports no token usage (counted in the
+        report's ``no usage`` column). Without a cap, a ledger refuses the call
+        (ConfigurationError).
+        """
+        with self._charging(call, ledger, max_tokens_per_invocation) as charge:
+            with self._call_errors(call):
+                client = self.pool.client
+                request = call.to_request(_region_of(client))
+                result = parse_generation_response(client.retrieve_and_generate(**request))
+            return _charged(charge, result)
+
+    async def agenerate(
+        self,
+        call: GenerationCall,
+        *,
+        ledger: Any = None,
+        max_tokens_per_invocation: int | None = None,
+    ) -> GenerationResult:
         """Async :meth:`generate`."""
-        with self._call_errors(call):
-            client = await self.pool.async_client()
-            request = call.to_request(_region_of(client))
-            return parse_generation_response(await client.retrieve_and_generate(**request))
+        with self._charging(call, ledger, max_tokens_per_invocation) as charge:
+            with self._call_errors(call):
+                client = await self.pool.async_client()
+                request = call.to_request(_region_of(client))
+                response = await client.retrieve_and_generate(**request)
+                result = parse_generation_response(response)
+            return _charged(charge, result)
 
     def stream_generate(
-        self, call: GenerationCall
+        self,
+        call: GenerationCall,
+        *,
+        ledger: Any = None,
+        max_tokens_per_invocation: int | None = None,
     ) -> Iterator[GenerationDelta | GenerationCompletedDelta]:
-        """Send one RetrieveAndGenerateStream request; yield its deltas."""
-        with self._call_errors(call):
+        """Send one RetrieveAndGenerateStream request; yield its deltas (``ledger``: as
+        :meth:`generate`)."""
+        with (
+            self._charging(call, ledger, max_tokens_per_invocation) as charge,
+            self._call_errors(call),
+        ):
             client = self.pool.client
             response = client.retrieve_and_generate_stream(**call.to_request(_region_of(client)))
+            _sent(charge)
             reducer = _stream_reducer(response)
             events = response["stream"]
             try:
@@ -472,16 +514,26 @@ class KnowledgeBaseRuntime(OwnsClients):
                         yield from reducer.handle(event)
             finally:
                 events.close()
-            yield reducer.finish()
+            final = reducer.finish()
+            _charged(charge, final.result)
+            yield final
 
     async def astream_generate(
-        self, call: GenerationCall
+        self,
+        call: GenerationCall,
+        *,
+        ledger: Any = None,
+        max_tokens_per_invocation: int | None = None,
     ) -> AsyncIterator[GenerationDelta | GenerationCompletedDelta]:
         """Async :meth:`stream_generate`."""
-        with self._call_errors(call):
+        with (
+            self._charging(call, ledger, max_tokens_per_invocation) as charge,
+            self._call_errors(call),
+        ):
             client = await self.pool.async_client()
             request = call.to_request(_region_of(client))
             response = await client.retrieve_and_generate_stream(**request)
+            _sent(charge)
             reducer = _stream_reducer(response)
             events = response["stream"]
             try:
@@ -492,4 +544,19 @@ class KnowledgeBaseRuntime(OwnsClients):
             finally:
                 close = getattr(events, "close", None) or events._raw_stream.close
                 await _maybe_await(close())
-            yield reducer.finish()
+            final = reducer.finish()
+            _charged(charge, final.result)
+            yield final
+
+
+def _sent(charge: ModelTokenCharge | None) -> None:
+    if charge is not None:
+        charge.sent()
+
+
+def _charged(charge: ModelTokenCharge | None, result: GenerationResult) -> GenerationResult:
+    """Charge the hold: RetrieveAndGenerate reports no tokens, so the whole cap is billed."""
+    if charge is not None:
+        charge.sent()
+        charge.settle(None, result.request_id)
+    return result

@@ -9,11 +9,11 @@ import pytest
 
 from bedrock_kit import BudgetExceededError, Ledger, Limits
 from bedrock_kit.core.budget.money import format_usd
-from bedrock_kit.core.budget.pricing import format_prices
+from bedrock_kit.core.budget.price_text import format_prices
 from bedrock_kit.core.chat.types import Usage
 
 UNREADABLE = re.compile(r"\dE-\d|Decimal\(")
-MODEL = "anthropic.claude-3-5-haiku-20241022-v1:0"
+MODEL = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
 
 
 @pytest.mark.parametrize(
