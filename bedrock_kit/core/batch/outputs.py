@@ -108,11 +108,20 @@ def batch_cost(
     prices: PriceTable | None = None,
     discount: Decimal = BATCH_DISCOUNT,
 ) -> BatchCost:
-    """Price a manifest's tokens at the batch rate (``discount`` of on-demand)."""
+    """Price a manifest's tokens at the batch rate, next to the on-demand price.
+
+    The batch rate is the price table's (:func:`~bedrock_kit.core.budget.pricing.batch_price`:
+    the model's batch figures where published, else 50% of on-demand); a ``discount`` other
+    than the default prices the batch at that fraction of on-demand instead (1: ran online).
+    """
     table = prices or default_prices()
     usage = Usage(manifest.input_tokens, manifest.output_tokens)
     on_demand = table.price(model_id).cost(usage)
-    return BatchCost(on_demand * discount, on_demand, manifest.input_tokens, manifest.output_tokens)
+    if discount == BATCH_DISCOUNT:
+        batch = table.batch_price(model_id).cost(usage)
+    else:
+        batch = on_demand * discount
+    return BatchCost(batch, on_demand, manifest.input_tokens, manifest.output_tokens)
 
 
 def parse_manifest(raw: bytes, *, job_arn: str | None = None) -> BatchManifest:
