@@ -9,6 +9,7 @@ from typing import Any
 
 from bedrock_kit.testing import rules as local_rules
 from bedrock_kit.testing import scripts
+from bedrock_kit.testing.flows import echo_flow_reply
 from bedrock_kit.testing.replies import Reply
 
 _LATENCY_MS = 1
@@ -83,6 +84,7 @@ _DEFAULTS = {
     "Converse": _converse,
     "ConverseStream": _converse_stream,
     "CountTokens": _count_tokens,
+    "InvokeFlow": lambda body, answers: echo_flow_reply(body),
 }
 
 _Ruled = Callable[[Mapping[str, Any], local_rules.LocalRules, Mapping[str, str]], Reply | None]

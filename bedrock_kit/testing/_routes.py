@@ -50,6 +50,22 @@ _ONLY_OPERATIONS["bedrock"] = _ONLY_OPERATIONS.get("bedrock", frozenset()) | (
     _CUSTOMIZATION_OPERATIONS
 )
 
+# Prompt Management (issue 21, branch flows): prompt CRUD and versions, answered by
+# LocalBedrock's prompt store (testing/_prompt_store.py) when nothing is scripted.
+_PROMPT_OPERATIONS = frozenset(
+    {
+        "CreatePrompt",
+        "GetPrompt",
+        "UpdatePrompt",
+        "DeletePrompt",
+        "CreatePromptVersion",
+        "ListPrompts",
+    }
+)
+_ONLY_OPERATIONS["bedrock-agent"] = _ONLY_OPERATIONS.get("bedrock-agent", frozenset()) | (
+    _PROMPT_OPERATIONS
+)
+
 _LABEL = re.compile(r"\{([A-Za-z0-9_]+)(\+?)\}")
 
 

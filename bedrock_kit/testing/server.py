@@ -24,6 +24,7 @@ from urllib.parse import parse_qs
 
 from bedrock_kit.testing import _routes
 from bedrock_kit.testing._defaults import DefaultAnswers, default_reply
+from bedrock_kit.testing._prompt_store import PROMPT_OPERATIONS, PromptStore
 from bedrock_kit.testing.replies import Reply, build_frames
 from bedrock_kit.testing.rules import LocalRules
 
@@ -362,6 +363,8 @@ class LocalBedrock:
         self._requests: list[ReceivedRequest] = []
         self._connections: set[socket.socket] = set()
         self._defaults: dict[str, ReplySource] = {}
+        self.prompts = PromptStore()
+        """Prompt Management state: prompts created here are served back (GetPrompt...)."""
 
     # -- lifecycle
 
@@ -520,6 +523,8 @@ class LocalBedrock:
         with self._lock:
             queue = self._scripts.get(operation)
             source = queue.popleft() if queue else self._defaults.get(operation)
+        if source is None and operation in PROMPT_OPERATIONS:
+            source = self.prompts.reply
         reply = _materialise(source, request, self.answers)
         if reply.kind == "reset" and reply.after_bytes is not None and reply.cut is None:
             # A bare reset(after_bytes=N) cuts what the operation would have answered.
