@@ -80,11 +80,16 @@ def _count_tokens(body: Mapping[str, Any], answers: DefaultAnswers) -> Reply:
     return Reply.json({"inputTokens": tokens})
 
 
+def _invoke_flow(body: Mapping[str, Any], answers: DefaultAnswers) -> Reply:
+    del answers
+    return echo_flow_reply(body)
+
+
 _DEFAULTS = {
     "Converse": _converse,
     "ConverseStream": _converse_stream,
     "CountTokens": _count_tokens,
-    "InvokeFlow": lambda body, answers: echo_flow_reply(body),
+    "InvokeFlow": _invoke_flow,
 }
 
 _Ruled = Callable[[Mapping[str, Any], local_rules.LocalRules, Mapping[str, str]], Reply | None]
