@@ -12,6 +12,7 @@ from bedrock_kit.langchain.agents import BedrockAgentRunnable, BedrockAgentTool
 from bedrock_kit.langchain.budget import TokenBudgetCallbackHandler, token_budget
 from bedrock_kit.langchain.chat import ChatBedrockKit
 from bedrock_kit.langchain.embeddings import BedrockKitEmbeddings
+from bedrock_kit.langchain.flows import BedrockFlowRunnable
 from bedrock_kit.langchain.guardrails import (
     BedrockGroundingCheck,
     BedrockGuardrail,
@@ -21,7 +22,13 @@ from bedrock_kit.langchain.knowledge_bases import (
     BedrockKnowledgeBaseRetriever,
     BedrockRetrieveAndGenerate,
 )
-from bedrock_kit.langchain.prompts import aload_prompt, chat_model_for_prompt, load_prompt
+from bedrock_kit.langchain.prompts import (
+    aload_prompt,
+    apublish_prompt,
+    chat_model_for_prompt,
+    load_prompt,
+    publish_prompt,
+)
 from bedrock_kit.langchain.tools import (
     action_group_lambda_handler,
     to_tool_spec,
@@ -36,6 +43,7 @@ LOAD_MAPPINGS = load_mappings(
     BedrockKnowledgeBaseRetriever,
     BedrockRetrieveAndGenerate,
     BedrockAgentRunnable,
+    BedrockFlowRunnable,
 )
 """``loads(..., additional_import_mappings=LOAD_MAPPINGS, valid_namespaces=["bedrock_kit"])``
 admits bedrock-kit's serializable runnables (and nothing else of bedrock-kit)."""
@@ -44,6 +52,7 @@ __all__ = [
     "LOAD_MAPPINGS",
     "BedrockAgentRunnable",
     "BedrockAgentTool",
+    "BedrockFlowRunnable",
     "BedrockGroundingCheck",
     "BedrockGuardrail",
     "BedrockKitEmbeddings",
@@ -54,8 +63,10 @@ __all__ = [
     "TokenBudgetCallbackHandler",
     "action_group_lambda_handler",
     "aload_prompt",
+    "apublish_prompt",
     "chat_model_for_prompt",
     "load_prompt",
+    "publish_prompt",
     "to_tool_spec",
     "token_budget",
     "tools_to_action_group",

@@ -15,6 +15,12 @@ from bedrock_kit.llama_index.agents import BedrockAgentQueryEngine
 from bedrock_kit.llama_index.budget import BudgetEventHandler, TokenBudgetHandler
 from bedrock_kit.llama_index.chat import BedrockKitLLM
 from bedrock_kit.llama_index.embeddings import BedrockKitEmbedding
+from bedrock_kit.llama_index.flows import (
+    BedrockFlow,
+    BedrockFlowWorkflow,
+    FlowQuestionEvent,
+    FlowStreamEvent,
+)
 from bedrock_kit.llama_index.guardrails import (
     BedrockGuardrail,
     BedrockGuardrailNodePostprocessor,
@@ -24,7 +30,13 @@ from bedrock_kit.llama_index.knowledge_bases import (
     BedrockKnowledgeBaseRetriever,
     BedrockRetrieveAndGenerateQueryEngine,
 )
-from bedrock_kit.llama_index.prompts import aload_prompt, llm_for_prompt, load_prompt
+from bedrock_kit.llama_index.prompts import (
+    aload_prompt,
+    apublish_prompt,
+    llm_for_prompt,
+    load_prompt,
+    publish_prompt,
+)
 from bedrock_kit.llama_index.tools import (
     action_group_lambda_handler,
     to_tool_spec,
@@ -33,6 +45,8 @@ from bedrock_kit.llama_index.tools import (
 
 __all__ = [
     "BedrockAgentQueryEngine",
+    "BedrockFlow",
+    "BedrockFlowWorkflow",
     "BedrockGuardrail",
     "BedrockGuardrailNodePostprocessor",
     "BedrockKitEmbedding",
@@ -40,13 +54,17 @@ __all__ = [
     "BedrockKnowledgeBaseRetriever",
     "BedrockRetrieveAndGenerateQueryEngine",
     "BudgetEventHandler",
+    "FlowQuestionEvent",
+    "FlowStreamEvent",
     "GuardedQueryEngine",
     "TokenBudgetHandler",
     "ToolCallMissingError",
     "action_group_lambda_handler",
     "aload_prompt",
+    "apublish_prompt",
     "llm_for_prompt",
     "load_prompt",
+    "publish_prompt",
     "to_tool_spec",
     "tools_to_action_group",
 ]

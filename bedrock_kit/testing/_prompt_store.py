@@ -12,12 +12,23 @@ import random
 import string
 import threading
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from bedrock_kit.testing.replies import Reply
 
-if TYPE_CHECKING:
-    from bedrock_kit.testing.server import ReceivedRequest
+
+class _Request(Protocol):
+    """What the store reads of a ``ReceivedRequest`` (server.py imports this module)."""
+
+    @property
+    def operation(self) -> str: ...
+    @property
+    def body(self) -> Any: ...
+    @property
+    def path_params(self) -> dict[str, str]: ...
+    @property
+    def query(self) -> dict[str, list[str]] | None: ...
+
 
 PROMPT_OPERATIONS = frozenset(
     {
@@ -67,7 +78,7 @@ class PromptStore:
         tail = identifier.rsplit("/", 1)[-1]
         return tail.split(":", 1)[0]
 
-    def reply(self, request: ReceivedRequest) -> Reply:
+    def reply(self, request: _Request) -> Reply:
         """The answer to one Prompt Management request."""
         body = request.body if isinstance(request.body, dict) else {}
         query = {k: v[0] for k, v in (request.query or {}).items() if v}
