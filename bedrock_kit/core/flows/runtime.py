@@ -52,6 +52,42 @@ _FLOW_FAILURES = frozenset(
     {"DependencyFailedException", "BadGatewayException", "ConflictException"}
 )
 _NOT_JSON = " (botocore decodes an event payload that is not JSON to an empty event)"
+_UNKNOWN = "__bedrock_kit_unknown_event__"
+
+
+class _KeepUnknownEvents:
+    """Wraps an event stream's parser so an event of an unknown type is not dropped.
+
+    botocore (and aiobotocore) parse an event whose ``:event-type`` the service model does
+    not know to ``{}`` and their iterators skip it: a flow's new event type would vanish.
+    This parser marks it instead, and :meth:`_FlowCall.feed` refuses it by name.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def parse(self, response: Mapping[str, Any], shape: Any) -> Any:
+        parsed = self._inner.parse(response, shape)
+        if inspect.isawaitable(parsed):
+            return self._aparse(parsed, response)
+        return self._mark(parsed, response)
+
+    async def _aparse(self, parsed: Any, response: Mapping[str, Any]) -> Any:
+        return self._mark(await parsed, response)
+
+    @staticmethod
+    def _mark(parsed: Any, response: Mapping[str, Any]) -> Any:
+        if parsed or response.get("status_code") != 200:
+            return parsed
+        headers = response.get("headers") or {}
+        return {_UNKNOWN: {"eventType": str(headers.get(":event-type"))}}
+
+
+def _keep_unknown_events(events: Any) -> Any:
+    # botocore's EventStream and aiobotocore's AioEventStream hold their parser here.
+    if hasattr(events, "_parser"):
+        events._parser = _KeepUnknownEvents(events._parser)
+    return events
 
 
 @dataclass(frozen=True)
@@ -175,7 +211,7 @@ class _FlowCall:
         with r.guard(response):
             found = r.opt_text(response.get("executionId"), "executionId")
         self.execution_id = found or self.execution_id
-        return event_stream_of(response, "responseStream", r)
+        return _keep_unknown_events(event_stream_of(response, "responseStream", r))
 
     def feed(self, event: Mapping[str, Any]) -> list[FlowEvent]:
         """Typed events of one stream event (exception events raise in botocore already).
@@ -194,6 +230,11 @@ class _FlowCall:
                 )
             out: list[FlowEvent] = []
             for key, body in event.items():
+                if key == _UNKNOWN:
+                    raise r.malformed(
+                        f"event type {body.get('eventType')!r} is not one this version "
+                        "knows; it cannot be dropped silently"
+                    )
                 handler = _HANDLERS.get(key)
                 if handler is None:
                     raise r.malformed(f"unknown event type {key!r}", event)
@@ -293,6 +334,8 @@ class _FlowCall:
         except FlowExecutionError:
             raise
         except BedrockKitError as exc:
+            if exc.model_id == self.flow and exc.resource == "model":
+                exc.resource = "flow"  # raised by a WireReader, which names no resource kind
             if exc.error_code not in _FLOW_FAILURES:
                 raise
             raise FlowExecutionError(
@@ -366,7 +409,8 @@ class FlowRuntime(OwnsClients):
                     yield from call.feed(event)
             finally:
                 events.close()
-        yield call.finish()
+            completed = call.finish()
+        yield completed
 
     async def astream(self, request: Mapping[str, Any]) -> AsyncIterator[FlowEvent]:
         """Async :meth:`stream` over aiobotocore."""
@@ -380,7 +424,8 @@ class FlowRuntime(OwnsClients):
                         yield item
             finally:
                 await _aclose(events)
-        yield call.finish()
+            completed = call.finish()
+        yield completed
 
     def invoke(self, request: Mapping[str, Any]) -> FlowResult:
         """Run a flow to the end; see :meth:`stream`."""
