@@ -361,7 +361,10 @@ def _publish_plan(
                 break
     created = draft_updated = False
     if prompt_id is None:
-        response = yield ("create_prompt", _prompt_request(spec, variant))
+        # The content hash as idempotency token: a retried create makes one prompt, and
+        # the request is the same bytes every time (botocore would make up a random one).
+        request = {**_prompt_request(spec, variant), "clientToken": digest}
+        response = yield ("create_prompt", request)
         prompt_id = r.text(
             r.obj(response, "CreatePrompt").get("id"), "CreatePrompt.id", empty=False
         )
@@ -402,7 +405,8 @@ def _publish_plan(
                     new_version=False,
                 )
     response = r.obj(
-        (yield ("create_prompt_version", {"promptIdentifier": prompt_id})), "CreatePromptVersion"
+        (yield ("create_prompt_version", {"promptIdentifier": prompt_id, "clientToken": digest})),
+        "CreatePromptVersion",
     )
     return PublishedPrompt(
         id=prompt_id,
