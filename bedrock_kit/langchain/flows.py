@@ -35,7 +35,7 @@ from bedrock_kit.core.flows.runtime import FlowEvent, FlowResult, FlowRuntime
 from bedrock_kit.langchain._client import BedrockClientArgs
 from bedrock_kit.langchain._serial import LangChainSerializable
 
-__all__ = ["BedrockFlowRunnable"]
+__all__ = ["BedrockFlowRunnable", "FlowInput", "FlowResult"]
 
 
 class BedrockFlowRunnable(LangChainSerializable, BedrockClientArgs, RunnableSerializable[Any, Any]):

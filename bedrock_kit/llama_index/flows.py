@@ -51,7 +51,14 @@ from bedrock_kit.core.transport.clients import client_settings_from
 from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.errors import ConfigurationError
 
-__all__ = ["BedrockFlow", "BedrockFlowWorkflow", "FlowQuestionEvent", "FlowStreamEvent"]
+__all__ = [
+    "BedrockFlow",
+    "BedrockFlowWorkflow",
+    "FlowInput",
+    "FlowQuestionEvent",
+    "FlowResult",
+    "FlowStreamEvent",
+]
 
 
 class BedrockFlow(OwnsClients):

@@ -141,3 +141,28 @@ def test_bad_configuration_and_call_arguments_are_refused(server: LocalBedrock) 
     with pytest.raises(UnknownArgumentError):
         _flow(server).invoke("x", executon_id="e")
     assert server.requests == []
+
+
+def test_dumps_and_loads_keep_configuration_not_secrets() -> None:
+    from langchain_core.load import dumps, loads
+
+    from bedrock_kit.langchain import LOAD_MAPPINGS
+
+    flow = BedrockFlowRunnable(
+        flow_id=FLOW,
+        flow_alias_id=ALIAS,
+        input_node="Start",
+        aws_access_key_id="AKIAFLOWTEST0000",
+        aws_secret_access_key="flow-secret-value",
+    )
+    text = dumps(flow)
+    assert "flow-secret-value" not in text and "AKIAFLOWTEST0000" not in text
+    loaded = loads(
+        text,
+        allowed_objects="core",
+        valid_namespaces=["bedrock_kit"],
+        additional_import_mappings=LOAD_MAPPINGS,
+        secrets_map={"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"},
+    )
+    assert isinstance(loaded, BedrockFlowRunnable)
+    assert (loaded.flow_id, loaded.input_node) == (FLOW, "Start")
