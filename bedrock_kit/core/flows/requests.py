@@ -76,7 +76,7 @@ class FlowInput:
 
 
 def _check_name(value: Any, what: str) -> None:
-    if not isinstance(value, str) or not _NODE_NAME.match(value):
+    if not isinstance(value, str) or not _NODE_NAME.fullmatch(value):
         raise ConfigurationError(
             f"{what}={value!r} is not a flow node name (a letter, then letters, digits and "
             "single underscores, at most 100 characters)"
@@ -161,9 +161,9 @@ def build_invoke_flow_request(
     Raises:
         ConfigurationError: A bad id, input or option.
     """
-    if not isinstance(flow_id, str) or not _FLOW_ID.match(flow_id):
+    if not isinstance(flow_id, str) or not _FLOW_ID.fullmatch(flow_id):
         raise ConfigurationError(f"flow_id must be a 10-character flow id or ARN, got {flow_id!r}")
-    if not isinstance(flow_alias_id, str) or not _ALIAS_ID.match(flow_alias_id):
+    if not isinstance(flow_alias_id, str) or not _ALIAS_ID.fullmatch(flow_alias_id):
         raise ConfigurationError(
             f"flow_alias_id must be an alias id, an alias ARN or TSTALIASID, got {flow_alias_id!r}"
         )
@@ -174,7 +174,7 @@ def build_invoke_flow_request(
         "enableTrace": bool(enable_trace),
     }
     if execution_id is not None:
-        if not isinstance(execution_id, str) or not _EXECUTION_ID.match(execution_id):
+        if not isinstance(execution_id, str) or not _EXECUTION_ID.fullmatch(execution_id):
             raise ConfigurationError(
                 f"execution_id must be 2-100 of [0-9a-zA-Z._:-], got {execution_id!r}"
             )

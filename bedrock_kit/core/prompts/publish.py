@@ -47,6 +47,9 @@ HASH_KEY = "bedrock-kit:template-sha256"
 # botocore's bedrock-agent patterns.
 _VARIABLE_NAME = re.compile(r"^([0-9a-zA-Z][_-]?){1,100}$")
 _PROMPT_NAME = re.compile(r"^([0-9a-zA-Z][_-]?){1,100}$")
+_PROMPT_ID = re.compile(
+    r"[0-9a-zA-Z]{10}|arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:prompt/[0-9a-zA-Z]{10}"
+)
 _LLAMA_FIELD = re.compile(r"\{([^{}]+)\}")
 _ROLES = ("system", "user", "assistant")
 _MAX_DESCRIPTION = 200
@@ -217,10 +220,10 @@ def _inference(config: InferenceConfig) -> dict[str, Any]:
 
 def _check_spec(spec: PromptSpec) -> list[str]:
     problems = list(spec.problems)
-    if not isinstance(spec.name, str) or not _PROMPT_NAME.match(spec.name):
+    if not isinstance(spec.name, str) or not _PROMPT_NAME.fullmatch(spec.name):
         problems.append(f"name={spec.name!r} is not a prompt name ([0-9a-zA-Z][_-]?, 1-100)")
     for name in spec.input_variables:
-        if not _VARIABLE_NAME.match(name):
+        if not _VARIABLE_NAME.fullmatch(name):
             problems.append(
                 f"variable {name!r} is not a Bedrock variable name (letters and digits, "
                 "single - or _ between them, at most 100)"
@@ -420,13 +423,9 @@ def _publish_plan(
 
 
 def _check_prompt_id(prompt_id: str | None) -> None:
-    if prompt_id is not None and (
-        not isinstance(prompt_id, str)
-        or not re.match(
-            r"^([0-9a-zA-Z]{10}|arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:prompt/[0-9a-zA-Z]{10})$",
-            prompt_id,
-        )
-    ):
+    if prompt_id is None:
+        return
+    if not isinstance(prompt_id, str) or not _PROMPT_ID.fullmatch(prompt_id):
         raise ConfigurationError(
             f"prompt_id must be a 10-character prompt id or a prompt ARN, got {prompt_id!r}"
         )
