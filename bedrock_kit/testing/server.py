@@ -312,10 +312,12 @@ class LocalBedrock:
     """A Bedrock-compatible HTTP server in a background thread.
 
     Serves every operation of ``bedrock-runtime`` and ``bedrock-agent-runtime``, routed by
-    botocore's service models. Converse, ConverseStream and CountTokens have default echo
-    replies; ApplyGuardrail, Retrieve, RetrieveAndGenerate(Stream), InvokeAgent,
-    InvokeInlineAgent and embedding InvokeModel calls answer by ``rules``
-    (:mod:`bedrock_kit.testing.rules`); other operations answer 500 unless scripted.
+    botocore's service models. Converse, ConverseStream, CountTokens and InvokeFlow have
+    default echo replies; Prompt Management (CreatePrompt, GetPrompt, UpdatePrompt,
+    CreatePromptVersion, ListPrompts, DeletePrompt) is served from :attr:`prompts`;
+    ApplyGuardrail, Retrieve, RetrieveAndGenerate(Stream), InvokeAgent, InvokeInlineAgent
+    and embedding InvokeModel calls answer by ``rules`` (:mod:`bedrock_kit.testing.rules`);
+    other operations answer 500 unless scripted.
     Any credentials are accepted; :meth:`client_kwargs` gives dummy ones.
 
     Args:
@@ -507,10 +509,11 @@ class LocalBedrock:
         return [request for request in self.requests if request.operation == operation]
 
     def clear(self) -> None:
-        """Forget received requests and unsent scripted replies."""
+        """Forget received requests, unsent scripted replies and stored prompts."""
         with self._lock:
             self._requests.clear()
             self._scripts.clear()
+        self.prompts = PromptStore()
 
     # -- used by the handler threads
 

@@ -196,3 +196,14 @@ def test_scripts_still_win_over_the_store(
     agent = make_client("bedrock-agent")
     with pytest.raises(agent.exceptions.ThrottlingException):
         agent.get_prompt(promptIdentifier="PRMT123456")
+
+
+def test_clear_forgets_stored_prompts(
+    server: LocalBedrock, make_client: Callable[..., Any]
+) -> None:
+    agent = make_client("bedrock-agent")
+    created = agent.create_prompt(name="kept", variants=[VARIANT])
+    server.clear()
+    with pytest.raises(agent.exceptions.ResourceNotFoundException):
+        agent.get_prompt(promptIdentifier=created["id"])
+    assert agent.create_prompt(name="kept", variants=[VARIANT])["id"] != created["id"]
