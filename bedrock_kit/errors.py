@@ -34,6 +34,7 @@ __all__ = [
     "CustomizationJobError",
     "DeadlineExceededError",
     "DocumentIngestionError",
+    "FlowExecutionError",
     "GuardrailInterventionError",
     "IncompleteStreamError",
     "IngestionJobError",
@@ -51,6 +52,7 @@ __all__ = [
     "ThrottlingError",
     "TrainingDataError",
     "UnknownArgumentError",
+    "UnsupportedTemplateError",
     "translate_errors",
 ]
 
@@ -459,6 +461,46 @@ class AgentPreparationError(BedrockKitError):
         self.status = status
         self.failure_reasons = tuple(failure_reasons)
         self.recommended_actions = tuple(recommended_actions)
+
+
+class FlowExecutionError(BedrockKitError):
+    """A Prompt Flow failed: a failure event in its stream (``dependencyFailedException``,
+    ``badGatewayException``, ``conflictException``) or a ``completionReason`` that is
+    neither ``SUCCESS`` nor ``INPUT_REQUIRED``.
+
+    Attributes:
+        partial: What the flow produced before it failed (a ``FlowResult``: outputs, traces).
+        completion_reason: The flow's ``completionReason``, when it sent one.
+        execution_id: The flow execution id, when Bedrock sent one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        partial: Any = None,
+        completion_reason: str | None = None,
+        execution_id: str | None = None,
+        **context: Any,
+    ) -> None:
+        super().__init__(message, **context)
+        self.partial = partial
+        self.completion_reason = completion_reason
+        self.execution_id = execution_id
+
+
+class UnsupportedTemplateError(ConfigurationError):
+    """A framework prompt template cannot be published to Prompt Management as it is
+    (partial variables, a message type or template format Bedrock prompts cannot hold,
+    literal text Bedrock would read as a variable); nothing was sent.
+
+    Attributes:
+        problems: Every reason, naming the message or variable concerned.
+    """
+
+    def __init__(self, message: str, *, problems: list[str], **context: Any) -> None:
+        super().__init__(message, **context)
+        self.problems = problems
 
 
 # AWS error code (also the in-stream exception event name, first letter lowered) -> type.

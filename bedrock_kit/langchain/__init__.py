@@ -19,6 +19,7 @@ from bedrock_kit.langchain.deployment import (
     deploy_agent,
 )
 from bedrock_kit.langchain.embeddings import BedrockKitEmbeddings
+from bedrock_kit.langchain.flows import BedrockFlowRunnable
 from bedrock_kit.langchain.guardrails import (
     BedrockGroundingCheck,
     BedrockGuardrail,
@@ -29,7 +30,13 @@ from bedrock_kit.langchain.knowledge_bases import (
     BedrockKnowledgeBaseRetriever,
     BedrockRetrieveAndGenerate,
 )
-from bedrock_kit.langchain.prompts import aload_prompt, chat_model_for_prompt, load_prompt
+from bedrock_kit.langchain.prompts import (
+    aload_prompt,
+    apublish_prompt,
+    chat_model_for_prompt,
+    load_prompt,
+    publish_prompt,
+)
 from bedrock_kit.langchain.rate_limit import BedrockRateLimiter
 from bedrock_kit.langchain.tools import (
     action_group_lambda_handler,
@@ -45,6 +52,7 @@ LOAD_MAPPINGS = load_mappings(
     BedrockKnowledgeBaseRetriever,
     BedrockRetrieveAndGenerate,
     BedrockAgentRunnable,
+    BedrockFlowRunnable,
 )
 """``loads(..., additional_import_mappings=LOAD_MAPPINGS, valid_namespaces=["bedrock_kit"])``
 admits bedrock-kit's serializable runnables (and nothing else of bedrock-kit)."""
@@ -54,6 +62,7 @@ __all__ = [
     "BedrockAgentRunnable",
     "BedrockAgentTool",
     "BedrockBatchRunnable",
+    "BedrockFlowRunnable",
     "BedrockGroundingCheck",
     "BedrockGuardrail",
     "BedrockKitEmbeddings",
@@ -68,10 +77,12 @@ __all__ = [
     "adelete_agent",
     "adeploy_agent",
     "aload_prompt",
+    "apublish_prompt",
     "chat_model_for_prompt",
     "delete_agent",
     "deploy_agent",
     "load_prompt",
+    "publish_prompt",
     "to_tool_spec",
     "token_budget",
     "tools_to_action_group",

@@ -22,6 +22,12 @@ from bedrock_kit.llama_index.deployment import (
     deploy_agent,
 )
 from bedrock_kit.llama_index.embeddings import BedrockKitEmbedding
+from bedrock_kit.llama_index.flows import (
+    BedrockFlow,
+    BedrockFlowWorkflow,
+    FlowQuestionEvent,
+    FlowStreamEvent,
+)
 from bedrock_kit.llama_index.guardrails import (
     BedrockGuardrail,
     BedrockGuardrailNodePostprocessor,
@@ -32,7 +38,13 @@ from bedrock_kit.llama_index.knowledge_bases import (
     BedrockKnowledgeBaseRetriever,
     BedrockRetrieveAndGenerateQueryEngine,
 )
-from bedrock_kit.llama_index.prompts import aload_prompt, llm_for_prompt, load_prompt
+from bedrock_kit.llama_index.prompts import (
+    aload_prompt,
+    apublish_prompt,
+    llm_for_prompt,
+    load_prompt,
+    publish_prompt,
+)
 from bedrock_kit.llama_index.rate_limit import BedrockRateLimiter
 from bedrock_kit.llama_index.tools import (
     action_group_lambda_handler,
@@ -43,6 +55,8 @@ from bedrock_kit.llama_index.tools import (
 __all__ = [
     "BedrockAgentQueryEngine",
     "BedrockBatchLLM",
+    "BedrockFlow",
+    "BedrockFlowWorkflow",
     "BedrockGuardrail",
     "BedrockGuardrailNodePostprocessor",
     "BedrockKitEmbedding",
@@ -53,6 +67,8 @@ __all__ = [
     "BedrockRateLimiter",
     "BedrockRetrieveAndGenerateQueryEngine",
     "BudgetEventHandler",
+    "FlowQuestionEvent",
+    "FlowStreamEvent",
     "GuardedQueryEngine",
     "TokenBudgetHandler",
     "ToolCallMissingError",
@@ -60,10 +76,12 @@ __all__ = [
     "adelete_agent",
     "adeploy_agent",
     "aload_prompt",
+    "apublish_prompt",
     "delete_agent",
     "deploy_agent",
     "llm_for_prompt",
     "load_prompt",
+    "publish_prompt",
     "to_tool_spec",
     "tools_to_action_group",
 ]

@@ -9,6 +9,7 @@ from typing import Any
 
 from bedrock_kit.testing import rules as local_rules
 from bedrock_kit.testing import scripts
+from bedrock_kit.testing.flows import echo_flow_reply
 from bedrock_kit.testing.replies import Reply
 
 _LATENCY_MS = 1
@@ -124,9 +125,15 @@ def _count_tokens(
     return Reply.json({"inputTokens": tokens})
 
 
+def _invoke_flow(body: Mapping[str, Any], answers: DefaultAnswers) -> Reply:
+    del answers
+    return echo_flow_reply(body)
+
+
 _DEFAULTS = {
     "Converse": _converse,
     "ConverseStream": _converse_stream,
+    "InvokeFlow": _invoke_flow,
 }
 
 _Ruled = Callable[[Mapping[str, Any], local_rules.LocalRules, Mapping[str, str]], Reply | None]

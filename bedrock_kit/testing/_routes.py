@@ -101,6 +101,19 @@ _INGEST_DEPLOY_OPERATIONS = frozenset(
 _ONLY_OPERATIONS["bedrock-agent"] = _ONLY_OPERATIONS["bedrock-agent"] | _INGEST_DEPLOY_OPERATIONS
 _EXACT_SLASH = frozenset({("bedrock-agent", "PrepareAgent")})
 # -- end of the ingestion and deployment block
+# Prompt Management (issue 21, branch flows): prompt CRUD and versions, answered by
+# LocalBedrock's prompt store (testing/_prompt_store.py) when nothing is scripted.
+_PROMPT_OPERATIONS = frozenset(
+    {
+        "CreatePrompt",
+        "GetPrompt",
+        "UpdatePrompt",
+        "DeletePrompt",
+        "CreatePromptVersion",
+        "ListPrompts",
+    }
+)
+_ONLY_OPERATIONS["bedrock-agent"] = _ONLY_OPERATIONS["bedrock-agent"] | (_PROMPT_OPERATIONS)
 
 _LABEL = re.compile(r"\{([A-Za-z0-9_]+)(\+?)\}")
 

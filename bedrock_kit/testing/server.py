@@ -24,6 +24,7 @@ from urllib.parse import parse_qs
 
 from bedrock_kit.testing import _routes
 from bedrock_kit.testing._defaults import DefaultAnswers, default_reply
+from bedrock_kit.testing._prompt_store import PROMPT_OPERATIONS, PromptStore
 from bedrock_kit.testing.replies import Reply, build_frames
 from bedrock_kit.testing.rules import LocalRules
 
@@ -311,10 +312,12 @@ class LocalBedrock:
     """A Bedrock-compatible HTTP server in a background thread.
 
     Serves every operation of ``bedrock-runtime`` and ``bedrock-agent-runtime``, routed by
-    botocore's service models. Converse, ConverseStream and CountTokens have default echo
-    replies; ApplyGuardrail, Retrieve, RetrieveAndGenerate(Stream), InvokeAgent,
-    InvokeInlineAgent and embedding InvokeModel calls answer by ``rules``
-    (:mod:`bedrock_kit.testing.rules`); other operations answer 500 unless scripted.
+    botocore's service models. Converse, ConverseStream, CountTokens and InvokeFlow have
+    default echo replies; Prompt Management (CreatePrompt, GetPrompt, UpdatePrompt,
+    CreatePromptVersion, ListPrompts, DeletePrompt) is served from :attr:`prompts`;
+    ApplyGuardrail, Retrieve, RetrieveAndGenerate(Stream), InvokeAgent, InvokeInlineAgent
+    and embedding InvokeModel calls answer by ``rules`` (:mod:`bedrock_kit.testing.rules`);
+    other operations answer 500 unless scripted.
     Any credentials are accepted; :meth:`client_kwargs` gives dummy ones.
 
     Args:
@@ -362,6 +365,8 @@ class LocalBedrock:
         self._requests: list[ReceivedRequest] = []
         self._connections: set[socket.socket] = set()
         self._defaults: dict[str, ReplySource] = {}
+        self.prompts = PromptStore()
+        """Prompt Management state: prompts created here are served back (GetPrompt...)."""
 
     # -- lifecycle
 
@@ -504,10 +509,11 @@ class LocalBedrock:
         return [request for request in self.requests if request.operation == operation]
 
     def clear(self) -> None:
-        """Forget received requests and unsent scripted replies."""
+        """Forget received requests, unsent scripted replies and stored prompts."""
         with self._lock:
             self._requests.clear()
             self._scripts.clear()
+        self.prompts = PromptStore()
 
     # -- used by the handler threads
 
@@ -520,6 +526,8 @@ class LocalBedrock:
         with self._lock:
             queue = self._scripts.get(operation)
             source = queue.popleft() if queue else self._defaults.get(operation)
+        if source is None and operation in PROMPT_OPERATIONS:
+            source = self.prompts.reply
         reply = _materialise(source, request, self.answers)
         if reply.kind == "reset" and reply.after_bytes is not None and reply.cut is None:
             # A bare reset(after_bytes=N) cuts what the operation would have answered.

@@ -370,6 +370,40 @@ def _llama_index_cases() -> list[Case]:
     ]
 
 
+def _flow_cases() -> list[Case]:
+    """Prompt Flows (issue 21): LocalBedrock echoes InvokeFlow when nothing is scripted."""
+    from bedrock_kit import langchain as lc
+    from bedrock_kit import llama_index as li
+    from bedrock_kit.core.flows.requests import build_invoke_flow_request
+    from bedrock_kit.core.flows.runtime import FlowRuntime
+
+    request = build_invoke_flow_request("FLOW123456", "ALIAS12345", "q")
+    return [
+        Case(
+            "core.FlowRuntime",
+            lambda a: FlowRuntime(_settings(a)),
+            lambda o: o.invoke(request),
+            lambda o: o.ainvoke(request),
+            _nothing,
+            core_settings=True,
+        ),
+        Case(
+            "langchain.BedrockFlowRunnable",
+            lambda a: lc.BedrockFlowRunnable(flow_id="FLOW123456", flow_alias_id="ALIAS12345", **a),
+            lambda o: o.invoke("q"),
+            lambda o: o.ainvoke("q"),
+            _nothing,
+        ),
+        Case(
+            "llama_index.BedrockFlow",
+            lambda a: li.BedrockFlow("FLOW123456", "ALIAS12345", **a),
+            lambda o: o.invoke("q"),
+            lambda o: o.ainvoke("q"),
+            _nothing,
+        ),
+    ]
+
+
 @contextmanager
 def serve(case: Case) -> Iterator[tuple[Any, dict[str, Any]]]:
     """A running server scripted for ``case``, and client arguments that reach it."""
@@ -382,7 +416,7 @@ def serve(case: Case) -> Iterator[tuple[Any, dict[str, Any]]]:
 
 def all_cases() -> list[Case]:
     """Every case: core, LangChain, LlamaIndex."""
-    return [*_core_cases(), *_langchain_cases(), *_llama_index_cases()]
+    return [*_core_cases(), *_langchain_cases(), *_llama_index_cases(), *_flow_cases()]
 
 
 CASES = all_cases()

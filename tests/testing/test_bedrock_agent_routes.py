@@ -24,10 +24,10 @@ def _sample(template: str) -> str:
     return re.sub(r"\{[^}]+\}", "ID12345678", template)
 
 
-def test_only_get_prompt_is_served_from_bedrock_agent() -> None:
+def test_only_listed_operations_are_served_from_bedrock_agent() -> None:
     served = {r.operation for r in _routes.routes() if r.service == "bedrock-agent"}
-    # Only the listed operations (GetPrompt, and each feature's own block of them).
-    assert "GetPrompt" in served and served == set(_routes._ONLY_OPERATIONS["bedrock-agent"])
+    assert served == _routes._ONLY_OPERATIONS["bedrock-agent"]
+    assert {"GetPrompt", "CreatePrompt", "UpdatePrompt", "CreatePromptVersion"} <= served
     route, params = _routes.resolve("GET", "/prompts/arn%3Aaws%3Abedrock%3Aus-east-1/") or (
         None,
         None,
@@ -66,8 +66,8 @@ def test_get_prompt_over_http(server: LocalBedrock, make_client: Callable[..., A
         {"promptIdentifier": "PRMT123456"},
     )
     assert request.query == {"promptVersion": ["2"]}
-    # Unscripted, the operation answers a 500 that names it.
-    with pytest.raises(agent.exceptions.InternalServerException, match="GetPrompt"):
+    # Unscripted, LocalBedrock's prompt store answers: no such prompt, by id.
+    with pytest.raises(agent.exceptions.ResourceNotFoundException, match="PRMT123456"):
         agent.get_prompt(promptIdentifier="PRMT123456")
 
 
