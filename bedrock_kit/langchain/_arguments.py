@@ -77,6 +77,8 @@ CHAT_CALL = Arguments(
             "request_metadata",
             "performance_config",
             "service_tier",
+            "system_tools",
+            "prompt_variables",
             "deadline",
             # passed by LangChain itself, nothing to send
             "stream",

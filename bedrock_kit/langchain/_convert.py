@@ -33,6 +33,7 @@ from bedrock_kit.core.chat.messages import (
     parse_data_url,
 )
 from bedrock_kit.core.chat.types import (
+    SERVER_TOOL_USE,
     CachePointBlock,
     CitationsBlock,
     ContentBlock,
@@ -344,6 +345,42 @@ def _anthropic_tool_result(block: Mapping[str, Any]) -> ContentBlock:
     return ToolResultBlock(str(tool_use_id), _tool_result_content(block.get("content")), status)
 
 
+def _server_tool_call(block: Mapping[str, Any]) -> ContentBlock:
+    """LangChain's ``server_tool_call`` (or a merged ``server_tool_call_chunk``) back to
+    the Converse ``toolUse`` Bedrock ran itself (type ``server_tool_use``)."""
+    call_id, name = block.get("id"), block.get("name")
+    if not call_id or not name:
+        raise ConfigurationError(f"server tool call needs an id and a name: {_describe(block)}")
+    extras = block.get("extras") or {}
+    kind = extras.get("type") if isinstance(extras, Mapping) else None
+    args = block.get("args", {})
+    return ToolUseBlock(
+        str(call_id), str(name), _tool_input(args, str(name)), str(kind or SERVER_TOOL_USE)
+    )
+
+
+def _server_tool_result(block: Mapping[str, Any]) -> ContentBlock:
+    """LangChain's ``server_tool_result`` back to the Converse ``toolResult`` it came from."""
+    tool_use_id = block.get("tool_call_id")
+    if not tool_use_id:
+        raise ConfigurationError(f"server tool result has no tool_call_id: {_describe(block)}")
+    extras = block.get("extras") or {}
+    extras = extras if isinstance(extras, Mapping) else {}
+    status = extras["status"] if "status" in extras else block.get("status")
+    if status not in (None, "success", "error"):
+        raise ConfigurationError(f"server tool result status {status!r} is not success or error")
+    output = block.get("output")
+    if isinstance(output, list) and all(
+        isinstance(o, Mapping) and _WIRE_KEYS.intersection(o) for o in output
+    ):
+        content = tuple(block_from_wire(o) for o in output)
+    elif isinstance(output, str):
+        content = (TextBlock(output),)
+    else:
+        content = (JsonBlock(output),)
+    return ToolResultBlock(str(tool_use_id), content, status, extras.get("type"))  # type: ignore[arg-type]
+
+
 # ----------------------------------------------------------------------- dispatch
 
 
@@ -434,6 +471,9 @@ _BY_TYPE: dict[str, Callable[[Mapping[str, Any]], ContentBlock | None]] = {
     "guard_content": _guard,
     "json": _json,
     "tool_result": _anthropic_tool_result,
+    "server_tool_call": _server_tool_call,
+    "server_tool_call_chunk": _server_tool_call,
+    "server_tool_result": _server_tool_result,
 }
 
 

@@ -23,12 +23,22 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
 from bedrock_kit._strict_arguments import check_call_arguments
-from bedrock_kit.core.chat.converse import build_tool_spec, parse_guardrail_config
+from bedrock_kit.core.chat.converse import (
+    build_tool_config,
+    build_tool_spec,
+    parse_guardrail_config,
+)
 from bedrock_kit.core.chat.messages import guard_last_turn, guardrail_intervention_error
 from bedrock_kit.core.chat.models import (
     check_model_region,
     supports_tool_choice,
     validate_model_id,
+)
+from bedrock_kit.core.chat.request_fields import (
+    check_performance_config,
+    check_request_metadata,
+    check_response_field_paths,
+    check_service_tier,
 )
 from bedrock_kit.core.chat.runtime import ConverseRuntime
 from bedrock_kit.core.chat.send import (
@@ -41,6 +51,7 @@ from bedrock_kit.core.chat.send import (
 )
 from bedrock_kit.core.chat.stream import CompletedDelta
 from bedrock_kit.core.chat.token_estimate import estimate_invoke_tokens, estimate_request_tokens
+from bedrock_kit.core.chat.tools import as_system_tool, split_system_tools
 from bedrock_kit.core.chat.types import ConverseResult, InferenceConfig, SystemBlock, ToolSpec
 from bedrock_kit.core.prompts.management import model_arguments
 from bedrock_kit.core.transport.arguments import Arguments, unknown_argument_error
@@ -60,7 +71,6 @@ from bedrock_kit.langchain._serial import LangChainSerializable
 # Documented fallback of get_num_tokens_from_messages when CountTokens is unavailable for a
 # model: about four characters per token, the rule of thumb AWS and most providers quote.
 _CHARS_PER_TOKEN = 4
-_LATENCIES = ("standard", "optimized")
 
 
 class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
@@ -119,6 +129,9 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
     """Converse ``serviceTier``; None leaves Bedrock's default."""
     request_metadata: dict[str, str] | None = None
     """Key-value pairs Bedrock records in invocation logs (``requestMetadata``)."""
+    prompt_variables: dict[str, Any] | None = None
+    """With a Prompt Management prompt ARN as ``model``: the values of its variables
+    (``{"topic": "tides"}``), sent as Converse ``promptVariables``."""
     output_config: dict[str, Any] | None = None
     """Converse ``outputConfig`` sent with every call (e.g. a JSON Schema answer format)."""
     supports_tool_choice_values: Sequence[Literal["auto", "any", "tool"]] | None = None
@@ -155,7 +168,19 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
     @field_validator("performance_config")
     @classmethod
     def _check_performance(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        _latency(value)
+        check_performance_config(value)
+        return value
+
+    @field_validator("request_metadata")
+    @classmethod
+    def _check_metadata(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        check_request_metadata(value)
+        return value
+
+    @field_validator("additional_model_response_field_paths")
+    @classmethod
+    def _check_paths(cls, value: list[str] | None) -> list[str] | None:
+        check_response_field_paths(value)
         return value
 
     @field_validator("supports_tool_choice_values")
@@ -326,7 +351,9 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
         system, turns = to_core(messages)
         if self.guard_last_turn and self.guardrail_config:
             turns = guard_last_turn(turns)
-        specs = [options.tool_spec(t, kwargs.get("strict")) for t in kwargs.get("tools") or ()]
+        client_tools, found = split_system_tools(kwargs.get("tools") or ())
+        servers = [*found, *(as_system_tool(t) for t in kwargs.get("system_tools") or ())]
+        specs = [options.tool_spec(t, kwargs.get("strict")) for t in client_tools]
         choice = options.tool_choice(kwargs.get("tool_choice"), specs)
         options.check_choice_supported(choice, self.supports_tool_choice_values, self.model_id)
         model = validate_model_id(kwargs.get("model") or self.model_id)
@@ -349,10 +376,12 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
             additional_model_response_field_paths=self.additional_model_response_field_paths or (),
             output_config=self._output_config(kwargs),
             request_metadata=kwargs.get("request_metadata") or self.request_metadata,
-            performance_latency=_latency(
+            performance_latency=check_performance_config(
                 kwargs.get("performance_config") or self.performance_config
             ),
-            service_tier=_tier(kwargs.get("service_tier") or self.service_tier),
+            service_tier=check_service_tier(kwargs.get("service_tier") or self.service_tier),
+            system_tools=servers,
+            prompt_variables=kwargs.get("prompt_variables") or self.prompt_variables,
             stream=stream,
         )
 
@@ -456,22 +485,39 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
         *,
         tool_choice: str | bool | dict[str, Any] | None = None,
         strict: bool | None = None,
+        system_tools: Sequence[Any] = (),
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
         """Bind tools (LangChain tools, pydantic models, functions, dicts, ToolSpecs).
 
         Args:
-            tools: The tools the model may call.
+            tools: The tools the model may call. Converse ``{"systemTool": {...}}`` dicts,
+                :class:`~bedrock_kit.core.chat.types.SystemTool` objects and langchain-aws's
+                ``NovaSystemTool`` found here are bound as system tools.
             tool_choice: ``auto``, ``any``/``required`` (must call one), a tool name, or
                 True (the only tool).
             strict: Ask for schema-exact arguments where the model supports it.
+            system_tools: Server-side tools Bedrock runs itself (names such as
+                ``"nova_code_interpreter"`` or ``"nova_grounding"``, or the forms above).
+                Their calls and results come back as ``server_tool_call`` /
+                ``server_tool_result`` content blocks, never in ``tool_calls``.
             **kwargs: Other call arguments to bind, e.g. ``response_format``.
+
+        Example:
+            ```python
+            llm.bind_tools([get_weather], system_tools=["nova_code_interpreter"])
+            ```
         """
-        specs = [options.tool_spec(t, strict) for t in tools]
+        client_tools, found = split_system_tools(tools)
+        servers = [*found, *(as_system_tool(t) for t in system_tools)]
+        if servers:
+            kwargs["system_tools"] = servers
+        specs = [options.tool_spec(t, strict) for t in client_tools]
         for spec in specs:  # names and schemas fail now, not at the first call
             build_tool_spec(spec)
         choice = options.tool_choice(tool_choice, specs)
         options.check_choice_supported(choice, self.supports_tool_choice_values, self.model_id)
+        build_tool_config(specs, choice, servers)  # duplicate names fail now, too
         if "response_format" in kwargs:  # a bad schema fails now, not at the first call
             options.response_format_output(kwargs["response_format"])
         bound: Runnable[LanguageModelInput, AIMessage] = self.bind(
@@ -570,26 +616,6 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
             except (BedrockValidationError, AccessDeniedError):
                 self._count_tokens_unsupported = True
         return _estimate_tokens(request)
-
-
-def _latency(config: Mapping[str, Any] | None) -> str | None:
-    if not config:
-        return None
-    unknown = sorted(set(config) - {"latency"})
-    latency = config.get("latency")
-    if unknown or latency not in _LATENCIES:
-        raise ConfigurationError(
-            f"performance_config takes {{'latency': 'standard' | 'optimized'}}, got {config!r}"
-        )
-    return str(latency)
-
-
-def _tier(value: Any) -> str | None:
-    if value in (None, "priority", "default", "flex", "reserved"):
-        return value  # type: ignore[no-any-return]
-    raise ConfigurationError(
-        f"service_tier must be priority, default, flex or reserved, got {value!r}"
-    )
 
 
 def _estimate_tokens(request: Mapping[str, Any]) -> int:

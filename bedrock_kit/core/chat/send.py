@@ -14,6 +14,11 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 from bedrock_kit.core.budget.metering import ametered, metered
 from bedrock_kit.core.chat.converse import build_converse_request, build_tool_config, merge_turns
 from bedrock_kit.core.chat.invoke import InvokeInput, build_invoke_request
+from bedrock_kit.core.chat.request_fields import (
+    check_request_metadata,
+    check_service_tier,
+    invoke_fields,
+)
 from bedrock_kit.core.chat.runtime import ConverseRuntime, DeadlineArg
 from bedrock_kit.core.chat.stream import StreamDelta
 from bedrock_kit.core.chat.types import (
@@ -22,6 +27,7 @@ from bedrock_kit.core.chat.types import (
     InferenceConfig,
     Message,
     SystemBlock,
+    SystemTool,
     ToolSpec,
 )
 from bedrock_kit.errors import ConfigurationError, MalformedResponseError
@@ -58,10 +64,16 @@ def build_chat_request(
     request_metadata: Mapping[str, str] | None = None,
     performance_latency: str | None = None,
     service_tier: str | None = None,
+    system_tools: Sequence[SystemTool] = (),
+    prompt_variables: Mapping[str, Any] | None = None,
     stream: bool = False,
 ) -> dict[str, Any]:
-    """Keyword arguments of the Converse or InvokeModel call for one chat turn."""
-    tool_config = build_tool_config(tools, tool_choice)
+    """Keyword arguments of the Converse or InvokeModel call for one chat turn.
+
+    ``service_tier``, ``performance_latency`` and ``request_metadata`` go to InvokeModel as
+    its own members; system tools and prompt variables exist on Converse only.
+    """
+    tool_config = build_tool_config(tools, tool_choice, system_tools)
     if check_api(api) == "converse":
         return build_converse_request(
             model_id,
@@ -76,17 +88,14 @@ def build_chat_request(
             request_metadata=request_metadata,
             performance_latency=performance_latency,
             service_tier=service_tier,
+            prompt_variables=prompt_variables,
             stream=stream,
         )
     if output_config:
         raise ConfigurationError("json_schema structured output needs api='converse'")
-    for name, value in (
-        ("request_metadata", request_metadata),
-        ("performance_config", performance_latency),
-        ("service_tier", service_tier),
-    ):
+    for name, value in (("system_tools", system_tools), ("prompt_variables", prompt_variables)):
         if value:
-            raise ConfigurationError(f"{name} is sent with api='converse' only")
+            raise ConfigurationError(f"{name} are sent with api='converse' only")
     # Same validation as Converse (roles, first turn, tool results, text) before any request.
     turns = merge_turns(messages)
     build_converse_request(
@@ -104,7 +113,15 @@ def build_chat_request(
         tool_choice,
         dict(additional_model_request_fields or {}),
     )
-    return build_invoke_request(model_id, invoke_input, guardrail=guardrail)
+    request = build_invoke_request(model_id, invoke_input, guardrail=guardrail)
+    request.update(
+        invoke_fields(
+            service_tier=check_service_tier(service_tier),
+            performance_latency=performance_latency,
+            request_metadata=check_request_metadata(request_metadata),
+        )
+    )
+    return request
 
 
 def _max_tokens(max_tokens: int | None) -> int:
