@@ -4,7 +4,6 @@ or a refusal by name before any request."""
 from __future__ import annotations
 
 import json
-
 import pickle
 from collections.abc import Iterator
 
