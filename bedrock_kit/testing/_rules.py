@@ -88,7 +88,8 @@ def _server_side(block: Any, message: Mapping[str, Any]) -> bool:
         return False
     if block.get("type") == "server_tool_use":
         return True
-    return message.get("role") == "assistant" and "content" in block and bool(block.get("type"))
+    # A toolResult inside an assistant turn can only be a server tool's.
+    return message.get("role") == "assistant" and "content" in block
 
 
 def _tools(request: Mapping[str, Any]) -> str | None:

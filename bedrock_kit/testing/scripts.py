@@ -213,13 +213,13 @@ def converse_reply(
     content.extend({"toolUse": item} for item in tools)
     if usage is None:
         usage = build_usage(input_tokens, _output_tokens(text, reasoning, tools))
-    usage = dict(usage)
+    usage_wire: dict[str, Any] = dict(usage)
     if server_tool_usage is not None:
-        usage["serverToolUsage"] = dict(server_tool_usage)
+        usage_wire["serverToolUsage"] = dict(server_tool_usage)
     body: dict[str, Any] = {
         "output": {"message": {"role": "assistant", "content": content}},
         "stopReason": _stop_reason(stop_reason, tools),
-        "usage": dict(usage),
+        "usage": usage_wire,
         "metrics": {"latencyMs": latency_ms},
     }
     if trace is not None:
@@ -310,10 +310,10 @@ def converse_stream_events(
     events.append({"messageStop": {"stopReason": _stop_reason(stop_reason, tools)}})
     if usage is None:
         usage = build_usage(input_tokens, _output_tokens(text, reasoning, tools))
-    usage = dict(usage)
+    usage_wire: dict[str, Any] = dict(usage)
     if server_tool_usage is not None:
-        usage["serverToolUsage"] = dict(server_tool_usage)
-    metadata: dict[str, Any] = {"usage": usage, "metrics": {"latencyMs": latency_ms}}
+        usage_wire["serverToolUsage"] = dict(server_tool_usage)
+    metadata: dict[str, Any] = {"usage": usage_wire, "metrics": {"latencyMs": latency_ms}}
     if trace is not None:
         metadata["trace"] = dict(trace)
     events.append({"metadata": metadata})
