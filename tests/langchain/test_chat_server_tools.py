@@ -227,3 +227,49 @@ def test_serialised_standard_server_blocks_are_read_back(server):
         "content": [{"text": "1"}],
         "status": "success",
     }
+
+
+# ------------------------------------------------------------------------ request fields
+
+PROMPT = "arn:aws:bedrock:us-east-1:123456789012:prompt/PROMPT1234:1"
+
+
+def test_prompt_variables_with_a_prompt_arn(server):
+    server.script("Converse", Reply.json(converse_reply("A tide poem.")))
+    llm = ChatBedrockKit(
+        model=PROMPT,
+        endpoint_url=server.endpoint_url,
+        region_name="us-east-1",
+        prompt_variables={"topic": "tides"},
+    )
+    assert llm.invoke("go").content == "A tide poem."
+    request = server.requests[-1]
+    assert request.path_params["modelId"] == PROMPT
+    assert request.body["promptVariables"] == {"topic": {"text": "tides"}}
+
+
+async def test_prompt_variables_per_call_on_the_async_path(server):
+    server.script("ConverseStream", Reply.events(converse_stream_events("A poem.")))
+    llm = ChatBedrockKit(model=PROMPT, endpoint_url=server.endpoint_url, region_name="us-east-1")
+    chunks = [c async for c in llm.astream("go", prompt_variables={"topic": "sand"})]
+    assert "".join(str(c.content) for c in chunks) == "A poem."
+    assert server.requests[-1].body["promptVariables"] == {"topic": {"text": "sand"}}
+    await llm.aclose()
+
+
+def test_prompt_variables_without_a_prompt_arn_are_refused_before_any_request(server):
+    with pytest.raises(ConfigurationError, match="prompt ARN"):
+        _model(server, prompt_variables={"topic": "tides"}).invoke("go")
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"request_metadata": {"bad key!": "v"}}, "request_metadata"),
+        ({"additional_model_response_field_paths": [""]}, "not a JSON pointer"),
+    ],
+)
+def test_bad_request_fields_fail_at_construction(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ChatBedrockKit(model=MODEL, region_name="us-east-1", **kwargs)
