@@ -31,9 +31,13 @@ from bedrock_kit.core.chat.converse import (
 from bedrock_kit.core.chat.messages import guard_last_turn, guardrail_intervention_error
 from bedrock_kit.core.chat.models import (
     check_model_region,
+    is_application_profile,
+    profile_base,
+    remember_profile_base,
     supports_tool_choice,
     validate_model_id,
 )
+from bedrock_kit.core.chat.profiles import InferenceProfiles
 from bedrock_kit.core.chat.request_fields import (
     check_performance_config,
     check_request_metadata,
@@ -152,6 +156,7 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
     bound); DeadlineExceededError past it. Per call: ``invoke(..., deadline=5)``."""
 
     _runtime: ConverseRuntime | None = PrivateAttr(default=None)
+    _profiles: InferenceProfiles | None = PrivateAttr(default=None)
     _count_tokens_unsupported: bool = PrivateAttr(default=False)
 
     @field_validator("model_id", "base_model_id")
@@ -201,6 +206,8 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
         # Inference ranges and stop sequences, before any call (InferenceConfig checks them).
         InferenceConfig(self.max_tokens, self.temperature, self.top_p, tuple(self.stop or ()))
         check_model_region(self.model_id, self.region_name)
+        if self.base_model_id and is_application_profile(self.model_id):
+            remember_profile_base(self.model_id, self.base_model_id)
 
     def __getstate__(self) -> dict[Any, Any]:
         # The API key, like the AWS credentials, never travels in a pickle.
@@ -312,6 +319,9 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
         """The id to look capabilities up by: the base model, else what the id says."""
         if self.base_model_id:
             return self.base_model_id
+        resolved = profile_base(self.model_id)
+        if resolved:
+            return resolved
         if self.provider and self.model_id.startswith("arn:"):
             return f"{self.provider}."
         return self.model_id
@@ -385,6 +395,31 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
             stream=stream,
         )
 
+    def _profile_to_resolve(self, kwargs: Mapping[str, Any]) -> str | None:
+        """An application profile ARN whose model a call needs (InvokeModel body codec,
+        ledger pricing, CountTokens) and nobody gave, else None."""
+        model = kwargs.get("model") or self.model_id
+        if not is_application_profile(model) or profile_base(model) is not None:
+            return None
+        return model if self.api == "invoke" or self.ledger is not None else None
+
+    @property
+    def profiles(self) -> InferenceProfiles:
+        """Resolves application inference profile ARNs (GetInferenceProfile, once each)."""
+        if self._profiles is None:
+            self._profiles = InferenceProfiles(self.client_settings())
+        return self._profiles
+
+    def _resolve_profile(self, kwargs: Mapping[str, Any]) -> None:
+        model = self._profile_to_resolve(kwargs)
+        if model is not None:
+            self.profiles.resolve(model)
+
+    async def _aresolve_profile(self, kwargs: Mapping[str, Any]) -> None:
+        model = self._profile_to_resolve(kwargs)
+        if model is not None:
+            await self.profiles.aresolve(model)
+
     def _budget(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
         deadline = check_deadline(kwargs.get("deadline", self.deadline))
         return {
@@ -426,6 +461,7 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        self._resolve_profile(kwargs)
         request = self.build_request(messages, stop, **kwargs)
         return self._result(send(self.runtime, self.api, request, **self._budget(kwargs)))
 
@@ -436,6 +472,7 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        await self._aresolve_profile(kwargs)
         request = self.build_request(messages, stop, **kwargs)
         return self._result(await asend(self.runtime, self.api, request, **self._budget(kwargs)))
 
@@ -446,6 +483,7 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
+        self._resolve_profile(kwargs)
         request = self.build_request(messages, stop, stream=True, **kwargs)
         builder = self._chunks(request, kwargs)
         for delta in send_stream(self.runtime, self.api, request, **self._budget(kwargs)):
@@ -465,6 +503,7 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
+        await self._aresolve_profile(kwargs)
         request = self.build_request(messages, stop, stream=True, **kwargs)
         builder = self._chunks(request, kwargs)
         async for delta in asend_stream(self.runtime, self.api, request, **self._budget(kwargs)):

@@ -42,9 +42,13 @@ from bedrock_kit.core.chat.converse import build_guardrail_config, parse_guardra
 from bedrock_kit.core.chat.messages import guard_last_turn, guardrail_intervention_error
 from bedrock_kit.core.chat.models import (
     check_model_region,
+    is_application_profile,
+    profile_base,
+    remember_profile_base,
     supports_tool_choice,
     validate_model_id,
 )
+from bedrock_kit.core.chat.profiles import InferenceProfiles
 from bedrock_kit.core.chat.request_fields import (
     check_performance_config,
     check_request_metadata,
@@ -224,6 +228,7 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
 
     _settings: ClientSettings = PrivateAttr()
     _runtime: ConverseRuntime | None = PrivateAttr(default=None)
+    _profiles: InferenceProfiles | None = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def __init__(self, **data: Any) -> None:
@@ -247,6 +252,8 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
         validate_model_id(self.model)
         if self.base_model_id is not None:
             validate_model_id(self.base_model_id)
+            if is_application_profile(self.model):
+                remember_profile_base(self.model, self.base_model_id)
         check_api(self.api)
         check_service_tier(self.service_tier)
         check_performance_config(self.performance_config)
@@ -299,7 +306,30 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
         return settings
 
     def _capability_model(self) -> str:
-        return self.base_model_id or self.model
+        return self.base_model_id or profile_base(self.model) or self.model
+
+    @property
+    def profiles(self) -> InferenceProfiles:
+        """Resolves application inference profile ARNs (GetInferenceProfile, once each)."""
+        if self._profiles is None:
+            self._profiles = InferenceProfiles(self._settings)
+        return self._profiles
+
+    def _profile_to_resolve(self) -> str | None:
+        # The model matters to InvokeModel body codecs and ledger pricing; ask only then.
+        if not is_application_profile(self.model) or profile_base(self.model) is not None:
+            return None
+        return self.model if self.api == "invoke" or self.ledger is not None else None
+
+    def _resolve_profile(self) -> None:
+        model = self._profile_to_resolve()
+        if model is not None:
+            self.profiles.resolve(model)
+
+    async def _aresolve_profile(self) -> None:
+        model = self._profile_to_resolve()
+        if model is not None:
+            await self.profiles.aresolve(model)
 
     @property
     def metadata(self) -> LLMMetadata:
@@ -403,12 +433,14 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
     # -- chat
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        self._resolve_profile()
         request = self.build_request(messages, **kwargs)
         return to_chat_response(
             self._checked(send(self.runtime, self.api, request, **self._budget(kwargs)))
         )
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        self._resolve_profile()
         request = self.build_request(messages, stream=True, **kwargs)  # bad input fails here, early
 
         def gen() -> Generator[ChatResponse, None, None]:
@@ -421,6 +453,7 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
         return gen()
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        await self._aresolve_profile()
         request = self.build_request(messages, **kwargs)
         return to_chat_response(
             self._checked(await asend(self.runtime, self.api, request, **self._budget(kwargs)))
@@ -429,6 +462,7 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
     async def _astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
+        await self._aresolve_profile()
         request = self.build_request(messages, stream=True, **kwargs)
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:

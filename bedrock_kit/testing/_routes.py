@@ -50,6 +50,10 @@ _ONLY_OPERATIONS["bedrock"] = _ONLY_OPERATIONS.get("bedrock", frozenset()) | (
     _CUSTOMIZATION_OPERATIONS
 )
 
+# Application inference profiles: the base model behind a profile ARN (chat models resolve
+# it once with GetInferenceProfile).
+_ONLY_OPERATIONS["bedrock"] = _ONLY_OPERATIONS["bedrock"] | frozenset({"GetInferenceProfile"})
+
 _LABEL = re.compile(r"\{([A-Za-z0-9_]+)(\+?)\}")
 
 

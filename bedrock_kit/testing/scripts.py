@@ -139,6 +139,30 @@ def _server_events(index: int, item: Mapping[str, Any], chunk_chars: int) -> lis
     return events
 
 
+def inference_profile_reply(
+    profile_arn: str, model_id: str, *, regions: Sequence[str] = ("us-east-1",)
+) -> dict[str, Any]:
+    """A ``GetInferenceProfile`` response body for an application inference profile.
+
+    Args:
+        profile_arn: The profile's ARN.
+        model_id: The foundation model it routes to.
+        regions: One ``models[]`` entry per region, all for ``model_id``.
+    """
+    profile_id = profile_arn.rsplit("/", 1)[-1]
+    return {
+        "inferenceProfileName": f"profile-{profile_id}",
+        "inferenceProfileArn": profile_arn,
+        "inferenceProfileId": profile_id,
+        "models": [
+            {"modelArn": f"arn:aws:bedrock:{region}::foundation-model/{model_id}"}
+            for region in regions
+        ],
+        "status": "ACTIVE",
+        "type": "APPLICATION",
+    }
+
+
 def _tool_uses(tool_uses: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for index, item in enumerate(tool_uses):

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
 from bedrock_kit.core.budget.money import format_usd
+from bedrock_kit.core.chat.models import profile_base
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.guardrails.assessments import GuardrailUsage
 from bedrock_kit.errors import ConfigurationError
@@ -338,6 +339,7 @@ def normalise_model_id(model_id: str) -> tuple[str, Variant]:
         ``(key, variant)``: variant is ``global`` for ``global.`` ids, ``geo`` for
         geography prefixes and ``in_region`` for bare ids.
     """
+    model_id = profile_base(model_id.strip()) or model_id  # a resolved application profile
     model_id = model_id.strip().lower()
     arn = _ARN_RESOURCE.match(model_id)
     if arn:
