@@ -31,6 +31,7 @@ PUBLIC_API = {
     "InferenceConfig",
     "Message",
     "ReasoningBlock",
+    "SystemTool",
     "TextBlock",
     "ThrottlingError",
     "ToolResultBlock",

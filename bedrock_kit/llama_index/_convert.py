@@ -34,6 +34,7 @@ from bedrock_kit.core.chat.messages import (
     document_format,
     document_name,
     image_format,
+    media_format,
     parse_data_url,
 )
 from bedrock_kit.core.chat.stream import (
@@ -56,6 +57,7 @@ from bedrock_kit.core.chat.types import (
     TextBlock,
     ToolResultBlock,
     ToolUseBlock,
+    UnknownBlock,
     Usage,
 )
 from bedrock_kit.core.transport.wire import WireReader
@@ -179,6 +181,30 @@ def _tool_call(block: ToolCallBlock, where: str) -> ToolUseBlock:
     )
 
 
+def _media(block: AudioBlock | VideoBlock, where: str) -> UnknownBlock:
+    """LlamaIndex audio / video as Converse ``audio`` / ``video`` blocks (bytes or s3)."""
+    kind = "audio" if isinstance(block, AudioBlock) else "video"
+    url = str(block.url) if block.url else None
+    hint = block.format if isinstance(block, AudioBlock) else block.video_mimetype
+    hint = (
+        hint
+        or (mimetypes.guess_type(str(block.path or url or ""))[0])
+        or str(block.path or url or "")
+    )
+    fmt = media_format(kind, hint, where=where)
+    if url and url.startswith("s3://"):
+        return UnknownBlock(kind, {"format": fmt, "source": {"s3Location": {"uri": url}}})
+    data = block.audio if isinstance(block, AudioBlock) else block.video
+    if data is None and block.path is None:
+        raise ConfigurationError(
+            f"{where}: Bedrock does not fetch remote {kind} URLs ({url}); pass the bytes, a "
+            "path or an s3:// URL"
+        )
+    resolve = block.resolve_audio if isinstance(block, AudioBlock) else block.resolve_video
+    raw = _resolved(lambda: resolve(as_base64=False), kind, where)
+    return UnknownBlock(kind, {"format": fmt, "source": {"bytes": raw}})
+
+
 def _thinking(block: ThinkingBlock) -> ReasoningBlock:
     info = block.additional_information
     if info.get("redacted_content") is not None:
@@ -207,7 +233,9 @@ def _block(block: Any, where: str) -> ContentBlock | None:
         return _tool_call(block, where)
     if isinstance(block, CitableBlock):
         return _citable(block, where)
-    if isinstance(block, AudioBlock | VideoBlock | CitationBlock):
+    if isinstance(block, AudioBlock | VideoBlock):
+        return _media(block, where)
+    if isinstance(block, CitationBlock):
         raise ConfigurationError(
             f"{where}: {type(block).__name__} is not supported by bedrock-kit's Converse mapping"
         )
