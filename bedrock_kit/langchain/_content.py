@@ -276,7 +276,7 @@ class ChunkBuilder:
         self._model_name = model_name
         self._texts: dict[int, list[str]] = {}
         self._mixed = False
-        self._server: set[int] = set()
+        self._server: list[ToolUseBlock | ToolResultBlock] = []  # server blocks sent
 
     def chunk(self, delta: StreamDelta) -> AIMessageChunk | None:
         """The chunk for ``delta``, or None when it carries nothing for LangChain."""
@@ -302,7 +302,7 @@ class ChunkBuilder:
         if isinstance(delta, ServerToolDelta):
             if not self._blocks:
                 return None  # plain-text stream: the server blocks come whole at the end
-            self._server.add(delta.index)
+            self._server.append(delta.block)
             return self._piece({**lc_block(delta.block), "index": delta.index})
         if isinstance(delta, CompletedDelta):
             meta = response_metadata(delta.result, model_name=self._model_name, stream=True)
@@ -345,13 +345,16 @@ class ChunkBuilder:
 
     def _final_pieces(self, result: ConverseResult) -> list[str | dict[str, Any]]:
         pieces = self._citation_pieces(result)
-        # Server tool blocks no contentBlockStop closed come whole with the last chunk.
-        for index, block in enumerate(result.message.content):
+        # Server tool blocks no contentBlockStop closed come whole with the last chunk, at
+        # an index after every block sent (so they merge with nothing).
+        after = max(self._texts, default=-1) + len(result.message.content) + 1
+        for block in result.message.content:
             server = isinstance(block, ToolResultBlock) or (
                 isinstance(block, ToolUseBlock) and block.server
             )
-            if server and index not in self._server:
-                pieces.append({**lc_block(block), "index": index})
+            if server and block not in self._server:
+                pieces.append({**lc_block(block), "index": after})
+                after += 1
         return pieces
 
     def _citation_pieces(self, result: ConverseResult) -> list[str | dict[str, Any]]:

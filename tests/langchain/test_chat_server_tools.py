@@ -273,3 +273,20 @@ def test_prompt_variables_without_a_prompt_arn_are_refused_before_any_request(se
 def test_bad_request_fields_fail_at_construction(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ChatBedrockKit(model=MODEL, region_name="us-east-1", **kwargs)
+
+
+def test_server_blocks_no_block_stop_closed_still_reach_the_merged_message(server):
+    events = [
+        e
+        for e in converse_stream_events("6 times 7 is 42.", server_tools=[CODE], chunk_chars=5)
+        if e.get("contentBlockStop", {}).get("contentBlockIndex") not in (0, 1)
+    ]
+    server.script("ConverseStream", Reply.events(events))
+    llm = _model(server).bind_tools([], system_tools=["nova_code_interpreter"])
+    merged = None
+    for chunk in llm.stream("What is 6 * 7?"):
+        merged = chunk if merged is None else merged + chunk
+    assert merged is not None and merged.tool_calls == []
+    kinds = [b["type"] for b in merged.content if isinstance(b, dict)]
+    assert kinds.count("server_tool_call") == 1 and kinds.count("server_tool_result") == 1
+    assert merged.text == "6 times 7 is 42."
