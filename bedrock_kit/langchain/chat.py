@@ -556,7 +556,14 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
             build_tool_spec(spec)
         choice = options.tool_choice(tool_choice, specs)
         options.check_choice_supported(choice, self.supports_tool_choice_values, self.model_id)
-        build_tool_config(specs, choice, servers)  # duplicate names fail now, too
+        if servers:  # a system tool named like another tool fails now, not at the first call
+            build_tool_config([], None, servers)
+            clash = {t.name for t in servers} & {t.name for t in specs}
+            if clash:
+                raise ConfigurationError(
+                    f"tool names must be unique: system tools {sorted(clash)} share a name "
+                    "with a bound tool"
+                )
         if "response_format" in kwargs:  # a bad schema fails now, not at the first call
             options.response_format_output(kwargs["response_format"])
         bound: Runnable[LanguageModelInput, AIMessage] = self.bind(
