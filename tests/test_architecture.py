@@ -32,6 +32,7 @@ PUBLIC_API = {
     "InferenceConfig",
     "Message",
     "ReasoningBlock",
+    "SystemTool",
     "TextBlock",
     "ThrottlingError",
     "ToolResultBlock",

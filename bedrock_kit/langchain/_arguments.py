@@ -78,6 +78,8 @@ CHAT_CALL = Arguments(
             "performance_config",
             "service_tier",
             "body",
+            "system_tools",
+            "prompt_variables",
             "deadline",
             # passed by LangChain itself, nothing to send
             "stream",

@@ -22,6 +22,7 @@ from bedrock_kit.core.chat.converse import block_to_wire
 from bedrock_kit.core.chat.stream import (
     CompletedDelta,
     ReasoningDelta,
+    ServerToolDelta,
     StreamDelta,
     TextDelta,
     ToolCallDelta,
@@ -34,6 +35,7 @@ from bedrock_kit.core.chat.types import (
     JsonBlock,
     ReasoningBlock,
     TextBlock,
+    ToolResultBlock,
     ToolUseBlock,
     UnknownBlock,
     Usage,
@@ -99,7 +101,30 @@ def _citations(block: CitationsBlock) -> dict[str, Any]:
 
 
 def _tool_use(block: ToolUseBlock) -> dict[str, Any]:
+    if block.server:  # Bedrock ran it: LangChain's server-side tool call, never a tool_call
+        return {
+            "type": "server_tool_call",
+            "id": block.id,
+            "name": block.name,
+            "args": block.input,
+            "extras": {"type": block.type},
+        }
     return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
+
+
+def _tool_result(block: ToolResultBlock) -> dict[str, Any]:
+    """A server tool's result (in the assistant turn) as LangChain's ``server_tool_result``.
+
+    ``output`` holds the result's content in Converse wire form (``[{"json": ...}]``,
+    ``[{"text": ...}]``); ``extras`` keeps the result type and the status exactly as sent.
+    """
+    return {
+        "type": "server_tool_result",
+        "tool_call_id": block.tool_use_id,
+        "status": block.status or "success",
+        "output": [block_to_wire(c) for c in block.content],
+        "extras": {"type": block.type, "status": block.status},
+    }
 
 
 def _image(block: ImageBlock) -> dict[str, Any]:
@@ -128,6 +153,7 @@ _TO_LC: dict[type, Callable[[Any], dict[str, Any]]] = {
     ReasoningBlock: _reasoning,
     CitationsBlock: _citations,
     ToolUseBlock: _tool_use,
+    ToolResultBlock: _tool_result,
     ImageBlock: _image,
     JsonBlock: _json,
     UnknownBlock: _unknown,
@@ -197,6 +223,8 @@ def response_metadata(
         meta["additionalModelResponseFields"] = dict(result.additional_model_response_fields)
     if result.raw_body is not None:  # raw mode: a model no codec reads
         meta["raw_body"] = result.raw_body
+    if result.usage.server_tool_usage:
+        meta["server_tool_usage"] = dict(result.usage.server_tool_usage)
     return meta
 
 
@@ -205,6 +233,8 @@ def to_ai_message(result: ConverseResult, *, model_name: str | None = None) -> A
 
     Plain text (one or more text blocks, nothing else) stays a string; anything else is a
     list of blocks in the model's order, tool calls included as ``tool_use`` blocks.
+    Server-side tool calls and results (system tools Bedrock ran) are ``server_tool_call``
+    and ``server_tool_result`` blocks, never in ``tool_calls``.
     """
     blocks = result.message.content
     content: str | list[Any]
@@ -248,6 +278,7 @@ class ChunkBuilder:
         self._model_name = model_name
         self._texts: dict[int, list[str]] = {}
         self._mixed = False
+        self._server: list[ToolUseBlock | ToolResultBlock] = []  # server blocks sent
 
     def chunk(self, delta: StreamDelta) -> AIMessageChunk | None:
         """The chunk for ``delta``, or None when it carries nothing for LangChain."""
@@ -270,12 +301,17 @@ class ChunkBuilder:
             )
         if isinstance(delta, ToolCallDelta):
             return self._tool_call(delta)
+        if isinstance(delta, ServerToolDelta):
+            if not self._blocks:
+                return None  # plain-text stream: the server blocks come whole at the end
+            self._server.append(delta.block)
+            return self._piece({**lc_block(delta.block), "index": delta.index})
         if isinstance(delta, CompletedDelta):
             meta = response_metadata(delta.result, model_name=self._model_name, stream=True)
             if self._mixed:
                 del meta["model_provider"]
             return AIMessageChunk(
-                content=self._citation_pieces(delta.result) if self._blocks else "",
+                content=self._final_pieces(delta.result) if self._blocks else "",
                 usage_metadata=usage_metadata(delta.result.usage),
                 response_metadata=meta,
                 chunk_position="last",
@@ -308,6 +344,20 @@ class ChunkBuilder:
     def _piece(self, block: dict[str, Any]) -> AIMessageChunk:
         label = {} if self._mixed else {"model_provider": MODEL_PROVIDER}
         return AIMessageChunk(content=[block], response_metadata=label)
+
+    def _final_pieces(self, result: ConverseResult) -> list[str | dict[str, Any]]:
+        pieces = self._citation_pieces(result)
+        # Server tool blocks no contentBlockStop closed come whole with the last chunk, at
+        # an index after every block sent (so they merge with nothing).
+        after = max(self._texts, default=-1) + len(result.message.content) + 1
+        for block in result.message.content:
+            server = isinstance(block, ToolResultBlock) or (
+                isinstance(block, ToolUseBlock) and block.server
+            )
+            if server and block not in self._server:
+                pieces.append({**lc_block(block), "index": after})
+                after += 1
+        return pieces
 
     def _citation_pieces(self, result: ConverseResult) -> list[str | dict[str, Any]]:
         # The stream reducer folds citation events into the result's CitationsBlocks; they

@@ -27,12 +27,16 @@ from langchain_core.messages import (
 
 from bedrock_kit.core.chat.converse import block_from_wire
 from bedrock_kit.core.chat.messages import (
+    AUDIO_FORMATS,
+    MEDIA_ALIASES,
+    VIDEO_FORMATS,
     document_format,
     document_name,
     image_format,
     parse_data_url,
 )
 from bedrock_kit.core.chat.types import (
+    SERVER_TOOL_USE,
     CachePointBlock,
     CitationsBlock,
     ContentBlock,
@@ -82,30 +86,14 @@ _WIRE_KEYS = frozenset(
         "guardContent",
         "citationsContent",
         "searchResult",
+        # the rest of botocore's ContentBlock members: read and kept as sent
+        "toolAddition",
+        "toolRemoval",
     }
 )
-# Converse AudioFormat and VideoFormat values (botocore's bedrock-runtime service model).
-_AUDIO_FORMATS = frozenset(
-    [
-        "mp3",
-        "opus",
-        "wav",
-        "aac",
-        "flac",
-        "mp4",
-        "ogg",
-        "mkv",
-        "mka",
-        "x-aac",
-        "m4a",
-        "mpeg",
-        "mpga",
-        "pcm",
-        "webm",
-    ]
-)
-_VIDEO_FORMATS = frozenset(["mkv", "mov", "mp4", "webm", "flv", "mpeg", "mpg", "wmv", "three_gp"])
-_MEDIA_ALIASES = {"quicktime": "mov", "x-wav": "wav", "wave": "wav", "3gpp": "three_gp"}
+_AUDIO_FORMATS = AUDIO_FORMATS
+_VIDEO_FORMATS = VIDEO_FORMATS
+_MEDIA_ALIASES = MEDIA_ALIASES
 # Block types that stand for tool calls; the calls themselves travel in AIMessage.tool_calls.
 _TOOL_CALL_TYPES = frozenset({"tool_use", "tool_call", "function_call"})
 
@@ -344,6 +332,42 @@ def _anthropic_tool_result(block: Mapping[str, Any]) -> ContentBlock:
     return ToolResultBlock(str(tool_use_id), _tool_result_content(block.get("content")), status)
 
 
+def _server_tool_call(block: Mapping[str, Any]) -> ContentBlock:
+    """LangChain's ``server_tool_call`` (or a merged ``server_tool_call_chunk``) back to
+    the Converse ``toolUse`` Bedrock ran itself (type ``server_tool_use``)."""
+    call_id, name = block.get("id"), block.get("name")
+    if not call_id or not name:
+        raise ConfigurationError(f"server tool call needs an id and a name: {_describe(block)}")
+    extras = block.get("extras") or {}
+    kind = extras.get("type") if isinstance(extras, Mapping) else None
+    args = block.get("args", {})
+    return ToolUseBlock(
+        str(call_id), str(name), _tool_input(args, str(name)), str(kind or SERVER_TOOL_USE)
+    )
+
+
+def _server_tool_result(block: Mapping[str, Any]) -> ContentBlock:
+    """LangChain's ``server_tool_result`` back to the Converse ``toolResult`` it came from."""
+    tool_use_id = block.get("tool_call_id")
+    if not tool_use_id:
+        raise ConfigurationError(f"server tool result has no tool_call_id: {_describe(block)}")
+    extras = block.get("extras") or {}
+    extras = extras if isinstance(extras, Mapping) else {}
+    status = extras["status"] if "status" in extras else block.get("status")
+    if status not in (None, "success", "error"):
+        raise ConfigurationError(f"server tool result status {status!r} is not success or error")
+    output = block.get("output")
+    if isinstance(output, list) and all(
+        isinstance(o, Mapping) and _WIRE_KEYS.intersection(o) for o in output
+    ):
+        content = tuple(block_from_wire(o) for o in output)
+    elif isinstance(output, str):
+        content = (TextBlock(output),)
+    else:
+        content = (JsonBlock(output),)
+    return ToolResultBlock(str(tool_use_id), content, status, extras.get("type"))  # type: ignore[arg-type]
+
+
 # ----------------------------------------------------------------------- dispatch
 
 
@@ -399,6 +423,31 @@ def _audio(block: Mapping[str, Any]) -> ContentBlock:
     return _av_block(block)
 
 
+def _search_result(block: Mapping[str, Any]) -> ContentBlock:
+    """A ``search_result`` block (Anthropic's form, or Converse ``searchResult`` wire form)
+    as Converse ``searchResult``: source, title, text content, citations switch."""
+    if isinstance(block.get("searchResult"), Mapping):
+        return block_from_wire({"searchResult": block["searchResult"]})
+    source, title = block.get("source"), block.get("title")
+    if not isinstance(source, str) or not isinstance(title, str):
+        raise ConfigurationError(f"search_result needs a source and a title: {_describe(block)}")
+    content = block.get("content")
+    items = [content] if isinstance(content, str) else list(content or ())
+    texts: list[dict[str, Any]] = []
+    for item in items:
+        text = item if isinstance(item, str) else (item or {}).get("text")
+        if not isinstance(text, str) or not text:
+            raise ConfigurationError(f"search_result content must be text: {_describe(block)}")
+        texts.append({"text": text})
+    if not texts:
+        raise ConfigurationError(f"search_result has no content: {_describe(block)}")
+    wire: dict[str, Any] = {"source": source, "title": title, "content": texts}
+    citations = block.get("citations")
+    if isinstance(citations, Mapping) and "enabled" in citations:
+        wire["citations"] = {"enabled": bool(citations["enabled"])}
+    return UnknownBlock("searchResult", wire)
+
+
 def _guard(block: Mapping[str, Any]) -> ContentBlock:
     inner = block.get("guard_content")
     text = inner.get("text") if isinstance(inner, Mapping) else block.get("text")
@@ -434,6 +483,10 @@ _BY_TYPE: dict[str, Callable[[Mapping[str, Any]], ContentBlock | None]] = {
     "guard_content": _guard,
     "json": _json,
     "tool_result": _anthropic_tool_result,
+    "server_tool_call": _server_tool_call,
+    "server_tool_call_chunk": _server_tool_call,
+    "server_tool_result": _server_tool_result,
+    "search_result": _search_result,
 }
 
 

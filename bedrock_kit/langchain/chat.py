@@ -25,13 +25,27 @@ from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 from bedrock_kit._strict_arguments import check_call_arguments
 from bedrock_kit.core.batch.runner import BatchSettings
 from bedrock_kit.core.budget.rate_limit import RateLimiter
-from bedrock_kit.core.chat.converse import build_tool_spec, parse_guardrail_config
+from bedrock_kit.core.chat.converse import (
+    build_tool_config,
+    build_tool_spec,
+    parse_guardrail_config,
+)
 from bedrock_kit.core.chat.count import acount_input_tokens, count_input_tokens
 from bedrock_kit.core.chat.messages import guard_last_turn, guardrail_intervention_error
 from bedrock_kit.core.chat.models import (
     check_model_region,
+    is_application_profile,
+    profile_base,
+    remember_profile_base,
     supports_tool_choice,
     validate_model_id,
+)
+from bedrock_kit.core.chat.profiles import InferenceProfiles
+from bedrock_kit.core.chat.request_fields import (
+    check_performance_config,
+    check_request_metadata,
+    check_response_field_paths,
+    check_service_tier,
 )
 from bedrock_kit.core.chat.runtime import ConverseRuntime
 from bedrock_kit.core.chat.send import (
@@ -43,6 +57,7 @@ from bedrock_kit.core.chat.send import (
     send_stream,
 )
 from bedrock_kit.core.chat.stream import CompletedDelta
+from bedrock_kit.core.chat.tools import as_system_tool, split_system_tools
 from bedrock_kit.core.chat.types import ConverseResult, InferenceConfig, SystemBlock, ToolSpec
 from bedrock_kit.core.prompts.management import model_arguments
 from bedrock_kit.core.transport.arguments import Arguments, unknown_argument_error
@@ -56,8 +71,6 @@ from bedrock_kit.langchain._convert import ChunkBuilder, system_blocks, to_ai_me
 from bedrock_kit.langchain._serial import LangChainSerializable
 from bedrock_kit.langchain.batch import BedrockBatchRunnable
 from bedrock_kit.langchain.rate_limit import core_limiter
-
-_LATENCIES = ("standard", "optimized")
 
 
 class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
@@ -116,6 +129,9 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
     """Converse ``serviceTier``; None leaves Bedrock's default."""
     request_metadata: dict[str, str] | None = None
     """Key-value pairs Bedrock records in invocation logs (``requestMetadata``)."""
+    prompt_variables: dict[str, Any] | None = None
+    """With a Prompt Management prompt ARN as ``model``: the values of its variables
+    (``{"topic": "tides"}``), sent as Converse ``promptVariables``."""
     output_config: dict[str, Any] | None = None
     """Converse ``outputConfig`` sent with every call (e.g. a JSON Schema answer format)."""
     supports_tool_choice_values: Sequence[Literal["auto", "any", "tool"]] | None = None
@@ -143,6 +159,7 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
     _runtime: ConverseRuntime | None = PrivateAttr(default=None)
     _count_tokens_unsupported: set[str] = PrivateAttr(default_factory=set)
     _limiter: RateLimiter | None = PrivateAttr(default=None)
+    _profiles: InferenceProfiles | None = PrivateAttr(default=None)
 
     @field_validator("model_id", "base_model_id")
     @classmethod
@@ -158,7 +175,19 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
     @field_validator("performance_config")
     @classmethod
     def _check_performance(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        _latency(value)
+        check_performance_config(value)
+        return value
+
+    @field_validator("request_metadata")
+    @classmethod
+    def _check_metadata(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        check_request_metadata(value)
+        return value
+
+    @field_validator("additional_model_response_field_paths")
+    @classmethod
+    def _check_paths(cls, value: list[str] | None) -> list[str] | None:
+        check_response_field_paths(value)
         return value
 
     @field_validator("supports_tool_choice_values")
@@ -184,6 +213,8 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
             # Ours is applied per call in the core (model, tokens); LangChain must not also
             # take a request from it before each call.
             self.rate_limiter = None
+        if self.base_model_id and is_application_profile(self.model_id):
+            remember_profile_base(self.model_id, self.base_model_id)
 
     def __getstate__(self) -> dict[Any, Any]:
         # The API key, like the AWS credentials, never travels in a pickle.
@@ -295,6 +326,9 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
         """The id to look capabilities up by: the base model, else what the id says."""
         if self.base_model_id:
             return self.base_model_id
+        resolved = profile_base(self.model_id)
+        if resolved:
+            return resolved
         if self.provider and self.model_id.startswith("arn:"):
             return f"{self.provider}."
         return self.model_id
@@ -334,7 +368,9 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
         system, turns = to_core(messages)
         if self.guard_last_turn and self.guardrail_config:
             turns = guard_last_turn(turns)
-        specs = [options.tool_spec(t, kwargs.get("strict")) for t in kwargs.get("tools") or ()]
+        client_tools, found = split_system_tools(kwargs.get("tools") or ())
+        servers = [*found, *(as_system_tool(t) for t in kwargs.get("system_tools") or ())]
+        specs = [options.tool_spec(t, kwargs.get("strict")) for t in client_tools]
         choice = options.tool_choice(kwargs.get("tool_choice"), specs)
         options.check_choice_supported(choice, self.supports_tool_choice_values, self.model_id)
         model = validate_model_id(kwargs.get("model") or self.model_id)
@@ -357,13 +393,40 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
             additional_model_response_field_paths=self.additional_model_response_field_paths or (),
             output_config=self._output_config(kwargs),
             request_metadata=kwargs.get("request_metadata") or self.request_metadata,
-            performance_latency=_latency(
+            performance_latency=check_performance_config(
                 kwargs.get("performance_config") or self.performance_config
             ),
-            service_tier=_tier(kwargs.get("service_tier") or self.service_tier),
+            service_tier=check_service_tier(kwargs.get("service_tier") or self.service_tier),
+            system_tools=servers,
+            prompt_variables=kwargs.get("prompt_variables") or self.prompt_variables,
             stream=stream,
             body=kwargs.get("body"),
         )
+
+    def _profile_to_resolve(self, kwargs: Mapping[str, Any]) -> str | None:
+        """An application profile ARN whose model a call needs (InvokeModel body codec,
+        ledger pricing, CountTokens) and nobody gave, else None."""
+        model = kwargs.get("model") or self.model_id
+        if not is_application_profile(model) or profile_base(model) is not None:
+            return None
+        return model if self.api == "invoke" or self.ledger is not None else None
+
+    @property
+    def profiles(self) -> InferenceProfiles:
+        """Resolves application inference profile ARNs (GetInferenceProfile, once each)."""
+        if self._profiles is None:
+            self._profiles = InferenceProfiles(self.client_settings())
+        return self._profiles
+
+    def _resolve_profile(self, kwargs: Mapping[str, Any]) -> None:
+        model = self._profile_to_resolve(kwargs)
+        if model is not None:
+            self.profiles.resolve(model)
+
+    async def _aresolve_profile(self, kwargs: Mapping[str, Any]) -> None:
+        model = self._profile_to_resolve(kwargs)
+        if model is not None:
+            await self.profiles.aresolve(model)
 
     def _budget(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
         deadline = check_deadline(kwargs.get("deadline", self.deadline))
@@ -412,6 +475,7 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        self._resolve_profile(kwargs)
         request = self.build_request(messages, stop, **kwargs)
         return self._result(send(self.runtime, self.api, request, **self._budget(kwargs)))
 
@@ -422,6 +486,7 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        await self._aresolve_profile(kwargs)
         request = self.build_request(messages, stop, **kwargs)
         return self._result(await asend(self.runtime, self.api, request, **self._budget(kwargs)))
 
@@ -432,6 +497,7 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
+        self._resolve_profile(kwargs)
         request = self.build_request(messages, stop, stream=True, **kwargs)
         builder = self._chunks(request, kwargs)
         for delta in send_stream(self.runtime, self.api, request, **self._budget(kwargs)):
@@ -451,6 +517,7 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
+        await self._aresolve_profile(kwargs)
         request = self.build_request(messages, stop, stream=True, **kwargs)
         builder = self._chunks(request, kwargs)
         async for delta in asend_stream(self.runtime, self.api, request, **self._budget(kwargs)):
@@ -471,22 +538,46 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
         *,
         tool_choice: str | bool | dict[str, Any] | None = None,
         strict: bool | None = None,
+        system_tools: Sequence[Any] = (),
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
         """Bind tools (LangChain tools, pydantic models, functions, dicts, ToolSpecs).
 
         Args:
-            tools: The tools the model may call.
+            tools: The tools the model may call. Converse ``{"systemTool": {...}}`` dicts,
+                :class:`~bedrock_kit.core.chat.types.SystemTool` objects and langchain-aws's
+                ``NovaSystemTool`` found here are bound as system tools.
             tool_choice: ``auto``, ``any``/``required`` (must call one), a tool name, or
                 True (the only tool).
             strict: Ask for schema-exact arguments where the model supports it.
+            system_tools: Server-side tools Bedrock runs itself (names such as
+                ``"nova_code_interpreter"`` or ``"nova_grounding"``, or the forms above).
+                Their calls and results come back as ``server_tool_call`` /
+                ``server_tool_result`` content blocks, never in ``tool_calls``.
             **kwargs: Other call arguments to bind, e.g. ``response_format``.
+
+        Example:
+            ```python
+            llm.bind_tools([get_weather], system_tools=["nova_code_interpreter"])
+            ```
         """
-        specs = [options.tool_spec(t, strict) for t in tools]
+        client_tools, found = split_system_tools(tools)
+        servers = [*found, *(as_system_tool(t) for t in system_tools)]
+        if servers:
+            kwargs["system_tools"] = servers
+        specs = [options.tool_spec(t, strict) for t in client_tools]
         for spec in specs:  # names and schemas fail now, not at the first call
             build_tool_spec(spec)
         choice = options.tool_choice(tool_choice, specs)
         options.check_choice_supported(choice, self.supports_tool_choice_values, self.model_id)
+        if servers:  # a system tool named like another tool fails now, not at the first call
+            build_tool_config([], None, servers)
+            clash = {t.name for t in servers} & {t.name for t in specs}
+            if clash:
+                raise ConfigurationError(
+                    f"tool names must be unique: system tools {sorted(clash)} share a name "
+                    "with a bound tool"
+                )
         if "response_format" in kwargs:  # a bad schema fails now, not at the first call
             options.response_format_output(kwargs["response_format"])
         bound: Runnable[LanguageModelInput, AIMessage] = self.bind(
@@ -613,23 +704,3 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
         """Async :meth:`get_num_tokens_from_messages` (CountTokens over the async client)."""
         request = self.build_request(messages, tools=list(tools or ()))
         return await acount_input_tokens(self.runtime, request, self._count_tokens_unsupported)
-
-
-def _latency(config: Mapping[str, Any] | None) -> str | None:
-    if not config:
-        return None
-    unknown = sorted(set(config) - {"latency"})
-    latency = config.get("latency")
-    if unknown or latency not in _LATENCIES:
-        raise ConfigurationError(
-            f"performance_config takes {{'latency': 'standard' | 'optimized'}}, got {config!r}"
-        )
-    return str(latency)
-
-
-def _tier(value: Any) -> str | None:
-    if value in (None, "priority", "default", "flex", "reserved"):
-        return value  # type: ignore[no-any-return]
-    raise ConfigurationError(
-        f"service_tier must be priority, default, flex or reserved, got {value!r}"
-    )

@@ -25,8 +25,8 @@ CLIENT = Arguments(
         "built with your botocore Config",
         "config": "pass timeout=, max_retries= and retry_mode=, or inject client= built with "
         "your botocore Config",
-        "api_key": "Bedrock API keys are not supported; use AWS credentials (a profile, "
-        "access keys or a role)",
+        "api_key": "Bedrock API keys are taken by BedrockKitLLM only (api_key=); use AWS "
+        "credentials (a profile, access keys or a role) here",
     },
 )
 """Client arguments of every class (on top of :class:`BedrockClientArgs`'s fields)."""
@@ -50,7 +50,21 @@ LLM_CONSTRUCTOR = CLIENT.extend(
 
 LLM_CALL = Arguments(
     frozenset(
-        {"tools", "tool_choice", "temperature", "max_tokens", "top_p", "stop", "deadline", "body"}
+        {
+            "tools",
+            "tool_choice",
+            "temperature",
+            "max_tokens",
+            "top_p",
+            "stop",
+            "deadline",
+            "body",
+            "system_tools",
+            "service_tier",
+            "performance_config",
+            "request_metadata",
+            "prompt_variables",
+        }
     ),
     aliases={"stop_sequences": "stop"},
     refused={

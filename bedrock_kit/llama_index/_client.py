@@ -29,7 +29,7 @@ CLIENT_ALIASES = frozenset({"base_url", "profile_name"})
 
 _SECRET_FIELDS = frozenset({"aws_access_key_id", "aws_secret_access_key", "aws_session_token"})
 # Left out of a pickle: secrets, and clients (which hold credentials and sockets).
-_WITHHELD_FIELDS = _SECRET_FIELDS | {"client", "async_client"}
+_WITHHELD_FIELDS = _SECRET_FIELDS | {"api_key", "client", "async_client"}
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 
 

@@ -34,6 +34,7 @@ from bedrock_kit.core.chat.messages import (
     document_format,
     document_name,
     image_format,
+    media_format,
     parse_data_url,
 )
 from bedrock_kit.core.chat.stream import (
@@ -56,6 +57,7 @@ from bedrock_kit.core.chat.types import (
     TextBlock,
     ToolResultBlock,
     ToolUseBlock,
+    UnknownBlock,
     Usage,
 )
 from bedrock_kit.core.transport.wire import WireReader
@@ -73,6 +75,9 @@ _DEFAULT_CACHE_TTL = "5m"
 # Where blocks with no LlamaIndex counterpart travel (as Bedrock wire dicts), so they go
 # back unchanged on the next turn.
 UNMAPPED_KEY = "bedrock_blocks"
+# Where in the turn each of those blocks stood, so the next turn sends them back in order
+# (a server tool's call and result come before the text that quotes them).
+UNMAPPED_POSITIONS_KEY = "bedrock_block_positions"
 # The title LlamaIndex gives a DocumentBlock created without one.
 _DEFAULT_DOCUMENT_TITLE = "input_document"
 
@@ -176,6 +181,30 @@ def _tool_call(block: ToolCallBlock, where: str) -> ToolUseBlock:
     )
 
 
+def _media(block: AudioBlock | VideoBlock, where: str) -> UnknownBlock:
+    """LlamaIndex audio / video as Converse ``audio`` / ``video`` blocks (bytes or s3)."""
+    kind = "audio" if isinstance(block, AudioBlock) else "video"
+    url = str(block.url) if block.url else None
+    hint = block.format if isinstance(block, AudioBlock) else block.video_mimetype
+    hint = (
+        hint
+        or (mimetypes.guess_type(str(block.path or url or ""))[0])
+        or str(block.path or url or "")
+    )
+    fmt = media_format(kind, hint, where=where)
+    if url and url.startswith("s3://"):
+        return UnknownBlock(kind, {"format": fmt, "source": {"s3Location": {"uri": url}}})
+    data = block.audio if isinstance(block, AudioBlock) else block.video
+    if data is None and block.path is None:
+        raise ConfigurationError(
+            f"{where}: Bedrock does not fetch remote {kind} URLs ({url}); pass the bytes, a "
+            "path or an s3:// URL"
+        )
+    resolve = block.resolve_audio if isinstance(block, AudioBlock) else block.resolve_video
+    raw = _resolved(lambda: resolve(as_base64=False), kind, where)
+    return UnknownBlock(kind, {"format": fmt, "source": {"bytes": raw}})
+
+
 def _thinking(block: ThinkingBlock) -> ReasoningBlock:
     info = block.additional_information
     if info.get("redacted_content") is not None:
@@ -204,7 +233,9 @@ def _block(block: Any, where: str) -> ContentBlock | None:
         return _tool_call(block, where)
     if isinstance(block, CitableBlock):
         return _citable(block, where)
-    if isinstance(block, AudioBlock | VideoBlock | CitationBlock):
+    if isinstance(block, AudioBlock | VideoBlock):
+        return _media(block, where)
+    if isinstance(block, CitationBlock):
         raise ConfigurationError(
             f"{where}: {type(block).__name__} is not supported by bedrock-kit's Converse mapping"
         )
@@ -213,7 +244,13 @@ def _block(block: Any, where: str) -> ContentBlock | None:
 
 def _blocks(message: ChatMessage, where: str) -> list[ContentBlock]:
     blocks = [b for b in (_block(item, where) for item in message.blocks) if b is not None]
-    blocks.extend(block_from_wire(w) for w in message.additional_kwargs.get(UNMAPPED_KEY) or ())
+    unmapped = [block_from_wire(w) for w in message.additional_kwargs.get(UNMAPPED_KEY) or ()]
+    positions = message.additional_kwargs.get(UNMAPPED_POSITIONS_KEY)
+    if not isinstance(positions, list | tuple) or len(positions) != len(unmapped):
+        return blocks + unmapped  # no (or stale) positions: after the mapped blocks
+    for position, block in sorted(zip(positions, unmapped, strict=True), key=lambda p: p[0]):
+        at = position if isinstance(position, int) and position >= 0 else len(blocks)
+        blocks.insert(min(at, len(blocks)), block)
     return blocks
 
 
@@ -239,7 +276,7 @@ def _legacy_tool_calls(message: ChatMessage, where: str) -> list[ToolUseBlock]:
 
 def _assistant(message: ChatMessage, where: str) -> Message:
     blocks = _blocks(message, where)
-    if not any(isinstance(b, ToolUseBlock) for b in blocks):
+    if not any(isinstance(b, ToolUseBlock) and not b.server for b in blocks):
         blocks.extend(_legacy_tool_calls(message, where))
     return Message("assistant", tuple(blocks))
 
@@ -321,9 +358,12 @@ def usage_dict(usage: Usage) -> dict[str, int]:
 
 
 def raw_of(result: ConverseResult) -> dict[str, Any]:
-    """``ChatResponse.raw``: plain JSON values only (agents serialise it); ``body`` is the
-    InvokeModel response body of a model no codec reads (raw mode)."""
-    raw = {
+    """``ChatResponse.raw``: plain JSON values only (agents serialise it).
+
+    ``body`` is the InvokeModel response body of a model no codec reads (raw mode);
+    ``server_tool_usage`` is Bedrock's ``usage.serverToolUsage`` (system tools), when sent.
+    """
+    raw: dict[str, Any] = {
         "usage": usage_dict(result.usage),
         "stop_reason": result.raw_stop_reason,
         "model_id": result.model_id,
@@ -332,6 +372,8 @@ def raw_of(result: ConverseResult) -> dict[str, Any]:
     }
     if result.raw_body is not None:
         raw["body"] = result.raw_body
+    if result.usage.server_tool_usage:
+        raw["server_tool_usage"] = dict(result.usage.server_tool_usage)
     return raw
 
 
@@ -352,7 +394,7 @@ def response_kwargs(result: ConverseResult) -> dict[str, Any]:
 def _li_block(block: ContentBlock) -> Any:
     if isinstance(block, TextBlock | CitationsBlock):
         return LITextBlock(text=block.text)
-    if isinstance(block, ToolUseBlock):
+    if isinstance(block, ToolUseBlock) and not block.server:  # server calls: Bedrock ran them
         return ToolCallBlock(tool_call_id=block.id, tool_name=block.name, tool_kwargs=block.input)
     if isinstance(block, ReasoningBlock):
         info: dict[str, Any] = {}
@@ -368,13 +410,20 @@ def _li_block(block: ContentBlock) -> Any:
 
 
 def to_chat_message(message: Message) -> ChatMessage:
-    """An assistant ChatMessage; blocks without a LlamaIndex form are kept aside, not lost."""
+    """An assistant ChatMessage; blocks without a LlamaIndex form are kept aside, not lost.
+
+    Server-side tool calls and results (system tools Bedrock ran) are among those: they
+    stay in ``additional_kwargs["bedrock_blocks"]`` in wire form, with their positions in
+    ``additional_kwargs["bedrock_block_positions"]``, and are never ToolCallBlocks.
+    """
     blocks: list[Any] = []
     unmapped: list[dict[str, Any]] = []
+    positions: list[int] = []
     citations: list[dict[str, Any]] = []
     for block in message.content:
         converted = _li_block(block)
         if converted is None:  # kept in Bedrock wire form: JSON-friendly for chat stores
+            positions.append(len(blocks) + len(unmapped))
             unmapped.append(block_to_wire(block))
         else:
             blocks.append(converted)
@@ -383,6 +432,7 @@ def to_chat_message(message: Message) -> ChatMessage:
     kwargs: dict[str, Any] = {}
     if unmapped:
         kwargs[UNMAPPED_KEY] = unmapped
+        kwargs[UNMAPPED_POSITIONS_KEY] = positions
     if citations:
         kwargs["citations"] = citations
     return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=kwargs)

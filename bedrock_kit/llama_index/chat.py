@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -23,7 +24,13 @@ from llama_index.core.base.llms.types import (
     LLMMetadata,
     MessageRole,
 )
-from llama_index.core.bridge.pydantic import Field, PrivateAttr, field_serializer
+from llama_index.core.bridge.pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_serializer,
+    field_validator,
+)
 from llama_index.core.constants import DEFAULT_NUM_OUTPUTS
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
@@ -38,8 +45,18 @@ from bedrock_kit.core.chat.count import acount_input_tokens, count_input_tokens
 from bedrock_kit.core.chat.messages import guard_last_turn, guardrail_intervention_error
 from bedrock_kit.core.chat.models import (
     check_model_region,
+    is_application_profile,
+    profile_base,
+    remember_profile_base,
     supports_tool_choice,
     validate_model_id,
+)
+from bedrock_kit.core.chat.profiles import InferenceProfiles
+from bedrock_kit.core.chat.request_fields import (
+    check_performance_config,
+    check_request_metadata,
+    check_response_field_paths,
+    check_service_tier,
 )
 from bedrock_kit.core.chat.runtime import ConverseRuntime
 from bedrock_kit.core.chat.send import (
@@ -52,9 +69,10 @@ from bedrock_kit.core.chat.send import (
     send_stream,
 )
 from bedrock_kit.core.chat.stream import CompletedDelta, StreamDelta
-from bedrock_kit.core.chat.types import ConverseResult, InferenceConfig, ToolSpec
+from bedrock_kit.core.chat.tools import as_system_tool, split_system_tools
+from bedrock_kit.core.chat.types import ConverseResult, InferenceConfig, SystemTool, ToolSpec
 from bedrock_kit.core.transport.arguments import Arguments
-from bedrock_kit.core.transport.clients import ClientSettings, check_client
+from bedrock_kit.core.transport.clients import ClientSettings, Withheld, check_client
 from bedrock_kit.core.transport.deadline import check_deadline
 from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.llama_index._arguments import LLM_CALL, LLM_CONSTRUCTOR
@@ -173,6 +191,40 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
     context_window: int | None = Field(
         default=None, description="Override the context window from the model table."
     )
+    base_model_id: str | None = Field(
+        default=None,
+        description="The foundation model behind an ARN or application inference profile: "
+        "used for the context window and capability lookups.",
+        validation_alias=AliasChoices("base_model_id", "base_model"),
+    )
+    system_tools: list[Any] | None = Field(
+        default=None,
+        description="Server-side tools Bedrock runs itself (Converse systemTool), e.g. "
+        "['nova_code_interpreter']: sent with every call; their calls and results stay in "
+        "the message (additional_kwargs['bedrock_blocks']), never tool selections.",
+    )
+    service_tier: str | None = Field(
+        default=None, description="Converse serviceTier: priority, default, flex or reserved."
+    )
+    performance_config: dict[str, Any] | None = Field(
+        default=None, description="{'latency': 'standard' | 'optimized'} (performanceConfig)."
+    )
+    request_metadata: dict[str, str] | None = Field(
+        default=None, description="Key-value pairs Bedrock records in invocation logs."
+    )
+    prompt_variables: dict[str, Any] | None = Field(
+        default=None,
+        description="With a Prompt Management prompt ARN as model: its variables' values.",
+    )
+    api_key: SecretStr | None = Field(
+        default=None,
+        exclude=True,
+        repr=False,
+        description="A Bedrock API key, sent as 'Authorization: Bearer' by this LLM's clients "
+        "only (never serialised or pickled). Without it, botocore still honours "
+        "AWS_BEARER_TOKEN_BEDROCK by itself.",
+        validation_alias=AliasChoices("api_key", "bedrock_api_key"),
+    )
     deadline: float | None = Field(
         default=None,
         description="Seconds one call may take in total, retries and slow streams included "
@@ -182,6 +234,7 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
     _settings: ClientSettings = PrivateAttr()
     _runtime: ConverseRuntime | None = PrivateAttr(default=None)
     _limiter: RateLimiter | None = PrivateAttr(default=None)
+    _profiles: InferenceProfiles | None = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _count_tokens_unsupported: set[str] = PrivateAttr(default_factory=set)
 
@@ -200,9 +253,24 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
             # must not also take a request from it before each call.
             self.rate_limiter = None
 
+    @field_validator("system_tools")
+    @classmethod
+    def _check_system_tools(cls, value: list[Any] | None) -> list[Any] | None:
+        for tool in value or ():
+            as_system_tool(tool)
+        return value
+
     def _check_arguments(self) -> None:
         validate_model_id(self.model)
+        if self.base_model_id is not None:
+            validate_model_id(self.base_model_id)
+            if is_application_profile(self.model):
+                remember_profile_base(self.model, self.base_model_id)
         check_api(self.api)
+        check_service_tier(self.service_tier)
+        check_performance_config(self.performance_config)
+        check_request_metadata(self.request_metadata)
+        check_response_field_paths(self.additional_model_response_field_paths)
         # Converse's ranges (temperature and top_p 0..1, max_tokens >= 1, stop strings).
         InferenceConfig(self.max_tokens, self.temperature, self.top_p, tuple(self.stop or ()))
         if self.context_window is not None and self.context_window < 1:
@@ -238,11 +306,48 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
             kwargs["context_window"] = context_window_of(base)
         return cls(model=target, **kwargs)
 
+    def client_settings(self) -> ClientSettings:
+        """The core :class:`ClientSettings`, with the Bedrock API key as bearer token."""
+        base = super().client_settings()
+        key = self.api_key
+        settings = dataclasses.replace(
+            base, bearer_token=key.get_secret_value() if isinstance(key, SecretStr) else None
+        )
+        # replace() resets init=False fields: keep "credentials withheld by pickling".
+        object.__setattr__(settings, "_withheld", base._withheld or isinstance(key, Withheld))
+        return settings
+
+    def _capability_model(self) -> str:
+        return self.base_model_id or profile_base(self.model) or self.model
+
+    @property
+    def profiles(self) -> InferenceProfiles:
+        """Resolves application inference profile ARNs (GetInferenceProfile, once each)."""
+        if self._profiles is None:
+            self._profiles = InferenceProfiles(self._settings)
+        return self._profiles
+
+    def _profile_to_resolve(self) -> str | None:
+        # The model matters to InvokeModel body codecs and ledger pricing; ask only then.
+        if not is_application_profile(self.model) or profile_base(self.model) is not None:
+            return None
+        return self.model if self.api == "invoke" or self.ledger is not None else None
+
+    def _resolve_profile(self) -> None:
+        model = self._profile_to_resolve()
+        if model is not None:
+            self.profiles.resolve(model)
+
+    async def _aresolve_profile(self) -> None:
+        model = self._profile_to_resolve()
+        if model is not None:
+            await self.profiles.aresolve(model)
+
     @property
     def metadata(self) -> LLMMetadata:
         """Context window (model table or override), output budget and capabilities."""
         return LLMMetadata(
-            context_window=self.context_window or context_window_of(self.model),
+            context_window=self.context_window or context_window_of(self._capability_model()),
             num_output=self.max_tokens or DEFAULT_NUM_OUTPUTS,
             is_chat_model=True,
             is_function_calling_model=True,
@@ -275,9 +380,8 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
         guardrail = parse_guardrail_config(self.guardrail_config)
         if guardrail is not None and self.guard_last_turn:
             turns = guard_last_turn(turns)
-        tools = [
-            t if isinstance(t, ToolSpec) else tool_specs([t])[0] for t in kwargs.get("tools") or ()
-        ]
+        client_tools, servers = split_system_tools(kwargs.get("tools") or ())
+        tools = [t if isinstance(t, ToolSpec) else tool_specs([t])[0] for t in client_tools]
         stop = kwargs.get("stop", self.stop)
         inference = InferenceConfig(
             max_tokens=kwargs.get("max_tokens", self.max_tokens),
@@ -296,18 +400,31 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
             guardrail=guardrail,
             additional_model_request_fields=self.additional_model_request_fields,
             additional_model_response_field_paths=self.additional_model_response_field_paths or (),
+            request_metadata=check_request_metadata(
+                kwargs.get("request_metadata") or self.request_metadata
+            ),
+            performance_latency=check_performance_config(
+                kwargs.get("performance_config") or self.performance_config
+            ),
+            service_tier=check_service_tier(kwargs.get("service_tier") or self.service_tier),
+            system_tools=[*servers, *self._system_tools(kwargs.get("system_tools"))],
+            prompt_variables=kwargs.get("prompt_variables") or self.prompt_variables,
             stream=stream,
             body=kwargs.get("body"),
         )
+
+    def _system_tools(self, extra: Sequence[Any] | None) -> list[SystemTool]:
+        return [as_system_tool(t) for t in [*(self.system_tools or ()), *(extra or ())]]
 
     def _tool_choice(self, choice: str | None) -> str | None:
         # Models that cannot be forced to a named tool may still accept "any" (one tool is
         # then the same thing); failing both, let the model decide rather than be rejected.
         if choice in (None, "auto"):
             return choice
-        if choice != "any" and not supports_tool_choice(self.model, "tool"):
+        model = self._capability_model()
+        if choice != "any" and not supports_tool_choice(model, "tool"):
             choice = "any"
-        return choice if supports_tool_choice(self.model, "any") else None
+        return choice if supports_tool_choice(model, "any") else None
 
     def _budget(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -336,12 +453,14 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
     # -- chat
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        self._resolve_profile()
         request = self.build_request(messages, **kwargs)
         return to_chat_response(
             self._checked(send(self.runtime, self.api, request, **self._budget(kwargs)))
         )
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        self._resolve_profile()
         request = self.build_request(messages, stream=True, **kwargs)  # bad input fails here, early
 
         def gen() -> Generator[ChatResponse, None, None]:
@@ -354,6 +473,7 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
         return gen()
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        await self._aresolve_profile()
         request = self.build_request(messages, **kwargs)
         return to_chat_response(
             self._checked(await asend(self.runtime, self.api, request, **self._budget(kwargs)))
@@ -362,6 +482,7 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
     async def _astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
+        await self._aresolve_profile()
         request = self.build_request(messages, stream=True, **kwargs)
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:

@@ -114,6 +114,9 @@ _PROMPT_OPERATIONS = frozenset(
     }
 )
 _ONLY_OPERATIONS["bedrock-agent"] = _ONLY_OPERATIONS["bedrock-agent"] | (_PROMPT_OPERATIONS)
+# Application inference profiles: the base model behind a profile ARN (chat models resolve
+# it once with GetInferenceProfile).
+_ONLY_OPERATIONS["bedrock"] = _ONLY_OPERATIONS["bedrock"] | frozenset({"GetInferenceProfile"})
 
 _LABEL = re.compile(r"\{([A-Za-z0-9_]+)(\+?)\}")
 

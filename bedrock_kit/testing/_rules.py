@@ -74,7 +74,22 @@ def _content(request: Mapping[str, Any]) -> str | None:
 
 
 def _tool_ids(message: Mapping[str, Any], key: str, id_key: str) -> list[str]:
-    return [str((b[key] or {}).get(id_key, "")) for b in _blocks(message) if key in b]
+    # Server-side tool calls and results (Bedrock ran them; both sit in the assistant turn)
+    # are not client tool calls: they need no toolResult in the next user turn.
+    return [
+        str((b[key] or {}).get(id_key, ""))
+        for b in _blocks(message)
+        if key in b and not _server_side(b[key], message)
+    ]
+
+
+def _server_side(block: Any, message: Mapping[str, Any]) -> bool:
+    if not isinstance(block, Mapping):
+        return False
+    if block.get("type") == "server_tool_use":
+        return True
+    # A toolResult inside an assistant turn can only be a server tool's.
+    return message.get("role") == "assistant" and "content" in block
 
 
 def _tools(request: Mapping[str, Any]) -> str | None:

@@ -58,6 +58,8 @@ class Answer:
     """``{"toolUseId", "name", "input"}`` tool calls."""
     reasoning: str | None = None
     """Reasoning text, sent first and signed."""
+    server_tools: tuple[dict[str, Any], ...] = ()
+    """:func:`~bedrock_kit.testing.scripts.server_tool` turns Bedrock ran (system tools)."""
     stop_reason: str | None = None
     """``stopReason``; None picks ``tool_use`` or ``end_turn``."""
 
@@ -178,6 +180,9 @@ class ScriptedModel:
             "stop_reason": answer.stop_reason,
             "usage": usage,
             "latency_ms": _LATENCY_MS,
+            "server_tools": answer.server_tools,
+            # The only shape real recordings show (Nova): an empty object.
+            "server_tool_usage": {} if answer.server_tools else None,
         }
         if request.operation == "ConverseStream":
             return Reply.events(
@@ -207,6 +212,9 @@ class ScriptedModel:
         calls = self._tool_calls(request, prompt)
         if calls:
             return Answer(None, tuple(calls), reasoning)
+        servers = _server_calls(request, prompt)
+        if servers:
+            return Answer(self._plain(prompt), reasoning=reasoning, server_tools=servers)
         output = (request.get("outputConfig") or {}).get("textFormat") or {}
         if output.get("type") == "json_schema":
             schema = json.loads(output["structure"]["jsonSchema"]["schema"])
@@ -243,6 +251,41 @@ class ScriptedModel:
             call_id = f"tooluse_{len(request.get('messages') or ())}_{index}_{tool['name']}"
             calls.append({"toolUseId": call_id, "name": tool["name"], "input": arguments})
         return calls
+
+
+def _server_calls(request: Mapping[str, Any], prompt: str) -> tuple[dict[str, Any], ...]:
+    """One server-side call per bound system tool, run "by Bedrock", before the answer."""
+    config = request.get("toolConfig") or {}
+    names = [
+        str(t["systemTool"].get("name"))
+        for t in config.get("tools") or ()
+        if isinstance(t.get("systemTool"), Mapping)
+    ]
+    if not names or _tool_results(_last_user(request)):
+        return ()
+    turn = len(request.get("messages") or ())
+    calls = []
+    for index, name in enumerate(names):
+        call_id = f"tooluse_server_{turn}_{index}"
+        if "code" in name:
+            calls.append(
+                scripts.server_tool(
+                    name,
+                    {"code": f"print({prompt!r})"},
+                    [{"json": {"stdout": f"{prompt}\n", "exit_code": 0}}],
+                    tool_use_id=call_id,
+                )
+            )
+        else:
+            calls.append(
+                scripts.server_tool(
+                    name,
+                    {"query": prompt},
+                    [{"text": f"results for {prompt}"}],
+                    tool_use_id=call_id,
+                )
+            )
+    return tuple(calls)
 
 
 def _asked_for(

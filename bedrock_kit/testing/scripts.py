@@ -55,6 +55,114 @@ def tool_use(name: str, input: Mapping[str, Any], tool_use_id: str | None = None
     return {"toolUseId": tool_use_id or new_tool_use_id(), "name": name, "input": dict(input)}
 
 
+def server_tool(
+    name: str,
+    input: Mapping[str, Any],
+    result: Sequence[Mapping[str, Any]],
+    *,
+    result_type: str | None = None,
+    status: str | None = "success",
+    tool_use_id: str | None = None,
+) -> dict[str, Any]:
+    """A server-side tool turn for :func:`converse_reply` / :func:`converse_stream_events`.
+
+    Bedrock runs system tools itself and returns the call (``toolUse`` with type
+    ``server_tool_use``) and its result (``toolResult`` with the tool's result type) inside
+    the assistant message.
+
+    Args:
+        name: The system tool, e.g. ``nova_code_interpreter``.
+        input: The call's arguments.
+        result: The result's content blocks (``{"json": ...}`` or ``{"text": ...}``).
+        result_type: ``toolResult.type``; defaults to ``<name>_result``.
+        status: ``toolResult.status`` (None leaves it out).
+        tool_use_id: The call's id; a fresh one by default.
+    """
+    return {
+        "toolUseId": tool_use_id or new_tool_use_id(),
+        "name": name,
+        "input": dict(input),
+        "result": [dict(block) for block in result],
+        "result_type": result_type or f"{name}_result",
+        "status": status,
+    }
+
+
+def _server_blocks(item: Mapping[str, Any]) -> list[dict[str, Any]]:
+    use = {
+        "toolUseId": item["toolUseId"],
+        "name": item["name"],
+        "input": dict(item["input"]),
+        "type": "server_tool_use",
+    }
+    result: dict[str, Any] = {
+        "toolUseId": item["toolUseId"],
+        "content": list(item["result"]),
+        "type": item["result_type"],
+    }
+    if item.get("status") is not None:
+        result["status"] = item["status"]
+    return [{"toolUse": use}, {"toolResult": result}]
+
+
+def _server_events(index: int, item: Mapping[str, Any], chunk_chars: int) -> list[dict[str, Any]]:
+    """A server tool call and its result as ConverseStream events (two blocks)."""
+    start = {"toolUseId": item["toolUseId"], "name": item["name"], "type": "server_tool_use"}
+    events: list[dict[str, Any]] = [
+        {"contentBlockStart": {"contentBlockIndex": index, "start": {"toolUse": start}}}
+    ]
+    arguments = json.dumps(item["input"], separators=(",", ":"))
+    events.extend(
+        _delta(index, {"toolUse": {"input": piece}}) for piece in _pieces(arguments, chunk_chars)
+    )
+    events.append(_stop(index))
+    result_start: dict[str, Any] = {"toolUseId": item["toolUseId"], "type": item["result_type"]}
+    if item.get("status") is not None:
+        result_start["status"] = item["status"]
+    events.append(
+        {
+            "contentBlockStart": {
+                "contentBlockIndex": index + 1,
+                "start": {"toolResult": result_start},
+            }
+        }
+    )
+    for block in item["result"]:
+        if "text" in block:
+            events.extend(
+                _delta(index + 1, {"toolResult": [{"text": piece}]})
+                for piece in _pieces(str(block["text"]), chunk_chars)
+            )
+        else:
+            events.append(_delta(index + 1, {"toolResult": [dict(block)]}))
+    events.append(_stop(index + 1))
+    return events
+
+
+def inference_profile_reply(
+    profile_arn: str, model_id: str, *, regions: Sequence[str] = ("us-east-1",)
+) -> dict[str, Any]:
+    """A ``GetInferenceProfile`` response body for an application inference profile.
+
+    Args:
+        profile_arn: The profile's ARN.
+        model_id: The foundation model it routes to.
+        regions: One ``models[]`` entry per region, all for ``model_id``.
+    """
+    profile_id = profile_arn.rsplit("/", 1)[-1]
+    return {
+        "inferenceProfileName": f"profile-{profile_id}",
+        "inferenceProfileArn": profile_arn,
+        "inferenceProfileId": profile_id,
+        "models": [
+            {"modelArn": f"arn:aws:bedrock:{region}::foundation-model/{model_id}"}
+            for region in regions
+        ],
+        "status": "ACTIVE",
+        "type": "APPLICATION",
+    }
+
+
 def _tool_uses(tool_uses: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for index, item in enumerate(tool_uses):
@@ -90,6 +198,8 @@ def converse_reply(
     input_tokens: int = DEFAULT_INPUT_TOKENS,
     latency_ms: int = 100,
     trace: Mapping[str, Any] | None = None,
+    server_tools: Iterable[Mapping[str, Any]] = (),
+    server_tool_usage: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A Converse response body.
 
@@ -106,6 +216,9 @@ def converse_reply(
         input_tokens: Input tokens of the estimated usage.
         latency_ms: ``metrics.latencyMs``.
         trace: The ``trace`` member, e.g. ``{"guardrail": {...}}``.
+        server_tools: :func:`server_tool` items: each call and its result come before the
+            text, as Nova sends them.
+        server_tool_usage: ``usage.serverToolUsage``.
 
     Returns:
         The JSON body, ready for ``Reply.json``.
@@ -117,15 +230,20 @@ def converse_reply(
         if reasoning_signature is not None:
             reasoning_text["signature"] = reasoning_signature
         content.append({"reasoningContent": {"reasoningText": reasoning_text}})
+    for item in server_tools:
+        content.extend(_server_blocks(item))
     if text is not None:
         content.append({"text": text})
     content.extend({"toolUse": item} for item in tools)
     if usage is None:
         usage = build_usage(input_tokens, _output_tokens(text, reasoning, tools))
+    usage_wire: dict[str, Any] = dict(usage)
+    if server_tool_usage is not None:
+        usage_wire["serverToolUsage"] = dict(server_tool_usage)
     body: dict[str, Any] = {
         "output": {"message": {"role": "assistant", "content": content}},
         "stopReason": _stop_reason(stop_reason, tools),
-        "usage": dict(usage),
+        "usage": usage_wire,
         "metrics": {"latencyMs": latency_ms},
     }
     if trace is not None:
@@ -159,6 +277,8 @@ def converse_stream_events(
     latency_ms: int = 100,
     trace: Mapping[str, Any] | None = None,
     chunk_chars: int = 16,
+    server_tools: Iterable[Mapping[str, Any]] = (),
+    server_tool_usage: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """ConverseStream events for the same content :func:`converse_reply` would return.
 
@@ -176,6 +296,10 @@ def converse_stream_events(
         latency_ms: ``metrics.latencyMs`` of the metadata event.
         trace: The metadata ``trace`` member, e.g. ``{"guardrail": {...}}``.
         chunk_chars: Characters per delta.
+        server_tools: :func:`server_tool` items, streamed before the text: a ``toolUse``
+            start with type ``server_tool_use`` and input deltas, then a ``toolResult``
+            start and ``toolResult`` deltas.
+        server_tool_usage: ``usage.serverToolUsage`` of the metadata event.
 
     Returns:
         Events ready for ``Reply.events``.
@@ -190,6 +314,9 @@ def converse_stream_events(
             events.append(_delta(index, {"reasoningContent": {"signature": reasoning_signature}}))
         events.append(_stop(index))
         index += 1
+    for item in server_tools:
+        events.extend(_server_events(index, item, chunk_chars))
+        index += 2
     if text is not None:
         events.extend(_delta(index, {"text": piece}) for piece in _pieces(text, chunk_chars))
         events.append(_stop(index))
@@ -207,7 +334,10 @@ def converse_stream_events(
     events.append({"messageStop": {"stopReason": _stop_reason(stop_reason, tools)}})
     if usage is None:
         usage = build_usage(input_tokens, _output_tokens(text, reasoning, tools))
-    metadata: dict[str, Any] = {"usage": dict(usage), "metrics": {"latencyMs": latency_ms}}
+    usage_wire: dict[str, Any] = dict(usage)
+    if server_tool_usage is not None:
+        usage_wire["serverToolUsage"] = dict(server_tool_usage)
+    metadata: dict[str, Any] = {"usage": usage_wire, "metrics": {"latencyMs": latency_ms}}
     if trace is not None:
         metadata["trace"] = dict(trace)
     events.append({"metadata": metadata})

@@ -3,6 +3,7 @@ or a refusal by name before any request."""
 
 from __future__ import annotations
 
+import json
 import pickle
 from collections.abc import Iterator
 
@@ -99,10 +100,13 @@ def test_bad_compat_arguments_fail_at_construction(kwargs, message):
         ChatBedrockKit(model=MODEL, region_name="us-east-1", **kwargs)
 
 
-def test_request_options_need_the_converse_api(server):
-    llm = _model(server, api="invoke", service_tier="priority")
-    with pytest.raises(ConfigurationError, match="service_tier is sent with api='converse' only"):
-        llm.invoke("hi")
+def test_request_options_go_to_invoke_model_as_its_own_members(server):
+    # InvokeModel has serviceTier, performanceConfigLatency and requestMetadata (a JSON
+    # string) of its own (botocore's service model); they are sent, not refused.
+    llm = _model(server, api="invoke", service_tier="priority", request_metadata={"team": "a"})
+    request = llm.build_request([HumanMessage("hi")])
+    assert request["serviceTier"] == "priority"
+    assert json.loads(request["requestMetadata"]) == {"team": "a"}
     assert server.requests == []
 
 

@@ -219,7 +219,7 @@ def test_legacy_bedrock_tool_calls_in_additional_kwargs_are_accepted():
         ),
         (
             ChatMessage(role="user", blocks=[AudioBlock(audio=b"RIFF")]),
-            r"messages\[0\]: AudioBlock",
+            r"messages\[0\]: audio type",
         ),
         (
             ChatMessage(role="system", blocks=[ImageBlock(image=PNG)]),

@@ -6,6 +6,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal, TypeAlias
 
+from bedrock_kit.core.chat.models import profile_base
+
 __all__ = [
     "LABELS",
     "QUALIFIERS",
@@ -82,7 +84,8 @@ def normalise_model_id(model_id: str) -> tuple[str, Variant]:
         ``(key, variant)``: variant is ``global`` for ``global.`` ids, ``geo`` for
         geography prefixes and ``in_region`` for bare ids.
     """
-    model_id = split_qualifiers(model_id)[1].strip().lower()
+    model_id = split_qualifiers(model_id)[1].strip()
+    model_id = (profile_base(model_id) or model_id).lower()  # a resolved application profile
     arn = _ARN_RESOURCE.match(model_id)
     if arn:
         if arn.group(1) not in _RESOLVABLE_ARNS:

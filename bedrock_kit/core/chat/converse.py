@@ -7,6 +7,14 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from bedrock_kit.core.chat.request_fields import (
+    check_prompt_request,
+    check_request_metadata,
+    check_response_field_paths,
+    check_service_tier,
+    is_prompt_arn,
+    prompt_variables_to_wire,
+)
 from bedrock_kit.core.chat.schema import check_json_schema
 from bedrock_kit.core.chat.types import (
     STOP_REASONS,
@@ -24,6 +32,7 @@ from bedrock_kit.core.chat.types import (
     ReasoningBlock,
     StopReason,
     SystemBlock,
+    SystemTool,
     TextBlock,
     ToolResultBlock,
     ToolSpec,
@@ -76,7 +85,10 @@ def _json_to_wire(b: JsonBlock) -> dict[str, Any]:
 
 
 def _tool_use_to_wire(b: ToolUseBlock) -> dict[str, Any]:
-    return {"toolUse": {"toolUseId": b.id, "name": b.name, "input": b.input}}
+    use: dict[str, Any] = {"toolUseId": b.id, "name": b.name, "input": b.input}
+    if b.type:  # server_tool_use: the history says Bedrock ran this call itself
+        use["type"] = b.type
+    return {"toolUse": use}
 
 
 def _tool_result_to_wire(b: ToolResultBlock) -> dict[str, Any]:
@@ -86,6 +98,8 @@ def _tool_result_to_wire(b: ToolResultBlock) -> dict[str, Any]:
     }
     if b.status:
         result["status"] = b.status
+    if b.type:
+        result["type"] = b.type
     return {"toolResult": result}
 
 
@@ -207,24 +221,41 @@ def build_tool_spec(spec: ToolSpec) -> dict[str, Any]:
     return {"toolSpec": wire}
 
 
+def build_system_tool(tool: SystemTool) -> dict[str, Any]:
+    """Converse ``systemTool`` entry for one server-side tool, its name checked."""
+    if not isinstance(tool, SystemTool):
+        raise ConfigurationError(f"not a SystemTool: {tool!r}")
+    if not isinstance(tool.name, str) or not _TOOL_NAME.match(tool.name):
+        raise ConfigurationError(
+            f"system tool name {tool.name!r} is invalid: Bedrock allows 1-64 characters of "
+            "letters, digits, '_' and '-'"
+        )
+    return {"systemTool": {"name": tool.name}}
+
+
 def build_tool_config(
-    tools: Sequence[ToolSpec], tool_choice: str | None = None
+    tools: Sequence[ToolSpec],
+    tool_choice: str | None = None,
+    system_tools: Sequence[SystemTool] = (),
 ) -> dict[str, Any] | None:
     """Converse ``toolConfig``.
 
     Args:
-        tools: The tools the model may call.
+        tools: The tools the model may call (the client runs them).
         tool_choice: None or ``auto`` (model decides), ``any`` (must call a tool), or a
             tool name (must call that tool).
+        system_tools: Server-side tools (``systemTool``), listed after the client tools.
     """
-    if not tools:
+    if not tools and not system_tools:
         if tool_choice not in (None, "auto"):
             raise ConfigurationError(f"tool_choice={tool_choice!r} given without any tools")
         return None
-    names = [t.name for t in tools]
+    names = [t.name for t in tools] + [t.name for t in system_tools]
     if len(set(names)) != len(names):
         raise ConfigurationError(f"tool names must be unique, got {names}")
-    config: dict[str, Any] = {"tools": [build_tool_spec(t) for t in tools]}
+    config: dict[str, Any] = {
+        "tools": [build_tool_spec(t) for t in tools] + [build_system_tool(t) for t in system_tools]
+    }
     if tool_choice in (None, "auto"):
         if tool_choice == "auto":
             config["toolChoice"] = {"auto": {}}
@@ -265,15 +296,20 @@ def build_converse_request(
     performance_latency: str | None = None,
     output_config: Mapping[str, Any] | None = None,
     service_tier: str | None = None,
+    prompt_variables: Mapping[str, Any] | None = None,
     stream: bool = False,
 ) -> dict[str, Any]:
-    """Build the keyword arguments of a Converse / ConverseStream call."""
+    """Build the keyword arguments of a Converse / ConverseStream call.
+
+    With a Prompt Management ARN as ``model_id``, ``prompt_variables`` fill the prompt and
+    ``messages`` may be empty (they are appended to the prompt's own).
+    """
     if not model_id:
         raise ConfigurationError("model id is empty")
     turns = merge_turns(messages)
-    if not turns:
+    if not turns and not is_prompt_arn(model_id):
         raise ConfigurationError("messages is empty: Converse needs at least one user turn")
-    if turns[0].role != "user":
+    if turns and turns[0].role != "user":
         raise ConfigurationError(
             "messages[0] must be a user turn: Bedrock conversations start with one"
         )
@@ -305,16 +341,22 @@ def build_converse_request(
         request["guardrailConfig"] = build_guardrail_config(guardrail, stream=stream)
     if additional_model_request_fields:
         request["additionalModelRequestFields"] = dict(additional_model_request_fields)
-    if additional_model_response_field_paths:
-        request["additionalModelResponseFieldPaths"] = list(additional_model_response_field_paths)
-    if request_metadata:
-        request["requestMetadata"] = dict(request_metadata)
+    paths = check_response_field_paths(additional_model_response_field_paths)
+    if paths:
+        request["additionalModelResponseFieldPaths"] = paths
+    metadata = check_request_metadata(request_metadata)
+    if metadata:
+        request["requestMetadata"] = metadata
+    variables = prompt_variables_to_wire(model_id, prompt_variables)
+    if variables:
+        request["promptVariables"] = variables
     if performance_latency:
         request["performanceConfig"] = {"latency": performance_latency}
     if output_config:
         request["outputConfig"] = dict(output_config)
-    if service_tier:
+    if check_service_tier(service_tier):
         request["serviceTier"] = {"type": service_tier}
+    check_prompt_request(request)
     # Every text the request carries (prompts, system, tool results, documents, schemas).
     check_text(request, "request")
     return request
@@ -387,6 +429,7 @@ def _tool_use_from_wire(r: WireReader, v: Mapping[str, Any], where: str) -> Cont
         r.text(v.get("toolUseId"), f"{where}.toolUseId", empty=False),
         name,
         r.document(arguments, f"{where}.input"),
+        r.opt_text(v.get("type"), f"{where}.type") or None,
     )
 
 
@@ -396,7 +439,8 @@ def _tool_result_from_wire(r: WireReader, v: Mapping[str, Any], where: str) -> C
         for i, c in enumerate(r.items(v.get("content"), f"{where}.content"))
     )
     status = r.opt_text(v.get("status"), f"{where}.status")
-    return ToolResultBlock(r.text(v.get("toolUseId"), f"{where}.toolUseId"), content, status)  # type: ignore[arg-type]
+    kind = r.opt_text(v.get("type"), f"{where}.type") or None
+    return ToolResultBlock(r.text(v.get("toolUseId"), f"{where}.toolUseId"), content, status, kind)  # type: ignore[arg-type]
 
 
 def _reasoning_from_wire(r: WireReader, v: Mapping[str, Any], where: str) -> ContentBlock:
@@ -519,6 +563,12 @@ def parse_usage(wire: Any, reader: WireReader | None = None, where: str = "usage
         or 0,
         total_tokens=r.count(usage.get("totalTokens"), f"{where}.totalTokens"),
         cache_write_1h_input_tokens=one_hour,
+        server_tool_usage=dict(
+            r.document(
+                dict(r.opt_obj(usage.get("serverToolUsage"), f"{where}.serverToolUsage")),
+                f"{where}.serverToolUsage",
+            )
+        ),
     )
 
 

@@ -52,6 +52,15 @@ DOCUMENT_EXTENSIONS: dict[str, str] = {
     "xlsx": "xlsx",
 }
 
+# Converse AudioFormat and VideoFormat values (botocore's bedrock-runtime service model).
+AUDIO_FORMATS = frozenset(
+    {"mp3", "opus", "wav", "aac", "flac", "mp4", "ogg", "mkv", "mka", "x-aac", "m4a"}
+    | {"mpeg", "mpga", "pcm", "webm"}
+)
+VIDEO_FORMATS = frozenset({"mkv", "mov", "mp4", "webm", "flv", "mpeg", "mpg", "wmv", "three_gp"})
+# MIME subtypes that name a Converse media format differently.
+MEDIA_ALIASES = {"quicktime": "mov", "x-wav": "wav", "wave": "wav", "3gpp": "three_gp"}
+
 # Characters Bedrock allows in a document name (others are rejected by the service).
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9\s\-()\[\]]")
 _SPACES = re.compile(r"\s+")
@@ -127,6 +136,23 @@ def document_format(
         raise ConfigurationError(
             f"{where}: document type {mime_type or filename!r} is not supported by Bedrock; "
             f"use one of {sorted(DOCUMENT_EXTENSIONS)}"
+        )
+    return found
+
+
+def media_format(kind: str, hint: str | None, *, where: str | None = None) -> str:
+    """The Converse ``audio`` / ``video`` format of a MIME type, subtype or file name.
+
+    Raises:
+        ConfigurationError: A format Bedrock does not take for ``kind``.
+    """
+    formats = AUDIO_FORMATS if kind == "audio" else VIDEO_FORMATS
+    subtype = (hint or "").rsplit("/", 1)[-1].rsplit(".", 1)[-1].lower()
+    found = MEDIA_ALIASES.get(subtype, subtype)
+    if found not in formats:
+        raise ConfigurationError(
+            f"{where or kind}: {kind} type {hint!r} is not supported by Bedrock; use one of "
+            f"{sorted(formats)}"
         )
     return found
 

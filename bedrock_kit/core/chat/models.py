@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 
 from bedrock_kit.core.transport.validation import check_arn_reachable
 from bedrock_kit.errors import ConfigurationError
@@ -10,6 +11,13 @@ from bedrock_kit.errors import ConfigurationError
 # Foundation model ids, inference-profile ids (us.anthropic...), and ARNs.
 _MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]*$")
 _PROFILE_PREFIX = re.compile(r"^(us|eu|apac|jp|au|ca|us-gov|global)\.")
+_APPLICATION_PROFILE = re.compile(
+    r"^arn:aws(-[a-z-]+)?:bedrock:[a-z0-9-]+:\d{12}:application-inference-profile/[A-Za-z0-9]+$"
+)
+# Application inference profile ARN -> the foundation model id it routes to. A profile's
+# model is fixed when the profile is created, so one answer per ARN holds for the process.
+_PROFILE_BASES: dict[str, str] = {}
+_PROFILE_LOCK = threading.Lock()
 
 # Providers whose Converse tool support includes forcing a named tool / any tool
 # (Bedrock user guide, "Call a tool with the Converse API": Anthropic Claude 3+ and Amazon
@@ -39,12 +47,44 @@ def check_model_region(model_id: str, region: str | None) -> None:
     check_arn_reachable(model_id, region, "model")
 
 
+def is_application_profile(model_id: str) -> bool:
+    """True for an application inference profile ARN (its id names no model)."""
+    return bool(_APPLICATION_PROFILE.match(model_id or ""))
+
+
+def remember_profile_base(profile_arn: str, base: str) -> None:
+    """Record the foundation model behind an application inference profile ARN.
+
+    Every lookup by model id (pricing, InvokeModel body codecs, CountTokens, capabilities)
+    then reads the profile as that model.
+
+    Raises:
+        ConfigurationError: ``base`` is not a model id, or the ARN was already recorded with
+            another model.
+    """
+    validate_model_id(base)
+    with _PROFILE_LOCK:
+        known = _PROFILE_BASES.setdefault(profile_arn, base)
+    if known != base:
+        raise ConfigurationError(
+            f"application inference profile {profile_arn!r} routes to {known!r}, "
+            f"not {base!r} (base_model_id)"
+        )
+
+
+def profile_base(profile_arn: str) -> str | None:
+    """The recorded foundation model of an application inference profile, or None."""
+    return _PROFILE_BASES.get(profile_arn)
+
+
 def base_model_id(model_id: str) -> str:
     """Strip ARN and cross-region prefixes: ``us.anthropic.x`` -> ``anthropic.x``.
 
-    ARNs of provisioned or custom models carry no model name; they come back unchanged
-    after the resource part.
+    An application inference profile whose model is known (:func:`remember_profile_base`)
+    gives that model. ARNs of provisioned or custom models carry no model name; they come
+    back unchanged after the resource part.
     """
+    model_id = _PROFILE_BASES.get(model_id, model_id)
     if model_id.startswith("arn:"):
         model_id = model_id.rsplit("/", 1)[-1]
     return _PROFILE_PREFIX.sub("", model_id)
@@ -89,6 +129,7 @@ def supports_count_tokens(model_id: str) -> bool:
     A region or account where the API still refuses is found out at run time (the caller
     falls back to the estimate).
     """
+    model_id = _PROFILE_BASES.get(model_id, model_id)
     if model_id.startswith("arn:") and "foundation-model/" not in model_id:
         return False
     base = base_model_id(model_id)

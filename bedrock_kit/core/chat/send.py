@@ -20,6 +20,11 @@ from bedrock_kit.core.chat.invoke import (
     build_raw_invoke_request,
     known_model,
 )
+from bedrock_kit.core.chat.request_fields import (
+    check_request_metadata,
+    check_service_tier,
+    invoke_fields,
+)
 from bedrock_kit.core.chat.runtime import ConverseRuntime, DeadlineArg
 from bedrock_kit.core.chat.stream import StreamDelta
 from bedrock_kit.core.chat.types import (
@@ -28,6 +33,7 @@ from bedrock_kit.core.chat.types import (
     InferenceConfig,
     Message,
     SystemBlock,
+    SystemTool,
     TextBlock,
     ToolSpec,
 )
@@ -66,6 +72,8 @@ def build_chat_request(
     request_metadata: Mapping[str, str] | None = None,
     performance_latency: str | None = None,
     service_tier: str | None = None,
+    system_tools: Sequence[SystemTool] = (),
+    prompt_variables: Mapping[str, Any] | None = None,
     stream: bool = False,
     body: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -73,13 +81,20 @@ def build_chat_request(
 
     ``body`` (``api="invoke"`` only) is raw mode: the InvokeModel request body sent
     unchanged, for any model id, so a model no codec knows yet can be called; see
-    :func:`build_raw_request`.
+    :func:`build_raw_request`. ``service_tier``, ``performance_latency`` and
+    ``request_metadata`` go to InvokeModel as its own members (raw mode included); system
+    tools and prompt variables exist on Converse only.
     """
     if body is not None:
-        return build_raw_request(
+        for name, value in (("system_tools", system_tools), ("prompt_variables", prompt_variables)):
+            if value:
+                raise ConfigurationError(f"{name} cannot go with body= (Converse only)")
+        request = build_raw_request(
             api, model_id, messages, body, tools=tools, guardrail=guardrail, stream=stream
         )
-    tool_config = build_tool_config(tools, tool_choice)
+        request.update(_invoke_members(service_tier, performance_latency, request_metadata))
+        return request
+    tool_config = build_tool_config(tools, tool_choice, system_tools)
     if check_api(api) == "converse":
         return build_converse_request(
             model_id,
@@ -94,17 +109,14 @@ def build_chat_request(
             request_metadata=request_metadata,
             performance_latency=performance_latency,
             service_tier=service_tier,
+            prompt_variables=prompt_variables,
             stream=stream,
         )
     if output_config:
         raise ConfigurationError("json_schema structured output needs api='converse'")
-    for name, value in (
-        ("request_metadata", request_metadata),
-        ("performance_config", performance_latency),
-        ("service_tier", service_tier),
-    ):
+    for name, value in (("system_tools", system_tools), ("prompt_variables", prompt_variables)):
         if value:
-            raise ConfigurationError(f"{name} is sent with api='converse' only")
+            raise ConfigurationError(f"{name} are sent with api='converse' only")
     # Same validation as Converse (roles, first turn, tool results, text) before any request.
     turns = merge_turns(messages)
     build_converse_request(
@@ -122,7 +134,22 @@ def build_chat_request(
         tool_choice,
         dict(additional_model_request_fields or {}),
     )
-    return build_invoke_request(model_id, invoke_input, guardrail=guardrail)
+    request = build_invoke_request(model_id, invoke_input, guardrail=guardrail)
+    request.update(_invoke_members(service_tier, performance_latency, request_metadata))
+    return request
+
+
+def _invoke_members(
+    service_tier: str | None,
+    performance_latency: str | None,
+    request_metadata: Mapping[str, str] | None,
+) -> dict[str, Any]:
+    """InvokeModel's own request members (not in the body), checked."""
+    return invoke_fields(
+        service_tier=check_service_tier(service_tier),
+        performance_latency=performance_latency,
+        request_metadata=check_request_metadata(request_metadata),
+    )
 
 
 def build_raw_request(

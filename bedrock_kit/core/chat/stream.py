@@ -19,13 +19,17 @@ from bedrock_kit.core.chat.converse import (
     parse_usage,
 )
 from bedrock_kit.core.chat.types import (
+    SERVER_TOOL_USE,
     CitationsBlock,
     ContentBlock,
     ConverseResult,
+    JsonBlock,
     Message,
     ReasoningBlock,
     StopReason,
     TextBlock,
+    ToolResultBlock,
+    ToolResultContent,
     ToolUseBlock,
     UnknownBlock,
 )
@@ -72,6 +76,20 @@ class ReasoningDelta:
 
 
 @dataclass(frozen=True)
+class ServerToolDelta:
+    """A whole server-side tool block (Bedrock ran the tool), given at its ``contentBlockStop``.
+
+    Never a client tool call: its arguments arrive as ``toolUse`` deltas like a client
+    call's, but no :class:`ToolCallDelta` is given for them, so no caller runs the tool.
+    """
+
+    index: int
+    """Content block index."""
+    block: ToolUseBlock | ToolResultBlock
+    """The server tool call (``type`` ``server_tool_use``) or the result Bedrock returned."""
+
+
+@dataclass(frozen=True)
 class StopDelta:
     """Generation stopped (``messageStop``); usage follows in :class:`CompletedDelta`."""
 
@@ -89,15 +107,22 @@ class CompletedDelta:
     """The assembled result, equal to what Converse would have returned."""
 
 
-StreamDelta: TypeAlias = TextDelta | ToolCallDelta | ReasoningDelta | StopDelta | CompletedDelta
+StreamDelta: TypeAlias = (
+    TextDelta | ToolCallDelta | ReasoningDelta | ServerToolDelta | StopDelta | CompletedDelta
+)
 
 
 @dataclass
 class _Block:
-    kind: str = "text"  # text, tool, reasoning, unknown; "pending": opened by an unknown start
+    # text, tool, result (a server tool's result), reasoning, unknown; "pending": opened by
+    # a start whose deltas decide the kind
+    kind: str = "text"
     text: list[str] = field(default_factory=list)
     tool_id: str = ""
     tool_name: str = ""
+    tool_type: str | None = None
+    status: str | None = None
+    parts: list[ToolResultContent] = field(default_factory=list)
     signature: str | None = None
     redacted: bytes | None = None
     citations: list[dict[str, Any]] = field(default_factory=list)
@@ -240,9 +265,22 @@ class StreamReducer:
                 "tool",
                 tool_id=r.text(tool.get("toolUseId"), "start.toolUse.toolUseId", empty=False),
                 tool_name=r.text(tool.get("name"), "start.toolUse.name", empty=False),
+                tool_type=r.opt_text(tool.get("type"), "start.toolUse.type") or None,
                 meter=JsonDepthMeter(),
             )
+            if block.tool_type == SERVER_TOOL_USE:
+                return []  # given whole at its contentBlockStop, never as a client call
             return [ToolCallDelta(index, block.tool_id, block.tool_name, "")]
+        if key == "toolResult":  # a server tool's result, inside the assistant turn
+            result = r.obj(body, "contentBlockStart.start.toolResult")
+            where = "start.toolResult"
+            self._blocks[index] = _Block(
+                "result",
+                tool_id=r.text(result.get("toolUseId"), f"{where}.toolUseId", empty=False),
+                tool_type=r.opt_text(result.get("type"), f"{where}.type") or None,
+                status=r.opt_text(result.get("status"), f"{where}.status") or None,
+            )
+            return []
         # Other starts (images, tool results, types newer than this version) open a block
         # whose deltas decide its kind; with none, it is kept as an UnknownBlock.
         self._blocks[index] = _Block("pending", raw={key: r.document(body, f"start.{key}")})
@@ -277,7 +315,18 @@ class StreamReducer:
                     fragment,
                 )
             block.text.append(fragment)
+            if block.tool_type == SERVER_TOOL_USE:
+                return []
             return [ToolCallDelta(index, None, None, fragment)]
+        if key == "toolResult":
+            if block is None or block.kind != "result":
+                raise r.malformed(
+                    f"a toolResult delta for block {index}, which no contentBlockStart opened "
+                    "as a tool result (its toolUseId is unknown)",
+                    value,
+                )
+            self._result_parts(r, block, r.items(body, where), where)
+            return []
         if key == "reasoningContent":
             return [self._on_reasoning(r, index, block, r.obj(body, where))]
         if key == "citation":
@@ -308,10 +357,31 @@ class StreamReducer:
             block.redacted = redacted
         return ReasoningDelta(index, text or "", signature, redacted)
 
+    def _result_parts(self, r: WireReader, block: _Block, items: Any, where: str) -> None:
+        for i, item in enumerate(items):
+            part = r.obj(item, f"{where}[{i}]")
+            if "text" in part:
+                text = r.text(part["text"], f"{where}[{i}].text")
+                last = block.parts[-1] if block.parts else None
+                if isinstance(last, TextBlock):  # text arrives in pieces: one block
+                    block.parts[-1] = TextBlock(last.text + text)
+                else:
+                    block.parts.append(TextBlock(text))
+            elif "json" in part:
+                block.parts.append(JsonBlock(r.document(part["json"], f"{where}[{i}].json")))
+            else:
+                raise r.malformed(f"{where}[{i}] has neither text nor json", item)
+
     def _on_block_stop(self, r: WireReader, value: Mapping[str, Any]) -> list[StreamDelta]:
         index = r.count(value.get("contentBlockIndex"), "contentBlockStop.contentBlockIndex")
-        self._content(r, "contentBlockStop", index)
+        block = self._content(r, "contentBlockStop", index)
         self._stopped.add(index)
+        if block is not None and (
+            block.kind == "result" or (block.kind == "tool" and block.tool_type == SERVER_TOOL_USE)
+        ):
+            assembled = self._assemble(r, index, block)
+            assert isinstance(assembled, ToolUseBlock | ToolResultBlock)
+            return [ServerToolDelta(index, assembled)]
         return []
 
     def _on_message_stop(self, r: WireReader, value: Mapping[str, Any]) -> list[StreamDelta]:
@@ -354,7 +424,14 @@ class StreamReducer:
                 if text.strip()
                 else {}
             )
-            return ToolUseBlock(block.tool_id, block.tool_name, arguments)
+            return ToolUseBlock(block.tool_id, block.tool_name, arguments, block.tool_type)
+        if block.kind == "result":
+            return ToolResultBlock(
+                block.tool_id,
+                tuple(block.parts),
+                block.status,  # type: ignore[arg-type]
+                block.tool_type,
+            )
         if block.kind == "reasoning":
             if block.redacted is not None:
                 return ReasoningBlock(redacted_content=block.redacted)

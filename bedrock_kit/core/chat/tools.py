@@ -28,7 +28,7 @@ from enum import Enum
 from typing import Any, Literal
 
 from bedrock_kit.core.chat.schema import check_json_schema
-from bedrock_kit.core.chat.types import ToolSpec
+from bedrock_kit.core.chat.types import SystemTool, ToolSpec
 from bedrock_kit.core.transport.wire import WireReader, excerpt
 from bedrock_kit.errors import ConfigurationError, MalformedResponseError
 
@@ -36,14 +36,17 @@ _ARGUMENT = WireReader("Bedrock Agents parameter value")
 _OPENAPI = WireReader("OpenAPI document")
 
 __all__ = [
+    "as_system_tool",
     "build_action_group",
     "build_function_schema",
     "build_openapi_schema",
     "coerce_arguments",
     "is_flat_schema",
+    "is_system_tool",
     "resolve_refs",
     "schema_from_function",
     "schema_from_model",
+    "split_system_tools",
     "tool_spec",
     "tool_specs_from_function_schema",
     "tool_specs_from_openapi",
@@ -507,3 +510,55 @@ def coerce_arguments(
         prop = properties.get(name) or {"type": parameter.get("type")}
         arguments[name] = _coerce(parameter.get("value"), prop, name)
     return arguments
+
+
+# -- server-side (system) tools
+
+
+def is_system_tool(value: Any) -> bool:
+    """True for the forms :func:`as_system_tool` reads (names alone excepted)."""
+    if isinstance(value, SystemTool):
+        return True
+    if isinstance(value, Mapping):
+        return "systemTool" in value or value.get("type") == "system_tool"
+    # langchain-aws's NovaSystemTool: an object with a name and type "system_tool"
+    return getattr(value, "type", None) == "system_tool" and isinstance(
+        getattr(value, "name", None), str
+    )
+
+
+def as_system_tool(value: Any) -> SystemTool:
+    """A :class:`SystemTool` from a name, a SystemTool, a Converse ``{"systemTool": {...}}``
+    dict, ``{"type": "system_tool", "name": ...}`` or langchain-aws's ``NovaSystemTool``.
+
+    Raises:
+        ConfigurationError: Any other value, or a name Bedrock would refuse.
+    """
+    name: Any = None
+    if isinstance(value, str):
+        name = value
+    elif isinstance(value, SystemTool):
+        name = value.name
+    elif isinstance(value, Mapping):
+        inner = value.get("systemTool", value)
+        name = inner.get("name") if isinstance(inner, Mapping) else None
+    elif is_system_tool(value):
+        name = value.name
+    if not isinstance(name, str) or not _CONVERSE_NAME.match(name):
+        raise ConfigurationError(
+            f"system tool {value!r:.80} is not a system tool name ([a-zA-Z0-9_-]{{1,64}}, e.g. "
+            "'nova_code_interpreter'), a SystemTool or a {'systemTool': {'name': ...}} dict"
+        )
+    return SystemTool(name)
+
+
+def split_system_tools(tools: Sequence[Any]) -> tuple[list[Any], list[SystemTool]]:
+    """Tools to convert as client tools, and the system tools found among them."""
+    client: list[Any] = []
+    system: list[SystemTool] = []
+    for tool in tools:
+        if is_system_tool(tool):
+            system.append(as_system_tool(tool))
+        else:
+            client.append(tool)
+    return client, system

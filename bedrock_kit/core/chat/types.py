@@ -103,6 +103,18 @@ class ToolUseBlock:
     """Name of the tool to call."""
     input: dict[str, Any]
     """Arguments, decoded from JSON."""
+    type: str | None = None
+    """Converse ``toolUse.type``: ``server_tool_use`` for a call Bedrock runs itself (a
+    system tool such as ``nova_code_interpreter``); None for a call the client must run."""
+
+    @property
+    def server(self) -> bool:
+        """True for a server-side tool call: Bedrock ran it, the client must not."""
+        return self.type == SERVER_TOOL_USE
+
+
+SERVER_TOOL_USE = "server_tool_use"
+"""``toolUse.type`` of a tool call Bedrock runs server-side (botocore ``ToolUseType``)."""
 
 
 ToolResultContent: TypeAlias = "TextBlock | JsonBlock | ImageBlock | DocumentBlock"
@@ -118,6 +130,9 @@ class ToolResultBlock:
     """What the tool returned."""
     status: Literal["success", "error"] | None = None
     """``error`` tells the model the tool failed (models that support it)."""
+    type: str | None = None
+    """Converse ``toolResult.type``: set on the result of a server-side tool, which Bedrock
+    returns inside the assistant turn (e.g. ``nova_code_interpreter_result``)."""
 
 
 @dataclass(frozen=True)
@@ -195,8 +210,13 @@ class Message:
 
     @property
     def tool_calls(self) -> list[ToolUseBlock]:
-        """The tool calls in this turn, in order."""
-        return [b for b in self.content if isinstance(b, ToolUseBlock)]
+        """The tool calls the client must run, in order (server-side calls left out)."""
+        return [b for b in self.content if isinstance(b, ToolUseBlock) and not b.server]
+
+    @property
+    def server_tool_calls(self) -> list[ToolUseBlock]:
+        """The server-side tool calls in this turn (Bedrock ran them), in order."""
+        return [b for b in self.content if isinstance(b, ToolUseBlock) and b.server]
 
 
 @dataclass(frozen=True)
@@ -219,6 +239,8 @@ class Usage:
     """``totalTokens`` as Bedrock reported it."""
     cache_write_1h_input_tokens: int = 0
     """The part of the cache writes made with the 1 hour TTL (``cacheDetails``), priced apart."""
+    server_tool_usage: dict[str, Any] = field(default_factory=dict, hash=False)
+    """``usage.serverToolUsage`` as sent: what server-side tools (system tools) used."""
 
     @property
     def total_input_tokens(self) -> int:
@@ -233,7 +255,23 @@ class Usage:
             self.cache_write_input_tokens + other.cache_write_input_tokens,
             self.total_tokens + other.total_tokens,
             self.cache_write_1h_input_tokens + other.cache_write_1h_input_tokens,
+            _add_counts(self.server_tool_usage, other.server_tool_usage),
         )
+
+
+def _add_counts(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
+    """Sum two free-form usage documents: numbers add up, nested objects merge, the rest
+    keeps the later value (nothing is dropped)."""
+    merged = dict(left)
+    for key, value in right.items():
+        mine = merged.get(key)
+        if isinstance(mine, int | float) and isinstance(value, int | float):
+            merged[key] = mine + value
+        elif isinstance(mine, dict) and isinstance(value, dict):
+            merged[key] = _add_counts(mine, value)
+        else:
+            merged[key] = value
+    return merged
 
 
 @dataclass(frozen=True)
@@ -283,6 +321,19 @@ class ToolSpec:
     """JSON Schema (type object) of the arguments."""
     strict: bool | None = None
     """Ask for schema-exact arguments where the model supports it."""
+
+
+@dataclass(frozen=True)
+class SystemTool:
+    """A tool Bedrock runs server-side (Converse ``toolConfig.tools[].systemTool``).
+
+    Its calls and results come back inside the assistant turn (``toolUse`` with type
+    ``server_tool_use``, ``toolResult`` with the tool's result type); the client never runs
+    them. Example names: Nova's ``nova_grounding`` and ``nova_code_interpreter``.
+    """
+
+    name: str
+    """The system tool's name: ``[a-zA-Z0-9_-]{1,64}``."""
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from bedrock_kit._secrets import install_log_redaction, remember_secrets
@@ -291,11 +292,25 @@ class ClientSettings:
 _SESSIONS_LOCK = threading.Lock()
 
 
+# Members real Bedrock responses carry that botocore's service model lacks (Converse
+# ``usage.serverToolUsage``), merged into the model as botocore "sdk-extras" so the parser
+# keeps them instead of dropping them. Searched last: botocore's own data always wins.
+MODEL_EXTRAS = str(Path(__file__).with_name("botocore_data"))
+
+
+def add_model_extras(loader: Any) -> Any:
+    """Add bedrock-kit's service-model extras to a botocore loader (idempotent)."""
+    paths = getattr(loader, "search_paths", None)
+    if isinstance(paths, list) and MODEL_EXTRAS not in paths:
+        paths.append(MODEL_EXTRAS)
+    return loader
+
+
 @lru_cache(maxsize=4)
 def _loader_for(data_path: str | None) -> Any:
     from botocore.loaders import create_loader
 
-    return create_loader(data_path)
+    return add_model_extras(create_loader(data_path))
 
 
 def _is_botocore_config(value: Any) -> bool:
@@ -308,7 +323,9 @@ def _is_botocore_config(value: Any) -> bool:
 def _session_for(kwargs: tuple[tuple[str, Any], ...]) -> Any:
     import boto3
 
-    return boto3.session.Session(**dict(kwargs))
+    session = boto3.session.Session(**dict(kwargs))
+    add_model_extras(session._session.get_component("data_loader"))
+    return session
 
 
 def _plain_secret(value: Any) -> Any:
