@@ -16,8 +16,9 @@ from typing import Any
 
 from langchain_core.utils.function_calling import convert_to_json_schema
 
-from bedrock_kit.core.chat.converse import build_json_schema_output
-from bedrock_kit.core.chat.types import ToolSpec
+from bedrock_kit.core.chat.converse import build_json_schema_output, build_tool_config
+from bedrock_kit.core.chat.tools import as_system_tool, split_system_tools
+from bedrock_kit.core.chat.types import SystemTool, ToolSpec
 from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.langchain.tools import to_tool_spec
 
@@ -45,6 +46,27 @@ def tool_spec(tool: Any, strict: bool | None) -> ToolSpec:
     spec = to_tool_spec(tool)
     # Not OpenAI's strict conversion (every argument required): the flag alone is sent.
     return replace(spec, strict=strict) if strict is not None else spec
+
+
+def split_tools(
+    tools: Sequence[Any], system_tools: Sequence[Any]
+) -> tuple[list[Any], list[SystemTool]]:
+    """Client tools, and the system tools found among them or given, checked now."""
+    client_tools, found = split_system_tools(tools)
+    servers = [*found, *(as_system_tool(t) for t in system_tools)]
+    if servers:
+        build_tool_config([], None, servers)
+    return list(client_tools), servers
+
+
+def check_unique_names(servers: Sequence[SystemTool], specs: Sequence[ToolSpec]) -> None:
+    """A system tool named like a bound tool fails at bind time, not at the first call."""
+    clash = {t.name for t in servers} & {t.name for t in specs}
+    if clash:
+        raise ConfigurationError(
+            f"tool names must be unique: system tools {sorted(clash)} share a name with a "
+            "bound tool"
+        )
 
 
 def tool_choice(choice: Any, specs: Sequence[ToolSpec]) -> str | None:

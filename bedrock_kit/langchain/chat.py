@@ -26,7 +26,6 @@ from bedrock_kit._strict_arguments import check_call_arguments
 from bedrock_kit.core.batch.runner import BatchSettings
 from bedrock_kit.core.budget.rate_limit import RateLimiter
 from bedrock_kit.core.chat.converse import (
-    build_tool_config,
     build_tool_spec,
     parse_guardrail_config,
 )
@@ -561,23 +560,15 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
             llm.bind_tools([get_weather], system_tools=["nova_code_interpreter"])
             ```
         """
-        client_tools, found = split_system_tools(tools)
-        servers = [*found, *(as_system_tool(t) for t in system_tools)]
-        if servers:
-            kwargs["system_tools"] = servers
+        client_tools, servers = options.split_tools(tools, system_tools)
         specs = [options.tool_spec(t, strict) for t in client_tools]
         for spec in specs:  # names and schemas fail now, not at the first call
             build_tool_spec(spec)
         choice = options.tool_choice(tool_choice, specs)
         options.check_choice_supported(choice, self.supports_tool_choice_values, self.model_id)
-        if servers:  # a system tool named like another tool fails now, not at the first call
-            build_tool_config([], None, servers)
-            clash = {t.name for t in servers} & {t.name for t in specs}
-            if clash:
-                raise ConfigurationError(
-                    f"tool names must be unique: system tools {sorted(clash)} share a name "
-                    "with a bound tool"
-                )
+        if servers:
+            options.check_unique_names(servers, specs)
+            kwargs["system_tools"] = servers
         if "response_format" in kwargs:  # a bad schema fails now, not at the first call
             options.response_format_output(kwargs["response_format"])
         bound: Runnable[LanguageModelInput, AIMessage] = self.bind(
