@@ -10,7 +10,7 @@ import copy
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 from bedrock_kit.core.chat.converse import parse_guardrail_config, request_id_of
 from bedrock_kit.core.chat.types import GuardrailConfig, InferenceConfig
@@ -286,24 +286,145 @@ def page_size_for(options: RetrievalOptions | None, max_results: int | None) -> 
 # -- RetrieveAndGenerate
 
 
+_S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.{1,1024}$", re.S)
+_CONTENT_TYPE = re.compile(r"^[a-z]{1,20}/.{1,20}$", re.S)
+_MAX_BYTE_CONTENT = 10_485_760  # ByteContentBlob max: 10 MiB
+_MAX_IDENTIFIER = 1024
+_MAX_SOURCES = 1  # ExternalSources: botocore's model allows exactly one source per request
+_LATENCY = ("standard", "optimized")
+
+
 @dataclass(frozen=True)
 class ExternalSource:
-    """A document RetrieveAndGenerate reads instead of a knowledge base."""
+    """A document RetrieveAndGenerate reads instead of a knowledge base (``EXTERNAL_SOURCES``).
+
+    Give either ``s3_uri`` or ``data`` with ``content_type`` and ``identifier``. Everything is
+    checked against botocore's service model when constructed, so a bad source fails before
+    any request.
+
+    Example:
+        >>> ExternalSource(s3_uri="s3://my-bucket/handbook.pdf").to_wire()["sourceType"]
+        'S3'
+    """
 
     s3_uri: str | None = None
-    """``s3://`` URI of the document."""
+    """``s3://bucket/key`` URI of the document."""
     data: bytes | None = None
-    """Document bytes, when not in S3."""
+    """Document bytes (1 byte to 10 MiB), when not in S3."""
     content_type: str | None = None
     """MIME type of ``data`` (``application/pdf``, ``text/plain``...)."""
     identifier: str | None = None
-    """Name of ``data`` shown in citations."""
+    """Name of ``data`` (1-1024 characters), shown in citations."""
 
     def __post_init__(self) -> None:
         if (self.s3_uri is None) == (self.data is None):
             raise ConfigurationError("ExternalSource needs exactly one of s3_uri or data")
-        if self.data is not None and not (self.content_type and self.identifier):
-            raise ConfigurationError("ExternalSource with data needs content_type and identifier")
+        if self.s3_uri is not None:
+            if not isinstance(self.s3_uri, str) or not _S3_URI.match(self.s3_uri):
+                raise ConfigurationError(
+                    f"ExternalSource s3_uri must be an s3://bucket/key URI, got {self.s3_uri!r:.120}"
+                )
+            if self.content_type is not None or self.identifier is not None:
+                raise ConfigurationError(
+                    "ExternalSource content_type and identifier apply to data, not s3_uri"
+                )
+            return
+        if not isinstance(self.data, bytes | bytearray) or not self.data:
+            raise ConfigurationError(
+                f"ExternalSource data must be non-empty bytes, got {type(self.data).__name__}"
+            )
+        if len(self.data) > _MAX_BYTE_CONTENT:
+            raise ConfigurationError(
+                f"ExternalSource data is {len(self.data)} bytes; Bedrock takes at most "
+                f"{_MAX_BYTE_CONTENT} (10 MiB): put larger documents in S3"
+            )
+        if not isinstance(self.content_type, str) or not _CONTENT_TYPE.match(self.content_type):
+            raise ConfigurationError(
+                "ExternalSource with data needs content_type, a MIME type like "
+                f"'application/pdf', got {self.content_type!r:.60}"
+            )
+        identifier = self.identifier
+        if not isinstance(identifier, str) or not 1 <= len(identifier) <= _MAX_IDENTIFIER:
+            raise ConfigurationError(
+                "ExternalSource with data needs identifier, a name of 1-1024 characters, "
+                f"got {identifier!r:.60}"
+            )
+        check_text(identifier, "ExternalSource identifier")
+
+    def to_wire(self) -> dict[str, Any]:
+        """The ``ExternalSource`` wire dict (``sourceType`` S3 or BYTE_CONTENT)."""
+        if self.s3_uri is not None:
+            return {"sourceType": "S3", "s3Location": {"uri": self.s3_uri}}
+        return {
+            "sourceType": "BYTE_CONTENT",
+            "byteContent": {
+                "contentType": self.content_type,
+                "data": bytes(self.data or b""),
+                "identifier": self.identifier,
+            },
+        }
+
+    def __repr__(self) -> str:
+        if self.s3_uri is not None:
+            return f"ExternalSource(s3_uri={self.s3_uri!r})"
+        size = len(self.data or b"")
+        return (
+            f"ExternalSource(identifier={self.identifier!r}, content_type={self.content_type!r}, "
+            f"data=<{size} bytes>)"
+        )
+
+
+SourceLike: TypeAlias = "ExternalSource | str | Mapping[str, Any]"
+"""A source as :func:`coerce_source` takes it."""
+Sources: TypeAlias = "SourceLike | Sequence[SourceLike]"
+"""The ``sources`` argument: one source or a list of them."""
+
+
+def coerce_source(value: object, argument: str = "sources") -> ExternalSource:
+    """An :class:`ExternalSource` from itself, an ``s3://`` URI string, or a dict of its
+    fields (``s3_uri`` / ``data``, ``content_type``, ``identifier``).
+
+    Raises:
+        ConfigurationError: Anything else, or a source Bedrock would reject.
+    """
+    if isinstance(value, ExternalSource):
+        return value
+    if isinstance(value, str):
+        return ExternalSource(s3_uri=value)
+    if isinstance(value, Mapping):
+        known = {"s3_uri", "data", "content_type", "identifier"}
+        unknown = sorted(str(k) for k in value if k not in known)
+        if unknown:
+            raise ConfigurationError(
+                f"{argument}: unknown source keys {unknown}; use {sorted(known)}"
+            )
+        return ExternalSource(**{str(k): v for k, v in value.items()})
+    raise ConfigurationError(
+        f"{argument} items must be ExternalSource, an s3:// URI or a dict, "
+        f"got {type(value).__name__}"
+    )
+
+
+def coerce_sources(value: object, argument: str = "sources") -> tuple[ExternalSource, ...]:
+    """A checked tuple of sources (one source or a list of them; Bedrock takes one).
+
+    Raises:
+        ConfigurationError: Not a source, an empty list, or more sources than Bedrock takes.
+    """
+    items = [value] if isinstance(value, ExternalSource | str | Mapping) else value
+    if not isinstance(items, Sequence) or isinstance(items, bytes | bytearray):
+        raise ConfigurationError(
+            f"{argument} must be an ExternalSource or a list of them, got {type(value).__name__}"
+        )
+    sources = tuple(coerce_source(item, argument) for item in items)
+    if not sources:
+        raise ConfigurationError(f"{argument} is empty: give one ExternalSource")
+    if len(sources) > _MAX_SOURCES:
+        raise ConfigurationError(
+            f"{argument} has {len(sources)} sources; RetrieveAndGenerate takes "
+            f"{_MAX_SOURCES} per request (botocore's ExternalSources): ask once per document"
+        )
+    return sources
 
 
 @dataclass(frozen=True)
@@ -324,6 +445,25 @@ class GenerationOptions:
     """Raw ``orchestrationConfiguration`` passed through (knowledge bases only)."""
     session_kms_key_arn: str | None = None
     """``sessionConfiguration.kmsKeyArn`` encrypting the session."""
+    performance_latency: Literal["standard", "optimized"] | None = None
+    """``performanceConfig.latency`` of the generation (``optimized``: latency-optimized)."""
+    additional_model_request_fields: Mapping[str, Any] | None = None
+    """``additionalModelRequestFields`` passed to the generating model unchanged."""
+
+    def __post_init__(self) -> None:
+        latency = self.performance_latency
+        if latency is not None and latency not in _LATENCY:
+            raise ConfigurationError(
+                f"performance_latency must be one of {_LATENCY}, got {latency!r}"
+            )
+        for name in (
+            "generation_configuration",
+            "orchestration_configuration",
+            "additional_model_request_fields",
+        ):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Mapping):
+                raise ConfigurationError(f"{name} must be a dict, got {type(value).__name__}")
 
 
 def model_arn_for(model: str, region: str | None) -> str:
@@ -366,6 +506,12 @@ def _generation_configuration(options: GenerationOptions) -> dict[str, Any] | No
     _merge(config, "inferenceConfig", _inference_wire(options.inference), "inference")
     guard = build_guardrail_configuration(options.guardrail)
     _merge(config, "guardrailConfiguration", guard, "guardrail")
+    if options.performance_latency is not None:
+        performance = {"latency": options.performance_latency}
+        _merge(config, "performanceConfig", performance, "performance_latency")
+    if options.additional_model_request_fields is not None:
+        extra = copy.deepcopy(dict(options.additional_model_request_fields))
+        _merge(config, "additionalModelRequestFields", extra, "additional_model_request_fields")
     return config or None
 
 
@@ -381,26 +527,13 @@ def _orchestration_configuration(options: GenerationOptions) -> dict[str, Any] |
     return config or None
 
 
-def _source_wire(source: ExternalSource) -> dict[str, Any]:
-    if source.s3_uri is not None:
-        return {"sourceType": "S3", "s3Location": {"uri": source.s3_uri}}
-    return {
-        "sourceType": "BYTE_CONTENT",
-        "byteContent": {
-            "contentType": source.content_type,
-            "data": source.data,
-            "identifier": source.identifier,
-        },
-    }
-
-
 def build_retrieve_and_generate_request(
     query: str,
     *,
     model: str,
     region: str | None = None,
     knowledge_base_id: str | None = None,
-    sources: Sequence[ExternalSource] | None = None,
+    sources: Sources | None = None,
     retrieval: RetrievalOptions | None = None,
     generation: GenerationOptions | None = None,
     session_id: str | None = None,
@@ -413,7 +546,8 @@ def build_retrieve_and_generate_request(
             :func:`model_arn_for`).
         region: Region used to build the model ARN.
         knowledge_base_id: Knowledge base to search (``KNOWLEDGE_BASE``).
-        sources: Documents to read instead (``EXTERNAL_SOURCES``).
+        sources: The document to read instead (``EXTERNAL_SOURCES``): an
+            :class:`ExternalSource`, an ``s3://`` URI or a dict (see :func:`coerce_sources`).
         retrieval: Search options (knowledge bases only).
         generation: Prompt, inference, guardrail and passthrough configuration.
         session_id: Session of an earlier turn, to continue the conversation.
@@ -443,12 +577,10 @@ def build_retrieve_and_generate_request(
             raise ConfigurationError("retrieval options apply to knowledge bases, not sources")
         if generation.orchestration_configuration or generation.orchestration_prompt_template:
             raise ConfigurationError("orchestration applies to knowledge bases, not sources")
-        listed = list(sources or ())
-        if not listed or not all(isinstance(s, ExternalSource) for s in listed):
-            raise ConfigurationError("sources must be a non-empty list of ExternalSource")
+        listed = coerce_sources(sources)
         external: dict[str, Any] = {
             "modelArn": model_arn,
-            "sources": [_source_wire(s) for s in listed],
+            "sources": [s.to_wire() for s in listed],
         }
         if gen:
             external["generationConfiguration"] = gen
@@ -479,8 +611,8 @@ class GenerationCall:
     """Model id or ARN that writes the answer."""
     knowledge_base_id: str | None = None
     """Knowledge base to search."""
-    sources: Sequence[ExternalSource] | None = None
-    """Documents to read instead of a knowledge base."""
+    sources: Sources | None = None
+    """The document to read instead of a knowledge base (kept as a checked tuple)."""
     retrieval: RetrievalOptions | None = None
     """Search options (knowledge bases only)."""
     generation: GenerationOptions | None = None
@@ -489,6 +621,8 @@ class GenerationCall:
     """Session of an earlier turn."""
 
     def __post_init__(self) -> None:
+        if self.sources is not None:
+            object.__setattr__(self, "sources", coerce_sources(self.sources))
         self.to_request(None)  # bad input fails here, before any client exists
 
     def to_request(self, region: str | None) -> dict[str, Any]:
