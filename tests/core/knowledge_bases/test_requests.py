@@ -433,8 +433,8 @@ def test_external_sources_request() -> None:
         assert config["type"] == "EXTERNAL_SOURCES"
         return config["externalSourcesConfiguration"]["sources"]
 
-    assert sources_of(ExternalSource(s3_uri="s3://b1/doc.pdf")) == [
-        {"sourceType": "S3", "s3Location": {"uri": "s3://b1/doc.pdf"}},
+    assert sources_of(ExternalSource(s3_uri="s3://bkt/doc.pdf")) == [
+        {"sourceType": "S3", "s3Location": {"uri": "s3://bkt/doc.pdf"}},
     ]
     assert sources_of(
         ExternalSource(data=b"hello", content_type="text/plain", identifier="h.txt")
@@ -452,7 +452,7 @@ def test_external_sources_request() -> None:
         ({}, "exactly one of knowledge_base_id or sources"),
         ({"knowledge_base_id": "KB", "sources": []}, "exactly one"),
         ({"sources": []}, "sources"),
-        ({"sources": [ExternalSource(s3_uri="s3://b1/x")], "retrieval": RetrievalOptions()}, "retr"),
+        ({"sources": [ExternalSource(s3_uri="s3://bkt/x")], "retrieval": RetrievalOptions()}, "retr"),
         ({"knowledge_base_id": "KB", "session_id": "bad id!"}, "session_id"),
         ({"knowledge_base_id": "KB", "model": ""}, "model"),
         (
