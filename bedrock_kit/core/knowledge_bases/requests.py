@@ -554,7 +554,10 @@ def build_retrieve_and_generate_request(
     """
     generation = generation or GenerationOptions()
     if (knowledge_base_id is None) == (sources is None):
-        raise ConfigurationError("give exactly one of knowledge_base_id or sources")
+        raise ConfigurationError(
+            "give exactly one of knowledge_base_id or sources (RetrieveAndGenerate answers "
+            "from a knowledge base or from an external document, not both)"
+        )
     model_arn = model_arn_for(model, region)
     gen = _generation_configuration(generation)
     config: dict[str, Any]
@@ -621,7 +624,7 @@ class GenerationCall:
     """Session of an earlier turn."""
 
     def __post_init__(self) -> None:
-        if self.sources is not None:
+        if self.sources is not None and self.knowledge_base_id is None:
             object.__setattr__(self, "sources", coerce_sources(self.sources))
         self.to_request(None)  # bad input fails here, before any client exists
 
