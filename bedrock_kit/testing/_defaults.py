@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bedrock_kit.testing import rerank as rerank_replies
 from bedrock_kit.testing import rules as local_rules
 from bedrock_kit.testing import scripts
 from bedrock_kit.testing.replies import Reply
@@ -79,10 +80,17 @@ def _count_tokens(body: Mapping[str, Any], answers: DefaultAnswers) -> Reply:
     return Reply.json({"inputTokens": tokens})
 
 
+def _rerank(body: Mapping[str, Any], answers: DefaultAnswers) -> Reply:
+    del answers
+    return rerank_replies.answer_rerank(body)
+
+
 _DEFAULTS = {
     "Converse": _converse,
     "ConverseStream": _converse_stream,
     "CountTokens": _count_tokens,
+    # Rerank (bedrock-agent-runtime): documents scored lexically, best first.
+    "Rerank": _rerank,
 }
 
 _Ruled = Callable[[Mapping[str, Any], local_rules.LocalRules, Mapping[str, str]], Reply | None]

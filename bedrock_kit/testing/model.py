@@ -39,6 +39,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bedrock_kit.testing import rerank as rerank_replies
 from bedrock_kit.testing import scripts
 from bedrock_kit.testing._instances import instance
 from bedrock_kit.testing._rules import sign, thinking_enabled, violation
@@ -163,6 +164,8 @@ class ScriptedModel:
     def __call__(self, request: Any) -> Reply:
         """The reply to a LocalBedrock :class:`~bedrock_kit.testing.ReceivedRequest`."""
         body = request.body if isinstance(request.body, Mapping) else {}
+        if request.operation == "InvokeModel" and rerank_replies.is_rerank_body(body):
+            return rerank_replies.answer_invoke_rerank(body)
         if request.operation == "InvokeModel":
             return embedding_reply(str(request.path_params.get("modelId", "")), body)
         problem = violation(body)
