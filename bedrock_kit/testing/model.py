@@ -39,6 +39,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bedrock_kit.testing import embeddings as embedding_replies
 from bedrock_kit.testing import rerank as rerank_replies
 from bedrock_kit.testing import scripts
 from bedrock_kit.testing._instances import instance
@@ -346,6 +347,9 @@ def embedding(text: str, dimensions: int) -> list[float]:
 
 def embedding_reply(model_id: str, body: Mapping[str, Any]) -> Reply:
     """InvokeModel's answer to a Titan (``inputText``) or Cohere (``texts``) embedding body."""
+    extended = embedding_replies.answer_embedding(model_id, body)
+    if extended is not None:
+        return extended
     size = next(n for key, n in _DEFAULT_DIMENSIONS if key in model_id)
     if isinstance(body.get("inputText"), str):
         text = body["inputText"]

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from bedrock_kit.testing import builders
+from bedrock_kit.testing import embeddings as embedding_replies
 from bedrock_kit.testing import rerank as rerank_replies
 from bedrock_kit.testing.replies import Reply
 
@@ -339,9 +340,12 @@ def invoke_model(
 ) -> Reply | None:
     """InvokeModel with an embedding body (Titan ``inputText``, Cohere ``texts``) or a Cohere
     Rerank body (``query`` and ``documents``); else None."""
-    del rules, params
+    del rules
     if rerank_replies.is_rerank_body(body):
         return rerank_replies.answer_invoke_rerank(body)
+    extended = embedding_replies.answer_embedding(params.get("modelId", ""), body)
+    if extended is not None:
+        return extended
     if isinstance(body.get("inputText"), str) and "textGenerationConfig" not in body:
         dimensions = body.get("dimensions")
         size = dimensions if isinstance(dimensions, int) and dimensions > 0 else 1024
