@@ -24,11 +24,15 @@ from bedrock_kit.core.chat.types import (
     ToolUseBlock,
     Usage,
 )
+from bedrock_kit.core.embeddings.runtime import EmbeddingOptions, EmbeddingResult
 from bedrock_kit.core.guardrails.assessments import (
     GuardrailAssessment,
     GuardrailTrace,
     GuardrailUsage,
 )
+from bedrock_kit.core.knowledge_bases.requests import ExternalSource, GenerationOptions
+from bedrock_kit.core.knowledge_bases.results import Citation, GenerationResult
+from bedrock_kit.core.rerank.wire import RerankedDocument, RerankOptions, RerankResult
 from bedrock_kit.core.transport.clients import ClientSettings
 from bedrock_kit.errors import (
     BedrockKitError,
@@ -45,10 +49,16 @@ __all__ = [
     "BudgetExceededError",
     "BudgetReport",
     "CachePointBlock",
+    "Citation",
     "ClientSettings",
     "ConverseResult",
     "ConverseRuntime",
     "DocumentBlock",
+    "EmbeddingOptions",
+    "EmbeddingResult",
+    "ExternalSource",
+    "GenerationOptions",
+    "GenerationResult",
     "GuardContentBlock",
     "GuardrailAssessment",
     "GuardrailConfig",
@@ -63,6 +73,9 @@ __all__ = [
     "Message",
     "PriceEntry",
     "ReasoningBlock",
+    "RerankOptions",
+    "RerankResult",
+    "RerankedDocument",
     "Reservation",
     "TextBlock",
     "ThrottlingError",

@@ -45,6 +45,15 @@ PUBLIC_API = {
     "PriceEntry",
     "Reservation",
     "load_prices",
+    "Citation",
+    "EmbeddingOptions",
+    "EmbeddingResult",
+    "ExternalSource",
+    "GenerationOptions",
+    "GenerationResult",
+    "RerankOptions",
+    "RerankResult",
+    "RerankedDocument",
 }
 
 

@@ -22,6 +22,7 @@ from bedrock_kit.langchain.knowledge_bases import (
     BedrockRetrieveAndGenerate,
 )
 from bedrock_kit.langchain.prompts import aload_prompt, chat_model_for_prompt, load_prompt
+from bedrock_kit.langchain.rerank import BedrockRerank
 from bedrock_kit.langchain.tools import (
     action_group_lambda_handler,
     to_tool_spec,
@@ -48,6 +49,7 @@ __all__ = [
     "BedrockGuardrail",
     "BedrockKitEmbeddings",
     "BedrockKnowledgeBaseRetriever",
+    "BedrockRerank",
     "BedrockRetrieveAndGenerate",
     "BedrockStreamGuard",
     "ChatBedrockKit",

@@ -265,7 +265,9 @@ class BedrockRetrieveAndGenerate(
     It answers from a knowledge base (``knowledge_base_id``) or from a document given with
     ``sources`` (``EXTERNAL_SOURCES``: an S3 URI or bytes, see
     :class:`~bedrock_kit.core.knowledge_bases.requests.ExternalSource`); exactly one of the
-    two. Citations have the same Documents either way. Input is a string or ``{"input": ..., "session_id": ...}``. Output is
+    two. Citations have the same Documents either way.
+
+    Input is a string or ``{"input": ..., "session_id": ...}``. Output is
     ``{"answer", "citations" (Documents), "session_id", "guardrail_action"}``; pass the
     ``session_id`` back to continue the conversation. ``stream`` yields ``{"answer": delta}``
     chunks, then ``{"citations": [...]}`` chunks, then the session id; the chunks add up to

@@ -25,6 +25,7 @@ from bedrock_kit.llama_index.knowledge_bases import (
     BedrockRetrieveAndGenerateQueryEngine,
 )
 from bedrock_kit.llama_index.prompts import aload_prompt, llm_for_prompt, load_prompt
+from bedrock_kit.llama_index.rerank import BedrockRerank
 from bedrock_kit.llama_index.tools import (
     action_group_lambda_handler,
     to_tool_spec,
@@ -38,6 +39,7 @@ __all__ = [
     "BedrockKitEmbedding",
     "BedrockKitLLM",
     "BedrockKnowledgeBaseRetriever",
+    "BedrockRerank",
     "BedrockRetrieveAndGenerateQueryEngine",
     "BudgetEventHandler",
     "GuardedQueryEngine",

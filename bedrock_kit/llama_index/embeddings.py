@@ -1,4 +1,4 @@
-"""``BedrockKitEmbedding``: LlamaIndex (multimodal) embeddings over Amazon Titan and Cohere Embed."""
+"""``BedrockKitEmbedding``: LlamaIndex (multimodal) embeddings over Titan and Cohere Embed."""
 
 from __future__ import annotations
 

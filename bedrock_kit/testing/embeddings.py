@@ -105,7 +105,9 @@ def _cohere(model_id: str, body: Mapping[str, Any]) -> Reply | None:
         answer["response_type"] = "embeddings_floats"
         answer["embeddings"] = vectors
     if "images" in body:
-        answer["images"] = [{"format": u.split(";")[0].removeprefix("data:")} for u in body["images"]]
+        answer["images"] = [
+            {"format": u.split(";")[0].removeprefix("data:")} for u in body["images"]
+        ]
     return Reply.json(answer, headers={_TOKEN_HEADER: str(max(1, tokens))})
 
 

@@ -41,7 +41,9 @@ async def test_titan_text_v2_binary_async(bedrock, vcr) -> None:
     finally:
         await embeddings.aclose()
     assert len(vector) == 256 and set(vector) <= {0, 1}
-    assert sent(vcr) == [{"inputText": em.TEXTS[0], "dimensions": 256, "embeddingTypes": ["binary"]}]
+    assert sent(vcr) == [
+        {"inputText": em.TEXTS[0], "dimensions": 256, "embeddingTypes": ["binary"]}
+    ]
 
 
 @pytest.mark.vcr
@@ -107,4 +109,6 @@ def test_bad_options_and_inputs_fail_before_any_request() -> None:
     with pytest.raises(ConfigurationError, match=r"images\[0\]: cannot read"):
         BedrockKitEmbeddings(model=em.TITAN_MM, region_name="us-east-1").embed_image(["/nope.png"])
     with pytest.raises(ConfigurationError, match=r"texts\[0\] has 2049 characters"):
-        BedrockKitEmbeddings(model=em.COHERE_EN, region_name="us-east-1").embed_documents(["x" * 2049])
+        BedrockKitEmbeddings(model=em.COHERE_EN, region_name="us-east-1").embed_documents(
+            ["x" * 2049]
+        )

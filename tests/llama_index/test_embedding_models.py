@@ -88,7 +88,9 @@ def test_ledger_is_charged_and_refuses(bedrock) -> None:
     (row,) = [r for r in ledger.report().rows if r.model_id == em.TITAN_V2]
     assert row.calls == 1 and row.input_tokens > 0 and ledger.open_reservations() == 0
     with pytest.raises(BudgetExceededError):
-        make(bedrock, em.TITAN_V2, ledger=Ledger(prices=prices, max_calls=0)).get_query_embedding("x")
+        make(bedrock, em.TITAN_V2, ledger=Ledger(prices=prices, max_calls=0)).get_query_embedding(
+            "x"
+        )
 
 
 def test_bad_options_and_images_fail_before_any_request() -> None:
@@ -97,6 +99,8 @@ def test_bad_options_and_images_fail_before_any_request() -> None:
     with pytest.raises(ConfigurationError, match="embeds text only"):
         BedrockKitEmbedding(model=em.TITAN_V1, region_name="us-east-1").get_image_embedding(em.CAT)
     with pytest.raises(ConfigurationError, match="cannot read image"):
-        BedrockKitEmbedding(model=em.TITAN_MM, region_name="us-east-1").get_image_embedding("/no.png")
+        BedrockKitEmbedding(model=em.TITAN_MM, region_name="us-east-1").get_image_embedding(
+            "/no.png"
+        )
     with pytest.raises(ConfigurationError, match="an image must be"):
         BedrockKitEmbedding(model=em.TITAN_MM, region_name="us-east-1").get_image_embedding(3)  # type: ignore[arg-type]

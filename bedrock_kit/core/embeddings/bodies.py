@@ -353,4 +353,3 @@ def combine_batches(
         by_type={k: [v for b in batches for v in b.by_type.get(k, [])] for k in kinds},
         images=images,
     )
-

@@ -132,11 +132,7 @@ def embedding_model_spec(model_id: str) -> EmbeddingModelSpec:
         ConfigurationError: The model is not a supported embedding model.
     """
     base = base_model_id(model_id) if isinstance(model_id, str) else ""
-    spec = (
-        _MODELS.get(base)
-        or _MODELS.get(base.removesuffix(":0"))
-        or _MODELS.get(f"{base}:0")
-    )
+    spec = _MODELS.get(base) or _MODELS.get(base.removesuffix(":0")) or _MODELS.get(f"{base}:0")
     if spec is None:
         raise ConfigurationError(
             f"model {model_id!r} is not a supported embedding model; "
@@ -149,7 +145,7 @@ def check_input_type(input_type: object) -> InputType:
     """Validate an ``input_type`` argument (a Cohere text input type)."""
     if input_type not in INPUT_TYPES:
         raise ConfigurationError(f"input_type must be one of {INPUT_TYPES}, got {input_type!r}")
-    return input_type  # type: ignore[return-value]
+    return input_type
 
 
 def _names(model_id: str, what: str, allowed: Sequence[object]) -> str:
@@ -213,8 +209,9 @@ class EmbeddingOptions:
         object.__setattr__(self, "embedding_types", tuple(types))
         bad = [t for t in types if t not in spec.embedding_types]
         if bad:
-            raise ConfigurationError(f"{_names(model, 'embedding_types', spec.embedding_types)}, "
-                                     f"got {bad}")
+            raise ConfigurationError(
+                f"{_names(model, 'embedding_types', spec.embedding_types)}, got {bad}"
+            )
         if len(set(types)) != len(types):
             raise ConfigurationError(f"embedding_types repeats a type: {list(types)}")
 
@@ -225,7 +222,9 @@ class EmbeddingOptions:
         return "float" if not types or "float" in types else types[0]
 
 
-def check_texts(texts: object, argument: str = "texts", *, max_chars: int | None = None) -> list[str]:
+def check_texts(
+    texts: object, argument: str = "texts", *, max_chars: int | None = None
+) -> list[str]:
     """Validate a list of non-blank strings (Bedrock rejects empty inputs), naming the argument.
 
     Args:
@@ -292,7 +291,9 @@ def check_images(images: object, spec: EmbeddingModelSpec, model_id: str) -> lis
     for index, data in enumerate(images):
         where = f"images[{index}]"
         if not isinstance(data, bytes | bytearray) or not data:
-            raise ConfigurationError(f"{where} must be non-empty image bytes, got {type(data).__name__}")
+            raise ConfigurationError(
+                f"{where} must be non-empty image bytes, got {type(data).__name__}"
+            )
         found = image_format(bytes(data))
         if found not in spec.image_formats:
             raise ConfigurationError(

@@ -322,7 +322,8 @@ class ExternalSource:
         if self.s3_uri is not None:
             if not isinstance(self.s3_uri, str) or not _S3_URI.match(self.s3_uri):
                 raise ConfigurationError(
-                    f"ExternalSource s3_uri must be an s3://bucket/key URI, got {self.s3_uri!r:.120}"
+                    "ExternalSource s3_uri must be an s3://bucket/key URI, "
+                    f"got {self.s3_uri!r:.120}"
                 )
             if self.content_type is not None or self.identifier is not None:
                 raise ConfigurationError(

@@ -17,7 +17,12 @@ from bedrock_kit.testing import LocalBedrock, Reply
 TITAN = "amazon.titan-embed-text-v2:0"
 COHERE = "cohere.embed-english-v3"
 # Embedding prices are not in the packaged table (another change owns it): given here.
-PRICES = {"models": {TITAN: {"input": "0.00002", "output": "0"}, COHERE: {"input": "0.0001", "output": "0"}}}
+PRICES = {
+    "models": {
+        TITAN: {"input": "0.00002", "output": "0"},
+        COHERE: {"input": "0.0001", "output": "0"},
+    }
+}
 
 
 def runtime(server: LocalBedrock, model: str, ledger: Ledger, **kwargs: Any) -> EmbeddingsRuntime:

@@ -87,7 +87,9 @@ def test_bad_options_are_refused_naming_the_option(kwargs: dict[str, Any], messa
 def test_primary_type_is_float_when_asked_else_the_first() -> None:
     assert EmbeddingOptions(COHERE_EN).primary_type == "float"
     assert EmbeddingOptions(COHERE_EN, embedding_types=("int8", "float")).primary_type == "float"
-    assert EmbeddingOptions(COHERE_EN, embedding_types=["ubinary", "int8"]).primary_type == "ubinary"
+    assert (
+        EmbeddingOptions(COHERE_EN, embedding_types=["ubinary", "int8"]).primary_type == "ubinary"
+    )
 
 
 # -- text bodies
@@ -102,7 +104,12 @@ def test_titan_v2_options_and_embedding_types() -> None:
         TITAN_V2, dimensions=512, normalize=True, embedding_types=("float", "binary")
     )
     assert bodies(build_embed_requests(options, ["a"])) == [
-        {"inputText": "a", "dimensions": 512, "normalize": True, "embeddingTypes": ["float", "binary"]}
+        {
+            "inputText": "a",
+            "dimensions": 512,
+            "normalize": True,
+            "embeddingTypes": ["float", "binary"],
+        }
     ]
 
 
@@ -188,7 +195,10 @@ def test_cohere_v4_batches_images_and_interleaves_texts() -> None:
         {
             "content": [
                 {"type": "text", "text": "page 1"},
-                {"type": "image_url", "image_url": "data:image/png;base64," + base64.b64encode(PNG).decode()},
+                {
+                    "type": "image_url",
+                    "image_url": "data:image/png;base64," + base64.b64encode(PNG).decode(),
+                },
             ]
         }
     ]
@@ -226,9 +236,7 @@ def test_titan_v2_embeddings_by_type() -> None:
         }
     ).encode()
     spec = embedding_model_spec(TITAN_V2)
-    batch = parse_embedding_response(
-        spec, response(), raw, 1, embedding_types=("float", "binary")
-    )
+    batch = parse_embedding_response(spec, response(), raw, 1, embedding_types=("float", "binary"))
     assert batch.vectors == [[0.5, -0.5]]
     assert batch.by_type == {"float": [[0.5, -0.5]], "binary": [[1, 0]]}
     assert batch.input_tokens == 3
@@ -254,7 +262,10 @@ def test_titan_multimodal_answer_and_its_message() -> None:
 def test_cohere_by_type_with_int_ranges_checked() -> None:
     spec = embedding_model_spec(COHERE_V4)
     raw = json.dumps(
-        {"embeddings": {"int8": [[-128, 127]], "ubinary": [[255]]}, "response_type": "embeddings_by_type"}
+        {
+            "embeddings": {"int8": [[-128, 127]], "ubinary": [[255]]},
+            "response_type": "embeddings_by_type",
+        }
     ).encode()
     headers = {"x-amzn-bedrock-input-token-count": "4"}
     batch = parse_embedding_response(
@@ -279,6 +290,9 @@ def test_cohere_responses_not_matching_the_request_are_malformed(
 ) -> None:
     with pytest.raises(MalformedResponseError, match=message):
         parse_embedding_response(
-            embedding_model_spec(COHERE_EN), response(), json.dumps(body).encode(), 1,
+            embedding_model_spec(COHERE_EN),
+            response(),
+            json.dumps(body).encode(),
+            1,
             embedding_types=types,
         )

@@ -452,7 +452,10 @@ def test_external_sources_request() -> None:
         ({}, "exactly one of knowledge_base_id or sources"),
         ({"knowledge_base_id": "KB", "sources": []}, "exactly one"),
         ({"sources": []}, "sources"),
-        ({"sources": [ExternalSource(s3_uri="s3://bkt/x")], "retrieval": RetrievalOptions()}, "retr"),
+        (
+            {"sources": [ExternalSource(s3_uri="s3://bkt/x")], "retrieval": RetrievalOptions()},
+            "retr",
+        ),
         ({"knowledge_base_id": "KB", "session_id": "bad id!"}, "session_id"),
         ({"knowledge_base_id": "KB", "model": ""}, "model"),
         (

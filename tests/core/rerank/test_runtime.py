@@ -26,7 +26,9 @@ AMAZON = "amazon.rerank-v1:0"
 COHERE = "cohere.rerank-v3-5:0"
 DOCS = ["cake recipes", "tide times for today", "the tide rises twice a day"]
 # Rerankers are priced per 1,000 queries: booked as the entry's input rate per query.
-PRICES = {"models": {AMAZON: {"input": "1.00", "output": "0"}, COHERE: {"input": "2.00", "output": "0"}}}
+PRICES = {
+    "models": {AMAZON: {"input": "1.00", "output": "0"}, COHERE: {"input": "2.00", "output": "0"}}
+}
 
 
 def runtime(server: LocalBedrock, model: str = AMAZON, **kwargs) -> RerankRuntime:

@@ -33,7 +33,10 @@ def test_rerank_request_matches_the_service_model() -> None:
     assert request == {
         "queries": [{"type": "TEXT", "textQuery": {"text": "tide times"}}],
         "sources": [
-            {"type": "INLINE", "inlineDocumentSource": {"type": "TEXT", "textDocument": {"text": d}}}
+            {
+                "type": "INLINE",
+                "inlineDocumentSource": {"type": "TEXT", "textDocument": {"text": d}},
+            }
             for d in DOCS[:2]
         ]
         + [
@@ -187,7 +190,7 @@ def test_invoke_response_parsing() -> None:
     result = parse_invoke_response(options, DOCS, {"ResponseMetadata": {"RequestId": "r"}}, raw)
     assert [r.index for r in result.results] == [1, 0]
     assert (result.response_id, result.request_ids) == ("abc", ("r",))
-    with pytest.raises(MalformedResponseError, match="not valid JSON|JSON"):
+    with pytest.raises(MalformedResponseError, match="JSON"):
         parse_invoke_response(options, DOCS, {}, b"<html>")
     with pytest.raises(MalformedResponseError, match="relevance_score"):
         parse_invoke_response(options, DOCS, {}, b'{"results": [{"index": 0}]}')
