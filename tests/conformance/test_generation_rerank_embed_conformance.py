@@ -29,9 +29,7 @@ S3_DOC = "s3://conformance-bucket/doc.pdf"
 
 def _with(operation: str) -> list[Recording]:
     return [
-        r
-        for r in RECORDINGS
-        if r.operations == (operation,) and r.interactions[0].status == 200
+        r for r in RECORDINGS if r.operations == (operation,) and r.interactions[0].status == 200
     ]
 
 
@@ -51,9 +49,7 @@ EMBEDDINGS = [r for r in _with("InvokeModel") if _is_embedding_model(r.interacti
 def _model(recording: Recording) -> str:
     request = recording.interactions[0].request_json or {}
     config = request.get("retrieveAndGenerateConfiguration") or {}
-    inner = config.get("knowledgeBaseConfiguration") or config.get(
-        "externalSourcesConfiguration"
-    )
+    inner = config.get("knowledgeBaseConfiguration") or config.get("externalSourcesConfiguration")
     return str(inner["modelArn"])
 
 
