@@ -382,8 +382,9 @@ Sources: TypeAlias = "SourceLike | Sequence[SourceLike]"
 
 
 def coerce_source(value: object, argument: str = "sources") -> ExternalSource:
-    """An :class:`ExternalSource` from itself, an ``s3://`` URI string, or a dict of its
-    fields (``s3_uri`` / ``data``, ``content_type``, ``identifier``).
+    """An :class:`ExternalSource` from itself, an ``s3://`` URI string, a dict of its fields
+    (``s3_uri`` / ``data``, ``content_type``, ``identifier``) or its wire form
+    (``{"sourceType": "S3", "s3Location": {"uri": ...}}``, as langchain-aws users write it).
 
     Raises:
         ConfigurationError: Anything else, or a source Bedrock would reject.
@@ -392,6 +393,8 @@ def coerce_source(value: object, argument: str = "sources") -> ExternalSource:
         return value
     if isinstance(value, str):
         return ExternalSource(s3_uri=value)
+    if isinstance(value, Mapping) and "sourceType" in value:
+        return _from_wire(value, argument)
     if isinstance(value, Mapping):
         known = {"s3_uri", "data", "content_type", "identifier"}
         unknown = sorted(str(k) for k in value if k not in known)
@@ -403,6 +406,24 @@ def coerce_source(value: object, argument: str = "sources") -> ExternalSource:
     raise ConfigurationError(
         f"{argument} items must be ExternalSource, an s3:// URI or a dict, "
         f"got {type(value).__name__}"
+    )
+
+
+def _from_wire(value: Mapping[str, Any], argument: str) -> ExternalSource:
+    """An ExternalSource from its wire form (``sourceType`` S3 or BYTE_CONTENT)."""
+    kind = value.get("sourceType")
+    if kind == "S3" and isinstance(value.get("s3Location"), Mapping):
+        return ExternalSource(s3_uri=value["s3Location"].get("uri"))
+    content = value.get("byteContent")
+    if kind == "BYTE_CONTENT" and isinstance(content, Mapping):
+        return ExternalSource(
+            data=content.get("data"),
+            content_type=content.get("contentType"),
+            identifier=content.get("identifier"),
+        )
+    raise ConfigurationError(
+        f"{argument}: a wire source needs sourceType S3 with s3Location or BYTE_CONTENT "
+        f"with byteContent, got {sorted(value)}"
     )
 
 
