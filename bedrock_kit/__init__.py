@@ -30,8 +30,9 @@ from bedrock_kit.core.guardrails.assessments import (
     GuardrailTrace,
     GuardrailUsage,
 )
-from bedrock_kit.core.knowledge_bases.requests import ExternalSource, GenerationOptions
+from bedrock_kit.core.knowledge_bases.requests import GenerationOptions
 from bedrock_kit.core.knowledge_bases.results import Citation, GenerationResult
+from bedrock_kit.core.knowledge_bases.sources import ExternalSource
 from bedrock_kit.core.rerank.wire import RerankedDocument, RerankOptions, RerankResult
 from bedrock_kit.core.transport.clients import ClientSettings
 from bedrock_kit.errors import (

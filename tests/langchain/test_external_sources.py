@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bedrock_kit.core.knowledge_bases.requests import ExternalSource
+from bedrock_kit.core.knowledge_bases.sources import ExternalSource
 from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.langchain.knowledge_bases import BedrockRetrieveAndGenerate
 from tests.support.scenarios import external_sources as ext

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from llama_index.core.base.response.schema import AsyncStreamingResponse, StreamingResponse
 
-from bedrock_kit.core.knowledge_bases.requests import ExternalSource
+from bedrock_kit.core.knowledge_bases.sources import ExternalSource
 from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.llama_index.knowledge_bases import BedrockRetrieveAndGenerateQueryEngine
 from tests.support.scenarios import external_sources as ext

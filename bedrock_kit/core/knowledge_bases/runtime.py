@@ -17,18 +17,14 @@ from bedrock_kit.core.chat.converse import request_id_of
 from bedrock_kit.core.chat.types import GuardrailConfig
 from bedrock_kit.core.knowledge_bases.filters import OPERATORS, F, Filter, coerce_filter
 from bedrock_kit.core.knowledge_bases.requests import (
-    ExternalSource,
     GenerationCall,
     GenerationOptions,
     RetrievalOptions,
     RetrievePager,
-    Sources,
     build_retrieval_configuration,
     build_retrieve_and_generate_request,
     build_retrieve_request,
     coerce_guardrail,
-    coerce_source,
-    coerce_sources,
     model_arn_for,
     page_size_for,
 )
@@ -45,6 +41,12 @@ from bedrock_kit.core.knowledge_bases.results import (
     parse_generation_response,
     parse_location,
     parse_retrieval_result,
+)
+from bedrock_kit.core.knowledge_bases.sources import (
+    ExternalSource,
+    Sources,
+    coerce_source,
+    coerce_sources,
 )
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
 from bedrock_kit.core.transport.lifecycle import OwnsClients

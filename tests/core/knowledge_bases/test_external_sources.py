@@ -6,13 +6,8 @@ from typing import Any
 
 import pytest
 
-from bedrock_kit.core.knowledge_bases.requests import (
-    ExternalSource,
-    GenerationCall,
-    GenerationOptions,
-    coerce_source,
-    coerce_sources,
-)
+from bedrock_kit.core.knowledge_bases.requests import GenerationCall, GenerationOptions
+from bedrock_kit.core.knowledge_bases.sources import ExternalSource, coerce_source, coerce_sources
 from bedrock_kit.errors import ConfigurationError
 
 URI = "s3://my-bucket/docs/handbook.pdf"
