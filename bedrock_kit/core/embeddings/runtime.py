@@ -18,6 +18,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from bedrock_kit.core.budget.ledger import Ledger
 from bedrock_kit.core.chat.token_estimate import estimate_tokens
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.embeddings.bodies import (
@@ -50,7 +51,7 @@ from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.errors import ConfigurationError, MalformedResponseError, translate_errors
 
 if TYPE_CHECKING:
-    from bedrock_kit.core.budget.ledger import Ledger, Reservation
+    from bedrock_kit.core.budget.ledger import Reservation
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
@@ -134,6 +135,10 @@ class EmbeddingsRuntime(OwnsClients):
             )
         if on_usage is not None and not callable(on_usage):
             raise ConfigurationError(f"on_usage must be callable, got {type(on_usage).__name__}")
+        if ledger is not None and not isinstance(ledger, Ledger):
+            raise ConfigurationError(
+                f"ledger must be a bedrock_kit.Ledger, got {type(ledger).__name__}"
+            )
         self.options = options
         self.on_usage = on_usage
         self.max_concurrency = max_concurrency

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from bedrock_kit.core.budget.ledger import Ledger
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.rerank.wire import (
     SUPPORTED_MODELS,
@@ -41,7 +42,7 @@ from bedrock_kit.errors import ConfigurationError, MalformedResponseError, trans
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from bedrock_kit.core.budget.ledger import Ledger, Reservation
+    from bedrock_kit.core.budget.ledger import Reservation
 
 __all__ = [
     "SUPPORTED_MODELS",
@@ -85,6 +86,10 @@ class RerankRuntime(OwnsClients):
         async_client: Any = None,
         ledger: Ledger | None = None,
     ) -> None:
+        if ledger is not None and not isinstance(ledger, Ledger):
+            raise ConfigurationError(
+                f"ledger must be a bedrock_kit.Ledger, got {type(ledger).__name__}"
+            )
         self.options = options
         self.ledger = ledger
         service = _SERVICES[options.api]

@@ -107,3 +107,8 @@ def test_a_missing_price_follows_the_ledgers_unknown_model_policy(server: LocalB
 def test_on_usage_must_be_callable() -> None:
     with pytest.raises(ConfigurationError, match="on_usage must be callable"):
         EmbeddingsRuntime(ClientSettings(), EmbeddingOptions(TITAN), on_usage=3)  # type: ignore[arg-type]
+
+
+def test_ledger_must_be_a_ledger() -> None:
+    with pytest.raises(ConfigurationError, match=r"ledger must be a bedrock_kit\.Ledger"):
+        EmbeddingsRuntime(ClientSettings(), EmbeddingOptions(TITAN), ledger=object())  # type: ignore[arg-type]

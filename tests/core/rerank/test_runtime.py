@@ -146,3 +146,8 @@ def test_reply_builders_make_unique_ids_and_keep_top_n() -> None:
     assert json.dumps(body)  # JSON-ready
     with pytest.raises(ValueError, match="2 scores for 3 documents"):
         replies.rerank_reply("q", DOCS, scores=[0.1, 0.2])
+
+
+def test_ledger_must_be_a_ledger() -> None:
+    with pytest.raises(ConfigurationError, match=r"ledger must be a bedrock_kit\.Ledger"):
+        RerankRuntime(ClientSettings(), RerankOptions(AMAZON), ledger={"max_cost": 1})  # type: ignore[arg-type]
