@@ -29,11 +29,16 @@ from bedrock_kit.core.chat.types import (
     ToolUseBlock,
     Usage,
 )
+from bedrock_kit.core.embeddings.runtime import EmbeddingOptions, EmbeddingResult
 from bedrock_kit.core.guardrails.assessments import (
     GuardrailAssessment,
     GuardrailTrace,
     GuardrailUsage,
 )
+from bedrock_kit.core.knowledge_bases.requests import GenerationOptions
+from bedrock_kit.core.knowledge_bases.results import Citation, GenerationResult
+from bedrock_kit.core.knowledge_bases.sources import ExternalSource
+from bedrock_kit.core.rerank.wire import RerankedDocument, RerankOptions, RerankResult
 from bedrock_kit.core.transport.clients import ClientSettings
 from bedrock_kit.errors import (
     BedrockKitError,
@@ -51,11 +56,17 @@ __all__ = [
     "BudgetExceededError",
     "BudgetReport",
     "CachePointBlock",
+    "Citation",
     "ClientSettings",
     "ConverseResult",
     "ConverseRuntime",
     "CostSummary",
     "DocumentBlock",
+    "EmbeddingOptions",
+    "EmbeddingResult",
+    "ExternalSource",
+    "GenerationOptions",
+    "GenerationResult",
     "GuardContentBlock",
     "GuardrailAssessment",
     "GuardrailConfig",
@@ -71,6 +82,9 @@ __all__ = [
     "PriceEntry",
     "RateLimiter",
     "ReasoningBlock",
+    "RerankOptions",
+    "RerankResult",
+    "RerankedDocument",
     "Reservation",
     "RetiredModelWarning",
     "SystemTool",

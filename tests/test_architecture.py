@@ -53,6 +53,15 @@ PUBLIC_API = {
     "RetiredModelWarning",
     "summarize",
     "tagged",
+    "Citation",
+    "EmbeddingOptions",
+    "EmbeddingResult",
+    "ExternalSource",
+    "GenerationOptions",
+    "GenerationResult",
+    "RerankOptions",
+    "RerankResult",
+    "RerankedDocument",
 }
 
 

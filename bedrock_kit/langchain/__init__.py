@@ -38,6 +38,7 @@ from bedrock_kit.langchain.prompts import (
     publish_prompt,
 )
 from bedrock_kit.langchain.rate_limit import BedrockRateLimiter
+from bedrock_kit.langchain.rerank import BedrockRerank
 from bedrock_kit.langchain.tools import (
     action_group_lambda_handler,
     to_tool_spec,
@@ -69,6 +70,7 @@ __all__ = [
     "BedrockKnowledgeBase",
     "BedrockKnowledgeBaseRetriever",
     "BedrockRateLimiter",
+    "BedrockRerank",
     "BedrockRetrieveAndGenerate",
     "BedrockStreamGuard",
     "ChatBedrockKit",

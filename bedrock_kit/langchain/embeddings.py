@@ -1,7 +1,9 @@
-"""``BedrockKitEmbeddings``: LangChain embeddings over Titan Text Embeddings v2 and Cohere Embed."""
+"""``BedrockKitEmbeddings``: LangChain embeddings over Amazon Titan and Cohere Embed models."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
@@ -15,15 +17,40 @@ from bedrock_kit.core.embeddings.runtime import (
     UsageHook,
     check_input_type,
 )
+from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.langchain._client import BedrockClientArgs
 
 
+def read_images(images: Sequence[bytes | str | Path]) -> list[bytes]:
+    """Image bytes from bytes or file paths (a path that cannot be read is named)."""
+    if isinstance(images, str | bytes | Path):
+        raise ConfigurationError("images must be a list of image bytes or file paths")
+    out: list[bytes] = []
+    for index, image in enumerate(images):
+        if isinstance(image, bytes | bytearray):
+            out.append(bytes(image))
+            continue
+        if not isinstance(image, str | Path):
+            raise ConfigurationError(
+                f"images[{index}] must be bytes or a file path, got {type(image).__name__}"
+            )
+        try:
+            out.append(Path(image).read_bytes())
+        except OSError as exc:
+            raise ConfigurationError(f"images[{index}]: cannot read {str(image)!r}: {exc}") from exc
+    return out
+
+
 class BedrockKitEmbeddings(BedrockClientArgs, Embeddings):
-    """Bedrock text embeddings (Titan Text Embeddings v2, Cohere Embed v3/v4), native async.
+    """Bedrock embeddings, native async: Titan Text Embeddings v1 and v2, Titan Multimodal
+    Embeddings (text and images), Cohere Embed v3 (English, multilingual) and v4.
 
     Documents are embedded with Cohere's ``search_document`` input type and queries with
     ``search_query``; Cohere texts go 96 per call, Titan texts one per call (concurrently
-    in the async forms).
+    in the async forms). :meth:`embed_image` embeds images (bytes or file paths) with the
+    multimodal models. ``embedding_types`` asks for int8/binary... vectors too (see
+    ``runtime.embed`` for all of them). With a ``ledger``, every call is reserved before
+    it is sent and settled to the input tokens Bedrock reports.
 
     Example:
         .. code-block:: python
@@ -46,10 +73,15 @@ class BedrockKitEmbeddings(BedrockClientArgs, Embeddings):
     """Cohere only: how texts over the model's limit are cut."""
     input_type: str | None = None
     """Cohere: one input type for documents and queries (e.g. ``classification``)."""
+    embedding_types: list[str] | None = None
+    """Vector types to ask for (Cohere: float/int8/uint8/binary/ubinary; Titan v2:
+    float/binary); the first (or ``float``) is what the embed methods return."""
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     """Async InvokeModel calls in flight at once."""
     on_usage: UsageHook | None = Field(default=None, exclude=True)
-    """Called with ``(model_id, input_tokens)`` after each call, e.g. a budget ledger."""
+    """Called with ``(model_id, input_tokens)`` after each call."""
+    ledger: Any = Field(default=None, exclude=True)
+    """A :class:`~bedrock_kit.Ledger`: each call reserved before, settled after."""
 
     _runtime: EmbeddingsRuntime | None = PrivateAttr(default=None)
 
@@ -64,11 +96,13 @@ class BedrockKitEmbeddings(BedrockClientArgs, Embeddings):
                 self.normalize,
                 self.truncate,
                 check_input_type(self.input_type) if self.input_type else None,
+                tuple(self.embedding_types or ()),
             ),
             client=self.client,
             async_client=self.async_client,
             on_usage=self.on_usage,
             max_concurrency=self.max_concurrency,
+            ledger=self.ledger,
         )
 
     @property
@@ -93,3 +127,11 @@ class BedrockKitEmbeddings(BedrockClientArgs, Embeddings):
     async def aembed_query(self, text: str) -> list[float]:
         """Async :meth:`embed_query` over aiobotocore."""
         return (await self.runtime.aembed([text], "search_query")).vectors[0]
+
+    def embed_image(self, uris: Sequence[bytes | str | Path]) -> list[list[float]]:
+        """Embed images given as bytes or file paths (Titan Multimodal, Cohere v3/v4)."""
+        return self.runtime.embed_images(read_images(uris)).vectors
+
+    async def aembed_image(self, uris: Sequence[bytes | str | Path]) -> list[list[float]]:
+        """Async :meth:`embed_image`."""
+        return (await self.runtime.aembed_images(read_images(uris))).vectors

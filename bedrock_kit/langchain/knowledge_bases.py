@@ -54,6 +54,15 @@ __all__ = [
 ]
 
 
+_SEARCH_FIELDS = (
+    "number_of_results",
+    "search_type",
+    "filter",
+    "implicit_filter_configuration",
+    "reranking_configuration",
+    "retrieval_config",
+)
+
 # Keyword arguments a retriever call (``invoke(query, number_of_results=3)``) may override.
 _CALL_KWARGS = Arguments(
     frozenset({"number_of_results", "filter", "max_results", "min_score"}),
@@ -134,8 +143,6 @@ class _ClientArgs(BedrockClientArgs):
 class _SearchArgs(BaseModel):
     """Search options shared by the retriever and RetrieveAndGenerate."""
 
-    knowledge_base_id: str
-    """Knowledge base id."""
     number_of_results: int | None = None
     """Results per request (1-100)."""
     search_type: Literal["HYBRID", "SEMANTIC"] | None = None
@@ -148,6 +155,9 @@ class _SearchArgs(BaseModel):
     """``rerankingConfiguration`` passed through."""
     retrieval_config: dict[str, Any] | None = None
     """Raw ``retrievalConfiguration`` (langchain-aws's argument), merged with the above."""
+
+    def _search_fields_set(self) -> list[str]:
+        return [name for name in _SEARCH_FIELDS if getattr(self, name) is not None]
 
     def _retrieval_options(self) -> RetrievalOptions:
         return RetrievalOptions(
@@ -178,6 +188,8 @@ class BedrockKnowledgeBaseRetriever(LangChainSerializable, _ClientArgs, _SearchA
             docs = retriever.invoke("How do I rotate keys?")
     """
 
+    knowledge_base_id: str
+    """Knowledge base id."""
     guardrail_config: GuardrailConfig | dict[str, Any] | None = None
     """Guardrail on the query and results (``guardrailId``/``guardrailVersion`` dict)."""
     max_results: int | None = None
@@ -250,6 +262,11 @@ class BedrockRetrieveAndGenerate(
 ):
     """RetrieveAndGenerate as a Runnable: question in, answer with citations out.
 
+    It answers from a knowledge base (``knowledge_base_id``) or from a document given with
+    ``sources`` (``EXTERNAL_SOURCES``: an S3 URI or bytes, see
+    :class:`~bedrock_kit.core.knowledge_bases.requests.ExternalSource`); exactly one of the
+    two. Citations have the same Documents either way.
+
     Input is a string or ``{"input": ..., "session_id": ...}``. Output is
     ``{"answer", "citations" (Documents), "session_id", "guardrail_action"}``; pass the
     ``session_id`` back to continue the conversation. ``stream`` yields ``{"answer": delta}``
@@ -259,6 +276,11 @@ class BedrockRetrieveAndGenerate(
 
     model: str = Field(alias="model_id")
     """Model id or ARN that writes the answer (an id becomes a foundation-model ARN)."""
+    knowledge_base_id: str | None = None
+    """Knowledge base to answer from (``KNOWLEDGE_BASE``)."""
+    sources: Any = None
+    """Document to answer from instead (``EXTERNAL_SOURCES``): an ExternalSource, an
+    ``s3://`` URI, a dict of ExternalSource fields, or a list of one of those."""
     prompt_template: str | None = None
     """Generation prompt template (``$search_results$``...)."""
     orchestration_prompt_template: str | None = None
@@ -277,6 +299,10 @@ class BedrockRetrieveAndGenerate(
     """Raw ``generationConfiguration`` passed through (merged with the above)."""
     orchestration_configuration: dict[str, Any] | None = None
     """Raw ``orchestrationConfiguration`` passed through."""
+    performance_latency: Literal["standard", "optimized"] | None = None
+    """``performanceConfig.latency`` of the generation."""
+    additional_model_request_fields: dict[str, Any] | None = None
+    """``additionalModelRequestFields`` for the generating model."""
     session_id: str | None = None
     """Session used when the input names none."""
     ledger: Any = Field(default=None, exclude=True)
@@ -295,12 +321,24 @@ class BedrockRetrieveAndGenerate(
         self._call("probe", self.session_id)
         self._build_runtime()
 
+    def _retrieval(self) -> RetrievalOptions | None:
+        if self.knowledge_base_id is not None or self.sources is None:
+            return self._retrieval_options()
+        given = self._search_fields_set()
+        if given:
+            raise ConfigurationError(
+                f"{', '.join(given)} apply to knowledge bases, not to sources "
+                "(EXTERNAL_SOURCES has no retrieval configuration)"
+            )
+        return None
+
     def _call(self, query: str, session_id: str | None) -> GenerationCall:
         return GenerationCall(
             query,
             self.model,
             knowledge_base_id=self.knowledge_base_id,
-            retrieval=self._retrieval_options(),
+            sources=self.sources,
+            retrieval=self._retrieval(),
             generation=GenerationOptions(
                 prompt_template=self.prompt_template,
                 orchestration_prompt_template=self.orchestration_prompt_template,
@@ -313,6 +351,8 @@ class BedrockRetrieveAndGenerate(
                 guardrail=coerce_guardrail(self.guardrail_config, "guardrail_config"),
                 generation_configuration=self.generation_configuration,
                 orchestration_configuration=self.orchestration_configuration,
+                performance_latency=self.performance_latency,
+                additional_model_request_fields=self.additional_model_request_fields,
             ),
             session_id=session_id,
         )

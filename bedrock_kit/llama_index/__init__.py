@@ -46,6 +46,7 @@ from bedrock_kit.llama_index.prompts import (
     publish_prompt,
 )
 from bedrock_kit.llama_index.rate_limit import BedrockRateLimiter
+from bedrock_kit.llama_index.rerank import BedrockRerank
 from bedrock_kit.llama_index.tools import (
     action_group_lambda_handler,
     to_tool_spec,
@@ -65,6 +66,7 @@ __all__ = [
     "BedrockKnowledgeBaseRetriever",
     "BedrockKnowledgeBaseWriter",
     "BedrockRateLimiter",
+    "BedrockRerank",
     "BedrockRetrieveAndGenerateQueryEngine",
     "BudgetEventHandler",
     "FlowQuestionEvent",

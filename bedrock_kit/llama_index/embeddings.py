@@ -1,10 +1,12 @@
-"""``BedrockKitEmbedding``: LlamaIndex embeddings over Titan Text Embeddings v2 and Cohere Embed."""
+"""``BedrockKitEmbedding``: LlamaIndex (multimodal) embeddings over Titan and Cohere Embed."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
+from llama_index.core.base.embeddings.base import Embedding
+from llama_index.core.embeddings.multi_modal_base import MultiModalEmbedding
+from llama_index.core.schema import ImageType
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from bedrock_kit.core.embeddings.runtime import (
@@ -14,15 +16,39 @@ from bedrock_kit.core.embeddings.runtime import (
     UsageHook,
     check_input_type,
 )
+from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.llama_index._client import BedrockClientArgs
 
 
-class BedrockKitEmbedding(BedrockClientArgs, BaseEmbedding):
-    """Bedrock text embeddings (Titan Text Embeddings v2, Cohere Embed v3/v4), native async.
+def _image_bytes(image: ImageType) -> bytes:
+    if isinstance(image, bytes | bytearray):
+        return bytes(image)
+    if isinstance(image, str):
+        try:
+            with open(image, "rb") as handle:
+                return handle.read()
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read image {image!r}: {exc}") from exc
+    read = getattr(image, "read", None)
+    if callable(read):
+        data = read()
+        if isinstance(data, bytes):
+            return data
+    raise ConfigurationError(
+        f"an image must be bytes, a file path or a binary file, got {type(image).__name__}"
+    )
+
+
+class BedrockKitEmbedding(BedrockClientArgs, MultiModalEmbedding):
+    """Bedrock embeddings, native async: Titan Text Embeddings v1 and v2, Titan Multimodal
+    Embeddings (text and images), Cohere Embed v3 (English, multilingual) and v4.
 
     Texts are embedded with Cohere's ``search_document`` input type and queries with
     ``search_query``; Cohere texts go up to 96 per call, Titan texts one per call
-    (concurrently in the async forms).
+    (concurrently in the async forms). Images (``get_image_embedding``, paths, bytes or
+    binary files) need a multimodal model. ``embedding_types`` asks for int8/binary...
+    vectors too. With a ``ledger``, every call is reserved before it is sent and settled to
+    the input tokens Bedrock reports.
 
     Example:
         .. code-block:: python
@@ -47,10 +73,15 @@ class BedrockKitEmbedding(BedrockClientArgs, BaseEmbedding):
     """Cohere only: ``NONE``, ``START`` or ``END`` for texts over the model's limit."""
     input_type: str | None = None
     """Cohere: one input type for texts and queries (e.g. ``classification``)."""
+    embedding_types: list[str] | None = None
+    """Vector types to ask for (Cohere: float/int8/uint8/binary/ubinary; Titan v2:
+    float/binary); the first (or ``float``) is what the embedding methods return."""
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     """Async InvokeModel calls in flight at once."""
     on_usage: UsageHook | None = Field(default=None, exclude=True)
-    """Called with ``(model_id, input_tokens)`` after each call, e.g. a budget ledger."""
+    """Called with ``(model_id, input_tokens)`` after each call."""
+    ledger: Any = Field(default=None, exclude=True)
+    """A :class:`~bedrock_kit.Ledger`: each call reserved before, settled after."""
 
     _runtime: EmbeddingsRuntime | None = PrivateAttr(default=None)
 
@@ -65,11 +96,13 @@ class BedrockKitEmbedding(BedrockClientArgs, BaseEmbedding):
                 self.normalize,
                 self.truncate,
                 check_input_type(self.input_type) if self.input_type else None,
+                tuple(self.embedding_types or ()),
             ),
             client=self.client,
             async_client=self.async_client,
             on_usage=self.on_usage,
             max_concurrency=self.max_concurrency,
+            ledger=self.ledger,
         )
 
     @classmethod
@@ -100,3 +133,16 @@ class BedrockKitEmbedding(BedrockClientArgs, BaseEmbedding):
 
     async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
         return (await self.runtime.aembed(texts, "search_document")).vectors
+
+    def _get_image_embedding(self, img_file_path: ImageType) -> Embedding:
+        return self.runtime.embed_images([_image_bytes(img_file_path)]).vectors[0]
+
+    async def _aget_image_embedding(self, img_file_path: ImageType) -> Embedding:
+        return (await self.runtime.aembed_images([_image_bytes(img_file_path)])).vectors[0]
+
+    def _get_image_embeddings(self, img_file_paths: list[ImageType]) -> list[Embedding]:
+        return self.runtime.embed_images([_image_bytes(p) for p in img_file_paths]).vectors
+
+    async def _aget_image_embeddings(self, img_file_paths: list[ImageType]) -> list[Embedding]:
+        images = [_image_bytes(p) for p in img_file_paths]
+        return (await self.runtime.aembed_images(images)).vectors

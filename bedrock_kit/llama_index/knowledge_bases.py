@@ -44,6 +44,7 @@ from bedrock_kit.core.knowledge_bases.runtime import (
 from bedrock_kit.core.transport.arguments import strict_keywords
 from bedrock_kit.core.transport.clients import client_settings_from
 from bedrock_kit.core.transport.lifecycle import OwnsClients
+from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.llama_index._client import BedrockClientArgs
 
 __all__ = [
@@ -57,6 +58,14 @@ __all__ = [
 
 # Metadata kept on the node but out of the text the LLM and the embedder see: raw wire
 # objects would only add noise (and tokens) to prompts.
+_SEARCH_FIELDS = (
+    "number_of_results",
+    "search_type",
+    "filter",
+    "implicit_filter_configuration",
+    "reranking_configuration",
+    "retrieval_config",
+)
 _HIDDEN_KEYS = ["location", "source_metadata", "row", "byte_content", "span", "citation_index"]
 
 
@@ -216,9 +225,16 @@ class BedrockRetrieveAndGenerateQueryEngine(CustomQueryEngine, BedrockClientArgs
     ``citations`` and ``guardrail_action``. With ``streaming=True`` the engine returns a
     (Async)StreamingResponse whose ``source_nodes`` fill as citations arrive. With
     ``continue_session=True`` each query continues the previous one's session.
+
+    It answers from a knowledge base (``knowledge_base_id``) or from a document given with
+    ``sources`` (``EXTERNAL_SOURCES``: an ExternalSource, an ``s3://`` URI or a dict of
+    ExternalSource fields); exactly one of the two.
     """
 
-    knowledge_base_id: str = Field(description="Knowledge base id.")
+    knowledge_base_id: str | None = Field(default=None, description="Knowledge base id.")
+    sources: Any = Field(
+        default=None, description="Document to answer from instead (EXTERNAL_SOURCES)."
+    )
     model: str = Field(
         description="Model id or ARN that writes the answer.",
         validation_alias=AliasChoices("model", "model_id"),
@@ -238,6 +254,8 @@ class BedrockRetrieveAndGenerateQueryEngine(CustomQueryEngine, BedrockClientArgs
     guardrail_config: Any = Field(default=None, description="GuardrailConfig or dict.")
     generation_configuration: dict[str, Any] | None = None
     orchestration_configuration: dict[str, Any] | None = None
+    performance_latency: Literal["standard", "optimized"] | None = None
+    additional_model_request_fields: dict[str, Any] | None = None
     session_id: str | None = Field(default=None, description="Session to send.")
     continue_session: bool = Field(default=False, description="Reuse the last session id.")
     streaming: bool = False
@@ -269,19 +287,31 @@ class BedrockRetrieveAndGenerateQueryEngine(CustomQueryEngine, BedrockClientArgs
         """The core runtime; its clients are built once and reused."""
         return self._runtime
 
+    def _retrieval(self) -> RetrievalOptions | None:
+        if self.knowledge_base_id is None and self.sources is not None:
+            given = [name for name in _SEARCH_FIELDS if getattr(self, name) is not None]
+            if given:
+                raise ConfigurationError(
+                    f"{', '.join(given)} apply to knowledge bases, not to sources "
+                    "(EXTERNAL_SOURCES has no retrieval configuration)"
+                )
+            return None
+        return RetrievalOptions(
+            number_of_results=self.number_of_results,
+            search_type=self.search_type,
+            filter=self.filter,
+            implicit_filter_configuration=self.implicit_filter_configuration,
+            reranking_configuration=self.reranking_configuration,
+            raw=self.retrieval_config,
+        )
+
     def _call(self, query: str) -> GenerationCall:
         return GenerationCall(
             query,
             self.model,
             knowledge_base_id=self.knowledge_base_id,
-            retrieval=RetrievalOptions(
-                number_of_results=self.number_of_results,
-                search_type=self.search_type,
-                filter=self.filter,
-                implicit_filter_configuration=self.implicit_filter_configuration,
-                reranking_configuration=self.reranking_configuration,
-                raw=self.retrieval_config,
-            ),
+            sources=self.sources,
+            retrieval=self._retrieval(),
             generation=GenerationOptions(
                 prompt_template=self.prompt_template,
                 orchestration_prompt_template=self.orchestration_prompt_template,
@@ -294,6 +324,8 @@ class BedrockRetrieveAndGenerateQueryEngine(CustomQueryEngine, BedrockClientArgs
                 guardrail=coerce_guardrail(self.guardrail_config, "guardrail_config"),
                 generation_configuration=self.generation_configuration,
                 orchestration_configuration=self.orchestration_configuration,
+                performance_latency=self.performance_latency,
+                additional_model_request_fields=self.additional_model_request_fields,
             ),
             session_id=self.session_id,
         )

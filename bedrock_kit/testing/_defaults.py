@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bedrock_kit.testing import rerank as rerank_replies
 from bedrock_kit.testing import rules as local_rules
 from bedrock_kit.testing import scripts
 from bedrock_kit.testing.flows import echo_flow_reply
@@ -130,10 +131,17 @@ def _invoke_flow(body: Mapping[str, Any], answers: DefaultAnswers) -> Reply:
     return echo_flow_reply(body)
 
 
+def _rerank(body: Mapping[str, Any], answers: DefaultAnswers) -> Reply:
+    del answers
+    return rerank_replies.answer_rerank(body)
+
+
 _DEFAULTS = {
     "Converse": _converse,
     "ConverseStream": _converse_stream,
     "InvokeFlow": _invoke_flow,
+    # Rerank (bedrock-agent-runtime): documents scored lexically, best first.
+    "Rerank": _rerank,
 }
 
 _Ruled = Callable[[Mapping[str, Any], local_rules.LocalRules, Mapping[str, str]], Reply | None]

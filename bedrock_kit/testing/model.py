@@ -39,6 +39,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bedrock_kit.testing import embeddings as embedding_replies
+from bedrock_kit.testing import rerank as rerank_replies
 from bedrock_kit.testing import scripts
 from bedrock_kit.testing._instances import instance
 from bedrock_kit.testing._rules import sign, thinking_enabled, violation
@@ -165,6 +167,8 @@ class ScriptedModel:
     def __call__(self, request: Any) -> Reply:
         """The reply to a LocalBedrock :class:`~bedrock_kit.testing.ReceivedRequest`."""
         body = request.body if isinstance(request.body, Mapping) else {}
+        if request.operation == "InvokeModel" and rerank_replies.is_rerank_body(body):
+            return rerank_replies.answer_invoke_rerank(body)
         if request.operation == "InvokeModel":
             return embedding_reply(str(request.path_params.get("modelId", "")), body)
         problem = violation(body)
@@ -386,6 +390,9 @@ def embedding(text: str, dimensions: int) -> list[float]:
 
 def embedding_reply(model_id: str, body: Mapping[str, Any]) -> Reply:
     """InvokeModel's answer to a Titan (``inputText``) or Cohere (``texts``) embedding body."""
+    extended = embedding_replies.answer_embedding(model_id, body)
+    if extended is not None:
+        return extended
     size = next(n for key, n in _DEFAULT_DIMENSIONS if key in model_id)
     if isinstance(body.get("inputText"), str):
         text = body["inputText"]

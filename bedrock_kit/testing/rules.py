@@ -42,6 +42,8 @@ from pathlib import Path
 from typing import Any
 
 from bedrock_kit.testing import builders
+from bedrock_kit.testing import embeddings as embedding_replies
+from bedrock_kit.testing import rerank as rerank_replies
 from bedrock_kit.testing.replies import Reply
 
 ACTIONS = ("BLOCKED", "ANONYMIZED")
@@ -336,8 +338,14 @@ def invoke_agent(body: Mapping[str, Any], rules: LocalRules, params: Mapping[str
 def invoke_model(
     body: Mapping[str, Any], rules: LocalRules, params: Mapping[str, str]
 ) -> Reply | None:
-    """InvokeModel with an embedding body (Titan ``inputText``, Cohere ``texts``); else None."""
-    del rules, params
+    """InvokeModel with an embedding body (Titan ``inputText``, Cohere ``texts``) or a Cohere
+    Rerank body (``query`` and ``documents``); else None."""
+    del rules
+    if rerank_replies.is_rerank_body(body):
+        return rerank_replies.answer_invoke_rerank(body)
+    extended = embedding_replies.answer_embedding(params.get("modelId", ""), body)
+    if extended is not None:
+        return extended
     if isinstance(body.get("inputText"), str) and "textGenerationConfig" not in body:
         dimensions = body.get("dimensions")
         size = dimensions if isinstance(dimensions, int) and dimensions > 0 else 1024

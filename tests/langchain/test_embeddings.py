@@ -75,7 +75,7 @@ async def test_native_async_for_both_models(server: LocalBedrock) -> None:
 
 def test_bad_arguments_fail_at_construction_naming_them() -> None:
     with pytest.raises(ConfigurationError, match=r"supported: .*cohere\.embed-english-v3"):
-        BedrockKitEmbeddings(model="amazon.titan-embed-text-v1")
+        BedrockKitEmbeddings(model="amazon.titan-embed-g1-text-02")
     with pytest.raises(ConfigurationError, match="dimensions"):
         BedrockKitEmbeddings(model=TITAN, dimensions=100)
     with pytest.raises(ConfigurationError, match="input_type"):

@@ -414,9 +414,56 @@ def serve(case: Case) -> Iterator[tuple[Any, dict[str, Any]]]:
         yield server, {"region_name": "us-east-1", "endpoint_url": url, "max_retries": 0}
 
 
+def _rerank_cases() -> list[Case]:
+    # Reranking in the core and both adapters (LocalBedrock answers Rerank unscripted).
+    from langchain_core.documents import Document
+    from llama_index.core.schema import NodeWithScore, TextNode
+
+    from bedrock_kit import langchain as lc
+    from bedrock_kit import llama_index as li
+    from bedrock_kit.core.rerank.runtime import RerankOptions, RerankRuntime
+
+    rerank = "amazon.rerank-v1:0"
+    docs = [Document(page_content="tides"), Document(page_content="cakes")]
+
+    def nodes() -> list[Any]:
+        return [NodeWithScore(node=TextNode(text=t), score=0.5) for t in ("tides", "cakes")]
+
+    return [
+        Case(
+            "core.RerankRuntime",
+            lambda a: RerankRuntime(_settings(a), RerankOptions(rerank)),
+            lambda o: o.rerank("tides", ["tides", "cakes"]),
+            lambda o: o.arerank("tides", ["tides", "cakes"]),
+            _nothing,
+            core_settings=True,
+        ),
+        Case(
+            "langchain.BedrockRerank",
+            lambda a: lc.BedrockRerank(model=rerank, **a),
+            lambda o: o.compress_documents(docs, "tides"),
+            lambda o: o.acompress_documents(docs, "tides"),
+            _nothing,
+        ),
+        Case(
+            "llama_index.BedrockRerank",
+            lambda a: li.BedrockRerank(model=rerank, **a),
+            lambda o: o.postprocess_nodes(nodes(), query_str="tides"),
+            lambda o: o.apostprocess_nodes(nodes(), query_str="tides"),
+            _nothing,
+        ),
+    ]
+
+
 def all_cases() -> list[Case]:
     """Every case: core, LangChain, LlamaIndex."""
-    return [*_core_cases(), *_langchain_cases(), *_llama_index_cases(), *_flow_cases()]
+    return [
+        *_core_cases(),
+        *_langchain_cases(),
+        *_llama_index_cases(),
+        *_flow_cases(),
+        *_rerank_cases(),
+    ]
 
 
 CASES = all_cases()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -21,6 +21,7 @@ from bedrock_kit.core.knowledge_bases.results import (
     parse_guardrail_action,
     parse_retrieval_results,
 )
+from bedrock_kit.core.knowledge_bases.sources import Sources, coerce_sources
 from bedrock_kit.core.transport.validation import check_arn_reachable, check_text, partition_of
 from bedrock_kit.core.transport.wire import WireReader
 from bedrock_kit.errors import ConfigurationError
@@ -286,24 +287,7 @@ def page_size_for(options: RetrievalOptions | None, max_results: int | None) -> 
 # -- RetrieveAndGenerate
 
 
-@dataclass(frozen=True)
-class ExternalSource:
-    """A document RetrieveAndGenerate reads instead of a knowledge base."""
-
-    s3_uri: str | None = None
-    """``s3://`` URI of the document."""
-    data: bytes | None = None
-    """Document bytes, when not in S3."""
-    content_type: str | None = None
-    """MIME type of ``data`` (``application/pdf``, ``text/plain``...)."""
-    identifier: str | None = None
-    """Name of ``data`` shown in citations."""
-
-    def __post_init__(self) -> None:
-        if (self.s3_uri is None) == (self.data is None):
-            raise ConfigurationError("ExternalSource needs exactly one of s3_uri or data")
-        if self.data is not None and not (self.content_type and self.identifier):
-            raise ConfigurationError("ExternalSource with data needs content_type and identifier")
+_LATENCY = ("standard", "optimized")
 
 
 @dataclass(frozen=True)
@@ -324,6 +308,25 @@ class GenerationOptions:
     """Raw ``orchestrationConfiguration`` passed through (knowledge bases only)."""
     session_kms_key_arn: str | None = None
     """``sessionConfiguration.kmsKeyArn`` encrypting the session."""
+    performance_latency: Literal["standard", "optimized"] | None = None
+    """``performanceConfig.latency`` of the generation (``optimized``: latency-optimized)."""
+    additional_model_request_fields: Mapping[str, Any] | None = None
+    """``additionalModelRequestFields`` passed to the generating model unchanged."""
+
+    def __post_init__(self) -> None:
+        latency = self.performance_latency
+        if latency is not None and latency not in _LATENCY:
+            raise ConfigurationError(
+                f"performance_latency must be one of {_LATENCY}, got {latency!r}"
+            )
+        for name in (
+            "generation_configuration",
+            "orchestration_configuration",
+            "additional_model_request_fields",
+        ):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Mapping):
+                raise ConfigurationError(f"{name} must be a dict, got {type(value).__name__}")
 
 
 def model_arn_for(model: str, region: str | None) -> str:
@@ -366,6 +369,12 @@ def _generation_configuration(options: GenerationOptions) -> dict[str, Any] | No
     _merge(config, "inferenceConfig", _inference_wire(options.inference), "inference")
     guard = build_guardrail_configuration(options.guardrail)
     _merge(config, "guardrailConfiguration", guard, "guardrail")
+    if options.performance_latency is not None:
+        performance = {"latency": options.performance_latency}
+        _merge(config, "performanceConfig", performance, "performance_latency")
+    if options.additional_model_request_fields is not None:
+        extra = copy.deepcopy(dict(options.additional_model_request_fields))
+        _merge(config, "additionalModelRequestFields", extra, "additional_model_request_fields")
     return config or None
 
 
@@ -381,26 +390,13 @@ def _orchestration_configuration(options: GenerationOptions) -> dict[str, Any] |
     return config or None
 
 
-def _source_wire(source: ExternalSource) -> dict[str, Any]:
-    if source.s3_uri is not None:
-        return {"sourceType": "S3", "s3Location": {"uri": source.s3_uri}}
-    return {
-        "sourceType": "BYTE_CONTENT",
-        "byteContent": {
-            "contentType": source.content_type,
-            "data": source.data,
-            "identifier": source.identifier,
-        },
-    }
-
-
 def build_retrieve_and_generate_request(
     query: str,
     *,
     model: str,
     region: str | None = None,
     knowledge_base_id: str | None = None,
-    sources: Sequence[ExternalSource] | None = None,
+    sources: Sources | None = None,
     retrieval: RetrievalOptions | None = None,
     generation: GenerationOptions | None = None,
     session_id: str | None = None,
@@ -413,14 +409,18 @@ def build_retrieve_and_generate_request(
             :func:`model_arn_for`).
         region: Region used to build the model ARN.
         knowledge_base_id: Knowledge base to search (``KNOWLEDGE_BASE``).
-        sources: Documents to read instead (``EXTERNAL_SOURCES``).
+        sources: The document to read instead (``EXTERNAL_SOURCES``): an
+            :class:`ExternalSource`, an ``s3://`` URI or a dict (see :func:`coerce_sources`).
         retrieval: Search options (knowledge bases only).
         generation: Prompt, inference, guardrail and passthrough configuration.
         session_id: Session of an earlier turn, to continue the conversation.
     """
     generation = generation or GenerationOptions()
     if (knowledge_base_id is None) == (sources is None):
-        raise ConfigurationError("give exactly one of knowledge_base_id or sources")
+        raise ConfigurationError(
+            "give exactly one of knowledge_base_id or sources (RetrieveAndGenerate answers "
+            "from a knowledge base or from an external document, not both)"
+        )
     model_arn = model_arn_for(model, region)
     gen = _generation_configuration(generation)
     config: dict[str, Any]
@@ -443,12 +443,10 @@ def build_retrieve_and_generate_request(
             raise ConfigurationError("retrieval options apply to knowledge bases, not sources")
         if generation.orchestration_configuration or generation.orchestration_prompt_template:
             raise ConfigurationError("orchestration applies to knowledge bases, not sources")
-        listed = list(sources or ())
-        if not listed or not all(isinstance(s, ExternalSource) for s in listed):
-            raise ConfigurationError("sources must be a non-empty list of ExternalSource")
+        listed = coerce_sources(sources)
         external: dict[str, Any] = {
             "modelArn": model_arn,
-            "sources": [_source_wire(s) for s in listed],
+            "sources": [s.to_wire() for s in listed],
         }
         if gen:
             external["generationConfiguration"] = gen
@@ -479,8 +477,8 @@ class GenerationCall:
     """Model id or ARN that writes the answer."""
     knowledge_base_id: str | None = None
     """Knowledge base to search."""
-    sources: Sequence[ExternalSource] | None = None
-    """Documents to read instead of a knowledge base."""
+    sources: Sources | None = None
+    """The document to read instead of a knowledge base (kept as a checked tuple)."""
     retrieval: RetrievalOptions | None = None
     """Search options (knowledge bases only)."""
     generation: GenerationOptions | None = None
@@ -489,6 +487,8 @@ class GenerationCall:
     """Session of an earlier turn."""
 
     def __post_init__(self) -> None:
+        if self.sources is not None and self.knowledge_base_id is None:
+            object.__setattr__(self, "sources", coerce_sources(self.sources))
         self.to_request(None)  # bad input fails here, before any client exists
 
     def to_request(self, region: str | None) -> dict[str, Any]:

@@ -8,7 +8,7 @@ Requests are built by the pure functions of :mod:`requests`, responses typed by
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -18,7 +18,6 @@ from bedrock_kit.core.chat.converse import request_id_of
 from bedrock_kit.core.chat.types import GuardrailConfig
 from bedrock_kit.core.knowledge_bases.filters import OPERATORS, F, Filter, coerce_filter
 from bedrock_kit.core.knowledge_bases.requests import (
-    ExternalSource,
     GenerationCall,
     GenerationOptions,
     RetrievalOptions,
@@ -43,6 +42,12 @@ from bedrock_kit.core.knowledge_bases.results import (
     parse_generation_response,
     parse_location,
     parse_retrieval_result,
+)
+from bedrock_kit.core.knowledge_bases.sources import (
+    ExternalSource,
+    Sources,
+    coerce_source,
+    coerce_sources,
 )
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
 from bedrock_kit.core.transport.lifecycle import OwnsClients
@@ -77,12 +82,15 @@ __all__ = [
     "RetrievePager",
     "RetrieveResult",
     "RowColumn",
+    "Sources",
     "TextSpan",
     "build_retrieval_configuration",
     "build_retrieve_and_generate_request",
     "build_retrieve_request",
     "coerce_filter",
     "coerce_guardrail",
+    "coerce_source",
+    "coerce_sources",
     "model_arn_for",
     "parse_citation",
     "parse_generation_response",
@@ -355,7 +363,7 @@ class KnowledgeBaseRuntime(OwnsClients):
         *,
         model: str,
         knowledge_base_id: str | None = None,
-        sources: Sequence[ExternalSource] | None = None,
+        sources: Sources | None = None,
         retrieval: RetrievalOptions | None = None,
         generation: GenerationOptions | None = None,
         session_id: str | None = None,
@@ -387,7 +395,7 @@ class KnowledgeBaseRuntime(OwnsClients):
         *,
         model: str,
         knowledge_base_id: str | None = None,
-        sources: Sequence[ExternalSource] | None = None,
+        sources: Sources | None = None,
         retrieval: RetrievalOptions | None = None,
         generation: GenerationOptions | None = None,
         session_id: str | None = None,
@@ -405,7 +413,7 @@ class KnowledgeBaseRuntime(OwnsClients):
         *,
         model: str,
         knowledge_base_id: str | None = None,
-        sources: Sequence[ExternalSource] | None = None,
+        sources: Sources | None = None,
         retrieval: RetrievalOptions | None = None,
         generation: GenerationOptions | None = None,
         session_id: str | None = None,
@@ -425,7 +433,7 @@ class KnowledgeBaseRuntime(OwnsClients):
         *,
         model: str,
         knowledge_base_id: str | None = None,
-        sources: Sequence[ExternalSource] | None = None,
+        sources: Sources | None = None,
         retrieval: RetrievalOptions | None = None,
         generation: GenerationOptions | None = None,
         session_id: str | None = None,

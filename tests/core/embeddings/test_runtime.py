@@ -62,7 +62,7 @@ def test_model_lookup_accepts_profiles_and_names_supported_models_otherwise() ->
     assert embedding_model_spec("us.cohere.embed-v4:0").max_batch == 96
     assert embedding_model_spec("cohere.embed-multilingual-v3:0").family == "cohere"
     with pytest.raises(ConfigurationError) as info:
-        embedding_model_spec("amazon.titan-embed-image-v1")
+        embedding_model_spec("amazon.titan-embed-g1-text-02")
     for model in SUPPORTED_MODELS:
         assert model in str(info.value)
 

@@ -424,18 +424,21 @@ def test_knowledge_base_generation_request() -> None:
 
 
 def test_external_sources_request() -> None:
-    request = build_retrieve_and_generate_request(
-        "q",
-        model="arn:aws:bedrock:us-east-1::foundation-model/m",
-        sources=[
-            ExternalSource(s3_uri="s3://b/doc.pdf"),
-            ExternalSource(data=b"hello", content_type="text/plain", identifier="h.txt"),
-        ],
-    )
-    config = request["retrieveAndGenerateConfiguration"]
-    assert config["type"] == "EXTERNAL_SOURCES"
-    assert config["externalSourcesConfiguration"]["sources"] == [
-        {"sourceType": "S3", "s3Location": {"uri": "s3://b/doc.pdf"}},
+    # botocore's ExternalSources list takes one source per request.
+    def sources_of(source: ExternalSource) -> list[dict]:
+        request = build_retrieve_and_generate_request(
+            "q", model="arn:aws:bedrock:us-east-1::foundation-model/m", sources=[source]
+        )
+        config = request["retrieveAndGenerateConfiguration"]
+        assert config["type"] == "EXTERNAL_SOURCES"
+        return config["externalSourcesConfiguration"]["sources"]
+
+    assert sources_of(ExternalSource(s3_uri="s3://bkt/doc.pdf")) == [
+        {"sourceType": "S3", "s3Location": {"uri": "s3://bkt/doc.pdf"}},
+    ]
+    assert sources_of(
+        ExternalSource(data=b"hello", content_type="text/plain", identifier="h.txt")
+    ) == [
         {
             "sourceType": "BYTE_CONTENT",
             "byteContent": {"contentType": "text/plain", "data": b"hello", "identifier": "h.txt"},
@@ -449,7 +452,10 @@ def test_external_sources_request() -> None:
         ({}, "exactly one of knowledge_base_id or sources"),
         ({"knowledge_base_id": "KB", "sources": []}, "exactly one"),
         ({"sources": []}, "sources"),
-        ({"sources": [ExternalSource(s3_uri="s3://x")], "retrieval": RetrievalOptions()}, "retr"),
+        (
+            {"sources": [ExternalSource(s3_uri="s3://bkt/x")], "retrieval": RetrievalOptions()},
+            "retr",
+        ),
         ({"knowledge_base_id": "KB", "session_id": "bad id!"}, "session_id"),
         ({"knowledge_base_id": "KB", "model": ""}, "model"),
         (
