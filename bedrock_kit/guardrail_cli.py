@@ -5,6 +5,9 @@ action and the policies that acted::
 
     bedrock-kit guardrail test --id gr-123 --version 1 prompts.txt
 
+Rows are numbered by line. A blank (or whitespace-only) line is not sent: its row says
+``NOT_CHECKED  empty``, as every guardrail entry point reports empty text.
+
 Registered in :mod:`bedrock_kit.cli` through :func:`configure` and :func:`run`.
 """
 
@@ -59,6 +62,8 @@ def format_row(index: int, prompt: str, outcome: GuardrailResult | BedrockKitErr
     short = prompt if len(prompt) <= _PROMPT_WIDTH else prompt[: _PROMPT_WIDTH - 3] + "..."
     if isinstance(outcome, BedrockKitError):
         return f"{index:>3}  {'ERROR':<20}  {outcome}  | {short}"
+    if outcome.not_checked is not None:
+        return f"{index:>3}  {'NOT_CHECKED':<20}  {outcome.not_checked}  | {short}"
     action = "BLOCKED" if outcome.blocked else "MASKED" if outcome.anonymized else "NONE"
     return f"{index:>3}  {action:<20}  {policies_of(outcome)}  | {short}"
 
@@ -112,7 +117,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return 2
     stream = sys.stdin if args.prompts == "-" else open(args.prompts, encoding="utf-8")  # noqa: SIM115
     with stream:
-        prompts = [line.strip() for line in stream if line.strip()]
+        prompts = [line.strip() for line in stream]
     local = _loopback_defaults(args)
     try:
         client = GuardrailClient(

@@ -16,7 +16,7 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from typing import Any, Literal
 
 from llama_index.core.base.base_query_engine import BaseQueryEngine
@@ -91,6 +91,15 @@ class BedrockGuardrail(BedrockClientArgs):
         default=False,
         description="Check and release thinking text of LLM streams (else it is withheld).",
     )
+    on_result: Callable[[GuardedTexts], None] | None = Field(
+        default=None,
+        exclude=True,
+        description=(
+            "Called with every check of a whole text (check, queries, answers): the "
+            "GuardedTexts, whose not_checked is 'empty' when the text was empty or whitespace "
+            "only and so was not sent."
+        ),
+    )
 
     _core: GuardrailClient = PrivateAttr()
     _stream: StreamGuard = PrivateAttr()
@@ -135,6 +144,8 @@ class BedrockGuardrail(BedrockClientArgs):
 
     def _released(self, checked: GuardedTexts) -> tuple[str, bool]:
         """The text to use and whether it is a blocked message."""
+        if self.on_result is not None:
+            self.on_result(checked)
         if checked.blocked:
             if self.on_block == "raise":
                 checked.raise_if_blocked()
@@ -142,7 +153,11 @@ class BedrockGuardrail(BedrockClientArgs):
         return checked.texts[0], False
 
     def check(self, text: str, source: Literal["INPUT", "OUTPUT"] = "INPUT") -> str:
-        """``text``, masked where the guardrail anonymized it; raises or replaces if blocked."""
+        """``text``, masked where the guardrail anonymized it; raises or replaces if blocked.
+
+        Empty or whitespace-only text is returned unchanged without a request
+        (``on_result`` sees ``not_checked == "empty"``).
+        """
         return self._released(guard_texts(self._core, [text], source=source))[0]
 
     async def acheck(self, text: str, source: Literal["INPUT", "OUTPUT"] = "INPUT") -> str:

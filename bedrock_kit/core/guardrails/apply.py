@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from bedrock_kit.core.guardrails import _wire as _w
@@ -50,6 +50,11 @@ TEXT_UNIT_CHARACTERS = 1000
 INTERVENED = "GUARDRAIL_INTERVENED"
 ACTIONS: tuple[str, ...] = ("NONE", INTERVENED)
 """The documented ``action`` values of an ApplyGuardrail response; anything else is malformed."""
+
+NotChecked = Literal["empty"]
+"""Why content was not sent to the guardrail: ``empty``, no text but whitespace (or none)."""
+
+EMPTY: NotChecked = "empty"
 
 
 def text_units(characters: int) -> int:
@@ -109,6 +114,18 @@ class GuardrailResult:
     """Characters of text this call sent, counted locally (for :attr:`text_units`)."""
     request_id: str | None = None
     """``x-amzn-RequestId`` of the call."""
+    not_checked: NotChecked | None = None
+    """Why no request was made: ``"empty"`` when every text block was empty or whitespace
+    only (and no image was given): the content is returned unchanged, nothing is billed and
+    ``action`` is ``NONE``. None when the guardrail checked the content."""
+    empty_blocks: tuple[int, ...] = ()
+    """Indexes (in the content given) of text blocks not sent because they were empty or
+    whitespace only; they are used unchanged and :attr:`outputs` covers only the blocks sent."""
+
+    @property
+    def checked(self) -> bool:
+        """True when ApplyGuardrail saw the content (False: :attr:`not_checked` says why)."""
+        return self.not_checked is None
 
     @property
     def intervened(self) -> bool:
@@ -207,6 +224,51 @@ def _content_block(item: str | GuardrailContent, index: int) -> dict[str, Any]:
     )
 
 
+def is_empty_text(text: object) -> bool:
+    """True for a str with nothing to check: empty or whitespace only."""
+    return isinstance(text, str) and not text.strip()
+
+
+def not_checked_result(source: str, empty_blocks: Sequence[int] = ()) -> GuardrailResult:
+    """The result of content that was not sent because it held no text to check."""
+    return GuardrailResult(
+        action="NONE", source=source, not_checked=EMPTY, empty_blocks=tuple(empty_blocks)
+    )
+
+
+def _items(
+    content: str | GuardrailContent | Sequence[str | GuardrailContent],
+) -> list[str | GuardrailContent]:
+    if isinstance(content, str | GuardrailText | GuardrailImage):
+        return [content]
+    if isinstance(content, Sequence):
+        return list(content)
+    raise ConfigurationError(
+        "content must be a str, GuardrailText, GuardrailImage or a list of them, "
+        f"got {type(content).__name__}"
+    )
+
+
+def split_empty(
+    content: str | GuardrailContent | Sequence[str | GuardrailContent],
+) -> tuple[list[str | GuardrailContent], tuple[int, ...]]:
+    """The blocks worth sending and the indexes of empty or whitespace-only text blocks.
+
+    Every block is validated first, so bad input is refused by name even when it is empty.
+
+    Raises:
+        ConfigurationError: For a block of the wrong type or with bad qualifiers.
+    """
+    items = _items(content)
+    blocks = [_content_block(item, i) for i, item in enumerate(items)]
+    empty = tuple(
+        i
+        for i, block in enumerate(blocks)
+        if "text" in block and is_empty_text(block["text"]["text"])
+    )
+    return [item for i, item in enumerate(items) if i not in empty], empty
+
+
 def check_version(guardrail_version: str | int) -> str:
     """``DRAFT`` or a version number, as the string Bedrock expects."""
     version = str(guardrail_version)
@@ -238,15 +300,8 @@ def build_apply_guardrail_request(
     Raises:
         ConfigurationError: For an invalid argument, before any request.
     """
-    if not guardrail_identifier or not isinstance(guardrail_identifier, str):
-        raise ConfigurationError("guardrail_identifier must be a non-empty str")
-    if source not in SOURCES:
-        raise ConfigurationError(f"source must be one of {list(SOURCES)}, got {source!r}")
-    if output_scope is not None and output_scope not in OUTPUT_SCOPES:
-        raise ConfigurationError(
-            f"output_scope must be one of {list(OUTPUT_SCOPES)}, got {output_scope!r}"
-        )
-    items = [content] if isinstance(content, str | GuardrailText | GuardrailImage) else content
+    check_options(guardrail_identifier, source, output_scope)
+    items = _items(content)
     if not items:
         raise ConfigurationError("content must not be empty")
     request: dict[str, Any] = {
@@ -259,6 +314,18 @@ def build_apply_guardrail_request(
         request["outputScope"] = output_scope
     check_text(request["content"], "content")
     return request
+
+
+def check_options(guardrail_identifier: str, source: str, output_scope: str | None) -> None:
+    """Refuse a bad guardrail identifier, ``source`` or ``output_scope`` (ConfigurationError)."""
+    if not guardrail_identifier or not isinstance(guardrail_identifier, str):
+        raise ConfigurationError("guardrail_identifier must be a non-empty str")
+    if source not in SOURCES:
+        raise ConfigurationError(f"source must be one of {list(SOURCES)}, got {source!r}")
+    if output_scope is not None and output_scope not in OUTPUT_SCOPES:
+        raise ConfigurationError(
+            f"output_scope must be one of {list(OUTPUT_SCOPES)}, got {output_scope!r}"
+        )
 
 
 def request_characters(request: Mapping[str, Any]) -> int:
@@ -381,8 +448,10 @@ def build_grounding_content(
     sources = [grounding_source] if isinstance(grounding_source, str) else list(grounding_source)
     if not sources or not all(isinstance(s, str) and s for s in sources):
         raise ConfigurationError("grounding_source must be a non-empty str or list of str")
-    if not isinstance(answer, str) or not answer:
-        raise ConfigurationError("answer must be a non-empty str")
+    if not isinstance(answer, str) or is_empty_text(answer):
+        raise ConfigurationError(
+            "answer must be a str with text: an empty answer has nothing to score"
+        )
     content = [GuardrailText(s, ("grounding_source",)) for s in sources]
     if query:
         content.append(GuardrailText(query, ("query",)))
@@ -461,15 +530,20 @@ class GuardrailClient(OwnsClients):
         return f"{self.guardrail_identifier} version {self.guardrail_version}"
 
     def _parse(
-        self, request: Mapping[str, Any], response: Mapping[str, Any], body: list[_Received]
+        self,
+        request: Mapping[str, Any],
+        response: Mapping[str, Any],
+        body: list[_Received],
+        empty: tuple[int, ...] = (),
     ) -> GuardrailResult:
-        return parse_apply_guardrail_response(
+        result = parse_apply_guardrail_response(
             response,
             source=request["source"],
             checked_characters=request_characters(request),
             guardrail=self._label,
             raw=body[-1].body if body else None,
         )
+        return replace(result, empty_blocks=empty) if empty else result
 
     def apply(
         self,
@@ -480,16 +554,37 @@ class GuardrailClient(OwnsClients):
     ) -> GuardrailResult:
         """Check ``content``; never raises on an intervention (read ``result.blocked``).
 
+        Empty or whitespace-only text is not sent: when nothing else is left (``""``,
+        ``"  "``, ``[]``), no request is made and the result says ``not_checked="empty"``
+        (action ``NONE``, nothing billed); otherwise the other blocks are sent and
+        ``empty_blocks`` lists the ones left out.
+
         Raises:
             ConfigurationError: For invalid content or arguments, before any request.
             MalformedResponseError: When the answer is not a documented ApplyGuardrail
                 response (not JSON, empty, HTML, no known ``action``, wrong-typed members).
             BedrockKitError: When the call fails (translated AWS error).
         """
-        request = self.build_request(content, source=source, output_scope=output_scope)
+        planned = self._plan(content, source, output_scope)
+        if isinstance(planned, GuardrailResult):
+            return planned
+        request, empty = planned
         with self._errors(), _received(self._label, self.guardrail_identifier) as body:
             response = _watched(self.pool.client).apply_guardrail(**request)
-        return self._parse(request, response, body)
+        return self._parse(request, response, body, empty)
+
+    def _plan(
+        self,
+        content: str | GuardrailContent | Sequence[str | GuardrailContent],
+        source: str,
+        output_scope: str | None,
+    ) -> GuardrailResult | tuple[dict[str, Any], tuple[int, ...]]:
+        """The request to send, or the not-checked result when there is nothing to send."""
+        check_options(self.guardrail_identifier, source, output_scope)
+        kept, empty = split_empty(content)
+        if not kept:
+            return not_checked_result(source, empty)
+        return self.build_request(kept, source=source, output_scope=output_scope), empty
 
     async def aapply(
         self,
@@ -498,12 +593,15 @@ class GuardrailClient(OwnsClients):
         source: str = "INPUT",
         output_scope: str | None = None,
     ) -> GuardrailResult:
-        """Async :meth:`apply` (aiobotocore, no threads)."""
-        request = self.build_request(content, source=source, output_scope=output_scope)
+        """Async :meth:`apply` (aiobotocore, no threads); empty text is not sent either."""
+        planned = self._plan(content, source, output_scope)
+        if isinstance(planned, GuardrailResult):
+            return planned
+        request, empty = planned
         with self._errors(), _received(self._label, self.guardrail_identifier) as body:
             client = _watched(await self.pool.async_client())
             response = await client.apply_guardrail(**request)
-        return self._parse(request, response, body)
+        return self._parse(request, response, body, empty)
 
     def check_grounding(
         self, answer: str, grounding_source: str | Sequence[str], query: str | None = None
