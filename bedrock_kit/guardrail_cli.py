@@ -21,9 +21,9 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from bedrock_kit.core.guardrails.apply import SOURCES, GuardrailClient, GuardrailResult
+from bedrock_kit.core.progress import track
 from bedrock_kit.core.transport.clients import ClientSettings
 from bedrock_kit.errors import BedrockKitError
-from bedrock_kit.progress import progress
 
 _PROMPT_WIDTH = 48
 
@@ -40,7 +40,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     test.add_argument("--endpoint-url", default=None, help="custom endpoint (LocalBedrock)")
     test.add_argument("--profile", default=None, help="AWS profile")
     test.add_argument("--max-retries", type=int, default=None, help="botocore retries")
-    test.add_argument("--progress", action="store_true", help="show a progress bar (tqdm)")
+    test.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar (tqdm); default: on a terminal when tqdm is installed",
+    )
 
 
 def policies_of(result: GuardrailResult) -> str:
@@ -74,13 +79,14 @@ def run_prompts(
     source: str,
     out: TextIO,
     *,
-    show_progress: bool = False,
+    show_progress: bool | None = False,
 ) -> int:
     """Check each prompt, print the table; returns 1 when a call failed, else 0."""
     print(f"{'#':>3}  {'action':<20}  policies  | prompt", file=out)
     failed = False
     numbered = enumerate(prompts, 1)
-    for index, prompt in progress(numbered, enabled=show_progress, total=len(prompts)):
+    rows = track(numbered, total=len(prompts), desc="guardrail test", progress=show_progress)
+    for index, prompt in rows:
         outcome: GuardrailResult | BedrockKitError
         try:
             outcome = client.apply(prompt, source=source)
@@ -135,5 +141,5 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"bedrock-kit guardrail test: {exc}", file=sys.stderr)
         return 2
     return run_prompts(
-        client, prompts, args.source, out, show_progress=getattr(args, "progress", False)
+        client, prompts, args.source, out, show_progress=getattr(args, "progress", None)
     )

@@ -134,6 +134,8 @@ class _ClientArgs(BedrockClientArgs):
 class _SearchArgs(BaseModel):
     """Search options shared by the retriever and RetrieveAndGenerate."""
 
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     knowledge_base_id: str
     """Knowledge base id."""
     number_of_results: int | None = None

@@ -51,6 +51,9 @@ class BedrockKitEmbedding(BedrockClientArgs, BaseEmbedding):
     """Async InvokeModel calls in flight at once."""
     on_usage: UsageHook | None = Field(default=None, exclude=True)
     """Called with ``(model_id, input_tokens)`` after each call, e.g. a budget ledger."""
+    progress: bool | None = Field(default=None, exclude=True)
+    """A bar of texts embedded when a call needs several requests: None (default) on a
+    terminal, True whenever tqdm is installed, False never."""
 
     _runtime: EmbeddingsRuntime | None = PrivateAttr(default=None)
 
@@ -70,6 +73,7 @@ class BedrockKitEmbedding(BedrockClientArgs, BaseEmbedding):
             async_client=self.async_client,
             on_usage=self.on_usage,
             max_concurrency=self.max_concurrency,
+            progress=self.progress,
         )
 
     @classmethod

@@ -52,6 +52,7 @@ from bedrock_kit.core.customization.wire import (
     parse_job,
     split_s3_uri,
 )
+from bedrock_kit.core.progress import progress_bar
 from bedrock_kit.errors import (
     ConfigurationError,
     CustomizationJobError,
@@ -186,12 +187,8 @@ def outcome(job: JobDescription) -> None:
 class _Progress:
     """Status changes and training metrics on a tqdm bar, one tick per finished stage."""
 
-    def __init__(self, enabled: bool, name: str) -> None:
-        self.bar: Any = None
-        if enabled:
-            from bedrock_kit.progress import progress_bar
-
-            self.bar = progress_bar(len(_STAGES), desc=f"customization {name}")
+    def __init__(self, enabled: bool | None, name: str) -> None:
+        self.bar = progress_bar(len(_STAGES), f"customization {name}", progress=enabled)
         self.finished = 0
         self.history: list[str] = []
         """Every distinct status line seen, in order (for callers and tests)."""
@@ -206,15 +203,13 @@ class _Progress:
         done = sum(1 for k in _STAGES if job.stages.get(k) == "Completed")
         if job.status == "Completed":
             done = len(_STAGES)
-        if self.bar is not None:
-            if done > self.finished:
-                self.bar.update(done - self.finished)
-            self.bar.set_postfix_str(line, refresh=True)
+        if done > self.finished:
+            self.bar.update(done - self.finished)
+        self.bar.set_status(line)
         self.finished = max(self.finished, done)
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        self.bar.close()
 
 
 class CustomizationJob:
@@ -499,7 +494,7 @@ class CustomizationJob:
         *,
         poll_interval: float = 60.0,
         timeout: float | None = None,
-        progress: bool = False,
+        progress: bool | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> CustomModel:
         """Poll until the job ends; the custom model when it Completed.
@@ -507,7 +502,9 @@ class CustomizationJob:
         Args:
             poll_interval: Seconds between GetModelCustomizationJob calls.
             timeout: Give up (the job keeps running) after this many seconds.
-            progress: Show a tqdm bar: stages finished, status and training loss.
+            progress: A bar of stages finished, status and training loss: None (default)
+                on a terminal, True whenever tqdm is installed, False never
+                (:mod:`bedrock_kit.core.progress`).
             sleep: Sleep function (tests pass a fake).
 
         Raises:
@@ -534,7 +531,7 @@ class CustomizationJob:
         *,
         poll_interval: float = 60.0,
         timeout: float | None = None,
-        progress: bool = False,
+        progress: bool | None = None,
     ) -> CustomModel:
         """Async :meth:`wait` (``await job.await_()``)."""
         bar = _Progress(progress, self.identifier)

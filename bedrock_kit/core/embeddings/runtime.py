@@ -18,6 +18,7 @@ from typing import Any, Literal, TypeAlias
 
 from bedrock_kit.core.chat.models import base_model_id
 from bedrock_kit.core.chat.types import Usage
+from bedrock_kit.core.progress import Progress, check_progress, progress_bar
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
 from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.core.transport.validation import check_text
@@ -338,6 +339,9 @@ class EmbeddingsRuntime(OwnsClients):
         on_usage: Called with ``(model_id, input_tokens)`` after each call that reported
             its token count (a budget ledger subscribes here).
         max_concurrency: Async calls in flight at once.
+        progress: A bar of texts embedded when a call needs more than one request: None
+            (default) on a terminal, True whenever tqdm is installed, False never
+            (:mod:`bedrock_kit.core.progress`).
     """
 
     def __init__(
@@ -349,7 +353,9 @@ class EmbeddingsRuntime(OwnsClients):
         async_client: Any = None,
         on_usage: UsageHook | None = None,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        progress: bool | None = None,
     ) -> None:
+        self.progress = check_progress(progress)
         if not isinstance(max_concurrency, int) or max_concurrency < 1:
             raise ConfigurationError(
                 f"max_concurrency must be an int >= 1, got {max_concurrency!r}"
@@ -380,11 +386,17 @@ class EmbeddingsRuntime(OwnsClients):
         """Embed ``texts`` (one call per Titan text, per 96 Cohere texts), in order."""
         requests = build_embed_requests(self.options, texts, input_type)
         batches = []
-        with self._errors():
+        with self._errors(), self._bar(requests, texts) as bar:
             for request in requests:
                 response = self.pool.client.invoke_model(**request)
                 batches.append(self._finish(request, response, response["body"].read()))
+                bar.update(_count(request))
         return combine_batches(self.options.model_id, batches)
+
+    def _bar(self, requests: Sequence[Any], texts: Sequence[str]) -> Progress:
+        """Progress over the texts, drawn only when the call takes several requests."""
+        wanted = self.progress if len(requests) > 1 else False
+        return progress_bar(len(texts), f"embedding {self.options.model_id}", progress=wanted)
 
     async def aembed(
         self, texts: Sequence[str], input_type: InputType = "search_document"
@@ -394,7 +406,7 @@ class EmbeddingsRuntime(OwnsClients):
         if not requests:
             return combine_batches(self.options.model_id, [])
         semaphore = asyncio.Semaphore(self.max_concurrency)
-        with self._errors():
+        with self._errors(), self._bar(requests, texts) as bar:
             client = await self.pool.async_client()
 
             async def one(request: Mapping[str, Any]) -> EmbeddingBatch:
@@ -403,7 +415,9 @@ class EmbeddingsRuntime(OwnsClients):
                         response = await client.invoke_model(**request)
                         async with response["body"] as body:
                             raw = await body.read()
-                        return self._finish(request, response, raw)
+                        done = self._finish(request, response, raw)
+                        bar.update(_count(request))
+                        return done
 
             tasks = [asyncio.ensure_future(one(request)) for request in requests]
             try:
