@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -44,10 +45,13 @@ _hinted: list[bool] = []  # the "install tqdm" record is logged once per process
 
 
 def _tqdm() -> Any:
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
+    with warnings.catch_warnings():
+        # tqdm.auto warns in a notebook without ipywidgets, then draws a text bar: fine here.
+        warnings.simplefilter("ignore")
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            return None
     return tqdm
 
 
@@ -67,15 +71,19 @@ def wants_bar(progress: bool | None) -> bool:
     check_progress(progress)
     if progress is False:
         return False
+    if progress is None and not _on_terminal():
+        return False  # decided without importing tqdm
     if _tqdm() is None:
         if progress and not _hinted:
             _hinted.append(True)
             _log.warning("no progress bar: tqdm is not installed (%s)", INSTALL_HINT)
         return False
-    if progress is None:
-        stream = sys.stderr
-        return bool(stream is not None and getattr(stream, "isatty", lambda: False)())
     return True
+
+
+def _on_terminal() -> bool:
+    stream = sys.stderr
+    return bool(stream is not None and getattr(stream, "isatty", lambda: False)())
 
 
 class Progress:
