@@ -1,5 +1,6 @@
 """Reply builders for Bedrock resources: customization jobs, custom models, provisioned
-throughput, custom model deployments, managed prompts (GetPrompt) and CountTokens.
+throughput, custom model deployments, managed prompts (GetPrompt); and for the runtime
+operations :mod:`bedrock_kit.testing.builders` does not cover: CountTokens, Rerank, InvokeFlow.
 
 Like :mod:`bedrock_kit.testing.builders`, each returns the body Bedrock sends (the members
 botocore's service model requires are always there), ready for :meth:`Reply.json
@@ -409,3 +410,76 @@ def count_tokens_reply(input_tokens: int) -> dict[str, Any]:
     if input_tokens < 0:
         raise ValueError(f"input_tokens must be >= 0, got {input_tokens}")
     return {"inputTokens": input_tokens}
+
+
+# -- Rerank and InvokeFlow (bedrock-agent-runtime)
+
+
+def rerank_reply(
+    scores: Sequence[float], *, documents: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Rerank's answer: one result per source, best first, ``index`` into the sources sent.
+
+    Args:
+        scores: ``relevanceScore`` of each source, in the order they were sent.
+        documents: The sources' texts, returned as ``textDocument`` when given (Rerank
+            returns them when the request asks for them).
+
+    Raises:
+        ValueError: When ``documents`` and ``scores`` differ in length.
+    """
+    if documents is not None and len(documents) != len(scores):
+        raise ValueError("give one document per score")
+    order = sorted(range(len(scores)), key=lambda i: -scores[i])
+    results: list[dict[str, Any]] = []
+    for index in order:
+        result: dict[str, Any] = {"index": index, "relevanceScore": float(scores[index])}
+        if documents is not None:
+            result["document"] = {"type": "TEXT", "textDocument": {"text": documents[index]}}
+        results.append(result)
+    return {"results": results}
+
+
+def flow_events(
+    *outputs: Any,
+    node_name: str = "FlowOutputNode",
+    traces: Iterable[Mapping[str, Any]] = (),
+    input_required: Any = None,
+    input_node: str = "FlowInputNode",
+) -> list[dict[str, Any]]:
+    """InvokeFlow events: traces, one ``flowOutputEvent`` per output, then the completion.
+
+    Args:
+        *outputs: Documents the output node returns (any JSON value).
+        node_name: The output node's name.
+        traces: ``flowTraceEvent`` payloads (``{"trace": {...}}``), sent first.
+        input_required: A document asking the caller for more input (multi-turn flows): the
+            stream then ends with ``flowMultiTurnInputRequestEvent`` and the completion
+            reason ``INPUT_REQUIRED``.
+        input_node: The node asking for that input.
+    """
+    events: list[dict[str, Any]] = [{"flowTraceEvent": dict(t)} for t in traces]
+    events += [
+        {
+            "flowOutputEvent": {
+                "nodeName": node_name,
+                "nodeType": "FlowOutputNode",
+                "content": {"document": output},
+            }
+        }
+        for output in outputs
+    ]
+    reason = "SUCCESS"
+    if input_required is not None:
+        events.append(
+            {
+                "flowMultiTurnInputRequestEvent": {
+                    "nodeName": input_node,
+                    "nodeType": "FlowInputNode",
+                    "content": {"document": input_required},
+                }
+            }
+        )
+        reason = "INPUT_REQUIRED"
+    events.append({"flowCompletionEvent": {"completionReason": reason}})
+    return events

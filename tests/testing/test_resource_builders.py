@@ -98,3 +98,40 @@ def test_count_tokens_reply_is_refused_when_negative() -> None:
     assert resources.count_tokens_reply(12) == {"inputTokens": 12}
     with pytest.raises(ValueError, match=">= 0"):
         resources.count_tokens_reply(-1)
+
+
+def test_rerank_reply_is_best_first_and_parses(server: LocalBedrock) -> None:
+    import boto3
+
+    body = resources.rerank_reply([0.2, 0.9, 0.5], documents=["a", "b", "c"])
+    assert [r["index"] for r in body["results"]] == [1, 2, 0]
+    server.script("Rerank", Reply.json(body))
+    client = boto3.client("bedrock-agent-runtime", **server.client_kwargs())
+    model = {"modelArn": "arn:aws:bedrock:us-east-1::foundation-model/amazon.rerank-v1:0"}
+    answer = client.rerank(
+        queries=[{"type": "TEXT", "textQuery": {"text": "q"}}],
+        sources=[{"type": "INLINE", "inlineDocumentSource": {"type": "TEXT",
+                  "textDocument": {"text": t}}} for t in "abc"],
+        rerankingConfiguration={"type": "BEDROCK_RERANKING_MODEL",
+                                "bedrockRerankingConfiguration": {"modelConfiguration": model}},
+    )  # fmt: skip
+    assert [r["relevanceScore"] for r in answer["results"]] == [0.9, 0.5, 0.2]
+    assert answer["results"][0]["document"]["textDocument"]["text"] == "b"
+
+
+def test_flow_events_stream_through_boto3(server: LocalBedrock) -> None:
+    import boto3
+
+    server.script(
+        "InvokeFlow", Reply.events(resources.flow_events({"answer": 42}, input_required="more?"))
+    )
+    client = boto3.client("bedrock-agent-runtime", **server.client_kwargs())
+    answer = client.invoke_flow(
+        flowIdentifier="FLOW123456", flowAliasIdentifier="ALIAS12345",
+        inputs=[{"nodeName": "FlowInputNode", "nodeOutputName": "document",
+                 "content": {"document": "hi"}}],
+    )  # fmt: skip
+    events = list(answer["responseStream"])
+    assert events[0]["flowOutputEvent"]["content"]["document"] == {"answer": 42}
+    assert "flowMultiTurnInputRequestEvent" in events[1]
+    assert events[-1]["flowCompletionEvent"]["completionReason"] == "INPUT_REQUIRED"
