@@ -338,6 +338,10 @@ class BedrockGuardrailNodePostprocessor(StrictArguments, BaseNodePostprocessor):
         """LlamaIndex registry name."""
         return "BedrockGuardrailNodePostprocessor"
 
+    def _report(self, checked: GuardedTexts) -> None:
+        if self.guardrail.on_result is not None:
+            self.guardrail.on_result(checked)
+
     def _texts(self, nodes: list[NodeWithScore]) -> list[str]:
         return [n.node.get_content() for n in nodes]
 
@@ -364,6 +368,7 @@ class BedrockGuardrailNodePostprocessor(StrictArguments, BaseNodePostprocessor):
         core = self.guardrail.core
         texts = self._texts(nodes)
         checked = guard_texts(core, texts, source=self.source)
+        self._report(checked)
         if checked.blocked and self.on_block == "drop":
             # One call cannot say which node was blocked: check each to drop only those.
             per_node = [guard_texts(core, [t], source=self.source) for t in texts]
@@ -377,6 +382,7 @@ class BedrockGuardrailNodePostprocessor(StrictArguments, BaseNodePostprocessor):
         core = self.guardrail.core
         texts = self._texts(nodes)
         checked = await aguard_texts(core, texts, source=self.source)
+        self._report(checked)
         if checked.blocked and self.on_block == "drop":
             per_node = [await aguard_texts(core, [t], source=self.source) for t in texts]
         else:
