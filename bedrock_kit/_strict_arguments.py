@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bedrock_kit.core.transport.arguments import Arguments, typed_validation_error
 
@@ -43,9 +43,12 @@ def check_call_arguments(
 class StrictArguments(BaseModel):
     """A pydantic model whose unknown constructor arguments are errors, not dropped.
 
-    Subclasses list extra spellings and refusals in ``argument_table``.
+    Subclasses list extra spellings and refusals in ``argument_table``. A field's docstring
+    is its ``description`` (``use_attribute_docstrings``), so ``help()``, the JSON schema and
+    the API reference explain every field from the one text in the source.
     """
 
+    model_config = ConfigDict(use_attribute_docstrings=True)
     argument_table: ClassVar[Arguments] = NO_ARGUMENTS
 
     def __init__(self, **data: Any) -> None:

@@ -5,6 +5,9 @@ action and the policies that acted::
 
     bedrock-kit guardrail test --id gr-123 --version 1 prompts.txt
 
+Rows are numbered by line. A blank (or whitespace-only) line is not sent: its row says
+``NOT_CHECKED  empty``, as every guardrail entry point reports empty text.
+
 Registered in :mod:`bedrock_kit.cli` through :func:`configure` and :func:`run`.
 """
 
@@ -18,9 +21,9 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from bedrock_kit.core.guardrails.apply import SOURCES, GuardrailClient, GuardrailResult
+from bedrock_kit.core.progress import track
 from bedrock_kit.core.transport.clients import ClientSettings
 from bedrock_kit.errors import BedrockKitError
-from bedrock_kit.progress import progress
 
 _PROMPT_WIDTH = 48
 
@@ -37,7 +40,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     test.add_argument("--endpoint-url", default=None, help="custom endpoint (LocalBedrock)")
     test.add_argument("--profile", default=None, help="AWS profile")
     test.add_argument("--max-retries", type=int, default=None, help="botocore retries")
-    test.add_argument("--progress", action="store_true", help="show a progress bar (tqdm)")
+    test.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar (tqdm); default: on a terminal when tqdm is installed",
+    )
 
 
 def policies_of(result: GuardrailResult) -> str:
@@ -59,6 +67,8 @@ def format_row(index: int, prompt: str, outcome: GuardrailResult | BedrockKitErr
     short = prompt if len(prompt) <= _PROMPT_WIDTH else prompt[: _PROMPT_WIDTH - 3] + "..."
     if isinstance(outcome, BedrockKitError):
         return f"{index:>3}  {'ERROR':<20}  {outcome}  | {short}"
+    if outcome.not_checked is not None:
+        return f"{index:>3}  {'NOT_CHECKED':<20}  {outcome.not_checked}  | {short}"
     action = "BLOCKED" if outcome.blocked else "MASKED" if outcome.anonymized else "NONE"
     return f"{index:>3}  {action:<20}  {policies_of(outcome)}  | {short}"
 
@@ -69,13 +79,14 @@ def run_prompts(
     source: str,
     out: TextIO,
     *,
-    show_progress: bool = False,
+    show_progress: bool | None = False,
 ) -> int:
     """Check each prompt, print the table; returns 1 when a call failed, else 0."""
     print(f"{'#':>3}  {'action':<20}  policies  | prompt", file=out)
     failed = False
     numbered = enumerate(prompts, 1)
-    for index, prompt in progress(numbered, enabled=show_progress, total=len(prompts)):
+    rows = track(numbered, total=len(prompts), desc="guardrail test", progress=show_progress)
+    for index, prompt in rows:
         outcome: GuardrailResult | BedrockKitError
         try:
             outcome = client.apply(prompt, source=source)
@@ -112,7 +123,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return 2
     stream = sys.stdin if args.prompts == "-" else open(args.prompts, encoding="utf-8")  # noqa: SIM115
     with stream:
-        prompts = [line.strip() for line in stream if line.strip()]
+        prompts = [line.strip() for line in stream]
     local = _loopback_defaults(args)
     try:
         client = GuardrailClient(
@@ -130,5 +141,5 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"bedrock-kit guardrail test: {exc}", file=sys.stderr)
         return 2
     return run_prompts(
-        client, prompts, args.source, out, show_progress=getattr(args, "progress", False)
+        client, prompts, args.source, out, show_progress=getattr(args, "progress", None)
     )

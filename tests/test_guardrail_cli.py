@@ -44,9 +44,10 @@ def test_guardrail_test_prints_action_and_policies(tmp_path: Path) -> None:
     assert sent == ["hello there", "mail a@b.com", "buy stocks?", "and more"]
     assert versions == {"3"}
     assert rows[1].split()[:3] == ["1", "NONE", "-"]
-    assert rows[2].split()[:3] == ["2", "MASKED", "pii:EMAIL:ANONYMIZED"]
-    assert rows[3].split()[:3] == ["3", "BLOCKED", "topic:Investing"]
-    assert rows[4].split()[:2] == ["4", "ERROR"] and "slow down" in rows[4]
+    assert rows[2].split()[:3] == ["2", "NOT_CHECKED", "empty"]  # the blank line, not sent
+    assert rows[3].split()[:3] == ["3", "MASKED", "pii:EMAIL:ANONYMIZED"]
+    assert rows[4].split()[:3] == ["4", "BLOCKED", "topic:Investing"]
+    assert rows[5].split()[:2] == ["5", "ERROR"] and "slow down" in rows[5]
     assert status == 1  # a failed call is reported in the exit status
 
 

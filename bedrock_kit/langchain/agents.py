@@ -381,8 +381,11 @@ class BedrockAgentTool(StrictArguments, BaseTool):
     agent: BedrockAgentRunnable
     """The agent to call."""
     name: str = "bedrock_agent"
+    """The tool's name, as the supervising model sees it."""
     description: str = "Ask a Bedrock Agent; give the full request as query."
+    """What the tool does, as the supervising model sees it."""
     args_schema: type[BaseModel] = _Query
+    """The tool's arguments: one ``query`` string, the request for the agent."""
 
     def _run(self, query: str, run_manager: CallbackManagerForToolRun | None = None) -> str:
         return self.agent.invoke(query).text

@@ -285,6 +285,8 @@ class BedrockGuardrail(_GuardrailRunnable):
     those under ``input_key``; returns the same shape: unchanged, masked where the guardrail
     anonymized, or per ``on_block`` when it blocked. All texts of one input are checked in one
     ApplyGuardrail call. Only text is checked: image blocks in messages pass as they are.
+    Empty or whitespace-only texts are not sent and are returned unchanged; an input with no
+    other text makes no request (``on_result`` sees ``not_checked == "empty"``).
 
     Example:
         .. code-block:: python
@@ -304,7 +306,8 @@ class BedrockGuardrail(_GuardrailRunnable):
     result_key: str = "guardrail"
     """Key under which ``detect`` mode attaches the result to a dict input."""
     on_result: Callable[[GuardedTexts], None] | None = Field(default=None, exclude=True)
-    """Called with every check's result (the only way to see it for a str in detect mode)."""
+    """Called with every check's result (the only way to see it for a str in detect mode);
+    ``not_checked == "empty"`` when the input had no text to check and was not sent."""
     check_tool_calls: bool = True
     """Check the names and JSON arguments of an AI message's tool calls too (masked where
     the guardrail anonymized them); ``False`` checks text only."""

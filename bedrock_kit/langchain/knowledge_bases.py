@@ -143,6 +143,8 @@ class _ClientArgs(BedrockClientArgs):
 class _SearchArgs(BaseModel):
     """Search options shared by the retriever and RetrieveAndGenerate."""
 
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     number_of_results: int | None = None
     """Results per request (1-100)."""
     search_type: Literal["HYBRID", "SEMANTIC"] | None = None

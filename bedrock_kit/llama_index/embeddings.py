@@ -82,6 +82,9 @@ class BedrockKitEmbedding(BedrockClientArgs, MultiModalEmbedding):
     """Called with ``(model_id, input_tokens)`` after each call."""
     ledger: Any = Field(default=None, exclude=True)
     """A :class:`~bedrock_kit.Ledger`: each call reserved before, settled after."""
+    progress: bool | None = Field(default=None, exclude=True)
+    """A bar of texts embedded when a call needs several requests: None (default) on a
+    terminal, True whenever tqdm is installed, False never."""
 
     _runtime: EmbeddingsRuntime | None = PrivateAttr(default=None)
 
@@ -103,6 +106,7 @@ class BedrockKitEmbedding(BedrockClientArgs, MultiModalEmbedding):
             on_usage=self.on_usage,
             max_concurrency=self.max_concurrency,
             ledger=self.ledger,
+            progress=self.progress,
         )
 
     @classmethod

@@ -16,7 +16,7 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from typing import Any, Literal
 
 from llama_index.core.base.base_query_engine import BaseQueryEngine
@@ -91,6 +91,15 @@ class BedrockGuardrail(BedrockClientArgs):
         default=False,
         description="Check and release thinking text of LLM streams (else it is withheld).",
     )
+    on_result: Callable[[GuardedTexts], None] | None = Field(
+        default=None,
+        exclude=True,
+        description=(
+            "Called with every check of a whole text (check, queries, answers): the "
+            "GuardedTexts, whose not_checked is 'empty' when the text was empty or whitespace "
+            "only and so was not sent."
+        ),
+    )
 
     ledger: Any = Field(
         default=None,
@@ -151,6 +160,8 @@ class BedrockGuardrail(BedrockClientArgs):
 
     def _released(self, checked: GuardedTexts) -> tuple[str, bool]:
         """The text to use and whether it is a blocked message."""
+        if self.on_result is not None:
+            self.on_result(checked)
         if checked.blocked:
             if self.on_block == "raise":
                 checked.raise_if_blocked()
@@ -158,7 +169,11 @@ class BedrockGuardrail(BedrockClientArgs):
         return checked.texts[0], False
 
     def check(self, text: str, source: Literal["INPUT", "OUTPUT"] = "INPUT") -> str:
-        """``text``, masked where the guardrail anonymized it; raises or replaces if blocked."""
+        """``text``, masked where the guardrail anonymized it; raises or replaces if blocked.
+
+        Empty or whitespace-only text is returned unchanged without a request
+        (``on_result`` sees ``not_checked == "empty"``).
+        """
         return self._released(guard_texts(self._core, [text], source=source))[0]
 
     async def acheck(self, text: str, source: Literal["INPUT", "OUTPUT"] = "INPUT") -> str:
@@ -339,6 +354,10 @@ class BedrockGuardrailNodePostprocessor(StrictArguments, BaseNodePostprocessor):
         """LlamaIndex registry name."""
         return "BedrockGuardrailNodePostprocessor"
 
+    def _report(self, checked: GuardedTexts) -> None:
+        if self.guardrail.on_result is not None:
+            self.guardrail.on_result(checked)
+
     def _texts(self, nodes: list[NodeWithScore]) -> list[str]:
         return [n.node.get_content() for n in nodes]
 
@@ -365,6 +384,7 @@ class BedrockGuardrailNodePostprocessor(StrictArguments, BaseNodePostprocessor):
         core = self.guardrail.core
         texts = self._texts(nodes)
         checked = guard_texts(core, texts, source=self.source)
+        self._report(checked)
         if checked.blocked and self.on_block == "drop":
             # One call cannot say which node was blocked: check each to drop only those.
             per_node = [guard_texts(core, [t], source=self.source) for t in texts]
@@ -378,6 +398,7 @@ class BedrockGuardrailNodePostprocessor(StrictArguments, BaseNodePostprocessor):
         core = self.guardrail.core
         texts = self._texts(nodes)
         checked = await aguard_texts(core, texts, source=self.source)
+        self._report(checked)
         if checked.blocked and self.on_block == "drop":
             per_node = [await aguard_texts(core, [t], source=self.source) for t in texts]
         else:

@@ -240,25 +240,41 @@ class BedrockRetrieveAndGenerateQueryEngine(CustomQueryEngine, BedrockClientArgs
         validation_alias=AliasChoices("model", "model_id"),
     )
     number_of_results: int | None = None
+    """Results retrieved per query (1-100); None: Bedrock's default (5)."""
     search_type: Literal["HYBRID", "SEMANTIC"] | None = None
+    """``overrideSearchType``: HYBRID or SEMANTIC; None: the knowledge base's default."""
     filter: Any = Field(default=None, description="Filter or raw RetrievalFilter dict.")
     implicit_filter_configuration: dict[str, Any] | None = None
+    """``implicitFilterConfiguration`` passed through."""
     reranking_configuration: dict[str, Any] | None = None
+    """``rerankingConfiguration`` passed through."""
     retrieval_config: dict[str, Any] | None = None
+    """Raw ``retrievalConfiguration``, merged with the options above."""
     prompt_template: str | None = None
+    """Generation prompt template (``$search_results$`` is replaced by the retrieved text)."""
     orchestration_prompt_template: str | None = None
+    """Orchestration (query rewriting) prompt template."""
     temperature: float | None = None
+    """Sampling temperature of the generating model."""
     max_tokens: int | None = None
+    """Maximum tokens of the generated answer."""
     top_p: float | None = None
+    """Nucleus sampling probability of the generating model."""
     stop: list[str] | None = None
+    """Stop sequences of the generating model."""
     guardrail_config: Any = Field(default=None, description="GuardrailConfig or dict.")
     generation_configuration: dict[str, Any] | None = None
+    """Raw ``generationConfiguration``, merged with the options above."""
     orchestration_configuration: dict[str, Any] | None = None
+    """Raw ``orchestrationConfiguration`` passed through."""
     performance_latency: Literal["standard", "optimized"] | None = None
+    """``performanceConfig.latency`` of the generating model."""
     additional_model_request_fields: dict[str, Any] | None = None
+    """``additionalModelRequestFields`` of the generating model, passed through."""
     session_id: str | None = Field(default=None, description="Session to send.")
     continue_session: bool = Field(default=False, description="Reuse the last session id.")
     streaming: bool = False
+    """Answer with RetrieveAndGenerateStream: a (Async)StreamingResponse."""
     ledger: Any = Field(
         default=None,
         exclude=True,

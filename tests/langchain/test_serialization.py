@@ -179,4 +179,4 @@ def test_the_standard_suites_serdes_check_passes_with_bedrock_kits_mappings(monk
         additional_import_mappings=LOAD_MAPPINGS,
         secrets_from_env=True,
     )
-    assert model.dict() == loaded.dict()
+    assert model.asdict() == loaded.asdict()  # .dict() is deprecated in langchain-core 1.4

@@ -70,7 +70,7 @@ from bedrock_kit.errors import (
     ConfigurationError,
     MalformedResponseError,
 )
-from bedrock_kit.progress import progress_bar
+from bedrock_kit.core.progress import progress_bar
 
 __all__ = ["BedrockBatchJob", "parse_s3_uri"]
 
@@ -381,11 +381,10 @@ class BedrockBatchJob:
                 if progress:
                     total = sum(j.total_records or 0 for j in status.jobs)
                     if bar is None and total:
-                        bar = progress_bar(total, desc=f"batch {self.model_id}")
+                        bar = progress_bar(total, f"batch {self.model_id}", progress=True)
                     if bar is not None:
-                        bar.n = status.processed_records
-                        bar.set_postfix_str(status.describe())
-                        bar.refresh()
+                        bar.update(max(status.processed_records - bar.done, 0))
+                        bar.set_status(status.describe())
                 if status.done:
                     return status
                 if timeout is not None and time.monotonic() - started + poll > timeout:

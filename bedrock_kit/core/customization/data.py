@@ -218,13 +218,15 @@ def _check_conversation(
     if system is not None:
         texts.append(_text_of_content(system, "system", problems))
     messages = record.get("messages")
-    if not isinstance(messages, list) or len(messages) < 2:
-        problems.append("messages must list at least a user and an assistant turn")
+    fewest = 1 if profile.prompts_only else 2
+    if not isinstance(messages, list) or len(messages) < fewest:
+        turns = "a user turn" if profile.prompts_only else "a user and an assistant turn"
+        problems.append(f"messages must list at least {turns}")
         return texts
     roles = [m.get("role") if isinstance(m, Mapping) else None for m in messages]
     if roles[0] != "user":
         problems.append("the first turn must be the user's")
-    if roles[-1] != "assistant":
+    if roles[-1] != "assistant" and not profile.prompts_only:
         problems.append("the last turn must be the assistant's")
     for i in range(1, len(roles)):
         if roles[i] == roles[i - 1]:
@@ -232,7 +234,7 @@ def _check_conversation(
     bad_roles = sorted({str(r) for r in roles if r not in ("user", "assistant")})
     if bad_roles:
         problems.append(f"unknown roles {bad_roles}")
-    if not profile.multi_turn and len(messages) > 2:
+    if not profile.multi_turn and roles.count("user") > 1:
         problems.append(f"{profile.name} takes one user/assistant exchange per record")
     for i, message in enumerate(messages, start=1):
         if isinstance(message, Mapping):
@@ -280,7 +282,10 @@ def validate_records(
             :func:`parse_jsonl` (``(line number, value)`` pairs) to report file lines.
         profile: The base model's profile.
         validation: Check against the validation-set limits instead of the training ones.
-        count_tokens: Exact counter (CountTokens); None uses the core estimate (errs high).
+        count_tokens: Exact counter (a
+            :class:`~bedrock_kit.core.customization.counting.RecordTokenCounter` asks
+            CountTokens); None uses the core estimate (errs high). The report's
+            ``estimated`` says which was used.
 
     Raises:
         TrainingDataError: Every problem, each with its JSONL line number (0: the file).
@@ -318,7 +323,7 @@ def validate_records(
         tokens = sum(counter(t) for t in texts)
         max_tokens, total = max(max_tokens, tokens), total + tokens
         if profile.max_tokens_per_record is not None and tokens > profile.max_tokens_per_record:
-            how = "counted" if count_tokens else "estimated (the estimate errs high)"
+            how = "estimated (the estimate errs high)" if _estimated(count_tokens) else "counted"
             found.append(
                 f"{tokens} tokens {how}, above the {profile.max_tokens_per_record} per record"
             )
@@ -336,7 +341,13 @@ def validate_records(
             f"{len(problems)} problem(s) in the {kind} data for {profile.name}: {listed}{more}",
             problems=problems,
         )
-    return DatasetReport(count, size, max_tokens, total, estimated=count_tokens is None)
+    return DatasetReport(count, size, max_tokens, total, estimated=_estimated(count_tokens))
+
+
+def _estimated(count_tokens: TokenCounter | None) -> bool:
+    """True when the counts are estimates: no counter, or one that fell back to the estimate
+    (a :class:`~bedrock_kit.core.customization.counting.RecordTokenCounter` says so)."""
+    return count_tokens is None or bool(getattr(count_tokens, "estimated", False))
 
 
 def _check_totals(

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bedrock_kit.core.customization.counting import RecordTokenCounter
 from bedrock_kit.core.customization.data import (
     TokenCounter,
     parse_jsonl,
@@ -42,6 +43,7 @@ from bedrock_kit.core.customization.profiles import (
     CustomizationProfile,
     Method,
     check_hyperparameters,
+    check_teacher,
     find_profile,
 )
 from bedrock_kit.core.customization.wire import (
@@ -52,6 +54,7 @@ from bedrock_kit.core.customization.wire import (
     parse_job,
     split_s3_uri,
 )
+from bedrock_kit.core.progress import progress_bar
 from bedrock_kit.errors import (
     ConfigurationError,
     CustomizationJobError,
@@ -113,6 +116,23 @@ def _prepare(
     return _Upload(uri, data=to_jsonl(data))
 
 
+def _counter(
+    count_tokens: TokenCounter | bool | None, base_model_id: str, plane: ControlPlane
+) -> TokenCounter | None:
+    """``True``: CountTokens through a ``bedrock-runtime`` client on the plane's settings
+    (the estimate where the base model has no CountTokens, and the report says so)."""
+    if count_tokens is True:
+        return RecordTokenCounter.from_settings(base_model_id, plane.settings)
+    if count_tokens is False or count_tokens is None:
+        return None
+    if not callable(count_tokens):
+        raise ConfigurationError(
+            "count_tokens must be True, False, None or a text -> tokens callable, "
+            f"got {count_tokens!r}"
+        )
+    return count_tokens
+
+
 def _upload(s3: Any, upload: _Upload, threshold: int) -> None:
     from boto3.s3.transfer import TransferConfig
 
@@ -143,8 +163,19 @@ def build_create_request(
     hyperparameters: Mapping[str, str],
     validation_uri: str | None = None,
     client_request_token: str | None = None,
+    teacher_model_id: str | None = None,
+    max_response_length: int | None = None,
 ) -> dict[str, Any]:
-    """CreateModelCustomizationJob keyword arguments."""
+    """CreateModelCustomizationJob keyword arguments.
+
+    A ``DISTILLATION`` job names its teacher in ``customizationConfig.distillationConfig``
+    (``teacherModelConfig``: ``teacherModelIdentifier`` and, when given,
+    ``maxResponseLengthForInference``, the longest answer the teacher writes per prompt).
+
+    Raises:
+        ConfigurationError: A bad role ARN or name, a distillation without a teacher, or a
+            teacher (or response length) for another method.
+    """
     if not role_arn or not role_arn.startswith("arn:"):
         raise ConfigurationError(f"role_arn must be an IAM role ARN, got {role_arn!r}")
     for name, value in (("job_name", job_name), ("custom_model_name", custom_model_name)):
@@ -163,6 +194,27 @@ def build_create_request(
     }
     if validation_uri:
         request["validationDataConfig"] = {"validators": [{"s3Uri": validation_uri}]}
+    if method == "DISTILLATION":
+        if not teacher_model_id:
+            raise ConfigurationError("a DISTILLATION job needs teacher_model_id")
+        teacher: dict[str, Any] = {"teacherModelIdentifier": teacher_model_id}
+        if max_response_length is not None:
+            if (
+                isinstance(max_response_length, bool)
+                or not isinstance(max_response_length, int)
+                or max_response_length < 1
+            ):
+                raise ConfigurationError(
+                    f"max_response_length must be an int >= 1, got {max_response_length!r}"
+                )
+            teacher["maxResponseLengthForInference"] = max_response_length
+        request["customizationConfig"] = {"distillationConfig": {"teacherModelConfig": teacher}}
+        if not hyperparameters:
+            del request["hyperParameters"]
+    elif teacher_model_id is not None or max_response_length is not None:
+        raise ConfigurationError(
+            f"teacher_model_id and max_response_length are for DISTILLATION jobs, not {method}"
+        )
     return request
 
 
@@ -186,12 +238,8 @@ def outcome(job: JobDescription) -> None:
 class _Progress:
     """Status changes and training metrics on a tqdm bar, one tick per finished stage."""
 
-    def __init__(self, enabled: bool, name: str) -> None:
-        self.bar: Any = None
-        if enabled:
-            from bedrock_kit.progress import progress_bar
-
-            self.bar = progress_bar(len(_STAGES), desc=f"customization {name}")
+    def __init__(self, enabled: bool | None, name: str) -> None:
+        self.bar = progress_bar(len(_STAGES), f"customization {name}", progress=enabled)
         self.finished = 0
         self.history: list[str] = []
         """Every distinct status line seen, in order (for callers and tests)."""
@@ -206,15 +254,13 @@ class _Progress:
         done = sum(1 for k in _STAGES if job.stages.get(k) == "Completed")
         if job.status == "Completed":
             done = len(_STAGES)
-        if self.bar is not None:
-            if done > self.finished:
-                self.bar.update(done - self.finished)
-            self.bar.set_postfix_str(line, refresh=True)
+        if done > self.finished:
+            self.bar.update(done - self.finished)
+        self.bar.set_status(line)
         self.finished = max(self.finished, done)
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        self.bar.close()
 
 
 class CustomizationJob:
@@ -256,10 +302,13 @@ class CustomizationJob:
         profile: CustomizationProfile | None,
         count_tokens: TokenCounter | None,
         assume_valid: bool,
+        teacher_model_id: str | None = None,
+        max_response_length: int | None = None,
     ) -> tuple[list[_Upload], dict[str, Any]]:
         profile = profile or find_profile(base_model_id, method)
         if profile.method != method:
             raise ConfigurationError(f"profile {profile.name!r} is not for {method}")
+        check_teacher(profile, teacher_model_id)
         split_s3_uri(s3_prefix)
         wire_hp = check_hyperparameters(profile, hyperparameters or {})
         train_uri = _data_uri(training_data, s3_prefix, job_name, "train.jsonl")
@@ -298,6 +347,8 @@ class CustomizationJob:
             method=method,
             hyperparameters=wire_hp,
             validation_uri=valid_uri,
+            teacher_model_id=teacher_model_id,
+            max_response_length=max_response_length,
         )
         return [u for u in uploads if u is not None], request
 
@@ -316,9 +367,11 @@ class CustomizationJob:
         output_s3_uri: str | None = None,
         hyperparameters: Mapping[str, Any] | None = None,
         profile: CustomizationProfile | None = None,
-        count_tokens: TokenCounter | None = None,
+        count_tokens: TokenCounter | bool | None = None,
         assume_valid: bool = False,
         multipart_threshold: int = DEFAULT_MULTIPART_THRESHOLD,
+        teacher_model_id: str | None = None,
+        max_response_length: int | None = None,
         **client_args: Any,
     ) -> CustomizationJob:
         """Validate the data and hyperparameters, upload, and create the job.
@@ -337,9 +390,15 @@ class CustomizationJob:
             output_s3_uri: Where Bedrock writes metrics (default ``{prefix}/{job}/output/``).
             hyperparameters: Checked against the profile's ranges.
             profile: Override the profile (raised quotas, a model not listed).
-            count_tokens: Exact token counter for the validator (CountTokens).
+            count_tokens: Token counts for the validator: True asks CountTokens through a
+                ``bedrock-runtime`` client on the same settings (the estimate where the base
+                model has no CountTokens; errors say which), a ``text -> tokens`` callable,
+                or None / False for the core estimate (errs high).
             assume_valid: Accept ``s3://`` data that cannot be validated here.
             multipart_threshold: Bytes above which uploads are multipart (>= 5 MiB).
+            teacher_model_id: ``DISTILLATION`` only: the teacher model (checked against the
+                student's profile); the training data are then prompts, answers optional.
+            max_response_length: ``DISTILLATION`` only: longest teacher answer, in tokens.
             **client_args: ``settings`` or client keyword arguments, and injected clients.
 
         Raises:
@@ -347,6 +406,7 @@ class CustomizationJob:
             ConfigurationError: Bad hyperparameters, names, URIs or arguments.
         """
         plane = ControlPlane.from_args(client_args)
+        counter = _counter(count_tokens, base_model_id, plane)
         uploads, request = cls._plan(
             base_model_id=base_model_id,
             training_data=training_data,
@@ -359,8 +419,10 @@ class CustomizationJob:
             output_s3_uri=output_s3_uri,
             hyperparameters=hyperparameters,
             profile=profile,
-            count_tokens=count_tokens,
+            count_tokens=counter,
             assume_valid=assume_valid,
+            teacher_model_id=teacher_model_id,
+            max_response_length=max_response_length,
         )
         for upload in uploads:
             _upload(plane.s3.client, upload, multipart_threshold)
@@ -383,13 +445,16 @@ class CustomizationJob:
         output_s3_uri: str | None = None,
         hyperparameters: Mapping[str, Any] | None = None,
         profile: CustomizationProfile | None = None,
-        count_tokens: TokenCounter | None = None,
+        count_tokens: TokenCounter | bool | None = None,
         assume_valid: bool = False,
         multipart_threshold: int = DEFAULT_MULTIPART_THRESHOLD,
+        teacher_model_id: str | None = None,
+        max_response_length: int | None = None,
         **client_args: Any,
     ) -> CustomizationJob:
         """Async :meth:`start` (the upload runs boto3's transfer manager in a thread)."""
         plane = ControlPlane.from_args(client_args)
+        counter = _counter(count_tokens, base_model_id, plane)
         uploads, request = cls._plan(
             base_model_id=base_model_id,
             training_data=training_data,
@@ -402,8 +467,10 @@ class CustomizationJob:
             output_s3_uri=output_s3_uri,
             hyperparameters=hyperparameters,
             profile=profile,
-            count_tokens=count_tokens,
+            count_tokens=counter,
             assume_valid=assume_valid,
+            teacher_model_id=teacher_model_id,
+            max_response_length=max_response_length,
         )
         for upload in uploads:
             await asyncio.to_thread(_upload, plane.s3.client, upload, multipart_threshold)
@@ -499,7 +566,7 @@ class CustomizationJob:
         *,
         poll_interval: float = 60.0,
         timeout: float | None = None,
-        progress: bool = False,
+        progress: bool | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> CustomModel:
         """Poll until the job ends; the custom model when it Completed.
@@ -507,7 +574,9 @@ class CustomizationJob:
         Args:
             poll_interval: Seconds between GetModelCustomizationJob calls.
             timeout: Give up (the job keeps running) after this many seconds.
-            progress: Show a tqdm bar: stages finished, status and training loss.
+            progress: A bar of stages finished, status and training loss: None (default)
+                on a terminal, True whenever tqdm is installed, False never
+                (:mod:`bedrock_kit.core.progress`).
             sleep: Sleep function (tests pass a fake).
 
         Raises:
@@ -534,7 +603,7 @@ class CustomizationJob:
         *,
         poll_interval: float = 60.0,
         timeout: float | None = None,
-        progress: bool = False,
+        progress: bool | None = None,
     ) -> CustomModel:
         """Async :meth:`wait` (``await job.await_()``)."""
         bar = _Progress(progress, self.identifier)

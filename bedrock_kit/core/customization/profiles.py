@@ -22,6 +22,15 @@ of the AWS pages below; the pages are undated.
   ("Maximum input token count 4919 exceeds limit of 4096 for train data").
 * Record count quotas ("Sum of training and validation records"):
   https://docs.aws.amazon.com/general/latest/gr/bedrock.html (not readable here: unverified).
+* Distillation: records are ``bedrock-conversation-2024`` prompts (the user turn required,
+  the assistant's answer optional: the teacher writes it), Anthropic and Meta students take
+  one user prompt per record, Nova students multi-turn; teacher and student from the same
+  provider:
+  https://docs.aws.amazon.com/bedrock/latest/userguide/distillation-data-prep-option-1.html
+  and https://docs.aws.amazon.com/bedrock/latest/userguide/prequisites-model-distillation.html.
+  Nova Micro / Lite / Pro as students, Nova Pro / Premier as teachers:
+  https://docs.aws.amazon.com/nova/latest/userguide/customization.html. The Claude and Llama
+  pairs are from the preview announcement (unverified against the current model table).
 """
 
 from __future__ import annotations
@@ -49,6 +58,13 @@ _HP_CLAUDE = "https://docs.aws.amazon.com/bedrock/latest/userguide/cm-hp-anth-cl
 _HP_INDEX = "https://docs.aws.amazon.com/bedrock/latest/userguide/custom-models-hp.html"
 _TITAN_CPT_TOKENS = "https://github.com/aws-samples/amazon-bedrock-workshop/issues/224"
 _QUOTAS = "https://docs.aws.amazon.com/general/latest/gr/bedrock.html"
+_DISTILL_DATA = (
+    "https://docs.aws.amazon.com/bedrock/latest/userguide/distillation-data-prep-option-1.html"
+)
+_DISTILL_MODELS = (
+    "https://docs.aws.amazon.com/bedrock/latest/userguide/prequisites-model-distillation.html"
+)
+_NOVA_CUSTOMIZATION = "https://docs.aws.amazon.com/nova/latest/userguide/customization.html"
 
 
 @dataclass(frozen=True)
@@ -105,6 +121,11 @@ class CustomizationProfile:
     """Names of the fields above no source in reach confirmed."""
     notes: str = ""
     """Anything else a user should know."""
+    teachers: tuple[str, ...] = ()
+    """Distillation: the teacher model ids this student accepts (prefix match)."""
+    prompts_only: bool = False
+    """Conversation records may end with the user's turn (distillation: the teacher writes
+    the answers, a given assistant turn is a golden example)."""
 
     def hyperparameter(self, name: str) -> Hyperparameter | None:
         """The range of ``name``, if documented."""
@@ -265,6 +286,50 @@ PROFILES: tuple[CustomizationProfile, ...] = (
         sources=(_PREPARE, _QUOTAS),
         unverified=(*_COUNTS, "max_tokens_per_record", "hyperparameters"),
     ),
+    CustomizationProfile(
+        "Amazon Nova Micro / Lite / Pro distillation (student)",
+        ("amazon.nova-micro-v1", "amazon.nova-lite-v1", "amazon.nova-pro-v1"),
+        "DISTILLATION",
+        "conversation",
+        max_tokens_per_record=32_000,
+        reserved_keywords=_NOVA_RESERVED,
+        teachers=("amazon.nova-premier-v1", "amazon.nova-pro-v1"),
+        prompts_only=True,
+        sources=(_DISTILL_DATA, _DISTILL_MODELS, _NOVA_CUSTOMIZATION),
+        unverified=("max_tokens_per_record",),
+    ),
+    CustomizationProfile(
+        "Claude 3 Haiku distillation (student)",
+        ("anthropic.claude-3-haiku-20240307-v1",),
+        "DISTILLATION",
+        "conversation",
+        max_tokens_per_record=32_000,
+        multi_turn=False,
+        teachers=(
+            "anthropic.claude-3-5-sonnet-20240620-v1",
+            "anthropic.claude-3-5-sonnet-20241022-v2",
+        ),
+        prompts_only=True,
+        sources=(_DISTILL_DATA, _DISTILL_MODELS),
+        unverified=("teachers", "max_tokens_per_record"),
+    ),
+    CustomizationProfile(
+        "Meta Llama 3.1 / 3.2 distillation (student)",
+        (
+            "meta.llama3-1-8b-instruct-v1",
+            "meta.llama3-1-70b-instruct-v1",
+            "meta.llama3-2-1b-instruct-v1",
+            "meta.llama3-2-3b-instruct-v1",
+        ),
+        "DISTILLATION",
+        "conversation",
+        max_tokens_per_record=16_000,
+        multi_turn=False,
+        teachers=("meta.llama3-1-405b-instruct-v1", "meta.llama3-1-70b-instruct-v1"),
+        prompts_only=True,
+        sources=(_DISTILL_DATA, _DISTILL_MODELS),
+        unverified=("model_prefixes", "teachers", "max_tokens_per_record"),
+    ),
 )
 
 _GEOGRAPHY_PREFIXES = ("us.", "eu.", "apac.", "jp.", "au.", "ca.", "us-gov.", "global.")
@@ -303,6 +368,32 @@ def find_profile(
         f"no {method} profile for base model {model_id!r}; covered: {known}. Pass a "
         "CustomizationProfile of your own for other models"
     )
+
+
+def check_teacher(profile: CustomizationProfile, teacher_model_id: str | None) -> str | None:
+    """The teacher of a distillation job, checked against the student's profile.
+
+    Raises:
+        ConfigurationError: A distillation without a teacher, a teacher the student does not
+            take (the message lists those it does), or a teacher for another method.
+    """
+    if profile.method != "DISTILLATION":
+        if teacher_model_id is not None:
+            raise ConfigurationError(
+                f"teacher_model_id is for DISTILLATION jobs, not {profile.method}"
+            )
+        return None
+    if not teacher_model_id or not isinstance(teacher_model_id, str):
+        raise ConfigurationError(
+            f"{profile.name} needs teacher_model_id (one of {list(profile.teachers)})"
+        )
+    base = base_model_id(teacher_model_id)
+    if profile.teachers and not any(base.startswith(t) for t in profile.teachers):
+        raise ConfigurationError(
+            f"{teacher_model_id!r} is not a teacher {profile.name} takes; teachers: "
+            f"{list(profile.teachers)}. Pass a CustomizationProfile of your own for others"
+        )
+    return teacher_model_id
 
 
 def check_hyperparameters(
@@ -363,5 +454,6 @@ __all__ = [
     "Method",
     "base_model_id",
     "check_hyperparameters",
+    "check_teacher",
     "find_profile",
 ]

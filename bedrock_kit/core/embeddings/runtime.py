@@ -46,6 +46,7 @@ from bedrock_kit.core.embeddings.models import (
     embedding_model_spec,
     image_format,
 )
+from bedrock_kit.core.progress import Progress, check_progress, progress_bar
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
 from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.errors import ConfigurationError, MalformedResponseError, translate_errors
@@ -116,6 +117,9 @@ class EmbeddingsRuntime(OwnsClients):
         ledger: Budget ledger: each call is reserved before and settled after (see the
             module doc); :class:`~bedrock_kit.errors.BudgetExceededError` before a call
             that does not fit.
+        progress: A bar of texts embedded when a call needs more than one request: None
+            (default) on a terminal, True whenever tqdm is installed, False never
+            (:mod:`bedrock_kit.core.progress`).
     """
 
     def __init__(
@@ -128,7 +132,9 @@ class EmbeddingsRuntime(OwnsClients):
         on_usage: UsageHook | None = None,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         ledger: Ledger | None = None,
+        progress: bool | None = None,
     ) -> None:
+        self.progress = check_progress(progress)
         if not isinstance(max_concurrency, int) or max_concurrency < 1:
             raise ConfigurationError(
                 f"max_concurrency must be an int >= 1, got {max_concurrency!r}"
@@ -185,7 +191,7 @@ class EmbeddingsRuntime(OwnsClients):
 
     def _send(self, requests: list[dict[str, Any]], images: int) -> EmbeddingResult:
         batches = []
-        with self._errors():
+        with self._errors(), self._bar(requests) as bar:
             for request in requests:
                 reservation = self._reserve(request)
                 try:
@@ -196,13 +202,21 @@ class EmbeddingsRuntime(OwnsClients):
                         reservation.release(exc)
                     raise
                 batches.append(self._finish(request, response, raw, reservation))
+                bar.update(request_count(request))
         return combine_batches(self.options.model_id, batches, images=images)
+
+    def _bar(self, requests: Sequence[Mapping[str, Any]]) -> Progress:
+        """Progress over the vectors asked for, drawn only when the call takes several
+        requests."""
+        wanted = self.progress if len(requests) > 1 else False
+        total = sum(request_count(request) for request in requests)
+        return progress_bar(total, f"embedding {self.options.model_id}", progress=wanted)
 
     async def _asend(self, requests: list[dict[str, Any]], images: int) -> EmbeddingResult:
         if not requests:
             return combine_batches(self.options.model_id, [])
         semaphore = asyncio.Semaphore(self.max_concurrency)
-        with self._errors():
+        with self._errors(), self._bar(requests) as bar:
             client = await self.pool.async_client()
 
             async def one(request: Mapping[str, Any]) -> EmbeddingBatch:
@@ -217,7 +231,9 @@ class EmbeddingsRuntime(OwnsClients):
                             if reservation is not None:
                                 reservation.release(exc)
                             raise
-                        return self._finish(request, response, raw, reservation)
+                        done = self._finish(request, response, raw, reservation)
+                        bar.update(request_count(request))
+                        return done
 
             tasks = [asyncio.ensure_future(one(request)) for request in requests]
             try:

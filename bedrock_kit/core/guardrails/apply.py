@@ -9,14 +9,14 @@ ApplyGuardrail call with qualified content, so it lives here too.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from bedrock_kit.core.budget.operations import charging_guardrail, check_policies
 from bedrock_kit.core.guardrails import _wire as _w
+from bedrock_kit.core.guardrails._received import Received, received, watched
 from bedrock_kit.core.guardrails.assessments import (
     GroundingFinding,
     GuardrailAssessment,
@@ -28,10 +28,8 @@ from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
 from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.core.transport.validation import check_text
 from bedrock_kit.errors import (
-    BedrockKitError,
     ConfigurationError,
     GuardrailInterventionError,
-    MalformedResponseError,
     translate_errors,
 )
 
@@ -51,6 +49,11 @@ TEXT_UNIT_CHARACTERS = 1000
 INTERVENED = "GUARDRAIL_INTERVENED"
 ACTIONS: tuple[str, ...] = ("NONE", INTERVENED)
 """The documented ``action`` values of an ApplyGuardrail response; anything else is malformed."""
+
+NotChecked = Literal["empty"]
+"""Why content was not sent to the guardrail: ``empty``, no text but whitespace (or none)."""
+
+EMPTY: NotChecked = "empty"
 
 
 def text_units(characters: int) -> int:
@@ -110,6 +113,18 @@ class GuardrailResult:
     """Characters of text this call sent, counted locally (for :attr:`text_units`)."""
     request_id: str | None = None
     """``x-amzn-RequestId`` of the call."""
+    not_checked: NotChecked | None = None
+    """Why no request was made: ``"empty"`` when every text block was empty or whitespace
+    only (and no image was given): the content is returned unchanged, nothing is billed and
+    ``action`` is ``NONE``. None when the guardrail checked the content."""
+    empty_blocks: tuple[int, ...] = ()
+    """Indexes (in the content given) of text blocks not sent because they were empty or
+    whitespace only; they are used unchanged and :attr:`outputs` covers only the blocks sent."""
+
+    @property
+    def checked(self) -> bool:
+        """True when ApplyGuardrail saw the content (False: :attr:`not_checked` says why)."""
+        return self.not_checked is None
 
     @property
     def intervened(self) -> bool:
@@ -208,6 +223,51 @@ def _content_block(item: str | GuardrailContent, index: int) -> dict[str, Any]:
     )
 
 
+def is_empty_text(text: object) -> bool:
+    """True for a str with nothing to check: empty or whitespace only."""
+    return isinstance(text, str) and not text.strip()
+
+
+def not_checked_result(source: str, empty_blocks: Sequence[int] = ()) -> GuardrailResult:
+    """The result of content that was not sent because it held no text to check."""
+    return GuardrailResult(
+        action="NONE", source=source, not_checked=EMPTY, empty_blocks=tuple(empty_blocks)
+    )
+
+
+def _items(
+    content: str | GuardrailContent | Sequence[str | GuardrailContent],
+) -> list[str | GuardrailContent]:
+    if isinstance(content, str | GuardrailText | GuardrailImage):
+        return [content]
+    if isinstance(content, Sequence):
+        return list(content)
+    raise ConfigurationError(
+        "content must be a str, GuardrailText, GuardrailImage or a list of them, "
+        f"got {type(content).__name__}"
+    )
+
+
+def split_empty(
+    content: str | GuardrailContent | Sequence[str | GuardrailContent],
+) -> tuple[list[str | GuardrailContent], tuple[int, ...]]:
+    """The blocks worth sending and the indexes of empty or whitespace-only text blocks.
+
+    Every block is validated first, so bad input is refused by name even when it is empty.
+
+    Raises:
+        ConfigurationError: For a block of the wrong type or with bad qualifiers.
+    """
+    items = _items(content)
+    blocks = [_content_block(item, i) for i, item in enumerate(items)]
+    empty = tuple(
+        i
+        for i, block in enumerate(blocks)
+        if "text" in block and is_empty_text(block["text"]["text"])
+    )
+    return [item for i, item in enumerate(items) if i not in empty], empty
+
+
 def check_version(guardrail_version: str | int) -> str:
     """``DRAFT`` or a version number, as the string Bedrock expects."""
     version = str(guardrail_version)
@@ -239,15 +299,8 @@ def build_apply_guardrail_request(
     Raises:
         ConfigurationError: For an invalid argument, before any request.
     """
-    if not guardrail_identifier or not isinstance(guardrail_identifier, str):
-        raise ConfigurationError("guardrail_identifier must be a non-empty str")
-    if source not in SOURCES:
-        raise ConfigurationError(f"source must be one of {list(SOURCES)}, got {source!r}")
-    if output_scope is not None and output_scope not in OUTPUT_SCOPES:
-        raise ConfigurationError(
-            f"output_scope must be one of {list(OUTPUT_SCOPES)}, got {output_scope!r}"
-        )
-    items = [content] if isinstance(content, str | GuardrailText | GuardrailImage) else content
+    check_options(guardrail_identifier, source, output_scope)
+    items = _items(content)
     if not items:
         raise ConfigurationError("content must not be empty")
     request: dict[str, Any] = {
@@ -260,6 +313,18 @@ def build_apply_guardrail_request(
         request["outputScope"] = output_scope
     check_text(request["content"], "content")
     return request
+
+
+def check_options(guardrail_identifier: str, source: str, output_scope: str | None) -> None:
+    """Refuse a bad guardrail identifier, ``source`` or ``output_scope`` (ConfigurationError)."""
+    if not guardrail_identifier or not isinstance(guardrail_identifier, str):
+        raise ConfigurationError("guardrail_identifier must be a non-empty str")
+    if source not in SOURCES:
+        raise ConfigurationError(f"source must be one of {list(SOURCES)}, got {source!r}")
+    if output_scope is not None and output_scope not in OUTPUT_SCOPES:
+        raise ConfigurationError(
+            f"output_scope must be one of {list(OUTPUT_SCOPES)}, got {output_scope!r}"
+        )
 
 
 def request_characters(request: Mapping[str, Any]) -> int:
@@ -382,8 +447,10 @@ def build_grounding_content(
     sources = [grounding_source] if isinstance(grounding_source, str) else list(grounding_source)
     if not sources or not all(isinstance(s, str) and s for s in sources):
         raise ConfigurationError("grounding_source must be a non-empty str or list of str")
-    if not isinstance(answer, str) or not answer:
-        raise ConfigurationError("answer must be a non-empty str")
+    if not isinstance(answer, str) or is_empty_text(answer):
+        raise ConfigurationError(
+            "answer must be a str with text: an empty answer has nothing to score"
+        )
     content = [GuardrailText(s, ("grounding_source",)) for s in sources]
     if query:
         content.append(GuardrailText(query, ("query",)))
@@ -481,15 +548,20 @@ class GuardrailClient(OwnsClients):
         )
 
     def _parse(
-        self, request: Mapping[str, Any], response: Mapping[str, Any], body: list[_Received]
+        self,
+        request: Mapping[str, Any],
+        response: Mapping[str, Any],
+        body: list[Received],
+        empty: tuple[int, ...] = (),
     ) -> GuardrailResult:
-        return parse_apply_guardrail_response(
+        result = parse_apply_guardrail_response(
             response,
             source=request["source"],
             checked_characters=request_characters(request),
             guardrail=self._label,
             raw=body[-1].body if body else None,
         )
+        return replace(result, empty_blocks=empty) if empty else result
 
     def apply(
         self,
@@ -500,19 +572,40 @@ class GuardrailClient(OwnsClients):
     ) -> GuardrailResult:
         """Check ``content``; never raises on an intervention (read ``result.blocked``).
 
+        Empty or whitespace-only text is not sent: when nothing else is left (``""``,
+        ``"  "``, ``[]``), no request is made and the result says ``not_checked="empty"``
+        (action ``NONE``, nothing billed); otherwise the other blocks are sent and
+        ``empty_blocks`` lists the ones left out.
+
         Raises:
             ConfigurationError: For invalid content or arguments, before any request.
             MalformedResponseError: When the answer is not a documented ApplyGuardrail
                 response (not JSON, empty, HTML, no known ``action``, wrong-typed members).
             BedrockKitError: When the call fails (translated AWS error).
         """
-        request = self.build_request(content, source=source, output_scope=output_scope)
+        planned = self._plan(content, source, output_scope)
+        if isinstance(planned, GuardrailResult):
+            return planned
+        request, empty = planned
         with self._charging(request) as settle:
-            with self._errors(), _received(self._label, self.guardrail_identifier) as body:
-                response = _watched(self.pool.client).apply_guardrail(**request)
-            result = self._parse(request, response, body)
+            with self._errors(), received(self._label, self.guardrail_identifier) as body:
+                response = watched(self.pool.client).apply_guardrail(**request)
+            result = self._parse(request, response, body, empty)
             settle(result.usage, result.request_id)
         return result
+
+    def _plan(
+        self,
+        content: str | GuardrailContent | Sequence[str | GuardrailContent],
+        source: str,
+        output_scope: str | None,
+    ) -> GuardrailResult | tuple[dict[str, Any], tuple[int, ...]]:
+        """The request to send, or the not-checked result when there is nothing to send."""
+        check_options(self.guardrail_identifier, source, output_scope)
+        kept, empty = split_empty(content)
+        if not kept:
+            return not_checked_result(source, empty)
+        return self.build_request(kept, source=source, output_scope=output_scope), empty
 
     async def aapply(
         self,
@@ -521,13 +614,16 @@ class GuardrailClient(OwnsClients):
         source: str = "INPUT",
         output_scope: str | None = None,
     ) -> GuardrailResult:
-        """Async :meth:`apply` (aiobotocore, no threads)."""
-        request = self.build_request(content, source=source, output_scope=output_scope)
+        """Async :meth:`apply` (aiobotocore, no threads); empty text is not sent either."""
+        planned = self._plan(content, source, output_scope)
+        if isinstance(planned, GuardrailResult):
+            return planned
+        request, empty = planned
         with self._charging(request) as settle:
-            with self._errors(), _received(self._label, self.guardrail_identifier) as body:
-                client = _watched(await self.pool.async_client())
+            with self._errors(), received(self._label, self.guardrail_identifier) as body:
+                client = watched(await self.pool.async_client())
                 response = await client.apply_guardrail(**request)
-            result = self._parse(request, response, body)
+            result = self._parse(request, response, body, empty)
             settle(result.usage, result.request_id)
         return result
 
@@ -560,67 +656,3 @@ class GuardrailClient(OwnsClients):
                 "returned no contextual grounding scores: enable its contextual grounding policy"
             )
         return grounding
-
-
-# The HTTP body of the ApplyGuardrail call in flight, so a malformed answer is reported with
-# what was actually received (botocore reads an HTML page or an empty body as ``{}``). A
-# context variable: one per thread and per asyncio task, so concurrent calls never mix.
-_BODY: ContextVar[list[_Received] | None] = ContextVar(
-    "bedrock_kit_apply_guardrail_body", default=None
-)
-_HOOK = "before-parse.bedrock-runtime.ApplyGuardrail"
-
-
-@dataclass(frozen=True)
-class _Received:
-    body: bytes
-    request_id: str | None
-
-
-def _keep_body(response_dict: Mapping[str, Any] | None = None, **_: Any) -> None:
-    holder = _BODY.get()
-    if holder is not None and isinstance(response_dict, Mapping):
-        body = response_dict.get("body")
-        headers = response_dict.get("headers") or {}
-        request_id = headers.get("x-amzn-requestid") if isinstance(headers, Mapping) else None
-        holder.append(
-            _Received(
-                body if isinstance(body, bytes) else b"",
-                request_id if isinstance(request_id, str) else None,
-            )
-        )
-
-
-def _watched(client: Any) -> Any:
-    """``client`` with the body hook registered (once per client; injected doubles skipped)."""
-    register = getattr(getattr(getattr(client, "meta", None), "events", None), "register", None)
-    if callable(register):
-        register(_HOOK, _keep_body, unique_id="bedrock-kit-apply-guardrail-body")
-    return client
-
-
-@contextmanager
-def _received(label: str, guardrail_id: str) -> Iterator[list[_Received]]:
-    """Collect the bodies received; a bare error while botocore parsed one is malformed."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    holder: list[_Received] = []
-    token = _BODY.set(holder)
-    try:
-        yield holder
-    except (BedrockKitError, ClientError, BotoCoreError):
-        raise
-    except Exception as exc:
-        if not holder:  # nothing was received: not a parse failure, leave it to the caller
-            raise
-        # e.g. botocore's parser on ``"outputs": "oops"`` or a JSON list: AttributeError
-        last = holder[-1]
-        raise MalformedResponseError(
-            f"ApplyGuardrail response of guardrail {label} could not be parsed: "
-            f"{type(exc).__name__}: {_w.excerpt(str(exc))}; body {_w.excerpt(last.body)!r}",
-            raw=_w.excerpt(last.body),
-            model_id=guardrail_id,
-            request_id=last.request_id,
-        ) from exc
-    finally:
-        _BODY.reset(token)

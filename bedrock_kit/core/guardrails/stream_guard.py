@@ -16,6 +16,10 @@ generated and checked. ``first_window_size`` makes only the first window smaller
 extra call per stream) so the first text arrives sooner; a smaller ``window_size`` trades
 text units for latency on every window.
 
+Empty text is not sent: a window of whitespace only is released unchanged without a call
+and counted in :attr:`StreamGuardStats.empty_windows` (``stats.not_checked == "empty"`` when
+a stream held no text at all), as every guardrail entry point treats empty text.
+
 Fail closed: when a check fails for any reason (throttled, timed out, a malformed or
 unknown answer, any exception), nothing past the last passed window is released and a typed
 :mod:`bedrock_kit.errors` error is raised. ``fail_open=True`` is the only way around that; it
@@ -51,7 +55,10 @@ from bedrock_kit.core.guardrails.apply import (
     ACTIONS,
     TEXT_UNIT_CHARACTERS,
     GuardrailResult,
+    NotChecked,
     intervention_error,
+    is_empty_text,
+    not_checked_result,
     text_units,
 )
 from bedrock_kit.core.guardrails.assessments import GuardrailUsage
@@ -109,9 +116,20 @@ class StreamGuardStats:
     """Checks that failed (error, malformed or unknown answer)."""
     usage: GuardrailUsage = field(default_factory=GuardrailUsage)
     """Text units Bedrock reported, per policy."""
+    empty_windows: int = 0
+    """Windows not sent because they held only whitespace (a stream with no text at all
+    counts one): released unchanged, never billed."""
+
+    @property
+    def not_checked(self) -> NotChecked | None:
+        """``"empty"`` when the streams held no text to check, so no call was made."""
+        return "empty" if self.empty_windows and not self.calls else None
 
     def record(self, window: str, result: GuardrailResult | None) -> None:
         """Count one check of ``window`` (``result`` None when the call failed)."""
+        if result is not None and result.not_checked is not None:
+            self.empty_windows += 1
+            return
         self.calls += 1
         self.text_units += text_units(len(window))
         self.checked_characters += len(window)
@@ -256,6 +274,9 @@ class _Run:
 
     def flush(self) -> tuple[Piece, ...]:
         """At the end: release the held-back tail, already checked by the last window."""
+        if not self.started and not self.pending:  # a stream without any text
+            for stats in self.stats:
+                stats.empty_windows += 1
         if self.done or len(self.pending) != self.carried or not self.pending:
             return ()
         unchecked = self._visible(self.carried_checked, len(self.pending))
@@ -407,12 +428,16 @@ class StreamGuard:
                 counters.released_characters += characters
 
     def _check(self, window: str) -> GuardrailResult | BedrockKitError:
+        if is_empty_text(window):  # nothing to check: released as it is, not sent
+            return not_checked_result("OUTPUT", (0,))
         try:
             return checked_result(self.client.apply(window, source="OUTPUT"), self._label)
         except Exception as exc:  # every failure of the check is typed and fails closed
             return check_failed(exc, self._label)
 
     async def _acheck(self, window: str) -> GuardrailResult | BedrockKitError:
+        if is_empty_text(window):
+            return not_checked_result("OUTPUT", (0,))
         try:
             return checked_result(await self.client.aapply(window, source="OUTPUT"), self._label)
         except Exception as exc:

@@ -13,7 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bedrock_kit.core.guardrails.apply import GuardrailResult, intervention_error
+from bedrock_kit.core.guardrails.apply import (
+    EMPTY,
+    GuardrailResult,
+    NotChecked,
+    intervention_error,
+    is_empty_text,
+    not_checked_result,
+)
 from bedrock_kit.core.guardrails.assessments import GuardrailUsage
 from bedrock_kit.errors import ConfigurationError
 
@@ -41,7 +48,18 @@ class GuardedTexts:
     texts: tuple[str, ...]
     """What may be used, per text: the original or the masked text (originals when blocked)."""
     results: tuple[GuardrailResult, ...] = ()
-    """ApplyGuardrail results: one for the packed call, or one per text after a fallback."""
+    """ApplyGuardrail results: one for the packed call, or one per text after a fallback
+    (one result with ``not_checked="empty"`` when no text was worth sending)."""
+
+    @property
+    def empty(self) -> tuple[int, ...]:
+        """Indexes of the texts not sent because empty or whitespace only (used unchanged)."""
+        return tuple(i for i, text in enumerate(self.originals) if is_empty_text(text))
+
+    @property
+    def not_checked(self) -> NotChecked | None:
+        """``"empty"`` when no text had anything to check (none was sent), else None."""
+        return EMPTY if len(self.empty) == len(self.originals) else None
 
     @property
     def blocked(self) -> bool:
@@ -84,7 +102,13 @@ class GuardedTexts:
 
 def _sendable(texts: Sequence[str]) -> list[int]:
     # Bedrock rejects empty text blocks; whitespace-only text has nothing to check either.
-    return [i for i, t in enumerate(texts) if t.strip()]
+    return [i for i, t in enumerate(texts) if not is_empty_text(t)]
+
+
+def _unchecked(texts: Sequence[str], source: str) -> GuardedTexts:
+    return GuardedTexts(
+        tuple(texts), tuple(texts), (not_checked_result(source, range(len(texts))),)
+    )
 
 
 def _split(result: GuardrailResult, sent: Sequence[str]) -> tuple[str, ...] | None:
@@ -117,7 +141,7 @@ def guard_texts(client: GuardrailClient, texts: Sequence[str], *, source: str) -
     """Check ``texts`` with one ApplyGuardrail call (more only when masking needs it)."""
     index = _sendable(texts)
     if not index:
-        return GuardedTexts(tuple(texts), tuple(texts))
+        return _unchecked(texts, source)
     sent = [texts[i] for i in index]
     result = client.apply(sent, source=source)
     split = _split(result, sent)
@@ -132,7 +156,7 @@ async def aguard_texts(
     """Async :func:`guard_texts`."""
     index = _sendable(texts)
     if not index:
-        return GuardedTexts(tuple(texts), tuple(texts))
+        return _unchecked(texts, source)
     sent = [texts[i] for i in index]
     result = await client.aapply(sent, source=source)
     split = _split(result, sent)

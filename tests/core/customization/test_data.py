@@ -78,6 +78,8 @@ def test_every_profile_names_sources_and_known_fields():
         "max_tokens_per_record",
         "format",
         "hyperparameters",
+        "teachers",
+        "model_prefixes",
     }
     for profile in PROFILES:
         assert profile.sources and all(s.startswith("https://") for s in profile.sources)

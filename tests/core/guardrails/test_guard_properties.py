@@ -246,8 +246,9 @@ def test_any_text_is_released_inside_the_window_that_passed_last(
             start = sum(map(len, released))
             if double.calls == fail_at:  # the failing check was recorded too: drop it
                 raise AssertionError("released after the failed check")
-            offset, length = passed[-1]
-            assert offset <= start and start + len(text) <= offset + length
+            if text.strip():  # whitespace-only windows are released without a check
+                offset, length = passed[-1]
+                assert offset <= start and start + len(text) <= offset + length
             released.append(text)
     except BedrockKitError as exc:
         error = exc
