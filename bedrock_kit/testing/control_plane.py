@@ -14,6 +14,10 @@ Failures are scripted by name (:attr:`fail_documents`, :attr:`fail_next_job`,
 ingestion jobs read the data source's bucket and count scanned, new, modified, deleted and
 failed documents from what is really there.
 
+Retrieve on a Knowledge Base of the plane searches what its ingestion jobs and custom
+documents indexed (ranked like the rule file's documents, by the share of query words);
+other Knowledge Base ids keep LocalBedrock's rule-file answer.
+
 Example:
     >>> with LocalBedrock() as server:  # doctest: +SKIP
     ...     plane = LocalControlPlane(server, s3_client=s3)
@@ -31,7 +35,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bedrock_kit.testing._agent_plane import AgentPlane
+from bedrock_kit.testing._defaults import default_reply
+from bedrock_kit.testing.builders import retrieve_reply
 from bedrock_kit.testing.replies import Reply
+from bedrock_kit.testing.rules import Document, LocalRules
 from bedrock_kit.testing.server import LocalBedrock, ReceivedRequest
 
 __all__ = ["LocalControlPlane"]
@@ -91,6 +98,9 @@ class LocalControlPlane(AgentPlane):
         """failureReasons of the next ingestion job, which ends FAILED (then reset)."""
         self.job_statistics: dict[str, int] | None = None
         """Statistics every job reports instead of counting S3 (None counts)."""
+        self.corpus: dict[tuple[str, str], dict[str, Document]] = {}
+        """What Retrieve searches, per (knowledge base, data source): S3 key or document id
+        -> the indexed text, its URI and metadata."""
         for operation, handler in self._handlers().items():
             server.set_default(operation, self._guarded(handler))
 
@@ -149,6 +159,7 @@ class LocalControlPlane(AgentPlane):
             "DeleteKnowledgeBaseDocuments": self._delete_documents,
             "GetKnowledgeBaseDocuments": self._get_documents,
             "ListKnowledgeBaseDocuments": self._list_documents,
+            "Retrieve": self._retrieve,
             **self.agent_handlers(),
         }
 
@@ -189,6 +200,7 @@ class LocalControlPlane(AgentPlane):
         self.data_sources[(kb_id, ds_id)] = record
         self.documents[(kb_id, ds_id)] = {}
         self.indexed[(kb_id, ds_id)] = {}
+        self.corpus[(kb_id, ds_id)] = {}
         return ds_id
 
     def _create_data_source(self, request: ReceivedRequest) -> Reply:
@@ -323,7 +335,20 @@ class LocalControlPlane(AgentPlane):
             1 for name in before if not name.endswith(_SIDECAR) and name not in now_there
         )
         self.indexed[key] = indexed
+        self.corpus[key] = {
+            name: self._s3_document(bucket, name, now_there)
+            for name in indexed
+            if not name.endswith(_SIDECAR)
+        }
         return stats, reasons
+
+    def _s3_document(self, bucket: str, name: str, present: Mapping[str, str]) -> Document:
+        text = self.s3.get_object(Bucket=bucket, Key=name)["Body"].read().decode()
+        metadata: Mapping[str, Any] = {}
+        if name + _SIDECAR in present:
+            sidecar = self.s3.get_object(Bucket=bucket, Key=name + _SIDECAR)["Body"].read()
+            metadata = json.loads(sidecar).get("metadataAttributes") or {}
+        return Document(text, f"s3://{bucket}/{name}", metadata)
 
     def _failure_for(self, name: str) -> str | None:
         for pattern, reason in self.fail_documents.items():
@@ -394,15 +419,45 @@ class LocalControlPlane(AgentPlane):
         record["updatedAt"] = now()
         return record
 
+    def _index_custom(self, key: tuple[str, str], doc_id: str, record: Mapping[str, Any]) -> None:
+        corpus = self.corpus[key]
+        inline = (record.get("content") or {}).get("inlineContent") or {}
+        text = (inline.get("textContent") or {}).get("data")
+        if record["status"] == "INDEXED" and isinstance(text, str):
+            attributes = (record.get("metadata") or {}).get("inlineAttributes") or ()
+            metadata = {a["key"]: _attribute_value(a["value"]) for a in attributes}
+            corpus[doc_id] = Document(text, f"custom://{doc_id}", metadata)
+        elif record["status"] in ("NOT_FOUND", "FAILED"):
+            corpus.pop(doc_id, None)
+
+    # -- retrieval over what was indexed
+
+    def _retrieve(self, request: ReceivedRequest) -> Reply:
+        kb_id = request.path_params.get("knowledgeBaseId", "")
+        if kb_id not in self.knowledge_bases:
+            return default_reply("Retrieve", request.body, self.server.answers, request.path_params)
+        found = tuple(
+            doc for (kb, _), docs in self.corpus.items() if kb == kb_id for doc in docs.values()
+        )
+        body = self.body(request)
+        query = str((body.get("retrievalQuery") or {}).get("text") or "")
+        search = (body.get("retrievalConfiguration") or {}).get("vectorSearchConfiguration") or {}
+        wanted = search.get("numberOfResults")
+        limit = wanted if isinstance(wanted, int) and wanted > 0 else 5
+        return Reply.json(retrieve_reply(*LocalRules(documents=found).search(query, limit)))
+
     def _get_documents(self, request: ReceivedRequest) -> Reply:
         source = self._source(request)
         if source is None:
             return not_found("data source")
         store = self.documents[(source["knowledgeBaseId"], source["dataSourceId"])]
         details = []
+        key = (source["knowledgeBaseId"], source["dataSourceId"])
         for ident in self.body(request).get("documentIdentifiers") or ():
             doc_id = ident["custom"]["id"]
-            details.append(self._detail(source, doc_id, self._advance(store, doc_id)))
+            record = self._advance(store, doc_id)
+            self._index_custom(key, doc_id, record)
+            details.append(self._detail(source, doc_id, record))
         return Reply.json({"documentDetails": details})
 
     def _list_documents(self, request: ReceivedRequest) -> Reply:
@@ -449,6 +504,14 @@ class LocalControlPlane(AgentPlane):
         """The metadata a custom document was ingested with, as sent."""
         record = self.documents[(knowledge_base_id, data_source_id)].get(doc_id)
         return json.loads(json.dumps(record["metadata"])) if record else None
+
+
+def _attribute_value(value: Mapping[str, Any]) -> Any:
+    """The plain value of a typed inline attribute (``{"type": "STRING", ...}``)."""
+    for member in ("stringValue", "numberValue", "booleanValue", "stringListValue"):
+        if member in value:
+            return value[member]
+    return None
 
 
 def _public(job: Mapping[str, Any]) -> dict[str, Any]:

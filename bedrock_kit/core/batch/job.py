@@ -62,6 +62,7 @@ from bedrock_kit.core.budget.pricing import PriceTable
 from bedrock_kit.core.chat.invoke import InvokeInput
 from bedrock_kit.core.chat.runtime import ConverseRuntime
 from bedrock_kit.core.chat.types import ConverseResult
+from bedrock_kit.core.progress import progress_bar
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
 from bedrock_kit.errors import (
     BatchJobError,
@@ -70,7 +71,6 @@ from bedrock_kit.errors import (
     ConfigurationError,
     MalformedResponseError,
 )
-from bedrock_kit.core.progress import progress_bar
 
 __all__ = ["BedrockBatchJob", "parse_s3_uri"]
 
