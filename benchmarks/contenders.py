@@ -341,7 +341,7 @@ def make_bedrock_kit_langchain(endpoint: str) -> Driver:
         "bedrock-kit",
         model,
         {
-            "async": "native aiobotocore (one client per event loop)",
+            "async": "native: the lean transport (aiohttp), one client per event loop",
             "max_pool_connections": settings.max_pool_connections,
             "retry_mode": settings.retry_mode,
         },
@@ -428,7 +428,7 @@ def make_bedrock_kit_core(endpoint: str) -> Driver:
         stream=stream,
         astream=astream,
         settings={
-            "async": "native aiobotocore (one client per event loop)",
+            "async": "native: the lean transport (aiohttp), one client per event loop",
             "max_pool_connections": runtime.pool.settings.max_pool_connections,
         },
         clients_built=lambda: runtime.pool.created,
@@ -454,7 +454,7 @@ def make_bedrock_kit_llama_index(endpoint: str) -> Driver:
         "bedrock-kit",
         llm,
         {
-            "async": "native aiobotocore (one client per event loop)",
+            "async": "native: the lean transport (aiohttp), one client per event loop",
             "max_pool_connections": runtime.pool.settings.max_pool_connections,
         },
     )

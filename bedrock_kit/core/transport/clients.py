@@ -476,7 +476,7 @@ class ClientPool:
 
     @property
     def client(self) -> Any:
-        """The sync boto3 client, built on first use.
+        """The sync client (the lean transport; an injected client as is), built on first use.
 
         Raises:
             ConfigurationError: On an unpickled pool whose credentials or client were left out.
@@ -485,7 +485,9 @@ class ClientPool:
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    self._client = self.settings.create_client(self.service)
+                    from bedrock_kit.core.transport.lean import build_lean_client
+
+                    self._client = build_lean_client(self.settings, self.service)
                     self.created += 1
         return self._client
 
@@ -502,7 +504,7 @@ class ClientPool:
         return len(self._async)
 
     async def async_client(self) -> Any:
-        """The aiobotocore client for the running loop, built on first use.
+        """The async client (lean transport, aiohttp) for the running loop, built on first use.
 
         The client is closed and dropped when the loop shuts down (``asyncio.run``'s exit).
 
@@ -517,7 +519,9 @@ class ClientPool:
         if found is not None:
             return found.client
         self._drop_closed_loops()
-        client = await self.settings.create_async_client(self.service)
+        from bedrock_kit.core.transport.lean import build_lean_client
+
+        client = build_lean_client(self.settings, self.service, asynchronous=True)
         entry = _LoopClient(client, _close_with_loop(client, self._forgetter(loop)))
         with self._lock:
             found = self._async.setdefault(loop, entry)

@@ -475,13 +475,13 @@ def build_lean_client(
         settings: A :class:`~bedrock_kit.core.transport.clients.ClientSettings`.
         service: botocore service name (``bedrock-runtime``, ``bedrock-agent-runtime``...).
         asynchronous: Build the async client (aiohttp); aiobotocore is not needed.
-        api_key: A Bedrock API key (default: ``settings.api_key`` when present, else
+        api_key: A Bedrock API key (default: ``settings.bearer_token`` when present, else
             ``AWS_BEARER_TOKEN_BEDROCK``).
 
     Raises:
         botocore.exceptions.NoRegionError: No region could be resolved.
     """
-    key = api_key or getattr(settings, "api_key", None)
+    key = api_key or getattr(settings, "bearer_token", None)
     getter = getattr(key, "get_secret_value", None)
     if callable(getter):
         key = getter()
