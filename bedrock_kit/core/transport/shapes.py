@@ -197,7 +197,7 @@ class ShapeCompiler:
         return codec
 
     def _compile_output(self, shape: Any, flavour: Flavour) -> Codec | None:
-        from botocore.utils import ensure_boolean, parse_timestamp
+        from botocore.utils import parse_timestamp
 
         kind = shape.type_name
         if kind == "structure":
@@ -208,19 +208,13 @@ class ShapeCompiler:
             return self._output_list(shape, flavour)
         if kind == "map":
             return self._output_map(shape, flavour)
-        if kind == "blob":
-            return base64.b64decode
         if kind == "timestamp":
             return parse_timestamp
-        if flavour == "event" or kind == "string":
-            return None
-        if kind in ("integer", "long"):
-            return int
-        if kind in ("float", "double"):
-            return float
-        if kind == "boolean":
-            return ensure_boolean
-        return _fail
+        if flavour == "event":
+            return base64.b64decode if kind == "blob" else None
+        # A REST body is checked member by member before botocore would parse it (the body
+        # check of wire.py): what the check refuses, this falls back on, so the check runs.
+        return _REST_SCALARS.get(kind, _fail)
 
     def _output_structure(self, shape: Any, flavour: Flavour) -> Codec:
         members = [
@@ -363,3 +357,49 @@ def _blob_codec(value: Any) -> Any:
     elif not isinstance(value, bytes | bytearray):
         raise _FALLBACK
     return base64.b64encode(value).strip().decode("utf-8")
+
+
+# -- REST body scalars: botocore's conversions, on exactly the types the body check accepts
+
+
+def _rest_string(value: Any) -> Any:
+    if type(value) is not str:
+        raise _FALLBACK
+    return value
+
+
+def _rest_integer(value: Any) -> Any:
+    if type(value) is not int:
+        raise _FALLBACK
+    return value
+
+
+def _rest_float(value: Any) -> Any:
+    if type(value) is float:
+        return value
+    if type(value) is not int:
+        raise _FALLBACK  # "NaN"/"Infinity" words: botocore's own float() on the fallback
+    return float(value)
+
+
+def _rest_boolean(value: Any) -> Any:
+    if type(value) is not bool:
+        raise _FALLBACK
+    return value
+
+
+def _rest_blob(value: Any) -> Any:
+    if type(value) is not str:
+        raise _FALLBACK
+    return base64.b64decode(value, validate=True)  # binascii.Error: a ValueError
+
+
+_REST_SCALARS: dict[str, Codec] = {
+    "string": _rest_string,
+    "integer": _rest_integer,
+    "long": _rest_integer,
+    "float": _rest_float,
+    "double": _rest_float,
+    "boolean": _rest_boolean,
+    "blob": _rest_blob,
+}
