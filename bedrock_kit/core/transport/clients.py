@@ -1,4 +1,4 @@
-"""The one place that builds boto3 and aiobotocore clients.
+"""The one place that builds clients: the lean transport by default, boto3/aiobotocore on request.
 
 Every bedrock-kit class that talks to AWS takes the same :class:`ClientSettings` and asks
 :class:`ClientPool` for its clients: one sync client per object, one async client per object
@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from bedrock_kit._secrets import install_log_redaction, remember_secrets
+from bedrock_kit.core.transport.telemetry import install_botocore_spans
 from bedrock_kit.core.transport.validation import check_endpoint_url, check_region_name
 from bedrock_kit.core.transport.wire import install_body_check
 from bedrock_kit.errors import ConfigurationError
@@ -273,7 +274,8 @@ class ClientSettings:
             from aiobotocore.session import AioSession
         except ImportError as exc:
             raise ImportError(
-                "native async needs aiobotocore: pip install 'bedrock-bridge[async]'"
+                "create_async_client builds an aiobotocore client: pip install aiobotocore "
+                "(bedrock-kit's own async calls need only the async extra, aiohttp)"
             ) from exc
         kwargs = self._session_kwargs()
         session = AioSession(profile=kwargs.pop("profile_name", None))
@@ -370,7 +372,7 @@ def check_client(client: Any, service: str, argument: str) -> Any:
         raise ConfigurationError(
             f"{argument} must be a {service!r} client, got {name or type(client).__name__!r}"
         )
-    return install_body_check(client)
+    return install_botocore_spans(install_body_check(client))
 
 
 class _LoopClient:

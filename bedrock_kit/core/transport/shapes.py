@@ -211,10 +211,12 @@ class ShapeCompiler:
         if kind == "timestamp":
             return parse_timestamp
         if flavour == "event":
-            return base64.b64decode if kind == "blob" else None
+            decode: Codec = base64.b64decode
+            return decode if kind == "blob" else None
         # A REST body is checked member by member before botocore would parse it (the body
         # check of wire.py): what the check refuses, this falls back on, so the check runs.
-        return _REST_SCALARS.get(kind, _fail)
+        scalar: Codec = _REST_SCALARS.get(kind, _fail)
+        return scalar
 
     def _output_structure(self, shape: Any, flavour: Flavour) -> Codec:
         members = [
