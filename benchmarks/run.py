@@ -26,7 +26,7 @@ from benchmarks import report
 from benchmarks._server import child_env
 from benchmarks.contenders import CONTENDERS
 from benchmarks.params import FULL, QUICK, Params
-from benchmarks.scenarios import coldstart, concurrency, memory, overhead, streaming
+from benchmarks.scenarios import coldstart, concurrency, layers, memory, overhead, streaming
 
 SCENARIOS: dict[str, Callable[[Params, list[str] | None], dict[str, Any]]] = {
     "concurrency": concurrency.run,
@@ -34,6 +34,7 @@ SCENARIOS: dict[str, Callable[[Params, list[str] | None], dict[str, Any]]] = {
     "streaming": streaming.run,
     "cold_start": coldstart.run,
     "memory": memory.run,
+    "layers": layers.run,
 }
 
 _PACKAGES = (
