@@ -487,9 +487,7 @@ class ClientPool:
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    from bedrock_kit.core.transport.lean import build_lean_client
-
-                    self._client = build_lean_client(self.settings, self.service)
+                    self._client = self._build()
                     self.created += 1
         return self._client
 
@@ -521,9 +519,7 @@ class ClientPool:
         if found is not None:
             return found.client
         self._drop_closed_loops()
-        from bedrock_kit.core.transport.lean import build_lean_client
-
-        client = build_lean_client(self.settings, self.service, asynchronous=True)
+        client = await self._abuild()
         entry = _LoopClient(client, _close_with_loop(client, self._forgetter(loop)))
         with self._lock:
             found = self._async.setdefault(loop, entry)
@@ -533,6 +529,20 @@ class ClientPool:
         self.created += 1
         await entry.closer.__anext__()  # started on this loop, so the loop will close it
         return client
+
+    def _build(self) -> Any:
+        from bedrock_kit.core.transport.lean import LEAN_SERVICES, build_lean_client
+
+        if self.service in LEAN_SERVICES:
+            return build_lean_client(self.settings, self.service)
+        return self.settings.create_client(self.service)  # S3 and the like: boto3
+
+    async def _abuild(self) -> Any:
+        from bedrock_kit.core.transport.lean import LEAN_SERVICES, build_lean_client
+
+        if self.service in LEAN_SERVICES:
+            return build_lean_client(self.settings, self.service, asynchronous=True)
+        return await self.settings.create_async_client(self.service)  # needs aiobotocore
 
     def _forgetter(self, loop: asyncio.AbstractEventLoop) -> Callable[[Any], None]:
         ref = weakref.ref(self)  # the closer must not keep the pool alive

@@ -39,7 +39,10 @@ from bedrock_kit.core.transport.retries import HTTPStatus, RetryPolicy, sdk_requ
 from bedrock_kit.core.transport.shapes import ShapeCompiler
 from bedrock_kit.core.transport.signing import Signer, SigningRequest, bearer_token_for
 
-__all__ = ["AsyncLeanClient", "LeanClient", "LeanEvents", "build_lean_client"]
+__all__ = ["LEAN_SERVICES", "AsyncLeanClient", "LeanClient", "LeanEvents", "build_lean_client"]
+
+LEAN_SERVICES = frozenset({"bedrock", "bedrock-agent", "bedrock-agent-runtime", "bedrock-runtime"})
+"""The REST-JSON services the lean transport sends for (others, such as S3, use boto3)."""
 
 _NO_LENGTH = frozenset({"GET", "HEAD", "OPTIONS"})
 

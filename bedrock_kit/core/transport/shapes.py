@@ -209,7 +209,7 @@ class ShapeCompiler:
         if kind == "map":
             return self._output_map(shape, flavour)
         if kind == "timestamp":
-            return parse_timestamp
+            return parse_timestamp if flavour == "event" else _rest_timestamp
         if flavour == "event":
             decode: Codec = base64.b64decode
             return decode if kind == "blob" else None
@@ -388,6 +388,17 @@ def _rest_boolean(value: Any) -> Any:
     if type(value) is not bool:
         raise _FALLBACK
     return value
+
+
+def _rest_timestamp(value: Any) -> Any:
+    from botocore.utils import parse_timestamp
+
+    if type(value) not in (int, float, str):
+        raise _FALLBACK  # a boolean is an int to botocore's parser, not to the body check
+    try:
+        return parse_timestamp(value)  # botocore takes numbers too
+    except (ValueError, TypeError, OverflowError):
+        raise _FALLBACK from None  # the body check names it
 
 
 def _rest_blob(value: Any) -> Any:
