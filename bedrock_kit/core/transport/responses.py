@@ -318,14 +318,11 @@ class ResponsePlan:
                     parsed[str(self._payload)] = decoded
                 else:
                     parsed.update(decoded)
-        except (FallbackError, ValueError, TypeError, AttributeError):
+        except Exception:  # the fast path is never the authority on an odd body
             if self._payload_kind in ("events", "stream"):
                 raise
             check_body(self.model, status, lowered, body, params)  # raises, naming the problem
             return self._botocore_parse(status, headers, body)
-        except RecursionError:
-            check_body(self.model, status, lowered, body, params)
-            raise
         parsed["ResponseMetadata"] = response_metadata(status, lowered)
         return parsed
 

@@ -397,8 +397,8 @@ def _rest_timestamp(value: Any) -> Any:
         raise _FALLBACK  # a boolean is an int to botocore's parser, not to the body check
     try:
         return parse_timestamp(value)  # botocore takes numbers too
-    except (ValueError, TypeError, OverflowError):
-        raise _FALLBACK from None  # the body check names it
+    except (ValueError, TypeError, OverflowError, RuntimeError):
+        raise _FALLBACK from None  # the body check names it (RuntimeError: out of range)
 
 
 def _rest_blob(value: Any) -> Any:

@@ -479,7 +479,8 @@ def _check_scalar(reader: WireReader, kind: str, value: Any, where: tuple[Any, .
 
         try:
             parse_timestamp(value)  # type: ignore[arg-type]  # botocore takes numbers too
-        except (ValueError, TypeError, OverflowError) as exc:
+        except (ValueError, TypeError, OverflowError, RuntimeError) as exc:
+            # RuntimeError: botocore's timezone fallback on a date out of range.
             raise reader.malformed(f"{_path(where)} is not a timestamp", value) from exc
 
 
