@@ -320,6 +320,43 @@ def make_langchain_floor(endpoint: str) -> Driver:
     return driver
 
 
+class _OneAsyncClient:
+    """The floor's ``aio`` for a lean async client: one client serves every event loop."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    async def get(self) -> Any:
+        return self.client
+
+
+def make_langchain_floor_lean(endpoint: str) -> Driver:
+    """The bare lean transport behind a minimal ``BaseChatModel``.
+
+    What ChatBedrockKit would cost if bedrock-kit added nothing to langchain-core and the
+    transport: the difference to ChatBedrockKit is bedrock-kit's own share.
+    """
+    from benchmarks._langchain_floor import MinimalChatModel
+
+    client, aclient = _lean_clients(endpoint)
+    model = MinimalChatModel(
+        model_id=MODEL_ID, max_tokens=MAX_TOKENS, client=client, aio=_OneAsyncClient(aclient)
+    )
+    driver = _langchain_driver(
+        "langchain-core floor over the lean transport (minimal BaseChatModel)",
+        "floor",
+        model,
+        {
+            "sync": "lean client (urllib3)",
+            "async": "lean async client (aiohttp), one per process",
+            "max_pool_connections": POOL_SIZE,
+        },
+    )
+    driver.clients_built = lambda: 2
+    driver.aclose = aclient.close
+    return driver
+
+
 # --------------------------------------------------------------------- bedrock-kit
 
 
@@ -341,43 +378,13 @@ def make_bedrock_kit_langchain(endpoint: str) -> Driver:
         "bedrock-kit",
         model,
         {
-            "async": "native aiobotocore (one client per event loop)",
+            "async": "native: the lean transport (aiohttp), one client per event loop",
             "max_pool_connections": settings.max_pool_connections,
             "retry_mode": settings.retry_mode,
         },
     )
     driver.clients_built = lambda: model.runtime.pool.created
     driver.aclose = model.aclose
-    return driver
-
-
-def make_bedrock_kit_langchain_lean(endpoint: str) -> Driver:
-    """ChatBedrockKit over the lean transport (its clients injected, as the default will be)."""
-    from bedrock_kit.langchain import ChatBedrockKit
-
-    client, aclient = _lean_clients(endpoint)
-    model = ChatBedrockKit(
-        model=MODEL_ID,
-        region_name=REGION,
-        endpoint_url=endpoint,
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        max_tokens=MAX_TOKENS,
-        client=client,
-        async_client=aclient,
-    )
-    driver = _langchain_driver(
-        "bedrock-kit ChatBedrockKit (lean transport)",
-        "bedrock-kit",
-        model,
-        {
-            "async": "lean async client (aiohttp), injected",
-            "sync": "lean client (urllib3), injected",
-            "max_pool_connections": POOL_SIZE,
-        },
-    )
-    driver.clients_built = lambda: 2
-    driver.aclose = aclient.close
     return driver
 
 
@@ -428,7 +435,7 @@ def make_bedrock_kit_core(endpoint: str) -> Driver:
         stream=stream,
         astream=astream,
         settings={
-            "async": "native aiobotocore (one client per event loop)",
+            "async": "native: the lean transport (aiohttp), one client per event loop",
             "max_pool_connections": runtime.pool.settings.max_pool_connections,
         },
         clients_built=lambda: runtime.pool.created,
@@ -454,7 +461,7 @@ def make_bedrock_kit_llama_index(endpoint: str) -> Driver:
         "bedrock-kit",
         llm,
         {
-            "async": "native aiobotocore (one client per event loop)",
+            "async": "native: the lean transport (aiohttp), one client per event loop",
             "max_pool_connections": runtime.pool.settings.max_pool_connections,
         },
     )
@@ -534,9 +541,9 @@ CONTENDERS: dict[str, Callable[[str], Driver]] = {
     "raw": make_raw,
     "lean": make_lean,
     "langchain-floor": make_langchain_floor,
+    "langchain-floor-lean": make_langchain_floor_lean,
     "kit-core": make_bedrock_kit_core,
     "kit-langchain": make_bedrock_kit_langchain,
-    "kit-langchain-lean": make_bedrock_kit_langchain_lean,
     "kit-llama-index": make_bedrock_kit_llama_index,
     "langchain-aws": make_langchain_aws,
     "llama-index-converse": make_llama_index_bedrock_converse,

@@ -17,7 +17,9 @@ KIT_PEERS = {
 FLOOR = "raw boto3/aiobotocore"
 LC_FLOOR = "langchain-core floor (raw clients in a minimal BaseChatModel)"
 LEAN = "bedrock-kit lean transport (bare)"
-KIT_LEAN = "bedrock-kit ChatBedrockKit (lean transport)"
+LC_FLOOR_LEAN = "langchain-core floor over the lean transport (minimal BaseChatModel)"
+KIT_LC = "bedrock-kit ChatBedrockKit"
+KIT_LI = "bedrock-kit BedrockKitLLM"
 
 
 def _fmt(value: Any, digits: int = 2) -> str:
@@ -74,7 +76,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     if conc:
         at = "128" if "128" in next(iter(conc.values())) else top
         floor_at = conc.get(FLOOR, {}).get(at, {}).get("rps_median", math.nan)
-        for name, limit in ((LEAN, 1.4), (KIT_LEAN, 1.0)):
+        for name, limit in ((LEAN, 1.4), (KIT_LC, 1.0), (KIT_LI, 1.0)):
             if name in conc:
                 found.append(
                     _target(
@@ -85,16 +87,18 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                     )
                 )
     sync = scenarios.get("sync_overhead", {}).get("results", {})
-    for name in (LEAN, KIT_LEAN):
+    for name in (LEAN, KIT_LC):
         if name in sync:
-            found.append(
-                _target(
-                    f"{name} sync wall per call / raw boto3",
-                    sync[name]["wall_ratio_vs_floor"],
-                    1.0,
-                    False,
+            for measure in ("wall", "cpu"):
+                found.append(
+                    _target(
+                        f"{name} sync {measure} per call / raw boto3",
+                        sync[name][f"{measure}_ratio_vs_floor"],
+                        1.0,
+                        False,
+                    )
                 )
-            )
+    found += _share_targets(scenarios)
     for kit, peer in KIT_PEERS.items():
         if kit not in sync:
             continue
@@ -121,9 +125,9 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             if kit in stream:
                 found.append(
                     _target(
-                        f"{kit} {mode} CPU per chunk / raw",
+                        f"{kit} {mode} CPU per chunk / raw botocore event-stream iteration",
                         stream[kit][mode]["cpu_per_chunk_ratio_vs_floor"],
-                        1.3,
+                        1.0 if kit == KIT_LC else 1.3,
                         False,
                     )
                 )
@@ -137,6 +141,10 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                         )
                     )
     imports = scenarios.get("cold_start", {}).get("imports", {})
+    if isinstance(imports.get("bedrock_kit", {}).get("import_ms"), float | int):
+        found.append(
+            _target("import bedrock_kit (ms)", imports["bedrock_kit"]["import_ms"], 200, False)
+        )
     for module, info in imports.items():
         if module.startswith("bedrock_kit") and "isolation_ok" in info:
             found.append(
@@ -148,6 +156,34 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 )
             )
     return found
+
+
+def own_share(results: dict[str, Any]) -> dict[str, float]:
+    """bedrock-kit's own share of ChatBedrockKit's cost, against the lean langchain floor.
+
+    Sync: CPU per call beyond the floor, as a share of ChatBedrockKit's CPU per call. Async:
+    the throughput ChatBedrockKit loses against the floor at N=128 (or the largest N).
+    """
+    scenarios = results["scenarios"]
+    shares: dict[str, float] = {}
+    sync = scenarios.get("sync_overhead", {}).get("results", {})
+    if KIT_LC in sync and LC_FLOOR_LEAN in sync:
+        kit, floor = sync[KIT_LC]["cpu_ms_per_call"], sync[LC_FLOOR_LEAN]["cpu_ms_per_call"]
+        shares["sync CPU per call"] = ratio(kit - floor, kit)
+    conc = scenarios.get("concurrency", {}).get("results", {})
+    if KIT_LC in conc and LC_FLOOR_LEAN in conc:
+        ns = list(conc[KIT_LC])
+        at = "128" if "128" in ns else ns[-1]
+        kit, floor = conc[KIT_LC][at]["rps_median"], conc[LC_FLOOR_LEAN][at]["rps_median"]
+        shares[f"async req/s at N={at}"] = ratio(floor - kit, floor)
+    return shares
+
+
+def _share_targets(scenarios: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        _target(f"bedrock-kit's own share of ChatBedrockKit, {measure}", value, 0.1, False)
+        for measure, value in own_share({"scenarios": scenarios}).items()
+    ]
 
 
 # --------------------------------------------------------------------- markdown
@@ -392,8 +428,8 @@ def _memory_lines(section: dict[str, Any]) -> list[str]:
 
 
 def _adapter_lines(results: dict[str, Any]) -> list[str]:
-    """ChatBedrockKit against the langchain-core floor: the share bedrock-kit itself adds."""
-    kit = "bedrock-kit ChatBedrockKit"
+    """ChatBedrockKit against the langchain-core floors: the share bedrock-kit itself adds."""
+    kit = KIT_LC
     scenarios = results["scenarios"]
     rows: list[list[Any]] = []
     conc = scenarios.get("concurrency", {}).get("results", {})
@@ -412,13 +448,23 @@ def _adapter_lines(results: dict[str, Any]) -> list[str]:
                 stream[kit][mode]["cpu_us_per_chunk"] - stream[LC_FLOOR][mode]["cpu_us_per_chunk"]
             )
             rows.append([f"{mode} CPU µs per chunk, difference", extra])
+    if kit in sync and LC_FLOOR_LEAN in sync:
+        extra = sync[kit]["cpu_ms_per_call"] - sync[LC_FLOOR_LEAN]["cpu_ms_per_call"]
+        rows.append(["sync CPU ms per call, difference to the lean floor", extra])
+    if kit in conc and LC_FLOOR_LEAN in conc:
+        for n in conc[kit]:
+            value = ratio(conc[kit][n]["rps_median"], conc[LC_FLOOR_LEAN][n]["rps_median"])
+            rows.append([f"async req/s at N={n}, ratio to the lean floor", value])
+    for measure, share in own_share(results).items():
+        rows.append([f"bedrock-kit's own share, {measure}", share])
     if not rows:
         return []
     return [
-        "## ChatBedrockKit against the langchain-core floor",
+        "## ChatBedrockKit against the langchain-core floors",
         "",
         "What bedrock-kit's LangChain adapter costs beyond what langchain-core costs any chat",
-        "model (raw clients in a minimal BaseChatModel).",
+        "model: raw clients in a minimal BaseChatModel, and the bare lean transport in the same",
+        "minimal BaseChatModel (the difference to the latter is bedrock-kit's own share).",
         "",
         *_table(["measure", "ChatBedrockKit vs floor"], rows),
     ]
@@ -465,6 +511,31 @@ def _shared_budget_lines(section: dict[str, Any]) -> list[str]:
     ]
 
 
+def _layers_lines(section: dict[str, Any]) -> list[str]:
+    results = section["results"]
+    layers = sorted(
+        {layer for r in results.values() for mode in r.values() for layer in mode["layers"]}
+    )
+    lines = [
+        "## 7. Where the time goes (cProfile, Python function calls per call by layer)",
+        "",
+        f"{section['calls_profiled']} calls profiled per contender and mode; each cell is "
+        "function calls per call, then the layer's share of the profiled own time.",
+        "",
+    ]
+    for mode in ("invoke", "ainvoke"):
+        rows = []
+        for name, r in results.items():
+            per = r[mode]
+            cells = []
+            for layer in layers:
+                item = per["layers"].get(layer)
+                cells.append(f"{item['calls']} · {item['time_share']:.0%}" if item else "-")
+            rows.append([name, per["calls_per_call"], *cells])
+        lines += [f"`{mode}`:", "", *_table(["contender", "total", *layers], rows)]
+    return lines
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The Markdown report: one table per scenario, then the targets."""
     lines = _meta_lines(results)
@@ -476,6 +547,7 @@ def markdown(results: dict[str, Any]) -> str:
         "cold_start": _cold_start_lines,
         "memory": _memory_lines,
         "shared_budget": _shared_budget_lines,
+        "layers": _layers_lines,
     }
     for name, render in sections.items():
         section = results["scenarios"].get(name)
@@ -490,7 +562,7 @@ def markdown(results: dict[str, Any]) -> str:
         lines += _table(
             ["contender", "settings"], [[k, json.dumps(v)] for k, v in contenders.items()]
         )
-    lines += ["## Targets (issue 9)", ""]
+    lines += ["## Targets (issues 9 and 18)", ""]
     rows = [
         [t["target"], t["value"], t["limit"], {True: "met", False: "missed", None: "-"}[t["met"]]]
         for t in results.get("targets", [])

@@ -29,6 +29,7 @@ from benchmarks.params import FULL, QUICK, Params
 from benchmarks.scenarios import (
     coldstart,
     concurrency,
+    layers,
     memory,
     overhead,
     shared_budget,
@@ -42,6 +43,7 @@ SCENARIOS: dict[str, Callable[[Params, list[str] | None], dict[str, Any]]] = {
     "cold_start": coldstart.run,
     "memory": memory.run,
     "shared_budget": shared_budget.run,
+    "layers": layers.run,
 }
 
 _PACKAGES = (

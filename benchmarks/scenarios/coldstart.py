@@ -85,9 +85,21 @@ def _counting() -> Iterator[Counter[str]]:
 
     for (cls, name, key), (_, _, original) in zip(patched, originals, strict=True):
         setattr(cls, name, wrap(original, key))
+    from bedrock_kit.core.transport import lean
+
+    build = lean.build_lean_client
+
+    def counted_lean(*args: Any, **kwargs: Any) -> Any:
+        client = build(*args, **kwargs)
+        counts["sync_clients"] -= 1  # its botocore client only configures it
+        counts["async_clients" if kwargs.get("asynchronous") else "sync_clients"] += 1
+        return client
+
+    lean.build_lean_client = counted_lean  # type: ignore[assignment]
     try:
         yield counts
     finally:
+        lean.build_lean_client = build  # type: ignore[assignment]
         for cls, name, original in originals:
             setattr(cls, name, original)
 

@@ -19,7 +19,15 @@ ROOT = Path(__file__).resolve().parents[2]
 KIT = "bedrock-kit ChatBedrockKit"
 FLOOR = "raw boto3/aiobotocore"
 # Peers take seconds to import; the smoke run keeps to the floor and bedrock-kit.
-CONTENDERS = ("raw", "langchain-floor", "kit-core", "kit-langchain", "kit-llama-index")
+CONTENDERS = (
+    "raw",
+    "lean",
+    "langchain-floor",
+    "langchain-floor-lean",
+    "kit-core",
+    "kit-langchain",
+    "kit-llama-index",
+)
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +55,7 @@ def test_writes_every_scenario(run: tuple[Path, dict[str, Any]]) -> None:
         "cold_start",
         "memory",
         "shared_budget",
+        "layers",
     }
     concurrency = results["scenarios"]["concurrency"]["results"]
     for name in (FLOOR, KIT):
@@ -62,7 +71,9 @@ def test_markdown_and_chart(run: tuple[Path, dict[str, Any]]) -> None:
     out, results = run
     markdown = (out / "latest.md").read_text()
     assert "## 1. Async concurrency" in markdown
-    assert "## Targets (issue 9)" in markdown
+    assert "## Targets (issues 9 and 18)" in markdown
+    assert "## 6. Where the time goes" in markdown
+    assert "bedrock-kit's own share" in markdown
     assert KIT in markdown
     assert results["targets"], "targets were evaluated"
     if importlib.util.find_spec("matplotlib") is not None:
@@ -102,3 +113,16 @@ def test_memory_checks_ran(run: tuple[Path, dict[str, Any]]) -> None:
     memory = results["scenarios"]["memory"]
     assert memory["streams"][KIT]["tracemalloc_peak_kib"] > 0
     assert memory["flat"][KIT]["calls"] == results["meta"]["params"]["flat_calls"]
+
+
+def test_layers_attribute_every_call(run: tuple[Path, dict[str, Any]]) -> None:
+    _, results = run
+    layers = results["scenarios"]["layers"]["results"]
+    for mode in ("invoke", "ainvoke"):
+        kit = layers[KIT][mode]
+        assert kit["layers"]["bedrock-kit transport"]["calls"] > 0  # the lean default
+        attributed = sum(v["calls"] for v in kit["layers"].values())
+        assert abs(kit["calls_per_call"] - attributed) <= len(kit["layers"])  # rounding only
+        raw = layers[FLOOR][mode]
+        assert "bedrock-kit transport" not in raw["layers"]
+    assert "langchain-core floor over the lean transport" in "".join(layers)

@@ -119,7 +119,7 @@ async def test_async_chain_blocks_before_the_model(server: LocalBedrock) -> None
     finally:
         await guard.aclose()
     assert [r.operation for r in server.requests] == ["ApplyGuardrail"]
-    assert "aiobotocore" in server.requests[0].headers.get("User-Agent", "").lower()
+    assert "aiohttp" in server.requests[0].headers.get("User-Agent", "").lower()  # native async
 
 
 def test_constructor_errors_are_configuration_errors(server: LocalBedrock) -> None:

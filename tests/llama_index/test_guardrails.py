@@ -128,7 +128,7 @@ async def test_async_streaming_blocked_window_releases_nothing_of_it(
     finally:
         await guard.aclose()
     assert released == ANSWER[:950]
-    assert "aiobotocore" in server.requests[0].headers.get("User-Agent", "").lower()
+    assert "aiohttp" in server.requests[0].headers.get("User-Agent", "").lower()  # native async
 
 
 def test_stream_fails_closed_when_the_guardrail_errors(server: LocalBedrock) -> None:

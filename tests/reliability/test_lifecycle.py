@@ -206,6 +206,9 @@ def test_a_long_lived_loop_keeps_one_client_until_it_shuts_down() -> None:
 
 
 def _is_open(client: Any) -> bool:
+    closed = getattr(client, "closed", None)  # the lean client (the default)
+    if isinstance(closed, bool):
+        return not closed
     # aiobotocore's AIOHTTPSession keeps its aiohttp sessions in a dict until it is exited.
     return client._endpoint.http_session._sessions is not None
 

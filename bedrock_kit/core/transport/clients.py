@@ -1,4 +1,4 @@
-"""The one place that builds boto3 and aiobotocore clients.
+"""The one place that builds clients: the lean transport by default, boto3/aiobotocore on request.
 
 Every bedrock-kit class that talks to AWS takes the same :class:`ClientSettings` and asks
 :class:`ClientPool` for its clients: one sync client per object, one async client per object
@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bedrock_kit._secrets import install_log_redaction, remember_secrets
+from bedrock_kit.core.transport.telemetry import install_botocore_spans
 from bedrock_kit.core.transport.validation import check_endpoint_url, check_region_name
 from bedrock_kit.core.transport.wire import install_body_check
 from bedrock_kit.errors import ConfigurationError
@@ -274,7 +275,8 @@ class ClientSettings:
             from aiobotocore.session import AioSession
         except ImportError as exc:
             raise ImportError(
-                "native async needs aiobotocore: pip install 'bedrock-bridge[async]'"
+                "create_async_client builds an aiobotocore client: pip install aiobotocore "
+                "(bedrock-kit's own async calls need only the async extra, aiohttp)"
             ) from exc
         kwargs = self._session_kwargs()
         session = AioSession(profile=kwargs.pop("profile_name", None))
@@ -387,7 +389,7 @@ def check_client(client: Any, service: str, argument: str) -> Any:
         raise ConfigurationError(
             f"{argument} must be a {service!r} client, got {name or type(client).__name__!r}"
         )
-    return install_body_check(client)
+    return install_botocore_spans(install_body_check(client))
 
 
 class _LoopClient:
@@ -493,7 +495,7 @@ class ClientPool:
 
     @property
     def client(self) -> Any:
-        """The sync boto3 client, built on first use.
+        """The sync client (the lean transport; an injected client as is), built on first use.
 
         Raises:
             ConfigurationError: On an unpickled pool whose credentials or client were left out.
@@ -502,7 +504,7 @@ class ClientPool:
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    self._client = self.settings.create_client(self.service)
+                    self._client = self._build()
                     self.created += 1
         return self._client
 
@@ -519,7 +521,7 @@ class ClientPool:
         return len(self._async)
 
     async def async_client(self) -> Any:
-        """The aiobotocore client for the running loop, built on first use.
+        """The async client (lean transport, aiohttp) for the running loop, built on first use.
 
         The client is closed and dropped when the loop shuts down (``asyncio.run``'s exit).
 
@@ -534,7 +536,7 @@ class ClientPool:
         if found is not None:
             return found.client
         self._drop_closed_loops()
-        client = await self.settings.create_async_client(self.service)
+        client = await self._abuild()
         entry = _LoopClient(client, _close_with_loop(client, self._forgetter(loop)))
         with self._lock:
             found = self._async.setdefault(loop, entry)
@@ -544,6 +546,20 @@ class ClientPool:
         self.created += 1
         await entry.closer.__anext__()  # started on this loop, so the loop will close it
         return client
+
+    def _build(self) -> Any:
+        from bedrock_kit.core.transport.lean import LEAN_SERVICES, build_lean_client
+
+        if self.service in LEAN_SERVICES:
+            return build_lean_client(self.settings, self.service)
+        return self.settings.create_client(self.service)  # S3 and the like: boto3
+
+    async def _abuild(self) -> Any:
+        from bedrock_kit.core.transport.lean import LEAN_SERVICES, build_lean_client
+
+        if self.service in LEAN_SERVICES:
+            return build_lean_client(self.settings, self.service, asynchronous=True)
+        return await self.settings.create_async_client(self.service)  # needs aiobotocore
 
     def _forgetter(self, loop: asyncio.AbstractEventLoop) -> Callable[[Any], None]:
         ref = weakref.ref(self)  # the closer must not keep the pool alive

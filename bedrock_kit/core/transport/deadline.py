@@ -4,8 +4,13 @@ botocore's ``read_timeout`` bounds each socket read, not a call: a server sendin
 every half second holds a call with ``timeout=1`` for as long as it likes, and retries add
 their backoff sleeps on top. A :class:`Deadline` bounds the whole call.
 
-Async calls run under an asyncio timeout (every step of a stream too). Sync calls use four
-mechanisms together, since a blocked socket read cannot be interrupted from Python:
+Async calls run under an asyncio timeout (every step of a stream too). Sync calls on the lean
+transport (the default client) are bounded by the transport itself, in the caller's thread:
+it reads :func:`current_deadline` and refuses an attempt or a backoff sleep that would end
+past the deadline, caps each attempt's connect and read timeouts by the time left, and arms a
+watchdog that shuts the attempt's socket down at the deadline (headers or body trickled).
+Sync calls on an injected boto3 client use four mechanisms together, since a blocked socket
+read cannot be interrupted from Python:
 
 * the botocore call runs in a short-lived worker thread and the caller waits at most the
   remaining time, so nothing (DNS, connect, backoff sleeps, a trickled header) keeps the
@@ -40,7 +45,7 @@ from typing import Any, TypeVar
 from bedrock_kit.core.transport.validation import check_number
 from bedrock_kit.errors import ConfigurationError, DeadlineExceededError
 
-__all__ = ["Deadline", "check_deadline"]
+__all__ = ["Deadline", "check_deadline", "current_deadline"]
 
 T = TypeVar("T")
 
@@ -62,10 +67,14 @@ def check_deadline(value: Any, argument: str = "deadline") -> float | None:
 
 
 class _Watch:
-    """Shuts one response's socket down at the deadline, unless the response finished."""
+    """Shuts one connection's socket down at the deadline, unless the response finished.
 
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
+    ``socket_of`` is asked at that moment: a connection still being set up may have no
+    socket yet (its connect timeout is bounded by the deadline already).
+    """
+
+    def __init__(self, socket_of: Callable[[], Any]) -> None:
+        self._socket_of = socket_of
         self._lock = threading.Lock()
         self._done = False
 
@@ -74,10 +83,13 @@ class _Watch:
             if self._done:
                 return
             self._done = True
+            sock = self._socket_of()
+            if not isinstance(sock, socket.socket):
+                return
             # The plain socket's shutdown, also for an SSLSocket: its own shutdown would drop
             # the TLS object under the reading thread; the fd-level one just ends the read.
             with contextlib.suppress(OSError):  # already closed: nothing left to stop
-                socket.socket.shutdown(self._sock, socket.SHUT_RDWR)
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
     def stand_down(self) -> None:
         with self._lock:
@@ -111,6 +123,11 @@ class Deadline:
         if value is None or isinstance(value, Deadline):
             return value
         return cls(check_deadline(value) or 0.0, **context)
+
+    def bounded(self, seconds: float | None) -> float:
+        """``seconds`` (a connect or read timeout; None: none) capped by the time left."""
+        left = max(self.remaining(), 0.001)
+        return left if seconds is None else min(seconds, left)
 
     def remaining(self) -> float:
         """Seconds left (negative once expired)."""
@@ -155,6 +172,8 @@ class Deadline:
             DeadlineExceededError: The deadline passed first; the worker is told to stop.
         """
         self.check()
+        if getattr(client, "enforces_deadline", False):
+            return self._native(func)
         _hook(client)
         box: dict[str, Any] = {}
         finished = threading.Event()
@@ -181,6 +200,15 @@ class Deadline:
             raise error
         result: T = box["result"]
         return result
+
+    def _native(self, func: Callable[[], T]) -> T:
+        # The lean transport bounds every attempt itself (see current_deadline): no worker.
+        token = _ACTIVE.set(self)
+        try:
+            with self.translating():
+                return func()
+        finally:
+            _ACTIVE.reset(token)
 
     def _run(self, func: Callable[[], T]) -> T:
         _ACTIVE.set(self)  # inside the worker's copied context only
@@ -222,7 +250,14 @@ class Deadline:
         sock = getattr(connection, "sock", None)
         if not isinstance(sock, socket.socket):
             return None
-        watch = _Watch(sock)
+        return self.watch(lambda: sock)
+
+    def watch(self, socket_of: Callable[[], Any]) -> _Watch:
+        """Shut the socket ``socket_of()`` returns down at the deadline (until stood down).
+
+        Every watch stands down when the call is over (:meth:`close`).
+        """
+        watch = _Watch(socket_of)
         timer = threading.Timer(max(self.remaining(), 0.0), watch.fire)
         timer.daemon = True
         timer.name = "bedrock-kit-watchdog"
@@ -292,6 +327,16 @@ class Deadline:
                 except StopAsyncIteration:
                     return
             yield item
+
+
+def current_deadline() -> Deadline | None:
+    """The deadline of the call running in this context (set by :meth:`Deadline.call`).
+
+    A client with ``enforces_deadline = True`` (the lean transport) reads it on every call
+    and bounds its attempts itself: timeouts from the time left, no attempt or backoff past
+    the deadline, a watchdog on each connection.
+    """
+    return _ACTIVE.get()
 
 
 def _close_streams(result: Any) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bedrock_kit.core.transport import telemetry
+from bedrock_kit.core.transport.deadline import current_deadline
 from bedrock_kit.core.transport.operations import HTTPRequest, OperationPlan, join_url
 from bedrock_kit.core.transport.responses import (
     AsyncEventStream,
@@ -38,7 +39,10 @@ from bedrock_kit.core.transport.retries import HTTPStatus, RetryPolicy, sdk_requ
 from bedrock_kit.core.transport.shapes import ShapeCompiler
 from bedrock_kit.core.transport.signing import Signer, SigningRequest, bearer_token_for
 
-__all__ = ["AsyncLeanClient", "LeanClient", "build_lean_client"]
+__all__ = ["LEAN_SERVICES", "AsyncLeanClient", "LeanClient", "LeanEvents", "build_lean_client"]
+
+LEAN_SERVICES = frozenset({"bedrock", "bedrock-agent", "bedrock-agent-runtime", "bedrock-runtime"})
+"""The REST-JSON services the lean transport sends for (others, such as S3, use boto3)."""
 
 _NO_LENGTH = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -50,6 +54,7 @@ class _Operation:
         "base_headers",
         "model",
         "name",
+        "observers",
         "origin",
         "request",
         "response",
@@ -70,6 +75,7 @@ class _Operation:
         self.origin = f"{parts.scheme}://{parts.netloc}" if simple else ""
         self.base_headers = dict(headers)
         self.signer = Signer(core.credentials, signing_name, region, core.token)
+        self.observers = core.hooks.handlers_for(name)
 
 
 class _Core:
@@ -85,6 +91,8 @@ class _Core:
         self.oracle = client
         self.service_model = meta.service_model
         self.service_name: str = self.service_model.service_name
+        self.service_id: str = self.service_model.service_id.hyphenize()
+        self.hooks = LeanEvents(self)
         self.region: str | None = meta.region_name
         self.config = meta.config
         serializer = getattr(client, "_serializer", None)
@@ -138,6 +146,58 @@ class _Core:
         return str(url), dict(headers or {}), str(region), str(name)
 
 
+class LeanEvents:
+    """``client.meta.events`` of a lean client: ``before-parse`` handlers only.
+
+    botocore's other events do not exist here (the lean transport does not run botocore's
+    request pipeline), so registering one raises instead of never firing: a client that
+    needs botocore's event hooks is injected as ``client=`` / ``async_client=``.
+    """
+
+    def __init__(self, core: _Core) -> None:
+        self._core = core
+        self._handlers: dict[str, tuple[str | None, Any]] = {}  # unique id -> (op, handler)
+
+    def register(
+        self, event_name: str, handler: Any, unique_id: str | None = None, **_: Any
+    ) -> None:
+        """Call ``handler`` as botocore does before each response of the named operation(s)
+        is parsed (``before-parse.<service>[.<Operation>]``).
+
+        Raises:
+            ConfigurationError: For any other event.
+        """
+        parts = event_name.split(".")
+        core = self._core
+        if (
+            parts[0] != "before-parse"
+            or len(parts) > 3
+            or parts[1:2] not in ([], [core.service_id])
+        ):
+            from bedrock_kit.errors import ConfigurationError
+
+            raise ConfigurationError(
+                f"the lean transport emits no botocore {event_name!r} event (only "
+                "'before-parse'): inject a boto3 client= (or aiobotocore async_client=) to "
+                "use botocore event hooks"
+            )
+        operation = parts[2] if len(parts) == 3 else None
+        key = unique_id or f"{id(handler)}:{event_name}"
+        with core._lock:
+            if key in self._handlers:
+                return  # botocore's unique_id: registered once
+            self._handlers[key] = (operation, handler)
+            for name, op in core._operations.items():  # compiled already: refresh
+                op.observers = self.handlers_for(name)
+
+    register_first = register
+    register_last = register
+
+    def handlers_for(self, operation: str) -> tuple[Any, ...]:
+        """The handlers registered for ``operation``."""
+        return tuple(h for op, h in self._handlers.values() if op is None or op == operation)
+
+
 def _user_agent(client: Any) -> str:
     creator = getattr(client, "_user_agent_creator", None)
     if creator is not None:
@@ -153,11 +213,22 @@ def _user_agent(client: Any) -> str:
 class _Call:
     """One API call, sans I/O: prepares each attempt, judges each outcome."""
 
-    __slots__ = ("attempts", "context", "core", "op", "outcome", "request", "url")
+    __slots__ = (
+        "_error",
+        "attempts",
+        "context",
+        "core",
+        "op",
+        "outcome",
+        "params",
+        "request",
+        "url",
+    )
 
     def __init__(self, core: _Core, op: _Operation, params: Mapping[str, Any]) -> None:
         self.core = core
         self.op = op
+        self.params = params
         self.request: HTTPRequest = op.request.build(params)
         self.attempts = 1
         self.context: dict[str, Any] = {
@@ -172,6 +243,7 @@ class _Call:
         else:
             self.url = join_url(op.url_base, request.path, request.query)
         self.outcome: tuple[HTTPStatus, dict[str, Any]] | None = None
+        self._error: BaseException | None = None
 
     def origin_and_target(self) -> tuple[str, str]:
         if self.op.origin:
@@ -201,12 +273,23 @@ class _Call:
     ) -> float | None:
         """Parse a response; returns the retry delay, or None when the call is over."""
         lowered = {k.lower(): v for k, v in headers.items()}
-        plan = self.op.response
+        op = self.op
+        plan = op.response
+        if op.observers:
+            self._observe(status, lowered, body)
         try:
             if status >= 300:
                 parsed = plan.parse_error(status, headers, body)
             else:
-                parsed = plan.parse(status, headers, lowered, body, events=events, stream=stream)
+                parsed = plan.parse(
+                    status,
+                    headers,
+                    lowered,
+                    body,
+                    events=events,
+                    stream=stream,
+                    params=self.params,
+                )
         except Exception as exc:
             return self.failed(exc)
         http = HTTPStatus(status, lowered, body if isinstance(body, bytes) else b"")
@@ -216,9 +299,27 @@ class _Call:
         )
         return self._next(delay)
 
+    def _observe(self, status: int, lowered: dict[str, str], body: Any) -> None:
+        # The before-parse handlers registered on client.meta.events, as botocore calls them.
+        response = {
+            "headers": lowered,
+            "status_code": status,
+            "body": body,
+            "context": {"operation_name": self.op.name},
+        }
+        event = f"before-parse.{self.core.service_id}.{self.op.name}"
+        for handler in self.op.observers:
+            handler(
+                operation_model=self.op.model,
+                response_dict=response,
+                customized_response_dict={},
+                event_name=event,
+            )
+
     def failed(self, exc: BaseException) -> float | None:
         """An exception instead of a response: retry delay, or raise it."""
         self.outcome = None
+        self._error = exc
         delay = self.core.retry.needs_retry(self.op.model, self.attempts, self.context, None, exc)
         if delay is None:
             raise exc
@@ -243,6 +344,17 @@ class _Call:
             raise self.core.exceptions.from_code(code)(parsed, self.op.name)
         return parsed
 
+    def last_error(self) -> BaseException | None:
+        """The error the last attempt would raise (for the deadline's cause)."""
+        if self.outcome is None:
+            return self._error
+        http, parsed = self.outcome
+        if http.status_code < 300:
+            return None
+        code = (parsed.get("Error") or {}).get("Code")
+        error: BaseException = self.core.exceptions.from_code(code)(parsed, self.op.name)
+        return error
+
     def discard(self) -> None:
         """Release a response that will be retried."""
         if self.outcome is None:
@@ -258,6 +370,7 @@ class _ClientMeta:
 
     def __init__(self, core: _Core) -> None:
         meta = core.oracle.meta
+        self.events = core.hooks
         self.service_model = core.service_model
         self.region_name = core.region
         self.endpoint_url = meta.endpoint_url
@@ -266,6 +379,9 @@ class _ClientMeta:
 
 
 class _BaseLeanClient:
+    checks_bodies = True
+    """Checks every JSON body itself (the body check of ``wire.py``, naming the resource)."""
+
     def __init__(self, core: _Core, http: Any) -> None:
         self._core = core
         self._http = http
@@ -300,15 +416,21 @@ class _BaseLeanClient:
 class LeanClient(_BaseLeanClient):
     """Sync lean client; operation methods are added per service (``converse``...)."""
 
+    enforces_deadline = True
+    """Bounds its calls by :func:`~bedrock_kit.core.transport.deadline.current_deadline`."""
+
     def _make_api_call(self, operation_name: str, params: Mapping[str, Any]) -> Any:
         core = self._core
         op = core.operation(operation_name)
+        deadline = current_deadline()
         span = telemetry.start(core, op.name, params)
         try:
             call = _Call(core, op, params)
             origin, target = call.origin_and_target()
             send = self._http.send
             while True:
+                if deadline is not None:
+                    deadline.check()
                 headers, body = call.prepare(op.signer.frozen_credentials())
                 core.retry.before_send(op.name, call.context)
                 try:
@@ -319,14 +441,19 @@ class LeanClient(_BaseLeanClient):
                         headers,
                         body,
                         stream=op.request.stream_output,
+                        deadline=deadline,
                     )
                 except Exception as exc:
+                    if deadline is not None and deadline.expired():
+                        raise deadline.error() from exc
                     delay = call.failed(exc)
                 else:
                     delay = call.received(status, raw_headers, data, _sync_events, _sync_body)
                 if delay is None:
                     break
                 call.discard()
+                if deadline is not None and delay >= deadline.remaining():
+                    raise deadline.error() from call.last_error()  # no retry past it
                 core.retry.sleep(delay)
             return telemetry.finish(span, call.result(), streaming=op.request.stream_output)
         except BaseException as exc:
@@ -342,6 +469,7 @@ class AsyncLeanClient(_BaseLeanClient):
     """Async lean client; ``await client.converse(...)``, aiobotocore's shapes."""
 
     async def _make_api_call(self, operation_name: str, params: Mapping[str, Any]) -> Any:
+        self._closed = False
         core = self._core
         op = core.operation(operation_name)
         span = telemetry.start(core, op.name, params)
@@ -374,8 +502,16 @@ class AsyncLeanClient(_BaseLeanClient):
             telemetry.fail(span, exc)
             raise
 
+    _closed = False
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` ran and no call opened a connection since."""
+        return self._closed
+
     async def close(self) -> None:
-        """Close the aiohttp sessions."""
+        """Close the running loop's aiohttp sessions (a later call opens new ones)."""
+        self._closed = True
         await self._http.close()
 
     async def __aenter__(self) -> AsyncLeanClient:
@@ -475,13 +611,13 @@ def build_lean_client(
         settings: A :class:`~bedrock_kit.core.transport.clients.ClientSettings`.
         service: botocore service name (``bedrock-runtime``, ``bedrock-agent-runtime``...).
         asynchronous: Build the async client (aiohttp); aiobotocore is not needed.
-        api_key: A Bedrock API key (default: ``settings.api_key`` when present, else
+        api_key: A Bedrock API key (default: ``settings.bearer_token`` when present, else
             ``AWS_BEARER_TOKEN_BEDROCK``).
 
     Raises:
         botocore.exceptions.NoRegionError: No region could be resolved.
     """
-    key = api_key or getattr(settings, "api_key", None)
+    key = api_key or getattr(settings, "bearer_token", None)
     getter = getattr(key, "get_secret_value", None)
     if callable(getter):
         key = getter()

@@ -17,7 +17,9 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from bedrock_kit.core.transport.shapes import Codec, FallbackError, ShapeCompiler
+from bedrock_kit.core.transport.wire import MAX_JSON_DEPTH, check_body, document_too_deep
 
+_FALLBACK = FallbackError()
 StreamFactory = Callable[[Any, Any, "EventParser", str], Any]
 BodyFactory = Callable[[Any, Any], Any]
 
@@ -266,8 +268,14 @@ class ResponsePlan:
         *,
         events: StreamFactory | None = None,
         stream: BodyFactory | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """The parsed 2xx response (``ResponseMetadata`` without the retry fields).
+
+        A JSON body goes through the one body check first (:func:`~bedrock_kit.core.
+        transport.wire.check_body`): what botocore would read as ``{}`` or crash on raises
+        :class:`~bedrock_kit.errors.MalformedResponseError` naming the resource of
+        ``params``. The check runs in full only when the fast path meets something odd.
 
         Args:
             status: HTTP status (2xx).
@@ -276,6 +284,7 @@ class ResponsePlan:
             body: The body bytes, or the raw response for streaming outputs.
             events: Builds the event stream object from (raw, shape, parser, operation).
             stream: Builds the streaming body from (raw, content_length).
+            params: The call's arguments (named in errors).
         """
         parsed: dict[str, Any] = {"ResponseMetadata": None}
         try:
@@ -295,15 +304,24 @@ class ResponsePlan:
                 assert stream is not None and self._payload is not None
                 parsed[self._payload] = stream(body, lowered.get("content-length"))
             elif self._shape is not None:
-                raw = json.loads(body.decode("utf-8")) if body else {}
+                if body:
+                    raw = json.loads(body.decode("utf-8"))
+                else:
+                    check_body(self.model, status, lowered, body, params)  # members required?
+                    raw = {}
+                if type(raw) is not dict or (
+                    body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and document_too_deep(raw)
+                ):
+                    raise _FALLBACK  # not an object, or nested too deep: the check says which
                 decoded = raw if self._body is None else self._body(raw)
                 if kind == "json":
                     parsed[str(self._payload)] = decoded
                 else:
                     parsed.update(decoded)
-        except (FallbackError, ValueError, TypeError, AttributeError):
+        except Exception:  # the fast path is never the authority on an odd body
             if self._payload_kind in ("events", "stream"):
                 raise
+            check_body(self.model, status, lowered, body, params)  # raises, naming the problem
             return self._botocore_parse(status, headers, body)
         parsed["ResponseMetadata"] = response_metadata(status, lowered)
         return parsed

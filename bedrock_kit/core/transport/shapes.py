@@ -197,7 +197,7 @@ class ShapeCompiler:
         return codec
 
     def _compile_output(self, shape: Any, flavour: Flavour) -> Codec | None:
-        from botocore.utils import ensure_boolean, parse_timestamp
+        from botocore.utils import parse_timestamp
 
         kind = shape.type_name
         if kind == "structure":
@@ -208,19 +208,15 @@ class ShapeCompiler:
             return self._output_list(shape, flavour)
         if kind == "map":
             return self._output_map(shape, flavour)
-        if kind == "blob":
-            return base64.b64decode
         if kind == "timestamp":
-            return parse_timestamp
-        if flavour == "event" or kind == "string":
-            return None
-        if kind in ("integer", "long"):
-            return int
-        if kind in ("float", "double"):
-            return float
-        if kind == "boolean":
-            return ensure_boolean
-        return _fail
+            return parse_timestamp if flavour == "event" else _rest_timestamp
+        if flavour == "event":
+            decode: Codec = base64.b64decode
+            return decode if kind == "blob" else None
+        # A REST body is checked member by member before botocore would parse it (the body
+        # check of wire.py): what the check refuses, this falls back on, so the check runs.
+        scalar: Codec = _REST_SCALARS.get(kind, _fail)
+        return scalar
 
     def _output_structure(self, shape: Any, flavour: Flavour) -> Codec:
         members = [
@@ -363,3 +359,60 @@ def _blob_codec(value: Any) -> Any:
     elif not isinstance(value, bytes | bytearray):
         raise _FALLBACK
     return base64.b64encode(value).strip().decode("utf-8")
+
+
+# -- REST body scalars: botocore's conversions, on exactly the types the body check accepts
+
+
+def _rest_string(value: Any) -> Any:
+    if type(value) is not str:
+        raise _FALLBACK
+    return value
+
+
+def _rest_integer(value: Any) -> Any:
+    if type(value) is not int:
+        raise _FALLBACK
+    return value
+
+
+def _rest_float(value: Any) -> Any:
+    if type(value) is float:
+        return value
+    if type(value) is not int:
+        raise _FALLBACK  # "NaN"/"Infinity" words: botocore's own float() on the fallback
+    return float(value)
+
+
+def _rest_boolean(value: Any) -> Any:
+    if type(value) is not bool:
+        raise _FALLBACK
+    return value
+
+
+def _rest_timestamp(value: Any) -> Any:
+    from botocore.utils import parse_timestamp
+
+    if type(value) not in (int, float, str):
+        raise _FALLBACK  # a boolean is an int to botocore's parser, not to the body check
+    try:
+        return parse_timestamp(value)  # botocore takes numbers too
+    except (ValueError, TypeError, OverflowError, RuntimeError):
+        raise _FALLBACK from None  # the body check names it (RuntimeError: out of range)
+
+
+def _rest_blob(value: Any) -> Any:
+    if type(value) is not str:
+        raise _FALLBACK
+    return base64.b64decode(value, validate=True)  # binascii.Error: a ValueError
+
+
+_REST_SCALARS: dict[str, Codec] = {
+    "string": _rest_string,
+    "integer": _rest_integer,
+    "long": _rest_integer,
+    "float": _rest_float,
+    "double": _rest_float,
+    "boolean": _rest_boolean,
+    "blob": _rest_blob,
+}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore import exceptions as bx
 from botocore.httpsession import mask_proxy_url
@@ -26,6 +26,10 @@ from urllib3.exceptions import (
     SSLError,
 )
 from urllib3.util.retry import Retry
+from urllib3.util.timeout import Timeout
+
+if TYPE_CHECKING:
+    from bedrock_kit.core.transport.deadline import Deadline
 
 
 class SyncHTTP:
@@ -40,6 +44,10 @@ class SyncHTTP:
         self._routes: dict[str, tuple[Any, bool, Any]] = {}
         self._lock = threading.Lock()
         self._no_retry = Retry(False)
+        timeout = session._timeout
+        self._connect_timeout = _seconds(getattr(timeout, "connect_timeout", timeout))
+        self._read_timeout = _seconds(getattr(timeout, "read_timeout", timeout))
+        self._local = threading.local()  # the connection of this thread's attempt
 
     def _route(self, origin: str, url: str) -> tuple[Any, bool, Any]:
         # (pool, absolute-form request target, proxy url) for one scheme://host:port.
@@ -52,10 +60,27 @@ class SyncHTTP:
             manager = session._get_connection_manager(url, proxy_url)
             pool = manager.connection_from_url(url)
             session._setup_ssl_cert(pool, url, session._verify)
+            self._note_connections(pool)
             absolute = session._get_request_target(url, proxy_url) == url
             found = (pool, absolute, proxy_url)
             self._routes[origin] = found
             return found
+
+    def _note_connections(self, pool: Any) -> None:
+        # A deadline's watchdog needs the connection urllib3 picks for an attempt, before
+        # the status line arrives (a server may trickle the headers too): the pool tells the
+        # attempt of this thread which connection it handed out. Nothing else changes.
+        take = pool._get_conn
+        local = self._local
+
+        def get_conn(timeout: float | None = None) -> Any:
+            connection = take(timeout=timeout)
+            slot = getattr(local, "slot", None)
+            if slot is not None:
+                slot.append(connection)
+            return connection
+
+        pool._get_conn = get_conn
 
     def send(
         self,
@@ -66,6 +91,7 @@ class SyncHTTP:
         body: bytes,
         *,
         stream: bool,
+        deadline: Deadline | None = None,
     ) -> tuple[int, Any, Any]:
         """Send one request.
 
@@ -76,6 +102,9 @@ class SyncHTTP:
             headers: Final, signed headers.
             body: Request body.
             stream: Leave the body unread (streaming outputs).
+            deadline: Bound the attempt: connect and read timeouts capped by the time
+                left, the socket shut down at the deadline (a streamed body stays watched
+                until the deadline closes).
 
         Returns:
             (status, urllib3 headers, body bytes or the unread urllib3 response).
@@ -85,23 +114,37 @@ class SyncHTTP:
         """
         url = origin + target
         proxy_url = None
+        attempt = None
         try:
             pool, absolute, proxy_url = self._route(origin, url)
-            response = pool.urlopen(
-                method=method,
-                url=url if absolute else target,
-                body=body,
-                headers=headers,
-                retries=self._no_retry,
-                assert_same_host=False,
-                preload_content=False,
-                decode_content=False,
-                chunked=False,
-                enforce_content_length=False,
-            )
+            extra: dict[str, Any] = {}
+            if deadline is not None:
+                attempt, extra["timeout"] = self._attempt(deadline)
+            try:
+                response = pool.urlopen(
+                    method=method,
+                    url=url if absolute else target,
+                    body=body,
+                    headers=headers,
+                    retries=self._no_retry,
+                    assert_same_host=False,
+                    preload_content=False,
+                    decode_content=False,
+                    chunked=False,
+                    enforce_content_length=False,
+                    **extra,
+                )
+            finally:
+                self._local.slot = None
+            if attempt is not None:
+                attempt.response = response  # its socket while the response holds it
             if stream and response.status < 300:
                 return response.status, response.headers, response
-            return response.status, response.headers, b"".join(response.stream()) or b""
+            data = b"".join(response.stream()) or b""
+            if attempt is not None and deadline is not None:
+                attempt.stand_down()
+                deadline.check()  # a body cut at the deadline may look complete
+            return response.status, response.headers, data
         except SSLError as exc:
             raise bx.SSLError(endpoint_url=url, error=exc) from exc
         except (NewConnectionError, socket.gaierror) as exc:
@@ -118,7 +161,42 @@ class SyncHTTP:
         except Exception as exc:
             raise bx.HTTPClientError(error=exc) from exc
 
+    def _attempt(self, deadline: Deadline) -> tuple[_Attempt, Timeout]:
+        attempt = _Attempt()
+        self._local.slot = attempt.connections
+        attempt.watch = deadline.watch(attempt.socket)
+        timeout = Timeout(
+            connect=deadline.bounded(self._connect_timeout),
+            read=deadline.bounded(self._read_timeout),
+        )
+        return attempt, timeout
+
     def close(self) -> None:
         """Close every pooled connection."""
         self._routes.clear()
         self._session.close()
+
+
+class _Attempt:
+    """One attempt under a deadline: its connection, then its response, and their watch."""
+
+    def __init__(self) -> None:
+        self.connections: list[Any] = []
+        self.response: Any = None
+        self.watch: Any = None
+
+    def socket(self) -> Any:
+        # Once the response is back in the pool (its body read), the connection may serve
+        # another call: the response no longer holds it, and nothing is shut down.
+        if self.response is not None:
+            connection = self.response.connection
+        else:
+            connection = self.connections[-1] if self.connections else None
+        return getattr(connection, "sock", None)
+
+    def stand_down(self) -> None:
+        self.watch.stand_down()
+
+
+def _seconds(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -130,6 +131,102 @@ def fail(span: Any, exc: BaseException) -> None:
     if span.is_recording():
         _record_error(span, exc)
     span.end()
+
+
+# ------------------------------------------------------------------ injected botocore clients
+
+
+class _ClientView:
+    """What the span attributes read of a client (the lean client's core has the same)."""
+
+    def __init__(self, client: Any) -> None:
+        meta = client.meta
+        self.service_name = meta.service_model.service_name
+        self.region = meta.region_name
+        self.oracle = client
+
+
+def instrumented(client: Any) -> bool:
+    """Whether OpenTelemetry's botocore (or aiobotocore) instrumentation wraps ``client``'s calls.
+
+    The instrumentors wrap ``_make_api_call`` of the client class with ``wrapt`` (botocore's
+    own decorator leaves a ``__wrapped__`` too, so that is not the sign); the class of
+    ``client`` is asked, so an aiobotocore client is not mistaken for a botocore one.
+    """
+    wrapt = sys.modules.get("wrapt")  # imported by any instrumentor that is active
+    if wrapt is None:
+        return False
+    method = None
+    for klass in type(client).__mro__:
+        if "_make_api_call" in vars(klass):
+            method = vars(klass)["_make_api_call"]
+            break
+    return isinstance(method, wrapt.FunctionWrapper)
+
+
+def install_botocore_spans(client: Any) -> Any:
+    """Emit bedrock-kit's span for each call of an injected boto3 or aiobotocore client.
+
+    Through botocore's own events (``before-parameter-build`` keeps the arguments,
+    ``before-call`` starts the span, ``after-call`` / ``after-call-error`` end it), so the
+    user's other hooks run as before. A call that OpenTelemetry's botocore instrumentation
+    already traces gets no second span. Idempotent; returns ``client``.
+    """
+    meta: Any = getattr(client, "meta", None)
+    events = getattr(meta, "events", None)
+    model = getattr(meta, "service_model", None)
+    if events is None or model is None:
+        return client
+    service_id = model.service_id.hyphenize()
+    view = _ClientView(client)
+
+    def keep_params(params: Any = None, context: Any = None, **_: Any) -> None:
+        if isinstance(context, dict) and _tracer() is not None:
+            context["bedrock_kit.params"] = params
+
+    def before_call(model: Any = None, context: Any = None, **_: Any) -> None:
+        if not isinstance(context, dict) or "bedrock_kit.params" not in context:
+            return
+        if instrumented(client):
+            return  # botocore's instrumentation has this call
+        params = context.pop("bedrock_kit.params")
+        span = start(view, model.name, params if isinstance(params, Mapping) else {})
+        if span is not None:
+            context["bedrock_kit.span"] = span
+
+    def after_call(parsed: Any = None, model: Any = None, context: Any = None, **_: Any) -> None:
+        span = context.pop("bedrock_kit.span", None) if isinstance(context, dict) else None
+        if span is None:
+            return
+        error = (parsed.get("Error") or {}).get("Code") if isinstance(parsed, Mapping) else None
+        if error:
+            fail(span, _ParsedError(parsed))
+            return
+        streaming = bool(model.has_event_stream_output or model.has_streaming_output)
+        finish(span, parsed, streaming=streaming)
+
+    def after_call_error(exception: Any = None, context: Any = None, **_: Any) -> None:
+        span = context.pop("bedrock_kit.span", None) if isinstance(context, dict) else None
+        if span is not None:
+            fail(span, exception)
+
+    for event, handler in (
+        ("before-parameter-build", keep_params),
+        ("before-call", before_call),
+        ("after-call", after_call),
+        ("after-call-error", after_call_error),
+    ):
+        events.register(f"{event}.{service_id}", handler, unique_id=f"bedrock-kit-otel-{event}")
+    return client
+
+
+class _ParsedError(Exception):
+    """An error response botocore is about to raise, as :func:`fail` reads it."""
+
+    def __init__(self, parsed: Mapping[str, Any]) -> None:
+        error = parsed.get("Error") or {}
+        super().__init__(str(error.get("Message") or error.get("Code")))
+        self.response = parsed
 
 
 # ------------------------------------------------------------------ attributes

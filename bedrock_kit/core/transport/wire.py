@@ -150,6 +150,7 @@ class WireReader:
         model_id: Model, knowledge base or agent the call addressed.
         request_id: ``x-amzn-RequestId`` of the response.
         region: Client region.
+        resource: What ``model_id`` names, as errors say it.
         body: The whole raw body, kept as the error's ``raw`` whatever part is wrong
             (None: ``raw`` is the offending part).
     """
@@ -159,6 +160,7 @@ class WireReader:
     request_id: str | None = None
     region: str | None = None
     body: bytes | str | None = field(default=None, repr=False)
+    resource: str = "model"
 
     def malformed(self, problem: str, data: Any = None) -> MalformedResponseError:
         """The typed error for ``problem``, quoting an excerpt of ``data``."""
@@ -170,6 +172,7 @@ class WireReader:
             model_id=self.model_id,
             region=self.region,
             request_id=self.request_id,
+            resource=self.resource,
         )
 
     @contextmanager
@@ -476,46 +479,119 @@ def _check_scalar(reader: WireReader, kind: str, value: Any, where: tuple[Any, .
 
         try:
             parse_timestamp(value)  # type: ignore[arg-type]  # botocore takes numbers too
-        except (ValueError, TypeError, OverflowError) as exc:
+        except (ValueError, TypeError, OverflowError, RuntimeError) as exc:
+            # RuntimeError: botocore's timezone fallback on a date out of range.
             raise reader.malformed(f"{_path(where)} is not a timestamp", value) from exc
 
 
 # Operations whose feature package checks the raw body itself, with its own resource
-# context (ApplyGuardrail names the guardrail id and version: core/guardrails/apply.py).
+# context (ApplyGuardrail names the guardrail id and version: core/guardrails/apply.py), on
+# a botocore client, whose hook does not see the call's arguments. The lean transport
+# checks every operation itself, naming the resource (see check_body).
 _OWN_BODY_CHECK = frozenset({"ApplyGuardrail"})
 
 
-def _check_body(operation_model: Any, response_dict: Mapping[str, Any], **_: Any) -> None:
-    status = int(response_dict.get("status_code") or 0)
-    if not 200 <= status < 300 or operation_model.has_streaming_output:
-        return
-    if operation_model.name in _OWN_BODY_CHECK:
-        return
+@lru_cache(maxsize=512)
+def _body_plan(operation_model: Any) -> bool | None:
+    """Whether the JSON body has required members; None when there is no JSON body to check."""
+    if operation_model.has_streaming_output:
+        return None
     service = operation_model.service_model
     protocol = getattr(service, "resolved_protocol", None) or service.metadata.get("protocol")
     if protocol not in ("rest-json", "json"):
-        return
+        return None
     shape = operation_model.output_shape
     payload = shape.serialization.get("payload") if shape is not None else None
     if payload is not None and shape.members[payload].type_name != "structure":
-        return  # the body is a raw blob or string, read by its own parser
+        return None  # the body is a raw blob or string, read by its own parser
     has_body, has_required = _body_members(operation_model)
-    if not has_body:
-        return
-    headers = response_dict.get("headers") or {}
-    reader = WireReader(
-        f"{operation_model.name} response (HTTP {status})",
-        request_id=headers.get("x-amzn-requestid"),
+    return has_required if has_body else None
+
+
+# Where each operation names its resource: (argument, resource kind, argument of its version).
+_RESOURCES = (
+    ("guardrailIdentifier", "guardrail", "guardrailVersion"),
+    ("modelId", "model", None),
+    ("knowledgeBaseId", "knowledge base", None),
+    ("agentId", "agent", "agentAliasId"),
+    ("flowIdentifier", "flow", "flowAliasIdentifier"),
+)
+_VERSION_WORDS = {"guardrail": "version", "agent": "alias", "flow": "alias"}
+
+
+def response_reader(
+    operation_name: str,
+    status: int,
+    request_id: str | None,
+    params: Mapping[str, Any] | None = None,
+) -> WireReader:
+    """The reader of one response, naming the operation and the resource its request named.
+
+    ``params`` are the call's arguments (the lean transport has them; a botocore hook does
+    not): ``ApplyGuardrail response of guardrail gr-1 version 2 (HTTP 200)``.
+    """
+    what, resource_id, kind = f"{operation_name} response", None, "model"
+    for argument, resource, version_argument in _RESOURCES if params else ():
+        value = params.get(argument) if params else None
+        if isinstance(value, str) and value:
+            resource_id, kind = value, resource
+            what += f" of {resource} {value}"
+            version = params.get(version_argument) if params and version_argument else None
+            if version is not None:
+                what += f" {_VERSION_WORDS[resource]} {version}"
+            break
+    rag = params.get("retrieveAndGenerateConfiguration") if params else None
+    if resource_id is None and isinstance(rag, Mapping):
+        kb = rag.get("knowledgeBaseConfiguration")
+        kb_id = kb.get("knowledgeBaseId") if isinstance(kb, Mapping) else None
+        if isinstance(kb_id, str) and kb_id:
+            resource_id, kind = kb_id, "knowledge base"
+            what += f" of knowledge base {kb_id}"
+    return WireReader(
+        f"{what} (HTTP {status})",
+        model_id=resource_id,
+        request_id=request_id,
+        resource=kind,
     )
-    body = response_dict.get("body")
-    if not isinstance(body, bytes | bytearray):
-        return
-    if not bytes(body).strip():
+
+
+def check_body(
+    operation_model: Any,
+    status: int,
+    lowered: Mapping[str, str],
+    body: Any,
+    params: Mapping[str, Any] | None = None,
+) -> Any:
+    """Check a 2xx JSON body before it is parsed; returns the decoded object (None: not checked).
+
+    The one body check, for the lean transport (with ``params``, so errors name the
+    resource) and the botocore hook of :func:`install_body_check`. Refuses what botocore
+    would read as ``{}`` or crash on: an empty body when members are required, a body that
+    is not JSON, not an object, nested too deep, or with a member of the wrong type.
+
+    Raises:
+        MalformedResponseError: Naming the operation, the resource and the request id.
+    """
+    if not 200 <= status < 300 or not isinstance(body, bytes | bytearray):
+        return None
+    has_required = _body_plan(operation_model)
+    if has_required is None:
+        return None
+    reader = response_reader(operation_model.name, status, lowered.get("x-amzn-requestid"), params)
+    if not body.strip():
         if has_required:
-            content_type = headers.get("content-type") or "none"
+            content_type = lowered.get("content-type") or "none"
             raise reader.malformed(f"the body is empty (content-type {content_type})")
-        return
+        return None
     decoded = reader.loads_object(body, where="the body")
+    check_decoded(operation_model, decoded, reader)
+    return decoded
+
+
+def check_decoded(operation_model: Any, decoded: Mapping[str, Any], reader: WireReader) -> None:
+    """The member-by-member half of :func:`check_body`, on a body already decoded."""
+    shape = operation_model.output_shape
+    payload = shape.serialization.get("payload")
     if payload is not None:
         _check_shape(reader, shape.members[payload], decoded, (payload,))
         return
@@ -527,6 +603,15 @@ def _check_body(operation_model: Any, response_dict: Mapping[str, Any], **_: Any
             _check_shape(reader, member, decoded[key], (key,))
 
 
+def _check_body(operation_model: Any, response_dict: Mapping[str, Any], **_: Any) -> None:
+    if operation_model.name in _OWN_BODY_CHECK:
+        return
+    headers = response_dict.get("headers") or {}
+    status = int(response_dict.get("status_code") or 0)
+    lowered = {str(k).lower(): v for k, v in headers.items()}
+    check_body(operation_model, status, lowered, response_dict.get("body"))
+
+
 def install_body_check(client: Any) -> Any:
     """Register the body check on a boto3 or aiobotocore client (idempotent); returns it.
 
@@ -536,8 +621,8 @@ def install_body_check(client: Any) -> Any:
     meta = getattr(client, "meta", None)
     events = getattr(meta, "events", None)
     model = getattr(meta, "service_model", None)
-    if events is None or model is None:
-        return client
+    if events is None or model is None or getattr(client, "checks_bodies", False):
+        return client  # the lean client checks every body itself
     service_id = model.service_id.hyphenize()
     events.register(
         f"before-parse.{service_id}", _check_body, unique_id=f"bedrock-kit-body-check-{service_id}"

@@ -255,8 +255,16 @@ async def test_async_titan_runs_concurrently_bounded_and_keeps_input_order(
         nonlocal in_flight
         in_flight -= 1
 
-    client.meta.events.register("before-call.bedrock-runtime.InvokeModel", before)
-    client.meta.events.register("after-call.bedrock-runtime.InvokeModel", after)
+    call = client._make_api_call  # the lean client and aiobotocore's alike
+
+    async def counting(operation: str, params: Any) -> Any:
+        before()
+        try:
+            return await call(operation, params)
+        finally:
+            after()
+
+    client._make_api_call = counting
     try:
         result = await embedder.aembed(texts)
     finally:

@@ -157,7 +157,7 @@ def test_output_anonymized_and_image_content(server: LocalBedrock) -> None:
     }
 
 
-async def test_async_apply_uses_aiobotocore(server: LocalBedrock) -> None:
+async def test_async_apply_is_native_async(server: LocalBedrock) -> None:
     server.script("ApplyGuardrail", blocked_reply(), none_reply())
     guard = _guardrail(server)
     try:
@@ -167,7 +167,7 @@ async def test_async_apply_uses_aiobotocore(server: LocalBedrock) -> None:
         await guard.aclose()
     assert blocked.blocked and not passed.intervened
     assert [r.body["source"] for r in server.requests] == ["INPUT", "OUTPUT"]
-    assert "aiobotocore" in server.requests[0].headers.get("User-Agent", "").lower()
+    assert "aiohttp" in server.requests[0].headers.get("User-Agent", "").lower()  # native async
 
 
 def test_throttling_is_translated(server: LocalBedrock) -> None:

@@ -24,6 +24,7 @@ from botocore.retries.standard import ExponentialBackoff
 
 from bedrock_kit.core.transport.lean import lean_client_from_botocore
 from bedrock_kit.core.transport.retries import RetryPolicy
+from bedrock_kit.core.transport.wire import install_body_check
 from bedrock_kit.errors import translate_errors
 from bedrock_kit.testing import LocalBedrock, Reply
 from bedrock_kit.testing.scripts import converse_reply, converse_stream_events
@@ -188,7 +189,9 @@ def _compare(
     return results["lean"], counts["lean"], slept["lean"]
 
 
-async def _async_outcome(name: str, endpoint: str, config: Config, operation: str) -> Any:
+async def _async_outcome(
+    name: str, endpoint: str, config: Config, operation: str, *, check: bool = False
+) -> Any:
     async def call(client: Any) -> Any:
         try:
             response = await getattr(client, operation)(**CONVERSE)
@@ -200,7 +203,7 @@ async def _async_outcome(name: str, endpoint: str, config: Config, operation: st
         async with _aio_session().create_client(
             "bedrock-runtime", endpoint_url=endpoint, region_name="us-east-1", config=config, **KEYS
         ) as aio:
-            return await call(aio)
+            return await call(install_body_check(aio) if check else aio)
     async with lean_client_from_botocore(_boto3(endpoint, config), asynchronous=True) as lean:
         return await call(lean)
 
@@ -310,7 +313,7 @@ def test_hostile_replies(hostile: HostileServer, deterministic, script: Script) 
         hostile.requests.clear()
         hostile.always(script)
         if name == "boto3":
-            client = _boto3(hostile.url, cfg)
+            client = install_body_check(_boto3(hostile.url, cfg))  # as bedrock-kit builds it
             results.append(
                 (_outcome(lambda c=client: c.converse(**CONVERSE)), len(hostile.requests))
             )
@@ -318,7 +321,7 @@ def test_hostile_replies(hostile: HostileServer, deterministic, script: Script) 
             lean = lean_client_from_botocore(_boto3(hostile.url, cfg))
             results.append((_outcome(lambda c=lean: c.converse(**CONVERSE)), len(hostile.requests)))
         else:
-            outcome = asyncio.run(_async_outcome(name, hostile.url, cfg, "converse"))
+            outcome = asyncio.run(_async_outcome(name, hostile.url, cfg, "converse", check=True))
             results.append((outcome, len(hostile.requests)))
     assert results[1] == results[0]
     assert results[3] == results[2]

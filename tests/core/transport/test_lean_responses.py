@@ -34,6 +34,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bedrock_kit.core.transport.lean import lean_client_from_botocore
+from bedrock_kit.core.transport.wire import check_body
 from bedrock_kit.testing.conformance import Interaction, load_recording, load_recordings
 from bedrock_kit.testing.eventstream import encode_exception, encode_message
 from tests.core.transport.shapes_support import (
@@ -120,7 +121,7 @@ def _error(exc: BaseException) -> tuple[str, Any]:
 
 
 def _botocore(service: str, interaction: Interaction) -> Any:
-    """What botocore's endpoint + parser make of the recorded response."""
+    """What botocore's endpoint + parser make of the recorded response, behind the body check."""
     model = service_model(service).operation_model(interaction.operation)
     parser = create_parser("rest-json")
     headers = HeadersDict(interaction.headers.items())
@@ -138,6 +139,9 @@ def _botocore(service: str, interaction: Interaction) -> Any:
         "context": {"operation_name": model.name},
     }
     try:
+        # bedrock-kit's botocore clients check the body first (wire.install_body_check); the
+        # lean transport runs the same check on every operation.
+        check_body(model, status, {k.lower(): v for k, v in headers.items()}, body)
         parsed = parser.parse(response, model.output_shape)
         if status >= 300:
             code = parsed.get("Error", {}).get("Code")
