@@ -303,6 +303,8 @@ class PriceTable:
 
         Qualifiers (``priority:``...) are applied; no warning is raised (see :meth:`price`).
         """
+        if model_id.startswith("flow:"):
+            return self._flow_entry()
         qualifiers, bare = split_qualifiers(model_id)
         base, variant = normalise_model_id(bare)
         raw = self.models.get(base) or self._alias(base)
@@ -486,6 +488,25 @@ class PriceTable:
         qualified = entry.scaled(factor, cache=cache)
         unverified = entry.unverified + ((qualifier,) if evidence in _UNCONFIRMED else ())
         return replace(qualified, qualifiers=(*entry.qualifiers, qualifier), unverified=unverified)
+
+    def _flow_entry(self) -> PriceEntry | None:
+        # Prompt Flows bill node transitions: one "input token" of a flow: row is one.
+        spec = self.sections.get("flows") or {}
+        rate = spec.get("per_1k_node_transitions")
+        if rate is None:
+            return None
+        return PriceEntry(
+            input=Decimal(str(rate)),
+            output=_ZERO,
+            model_id="flows",
+            name="Prompt Flows node transitions",
+            source=str(spec.get("source", "")),
+            as_of=str(spec.get("as_of", "")),
+            evidence=str(spec.get("evidence", "unverified")),
+            notes=str(spec.get("note", "")),
+            unit=str(spec.get("unit", "USD per 1,000 node transitions")),
+            operation="flows",
+        )
 
     def _alias(self, base: str) -> Mapping[str, Any] | None:
         for raw in self.models.values():
