@@ -96,11 +96,12 @@ async def test_a_failed_call_is_released_and_counted(server: LocalBedrock) -> No
 
 
 def test_a_missing_price_follows_the_ledgers_unknown_model_policy(server: LocalBedrock) -> None:
-    with pytest.warns(UnknownModelPriceWarning, match=TITAN):
-        runtime(server, TITAN, Ledger()).embed(["a"])
+    unpriced = "amazon.titan-embed-text-v1"  # Titan v2 is in the packaged table now; v1 is not
+    with pytest.warns(UnknownModelPriceWarning, match=unpriced):
+        runtime(server, unpriced, Ledger()).embed(["a"])
     strict = Ledger(on_unknown="error")
     with pytest.raises(ConfigurationError, match="no price for model"):
-        runtime(server, TITAN, strict).embed(["b"])
+        runtime(server, unpriced, strict).embed(["b"])
     assert len(server.requests_for("InvokeModel")) == 1  # the strict one never went out
 
 
