@@ -19,8 +19,11 @@ returns the :class:`~bedrock_kit.core.batch.job.BedrockBatchJob`, and :meth:`mes
 turns its results into messages later (after :meth:`BedrockBatchJob.attach` in another
 process).
 
-Callbacks and a ``ledger`` on the chat model do not see batch records: price a batch with
-``job.cost()``. A model with a ledger is refused here, so no spending passes unbudgeted.
+A ``ledger`` on the chat model budgets the batch: the whole job's worst case is reserved at
+the batch price before anything is uploaded (``BudgetExceededError`` when it does not fit)
+and settled to the manifests' token totals when the job ends
+(:mod:`bedrock_kit.core.batch.billing`). Callbacks do not see batch records; ``job.cost()``
+prices a job without a ledger.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from bedrock_kit.core.batch.job import BedrockBatchJob
 from bedrock_kit.core.batch.outputs import Outcome
 from bedrock_kit.core.batch.runner import BatchSettings, arun_batch, body_of, run_batch
-from bedrock_kit.errors import BedrockKitError, ConfigurationError
+from bedrock_kit.errors import BedrockKitError
 from bedrock_kit.langchain._convert import to_ai_message
 
 __all__ = ["BedrockBatchRunnable"]
@@ -50,11 +53,6 @@ class BedrockBatchRunnable(Runnable[LanguageModelInput, BaseMessage]):
     """
 
     def __init__(self, llm: Any, settings: BatchSettings) -> None:
-        if getattr(llm, "ledger", None) is not None:
-            raise ConfigurationError(
-                "batch jobs bypass the chat model's ledger (it reserves online calls only): "
-                "use a model without ledger= for batch mode and price the job with job.cost()"
-            )
         self.llm = llm
         self.settings = settings
         self._invoke_llm = llm.model_copy(update={"api": "invoke"})
@@ -96,7 +94,7 @@ class BedrockBatchRunnable(Runnable[LanguageModelInput, BaseMessage]):
         return requests
 
     def _clients(self) -> dict[str, Any]:
-        return {"runtime": self.llm.runtime}
+        return {"runtime": self.llm.runtime, "ledger": self.llm.ledger}
 
     def submit(self, inputs: Sequence[LanguageModelInput], **kwargs: Any) -> BedrockBatchJob:
         """Start the jobs for ``inputs`` and return their handle, without waiting."""

@@ -22,9 +22,10 @@ from typing import Any, Literal
 from langchain_core.messages import BaseMessage
 from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import RunnableConfig, RunnableSerializable
-from pydantic import ConfigDict, PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr
 
 from bedrock_kit._strict_arguments import check_call_arguments
+from bedrock_kit.core.flows.billing import check_flow_budget
 from bedrock_kit.core.flows.requests import (
     DEFAULT_INPUT_NODE,
     DEFAULT_INPUT_OUTPUT,
@@ -75,6 +76,12 @@ class BedrockFlowRunnable(LangChainSerializable, BedrockClientArgs, RunnableSeri
     """Ask for trace events (typed traces in the result)."""
     latency: Literal["standard", "optimized"] | None = None
     """Model performance configuration of the flow's model calls."""
+    ledger: Any = Field(default=None, exclude=True)
+    """A bedrock_kit Ledger: each call holds ``max_node_transitions_per_invocation`` node
+    transitions before its request and settles to the nodes its traces show
+    (:mod:`bedrock_kit.core.flows.billing`)."""
+    max_node_transitions_per_invocation: int | None = None
+    """Most node transitions one call may bill; required with ``ledger``."""
 
     _runtime: FlowRuntime | None = PrivateAttr(default=None)
 
@@ -87,13 +94,25 @@ class BedrockFlowRunnable(LangChainSerializable, BedrockClientArgs, RunnableSeri
         super().__init__(**kwargs)
         self.build_request("check")
         self.client_settings()
+        self._flow_budget()
+
+    def _flow_budget(self) -> None:
+        check_flow_budget(
+            self.ledger,
+            self.max_node_transitions_per_invocation,
+            flow=f"{self.flow_id}/{self.flow_alias_id}",
+        )
 
     @property
     def runtime(self) -> FlowRuntime:
         """The core runtime; its clients are built once and reused."""
         if self._runtime is None:
             self._runtime = FlowRuntime(
-                self.client_settings(), client=self.client, async_client=self.async_client
+                self.client_settings(),
+                client=self.client,
+                async_client=self.async_client,
+                ledger=self.ledger,
+                max_node_transitions_per_invocation=self.max_node_transitions_per_invocation,
             )
         return self._runtime
 

@@ -15,8 +15,10 @@ A record that fails raises its typed :class:`~bedrock_kit.errors.BatchRecordErro
 first one, after the job ended), or takes its place with ``return_exceptions=True``.
 ``chat``/``complete`` of a single input are online calls. :meth:`BedrockBatchLLM.submit_chat`
 and :meth:`BedrockBatchLLM.submit_complete` return the job without waiting;
-:meth:`BedrockBatchLLM.chat_responses` reads its results later. A model with a ``ledger`` is
-refused: batch records would bypass it (price a job with ``job.cost()``).
+:meth:`BedrockBatchLLM.chat_responses` reads its results later. A ``ledger`` on the LLM
+budgets the batch: its worst case is reserved at the batch price before any upload and
+settled to the manifests' token totals when the job ends
+(:mod:`bedrock_kit.core.batch.billing`).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from llama_index.core.base.llms.types import (
 from bedrock_kit.core.batch.job import BedrockBatchJob
 from bedrock_kit.core.batch.outputs import Outcome
 from bedrock_kit.core.batch.runner import BatchSettings, arun_batch, body_of, run_batch
-from bedrock_kit.errors import BedrockKitError, ConfigurationError
+from bedrock_kit.errors import BedrockKitError
 from bedrock_kit.llama_index._convert import to_chat_response
 
 __all__ = ["BedrockBatchLLM"]
@@ -56,11 +58,6 @@ class BedrockBatchLLM:
     """
 
     def __init__(self, llm: Any, settings: BatchSettings) -> None:
-        if getattr(llm, "ledger", None) is not None:
-            raise ConfigurationError(
-                "batch jobs bypass the LLM's ledger (it reserves online calls only): use an "
-                "LLM without ledger= for batch mode and price the job with job.cost()"
-            )
         self.llm = llm
         self.settings = settings
         self._invoke_llm = llm.model_copy(update={"api": "invoke"})
@@ -89,7 +86,9 @@ class BedrockBatchLLM:
     def _submit(self, histories: Sequence[History], kwargs: dict[str, Any]) -> BedrockBatchJob:
         bodies = [body_of(r) for r in self.requests(histories, **kwargs)]
         options = self.settings.submit_kwargs(self.llm.client_settings())
-        return BedrockBatchJob.submit(self.llm.model, bodies, runtime=self.llm.runtime, **options)
+        return BedrockBatchJob.submit(
+            self.llm.model, bodies, runtime=self.llm.runtime, ledger=self.llm.ledger, **options
+        )
 
     def submit_chat(self, histories: Sequence[History], **kwargs: Any) -> BedrockBatchJob:
         """Start the jobs for ``histories`` and return their handle, without waiting."""
@@ -129,7 +128,12 @@ class BedrockBatchLLM:
         requests = self.requests(histories, **kwargs)
         chat = self.llm.client_settings()
         _, outcomes = run_batch(
-            self.llm.model, requests, self.settings, chat, runtime=self.llm.runtime
+            self.llm.model,
+            requests,
+            self.settings,
+            chat,
+            runtime=self.llm.runtime,
+            ledger=self.llm.ledger,
         )
         return outcomes
 
@@ -139,7 +143,12 @@ class BedrockBatchLLM:
         requests = self.requests(histories, **kwargs)
         chat = self.llm.client_settings()
         _, outcomes = await arun_batch(
-            self.llm.model, requests, self.settings, chat, runtime=self.llm.runtime
+            self.llm.model,
+            requests,
+            self.settings,
+            chat,
+            runtime=self.llm.runtime,
+            ledger=self.llm.ledger,
         )
         return outcomes
 

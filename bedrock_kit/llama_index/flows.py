@@ -34,6 +34,7 @@ from llama_index.core.workflow import (
     step,
 )
 
+from bedrock_kit.core.flows.billing import check_flow_budget
 from bedrock_kit.core.flows.requests import (
     DEFAULT_INPUT_NODE,
     DEFAULT_INPUT_OUTPUT,
@@ -87,9 +88,14 @@ class BedrockFlow(OwnsClients):
         timeout: Read timeout in seconds.
         client: Injected boto3 ``bedrock-agent-runtime`` client.
         async_client: Injected aiobotocore ``bedrock-agent-runtime`` client.
+        ledger: A bedrock_kit Ledger: each call holds
+            ``max_node_transitions_per_invocation`` node transitions before its request and
+            settles to the nodes its traces show (:mod:`bedrock_kit.core.flows.billing`).
+        max_node_transitions_per_invocation: Most node transitions one call may bill;
+            required with ``ledger``.
 
     Raises:
-        ConfigurationError: A bad id, node name or client setting.
+        ConfigurationError: A bad id, node name or client setting; a ledger without the cap.
     """
 
     @strict_keywords
@@ -113,7 +119,14 @@ class BedrockFlow(OwnsClients):
         timeout: float | None = None,
         client: Any = None,
         async_client: Any = None,
+        ledger: Any = None,
+        max_node_transitions_per_invocation: int | None = None,
     ) -> None:
+        check_flow_budget(
+            ledger, max_node_transitions_per_invocation, flow=f"{flow_id}/{flow_alias_id}"
+        )
+        self.ledger = ledger
+        self.max_node_transitions_per_invocation = max_node_transitions_per_invocation
         self.flow_id = flow_id
         self.flow_alias_id = flow_alias_id
         self.input_node = input_node
@@ -131,7 +144,13 @@ class BedrockFlow(OwnsClients):
             retry_mode=retry_mode,
             timeout=timeout,
         )
-        self.runtime = FlowRuntime(settings, client=client, async_client=async_client)
+        self.runtime = FlowRuntime(
+            settings,
+            client=client,
+            async_client=async_client,
+            ledger=ledger,
+            max_node_transitions_per_invocation=max_node_transitions_per_invocation,
+        )
         self.build_request("check")  # fail now on a bad id or node name
 
     def build_request(self, input: Any, execution_id: str | None = None) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
-from bedrock_kit import Ledger
 from bedrock_kit.core.batch.job import BedrockBatchJob
 from bedrock_kit.core.batch.records import BatchQuotas
 from bedrock_kit.core.transport.clients import ClientSettings
@@ -110,12 +109,10 @@ def test_one_input_is_an_online_call_and_few_inputs_need_permission(server, jobs
     assert runnable.batch([]) == []
 
 
-def test_guardrails_and_ledgers_are_refused_not_bypassed(server, s3_url, bucket):
+def test_guardrails_are_refused_not_bypassed(server, s3_url, bucket):
     guarded = chat(server, guardrail_config={"guardrailIdentifier": "g1", "guardrailVersion": "1"})
     with pytest.raises(ConfigurationError, match="no guardrail"):
         batch_mode(server, s3_url, bucket, llm=guarded).batch(["x"] * 100)
-    with pytest.raises(ConfigurationError, match="ledger"):
-        batch_mode(server, s3_url, bucket, llm=chat(server, ledger=Ledger()))
     with pytest.raises(ConfigurationError, match="below_minimum"):
         batch_mode(server, s3_url, bucket, below_minimum="maybe")
     assert server.requests == []

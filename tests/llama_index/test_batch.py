@@ -10,7 +10,6 @@ import asyncio
 import pytest
 from llama_index.core.llms import ChatMessage, ChatResponse, CompletionResponse
 
-from bedrock_kit import Ledger
 from bedrock_kit.core.batch.job import BedrockBatchJob
 from bedrock_kit.core.batch.records import BatchQuotas
 from bedrock_kit.core.transport.clients import ClientSettings
@@ -92,10 +91,8 @@ def test_one_input_is_an_online_call_and_few_inputs_need_permission(server, jobs
     assert batch.batch_chat([]) == []
 
 
-def test_guardrails_and_ledgers_are_refused_not_bypassed(server, s3_url, bucket):
+def test_guardrails_are_refused_not_bypassed(server, s3_url, bucket):
     guarded = llm(server, guardrail_config={"guardrailIdentifier": "g1", "guardrailVersion": "1"})
     with pytest.raises(ConfigurationError, match="no guardrail"):
         batch_mode(server, s3_url, bucket, model=guarded).batch_complete(["x"] * 100)
-    with pytest.raises(ConfigurationError, match="ledger"):
-        batch_mode(server, s3_url, bucket, model=llm(server, ledger=Ledger()))
     assert server.requests == []

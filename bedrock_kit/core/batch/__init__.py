@@ -6,4 +6,6 @@
   order, typed per-record errors, token totals and the batch-rate cost.
 - ``job``: :class:`BedrockBatchJob`, the handle: submit, attach, status, wait (sync and
   async, with a progress bar), stop, results, manifest, cost.
+- ``billing``: a batch on a Ledger (``ledger=``): the whole batch's worst case reserved at
+  the batch price before anything is sent, settled to the manifests' totals at the end.
 """

@@ -34,6 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Literal
 
+from bedrock_kit.core.batch import billing
 from bedrock_kit.core.batch import outputs as out
 from bedrock_kit.core.batch._io import (
     Call,
@@ -58,6 +59,7 @@ from bedrock_kit.core.batch.records import (
     record_id,
 )
 from bedrock_kit.core.batch.status import WITH_OUTPUT, BatchStatus, JobStatus, parse_job
+from bedrock_kit.core.budget.ledger import Reservation
 from bedrock_kit.core.budget.pricing import PriceTable
 from bedrock_kit.core.chat.invoke import InvokeInput
 from bedrock_kit.core.chat.runtime import ConverseRuntime
@@ -133,6 +135,8 @@ class BedrockBatchJob:
         """True when the inputs ran as online calls (below the per-job minimum)."""
         self._io = io
         self._online = list(online) if online is not None else None
+        self.reservation: Reservation | None = None
+        """The ledger's hold on the batch's worst case (``ledger=``), settled at the end."""
 
     # ------------------------------------------------------------------ building
 
@@ -175,6 +179,8 @@ class BedrockBatchJob:
         runtime = options.pop("runtime", None)
         settings = options.pop("settings", None)
         s3_settings = options.pop("s3_settings", None)
+        ledger = billing.check_ledger(options.pop("ledger", None), model_id)
+        default_max = options.pop("default_max_tokens", billing.DEFAULT_MAX_TOKENS)
         clients = {
             key: options.pop(key, None)
             for key in ("client", "async_client", "s3_client", "async_s3_client")
@@ -182,6 +188,10 @@ class BedrockBatchJob:
         if options:
             raise ConfigurationError(
                 f"BedrockBatchJob.submit got unknown arguments {sorted(options)}"
+            )
+        if isinstance(default_max, bool) or not isinstance(default_max, int) or default_max < 1:
+            raise ConfigurationError(
+                f"default_max_tokens must be an int >= 1, got {default_max!r}", model_id=model_id
             )
         if below not in ("error", "online"):
             raise ConfigurationError(f"below_minimum must be 'error' or 'online', got {below!r}")
@@ -201,6 +211,10 @@ class BedrockBatchJob:
             io = cls._clients(settings, s3_settings, clients, runtime)
             job = cls(model_id, (), io, prices=prices, online=())
             bodies = [json.loads(r.line)["modelInput"] for r in records]
+            if ledger is not None:
+                job.reservation = billing.reserve_batch(
+                    ledger, model_id, bodies, online=True, default_max_tokens=default_max
+                )
             return job, job._online_flow(bodies)
         if len(records) < quotas.min_records:
             raise BatchJobError(
@@ -212,6 +226,11 @@ class BedrockBatchJob:
         plan = plan_jobs(records, quotas)
         io = cls._clients(settings, s3_settings, clients, runtime)
         job = cls(model_id, (), io, prices=prices)
+        if ledger is not None:  # the whole batch's worst case, before any upload
+            bodies = [json.loads(r.line)["modelInput"] for r in records]
+            job.reservation = billing.reserve_batch(
+                ledger, model_id, bodies, default_max_tokens=default_max
+            )
         batch = uuid.uuid4().hex[:12]
         layout = {
             "bucket": bucket,
@@ -238,6 +257,10 @@ class BedrockBatchJob:
             **kwargs: ``s3_uri`` and ``role_arn`` (required); ``output_s3_uri``, ``name``,
                 ``quotas`` (:class:`BatchQuotas`), ``below_minimum`` (``"error"`` or
                 ``"online"``), ``timeout_hours`` (24-168), ``tags``, ``prices``;
+                ``ledger`` (a :class:`~bedrock_kit.core.budget.ledger.Ledger`: the whole
+                batch's worst case is reserved before anything is sent and settled when
+                the job ends, see :mod:`.billing`) and ``default_max_tokens`` (reserved
+                for a record whose body sets no max tokens, default 4096);
                 clients: ``settings``, ``s3_settings``, ``client``, ``async_client``,
                 ``s3_client``, ``async_s3_client``, ``runtime`` (the online fallback).
 
@@ -245,9 +268,15 @@ class BedrockBatchJob:
             ConfigurationError: bad arguments or inputs, before anything is written.
             BatchJobError: below the minimum without the online fallback, or a job that
                 could not be created (the ARNs of those created are in the message).
+            BudgetExceededError: the batch's worst case does not fit the ledger.
         """
         job, flow = cls._prepare(model_id, inputs, kwargs)
-        job._started(run(flow, job._io))
+        try:
+            started = run(flow, job._io)
+        except BaseException as exc:
+            job._failed(exc)
+            raise
+        job._started(started)
         return job
 
     @classmethod
@@ -256,14 +285,29 @@ class BedrockBatchJob:
     ) -> BedrockBatchJob:
         """Async :meth:`submit`."""
         job, flow = cls._prepare(model_id, inputs, kwargs)
-        job._started(await arun(flow, job._io))
+        try:
+            started = await arun(flow, job._io)
+        except BaseException as exc:
+            job._failed(exc)
+            raise
+        job._started(started)
         return job
 
     def _started(self, arns: Sequence[str] | Sequence[out.Outcome]) -> None:
         if self._online is not None:
             self._online = list(arns)  # type: ignore[arg-type]
+            if self.reservation is not None:  # online calls: settled to their usage now
+                billing.settle(self.reservation, _manifest_of(self._online))
         else:
             self.job_arns = tuple(arns)  # type: ignore[arg-type]
+
+    def _failed(self, exc: BaseException) -> None:
+        if self.reservation is None:
+            return
+        if self.job_arns:  # some jobs run and bill: charge the worst case, never less
+            self.reservation.settle_reserved()
+        else:
+            self.reservation.release(exc)
 
     @classmethod
     def attach(cls, *job_arns: str, **kwargs: Any) -> BedrockBatchJob:
@@ -355,6 +399,7 @@ class BedrockBatchJob:
                     "CreateModelInvocationJob answered no jobArn", raw=repr(response)
                 )
             arns.append(arn)
+            self.job_arns = tuple(arns)  # known at once, should a later job be refused
         return tuple(arns)
 
     def _online_flow(self, bodies: Sequence[Mapping[str, Any]]) -> Flow[list[out.Outcome]]:
@@ -386,6 +431,7 @@ class BedrockBatchJob:
                         bar.update(max(status.processed_records - bar.done, 0))
                         bar.set_status(status.describe())
                 if status.done:
+                    yield from self._settle_flow()
                     return status
                 if timeout is not None and time.monotonic() - started + poll > timeout:
                     raise BatchJobError(
@@ -508,12 +554,21 @@ class BedrockBatchJob:
                 self.model_id, _manifest_of(self._online), prices=self.prices, discount=Decimal(1)
             )
             return online  # ran online: the on-demand price, no discount
+        total = yield from self._billed_flow()
+        return out.batch_cost(self.model_id, total, prices=self.prices)
+
+    def _billed_flow(self) -> Flow[out.BatchManifest]:
         pairs = yield from self._manifests_flow()
         if all(m is not None or j.processed_records == 0 for j, m in pairs):
-            total = sum((m for _, m in pairs if m is not None), out.BatchManifest())
-        else:  # a job without its manifest: count the records' own usage
-            total = _manifest_of((yield from self._results_flow()))
-        return out.batch_cost(self.model_id, total, prices=self.prices)
+            return sum((m for _, m in pairs if m is not None), out.BatchManifest())
+        # a job without its manifest: count the records' own usage
+        return _manifest_of((yield from self._results_flow()))
+
+    def _settle_flow(self) -> Flow[None]:
+        if self.reservation is None or self.reservation.state != "open":
+            return
+        total = yield from self._billed_flow()
+        billing.settle(self.reservation, total)
 
     # ------------------------------------------------------------------ the handle
 

@@ -92,6 +92,7 @@ OPERATIONS = (
     "rerank",
     "retrieval",
     "agents",
+    "flows",
     "batch",
     "provisioned",
 )
@@ -115,6 +116,7 @@ _PREFIXES = {
     "rerank": "rerank",
     "retrieval": "retrieval",
     "agent": "agents",
+    "flow": "flows",
     "provisioned": "provisioned",
     "embeddings": "embeddings",
 }

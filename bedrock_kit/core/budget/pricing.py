@@ -303,11 +303,15 @@ class PriceTable:
 
         Qualifiers (``priority:``...) are applied; no warning is raised (see :meth:`price`).
         """
+        if model_id.startswith("flow:"):
+            flows = self.sections.get("flows")
+            return self._per_unit("flows", flows, "per_1k_node_transitions", "flows")
         qualifiers, bare = split_qualifiers(model_id)
         base, variant = normalise_model_id(bare)
         raw = self.models.get(base) or self._alias(base)
         if raw is None:
-            return None
+            rerank = (self.sections.get("rerank") or {}).get(base)
+            return self._per_unit("rerank", rerank, "per_1k_queries", base)
         entry = _entry(base, raw, variant)
         spec = (raw.get("variants") or {}).get(variant)
         if spec:
@@ -486,6 +490,27 @@ class PriceTable:
         qualified = entry.scaled(factor, cache=cache)
         unverified = entry.unverified + ((qualifier,) if evidence in _UNCONFIRMED else ())
         return replace(qualified, qualifiers=(*entry.qualifiers, qualifier), unverified=unverified)
+
+    def _per_unit(
+        self, operation: str, spec: Mapping[str, Any] | None, key: str, model_id: str
+    ) -> PriceEntry | None:
+        # Sections priced per 1,000 units (flows: node transitions, rerank: queries): one
+        # unit is one "input token" of the row, so a ledger reserves and settles units.
+        if not spec or spec.get(key) is None:
+            return None
+        return PriceEntry(
+            input=Decimal(str(spec[key])),
+            output=_ZERO,
+            model_id=model_id,
+            name=str(spec.get("name", model_id)),
+            source=str(spec.get("source", "")),
+            as_of=str(spec.get("as_of", "")),
+            evidence=str(spec.get("evidence", "unverified")),
+            notes=str(spec.get("note", "")),
+            unit=str(spec.get("unit", "")),
+            region_scope=str(spec.get("region_scope", "")),
+            operation=operation,
+        )
 
     def _alias(self, base: str) -> Mapping[str, Any] | None:
         for raw in self.models.values():

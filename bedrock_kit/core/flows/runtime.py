@@ -10,6 +10,10 @@ typed error. The sync and async drivers of :class:`FlowRuntime` are short loops 
 A flow that asks for input ends with ``completion_reason == "INPUT_REQUIRED"``; its
 :class:`FlowResult` keeps the execution id, and :meth:`FlowResult.answer` builds the input
 that resumes it.
+
+With ``ledger=`` and ``max_node_transitions_per_invocation=``, every call reserves the cap
+of node transitions before the request and settles to what the traces show
+(:mod:`bedrock_kit.core.flows.billing`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from bedrock_kit.core.budget.ledger import Ledger, Reservation
 from bedrock_kit.core.chat.converse import request_id_of
+from bedrock_kit.core.flows import billing
 from bedrock_kit.core.flows.requests import MULTI_TURN_INPUT, FlowInput
 from bedrock_kit.core.flows.traces import FlowTrace, parse_flow_trace
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
@@ -383,12 +389,48 @@ class FlowRuntime(OwnsClients):
         settings: How to reach Bedrock.
         client: Injected boto3 ``bedrock-agent-runtime`` client.
         async_client: Injected aiobotocore ``bedrock-agent-runtime`` client.
+        ledger: Budget ledger charged per node transition (needs the cap below).
+        max_node_transitions_per_invocation: Node transitions one call may bill, reserved
+            before each call (see :mod:`bedrock_kit.core.flows.billing`).
+
+    Raises:
+        ConfigurationError: ``ledger`` is not a Ledger, or given without the cap.
     """
 
     def __init__(
-        self, settings: ClientSettings, *, client: Any = None, async_client: Any = None
+        self,
+        settings: ClientSettings,
+        *,
+        client: Any = None,
+        async_client: Any = None,
+        ledger: Ledger | None = None,
+        max_node_transitions_per_invocation: int | None = None,
     ) -> None:
+        self.ledger, self.max_node_transitions_per_invocation = billing.check_flow_budget(
+            ledger, max_node_transitions_per_invocation
+        )
         self.pool = ClientPool(settings, _SERVICE, client=client, async_client=async_client)
+
+    def _reserve(self, call: _FlowCall) -> Reservation | None:
+        if self.ledger is None or self.max_node_transitions_per_invocation is None:
+            return None
+        return billing.reserve_flow(
+            self.ledger, call.flow, self.max_node_transitions_per_invocation
+        )
+
+    @staticmethod
+    def _settle(
+        call: _FlowCall, reservation: Reservation | None, error: BaseException | None = None
+    ) -> None:
+        if reservation is None:
+            return
+        billing.settle_flow(
+            reservation,
+            sent=call.request_id is not None,
+            traced=bool(call.request.get("enableTrace")),
+            traces=call.traces,
+            error=error,
+        )
 
     def stream(self, request: Mapping[str, Any]) -> Iterator[FlowEvent]:
         """Run a flow; yields typed events as they arrive, then :class:`FlowCompleted`.
@@ -402,29 +444,41 @@ class FlowRuntime(OwnsClients):
             MalformedResponseError: An event of an unknown type or shape.
         """
         call = _FlowCall(request, self.pool.region)
-        with call.failures():
-            events = call.begin(self.pool.client.invoke_flow(**call.request))
-            try:
-                for event in read_events(events, call.reader):
-                    yield from call.feed(event)
-            finally:
-                events.close()
-            completed = call.finish()
+        reservation = self._reserve(call)
+        try:
+            with call.failures():
+                events = call.begin(self.pool.client.invoke_flow(**call.request))
+                try:
+                    for event in read_events(events, call.reader):
+                        yield from call.feed(event)
+                finally:
+                    events.close()
+                completed = call.finish()
+        except BaseException as exc:
+            self._settle(call, reservation, exc)
+            raise
+        self._settle(call, reservation)
         yield completed
 
     async def astream(self, request: Mapping[str, Any]) -> AsyncIterator[FlowEvent]:
         """Async :meth:`stream` over aiobotocore."""
         call = _FlowCall(request, self.pool.region)
-        with call.failures():
-            client = await self.pool.async_client()
-            events = call.begin(await client.invoke_flow(**call.request))
-            try:
-                async for event in aread_events(events, call.reader):
-                    for item in call.feed(event):
-                        yield item
-            finally:
-                await _aclose(events)
-            completed = call.finish()
+        reservation = self._reserve(call)
+        try:
+            with call.failures():
+                client = await self.pool.async_client()
+                events = call.begin(await client.invoke_flow(**call.request))
+                try:
+                    async for event in aread_events(events, call.reader):
+                        for item in call.feed(event):
+                            yield item
+                finally:
+                    await _aclose(events)
+                completed = call.finish()
+        except BaseException as exc:
+            self._settle(call, reservation, exc)
+            raise
+        self._settle(call, reservation)
         yield completed
 
     def invoke(self, request: Mapping[str, Any]) -> FlowResult:

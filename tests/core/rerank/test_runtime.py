@@ -130,7 +130,7 @@ def test_without_a_price_rerank_is_not_charged(server: LocalBedrock, caplog) -> 
     ledger = Ledger()
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no unknown-price warning: nothing is priced
-        runtime(server, ledger=ledger).rerank("q", DOCS)
+        runtime(server, COHERE, ledger=ledger).rerank("q", DOCS)  # the table has no Cohere rerank
     assert ledger.spent() == 0 and ledger.open_reservations() == 0
     assert any("not charged" in r.getMessage() for r in caplog.records)
 
