@@ -33,6 +33,7 @@ from llama_index.core.workflow import (
     Workflow,
     step,
 )
+from pydantic import Field
 
 from bedrock_kit.core.flows.billing import check_flow_budget
 from bedrock_kit.core.flows.requests import (
@@ -200,17 +201,18 @@ class BedrockFlow(OwnsClients):
 class FlowStreamEvent(Event):
     """A typed flow event (output, trace, input request), written to the workflow stream."""
 
-    flow_event: Any
-    """The core event (``FlowOutput``, ``FlowTraceEvent``, ``FlowInputRequest``)."""
+    flow_event: Any = Field(
+        description="The core event (FlowOutput, FlowTraceEvent, FlowInputRequest)."
+    )
 
 
 class FlowQuestionEvent(InputRequiredEvent):
     """The flow asks the user something; answer with ``HumanResponseEvent(response=...)``."""
 
-    question: Any
-    """The question (the input request's document)."""
-    result: Any
-    """The :class:`FlowResult` that asked (its execution id resumes the flow)."""
+    question: Any = Field(description="The question (the input request's document).")
+    result: Any = Field(
+        description="The FlowResult that asked (its execution id resumes the flow)."
+    )
 
 
 class BedrockFlowWorkflow(Workflow):

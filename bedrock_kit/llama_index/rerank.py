@@ -75,7 +75,9 @@ class BedrockRerank(BedrockClientArgs, BaseNodePostprocessor):
     api: Literal["rerank", "invoke"] = Field(
         default="rerank", description="The Rerank API, or InvokeModel (Cohere Rerank 3.5)."
     )
-    additional_model_request_fields: dict[str, Any] | None = None
+    additional_model_request_fields: dict[str, Any] | None = Field(
+        default=None, description="Model-specific request fields."
+    )
     ledger: Any = Field(default=None, exclude=True, description="Budget ledger to charge.")
 
     _runtime: RerankRuntime = PrivateAttr()

@@ -72,7 +72,7 @@ def test_markdown_and_chart(run: tuple[Path, dict[str, Any]]) -> None:
     markdown = (out / "latest.md").read_text()
     assert "## 1. Async concurrency" in markdown
     assert "## Targets (issues 9 and 18)" in markdown
-    assert "## 6. Where the time goes" in markdown
+    assert "## 7. Where the time goes" in markdown
     assert "bedrock-kit's own share" in markdown
     assert KIT in markdown
     assert results["targets"], "targets were evaluated"
