@@ -452,6 +452,14 @@ class _TracedStream:
             raise AttributeError(name)
         return getattr(self._stream, name)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Anything but our own state goes to the stream itself (a caller replacing its
+        # ``_parser``, as the flows runtime does, must reach the stream that parses).
+        if name in _OWN:
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._stream, name, value)
+
     def __iter__(self) -> Iterator[Any]:
         try:
             for event in self._stream:

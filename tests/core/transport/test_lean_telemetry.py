@@ -9,6 +9,7 @@ OpenTelemetry import at all until a call is made.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import subprocess
 import sys
@@ -63,6 +64,7 @@ def server() -> Iterator[LocalBedrock]:
 def spans(server: LocalBedrock, monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
     monkeypatch.delenv(telemetry.CONTENT_ENV, raising=False)
     server.clear()
+    gc.collect()  # streams an earlier test dropped end their spans now, not inside this test
     _EXPORTER.clear()
     yield _EXPORTER
     _EXPORTER.clear()

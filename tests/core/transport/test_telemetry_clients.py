@@ -10,6 +10,7 @@ keeps its own. Read back with the SDK's in-memory exporter; real HTTP to LocalBe
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Iterator
 from typing import Any
 
@@ -56,6 +57,7 @@ def server() -> Iterator[LocalBedrock]:
 @pytest.fixture(autouse=True)
 def spans(server: LocalBedrock) -> Iterator[InMemorySpanExporter]:
     server.clear()
+    gc.collect()  # streams an earlier test dropped end their spans now, not inside this test
     _EXPORTER.clear()
     yield _EXPORTER
     _EXPORTER.clear()
