@@ -209,6 +209,7 @@ def _run_langchain(printer: _Printer, settings: Settings, ledger: Any) -> list[A
     guard = BedrockGuardrail(
         guardrail_identifier=settings.guardrail_id,
         guardrail_version=settings.guardrail_version,
+        ledger=ledger,  # text units reserved before each check, settled from its usage
         **args,
     )
     with printer.stage(
@@ -292,6 +293,7 @@ def _run_llama_index(printer: _Printer, settings: Settings, ledger: Any) -> list
         guardrail_id=settings.guardrail_id,
         guardrail_version=settings.guardrail_version,
         first_window_size=120,
+        ledger=ledger,  # text units reserved before each check, settled from its usage
         **args,
     )
     with printer.stage(

@@ -21,6 +21,9 @@ def test_offline_pipeline_runs_every_stage(framework: str) -> None:
     assert demo.ANSWER in text
     report = text.split("Token budget")[1]
     assert "us.anthropic.claude-haiku-4-5-20251001-v1:0      2       0" in report  # 2 calls settled
+    guard_row = next(line for line in report.splitlines() if "guardrail:gr-demo" in line)
+    assert guard_row.split()[1:3] == ["3", "0"]  # every ApplyGuardrail call charged
+    assert int(guard_row.split()[7]) > 0  # with its text units
     assert "Pipeline finished" in text
 
 
