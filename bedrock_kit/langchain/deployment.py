@@ -11,12 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from bedrock_kit.core.agents.deploy import AgentDeployer, AgentDeployment
-from bedrock_kit.core.agents.deploy_plan import (
-    definition_from_tools,
-    specs_of,
-    split_deploy_args,
-    tool_sets,
-)
+from bedrock_kit.core.agents.deploy_plan import plan_deployment, split_deploy_args
 from bedrock_kit.langchain.agents import BedrockAgentRunnable
 from bedrock_kit.langchain.tools import to_tool_spec
 
@@ -30,18 +25,7 @@ def _plan(
     tools: Sequence[Any] | Mapping[str, Sequence[Any]],
     options: dict[str, Any],
 ) -> tuple[Any, AgentDeployer, dict[str, Any], list[Any]]:
-    client_args = options.pop("client_args")
-    control, runtime = split_deploy_args(client_args, "deploy_agent")
-    sets = tool_sets(tools, options.pop("action_group_name"))
-    definition = definition_from_tools(
-        name=name,
-        foundation_model=model,
-        instruction=instruction,
-        tool_sets=specs_of(sets, to_tool_spec),
-        **options,
-    )
-    local = [] if options.get("lambda_arn") else [t for group in sets.values() for t in group]
-    return definition, AgentDeployer(**control), runtime, local
+    return plan_deployment(name, model, instruction, tools, options, to_spec=to_tool_spec)
 
 
 def _runnable(

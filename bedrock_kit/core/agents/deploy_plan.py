@@ -11,13 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from bedrock_kit.core.agents.deploy import AgentDefinition, KnowledgeBaseLink
+from bedrock_kit.core.agents.deploy import AgentDefinition, AgentDeployer, KnowledgeBaseLink
 from bedrock_kit.core.chat.tools import build_action_group
 from bedrock_kit.core.chat.types import ToolSpec
 from bedrock_kit.core.transport.steps import split_control_args
 from bedrock_kit.errors import ConfigurationError
 
-__all__ = ["definition_from_tools", "specs_of", "split_deploy_args", "tool_sets"]
+__all__ = [
+    "definition_from_tools",
+    "plan_deployment",
+    "specs_of",
+    "split_deploy_args",
+    "tool_sets",
+]
 
 
 def _links(knowledge_bases: Any) -> tuple[KnowledgeBaseLink, ...]:
@@ -147,3 +153,32 @@ def specs_of(
 ) -> dict[str, list[ToolSpec]]:
     """The tool specs of every set, converted by the adapter's ``to_spec``."""
     return {name: [to_spec(tool) for tool in tools] for name, tools in sets.items()}
+
+
+def plan_deployment(
+    name: str,
+    model: str,
+    instruction: str,
+    tools: Sequence[Any] | Mapping[str, Sequence[Any]],
+    options: dict[str, Any],
+    *,
+    to_spec: Callable[[Any], ToolSpec],
+) -> tuple[AgentDefinition, AgentDeployer, dict[str, Any], list[Any]]:
+    """What both adapters' ``deploy_agent`` do before deploying, with their tool converter.
+
+    ``options`` holds ``client_args``, ``action_group_name`` and the definition's other
+    fields. Returns the definition, the deployer (control plane), the runtime client
+    arguments, and the tools to run locally (none when a Lambda runs them).
+    """
+    client_args = options.pop("client_args")
+    control, runtime = split_deploy_args(client_args, "deploy_agent")
+    sets = tool_sets(tools, options.pop("action_group_name"))
+    definition = definition_from_tools(
+        name=name,
+        foundation_model=model,
+        instruction=instruction,
+        tool_sets=specs_of(sets, to_spec),
+        **options,
+    )
+    local = [] if options.get("lambda_arn") else [t for group in sets.values() for t in group]
+    return definition, AgentDeployer(**control), runtime, local
