@@ -23,6 +23,7 @@ __all__ = [
     "AccessDeniedError",
     "AgentPreparationError",
     "AgentStepLimitError",
+    "BadGatewayError",
     "BatchJobError",
     "BatchRecordError",
     "BedrockConnectionError",
@@ -30,9 +31,11 @@ __all__ = [
     "BedrockValidationError",
     "BudgetExceededError",
     "ConfigurationError",
+    "ConflictError",
     "ContextWindowExceededError",
     "CustomizationJobError",
     "DeadlineExceededError",
+    "DependencyFailedError",
     "DocumentIngestionError",
     "FlowExecutionError",
     "GuardrailInterventionError",
@@ -189,6 +192,22 @@ class InternalServerError(BedrockKitError):
 
 class ServiceUnavailableError(BedrockKitError):
     """Bedrock, or a proxy in front of it, is unavailable (HTTP 502, 503, 504)."""
+
+
+class BadGatewayError(ServiceUnavailableError):
+    """A gateway in front of an agent's or flow's dependency failed (HTTP 502
+    ``BadGatewayException``)."""
+
+
+class ConflictError(BedrockKitError):
+    """The request conflicts with the resource's current state: a concurrent change, a name
+    already taken, a resource still in use (``ConflictException``,
+    ``ResourceInUseException``)."""
+
+
+class DependencyFailedError(BedrockKitError):
+    """A resource an agent or flow depends on (a Lambda function, a knowledge base, a model
+    it calls) failed (HTTP 424 ``DependencyFailedException``)."""
 
 
 class BedrockConnectionError(BedrockKitError):
@@ -523,6 +542,11 @@ _ERROR_CODES: dict[str, type[BedrockKitError]] = {
     "InternalFailureException": InternalServerError,
     "ServiceUnavailableException": ServiceUnavailableError,
     "ServiceUnavailable": ServiceUnavailableError,
+    "BadGatewayException": BadGatewayError,
+    "ConflictException": ConflictError,
+    "ResourceInUseException": ConflictError,
+    "DependencyFailedException": DependencyFailedError,
+    "TooManyTagsException": BedrockValidationError,
 }
 
 # Used when the recorder or a proxy stripped the error code: status decides.
@@ -532,6 +556,7 @@ _STATUS_CODES: dict[int, type[BedrockKitError]] = {
     403: AccessDeniedError,
     404: ResourceNotFoundError,
     408: ModelTimeoutError,
+    409: ConflictError,
     424: ModelError,
     429: ThrottlingError,
     500: InternalServerError,
