@@ -49,6 +49,7 @@ from bedrock_kit.core.transport.wire import (
     aread_events,
     event_stream_of,
     read_events,
+    released_on_error,
 )
 from bedrock_kit.errors import AgentStepLimitError, ConfigurationError, translate_errors
 
@@ -429,8 +430,9 @@ class AgentRuntime(OwnsClients):
                 ):
                     response = getattr(self.pool.client, loop.method)(**loop.request)
                     _sent(charge)
-                    loop.begin(response)
-                    events = loop.completion(response)
+                    with released_on_error(response):
+                        loop.begin(response)
+                        events = loop.completion(response)
                     try:
                         for event in read_events(events, loop.reader):
                             yield from loop.feed(event)
@@ -470,8 +472,9 @@ class AgentRuntime(OwnsClients):
                     client = await self.pool.async_client()
                     response = await getattr(client, loop.method)(**loop.request)
                     _sent(charge)
-                    loop.begin(response)
-                    events = loop.completion(response)
+                    with released_on_error(response):
+                        loop.begin(response)
+                        events = loop.completion(response)
                     try:
                         async for event in aread_events(events, loop.reader):
                             for item in loop.feed(event):

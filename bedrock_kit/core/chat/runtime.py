@@ -20,7 +20,7 @@ from bedrock_kit.core.chat.types import ConverseResult
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
 from bedrock_kit.core.transport.deadline import Deadline
 from bedrock_kit.core.transport.lifecycle import OwnsClients
-from bedrock_kit.core.transport.wire import WireReader, event_stream_of
+from bedrock_kit.core.transport.wire import WireReader, event_stream_of, released_on_error
 from bedrock_kit.errors import translate_errors
 
 _SERVICE = "bedrock-runtime"
@@ -210,7 +210,8 @@ class ConverseRuntime(OwnsClients):
             response = self._call(operation, request, bound)
             reducer = StreamReducer(request["modelId"], self.pool.region)
             reducer.request_id = request_id_of(response)
-            events = event_stream_of(response, key, reducer.reader)
+            with released_on_error(response):
+                events = event_stream_of(response, key, reducer.reader)
             try:
                 wires = events if bound is None else bound.iterate(events)
                 converse_events = _adapted(wires, adapt)
@@ -232,7 +233,8 @@ class ConverseRuntime(OwnsClients):
                 response = await self._acall(operation, request)
             reducer = StreamReducer(request["modelId"], self.pool.region)
             reducer.request_id = request_id_of(response)
-            events = event_stream_of(response, key, reducer.reader)
+            with released_on_error(response):
+                events = event_stream_of(response, key, reducer.reader)
             try:
                 wires = events if bound is None else bound.aiterate(events)
                 converse_events = _aadapted(wires, adapt)

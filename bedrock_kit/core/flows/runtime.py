@@ -31,7 +31,13 @@ from bedrock_kit.core.flows.requests import MULTI_TURN_INPUT, FlowInput
 from bedrock_kit.core.flows.traces import FlowTrace, parse_flow_trace
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
 from bedrock_kit.core.transport.lifecycle import OwnsClients
-from bedrock_kit.core.transport.wire import WireReader, aread_events, event_stream_of, read_events
+from bedrock_kit.core.transport.wire import (
+    WireReader,
+    aread_events,
+    event_stream_of,
+    read_events,
+    released_on_error,
+)
 from bedrock_kit.errors import (
     BedrockKitError,
     FlowExecutionError,
@@ -447,7 +453,9 @@ class FlowRuntime(OwnsClients):
         reservation = self._reserve(call)
         try:
             with call.failures():
-                events = call.begin(self.pool.client.invoke_flow(**call.request))
+                response = self.pool.client.invoke_flow(**call.request)
+                with released_on_error(response):
+                    events = call.begin(response)
                 try:
                     for event in read_events(events, call.reader):
                         yield from call.feed(event)
@@ -467,7 +475,9 @@ class FlowRuntime(OwnsClients):
         try:
             with call.failures():
                 client = await self.pool.async_client()
-                events = call.begin(await client.invoke_flow(**call.request))
+                response = await client.invoke_flow(**call.request)
+                with released_on_error(response):
+                    events = call.begin(response)
                 try:
                     async for event in aread_events(events, call.reader):
                         for item in call.feed(event):

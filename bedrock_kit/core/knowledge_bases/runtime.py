@@ -56,6 +56,7 @@ from bedrock_kit.core.transport.wire import (
     aread_events,
     event_stream_of,
     read_events,
+    released_on_error,
 )
 from bedrock_kit.errors import IncompleteStreamError, translate_errors
 
@@ -220,8 +221,9 @@ class GenerationStreamReducer:
 
 def _stream_reducer(response: Mapping[str, Any]) -> GenerationStreamReducer:
     r = WireReader("RetrieveAndGenerateStream response", request_id=request_id_of(response))
-    event_stream_of(response, "stream", r)
-    session = r.text(response.get("sessionId"), "sessionId", empty=False)
+    with released_on_error(response):
+        event_stream_of(response, "stream", r)
+        session = r.text(response.get("sessionId"), "sessionId", empty=False)
     return GenerationStreamReducer(session, r.request_id)
 
 

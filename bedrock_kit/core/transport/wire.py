@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import inspect
 import json
 import math
 import re
@@ -338,6 +339,38 @@ def event_stream_of(response: Any, key: str, reader: WireReader) -> Any:
     if events is None:
         raise reader.malformed(f"it has no {key!r} event stream", response)
     return events
+
+
+@contextmanager
+def released_on_error(response: Any) -> Iterator[None]:
+    """Close the response's open bodies and event streams when checking it fails.
+
+    The headers and top-level members of a streaming response are checked before its
+    stream is read (:func:`event_stream_of`, an ``executionId``, a ``sessionId``): a refusal
+    there must not leave the connection open until garbage collection (urllib3 would lose
+    the pool slot, aiohttp would warn of an unclosed response, a telemetry span would end
+    late). Every close is synchronous for botocore, aiobotocore and the lean transport.
+    """
+    try:
+        yield
+    except BaseException:
+        _close_streams(response)
+        raise
+
+
+def _close_streams(response: Any) -> None:
+    if not isinstance(response, Mapping):
+        return
+    for key, value in response.items():
+        close = None if key == "ResponseMetadata" else getattr(value, "close", None)
+        if not callable(close):
+            continue
+        try:
+            result = close()
+        except Exception:  # the refusal being raised is what the caller needs
+            continue
+        if inspect.iscoroutine(result):  # pragma: no cover - no known stream closes async
+            result.close()
 
 
 def _botocore_parse_errors() -> tuple[type[Exception], ...]:
