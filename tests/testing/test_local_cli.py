@@ -66,7 +66,7 @@ def test_local_server_runs_until_interrupted() -> None:
         client.close()
         assert response["output"]["message"]["content"][0]["text"] == "echo: cli"
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=10) == 0
+        assert process.wait(timeout=30) == 0
     finally:
         if process.poll() is None:
             process.kill()
