@@ -59,7 +59,7 @@ def training_records(
     return build_records((to_conversation(c) for c in conversations), profile)
 
 
-def provisioned_chat_model(
+def provisioned_llm(
     model: str | CustomModel,
     *,
     model_units: int,
@@ -109,7 +109,7 @@ def provisioned_chat_model(
     return BedrockKitLLM.from_custom_model(handle, **kwargs)
 
 
-async def aprovisioned_chat_model(
+async def aprovisioned_llm(
     model: str | CustomModel,
     *,
     model_units: int,
@@ -122,7 +122,7 @@ async def aprovisioned_chat_model(
     plane_args: Mapping[str, Any] | None = None,
     **kwargs: Any,
 ) -> BedrockKitLLM:
-    """Async :func:`provisioned_chat_model`."""
+    """Async :func:`provisioned_llm`."""
     handle = await aprovision(
         model,
         model_units=model_units,
@@ -138,8 +138,8 @@ async def aprovisioned_chat_model(
 
 
 __all__ = [
-    "aprovisioned_chat_model",
-    "provisioned_chat_model",
+    "aprovisioned_llm",
+    "provisioned_llm",
     "to_conversation",
     "training_records",
 ]

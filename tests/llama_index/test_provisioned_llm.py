@@ -1,4 +1,4 @@
-"""provisioned_chat_model: buy provisioned throughput on a ledger, get a BedrockKitLLM on it."""
+"""provisioned_llm: buy provisioned throughput on a ledger, get a BedrockKitLLM on it."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from bedrock_kit.core.budget.recurring import recurring_charges
 from bedrock_kit.core.customization.wire import CustomModel
 from bedrock_kit.errors import BudgetExceededError
 from bedrock_kit.llama_index.chat import BedrockKitLLM
-from bedrock_kit.llama_index.customization import aprovisioned_chat_model, provisioned_chat_model
+from bedrock_kit.llama_index.customization import aprovisioned_llm, provisioned_llm
 from bedrock_kit.testing import Reply, resources
 
 BASE = "amazon.nova-lite-v1:0:300k"
@@ -48,13 +48,13 @@ def _client(server) -> dict[str, str]:
     return {"endpoint_url": server.endpoint_url, "region_name": "us-east-1"}
 
 
-def test_provisioned_chat_model_charges_the_hours_not_the_tokens(server):
+def test_provisioned_llm_charges_the_hours_not_the_tokens(server):
     clock = Clock()
     ledger = Ledger(count_tokens=False)
     recurring_charges(ledger, clock=clock, max_cost_per_month="20000")
     _serve(server)
     sleeps: list[float] = []
-    chat = provisioned_chat_model(
+    chat = provisioned_llm(
         MODEL,
         model_units=2,
         name="pt-li",
@@ -74,16 +74,16 @@ def test_provisioned_chat_model_charges_the_hours_not_the_tokens(server):
     assert server.requests_for(CREATE)[0].body["modelId"] == MODEL_ARN
 
 
-async def test_async_provisioned_chat_model_refused_before_the_request(server):
+async def test_async_provisioned_llm_refused_before_the_request(server):
     ledger = Ledger(count_tokens=False)
     recurring_charges(ledger, max_cost_per_month="100")
     with pytest.raises(BudgetExceededError):
-        await aprovisioned_chat_model(
+        await aprovisioned_llm(
             MODEL, model_units=1, name="pt-li", ledger=ledger, hourly_rate="1", **_client(server)
         )
     assert server.requests_for(CREATE) == []
     _serve(server)
-    chat = await aprovisioned_chat_model(
+    chat = await aprovisioned_llm(
         MODEL,
         model_units=1,
         name="pt-li",
