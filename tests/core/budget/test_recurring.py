@@ -219,3 +219,23 @@ def test_charges_are_checked_by_name():
         recurring_charges(Ledger()).accrued(now=datetime(2026, 1, 1))
     with pytest.raises(ConfigurationError, match="max_cost_per_month"):
         recurring_charges(Ledger(), max_cost_per_month="lots")
+
+
+def test_64_concurrent_purchases_never_overspend_the_month(ledger):
+    from concurrent.futures import ThreadPoolExecutor
+
+    book = recurring_charges(ledger, max_cost_per_month=Decimal(730) * 10)  # room for 10 units
+
+    def buy(i: int) -> bool:
+        charge = RecurringCharge("provisioned", f"pt-{i}", MODEL_ARN, Decimal(1))
+        try:
+            hold = book.reserve(charge)
+        except BudgetExceededError:
+            return False
+        hold.commit()
+        return True
+
+    with ThreadPoolExecutor(16) as pool:
+        bought = sum(pool.map(buy, range(64)))
+    assert bought == 10 == len(book)
+    assert book.forecast(hours=730).recurring == Decimal(730) * 10
