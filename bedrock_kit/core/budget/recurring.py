@@ -17,7 +17,7 @@ own (:func:`recurring_charges`, next to the ledger like :mod:`~bedrock_kit.core.
   hours ahead) to the on-demand spend the ledger settled.
 
 Rates are never guessed: no Provisioned Throughput hourly rate and no storage price could be
-confirmed (Amazon shows them in the console; ``/work/shared/facts`` lists them unverified), so
+confirmed (Amazon shows them in the console, not on a page in reach), so
 the packaged table's rates are null and a charge needs the caller's rate (``rate_source`` is
 ``user``, flagged as such in reports) or a non-null table rate (flagged with the table's
 evidence). Without either it is refused by name (:class:`~bedrock_kit.errors.ConfigurationError`),
