@@ -77,15 +77,18 @@ def provisioned_llm(
 
     With ``ledger`` and ``hourly_rate``, the purchase is checked against the ledger's
     ``max_cost_per_month`` before the request and accrues hourly in its reports
-    (:func:`bedrock_kit.core.customization.serving.provision`). The LLM itself gets no
-    ledger: calls on provisioned throughput are billed by the hour, not per token.
+    (:func:`bedrock_kit.core.customization.serving.provision`). The LLM returned charges
+    the same ledger: its calls are booked on the provisioned throughput's row with their real
+    token counts at 0 USD per token (provisioned throughput is billed by the hour, not per
+    token), sync, async and streamed (:mod:`bedrock_kit.core.budget.provisioned`).
 
     Args:
         model: A custom model, its ARN, or a foundation model id.
         model_units: Model units to buy.
         name: The provisioned model's name.
         commitment: ``OneMonth``, ``SixMonths`` or None (custom models only).
-        ledger: Charge the purchase to this ledger's recurring charges.
+        ledger: Charge the purchase to this ledger's recurring charges, and the returned
+            model's calls to this ledger (their tokens at 0 USD).
         hourly_rate: USD per model unit per hour (the console's): needed with ``ledger``.
         poll_interval: Seconds between status checks while it is ``Creating``.
         timeout: Give up waiting after this many seconds.
@@ -106,7 +109,7 @@ def provisioned_llm(
         sleep=sleep,
         **plane_arguments(kwargs, plane_args),
     )
-    return BedrockKitLLM.from_custom_model(handle, **kwargs)
+    return BedrockKitLLM.from_custom_model(handle, ledger=ledger, **kwargs)
 
 
 async def aprovisioned_llm(
@@ -134,7 +137,7 @@ async def aprovisioned_llm(
         timeout=timeout,
         **plane_arguments(kwargs, plane_args),
     )
-    return BedrockKitLLM.from_custom_model(handle, **kwargs)
+    return BedrockKitLLM.from_custom_model(handle, ledger=ledger, **kwargs)
 
 
 __all__ = [

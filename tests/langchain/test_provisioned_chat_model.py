@@ -66,9 +66,12 @@ def test_provisioned_chat_model_charges_the_hours_not_the_tokens(server):
         **_client(server),
     )
     assert isinstance(chat, ChatBedrockKit) and chat.model_id == PT_ARN
-    assert chat.ledger is None and sleeps == [7]
+    assert chat.ledger is ledger and sleeps == [7]
     assert chat.invoke([HumanMessage("hi")]).content
     assert ledger.spent() == 0  # calls on provisioned throughput are billed by the hour
+    (row,) = ledger.report().rows
+    assert row.model_id == f"provisioned:{MODEL_ARN}" and row.calls == 1 and row.cost == 0
+    assert row.input_tokens > 0 and row.output_tokens > 0  # the tokens it served
     clock.now += timedelta(hours=9)
     assert recurring_charges(ledger).accrued() == 2 * Decimal("12.5") * 9
     assert server.requests_for(CREATE)[0].body["modelId"] == MODEL_ARN

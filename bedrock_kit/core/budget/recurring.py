@@ -40,9 +40,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-from bedrock_kit.core.budget.ledger import Ledger
 from bedrock_kit.core.budget.money import format_usd
 from bedrock_kit.core.budget.pricing import PriceTable, normalise_model_id
 from bedrock_kit.errors import BudgetExceededError, ConfigurationError
@@ -51,6 +50,7 @@ __all__ = [
     "HOURS_PER_MONTH",
     "TERM_HOURS",
     "Forecast",
+    "Ledger",
     "RecurringCharge",
     "RecurringCharges",
     "RecurringHold",
@@ -78,6 +78,14 @@ _RATE_KEYS = {
     "provisioned": ("provisioned_throughput", "hourly"),
     "storage": ("customization", "storage_month"),
 }
+
+
+class Ledger(Protocol):
+    """What the registry needs of a :class:`~bedrock_kit.core.budget.ledger.Ledger` (the
+    ledger module imports this one through :mod:`~bedrock_kit.core.budget.provisioned`, so
+    the type is structural)."""
+
+    def spent(self, scope: str | None = None) -> Decimal: ...
 
 
 def _utc_now() -> datetime:
@@ -120,6 +128,9 @@ class RecurringCharge:
     """``user`` when the caller gave the rate, else the price table's evidence level."""
     commitment: str | None = None
     """``OneMonth``, ``SixMonths`` or None (no commitment: billed until deleted)."""
+    name: str = ""
+    """The resource's name besides its ARN (a provisioned model's name), matched like
+    :attr:`resource` by :meth:`RecurringCharges.find` and :meth:`RecurringCharges.end`."""
 
     def __post_init__(self) -> None:
         what = f"{self.operation} charge for {self.resource or '?'}"
@@ -428,12 +439,28 @@ class RecurringCharges:
         """
         moment = self._now(at)
         with self._lock:
-            running = [e for e in self._entries if e.charge.resource == resource and e.end is None]
+            running = [e for e in self._entries if _names(e.charge, resource) and e.end is None]
             for entry in running:
                 entry.end = max(moment, entry.start)
         return bool(running)
 
     # -- reading
+
+    def find(self, resource: str, operation: Operation | None = None) -> RecurringCharge | None:
+        """The registered charge of ``resource`` (its ARN or name), a running one first.
+
+        Args:
+            resource: The resource's ARN or name.
+            operation: Only charges of this operation (``provisioned``, ``storage``).
+        """
+        with self._lock:
+            found = [
+                e
+                for e in self._entries
+                if _names(e.charge, resource) and operation in (None, e.charge.operation)
+            ]
+        found.sort(key=lambda e: e.end is None, reverse=True)
+        return found[0].charge if found else None
 
     def usage(
         self, *, now: datetime | None = None, until: datetime | None = None
@@ -494,6 +521,10 @@ class RecurringCharges:
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
+
+
+def _names(charge: RecurringCharge, resource: str) -> bool:
+    return bool(resource) and resource in (charge.resource, charge.name)
 
 
 def _usage(entry: _Entry, now: datetime, until: datetime) -> RecurringUsage:

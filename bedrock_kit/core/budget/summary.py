@@ -207,6 +207,15 @@ def _recurring_rows(rows: tuple[RecurringUsage, ...]) -> tuple[ModelUsage, ...]:
     return tuple(per_model.values())
 
 
+def _merged(rows: tuple[ModelUsage, ...], more: tuple[ModelUsage, ...]) -> tuple[ModelUsage, ...]:
+    # A provisioned model's calls (tokens at 0 USD) and its hours share one row.
+    merged = {row.model_id: row for row in rows}
+    for row in more:
+        have = merged.get(row.model_id)
+        merged[row.model_id] = row if have is None else have + row
+    return tuple(merged.values())
+
+
 def _rate_notes(rows: tuple[RecurringUsage, ...]) -> list[str]:
     notes = {
         f"{row.charge.row_id}: {row.charge.describe()}": None
@@ -246,7 +255,7 @@ def summarize(
             recurring = forecast.rows
         else:
             recurring = tuple(book.usage(now=now))
-        rows = (*rows, *_recurring_rows(recurring))
+        rows = _merged(rows, _recurring_rows(recurring))
         notes += _rate_notes(recurring)
     by_operation: dict[str, ModelUsage] = {}
     with warnings.catch_warnings():

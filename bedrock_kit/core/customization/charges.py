@@ -86,6 +86,7 @@ def provisioned_charge(
         units=model_units,
         rate_source=source,
         commitment=commitment,
+        name=name,
     )
 
 
