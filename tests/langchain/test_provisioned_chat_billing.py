@@ -19,7 +19,7 @@ PT_ARN = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/lcpt01"
 ROW = f"provisioned:{BASE}"
 
 
-def _chat(server, ledger: Ledger, **kwargs) -> ChatBedrockKit:
+def _chat(server, ledger: Ledger | None, **kwargs) -> ChatBedrockKit:
     return ChatBedrockKit(
         model=PT_ARN,
         base_model_id=BASE,
@@ -107,6 +107,28 @@ def test_a_budget_handler_on_top_does_not_count_the_call_twice(server):
     chat.invoke([HumanMessage("hi")])
     assert ledger.report().total.calls == 1 and ledger.report().total.input_tokens == 80
     assert ledger.open_reservations() == 0
+
+
+def test_a_handler_on_top_does_not_hold_the_base_models_per_token_price(server):
+    ledger = Ledger(count_tokens=False, max_cost="0.000001")  # any per-token price would refuse
+    _charge(ledger)
+    chat = _chat(server, ledger, callbacks=[TokenBudgetCallbackHandler(ledger)])
+    _script(server, (80, 8))
+    assert chat.invoke([HumanMessage("hi")]).content == "ok"
+    assert [r.model_id for r in ledger.report().rows] == [ROW] and ledger.spent() == 0
+
+
+def test_a_handler_alone_books_the_throughputs_row_or_refuses_before_the_request(server):
+    ledger = Ledger(count_tokens=False)
+    chat = _chat(server, None, callbacks=[TokenBudgetCallbackHandler(ledger)])
+    with pytest.raises(ConfigurationError, match="hourly charge"):
+        chat.invoke([HumanMessage("hi")])
+    assert server.requests == [] and ledger.open_reservations() == 0
+    _charge(ledger)
+    _script(server, (70, 7))
+    chat.invoke([HumanMessage("hi")])
+    (row,) = ledger.report().rows
+    assert (row.model_id, row.calls, row.input_tokens, row.cost) == (ROW, 1, 70, 0)
 
 
 def test_a_per_token_price_for_the_arn_is_charged_as_given(server):

@@ -21,7 +21,7 @@ ROW = f"provisioned:{BASE}"
 MSG = [ChatMessage(role="user", content="hi")]
 
 
-def _llm(server, ledger: Ledger, **kwargs) -> BedrockKitLLM:
+def _llm(server, ledger: Ledger | None, **kwargs) -> BedrockKitLLM:
     return BedrockKitLLM(
         model=PT_ARN,
         base_model_id=BASE,
@@ -113,6 +113,28 @@ def test_a_budget_handler_on_top_does_not_count_the_call_twice(server):
     llm.chat(MSG)
     assert ledger.report().total.calls == 1 and ledger.report().total.input_tokens == 80
     assert ledger.open_reservations() == 0
+
+
+def test_a_handler_on_top_does_not_hold_the_base_models_per_token_price(server):
+    ledger = Ledger(count_tokens=False, max_cost="0.000001")  # any per-token price would refuse
+    _charge(ledger)
+    llm = _llm(server, ledger, callback_manager=CallbackManager([TokenBudgetHandler(ledger)]))
+    _script(server, (80, 8))
+    assert llm.chat(MSG).message.content == "ok"
+    assert [r.model_id for r in ledger.report().rows] == [ROW] and ledger.spent() == 0
+
+
+def test_a_handler_alone_books_the_throughputs_row_or_refuses_before_the_request(server):
+    ledger = Ledger(count_tokens=False)
+    llm = _llm(server, None, callback_manager=CallbackManager([TokenBudgetHandler(ledger)]))
+    with pytest.raises(ConfigurationError, match="hourly charge"):
+        llm.chat(MSG)
+    assert server.requests == [] and ledger.open_reservations() == 0
+    _charge(ledger)
+    _script(server, (70, 7))
+    llm.chat(MSG)
+    (row,) = ledger.report().rows
+    assert (row.model_id, row.calls, row.input_tokens, row.cost) == (ROW, 1, 70, 0)
 
 
 def test_a_per_token_price_for_the_arn_is_charged_as_given(server):

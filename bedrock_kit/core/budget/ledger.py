@@ -78,7 +78,7 @@ from bedrock_kit.core.budget.limits import Limits
 from bedrock_kit.core.budget.money import format_usd
 from bedrock_kit.core.budget.operations import claim, request_guardrail_worst_cost
 from bedrock_kit.core.budget.pricing import OnUnknown, PriceTable, default_prices, priced_model_id
-from bedrock_kit.core.budget.provisioned import provisioned_row
+from bedrock_kit.core.budget.provisioned import ROW_PREFIX, provisioned_row
 from bedrock_kit.core.budget.report import BudgetReport, ModelUsage, guardrail_row, usage_row
 from bedrock_kit.core.budget.store import ROOT, Amounts, Hold, LedgerStore, MemoryStore, known_scope
 from bedrock_kit.core.chat.stream import StreamDelta
@@ -182,7 +182,12 @@ class Reservation:
         error: bool = False,
         partial: int = 0,
     ) -> ModelUsage:
-        model = provisioned_row(self._ledger, model_id, refuse=False) if model_id else self.model_id
+        model = self.model_id
+        if model_id:
+            routed = provisioned_row(self._ledger, model_id, refuse=False)
+            # A provisioned call stays on its throughput's row whatever model name it reports.
+            if not model.startswith(ROW_PREFIX) or routed.startswith(ROW_PREFIX):
+                model = routed
         cost = self._ledger._cost(model, usage, cache_write_1h_tokens)
         row = usage_row(model, usage, cost, int(error))
         overrun = int(cost > self.cost)

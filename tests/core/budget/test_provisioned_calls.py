@@ -156,6 +156,23 @@ def test_record_and_settle_after_the_call_route_but_never_refuse() -> None:
     assert rows[ROW].calls == 2 and rows[ROW].input_tokens == 16 and rows[ROW].cost == 0
 
 
+def test_a_provisioned_call_stays_on_its_row_whatever_model_name_it_reports() -> None:
+    ledger = Ledger()
+    _charged(ledger)
+    reservation = ledger.reserve(PT_ARN, 10, 10)
+    assert reservation.settle(Usage(8, 6), model_id="amazon.nova-lite-v1:0") == 0
+    assert [r.model_id for r in ledger.report().rows] == [ROW]
+
+
+def test_model_tokens_run_inside_bedrock_follow_the_same_rule() -> None:
+    # RetrieveAndGenerate and agents book ``retrieval:<model>`` / ``agent:<model>`` rows.
+    ledger = Ledger()
+    with pytest.raises(ConfigurationError, match="hourly charge"):
+        ledger.reserve(f"retrieval:{PT_ARN}", 0, 100)
+    _charged(ledger)
+    assert ledger.reserve(f"retrieval:{PT_ARN}", 0, 100).model_id == ROW
+
+
 def test_the_summary_shows_one_row_with_the_tokens_served_and_the_hours() -> None:
     ledger = Ledger()
     clock = _charged(ledger)
