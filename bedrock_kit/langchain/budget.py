@@ -6,7 +6,9 @@ langchain-aws's ChatBedrockConverse and ChatBedrock, and others):
 * ``on_chat_model_start`` reserves the worst case and, being a ``raise_error`` handler,
   raises :class:`~bedrock_kit.errors.BudgetExceededError` before the request is sent. The
   model id comes from ``metadata["ls_model_name"]`` (LangChain fills it from the model's
-  ``_get_ls_params``), else from ``invocation_params``; ``max_tokens`` from
+  ``_get_ls_params``), else from ``invocation_params``, except that a provisioned-model ARN
+  the model invokes is used over the base model it names (billed by the hour:
+  :mod:`bedrock_kit.core.budget.provisioned`); ``max_tokens`` from
   ``invocation_params`` (which hold call-time overrides), else ``ls_max_tokens``, else
   ``default_max_tokens``.
   The input is counted by ``token_counter`` when given (ChatBedrockKit's
