@@ -8,10 +8,11 @@ from decimal import Decimal
 import pytest
 from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.callbacks import CallbackManager
+from llama_index.core.instrumentation import get_dispatcher
 
 from bedrock_kit import Ledger, RecurringCharge, load_prices, recurring_charges
 from bedrock_kit.errors import ConfigurationError
-from bedrock_kit.llama_index.budget import TokenBudgetHandler
+from bedrock_kit.llama_index.budget import BudgetEventHandler, TokenBudgetHandler
 from bedrock_kit.llama_index.chat import BedrockKitLLM
 from bedrock_kit.testing import Reply, build_usage, converse_reply, converse_stream_events
 
@@ -135,6 +136,21 @@ def test_a_handler_alone_books_the_throughputs_row_or_refuses_before_the_request
     llm.chat(MSG)
     (row,) = ledger.report().rows
     assert (row.model_id, row.calls, row.input_tokens, row.cost) == (ROW, 1, 70, 0)
+
+
+def test_the_observing_event_handler_books_the_throughputs_row(server):
+    ledger = Ledger(count_tokens=False)
+    _charge(ledger)
+    recorder = BudgetEventHandler(ledger=ledger)
+    root = get_dispatcher()
+    root.add_event_handler(recorder)
+    try:
+        _script(server, (90, 9))
+        _llm(server, None).chat(MSG)
+    finally:
+        root.event_handlers.remove(recorder)
+    (row,) = ledger.report().rows
+    assert (row.model_id, row.calls, row.input_tokens, row.cost) == (ROW, 1, 90, 0)
 
 
 def test_a_per_token_price_for_the_arn_is_charged_as_given(server):
