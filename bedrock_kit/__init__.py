@@ -17,6 +17,12 @@ if TYPE_CHECKING:
     from bedrock_kit.core.budget.ledger import Ledger, Limits, Reservation
     from bedrock_kit.core.budget.pricing import PriceEntry, RetiredModelWarning, load_prices
     from bedrock_kit.core.budget.rate_limit import RateLimiter
+    from bedrock_kit.core.budget.recurring import (
+        Forecast,
+        RecurringCharge,
+        RecurringCharges,
+        recurring_charges,
+    )
     from bedrock_kit.core.budget.report import BudgetReport
     from bedrock_kit.core.budget.summary import CostSummary, summarize
     from bedrock_kit.core.budget.tags import tagged
@@ -72,6 +78,7 @@ _EXPORTS: dict[str, str] = {
     "EmbeddingOptions": "bedrock_kit.core.embeddings.runtime",
     "EmbeddingResult": "bedrock_kit.core.embeddings.runtime",
     "ExternalSource": "bedrock_kit.core.knowledge_bases.sources",
+    "Forecast": "bedrock_kit.core.budget.recurring",
     "GenerationOptions": "bedrock_kit.core.knowledge_bases.requests",
     "GenerationResult": "bedrock_kit.core.knowledge_bases.results",
     "GuardContentBlock": "bedrock_kit.core.chat.types",
@@ -89,6 +96,8 @@ _EXPORTS: dict[str, str] = {
     "PriceEntry": "bedrock_kit.core.budget.pricing",
     "RateLimiter": "bedrock_kit.core.budget.rate_limit",
     "ReasoningBlock": "bedrock_kit.core.chat.types",
+    "RecurringCharge": "bedrock_kit.core.budget.recurring",
+    "RecurringCharges": "bedrock_kit.core.budget.recurring",
     "RerankOptions": "bedrock_kit.core.rerank.wire",
     "RerankResult": "bedrock_kit.core.rerank.wire",
     "RerankedDocument": "bedrock_kit.core.rerank.wire",
@@ -102,6 +111,7 @@ _EXPORTS: dict[str, str] = {
     "ToolUseBlock": "bedrock_kit.core.chat.types",
     "Usage": "bedrock_kit.core.chat.types",
     "load_prices": "bedrock_kit.core.budget.pricing",
+    "recurring_charges": "bedrock_kit.core.budget.recurring",
     "summarize": "bedrock_kit.core.budget.summary",
     "tagged": "bedrock_kit.core.budget.tags",
 }
@@ -124,6 +134,7 @@ __all__ = [
     "EmbeddingOptions",
     "EmbeddingResult",
     "ExternalSource",
+    "Forecast",
     "GenerationOptions",
     "GenerationResult",
     "GuardContentBlock",
@@ -141,6 +152,8 @@ __all__ = [
     "PriceEntry",
     "RateLimiter",
     "ReasoningBlock",
+    "RecurringCharge",
+    "RecurringCharges",
     "RerankOptions",
     "RerankResult",
     "RerankedDocument",
@@ -155,6 +168,7 @@ __all__ = [
     "Usage",
     "__version__",
     "load_prices",
+    "recurring_charges",
     "summarize",
     "tagged",
 ]

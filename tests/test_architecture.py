@@ -53,6 +53,11 @@ PUBLIC_API = {
     "RetiredModelWarning",
     "summarize",
     "tagged",
+    # issue 23: time-based charges (provisioned throughput, custom model storage)
+    "Forecast",
+    "RecurringCharge",
+    "RecurringCharges",
+    "recurring_charges",
     "Citation",
     "EmbeddingOptions",
     "EmbeddingResult",

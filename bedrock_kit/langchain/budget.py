@@ -6,7 +6,9 @@ langchain-aws's ChatBedrockConverse and ChatBedrock, and others):
 * ``on_chat_model_start`` reserves the worst case and, being a ``raise_error`` handler,
   raises :class:`~bedrock_kit.errors.BudgetExceededError` before the request is sent. The
   model id comes from ``metadata["ls_model_name"]`` (LangChain fills it from the model's
-  ``_get_ls_params``), else from ``invocation_params``; ``max_tokens`` from
+  ``_get_ls_params``), else from ``invocation_params``, except that a provisioned-model ARN
+  the model invokes is used over the base model it names (billed by the hour:
+  :mod:`bedrock_kit.core.budget.provisioned`); ``max_tokens`` from
   ``invocation_params`` (which hold call-time overrides), else ``ls_max_tokens``, else
   ``default_max_tokens``.
   The input is counted by ``token_counter`` when given (ChatBedrockKit's
@@ -49,6 +51,7 @@ from langchain_core.tracers.context import register_configure_hook
 
 from bedrock_kit.core.budget.ledger import Ledger, Reservation, estimate_tokens
 from bedrock_kit.core.budget.operations import claim
+from bedrock_kit.core.budget.provisioned import is_provisioned_arn
 from bedrock_kit.core.chat.token_estimate import TOOLS_OVERHEAD, estimate_text_tokens
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.guardrails.assessments import GuardrailTrace
@@ -218,6 +221,9 @@ class TokenBudgetCallbackHandler(BaseCallbackHandler):
         params = kwargs.get("invocation_params") or {}
         ser_kwargs = (serialized or {}).get("kwargs") or {}
         model_id = _first([metadata, params, ser_kwargs], ("ls_model_name", *_MODEL_KEYS))
+        served = _first([params, ser_kwargs], _MODEL_KEYS[:2])
+        if served and is_provisioned_arn(str(served)):
+            model_id = served  # billed by the hour: not at the base model's per-token price
         # invocation_params carry call-time overrides (invoke(..., max_tokens=...)).
         max_tokens = _first([params, metadata, ser_kwargs], ("max_tokens", "ls_max_tokens"))
         return str(model_id or "unknown"), int(max_tokens or self.default_max_tokens)

@@ -23,8 +23,10 @@ and the bound is: spending can exceed a limit by at most the sum, over calls who
 input exceeded their estimate, of that excess at the dearest input rate (output never
 exceeds ``maxTokens``, and cache tokens are reserved at the dearest rate). Such calls are
 counted in the report's ``overruns`` column, and the ledger refuses later calls once the
-limit is crossed. Guardrail text units reported in a Converse trace are charged after the
-call (they are not known before), outside this bound.
+limit is crossed. Calls on provisioned throughput are billed by the hour: they are booked at
+0 USD per token on the throughput's row, or refused when the ledger holds no hourly charge
+for them (:mod:`~bedrock_kit.core.budget.provisioned`). Guardrail text units reported in a
+Converse trace are charged after the call (they are not known before), outside this bound.
 
 Settle rules:
 
@@ -76,6 +78,7 @@ from bedrock_kit.core.budget.limits import Limits
 from bedrock_kit.core.budget.money import format_usd
 from bedrock_kit.core.budget.operations import claim, request_guardrail_worst_cost
 from bedrock_kit.core.budget.pricing import OnUnknown, PriceTable, default_prices, priced_model_id
+from bedrock_kit.core.budget.provisioned import ROW_PREFIX, provisioned_row
 from bedrock_kit.core.budget.report import BudgetReport, ModelUsage, guardrail_row, usage_row
 from bedrock_kit.core.budget.store import ROOT, Amounts, Hold, LedgerStore, MemoryStore, known_scope
 from bedrock_kit.core.chat.stream import StreamDelta
@@ -179,7 +182,12 @@ class Reservation:
         error: bool = False,
         partial: int = 0,
     ) -> ModelUsage:
-        model = model_id or self.model_id
+        model = self.model_id
+        if model_id:
+            routed = provisioned_row(self._ledger, model_id, refuse=False)
+            # A provisioned call stays on its throughput's row whatever model name it reports.
+            if not model.startswith(ROW_PREFIX) or routed.startswith(ROW_PREFIX):
+                model = routed
         cost = self._ledger._cost(model, usage, cache_write_1h_tokens)
         row = usage_row(model, usage, cost, int(error))
         overrun = int(cost > self.cost)
@@ -356,7 +364,9 @@ class Ledger:
 
         Raises:
             BudgetExceededError: the call could cross a limit of the run or an active scope.
-            ConfigurationError: neither ``input_tokens`` nor ``prompt`` was given.
+            ConfigurationError: neither ``input_tokens`` nor ``prompt`` was given, or
+                ``model_id`` is a provisioned-model ARN the ledger holds no hourly charge
+                for (:mod:`~bedrock_kit.core.budget.provisioned`).
         """
         source = "given"
         if input_tokens is None:
@@ -377,6 +387,7 @@ class Ledger:
     ) -> Reservation:
         if input_tokens < 0 or max_output_tokens < 0:
             raise ConfigurationError("input_tokens and max_output_tokens must be >= 0")
+        model_id = provisioned_row(self, model_id)  # hours, not tokens: see that module
         price = self.prices.price(model_id, on_unknown=self.on_unknown).for_input(input_tokens)
         cost = Decimal(input_tokens) * price.worst_input + Decimal(max_output_tokens) * price.output
         cost += extra_cost * 1000  # per 1,000 like the rates: an in-request guardrail's worst case
@@ -498,6 +509,7 @@ class Ledger:
             runtime: The runtime that will send the request (``ConverseRuntime``), used
                 for CountTokens.
         """
+        provisioned_row(self, priced_model_id(request))  # refused before CountTokens too
         counted = (
             Counted(input_tokens, "given")
             if input_tokens is not None
@@ -514,6 +526,7 @@ class Ledger:
         runtime: TokenCountingRuntime | None = None,
     ) -> Reservation:
         """Async :meth:`reserve_request` (CountTokens over the async client)."""
+        provisioned_row(self, priced_model_id(request))  # refused before CountTokens too
         counted = (
             Counted(input_tokens, "given")
             if input_tokens is not None
@@ -552,7 +565,12 @@ class Ledger:
         cache_write_1h_tokens: int = 0,
         error: bool = False,
     ) -> Decimal:
-        """Count a call made without a reservation (observe-only handlers); returns its cost."""
+        """Count a call made without a reservation (observe-only handlers); returns its cost.
+
+        A provisioned model's call goes to its charge's row at 0 USD per token (see
+        :mod:`~bedrock_kit.core.budget.provisioned`); it is not refused (it was made).
+        """
+        model_id = provisioned_row(self, model_id, refuse=False)
         cost = self._cost(model_id, usage, cache_write_1h_tokens)
         self.store.book(self._scope_names(), [usage_row(model_id, usage, cost, int(error))])
         return cost

@@ -95,6 +95,7 @@ OPERATIONS = (
     "flows",
     "batch",
     "provisioned",
+    "storage",
 )
 """Operation types a report groups by (:func:`operation_of`)."""
 
@@ -118,6 +119,7 @@ _PREFIXES = {
     "agent": "agents",
     "flow": "flows",
     "provisioned": "provisioned",
+    "storage": "storage",
     "embeddings": "embeddings",
 }
 

@@ -24,7 +24,8 @@ How a call is billed besides its model is written as qualifiers in front of the 
 ``priority:`` and ``flex:`` (service tiers), ``optimized:`` (latency-optimized inference),
 ``batch:`` (batch inference, :func:`batch_price`), ``reserved:`` (reserved tier, priced at
 Standard with a warning). ``priority:us.amazon.nova-pro-v1:0`` is Nova Pro, geographic
-profile, Priority tier.
+profile, Priority tier. ``provisioned:`` rows (:mod:`~bedrock_kit.core.budget.provisioned`)
+are priced at zero per token (``provisioned_tokens``): provisioned throughput bills hours.
 
 Unknown models never crash and are never priced at a silent zero: a
 :class:`UnknownModelPriceWarning` is raised and the configured fallback applies. Retired
@@ -306,6 +307,9 @@ class PriceTable:
         if model_id.startswith("flow:"):
             flows = self.sections.get("flows")
             return self._per_unit("flows", flows, "per_1k_node_transitions", "flows")
+        if model_id.startswith("provisioned:"):  # billed by the hour: its tokens cost nothing
+            spec = self.sections.get("provisioned_tokens")
+            return _entry(split_qualifiers(model_id)[1], spec, "in_region") if spec else None
         qualifiers, bare = split_qualifiers(model_id)
         base, variant = normalise_model_id(bare)
         raw = self.models.get(base) or self._alias(base)

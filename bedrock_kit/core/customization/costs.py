@@ -23,12 +23,11 @@ from importlib import resources
 from typing import Any, Literal
 
 from bedrock_kit.core.budget.pricing import PriceEntry, default_prices, normalise_model_id
+from bedrock_kit.core.budget.recurring import HOURS_PER_MONTH
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.customization.data import DatasetReport
 from bedrock_kit.errors import ConfigurationError
 
-HOURS_PER_MONTH = Decimal(730)
-"""Hours billed in a month of provisioned throughput (AWS prices months as 730 hours)."""
 _THOUSAND = Decimal(1000)
 
 

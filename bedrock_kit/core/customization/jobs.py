@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bedrock_kit.core.budget.ledger import Ledger
+from bedrock_kit.core.customization.charges import charge_storage, storage_charge
 from bedrock_kit.core.customization.counting import RecordTokenCounter
 from bedrock_kit.core.customization.data import (
     TokenCounter,
@@ -568,6 +570,8 @@ class CustomizationJob:
         timeout: float | None = None,
         progress: bool | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        ledger: Ledger | None = None,
+        storage_rate: Any = None,
     ) -> CustomModel:
         """Poll until the job ends; the custom model when it Completed.
 
@@ -578,11 +582,17 @@ class CustomizationJob:
                 on a terminal, True whenever tqdm is installed, False never
                 (:mod:`bedrock_kit.core.progress`).
             sleep: Sleep function (tests pass a fake).
+            ledger: Record the custom model's monthly storage on this ledger's recurring
+                charges (:func:`~bedrock_kit.core.customization.charges.charge_storage`).
+            storage_rate: USD per month of storage (the console's; none is confirmed):
+                needed with ``ledger``, checked before the first poll.
 
         Raises:
             CustomizationJobError: The job ended Failed or Stopped.
             ModelTimeoutError: ``timeout`` passed first.
+            ConfigurationError: A ledger without a storage rate (before any request).
         """
+        storage_charge(ledger, self.base_model_id, storage_rate, what=self.identifier)
         bar = _Progress(progress, self.identifier)
         self.progress_history = bar.history
         started = time.monotonic()
@@ -596,7 +606,7 @@ class CustomizationJob:
                 sleep(poll_interval)
         finally:
             bar.close()
-        return self.custom_model()
+        return self._stored(self.custom_model(), ledger, storage_rate)
 
     async def await_(
         self,
@@ -604,8 +614,11 @@ class CustomizationJob:
         poll_interval: float = 60.0,
         timeout: float | None = None,
         progress: bool | None = None,
+        ledger: Ledger | None = None,
+        storage_rate: Any = None,
     ) -> CustomModel:
         """Async :meth:`wait` (``await job.await_()``)."""
+        storage_charge(ledger, self.base_model_id, storage_rate, what=self.identifier)
         bar = _Progress(progress, self.identifier)
         self.progress_history = bar.history
         started = time.monotonic()
@@ -619,7 +632,13 @@ class CustomizationJob:
                 await asyncio.sleep(poll_interval)
         finally:
             bar.close()
-        return await self.acustom_model()
+        return self._stored(await self.acustom_model(), ledger, storage_rate)
+
+    @staticmethod
+    def _stored(model: CustomModel, ledger: Ledger | None, storage_rate: Any) -> CustomModel:
+        if ledger is not None:
+            charge_storage(ledger, model, monthly_rate=storage_rate)
+        return model
 
 
 __all__ = ["CustomizationJob", "TrainingData", "build_create_request", "outcome"]

@@ -9,12 +9,20 @@ the id to invoke and the base model behind it, for the chat models of both adapt
 Purchase rules (``/work/shared/facts/bedrock-prices.json`` ``provisioned.commitments``, from
 https://docs.aws.amazon.com/bedrock/latest/userguide/prov-throughput.html, undated): base
 models are bought with a one- or six-month commitment only; custom models may also be
-bought without commitment (hourly, at most two per account).
+bought without commitment (hourly, at most two per account). Inference profiles cannot use
+provisioned throughput (``provisioned.no_inference_profiles``, from
+https://docs.aws.amazon.com/bedrock/latest/userguide/cross-region-inference.html).
+
+With ``ledger=`` and ``hourly_rate=``, :meth:`ProvisionedThroughput.create` charges the
+purchase to the ledger's recurring charges (:mod:`bedrock_kit.core.customization.charges`):
+checked against ``max_cost_per_month`` and held before the request, registered on success,
+released on failure, ended by :meth:`ProvisionedThroughput.delete`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -22,7 +30,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
+from bedrock_kit.core.budget.ledger import Ledger
+from bedrock_kit.core.budget.recurring import RecurringCharge, RecurringHold, holding
+from bedrock_kit.core.customization.charges import end_charges, provisioned_charge
 from bedrock_kit.core.customization.wire import (
+    CLIENT_ARGS,
     ControlPlane,
     CustomModel,
     base_model_from_arn,
@@ -37,6 +49,7 @@ from bedrock_kit.errors import (
 
 Commitment = Literal["OneMonth", "SixMonths"]
 _COMMITMENTS = ("OneMonth", "SixMonths")
+_PROFILE = re.compile(r"^(global|us-gov|us|eu|apac|jp|au|ca)\.|:(application-)?inference-profile/")
 
 
 @dataclass(frozen=True)
@@ -102,6 +115,8 @@ class _Handle:
         self.plane = plane
         self.last: ServingStatus | None = None
         """The most recent status fetched."""
+        self.ledger: Ledger | None = None
+        """The ledger charged for it (:meth:`delete` ends the charge there)."""
 
     @classmethod
     def attach(cls, identifier: str, **client_args: Any) -> Any:
@@ -132,15 +147,19 @@ class _Handle:
         return self._seen(await self._acall(self._get, **{self._id_key: self.identifier}))
 
     def delete(self) -> None:
-        """Delete the resource (provisioned throughput with a commitment keeps billing)."""
+        """Delete the resource and end its charge on the ledger (a provisioned throughput
+        with a commitment keeps billing, and accruing, to the end of its term)."""
         self._call(self._delete, **{self._id_key: self.identifier})
+        end_charges(self.ledger, self.identifier)
 
     async def adelete(self) -> None:
         """Async :meth:`delete`."""
         await self._acall(self._delete, **{self._id_key: self.identifier})
+        end_charges(self.ledger, self.identifier)
 
     def _settled(self, state: ServingStatus, started: float, timeout: float | None) -> bool:
         if state.status == "Failed":
+            end_charges(self.ledger, self.identifier)  # accrued until now; no longer serving
             reason = f": {state.failure_message}" if state.failure_message else ""
             raise ProvisioningFailedError(
                 f"{state.name or state.arn} failed{reason}",
@@ -226,6 +245,12 @@ class ProvisionedThroughput(_Handle):
             raise ConfigurationError(
                 f"commitment must be one of {_COMMITMENTS} or None, got {commitment!r}"
             )
+        if _PROFILE.search(model_id):
+            raise ConfigurationError(
+                f"inference profiles cannot use provisioned throughput, got {model_id!r}; "
+                "buy it for a foundation model or custom model",
+                model_id=model_id,
+            )
         if commitment is None and ":custom-model/" not in model_id:
             raise ConfigurationError(
                 "base models are sold with a OneMonth or SixMonths commitment only; "
@@ -244,6 +269,48 @@ class ProvisionedThroughput(_Handle):
         return request
 
     @classmethod
+    def _plan(
+        cls,
+        model: str | CustomModel,
+        *,
+        model_units: int,
+        name: str,
+        commitment: Commitment | None,
+        ledger: Ledger | None,
+        hourly_rate: Any,
+        client_args: Mapping[str, Any],
+    ) -> tuple[ProvisionedThroughput, dict[str, Any], RecurringCharge | None]:
+        model_id = model.arn if isinstance(model, CustomModel) else model
+        request = cls.build_request(model_id, model_units, name, commitment)
+        charge = provisioned_charge(
+            ledger,
+            model,
+            model_units=model_units,
+            commitment=commitment,
+            hourly_rate=hourly_rate,
+            name=name,
+        )
+        handle = cls(name, ControlPlane.from_args(client_args))
+        handle.ledger = ledger
+        return handle, request, charge
+
+    @staticmethod
+    def _created(
+        handle: ProvisionedThroughput, response: Mapping[str, Any], hold: RecurringHold | None
+    ) -> None:
+        try:
+            handle.identifier = str(response["provisionedModelArn"])
+        except (KeyError, TypeError) as exc:
+            # Bedrock answered 200: the purchase went through, so it stays charged (by name).
+            if hold is not None:
+                hold.commit()
+            raise MalformedResponseError(
+                f"CreateProvisionedModelThroughput response lacks {exc}", raw=repr(response)
+            ) from exc
+        if hold is not None:
+            hold.commit(resource=handle.identifier)
+
+    @classmethod
     def create(
         cls,
         model: str | CustomModel,
@@ -251,15 +318,40 @@ class ProvisionedThroughput(_Handle):
         model_units: int,
         name: str,
         commitment: Commitment | None = None,
+        ledger: Ledger | None = None,
+        hourly_rate: Any = None,
         **client_args: Any,
     ) -> ProvisionedThroughput:
-        """Buy provisioned throughput for ``model`` (a custom model or its ARN)."""
-        model_id = model.arn if isinstance(model, CustomModel) else model
-        request = cls.build_request(model_id, model_units, name, commitment)
-        handle = cls(name, ControlPlane.from_args(client_args))
-        handle.identifier = str(
-            handle._call("create_provisioned_model_throughput", **request)["provisionedModelArn"]
+        """Buy provisioned throughput for ``model`` (a custom model or its ARN).
+
+        Args:
+            model: A custom model, its ARN, or a foundation model id (not an inference
+                profile).
+            model_units: Model units to buy.
+            name: The provisioned model's name.
+            commitment: ``OneMonth``, ``SixMonths``, or None (custom models only).
+            ledger: Charge it to this ledger's recurring charges (see the module doc).
+            hourly_rate: USD per model unit per hour for ``commitment`` (the console's
+                price; bedrock-kit has no confirmed one): needed with ``ledger``.
+            **client_args: ``settings`` or the client keyword arguments.
+
+        Raises:
+            ConfigurationError: Bad arguments, or a ledger without a rate; nothing is sent.
+            BudgetExceededError: The purchase does not fit the ledger's ``max_cost_per_month``;
+                nothing is sent.
+        """
+        handle, request, charge = cls._plan(
+            model,
+            model_units=model_units,
+            name=name,
+            commitment=commitment,
+            ledger=ledger,
+            hourly_rate=hourly_rate,
+            client_args=client_args,
         )
+        with holding(ledger, charge) as hold:
+            response = handle._call("create_provisioned_model_throughput", **request)
+            cls._created(handle, response, hold)
         return handle
 
     @classmethod
@@ -270,14 +362,23 @@ class ProvisionedThroughput(_Handle):
         model_units: int,
         name: str,
         commitment: Commitment | None = None,
+        ledger: Ledger | None = None,
+        hourly_rate: Any = None,
         **client_args: Any,
     ) -> ProvisionedThroughput:
         """Async :meth:`create`."""
-        model_id = model.arn if isinstance(model, CustomModel) else model
-        request = cls.build_request(model_id, model_units, name, commitment)
-        handle = cls(name, ControlPlane.from_args(client_args))
-        response = await handle._acall("create_provisioned_model_throughput", **request)
-        handle.identifier = str(response["provisionedModelArn"])
+        handle, request, charge = cls._plan(
+            model,
+            model_units=model_units,
+            name=name,
+            commitment=commitment,
+            ledger=ledger,
+            hourly_rate=hourly_rate,
+            client_args=client_args,
+        )
+        with holding(ledger, charge) as hold:
+            response = await handle._acall("create_provisioned_model_throughput", **request)
+            cls._created(handle, response, hold)
         return handle
 
     def update(self, *, name: str | None = None, model_id: str | None = None) -> None:
@@ -364,6 +465,72 @@ class CustomModelDeployment(_Handle):
         return handle
 
 
+def provision(
+    model: str | CustomModel,
+    *,
+    model_units: int,
+    name: str,
+    commitment: Commitment | None = None,
+    ledger: Ledger | None = None,
+    hourly_rate: Any = None,
+    poll_interval: float = 30.0,
+    timeout: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    **client_args: Any,
+) -> ProvisionedThroughput:
+    """:meth:`ProvisionedThroughput.create` then :meth:`~ProvisionedThroughput.wait` until it
+    is ``InService`` (a ``Failed`` one ends its charge and raises
+    :class:`~bedrock_kit.errors.ProvisioningFailedError`)."""
+    handle = ProvisionedThroughput.create(
+        model,
+        model_units=model_units,
+        name=name,
+        commitment=commitment,
+        ledger=ledger,
+        hourly_rate=hourly_rate,
+        **client_args,
+    )
+    handle.wait(poll_interval=poll_interval, timeout=timeout, sleep=sleep)
+    return handle
+
+
+async def aprovision(
+    model: str | CustomModel,
+    *,
+    model_units: int,
+    name: str,
+    commitment: Commitment | None = None,
+    ledger: Ledger | None = None,
+    hourly_rate: Any = None,
+    poll_interval: float = 30.0,
+    timeout: float | None = None,
+    **client_args: Any,
+) -> ProvisionedThroughput:
+    """Async :func:`provision`."""
+    handle = await ProvisionedThroughput.acreate(
+        model,
+        model_units=model_units,
+        name=name,
+        commitment=commitment,
+        ledger=ledger,
+        hourly_rate=hourly_rate,
+        **client_args,
+    )
+    await handle.await_(poll_interval=poll_interval, timeout=timeout)
+    return handle
+
+
+def plane_arguments(
+    chat_kwargs: Mapping[str, Any], plane_args: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Control-plane client arguments for an adapter helper: ``plane_args`` when given, else
+    the client settings among a chat model's keyword arguments (``region_name``,
+    ``endpoint_url``, credentials, ``max_retries``, ``timeout``)."""
+    if plane_args is not None:
+        return dict(plane_args)
+    return {k: v for k, v in chat_kwargs.items() if k in CLIENT_ARGS}
+
+
 def invocation_target(source: Any, base_model_id: str | None = None) -> tuple[str, str | None]:
     """``(model id to invoke, base model id)`` from a serving handle, status or custom model.
 
@@ -391,5 +558,8 @@ __all__ = [
     "CustomModelDeployment",
     "ProvisionedThroughput",
     "ServingStatus",
+    "aprovision",
     "invocation_target",
+    "plane_arguments",
+    "provision",
 ]

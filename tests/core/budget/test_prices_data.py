@@ -70,6 +70,7 @@ def _priced_entries() -> Iterator[tuple[str, Mapping[str, Any]]]:
     for model_id, spec in data["rerank"].items():
         yield f"rerank.{model_id}", spec
     yield "flows", data["flows"]
+    yield "provisioned_tokens", data["provisioned_tokens"]
     for section in ("customization", "provisioned_throughput"):
         yield section, data[section]
         for model_id, spec in data[section]["models"].items():
