@@ -119,7 +119,7 @@ def decode_frames(frames: Iterable[bytes]) -> Iterator[tuple[str, Any]]:
         buffer.add_data(frame)
         with contextlib.suppress(Exception):  # a corrupted frame: the client gets nothing
             for message in buffer:
-                headers: Mapping[str, Any] = message.headers
+                headers: Mapping[str, Any] = getattr(message, "headers", {})
                 if headers.get(":message-type") != "event":
                     continue
                 yield str(headers.get(":event-type", "")), _json(message.payload)
