@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, Protocol
 
+from bedrock_kit.core.budget.model_ids import is_reranker
 from bedrock_kit.core.budget.pricing import PriceTable
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.guardrails.assessments import GuardrailUsage
@@ -115,6 +116,7 @@ _PREFIXES = {
     "batch": "batch",
     "rerank": "rerank",
     "retrieval": "retrieval",
+    "retrieve": "retrieval",
     "agent": "agents",
     "flow": "flows",
     "provisioned": "provisioned",
@@ -157,6 +159,8 @@ def operation_of(row_id: str, prices: PriceTable | None = None) -> str:
     head, sep, _ = row_id.partition(":")
     if sep and head in _PREFIXES:
         return _PREFIXES[head]
+    if is_reranker(row_id):  # priced or not, a reranker's row is a rerank
+        return "rerank"
     if prices is not None:
         entry = prices.lookup(row_id)
         if entry is not None and entry.operation in OPERATIONS:

@@ -48,6 +48,7 @@ from bedrock_kit.core.budget.model_ids import (
     QUALIFIERS,
     Variant,
     cache_write_1h_tokens,
+    is_reranker,
     normalise_model_id,
     priced_model_id,
     split_qualifiers,
@@ -258,7 +259,8 @@ class PriceEntry:
     def unverified_note(self) -> str:
         """What of this price is unconfirmed, in words (empty when all of it is backed)."""
         if self.evidence in _UNCONFIRMED:
-            return f"every rate {self.evidence}"
+            free = not (self.input or self.output)
+            return f"every rate {self.evidence}" + (": no price, booked at 0" if free else "")
         return f"{', '.join(self.unverified)} unverified" if self.unverified else ""
 
 
@@ -306,6 +308,10 @@ class PriceTable:
         if model_id.startswith("flow:"):
             flows = self.sections.get("flows")
             return self._per_unit("flows", flows, "per_1k_node_transitions", "flows")
+        if model_id.startswith("retrieve:"):  # Retrieve queries: no source prices them
+            kb: dict[str, Any] = {"per_1k_queries": "0", "evidence": "unverified"}
+            kb |= self.sections.get("knowledge_bases") or {}
+            return self._per_unit("retrieval", kb, "per_1k_queries", "knowledge_bases")
         qualifiers, bare = split_qualifiers(model_id)
         base, variant = normalise_model_id(bare)
         raw = self.models.get(base) or self._alias(base)
@@ -361,10 +367,11 @@ class PriceTable:
                 "or pass on_unknown='warn' or a PriceEntry",
                 model_id=model_id,
             )
-        fallback = on_unknown if isinstance(on_unknown, PriceEntry) else self._dearest()
+        fallback = on_unknown if isinstance(on_unknown, PriceEntry) else self._dearest(model_id)
+        per = "queries" if is_reranker(model_id) else "tokens"
         warnings.warn(
             f"no price for model {model_id!r}; charging the fallback of "
-            f"{fallback.input} input / {fallback.output} output per 1,000 tokens. "
+            f"{fallback.input} input / {fallback.output} output per 1,000 {per}. "
             "Add the model with load_prices(overrides=...) to price it exactly.",
             UnknownModelPriceWarning,
             stacklevel=2,
@@ -518,10 +525,14 @@ class PriceTable:
                 return raw
         return None
 
-    def _dearest(self) -> PriceEntry:
-        known = [e for e in self.entries() if e.operation == "chat"] or self.entries()
+    def _dearest(self, model_id: str = "") -> PriceEntry:
+        if is_reranker(model_id):  # per query: only another reranker's price is comparable
+            known = [e for k in self.sections.get("rerank") or {} if (e := self.lookup(k))]
+        else:
+            known = [e for e in self.entries() if e.operation == "chat"] or self.entries()
         if not known:
-            raise ConfigurationError("the price table is empty; pass a PriceEntry fallback")
+            what = f"no price for {model_id or 'a model'} and none in the table to fall back on"
+            raise ConfigurationError(f"{what}; pass a PriceEntry", model_id=model_id or None)
         return PriceEntry(
             input=max(e.worst_input for e in known),
             output=max(e.output for e in known),
