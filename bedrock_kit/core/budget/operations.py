@@ -10,6 +10,10 @@ Each function here reserves before the request and settles after, so a class tha
 * **Guardrails inside Converse / InvokeModel** (:func:`request_guardrail_worst_cost`): the
   chat reservation also holds the guardrail's worst case, input text plus ``maxTokens`` of
   output at :data:`OUTPUT_CHARACTERS_PER_TOKEN`; the result's trace settles it per policy.
+* **Retrieve** (:func:`charging_retrieve`): one query per request under the row
+  ``retrieve:<knowledge base id>`` (operation type ``retrieval``), priced from the table's
+  ``knowledge_bases`` section; no source in reach prices a Retrieve query, so it is booked at
+  0 and every report lists it as unverified rather than showing it free.
 * **RetrieveAndGenerate** and **agents** (:func:`reserve_model_tokens`,
   :func:`settle_model_tokens`): model tokens, reserved from a cap (the generation's
   ``maxTokens``; for agents, the caller's ``max_tokens_per_invocation``) and settled to the
@@ -75,6 +79,7 @@ __all__ = [
     "charged",
     "charging_guardrail",
     "charging_model_tokens",
+    "charging_retrieve",
     "check_policies",
     "claim",
     "operation_of",
@@ -409,3 +414,32 @@ def charging_model_tokens(
         raise
     finally:
         reservation.release()  # no-op once settled
+
+
+@contextmanager
+def charging_retrieve(
+    ledger: Ledger | None, knowledge_base_id: str
+) -> Iterator[ModelTokenCharge | None]:
+    """Hold one Retrieve query on ``ledger``; settled to the requests sent (one per page).
+
+    Call ``charge.sent()`` per request. A failure before any request releases the hold; after
+    one, the requests sent are charged. Without a ledger, yields None.
+
+    Raises:
+        BudgetExceededError: the query could cross a limit (``max_calls``, a cost limit when
+            the table prices Retrieve).
+    """
+    if ledger is None:
+        yield None
+        return
+    reservation = ledger.reserve(f"retrieve:{knowledge_base_id}", 1, 0)
+    charge = ModelTokenCharge(ledger, reservation)
+    try:
+        yield charge
+    except BaseException as exc:
+        if charge.requests:
+            reservation.settle(Usage(charge.requests, 0))
+        else:
+            reservation.release(exc)
+        raise
+    reservation.settle(Usage(charge.requests, 0))

@@ -13,7 +13,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from bedrock_kit.core.budget.operations import ModelTokenCharge, charging_model_tokens
+from bedrock_kit.core.budget.operations import (
+    ModelTokenCharge,
+    charging_model_tokens,
+    charging_retrieve,
+)
 from bedrock_kit.core.chat.converse import request_id_of
 from bedrock_kit.core.chat.types import GuardrailConfig
 from bedrock_kit.core.knowledge_bases.filters import OPERATORS, F, Filter, coerce_filter
@@ -297,6 +301,7 @@ class KnowledgeBaseRuntime(OwnsClients):
         max_results: int | None = None,
         min_score: float | None = None,
         next_token: str | None = None,
+        ledger: Any = None,
     ) -> RetrieveResult:
         """Search a knowledge base.
 
@@ -309,6 +314,9 @@ class KnowledgeBaseRuntime(OwnsClients):
                 None makes a single request.
             min_score: Drop results scoring below this.
             next_token: Resume from an earlier result's ``next_token``.
+            ledger: Budget ledger: the query is reserved before the first request and
+                settled to the requests sent (:func:`~bedrock_kit.core.budget.operations.
+                charging_retrieve`; unpriced, so reports flag it unverified).
 
         Raises:
             ConfigurationError: Bad arguments, before any request.
@@ -323,8 +331,12 @@ class KnowledgeBaseRuntime(OwnsClients):
             min_score=min_score,
             next_token=next_token,
         )
-        with self._errors(knowledge_base_id):
+        with (
+            charging_retrieve(ledger, knowledge_base_id) as charge,
+            self._errors(knowledge_base_id),
+        ):
             while (request := pager.next_request()) is not None:
+                _sent(charge)
                 pager.add_page(self.pool.client.retrieve(**request))
         return pager.result()
 
@@ -338,6 +350,7 @@ class KnowledgeBaseRuntime(OwnsClients):
         max_results: int | None = None,
         min_score: float | None = None,
         next_token: str | None = None,
+        ledger: Any = None,
     ) -> RetrieveResult:
         """Async :meth:`retrieve`."""
         pager = self._pager(
@@ -349,9 +362,13 @@ class KnowledgeBaseRuntime(OwnsClients):
             min_score=min_score,
             next_token=next_token,
         )
-        with self._errors(knowledge_base_id):
+        with (
+            charging_retrieve(ledger, knowledge_base_id) as charge,
+            self._errors(knowledge_base_id),
+        ):
             client = await self.pool.async_client()
             while (request := pager.next_request()) is not None:
+                _sent(charge)
                 pager.add_page(await client.retrieve(**request))
         return pager.result()
 
