@@ -486,6 +486,7 @@ class Ledger:
         input_tokens: int | None = None,
         default_max_tokens: int = 4096,
         runtime: TokenCountingRuntime | None = None,
+        stream: bool = False,
     ) -> Reservation:
         """:meth:`reserve` for a Converse (or InvokeModel) request dict.
 
@@ -497,13 +498,14 @@ class Ledger:
             default_max_tokens: Reserved when the request sets no ``maxTokens``.
             runtime: The runtime that will send the request (``ConverseRuntime``), used
                 for CountTokens.
+            stream: The request is streamed (its guardrail evaluates the output per chunk).
         """
         counted = (
             Counted(input_tokens, "given")
             if input_tokens is not None
             else self.counter.count(runtime, request)
         )
-        return self._reserve_counted(request, counted, default_max_tokens)
+        return self._reserve_counted(request, counted, default_max_tokens, stream)
 
     async def areserve_request(
         self,
@@ -512,6 +514,7 @@ class Ledger:
         input_tokens: int | None = None,
         default_max_tokens: int = 4096,
         runtime: TokenCountingRuntime | None = None,
+        stream: bool = False,
     ) -> Reservation:
         """Async :meth:`reserve_request` (CountTokens over the async client)."""
         counted = (
@@ -519,14 +522,14 @@ class Ledger:
             if input_tokens is not None
             else await self.counter.acount(runtime, request)
         )
-        return self._reserve_counted(request, counted, default_max_tokens)
+        return self._reserve_counted(request, counted, default_max_tokens, stream)
 
     def _reserve_counted(
-        self, request: Mapping[str, Any], counted: Counted, default_max_tokens: int
+        self, request: Mapping[str, Any], counted: Counted, default_max_tokens: int, stream: bool
     ) -> Reservation:
         max_tokens = (request.get("inferenceConfig") or {}).get("maxTokens")
         max_output = int(max_tokens or default_max_tokens)
-        guardrail = request_guardrail_worst_cost(self.prices, request, max_output)
+        guardrail = request_guardrail_worst_cost(self.prices, request, max_output, stream=stream)
         model_id = priced_model_id(request)
         return self._reserve(model_id, counted.tokens, max_output, counted.source, guardrail)
 

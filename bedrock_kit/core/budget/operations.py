@@ -10,6 +10,10 @@ Each function here reserves before the request and settles after, so a class tha
 * **Guardrails inside Converse / InvokeModel** (:func:`request_guardrail_worst_cost`): the
   chat reservation also holds the guardrail's worst case, input text plus ``maxTokens`` of
   output at :data:`OUTPUT_CHARACTERS_PER_TOKEN`; the result's trace settles it per policy.
+  A stream's output is evaluated chunk by chunk (``streamProcessingMode`` sync or async),
+  each evaluation billed at least one text unit per policy, and a chunk holds at least one
+  token: a stream reserves ``maxTokens`` more units, and settles to every chunk's
+  assessment once.
 * **Retrieve** (:func:`charging_retrieve`): one query per request under the row
   ``retrieve:<knowledge base id>`` (operation type ``retrieval``), priced from the table's
   ``knowledge_bases`` section; no source in reach prices a Retrieve query, so it is booked at
@@ -220,11 +224,13 @@ def _characters(value: Any) -> int:
 
 
 def request_guardrail_worst_cost(
-    prices: PriceTable, request: Mapping[str, Any], max_output_tokens: int
+    prices: PriceTable, request: Mapping[str, Any], max_output_tokens: int, *, stream: bool = False
 ) -> Decimal:
     """USD a request's ``guardrailConfig`` could bill: input and output text, every policy.
 
     Zero when the request has no guardrail. InvokeModel bodies are measured by their length.
+    ``stream``: the output is evaluated per chunk (see the module doc), up to one evaluation
+    per output token, each rounded up to a whole text unit.
     """
     if not request.get("guardrailConfig") and not request.get("guardrailIdentifier"):
         return _ZERO
@@ -234,7 +240,7 @@ def request_guardrail_worst_cost(
     else:
         inbound = request_text_characters(request)
     outbound = max_output_tokens * OUTPUT_CHARACTERS_PER_TOKEN
-    units = _units(inbound) + _units(outbound)
+    units = _units(inbound) + _units(outbound) + (max(max_output_tokens, 1) if stream else 0)
     return Decimal(units) * prices.guardrail_unit_price() / 1000
 
 

@@ -1,0 +1,335 @@
+"""A core pipeline on one Ledger over LocalBedrock, billed from LocalBedrock's own request log.
+
+Input guardrail, Retrieve, RetrieveAndGenerate, an agent, embeddings, rerank (Amazon Rerank
+and the unpriced Cohere Rerank 3.5) and a guarded stream (a ConverseStream whose in-request
+guardrail assesses every chunk, with the streaming output guard's ApplyGuardrail windows on
+top). The expected bill is the log's ``request.billed`` priced with the ledger's own table
+(tests/support/billed_log.py), never a figure worked out by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+import warnings
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from bedrock_kit import BudgetExceededError, Ledger, summarize
+from bedrock_kit.core.agents.requests import build_invoke_agent_request
+from bedrock_kit.core.agents.runtime import AgentRuntime
+from bedrock_kit.core.budget.pricing import UnknownPriceWarning
+from bedrock_kit.core.chat.runtime import ConverseRuntime
+from bedrock_kit.core.chat.send import build_chat_request, send_stream
+from bedrock_kit.core.chat.stream import TextDelta
+from bedrock_kit.core.chat.types import GuardrailConfig, InferenceConfig, Message, TextBlock
+from bedrock_kit.core.embeddings.models import EmbeddingOptions
+from bedrock_kit.core.embeddings.runtime import EmbeddingsRuntime
+from bedrock_kit.core.guardrails.apply import GuardrailClient
+from bedrock_kit.core.guardrails.stream_guard import StreamGuard
+from bedrock_kit.core.knowledge_bases.requests import GenerationCall
+from bedrock_kit.core.knowledge_bases.runtime import KnowledgeBaseRuntime
+from bedrock_kit.core.rerank.runtime import RerankOptions, RerankRuntime
+from bedrock_kit.core.transport.clients import ClientSettings
+from bedrock_kit.testing import LocalBedrock, ReceivedRequest, Reply
+from bedrock_kit.testing.scripts import build_usage, converse_stream_events
+from tests.support.billed_log import price_log
+
+HAIKU = "anthropic.claude-haiku-4-5-20251001-v1:0"
+NOVA = "us.amazon.nova-micro-v1:0"
+TITAN = "amazon.titan-embed-text-v2:0"
+AMAZON_RERANK = "amazon.rerank-v1:0"
+COHERE_RERANK = "cohere.rerank-v3-5:0"
+KB = "KB12345678"
+RAG_CAP = 800
+AGENT_CAP = 2000
+STREAM_MAX_TOKENS = 60
+STREAM_CHUNKS = 7  # assessments the in-request guardrail reports, one per chunk
+ANSWER = "The meeting is in Oslo on Tuesday at noon, room 4B. " * 6
+DOCS = [f"document {i} about Oslo meetings" for i in range(130)]
+CAPS = {"RetrieveAndGenerate": RAG_CAP}
+
+
+def _apply_guardrail(request: ReceivedRequest) -> Reply:
+    """Bill what Bedrock bills: ceil(characters / 1000) per configured policy."""
+    texts = [c["text"]["text"] for c in request.body["content"] if "text" in c]
+    units = math.ceil(sum(map(len, texts)) / 1000)
+    policies = ["contentPolicyUnits"]
+    if request.path_params["guardrailIdentifier"] == "gr-in":
+        policies.append("topicPolicyUnits")
+    usage = {name: units for name in policies}
+    return Reply.json({"action": "NONE", "outputs": [], "assessments": [], "usage": usage})
+
+
+def _agent_reply(request: ReceivedRequest) -> Reply:
+    def trace(step: dict[str, Any]) -> dict[str, Any]:
+        return {"trace": {"agentId": "AG1", "trace": {"orchestrationTrace": step}}}
+
+    usage = {"inputTokens": 420, "outputTokens": 55}
+    return Reply.events(
+        [
+            trace({"modelInvocationInput": {"foundationModel": HAIKU, "text": "{}"}}),
+            trace({"modelInvocationOutput": {"metadata": {"usage": usage}}}),
+            {"chunk": {"bytes": b"Booked."}},
+        ]
+    )
+
+
+def _stream_reply(request: ReceivedRequest) -> Reply:
+    chunk = {"invocationMetrics": {"usage": {"contentPolicyUnits": 1, "topicPolicyUnits": 1}}}
+    trace = {
+        "guardrail": {
+            "inputAssessment": {"gr-out": chunk},
+            "outputAssessments": {"gr-out": [chunk] * STREAM_CHUNKS},
+        }
+    }
+    usage = build_usage(35, STREAM_MAX_TOKENS - 10)
+    return Reply.events(converse_stream_events(ANSWER, usage=usage, trace=trace))
+
+
+def _script(server: LocalBedrock) -> None:
+    server.set_default("ApplyGuardrail", _apply_guardrail)
+    server.set_default("InvokeAgent", _agent_reply)
+    server.set_default("ConverseStream", _stream_reply)
+
+
+class Pipeline:
+    """The pipeline's steps, each a core class with ``ledger=``, over one server."""
+
+    def __init__(self, server: LocalBedrock, ledger: Ledger) -> None:
+        settings = ClientSettings(**server.client_kwargs(), max_retries=0)
+        self.ledger = ledger
+        self.guard_in = GuardrailClient(
+            "gr-in", "1", settings=settings, ledger=ledger, policies=["content", "topic"]
+        )
+        guard_out = GuardrailClient(
+            "gr-out", "1", settings=settings, ledger=ledger, policies=["content"]
+        )
+        self.stream_guard = StreamGuard(guard_out, window_size=120, overlap=20)
+        self.kb = KnowledgeBaseRuntime(settings)
+        self.agent = AgentRuntime(settings)
+        self.embed = EmbeddingsRuntime(settings, EmbeddingOptions(TITAN), ledger=ledger)
+        self.rerank = RerankRuntime(settings, RerankOptions(AMAZON_RERANK), ledger=ledger)
+        self.cohere = RerankRuntime(
+            settings, RerankOptions(COHERE_RERANK, api="invoke"), ledger=ledger
+        )
+        self.chat = ConverseRuntime(settings)
+
+    def steps(self, question: str) -> list[tuple[str, Callable[[], Any]]]:
+        ledger = self.ledger
+        call = GenerationCall(question, model=HAIKU, knowledge_base_id=KB)
+        agent = build_invoke_agent_request("AG1", "AL1", "Book it.")
+        return [
+            ("ApplyGuardrail", lambda: self.guard_in.apply(question)),
+            ("Retrieve", lambda: self.kb.retrieve(KB, question, ledger=ledger)),
+            (
+                "RetrieveAndGenerate",
+                lambda: self.kb.generate(call, ledger=ledger, max_tokens_per_invocation=RAG_CAP),
+            ),
+            (
+                "InvokeAgent",
+                lambda: self.agent.invoke(
+                    agent,
+                    ledger=ledger,
+                    max_tokens_per_invocation=AGENT_CAP,
+                    budget_model_id=HAIKU,
+                ),
+            ),
+            ("InvokeModel", lambda: self.embed.embed(DOCS[:3])),
+            ("Rerank", lambda: self.rerank.rerank(question, DOCS)),
+            ("InvokeModel", lambda: self.cohere.rerank(question, DOCS[:5])),
+            ("ConverseStream", lambda: "".join(self.guarded_stream(question))),
+        ]
+
+    def guarded_stream(self, question: str) -> list[str]:
+        request = build_chat_request(
+            "converse",
+            NOVA,
+            [Message("user", (TextBlock(question),))],
+            inference=InferenceConfig(max_tokens=STREAM_MAX_TOKENS),
+            guardrail=GuardrailConfig("gr-out", "1", stream_processing_mode="sync"),
+            stream=True,
+        )
+        deltas = send_stream(
+            self.chat, "converse", request, ledger=self.ledger, max_tokens=STREAM_MAX_TOKENS
+        )
+        texts = (d.text for d in deltas if isinstance(d, TextDelta))
+        return list(self.stream_guard.guard(texts))
+
+    def run(self, question: str = "Where is the meeting?") -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnknownPriceWarning)  # Cohere 3.5: asserted apart
+            for _, step in self.steps(question):
+                step()
+
+
+def _billed_operations(server: LocalBedrock) -> list[str]:
+    return [r.operation for r in server.requests if r.operation != "CountTokens"]
+
+
+def test_the_report_equals_local_bedrocks_log_priced_with_the_same_table() -> None:
+    ledger = Ledger()
+    with LocalBedrock() as server:
+        _script(server)
+        Pipeline(server, ledger).run()
+        requests = server.requests
+    assert {"ApplyGuardrail", "Retrieve", "Rerank", "ConverseStream"} <= {
+        r.operation for r in requests
+    }
+    bill = price_log(requests, ledger.prices, unreported_caps=CAPS)
+    summary = summarize(ledger)
+    report = ledger.report()
+    # (a) totals per operation type, per report row (model) and overall, from the log.
+    assert {k: v.cost for k, v in summary.by_operation.items()} == {
+        k: v for k, v in bill.operations.items()
+    }
+    assert {r.model_id: r.cost for r in report.rows} == dict(bill.rows)
+    assert {r.model_id: r.calls for r in report.rows} == dict(bill.calls)
+    assert ledger.spent() == summary.total_cost == bill.total
+    assert ledger.open_reservations() == 0 and ledger.reserved() == 0
+    # Every ApplyGuardrail window of the stream guard, and every streamed chunk's
+    # assessment, is charged: the guardrail rows hold the log's units exactly.
+    rows = {r.model_id: r for r in report.rows}
+    for row_id, units in bill.guardrail_units.items():
+        assert rows[row_id].guardrail_text_units == units
+    windows = sum(
+        1
+        for r in requests
+        if r.operation == "ApplyGuardrail" and r.path_params["guardrailIdentifier"] == "gr-out"
+    )
+    assert windows >= 3  # the answer spans several windows
+    assert rows["guardrail:gr-out"].guardrail_text_units == windows + 2 * (1 + STREAM_CHUNKS)
+    # Retrieve and the unpriced Cohere reranker are in the report, flagged, not free.
+    assert rows[f"retrieve:{KB}"].calls == 1
+    assert any(line.startswith(f"retrieve:{KB}") for line in report.unverified_prices)
+    assert rows[COHERE_RERANK].cost > 0
+    assert any(COHERE_RERANK in line for line in report.unverified_prices)
+    assert (
+        summary.by_operation["rerank"].cost == rows[AMAZON_RERANK].cost + rows[COHERE_RERANK].cost
+    )
+
+
+def test_the_unpriced_reranker_warns_by_name_or_is_refused_before_its_request() -> None:
+    with LocalBedrock() as server:
+        pipeline = Pipeline(server, Ledger())
+        with pytest.warns(UnknownPriceWarning, match=COHERE_RERANK):
+            pipeline.cohere.rerank("q", DOCS[:5])
+        strict = Pipeline(server, Ledger(on_unknown="error"))
+        with pytest.raises(Exception, match=COHERE_RERANK) as refused:
+            strict.cohere.rerank("q", DOCS[:5])
+        assert type(refused.value).__name__ == "ConfigurationError"
+        assert len(server.requests_for("InvokeModel")) == 1  # the refused call never went out
+
+
+def test_a_stream_reservation_holds_every_chunk_its_guardrail_may_assess() -> None:
+    ledger = Ledger()
+    held: list[Decimal] = []
+    with LocalBedrock() as server:
+        _script(server)
+        pipeline = Pipeline(server, ledger)
+        request = build_chat_request(
+            "converse",
+            NOVA,
+            [Message("user", (TextBlock("Where?"),))],
+            inference=InferenceConfig(max_tokens=STREAM_MAX_TOKENS),
+            guardrail=GuardrailConfig("gr-out", "1", stream_processing_mode="sync"),
+            stream=True,
+        )
+        deltas = send_stream(
+            pipeline.chat, "converse", request, ledger=ledger, max_tokens=STREAM_MAX_TOKENS
+        )
+        for _ in deltas:
+            held.append(ledger.reserved())
+        bill = price_log(server.requests, ledger.prices)
+    # The in-request guardrail reported STREAM_CHUNKS + 1 assessments: settled exactly once
+    # each, and the reservation made before the request held at least that much.
+    assert ledger.spent() == bill.total
+    assert held[0] >= ledger.spent()
+    rows = {r.model_id: r for r in ledger.report().rows}
+    assert rows["guardrail:gr-out"].guardrail_text_units == 2 * (STREAM_CHUNKS + 1)
+
+
+def test_a_limit_set_between_two_steps_stops_before_the_call_that_would_cross() -> None:
+    with LocalBedrock() as server:
+        _script(server)
+        ledger = Ledger()
+        pipeline = Pipeline(server, ledger)
+        steps = pipeline.steps("Where is the meeting?")
+        for _, step in steps[:3]:  # guardrail, Retrieve, RetrieveAndGenerate
+            step()
+        sent_before = _billed_operations(server)
+        assert sent_before == ["ApplyGuardrail", "Retrieve", "RetrieveAndGenerate"]
+        spent = ledger.spent()
+        # The agent holds its 2,000-token cap (0.011 at Haiku's output rate): not enough room.
+        with ledger.scope("rest", max_cost=Decimal("0.005")):
+            with pytest.raises(BudgetExceededError, match=f"agent:{HAIKU}"):
+                steps[3][1]()
+            assert _billed_operations(server) == sent_before  # the agent never went out
+            steps[5][1]()  # a rerank still fits
+        assert ledger.spent("rest") <= Decimal("0.005")
+        assert ledger.spent() == spent + ledger.spent("rest")
+        assert ledger.open_reservations() == 0
+        bill = price_log(server.requests, ledger.prices, unreported_caps=CAPS)
+        assert ledger.spent() == bill.total
+
+
+def test_64_concurrent_mixed_operations_never_overspend_and_charge_each_call_once() -> None:
+    limit = Decimal("0.02")
+    ledger = Ledger(max_cost=limit)
+    refused: list[str] = []
+    lock = threading.Lock()
+    text = "z" * 1500  # 2 text units per policy: reserved exactly what is billed
+    with LocalBedrock() as server:
+        _script(server)
+        pipeline = Pipeline(server, ledger)
+
+        def sync_op(i: int) -> None:
+            try:
+                if i % 4 == 0:
+                    pipeline.guard_in.apply(text)
+                elif i % 4 == 1:
+                    pipeline.rerank.rerank("q", DOCS)  # 130 documents: 2 queries
+                elif i % 4 == 2:
+                    pipeline.kb.retrieve(KB, "q", ledger=ledger)
+                else:
+                    pipeline.guard_in.apply(text[:900])
+            except BudgetExceededError as exc:
+                with lock:
+                    refused.append(str(exc))
+
+        async def async_op(i: int) -> None:
+            try:
+                if i % 3 == 0:
+                    await pipeline.guard_in.aapply(text)
+                elif i % 3 == 1:
+                    await pipeline.rerank.arerank("q", DOCS)
+                else:
+                    await pipeline.kb.aretrieve(KB, "q", ledger=ledger)
+            except BudgetExceededError as exc:
+                with lock:
+                    refused.append(str(exc))
+
+        async def async_half() -> None:
+            await asyncio.gather(*(async_op(i) for i in range(32)))
+
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            futures = [pool.submit(sync_op, i) for i in range(32)]
+            asyncio.run(async_half())
+            for future in futures:
+                future.result()
+        requests = server.requests
+    bill = price_log(requests, ledger.prices)
+    report = ledger.report()
+    assert ledger.spent() <= limit
+    assert refused, "the limit should have refused some calls"
+    assert len(requests) + len(refused) == 64
+    # Every request that went out was charged exactly once, at what the log billed.
+    assert ledger.spent() == bill.total
+    assert {r.model_id: r.calls for r in report.rows} == dict(bill.calls)
+    assert sum(r.overruns for r in report.rows) == 0  # the reservations were exact
+    assert ledger.open_reservations() == 0 and ledger.reserved() == 0
