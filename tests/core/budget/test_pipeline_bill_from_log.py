@@ -10,7 +10,6 @@ top). The expected bill is the log's ``request.billed`` priced with the ledger's
 from __future__ import annotations
 
 import asyncio
-import math
 import threading
 import warnings
 from collections.abc import Callable
@@ -36,66 +35,23 @@ from bedrock_kit.core.knowledge_bases.requests import GenerationCall
 from bedrock_kit.core.knowledge_bases.runtime import KnowledgeBaseRuntime
 from bedrock_kit.core.rerank.runtime import RerankOptions, RerankRuntime
 from bedrock_kit.core.transport.clients import ClientSettings
-from bedrock_kit.testing import LocalBedrock, ReceivedRequest, Reply
-from bedrock_kit.testing.scripts import build_usage, converse_stream_events
+from bedrock_kit.testing import LocalBedrock
 from tests.support.billed_log import price_log
-
-HAIKU = "anthropic.claude-haiku-4-5-20251001-v1:0"
-NOVA = "us.amazon.nova-micro-v1:0"
-TITAN = "amazon.titan-embed-text-v2:0"
-AMAZON_RERANK = "amazon.rerank-v1:0"
-COHERE_RERANK = "cohere.rerank-v3-5:0"
-KB = "KB12345678"
-RAG_CAP = 800
-AGENT_CAP = 2000
-STREAM_MAX_TOKENS = 60
-STREAM_CHUNKS = 7  # assessments the in-request guardrail reports, one per chunk
-ANSWER = "The meeting is in Oslo on Tuesday at noon, room 4B. " * 6
-DOCS = [f"document {i} about Oslo meetings" for i in range(130)]
-CAPS = {"RetrieveAndGenerate": RAG_CAP}
-
-
-def _apply_guardrail(request: ReceivedRequest) -> Reply:
-    """Bill what Bedrock bills: ceil(characters / 1000) per configured policy."""
-    texts = [c["text"]["text"] for c in request.body["content"] if "text" in c]
-    units = math.ceil(sum(map(len, texts)) / 1000)
-    policies = ["contentPolicyUnits"]
-    if request.path_params["guardrailIdentifier"] == "gr-in":
-        policies.append("topicPolicyUnits")
-    usage = {name: units for name in policies}
-    return Reply.json({"action": "NONE", "outputs": [], "assessments": [], "usage": usage})
-
-
-def _agent_reply(request: ReceivedRequest) -> Reply:
-    def trace(step: dict[str, Any]) -> dict[str, Any]:
-        return {"trace": {"agentId": "AG1", "trace": {"orchestrationTrace": step}}}
-
-    usage = {"inputTokens": 420, "outputTokens": 55}
-    return Reply.events(
-        [
-            trace({"modelInvocationInput": {"foundationModel": HAIKU, "text": "{}"}}),
-            trace({"modelInvocationOutput": {"metadata": {"usage": usage}}}),
-            {"chunk": {"bytes": b"Booked."}},
-        ]
-    )
-
-
-def _stream_reply(request: ReceivedRequest) -> Reply:
-    chunk = {"invocationMetrics": {"usage": {"contentPolicyUnits": 1, "topicPolicyUnits": 1}}}
-    trace = {
-        "guardrail": {
-            "inputAssessment": {"gr-out": chunk},
-            "outputAssessments": {"gr-out": [chunk] * STREAM_CHUNKS},
-        }
-    }
-    usage = build_usage(35, STREAM_MAX_TOKENS - 10)
-    return Reply.events(converse_stream_events(ANSWER, usage=usage, trace=trace))
-
-
-def _script(server: LocalBedrock) -> None:
-    server.set_default("ApplyGuardrail", _apply_guardrail)
-    server.set_default("InvokeAgent", _agent_reply)
-    server.set_default("ConverseStream", _stream_reply)
+from tests.support.pipeline_script import (
+    AGENT_CAP,
+    AMAZON_RERANK,
+    CAPS,
+    COHERE_RERANK,
+    DOCS,
+    HAIKU,
+    KB,
+    NOVA,
+    RAG_CAP,
+    STREAM_CHUNKS,
+    STREAM_MAX_TOKENS,
+    TITAN,
+    script,
+)
 
 
 class Pipeline:
@@ -175,7 +131,7 @@ def _billed_operations(server: LocalBedrock) -> list[str]:
 def test_the_report_equals_local_bedrocks_log_priced_with_the_same_table() -> None:
     ledger = Ledger()
     with LocalBedrock() as server:
-        _script(server)
+        script(server)
         Pipeline(server, ledger).run()
         requests = server.requests
     assert {"ApplyGuardrail", "Retrieve", "Rerank", "ConverseStream"} <= {
@@ -230,7 +186,7 @@ def test_a_stream_reservation_holds_every_chunk_its_guardrail_may_assess() -> No
     ledger = Ledger()
     held: list[Decimal] = []
     with LocalBedrock() as server:
-        _script(server)
+        script(server)
         pipeline = Pipeline(server, ledger)
         request = build_chat_request(
             "converse",
@@ -256,7 +212,7 @@ def test_a_stream_reservation_holds_every_chunk_its_guardrail_may_assess() -> No
 
 def test_a_limit_set_between_two_steps_stops_before_the_call_that_would_cross() -> None:
     with LocalBedrock() as server:
-        _script(server)
+        script(server)
         ledger = Ledger()
         pipeline = Pipeline(server, ledger)
         steps = pipeline.steps("Where is the meeting?")
@@ -285,7 +241,7 @@ def test_64_concurrent_mixed_operations_never_overspend_and_charge_each_call_onc
     lock = threading.Lock()
     text = "z" * 1500  # 2 text units per policy: reserved exactly what is billed
     with LocalBedrock() as server:
-        _script(server)
+        script(server)
         pipeline = Pipeline(server, ledger)
 
         def sync_op(i: int) -> None:
