@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 from bedrock_kit.testing import LocalBedrock, ReceivedRequest, Reply
+from bedrock_kit.testing.builders import retrieve_reply
 from bedrock_kit.testing.scripts import build_usage, converse_stream_events
 
 HAIKU = "anthropic.claude-haiku-4-5-20251001-v1:0"
@@ -70,3 +71,5 @@ def script(server: LocalBedrock) -> None:
     server.set_default("ApplyGuardrail", _apply_guardrail)
     server.set_default("InvokeAgent", _agent_reply)
     server.set_default("ConverseStream", _stream_reply)
+    passages = ("The meeting is in Oslo.", "Room 4B, Tuesday at noon.", "Bring the slides.")
+    server.set_default("Retrieve", Reply.json(retrieve_reply(*passages)))
