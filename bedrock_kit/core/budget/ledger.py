@@ -23,8 +23,10 @@ and the bound is: spending can exceed a limit by at most the sum, over calls who
 input exceeded their estimate, of that excess at the dearest input rate (output never
 exceeds ``maxTokens``, and cache tokens are reserved at the dearest rate). Such calls are
 counted in the report's ``overruns`` column, and the ledger refuses later calls once the
-limit is crossed. Guardrail text units reported in a Converse trace are charged after the
-call (they are not known before), outside this bound.
+limit is crossed. A request's in-request guardrail is held at its worst case (every text
+policy over the input and ``maxTokens`` of output; a stream, one evaluation per output token
+on top, see :func:`~bedrock_kit.core.budget.operations.request_guardrail_worst_cost`) and
+settled to the units its trace reports, every streamed chunk's assessment once.
 
 Settle rules:
 
