@@ -24,7 +24,7 @@ from bedrock_kit.core.agents.requests import build_invoke_agent_request
 from bedrock_kit.core.agents.runtime import AgentRuntime
 from bedrock_kit.core.budget.pricing import UnknownPriceWarning
 from bedrock_kit.core.chat.runtime import ConverseRuntime
-from bedrock_kit.core.chat.send import build_chat_request, send_stream
+from bedrock_kit.core.chat.send import asend_stream, build_chat_request, send_stream
 from bedrock_kit.core.chat.stream import TextDelta
 from bedrock_kit.core.chat.types import GuardrailConfig, InferenceConfig, Message, TextBlock
 from bedrock_kit.core.embeddings.models import EmbeddingOptions
@@ -208,6 +208,41 @@ def test_a_stream_reservation_holds_every_chunk_its_guardrail_may_assess() -> No
     assert held[0] >= ledger.spent()
     rows = {r.model_id: r for r in ledger.report().rows}
     assert rows["guardrail:gr-out"].guardrail_text_units == 2 * (STREAM_CHUNKS + 1)
+
+
+def test_an_async_stream_reserves_its_guardrail_chunks_too() -> None:
+    ledger = Ledger()
+
+    async def run(pipeline: Pipeline) -> list[Decimal]:
+        request = build_chat_request(
+            "converse",
+            NOVA,
+            [Message("user", (TextBlock("Where?"),))],
+            inference=InferenceConfig(max_tokens=STREAM_MAX_TOKENS),
+            guardrail=GuardrailConfig("gr-out", "1", stream_processing_mode="async"),
+            stream=True,
+        )
+        deltas = asend_stream(
+            pipeline.chat, "converse", request, ledger=ledger, max_tokens=STREAM_MAX_TOKENS
+        )
+        texts = (d.text async for d in deltas if isinstance(d, TextDelta))
+        held = [ledger.reserved()]
+        async for _ in pipeline.stream_guard.aguard(texts):
+            held.append(ledger.reserved())
+        return held
+
+    with LocalBedrock() as server:
+        script(server)
+        held = asyncio.run(run(Pipeline(server, ledger)))
+        bill = price_log(server.requests, ledger.prices)
+    assert ledger.spent() == bill.total and ledger.reserved() == 0
+    stream_cost = (
+        sum((v for k, v in bill.rows.items() if k in (NOVA,)), Decimal(0))
+        + price_log(
+            [r for r in server.requests if r.operation == "ConverseStream"], ledger.prices
+        ).rows["guardrail:gr-out"]
+    )
+    assert max(held) >= stream_cost  # the stream's hold covered its tokens and every chunk
 
 
 def test_a_limit_set_between_two_steps_stops_before_the_call_that_would_cross() -> None:
