@@ -236,13 +236,9 @@ def test_an_async_stream_reserves_its_guardrail_chunks_too() -> None:
         held = asyncio.run(run(Pipeline(server, ledger)))
         bill = price_log(server.requests, ledger.prices)
     assert ledger.spent() == bill.total and ledger.reserved() == 0
-    stream_cost = (
-        sum((v for k, v in bill.rows.items() if k in (NOVA,)), Decimal(0))
-        + price_log(
-            [r for r in server.requests if r.operation == "ConverseStream"], ledger.prices
-        ).rows["guardrail:gr-out"]
-    )
-    assert max(held) >= stream_cost  # the stream's hold covered its tokens and every chunk
+    streamed = [r for r in server.requests if r.operation == "ConverseStream"]
+    stream_cost = price_log(streamed, ledger.prices).total  # tokens and every chunk's units
+    assert max(held) >= stream_cost > 0  # the stream's hold covered all of it
 
 
 def test_a_limit_set_between_two_steps_stops_before_the_call_that_would_cross() -> None:
