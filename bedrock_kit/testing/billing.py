@@ -12,8 +12,10 @@ What is read, per operation:
   guardrail trace's ``invocationMetrics.usage`` per guardrail id, the input assessment and
   every output assessment (one per streamed chunk Bedrock evaluated) once each.
 * InvokeModel(WithResponseStream): the ``X-Amzn-Bedrock-*-Token-Count`` headers, else the
-  body's (or the stream's ``amazon-bedrock-invocationMetrics``) counts; an embedding answer's
-  input tokens as ``embedding_input_tokens``; Cohere Rerank's ``meta.billed_units``.
+  body's (or the stream's ``amazon-bedrock-invocationMetrics``) counts, and the guardrail
+  units of the last ``amazon-bedrock-trace`` (``input`` and every ``outputs`` entry); an
+  embedding answer's input tokens as ``embedding_input_tokens``; Cohere Rerank's
+  ``meta.billed_units``.
 * ApplyGuardrail: the answer's ``usage`` per policy, under the guardrail id of the path.
 * Rerank: one search unit per 100 documents per query (Bedrock's rule; the answer has no
   usage).
@@ -154,6 +156,14 @@ def _trace_units(trace: Any, found: dict[str, dict[str, int]]) -> None:
     for gid, assessments in outputs.items() if isinstance(outputs, Mapping) else ():
         for assessment in assessments if isinstance(assessments, list) else ():
             _add_units(found, str(gid), _assessment_usage(assessment))
+    # InvokeModel's amazon-bedrock-trace: {"input": {id: a}, "outputs": [{id: a}, ...]}
+    invoke_input = guardrail.get("input") or {}
+    for gid, assessment in invoke_input.items() if isinstance(invoke_input, Mapping) else ():
+        _add_units(found, str(gid), _assessment_usage(assessment))
+    invoke_outputs = guardrail.get("outputs") or []
+    for group in invoke_outputs if isinstance(invoke_outputs, list) else ():
+        for gid, assessment in group.items() if isinstance(group, Mapping) else ():
+            _add_units(found, str(gid), _assessment_usage(assessment))
 
 
 # -- per operation
@@ -236,12 +246,15 @@ def _invoke(
             return BilledUsage(operation, model, search_units=_int(billed["search_units"]))
     tokens = _header_tokens(headers)
     units: dict[str, dict[str, int]] = {}
-    for document in [body, *chunks] if isinstance(body, Mapping) else chunks:
+    documents = [body, *chunks] if isinstance(body, Mapping) else chunks
+    for document in documents:
         for kind, count in _body_tokens(document).items():
             tokens.setdefault(kind, count)  # the headers win: they are what Bedrock bills
-        trace = document.get("amazon-bedrock-trace")
-        if isinstance(trace, Mapping):
-            _trace_units(trace, units)
+    # The guardrail trace of the last chunk carrying one: Bedrock sends it with the final
+    # metrics (a stream's earlier chunks carry none).
+    traces = [d["amazon-bedrock-trace"] for d in documents if "amazon-bedrock-trace" in d]
+    if traces:
+        _trace_units(traces[-1], units)
     if isinstance(body, Mapping) and _is_embedding(body):
         return BilledUsage(operation, model, embedding_input_tokens=tokens.get("input", 0))
     return BilledUsage(

@@ -173,3 +173,19 @@ def test_retrieve_and_generate_says_it_reports_no_usage(server: LocalBedrock) ->
     )
     billed = _billed(server)
     assert billed.model_id == "m2" and not billed.usage_reported
+
+
+def test_invoke_model_bills_the_guardrail_units_of_its_bedrock_trace(server: LocalBedrock) -> None:
+    unit = {"invocationMetrics": {"usage": {"wordPolicyUnits": 1}}}
+    body = {
+        "outputText": "ok",
+        "inputTextTokenCount": 3,
+        "amazon-bedrock-trace": {"guardrail": {"input": {"g": unit}, "outputs": [{"g": unit}]}},
+    }
+    server.script(
+        "InvokeModel", Reply.json(body, headers={"X-Amzn-Bedrock-Input-Token-Count": "5"})
+    )
+    _runtime(server).invoke_model(modelId="amazon.titan-text-express-v1", body=b"{}")
+    billed = _billed(server)
+    assert billed.guardrail_units == {"g": {"wordPolicyUnits": 2}}
+    assert billed.input_tokens == 5  # the header wins over the body's count

@@ -24,7 +24,7 @@ from bedrock_kit.core.agents.requests import build_invoke_agent_request
 from bedrock_kit.core.agents.runtime import AgentRuntime
 from bedrock_kit.core.budget.pricing import UnknownPriceWarning
 from bedrock_kit.core.chat.runtime import ConverseRuntime
-from bedrock_kit.core.chat.send import asend_stream, build_chat_request, send_stream
+from bedrock_kit.core.chat.send import asend_stream, build_chat_request, send, send_stream
 from bedrock_kit.core.chat.stream import TextDelta
 from bedrock_kit.core.chat.types import GuardrailConfig, InferenceConfig, Message, TextBlock
 from bedrock_kit.core.embeddings.models import EmbeddingOptions
@@ -35,7 +35,7 @@ from bedrock_kit.core.knowledge_bases.requests import GenerationCall
 from bedrock_kit.core.knowledge_bases.runtime import KnowledgeBaseRuntime
 from bedrock_kit.core.rerank.runtime import RerankOptions, RerankRuntime
 from bedrock_kit.core.transport.clients import ClientSettings
-from bedrock_kit.testing import LocalBedrock
+from bedrock_kit.testing import LocalBedrock, Reply
 from tests.support.billed_log import price_log
 from tests.support.pipeline_script import (
     AGENT_CAP,
@@ -320,3 +320,40 @@ def test_64_concurrent_mixed_operations_never_overspend_and_charge_each_call_onc
     assert {r.model_id: r.calls for r in report.rows} == dict(bill.calls)
     assert sum(r.overruns for r in report.rows) == 0  # the reservations were exact
     assert ledger.open_reservations() == 0 and ledger.reserved() == 0
+
+
+def test_invoke_model_with_a_guardrail_is_charged_what_its_trace_billed() -> None:
+    chunk = {"invocationMetrics": {"usage": {"contentPolicyUnits": 1, "topicPolicyUnits": 1}}}
+    body = {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "content": [{"type": "text", "text": "Oslo."}],
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": 21, "output_tokens": 4},
+        "amazon-bedrock-guardrailAction": "NONE",
+        "amazon-bedrock-trace": {
+            "guardrail": {"input": {"gr-out": chunk}, "outputs": [{"gr-out": chunk}]}
+        },
+    }
+    ledger = Ledger()
+    with LocalBedrock() as server:
+        server.script("InvokeModel", Reply.json(body))
+        request = build_chat_request(
+            "invoke",
+            HAIKU,
+            [Message("user", (TextBlock("Where?"),))],
+            inference=InferenceConfig(max_tokens=STREAM_MAX_TOKENS),
+            guardrail=GuardrailConfig("gr-out", "1"),
+        )
+        send(
+            ConverseRuntime(ClientSettings(**server.client_kwargs())),
+            "invoke",
+            request,
+            ledger=ledger,
+        )
+        requests = server.requests
+    bill = price_log(requests, ledger.prices)
+    assert bill.guardrail_units == {"guardrail:gr-out": 4}
+    assert {r.model_id: r.cost for r in ledger.report().rows} == dict(bill.rows)
+    assert ledger.spent() == bill.total
