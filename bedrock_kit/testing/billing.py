@@ -20,7 +20,8 @@ What is read, per operation:
 * Rerank: one search unit per 100 documents per query (Bedrock's rule; the answer has no
   usage).
 * RetrieveAndGenerate(Stream): the answer reports no model tokens: ``usage_reported`` is
-  False (a ledger charges its cap); Retrieve: one ``retrieval_queries``.
+  False (a ledger charges its cap); Retrieve: one ``retrieval_queries``, and with a Bedrock
+  reranking model one search unit per 100 results reranked.
 * InvokeAgent / InvokeInlineAgent: the model tokens of every ``modelInvocationOutput``
   trace, per foundation model (from the ``modelInvocationInput`` traces).
 * InvokeFlow: node transitions, per node the larger of its input and output trace counts.
@@ -338,6 +339,19 @@ def _rerank(operation: str, request: Any) -> BilledUsage:
     return BilledUsage(operation, model, search_units=units)
 
 
+def _retrieve(operation: str, request: Any) -> BilledUsage:
+    """One query; a Bedrock reranking model also bills a search unit per 100 results."""
+    body = request if isinstance(request, Mapping) else {}
+    vector = (body.get("retrievalConfiguration") or {}).get("vectorSearchConfiguration") or {}
+    reranking = (vector.get("rerankingConfiguration") or {}).get("bedrockRerankingConfiguration")
+    model = ((reranking or {}).get("modelConfiguration") or {}).get("modelArn")
+    if not model:
+        return BilledUsage(operation, retrieval_queries=1)
+    results = _int(vector.get("numberOfResults")) or 5  # Bedrock's default
+    units = math.ceil(results / _DOCUMENTS_PER_SEARCH_UNIT)
+    return BilledUsage(operation, str(model), retrieval_queries=1, search_units=units)
+
+
 def _rag_model(request: Any) -> str | None:
     body = request if isinstance(request, Mapping) else {}
     config = body.get("retrieveAndGenerateConfiguration") or {}
@@ -391,7 +405,7 @@ def billed_usage(
     if operation in ("RetrieveAndGenerate", "RetrieveAndGenerateStream"):
         return BilledUsage(operation, _rag_model(request_body), usage_reported=False)
     if operation == "Retrieve":
-        return BilledUsage(operation, retrieval_queries=1)
+        return _retrieve(operation, request_body)
     if operation in ("InvokeAgent", "InvokeInlineAgent"):
         return _agent(operation, events)
     if operation == "InvokeFlow":

@@ -95,6 +95,9 @@ def price_log(
             bill.add(f"guardrail:{gid}", "guardrail", cost)
             bill.guardrail_units[f"guardrail:{gid}"] += sum(units.values())
         model = model_of(str(billed.model_id))
+        if op == "Retrieve":
+            row = f"retrieve:{request.path_params['knowledgeBaseId']}"
+            bill.add(row, "retrieval", _tokens(prices, row, Usage(billed.retrieval_queries)))
         if billed.search_units or op == "Rerank":
             usage = Usage(input_tokens=billed.search_units)
             bill.add(model, "rerank", _tokens(prices, model, usage))
@@ -112,9 +115,6 @@ def price_log(
         elif op.startswith("RetrieveAndGenerate"):
             row = f"retrieval:{model}"
             bill.add(row, "retrieval", _tokens(prices, row, Usage(0, caps[op])))
-        elif op == "Retrieve":
-            row = f"retrieve:{request.path_params['knowledgeBaseId']}"
-            bill.add(row, "retrieval", _tokens(prices, row, Usage(billed.retrieval_queries)))
         elif op in ("InvokeAgent", "InvokeInlineAgent"):
             for agent_model, (tokens_in, tokens_out) in billed.agent_tokens.items():
                 row = f"agent:{agent_model}"

@@ -17,7 +17,9 @@ Each function here reserves before the request and settles after, so a class tha
 * **Retrieve** (:func:`charging_retrieve`): one query per request under the row
   ``retrieve:<knowledge base id>`` (operation type ``retrieval``), priced from the table's
   ``knowledge_bases`` section; no source in reach prices a Retrieve query, so it is booked at
-  0 and every report lists it as unverified rather than showing it free.
+  0 and every report lists it as unverified rather than showing it free. A Retrieve that
+  reranks (``rerankingConfiguration``) also holds one rerank query per request under the
+  reranker's row.
 * **RetrieveAndGenerate** and **agents** (:func:`reserve_model_tokens`,
   :func:`settle_model_tokens`): model tokens, reserved from a cap (the generation's
   ``maxTokens``; for agents, the caller's ``max_tokens_per_invocation``) and settled to the
@@ -424,28 +426,40 @@ def charging_model_tokens(
 
 @contextmanager
 def charging_retrieve(
-    ledger: Ledger | None, knowledge_base_id: str
+    ledger: Ledger | None, knowledge_base_id: str, *, reranker: str | None = None
 ) -> Iterator[ModelTokenCharge | None]:
     """Hold one Retrieve query on ``ledger``; settled to the requests sent (one per page).
 
-    Call ``charge.sent()`` per request. A failure before any request releases the hold; after
-    one, the requests sent are charged. Without a ledger, yields None.
+    ``reranker``: the model of the request's ``rerankingConfiguration``; each request also
+    bills it one rerank query (a retrieval returns at most 100 results), held and settled
+    under that model's row like a Rerank call (an unpriced reranker follows the ledger's
+    unknown-price policy). Call ``charge.sent()`` per request. A failure before any request
+    releases the holds; after one, the requests sent are charged. Without a ledger, yields
+    None.
 
     Raises:
         BudgetExceededError: the query could cross a limit (``max_calls``, a cost limit when
-            the table prices Retrieve).
+            the table prices Retrieve or the reranker).
     """
     if ledger is None:
         yield None
         return
-    reservation = ledger.reserve(f"retrieve:{knowledge_base_id}", 1, 0)
-    charge = ModelTokenCharge(ledger, reservation)
+    holds = [ledger.reserve(f"retrieve:{knowledge_base_id}", 1, 0)]
+    try:
+        if reranker:
+            holds.append(ledger.reserve(reranker, 1, 0))
+    except BaseException as exc:
+        holds[0].release(exc)
+        raise
+    charge = ModelTokenCharge(ledger, holds[0])
     try:
         yield charge
     except BaseException as exc:
-        if charge.requests:
-            reservation.settle(Usage(charge.requests, 0))
-        else:
-            reservation.release(exc)
+        for hold in holds:
+            if charge.requests:
+                hold.settle(Usage(charge.requests, 0))
+            else:
+                hold.release(exc)
         raise
-    reservation.settle(Usage(charge.requests, 0))
+    for hold in holds:
+        hold.settle(Usage(charge.requests, 0))

@@ -332,7 +332,9 @@ class KnowledgeBaseRuntime(OwnsClients):
             next_token=next_token,
         )
         with (
-            charging_retrieve(ledger, knowledge_base_id) as charge,
+            charging_retrieve(
+                ledger, knowledge_base_id, reranker=_reranker(pager.request)
+            ) as charge,
             self._errors(knowledge_base_id),
         ):
             while (request := pager.next_request()) is not None:
@@ -363,7 +365,9 @@ class KnowledgeBaseRuntime(OwnsClients):
             next_token=next_token,
         )
         with (
-            charging_retrieve(ledger, knowledge_base_id) as charge,
+            charging_retrieve(
+                ledger, knowledge_base_id, reranker=_reranker(pager.request)
+            ) as charge,
             self._errors(knowledge_base_id),
         ):
             client = await self.pool.async_client()
@@ -572,6 +576,15 @@ class KnowledgeBaseRuntime(OwnsClients):
             final = reducer.finish()
             _charged(charge, final.result)
             yield final
+
+
+def _reranker(request: Mapping[str, Any]) -> str | None:
+    """The model id of a Retrieve request's Bedrock reranking model (it bills per query)."""
+    vector = (request.get("retrievalConfiguration") or {}).get("vectorSearchConfiguration")
+    reranking = (vector or {}).get("rerankingConfiguration") or {}
+    config = reranking.get("bedrockRerankingConfiguration") or {}
+    arn = (config.get("modelConfiguration") or {}).get("modelArn")
+    return str(arn).rsplit("foundation-model/", 1)[-1] if arn else None
 
 
 def _sent(charge: ModelTokenCharge | None) -> None:

@@ -31,10 +31,11 @@ from bedrock_kit.core.embeddings.models import EmbeddingOptions
 from bedrock_kit.core.embeddings.runtime import EmbeddingsRuntime
 from bedrock_kit.core.guardrails.apply import GuardrailClient
 from bedrock_kit.core.guardrails.stream_guard import StreamGuard
-from bedrock_kit.core.knowledge_bases.requests import GenerationCall
+from bedrock_kit.core.knowledge_bases.requests import GenerationCall, RetrievalOptions
 from bedrock_kit.core.knowledge_bases.runtime import KnowledgeBaseRuntime
 from bedrock_kit.core.rerank.runtime import RerankOptions, RerankRuntime
 from bedrock_kit.core.transport.clients import ClientSettings
+from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.testing import LocalBedrock, Reply
 from tests.support.billed_log import price_log
 from tests.support.pipeline_script import (
@@ -176,9 +177,8 @@ def test_the_unpriced_reranker_warns_by_name_or_is_refused_before_its_request() 
         with pytest.warns(UnknownPriceWarning, match=COHERE_RERANK):
             pipeline.cohere.rerank("q", DOCS[:5])
         strict = Pipeline(server, Ledger(on_unknown="error"))
-        with pytest.raises(Exception, match=COHERE_RERANK) as refused:
+        with pytest.raises(ConfigurationError, match=COHERE_RERANK):
             strict.cohere.rerank("q", DOCS[:5])
-        assert type(refused.value).__name__ == "ConfigurationError"
         assert len(server.requests_for("InvokeModel")) == 1  # the refused call never went out
 
 
@@ -357,3 +357,37 @@ def test_invoke_model_with_a_guardrail_is_charged_what_its_trace_billed() -> Non
     assert bill.guardrail_units == {"guardrail:gr-out": 4}
     assert {r.model_id: r.cost for r in ledger.report().rows} == dict(bill.rows)
     assert ledger.spent() == bill.total
+
+
+def _reranking(model: str) -> RetrievalOptions:
+    arn = f"arn:aws:bedrock:us-east-1::foundation-model/{model}"
+    config = {"modelConfiguration": {"modelArn": arn}}
+    return RetrievalOptions(
+        number_of_results=20,
+        reranking_configuration={
+            "type": "BEDROCK_RERANKING_MODEL",
+            "bedrockRerankingConfiguration": config,
+        },
+    )
+
+
+def test_a_retrieve_that_reranks_is_charged_its_rerank_query_too() -> None:
+    ledger = Ledger()
+    with LocalBedrock() as server:
+        script(server)
+        kb = KnowledgeBaseRuntime(ClientSettings(**server.client_kwargs()))
+        kb.retrieve(KB, "q", _reranking(AMAZON_RERANK), ledger=ledger)
+        with pytest.warns(UnknownPriceWarning, match=COHERE_RERANK):
+            asyncio.run(kb.aretrieve(KB, "q", _reranking(COHERE_RERANK), ledger=ledger))
+        strict = Ledger(on_unknown="error")
+        with pytest.raises(ConfigurationError, match=COHERE_RERANK):
+            kb.retrieve(KB, "q", _reranking(COHERE_RERANK), ledger=strict)
+        requests = server.requests
+    assert [r.operation for r in requests] == ["Retrieve", "Retrieve"]  # refused: never sent
+    assert strict.open_reservations() == 0 and strict.spent() == 0
+    bill = price_log(requests, ledger.prices)
+    rows = {r.model_id: r for r in ledger.report().rows}
+    assert {k: r.cost for k, r in rows.items()} == dict(bill.rows)
+    assert rows[AMAZON_RERANK].cost > 0 and rows[COHERE_RERANK].cost > 0
+    assert rows[f"retrieve:{KB}"].calls == 2
+    assert summarize(ledger).by_operation["rerank"].cost == bill.operations["rerank"]
