@@ -40,9 +40,11 @@ Settle rules:
   input plus the output received, estimated from its characters (erring high, at most
   ``max_output_tokens``), counted in ``partial`` and ``errors``
   (:meth:`Reservation.settle_partial`). Tokens Bedrock generated but never delivered before
-  the cut cannot be seen and are not charged.
+  the cut cannot be seen and are not charged; an in-request guardrail's units (reported only
+  at the end) are charged at their whole hold.
 * A stream the consumer abandons after pieces arrived: charged the reserved input plus one
-  token per piece received (:meth:`Reservation.abandon`) and counted as an error.
+  token per piece received, and an in-request guardrail's whole hold
+  (:meth:`Reservation.abandon`), and counted as an error.
 * Anything that fails before output: released, counted as an error.
 
 Storage is pluggable (:mod:`bedrock_kit.core.budget.store`): the default
@@ -145,6 +147,9 @@ class Reservation:
         up, its process looking dead, before this settled it)."""
         self.settled_cost: Decimal | None = None
         """Cost charged, once settled."""
+        self.guardrail_hold: tuple[str, Decimal] | None = None
+        """An in-request guardrail's row id and the worst case held for it: charged whole
+        when the call is cut or dropped before its trace arrives."""
         self._ledger = ledger
         self._hold = hold
 
@@ -225,21 +230,31 @@ class Reservation:
         """Settle a call cut after output started: reserved input plus ``output_tokens``.
 
         ``output_tokens`` (the output received, estimated from its characters) is capped at
-        ``max_output_tokens``, which Bedrock never bills beyond. Counted in ``partial`` and
-        as an error.
+        ``max_output_tokens``, which Bedrock never bills beyond; an in-request guardrail's
+        whole hold is charged too (its units were in the trace that never came). Counted in
+        ``partial`` and as an error.
         """
         output = min(max(int(output_tokens), 0), self.max_output_tokens)
         row = self._row(Usage(self.input_tokens, output), model_id, error=True, partial=1)
-        return self._ledger._finish(self, [row], error=True)
+        return self._ledger._finish(self, [row, *self._guardrail_unknown()], error=True)
+
+    def _guardrail_unknown(self) -> list[ModelUsage]:
+        """The in-request guardrail's hold, charged whole: its units never arrived."""
+        if self.guardrail_hold is None:
+            return []
+        row_id, cost = self.guardrail_hold
+        return [ModelUsage(row_id, 1, cost=cost, usage_missing=1)]
 
     def abandon(self, output_tokens: int = 0) -> Decimal:
         """Settle a call whose stream the consumer dropped after the request went out.
 
         Bedrock bills such a call, but its usage never arrives: it is charged the reserved
-        input tokens plus ``output_tokens`` (the pieces received so far) and counted as an
-        error.
+        input tokens plus ``output_tokens`` (the pieces received so far), and an in-request
+        guardrail's whole hold (its units were in the trace that never came), and counted as
+        an error.
         """
-        return self.settle(Usage(self.input_tokens, output_tokens), error=True)
+        rows = [self._row(Usage(self.input_tokens, output_tokens), error=True)]
+        return self._ledger._finish(self, rows + self._guardrail_unknown())
 
     def release(self, error: BaseException | bool | None = None) -> None:
         """Free the reservation without charging; ``error`` counts a failed call."""
@@ -533,7 +548,12 @@ class Ledger:
         max_output = int(max_tokens or default_max_tokens)
         guardrail = request_guardrail_worst_cost(self.prices, request, max_output, stream=stream)
         model_id = priced_model_id(request)
-        return self._reserve(model_id, counted.tokens, max_output, counted.source, guardrail)
+        held = self._reserve(model_id, counted.tokens, max_output, counted.source, guardrail)
+        if guardrail:
+            config = request.get("guardrailConfig") or {}
+            gid = config.get("guardrailIdentifier") or request.get("guardrailIdentifier")
+            held.guardrail_hold = (f"guardrail:{gid or 'unknown'}", guardrail)
+        return held
 
     def metered(
         self, reservation: Reservation, deltas: Iterable[StreamDelta]

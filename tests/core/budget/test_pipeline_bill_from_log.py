@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
@@ -104,7 +104,18 @@ class Pipeline:
         ]
 
     def guarded_stream(self, question: str) -> list[str]:
-        request = build_chat_request(
+        return list(self.guarded_stream_iter(question))
+
+    def guarded_stream_iter(self, question: str) -> Iterator[str]:
+        request = self.stream_request(question)
+        deltas = send_stream(
+            self.chat, "converse", request, ledger=self.ledger, max_tokens=STREAM_MAX_TOKENS
+        )
+        texts = (d.text for d in deltas if isinstance(d, TextDelta))
+        return self.stream_guard.guard(texts)
+
+    def stream_request(self, question: str) -> dict[str, Any]:
+        return build_chat_request(
             "converse",
             NOVA,
             [Message("user", (TextBlock(question),))],
@@ -112,11 +123,6 @@ class Pipeline:
             guardrail=GuardrailConfig("gr-out", "1", stream_processing_mode="sync"),
             stream=True,
         )
-        deltas = send_stream(
-            self.chat, "converse", request, ledger=self.ledger, max_tokens=STREAM_MAX_TOKENS
-        )
-        texts = (d.text for d in deltas if isinstance(d, TextDelta))
-        return list(self.stream_guard.guard(texts))
 
     def run(self, question: str = "Where is the meeting?") -> None:
         with warnings.catch_warnings():
@@ -391,3 +397,36 @@ def test_a_retrieve_that_reranks_is_charged_its_rerank_query_too() -> None:
     assert rows[AMAZON_RERANK].cost > 0 and rows[COHERE_RERANK].cost > 0
     assert rows[f"retrieve:{KB}"].calls == 2
     assert summarize(ledger).by_operation["rerank"].cost == bill.operations["rerank"]
+
+
+@pytest.mark.parametrize("fail_open", [False, True])
+def test_a_guarded_stream_stops_at_the_window_check_the_limit_refuses(fail_open: bool) -> None:
+    ledger = Ledger()
+    with LocalBedrock() as server:
+        script(server)
+        pipeline = Pipeline(server, ledger)
+        pipeline.stream_guard = StreamGuard(
+            pipeline.stream_guard.client, window_size=120, overlap=20, fail_open=fail_open
+        )
+        released: list[str] = []
+        # Room for the stream's hold and one window check (content: 0.15 per 1,000 units).
+        request = pipeline.stream_request("Where?")
+        probe = Ledger().reserve_request(request, runtime=pipeline.chat, stream=True)
+        probe.release()
+        room = probe.cost + Decimal("0.00015")
+        with ledger.scope("stream", max_cost=room):
+            with pytest.raises(BudgetExceededError, match="guardrail:gr-out"):
+                for text in pipeline.guarded_stream_iter("Where?"):
+                    released.append(text)
+        windows = [
+            r
+            for r in server.requests
+            if r.operation == "ApplyGuardrail" and r.path_params["guardrailIdentifier"] == "gr-out"
+        ]
+        requests = server.requests
+    checked = sum(len(w.body["content"][0]["text"]["text"]) for w in windows)
+    assert len(windows) == 1 and 0 < len("".join(released)) <= checked  # nothing unchecked
+    assert ledger.spent("stream") <= room and ledger.open_reservations() == 0
+    # The stream was dropped before its trace was read: its guardrail hold is charged whole,
+    # never less than what LocalBedrock's answer billed.
+    assert ledger.spent() >= price_log(requests, ledger.prices).total
