@@ -24,7 +24,7 @@ from bedrock_kit.core.agents.requests import build_invoke_agent_request
 from bedrock_kit.core.agents.runtime import AgentRuntime
 from bedrock_kit.core.budget.pricing import UnknownPriceWarning
 from bedrock_kit.core.chat.runtime import ConverseRuntime
-from bedrock_kit.core.chat.send import asend_stream, build_chat_request, send, send_stream
+from bedrock_kit.core.chat.send import asend, asend_stream, build_chat_request, send, send_stream
 from bedrock_kit.core.chat.stream import TextDelta
 from bedrock_kit.core.chat.types import GuardrailConfig, InferenceConfig, Message, TextBlock
 from bedrock_kit.core.embeddings.models import EmbeddingOptions
@@ -53,6 +53,8 @@ from tests.support.pipeline_script import (
     TITAN,
     script,
 )
+
+CHAT_TOKENS = 20
 
 
 class Pipeline:
@@ -277,9 +279,23 @@ def test_64_concurrent_mixed_operations_never_overspend_and_charge_each_call_onc
     refused: list[str] = []
     lock = threading.Lock()
     text = "z" * 1500  # 2 text units per policy: reserved exactly what is billed
-    with LocalBedrock() as server:
+    # Chat is exact too: CountTokens counts what Converse bills as input, and every answer is
+    # exactly maxTokens long.
+    chat_request = build_chat_request(
+        "converse",
+        HAIKU,
+        [Message("user", (TextBlock("What is the tide at noon?"),))],
+        inference=InferenceConfig(max_tokens=CHAT_TOKENS),
+    )
+    with LocalBedrock(answer_tokens=CHAT_TOKENS) as server:
         script(server)
         pipeline = Pipeline(server, ledger)
+
+        def chat() -> Any:
+            return send(pipeline.chat, "converse", chat_request, ledger=ledger)
+
+        async def achat() -> Any:
+            return await asend(pipeline.chat, "converse", chat_request, ledger=ledger)
 
         def sync_op(i: int) -> None:
             try:
@@ -290,19 +306,21 @@ def test_64_concurrent_mixed_operations_never_overspend_and_charge_each_call_onc
                 elif i % 4 == 2:
                     pipeline.kb.retrieve(KB, "q", ledger=ledger)
                 else:
-                    pipeline.guard_in.apply(text[:900])
+                    chat()
             except BudgetExceededError as exc:
                 with lock:
                     refused.append(str(exc))
 
         async def async_op(i: int) -> None:
             try:
-                if i % 3 == 0:
-                    await pipeline.guard_in.aapply(text)
-                elif i % 3 == 1:
+                if i % 4 == 0:
+                    await pipeline.guard_in.aapply(text[:900])
+                elif i % 4 == 1:
                     await pipeline.rerank.arerank("q", DOCS)
-                else:
+                elif i % 4 == 2:
                     await pipeline.kb.aretrieve(KB, "q", ledger=ledger)
+                else:
+                    await achat()
             except BudgetExceededError as exc:
                 with lock:
                     refused.append(str(exc))
@@ -315,12 +333,13 @@ def test_64_concurrent_mixed_operations_never_overspend_and_charge_each_call_onc
             asyncio.run(async_half())
             for future in futures:
                 future.result()
-        requests = server.requests
+        requests = [r for r in server.requests if r.operation != "CountTokens"]  # free
     bill = price_log(requests, ledger.prices)
     report = ledger.report()
     assert ledger.spent() <= limit
     assert refused, "the limit should have refused some calls"
     assert len(requests) + len(refused) == 64
+    assert {r.operation for r in requests} == {"ApplyGuardrail", "Rerank", "Retrieve", "Converse"}
     # Every request that went out was charged exactly once, at what the log billed.
     assert ledger.spent() == bill.total
     assert {r.model_id: r.calls for r in report.rows} == dict(bill.calls)
