@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
-from bedrock_kit.testing import LocalBedrock, Reply
+from bedrock_kit.testing import LocalBedrock, Reply, flows
 from bedrock_kit.testing.billing import BilledUsage
 from bedrock_kit.testing.rerank import cohere_rerank_reply
 from bedrock_kit.testing.scripts import (
@@ -189,3 +189,25 @@ def test_invoke_model_bills_the_guardrail_units_of_its_bedrock_trace(server: Loc
     billed = _billed(server)
     assert billed.guardrail_units == {"g": {"wordPolicyUnits": 2}}
     assert billed.input_tokens == 5  # the header wins over the body's count
+
+
+def test_a_flow_bills_the_node_executions_its_traces_show(server: LocalBedrock) -> None:
+    traces = [
+        flows.node_output_trace("FlowInput", {"document": "q"}),  # an input node: output only
+        flows.node_input_trace("Prompt", {"x": "q"}),
+        flows.node_output_trace("Prompt", {"y": "a"}),
+        flows.node_input_trace("Prompt", {"x": "q2"}),  # ran twice (a loop)
+        flows.node_output_trace("Prompt", {"y": "b"}),
+        flows.node_input_trace("FlowOutput", {"document": "b"}),  # an output node: input only
+    ]
+    server.script("InvokeFlow", flows.flow_reply(flows.flow_events("b", traces=traces)))
+    response = _runtime(server, "bedrock-agent-runtime").invoke_flow(
+        flowIdentifier="FLOW123456",
+        flowAliasIdentifier="ALIAS12345",
+        inputs=[
+            {"nodeName": "FlowInput", "nodeOutputName": "document", "content": {"document": "q"}}
+        ],
+        enableTrace=True,
+    )
+    list(response["responseStream"])
+    assert _billed(server).node_transitions == 4
