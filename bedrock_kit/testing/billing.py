@@ -251,8 +251,8 @@ def _invoke(
     for document in documents:
         for kind, count in _body_tokens(document).items():
             tokens.setdefault(kind, count)  # the headers win: they are what Bedrock bills
-    # The guardrail trace of the last chunk carrying one: Bedrock sends it with the final
-    # metrics (a stream's earlier chunks carry none).
+    # The last chunk's guardrail trace, read as the client reads it (core/chat/invoke):
+    # whether a stream's earlier chunks carry traces of their own is not documented.
     traces = [d["amazon-bedrock-trace"] for d in documents if "amazon-bedrock-trace" in d]
     if traces:
         _trace_units(traces[-1], units)
