@@ -242,3 +242,25 @@ def test_64_concurrent_lcel_calls_never_overspend_and_charge_each_call_once() ->
     assert {r.model_id: r.calls for r in report.rows} == dict(bill.calls)
     assert sum(r.overruns for r in report.rows) == 0
     assert ledger.open_reservations() == 0 and ledger.reserved() == 0
+
+
+def test_the_async_guarded_stream_charges_every_window_and_chunk_once() -> None:
+    ledger = Ledger()
+
+    async def run(pipeline: Pipeline) -> str:
+        return "".join([str(c.content) async for c in pipeline.stream_chain.astream(QUESTION)])
+
+    with LocalBedrock() as server:
+        script(server)
+        answer = asyncio.run(run(Pipeline(server, ledger)))
+        requests = server.requests
+    assert answer
+    bill = price_log(requests, ledger.prices)
+    report = ledger.report()
+    assert {r.model_id: r.cost for r in report.rows} == dict(bill.rows)
+    assert {r.model_id: r.calls for r in report.rows} == dict(bill.calls)
+    windows = sum(1 for r in requests if r.operation == "ApplyGuardrail")
+    assert windows >= 3
+    row = next(r for r in report.rows if r.model_id == "guardrail:gr-out")
+    assert row.guardrail_text_units == windows + 2 * (1 + STREAM_CHUNKS)
+    assert ledger.open_reservations() == 0
