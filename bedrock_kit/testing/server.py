@@ -8,6 +8,7 @@ scripted per botocore operation name (FIFO); faults are replies too (see
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import socket
 import struct
@@ -15,7 +16,7 @@ import threading
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -63,9 +64,21 @@ class ReceivedRequest:
     """botocore service name (``bedrock-runtime`` or ``bedrock-agent-runtime``)."""
     query: dict[str, list[str]] | None = None
     """Parsed query string, if any."""
-    billed: BilledUsage | None = None
-    """What LocalBedrock's answer billed (:mod:`bedrock_kit.testing.billing`), set before
-    its first byte is sent; None while the answer is not decided yet."""
+    _billing: Callable[[], BilledUsage] | None = field(default=None, repr=False, compare=False)
+    _billed_cache: list[BilledUsage] = field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
+
+    @property
+    def billed(self) -> BilledUsage | None:
+        """What LocalBedrock's answer billed (:mod:`bedrock_kit.testing.billing`), read from
+        the bytes it sends (computed on first access, off the serving path); None until the
+        answer is decided."""
+        if self._billing is None:
+            return None
+        if not self._billed_cache:
+            self._billed_cache.append(self._billing())
+        return self._billed_cache[0]
 
 
 class _Server(ThreadingHTTPServer):
@@ -155,7 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
         index = owner._record(request)
         reply = owner._next_reply(request)
-        owner._bill(index, request, _billed(request, reply, route))
+        owner._bill(index, request, functools.partial(_billed, request, reply, route))
         self._respond(reply, route, params)
 
     # -- response
@@ -562,11 +575,13 @@ class LocalBedrock:
             self._requests.append(request)
             return len(self._requests) - 1
 
-    def _bill(self, index: int, request: ReceivedRequest, billed: BilledUsage) -> None:
+    def _bill(
+        self, index: int, request: ReceivedRequest, billing: Callable[[], BilledUsage]
+    ) -> None:
         with self._lock:
             # clear() may have run meanwhile: only the same request object is updated.
             if index < len(self._requests) and self._requests[index] is request:
-                self._requests[index] = replace(request, billed=billed)
+                self._requests[index] = replace(request, _billing=billing)
 
     def _next_reply(self, request: ReceivedRequest) -> Reply:
         operation = request.operation
