@@ -78,6 +78,7 @@ PUBLIC_API = {
         "tools_to_action_group",
     },
     "bedrock_kit.testing": {
+        "BilledUsage",
         "ScriptedModel",
         "JobScript",
         "LocalBatchJobs",

@@ -198,6 +198,9 @@ class BedrockKnowledgeBaseRetriever(LangChainSerializable, _ClientArgs, _SearchA
     """Follow ``nextToken`` until this many results; None makes one request."""
     min_score_confidence: float | None = Field(default=None, alias="min_score")
     """Drop results scoring below this."""
+    ledger: Any = Field(default=None, exclude=True)
+    """A budget ``Ledger``: each query is reserved before its first request and booked under
+    ``retrieve:<knowledge base id>`` (no verified price: reports flag it unverified)."""
 
     _options: RetrievalOptions = PrivateAttr(default_factory=RetrievalOptions)
 
@@ -222,6 +225,7 @@ class BedrockKnowledgeBaseRetriever(LangChainSerializable, _ClientArgs, _SearchA
             "guardrail": self.guardrail_config,
             "max_results": kwargs.get("max_results", self.max_results),
             "min_score": kwargs.get("min_score", self.min_score_confidence),
+            "ledger": self.ledger,
         }
 
     def _get_relevant_documents(

@@ -38,8 +38,8 @@ class BedrockRerank(BedrockClientArgs, BaseDocumentCompressor):
     directly. The Documents come back best first, cut to ``top_n``; each carries its
     ``relevance_score`` and ``original_index`` in metadata. ``api="invoke"`` sends Cohere
     Rerank 3.5's own InvokeModel body instead of the Rerank API. With a ``ledger``, the
-    billed queries (one per 100 documents) are reserved before the call and settled after,
-    when the price table has the model.
+    billed queries (one per 100 documents) are reserved before the call and settled after;
+    a reranker the price table lacks follows the ledger's ``on_unknown`` policy.
 
     Example:
         .. code-block:: python

@@ -128,6 +128,9 @@ class BedrockKnowledgeBaseRetriever(OwnsClients, BaseRetriever):
         guardrail_config: Guardrail on the query and results.
         max_results: Follow ``nextToken`` until this many results; None makes one request.
         min_score: Drop results scoring below this.
+        ledger: A budget ``Ledger``: each query is reserved before its first request and
+            booked under ``retrieve:<knowledge base id>`` (no verified price: reports flag
+            it unverified).
         region_name, endpoint_url, credentials_profile_name, aws_access_key_id,
         aws_secret_access_key, aws_session_token, max_retries, retry_mode, timeout,
         client, async_client: The client arguments of every bedrock-kit class.
@@ -148,6 +151,7 @@ class BedrockKnowledgeBaseRetriever(OwnsClients, BaseRetriever):
         guardrail_config: GuardrailConfig | dict[str, Any] | None = None,
         max_results: int | None = None,
         min_score: float | None = None,
+        ledger: Any = None,
         region_name: str | None = None,
         endpoint_url: str | None = None,
         credentials_profile_name: str | None = None,
@@ -174,6 +178,7 @@ class BedrockKnowledgeBaseRetriever(OwnsClients, BaseRetriever):
         RetrievePager({}, max_results=max_results, min_score=min_score)  # checks both
         self.max_results = max_results
         self.min_score = min_score
+        self.ledger = ledger
         settings = client_settings_from(
             region_name=region_name,
             endpoint_url=endpoint_url,
@@ -193,6 +198,7 @@ class BedrockKnowledgeBaseRetriever(OwnsClients, BaseRetriever):
             "guardrail": self.guardrail,
             "max_results": self.max_results,
             "min_score": self.min_score,
+            "ledger": self.ledger,
         }
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:

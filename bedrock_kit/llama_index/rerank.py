@@ -54,7 +54,7 @@ class BedrockRerank(BedrockClientArgs, BaseNodePostprocessor):
     had (``original_index``) and its earlier score (``retrieval_score``) are in metadata.
     ``api="invoke"`` sends Cohere Rerank 3.5's own InvokeModel body instead of the Rerank
     API. With a ``ledger``, the billed queries are reserved before the call and settled
-    after, when the price table has the model.
+    after; a reranker the price table lacks follows the ledger's ``on_unknown`` policy.
 
     Example:
         .. code-block:: python

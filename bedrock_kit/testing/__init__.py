@@ -12,6 +12,7 @@ Example:
 """
 
 from bedrock_kit.testing.batch_jobs import JobScript, LocalBatchJobs
+from bedrock_kit.testing.billing import BilledUsage
 from bedrock_kit.testing.control_plane import LocalControlPlane
 from bedrock_kit.testing.model import ScriptedModel
 from bedrock_kit.testing.replies import Reply, build_frames
@@ -25,6 +26,7 @@ from bedrock_kit.testing.scripts import (
 from bedrock_kit.testing.server import LocalBedrock, ReceivedRequest, ReplySource
 
 __all__ = [
+    "BilledUsage",
     "JobScript",
     "LocalBatchJobs",
     "LocalBedrock",

@@ -8,6 +8,7 @@ scripted per botocore operation name (FIFO); faults are replies too (see
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import socket
 import struct
@@ -15,7 +16,7 @@ import threading
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -25,6 +26,7 @@ from urllib.parse import parse_qs
 from bedrock_kit.testing import _routes
 from bedrock_kit.testing._defaults import DefaultAnswers, default_reply
 from bedrock_kit.testing._prompt_store import PROMPT_OPERATIONS, PromptStore
+from bedrock_kit.testing.billing import BilledUsage, billed_usage
 from bedrock_kit.testing.replies import Reply, build_frames
 from bedrock_kit.testing.rules import LocalRules
 
@@ -62,6 +64,21 @@ class ReceivedRequest:
     """botocore service name (``bedrock-runtime`` or ``bedrock-agent-runtime``)."""
     query: dict[str, list[str]] | None = None
     """Parsed query string, if any."""
+    _billing: Callable[[], BilledUsage] | None = field(default=None, repr=False, compare=False)
+    _billed_cache: list[BilledUsage] = field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
+
+    @property
+    def billed(self) -> BilledUsage | None:
+        """What LocalBedrock's answer billed (:mod:`bedrock_kit.testing.billing`), read from
+        the bytes it sends (computed on first access, off the serving path); None until the
+        answer is decided."""
+        if self._billing is None:
+            return None
+        if not self._billed_cache:
+            self._billed_cache.append(self._billing())
+        return self._billed_cache[0]
 
 
 class _Server(ThreadingHTTPServer):
@@ -149,8 +166,10 @@ class _Handler(BaseHTTPRequestHandler):
             service=route.service,
             query=parse_qs(query) if query else None,
         )
-        owner._record(request)
-        self._respond(owner._next_reply(request), route, params)
+        index = owner._record(request)
+        reply = owner._next_reply(request)
+        owner._bill(index, request, functools.partial(_billed, request, reply, route))
+        self._respond(reply, route, params)
 
     # -- response
 
@@ -246,6 +265,40 @@ class _Handler(BaseHTTPRequestHandler):
         # The read file holds a reference to the socket; both must close for the RST.
         self.rfile.close()
         self.connection.close()
+
+
+def _billed(request: ReceivedRequest, reply: Reply, route: _routes.Route) -> BilledUsage:
+    """What ``reply`` bills as it will go out: faults cut the bytes it bills for."""
+    sent, cut_at = reply, None
+    if reply.kind == "reset":
+        if reply.after_bytes is None or reply.cut is None:
+            return BilledUsage(request.operation, status=0, usage_reported=False)
+        sent, cut_at = reply.cut, reply.after_bytes
+    body, frames = sent.body, []
+    if sent.kind == "events":
+        body = b""
+        frames = build_frames(sent, route.operation_model)
+        if sent.truncate_after is not None:
+            frames = frames[: sent.truncate_after]
+        if cut_at is not None:
+            kept, total = [], 0
+            for frame in frames:
+                total += len(frame)
+                if total > cut_at:
+                    break
+                kept.append(frame)
+            frames = kept
+    elif cut_at is not None:
+        body = body[:cut_at]
+    return billed_usage(
+        request.operation,
+        status=sent.status,
+        path_params=request.path_params,
+        request_body=request.body,
+        headers=sent.headers,
+        body=body,
+        frames=frames,
+    )
 
 
 ReplySource = Reply | Callable[[ReceivedRequest], Reply]
@@ -517,9 +570,18 @@ class LocalBedrock:
 
     # -- used by the handler threads
 
-    def _record(self, request: ReceivedRequest) -> None:
+    def _record(self, request: ReceivedRequest) -> int:
         with self._lock:
             self._requests.append(request)
+            return len(self._requests) - 1
+
+    def _bill(
+        self, index: int, request: ReceivedRequest, billing: Callable[[], BilledUsage]
+    ) -> None:
+        with self._lock:
+            # clear() may have run meanwhile: only the same request object is updated.
+            if index < len(self._requests) and self._requests[index] is request:
+                self._requests[index] = replace(request, _billing=billing)
 
     def _next_reply(self, request: ReceivedRequest) -> Reply:
         operation = request.operation

@@ -25,8 +25,11 @@ exceeds ``maxTokens``, and cache tokens are reserved at the dearest rate). Such 
 counted in the report's ``overruns`` column, and the ledger refuses later calls once the
 limit is crossed. Calls on provisioned throughput are billed by the hour: they are booked at
 0 USD per token on the throughput's row, or refused when the ledger holds no hourly charge
-for them (:mod:`~bedrock_kit.core.budget.provisioned`). Guardrail text units reported in a
-Converse trace are charged after the call (they are not known before), outside this bound.
+for them (:mod:`~bedrock_kit.core.budget.provisioned`). A request's in-request guardrail is
+held at its worst case (every text policy over the input and ``maxTokens`` of output; a
+stream, one evaluation per output token on top, see
+:func:`~bedrock_kit.core.budget.operations.request_guardrail_worst_cost`) and settled to the
+units its trace reports, every streamed chunk's assessment once.
 
 Settle rules:
 
@@ -40,9 +43,11 @@ Settle rules:
   input plus the output received, estimated from its characters (erring high, at most
   ``max_output_tokens``), counted in ``partial`` and ``errors``
   (:meth:`Reservation.settle_partial`). Tokens Bedrock generated but never delivered before
-  the cut cannot be seen and are not charged.
+  the cut cannot be seen and are not charged; an in-request guardrail's units (reported only
+  at the end) are charged at their whole hold.
 * A stream the consumer abandons after pieces arrived: charged the reserved input plus one
-  token per piece received (:meth:`Reservation.abandon`) and counted as an error.
+  token per piece received, and an in-request guardrail's whole hold
+  (:meth:`Reservation.abandon`), and counted as an error.
 * Anything that fails before output: released, counted as an error.
 
 Storage is pluggable (:mod:`bedrock_kit.core.budget.store`): the default
@@ -146,6 +151,9 @@ class Reservation:
         up, its process looking dead, before this settled it)."""
         self.settled_cost: Decimal | None = None
         """Cost charged, once settled."""
+        self.guardrail_hold: tuple[str, Decimal] | None = None
+        """An in-request guardrail's row id and the worst case held for it: charged whole
+        when the call is cut or dropped before its trace arrives."""
         self._ledger = ledger
         self._hold = hold
 
@@ -231,21 +239,31 @@ class Reservation:
         """Settle a call cut after output started: reserved input plus ``output_tokens``.
 
         ``output_tokens`` (the output received, estimated from its characters) is capped at
-        ``max_output_tokens``, which Bedrock never bills beyond. Counted in ``partial`` and
-        as an error.
+        ``max_output_tokens``, which Bedrock never bills beyond; an in-request guardrail's
+        whole hold is charged too (its units were in the trace that never came). Counted in
+        ``partial`` and as an error.
         """
         output = min(max(int(output_tokens), 0), self.max_output_tokens)
         row = self._row(Usage(self.input_tokens, output), model_id, error=True, partial=1)
-        return self._ledger._finish(self, [row], error=True)
+        return self._ledger._finish(self, [row, *self._guardrail_unknown()], error=True)
+
+    def _guardrail_unknown(self) -> list[ModelUsage]:
+        """The in-request guardrail's hold, charged whole: its units never arrived."""
+        if self.guardrail_hold is None:
+            return []
+        row_id, cost = self.guardrail_hold
+        return [ModelUsage(row_id, 1, cost=cost, usage_missing=1)]
 
     def abandon(self, output_tokens: int = 0) -> Decimal:
         """Settle a call whose stream the consumer dropped after the request went out.
 
         Bedrock bills such a call, but its usage never arrives: it is charged the reserved
-        input tokens plus ``output_tokens`` (the pieces received so far) and counted as an
-        error.
+        input tokens plus ``output_tokens`` (the pieces received so far), and an in-request
+        guardrail's whole hold (its units were in the trace that never came), and counted as
+        an error.
         """
-        return self.settle(Usage(self.input_tokens, output_tokens), error=True)
+        rows = [self._row(Usage(self.input_tokens, output_tokens), error=True)]
+        return self._ledger._finish(self, rows + self._guardrail_unknown())
 
     def release(self, error: BaseException | bool | None = None) -> None:
         """Free the reservation without charging; ``error`` counts a failed call."""
@@ -497,6 +515,7 @@ class Ledger:
         input_tokens: int | None = None,
         default_max_tokens: int = 4096,
         runtime: TokenCountingRuntime | None = None,
+        stream: bool = False,
     ) -> Reservation:
         """:meth:`reserve` for a Converse (or InvokeModel) request dict.
 
@@ -508,6 +527,7 @@ class Ledger:
             default_max_tokens: Reserved when the request sets no ``maxTokens``.
             runtime: The runtime that will send the request (``ConverseRuntime``), used
                 for CountTokens.
+            stream: The request is streamed (its guardrail evaluates the output per chunk).
         """
         provisioned_row(self, priced_model_id(request))  # refused before CountTokens too
         counted = (
@@ -515,7 +535,7 @@ class Ledger:
             if input_tokens is not None
             else self.counter.count(runtime, request)
         )
-        return self._reserve_counted(request, counted, default_max_tokens)
+        return self._reserve_counted(request, counted, default_max_tokens, stream)
 
     async def areserve_request(
         self,
@@ -524,6 +544,7 @@ class Ledger:
         input_tokens: int | None = None,
         default_max_tokens: int = 4096,
         runtime: TokenCountingRuntime | None = None,
+        stream: bool = False,
     ) -> Reservation:
         """Async :meth:`reserve_request` (CountTokens over the async client)."""
         provisioned_row(self, priced_model_id(request))  # refused before CountTokens too
@@ -532,16 +553,21 @@ class Ledger:
             if input_tokens is not None
             else await self.counter.acount(runtime, request)
         )
-        return self._reserve_counted(request, counted, default_max_tokens)
+        return self._reserve_counted(request, counted, default_max_tokens, stream)
 
     def _reserve_counted(
-        self, request: Mapping[str, Any], counted: Counted, default_max_tokens: int
+        self, request: Mapping[str, Any], counted: Counted, default_max_tokens: int, stream: bool
     ) -> Reservation:
         max_tokens = (request.get("inferenceConfig") or {}).get("maxTokens")
         max_output = int(max_tokens or default_max_tokens)
-        guardrail = request_guardrail_worst_cost(self.prices, request, max_output)
+        guardrail = request_guardrail_worst_cost(self.prices, request, max_output, stream=stream)
         model_id = priced_model_id(request)
-        return self._reserve(model_id, counted.tokens, max_output, counted.source, guardrail)
+        held = self._reserve(model_id, counted.tokens, max_output, counted.source, guardrail)
+        if guardrail:
+            config = request.get("guardrailConfig") or {}
+            gid = config.get("guardrailIdentifier") or request.get("guardrailIdentifier")
+            held.guardrail_hold = (f"guardrail:{gid or 'unknown'}", guardrail)
+        return held
 
     def metered(
         self, reservation: Reservation, deltas: Iterable[StreamDelta]

@@ -13,6 +13,7 @@ __all__ = [
     "QUALIFIERS",
     "Variant",
     "cache_write_1h_tokens",
+    "is_reranker",
     "normalise_model_id",
     "priced_model_id",
     "split_qualifiers",
@@ -98,6 +99,12 @@ def normalise_model_id(model_id: str) -> tuple[str, Variant]:
         model_id = model_id[profile.end() :]
     # ":0" version suffixes and ":200k"-style context variants share the base price.
     return model_id.split(":", 1)[0], variant
+
+
+def is_reranker(model_id: str) -> bool:
+    """True for a reranker model id (``amazon.rerank-v1:0``, ``cohere.rerank-v3-5:0``, ARNs,
+    ``rerank:`` row ids): priced per query, never by tokens."""
+    return model_id.startswith("rerank:") or ".rerank-" in normalise_model_id(model_id)[0]
 
 
 def cache_write_1h_tokens(usage_wire: Mapping[str, Any] | None) -> int:

@@ -10,6 +10,16 @@ Each function here reserves before the request and settles after, so a class tha
 * **Guardrails inside Converse / InvokeModel** (:func:`request_guardrail_worst_cost`): the
   chat reservation also holds the guardrail's worst case, input text plus ``maxTokens`` of
   output at :data:`OUTPUT_CHARACTERS_PER_TOKEN`; the result's trace settles it per policy.
+  A stream's output is evaluated chunk by chunk (``streamProcessingMode`` sync or async),
+  each evaluation billed at least one text unit per policy, and a chunk holds at least one
+  token: a stream reserves ``maxTokens`` more units, and settles to every chunk's
+  assessment once.
+* **Retrieve** (:func:`charging_retrieve`): one query per request under the row
+  ``retrieve:<knowledge base id>`` (operation type ``retrieval``), priced from the table's
+  ``knowledge_bases`` section; no source in reach prices a Retrieve query, so it is booked at
+  0 and every report lists it as unverified rather than showing it free. A Retrieve that
+  reranks (``rerankingConfiguration``) also holds one rerank query per request under the
+  reranker's row.
 * **RetrieveAndGenerate** and **agents** (:func:`reserve_model_tokens`,
   :func:`settle_model_tokens`): model tokens, reserved from a cap (the generation's
   ``maxTokens``; for agents, the caller's ``max_tokens_per_invocation``) and settled to the
@@ -33,6 +43,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, Protocol
 
+from bedrock_kit.core.budget.model_ids import is_reranker
 from bedrock_kit.core.budget.pricing import PriceTable
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.guardrails.assessments import GuardrailUsage
@@ -74,6 +85,7 @@ __all__ = [
     "charged",
     "charging_guardrail",
     "charging_model_tokens",
+    "charging_retrieve",
     "check_policies",
     "claim",
     "operation_of",
@@ -116,6 +128,7 @@ _PREFIXES = {
     "batch": "batch",
     "rerank": "rerank",
     "retrieval": "retrieval",
+    "retrieve": "retrieval",
     "agent": "agents",
     "flow": "flows",
     "provisioned": "provisioned",
@@ -159,6 +172,8 @@ def operation_of(row_id: str, prices: PriceTable | None = None) -> str:
     head, sep, _ = row_id.partition(":")
     if sep and head in _PREFIXES:
         return _PREFIXES[head]
+    if is_reranker(row_id):  # priced or not, a reranker's row is a rerank
+        return "rerank"
     if prices is not None:
         entry = prices.lookup(row_id)
         if entry is not None and entry.operation in OPERATIONS:
@@ -213,11 +228,13 @@ def _characters(value: Any) -> int:
 
 
 def request_guardrail_worst_cost(
-    prices: PriceTable, request: Mapping[str, Any], max_output_tokens: int
+    prices: PriceTable, request: Mapping[str, Any], max_output_tokens: int, *, stream: bool = False
 ) -> Decimal:
     """USD a request's ``guardrailConfig`` could bill: input and output text, every policy.
 
     Zero when the request has no guardrail. InvokeModel bodies are measured by their length.
+    ``stream``: the output is evaluated per chunk (see the module doc), up to one evaluation
+    per output token, each rounded up to a whole text unit.
     """
     if not request.get("guardrailConfig") and not request.get("guardrailIdentifier"):
         return _ZERO
@@ -227,7 +244,7 @@ def request_guardrail_worst_cost(
     else:
         inbound = request_text_characters(request)
     outbound = max_output_tokens * OUTPUT_CHARACTERS_PER_TOKEN
-    units = _units(inbound) + _units(outbound)
+    units = _units(inbound) + _units(outbound) + (max(max_output_tokens, 1) if stream else 0)
     return Decimal(units) * prices.guardrail_unit_price() / 1000
 
 
@@ -407,3 +424,44 @@ def charging_model_tokens(
         raise
     finally:
         reservation.release()  # no-op once settled
+
+
+@contextmanager
+def charging_retrieve(
+    ledger: Ledger | None, knowledge_base_id: str, *, reranker: str | None = None
+) -> Iterator[ModelTokenCharge | None]:
+    """Hold one Retrieve query on ``ledger``; settled to the requests sent (one per page).
+
+    ``reranker``: the model of the request's ``rerankingConfiguration``; each request also
+    bills it one rerank query (a retrieval returns at most 100 results), held and settled
+    under that model's row like a Rerank call (an unpriced reranker follows the ledger's
+    unknown-price policy). Call ``charge.sent()`` per request. A failure before any request
+    releases the holds; after one, the requests sent are charged. Without a ledger, yields
+    None.
+
+    Raises:
+        BudgetExceededError: the query could cross a limit (``max_calls``, a cost limit when
+            the table prices Retrieve or the reranker).
+    """
+    if ledger is None:
+        yield None
+        return
+    holds = [ledger.reserve(f"retrieve:{knowledge_base_id}", 1, 0)]
+    try:
+        if reranker:
+            holds.append(ledger.reserve(reranker, 1, 0))
+    except BaseException as exc:
+        holds[0].release(exc)
+        raise
+    charge = ModelTokenCharge(ledger, holds[0])
+    try:
+        yield charge
+    except BaseException as exc:
+        for hold in holds:
+            if charge.requests:
+                hold.settle(Usage(charge.requests, 0))
+            else:
+                hold.release(exc)
+        raise
+    for hold in holds:
+        hold.settle(Usage(charge.requests, 0))

@@ -35,13 +35,11 @@ models stay priced, for old logs, with a :class:`RetiredModelWarning`.
 from __future__ import annotations
 
 import datetime
-import json
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
@@ -49,9 +47,16 @@ from bedrock_kit.core.budget.model_ids import (
     QUALIFIERS,
     Variant,
     cache_write_1h_tokens,
+    is_reranker,
     normalise_model_id,
     priced_model_id,
     split_qualifiers,
+)
+from bedrock_kit.core.budget.price_files import (
+    RATE_KEYS,
+    merge_overrides,
+    packaged_data,
+    read_overrides,
 )
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.guardrails.assessments import GuardrailUsage
@@ -80,7 +85,7 @@ OnUnknown: TypeAlias = "Literal['warn', 'error'] | PriceEntry"
 _THOUSAND = Decimal(1000)
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
-_RATE_KEYS = ("input", "output", "cache_read", "cache_write", "cache_write_1h")
+_RATE_KEYS = RATE_KEYS
 _CACHE_KEYS = _RATE_KEYS[2:]
 _UNCONFIRMED = ("unverified", "fallback")
 # What a qualifier is called in messages, and which section of an entry holds its figures.
@@ -259,7 +264,8 @@ class PriceEntry:
     def unverified_note(self) -> str:
         """What of this price is unconfirmed, in words (empty when all of it is backed)."""
         if self.evidence in _UNCONFIRMED:
-            return f"every rate {self.evidence}"
+            free = not (self.input or self.output)
+            return f"every rate {self.evidence}" + (": no price, booked at 0" if free else "")
         return f"{', '.join(self.unverified)} unverified" if self.unverified else ""
 
 
@@ -310,6 +316,10 @@ class PriceTable:
         if model_id.startswith("provisioned:"):  # billed by the hour: its tokens cost nothing
             spec = self.sections.get("provisioned_tokens")
             return _entry(split_qualifiers(model_id)[1], spec, "in_region") if spec else None
+        if model_id.startswith("retrieve:"):  # Retrieve queries: no source prices them
+            kb: dict[str, Any] = {"per_1k_queries": "0", "evidence": "unverified"}
+            kb |= self.sections.get("knowledge_bases") or {}
+            return self._per_unit("retrieval", kb, "per_1k_queries", "knowledge_bases")
         qualifiers, bare = split_qualifiers(model_id)
         base, variant = normalise_model_id(bare)
         raw = self.models.get(base) or self._alias(base)
@@ -365,10 +375,11 @@ class PriceTable:
                 "or pass on_unknown='warn' or a PriceEntry",
                 model_id=model_id,
             )
-        fallback = on_unknown if isinstance(on_unknown, PriceEntry) else self._dearest()
+        fallback = on_unknown if isinstance(on_unknown, PriceEntry) else self._dearest(model_id)
+        per = "queries" if is_reranker(model_id) else "tokens"
         warnings.warn(
             f"no price for model {model_id!r}; charging the fallback of "
-            f"{fallback.input} input / {fallback.output} output per 1,000 tokens. "
+            f"{fallback.input} input / {fallback.output} output per 1,000 {per}. "
             "Add the model with load_prices(overrides=...) to price it exactly.",
             UnknownModelPriceWarning,
             stacklevel=2,
@@ -522,10 +533,14 @@ class PriceTable:
                 return raw
         return None
 
-    def _dearest(self) -> PriceEntry:
-        known = [e for e in self.entries() if e.operation == "chat"] or self.entries()
+    def _dearest(self, model_id: str = "") -> PriceEntry:
+        if is_reranker(model_id):  # per query: only another reranker's price is comparable
+            known = [e for k in self.sections.get("rerank") or {} if (e := self.lookup(k))]
+        else:
+            known = [e for e in self.entries() if e.operation == "chat"] or self.entries()
         if not known:
-            raise ConfigurationError("the price table is empty; pass a PriceEntry fallback")
+            what = f"no price for {model_id or 'a model'} and none in the table to fall back on"
+            raise ConfigurationError(f"{what}; pass a PriceEntry", model_id=model_id or None)
         return PriceEntry(
             input=max(e.worst_input for e in known),
             output=max(e.output for e in known),
@@ -620,45 +635,6 @@ def _parse_guardrails(raw: Mapping[str, Any]) -> dict[str, GuardrailPrice]:
     return prices
 
 
-def _merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    models = {k: dict(v) for k, v in (base.get("models") or {}).items()}
-    for model_id, entry in (overrides.get("models") or {}).items():
-        key = normalise_model_id(model_id)[0]
-        given = {**entry}
-        if any(k in given for k in _RATE_KEYS):
-            # The user's figures replace the packaged ones: drop their unverified flags.
-            given.setdefault("unverified_rates", [])
-        models[key] = {**models.get(key, {}), "evidence": "user", **given}
-    guardrails = dict(base.get("guardrails") or {})
-    if "guardrails" in overrides:
-        policies = {**(guardrails.get("policies") or {})}
-        for name, spec in ((overrides["guardrails"] or {}).get("policies") or {}).items():
-            policies[name] = {"evidence": "user", **spec}
-        guardrails = {**guardrails, **overrides["guardrails"], "policies": policies}
-    merged = {**base, **{k: v for k, v in overrides.items() if k not in ("models", "guardrails")}}
-    return {**merged, "models": models, "guardrails": guardrails}
-
-
-def _read_overrides(overrides: str | Path | Mapping[str, Any]) -> Mapping[str, Any]:
-    if isinstance(overrides, Mapping):
-        data: Any = overrides
-    else:
-        try:
-            data = json.loads(Path(overrides).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ConfigurationError(f"cannot read price overrides {overrides!s}: {exc}") from exc
-    if not isinstance(data, Mapping) or not isinstance(data.get("models", {}), Mapping):
-        raise ConfigurationError("price overrides must be a mapping with a 'models' mapping")
-    return data
-
-
-@cache
-def _packaged() -> dict[str, Any]:
-    text = resources.files("bedrock_kit.core.budget").joinpath("prices.json").read_text("utf-8")
-    data: dict[str, Any] = json.loads(text)
-    return data
-
-
 def load_prices(overrides: str | Path | Mapping[str, Any] | None = None) -> PriceTable:
     """Load the packaged price table, optionally with overrides on top.
 
@@ -672,9 +648,9 @@ def load_prices(overrides: str | Path | Mapping[str, Any] | None = None) -> Pric
     Raises:
         ConfigurationError: the overrides cannot be read or hold invalid prices.
     """
-    data = _packaged()
+    data = packaged_data()
     if overrides is not None:
-        data = _merge(data, _read_overrides(overrides))
+        data = merge_overrides(data, read_overrides(overrides))
     guardrails = data.get("guardrails") or {}
     table = PriceTable(
         models=data.get("models") or {},

@@ -205,6 +205,7 @@ def _reserve(
     ledger: Ledger | None,
     request: Mapping[str, Any],
     max_tokens: int | None,
+    stream: bool = False,
 ) -> Reservation | None:
     """Hold the call's worst case on ``ledger`` before any request (None: no budget).
 
@@ -214,7 +215,7 @@ def _reserve(
     if ledger is None:
         return None
     return ledger.reserve_request(
-        request, default_max_tokens=_max_tokens(max_tokens), runtime=runtime
+        request, default_max_tokens=_max_tokens(max_tokens), runtime=runtime, stream=stream
     )
 
 
@@ -223,12 +224,13 @@ async def _areserve(
     ledger: Ledger | None,
     request: Mapping[str, Any],
     max_tokens: int | None,
+    stream: bool = False,
 ) -> Reservation | None:
     """Async :func:`_reserve` (CountTokens over the async client)."""
     if ledger is None:
         return None
     return await ledger.areserve_request(
-        request, default_max_tokens=_max_tokens(max_tokens), runtime=runtime
+        request, default_max_tokens=_max_tokens(max_tokens), runtime=runtime, stream=stream
     )
 
 
@@ -378,7 +380,7 @@ def send_stream(
     The reservation (and the wait for a ``limiter``'s turn) is made here, before the
     request, so a refusal raises at the call.
     """
-    reservation = _reserve(runtime, ledger, request, max_tokens)
+    reservation = _reserve(runtime, ledger, request, max_tokens, stream=True)
     with _settling(reservation):  # a limiter that gives up releases the reservation
         permit = _acquire(limiter, request, reservation, max_tokens)
     call = runtime.stream if api == "converse" else runtime.invoke_stream
@@ -402,7 +404,7 @@ async def asend_stream(
 ) -> AsyncIterator[StreamDelta]:
     """Async :func:`send_stream`; the reservation (and any refusal) comes with the first
     ``__anext__``, before the request is sent."""
-    reservation = await _areserve(runtime, ledger, request, max_tokens)
+    reservation = await _areserve(runtime, ledger, request, max_tokens, stream=True)
     with _settling(reservation):
         permit = await _aacquire(limiter, request, reservation, max_tokens)
     call = runtime.astream if api == "converse" else runtime.ainvoke_stream

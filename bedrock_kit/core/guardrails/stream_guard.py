@@ -24,7 +24,9 @@ Fail closed: when a check fails for any reason (throttled, timed out, a malforme
 unknown answer, any exception), nothing past the last passed window is released and a typed
 :mod:`bedrock_kit.errors` error is raised. ``fail_open=True`` is the only way around that; it
 is explicit, logged as a warning, and every character it releases unchecked is counted in
-:attr:`StreamGuardStats.unchecked_characters`.
+:attr:`StreamGuardStats.unchecked_characters`. A check a budget ledger refuses
+(:class:`~bedrock_kit.errors.BudgetExceededError`, before its request) is never released
+unchecked, ``fail_open`` or not: the limit stops the stream there.
 
 Besides plain text, a stream may carry :class:`Piece` objects: text tagged with the *slot*
 it belongs to (a tool call's arguments, reasoning, a separator that is checked but never
@@ -64,6 +66,7 @@ from bedrock_kit.core.guardrails.apply import (
 from bedrock_kit.core.guardrails.assessments import GuardrailUsage
 from bedrock_kit.errors import (
     BedrockKitError,
+    BudgetExceededError,
     ConfigurationError,
     GuardrailInterventionError,
     MalformedResponseError,
@@ -233,7 +236,8 @@ class _Run:
             self.done = True
             raise outcome
         if isinstance(outcome, BedrockKitError):
-            if not self.guard.fail_open:
+            # A budget refusal is the caller's own stop, not a failed check: never bypassed.
+            if not self.guard.fail_open or isinstance(outcome, BudgetExceededError):
                 self.done = True
                 raise outcome
             return self._release_unchecked(window, tail, outcome)

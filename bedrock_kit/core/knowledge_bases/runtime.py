@@ -13,7 +13,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from bedrock_kit.core.budget.operations import ModelTokenCharge, charging_model_tokens
+from bedrock_kit.core.budget.operations import (
+    ModelTokenCharge,
+    charging_model_tokens,
+    charging_retrieve,
+)
 from bedrock_kit.core.chat.converse import request_id_of
 from bedrock_kit.core.chat.types import GuardrailConfig
 from bedrock_kit.core.knowledge_bases.filters import OPERATORS, F, Filter, coerce_filter
@@ -299,6 +303,7 @@ class KnowledgeBaseRuntime(OwnsClients):
         max_results: int | None = None,
         min_score: float | None = None,
         next_token: str | None = None,
+        ledger: Any = None,
     ) -> RetrieveResult:
         """Search a knowledge base.
 
@@ -311,6 +316,9 @@ class KnowledgeBaseRuntime(OwnsClients):
                 None makes a single request.
             min_score: Drop results scoring below this.
             next_token: Resume from an earlier result's ``next_token``.
+            ledger: Budget ledger: the query is reserved before the first request and
+                settled to the requests sent (:func:`~bedrock_kit.core.budget.operations.
+                charging_retrieve`; unpriced, so reports flag it unverified).
 
         Raises:
             ConfigurationError: Bad arguments, before any request.
@@ -325,8 +333,14 @@ class KnowledgeBaseRuntime(OwnsClients):
             min_score=min_score,
             next_token=next_token,
         )
-        with self._errors(knowledge_base_id):
+        with (
+            charging_retrieve(
+                ledger, knowledge_base_id, reranker=_reranker(pager.request)
+            ) as charge,
+            self._errors(knowledge_base_id),
+        ):
             while (request := pager.next_request()) is not None:
+                _sent(charge)
                 pager.add_page(self.pool.client.retrieve(**request))
         return pager.result()
 
@@ -340,6 +354,7 @@ class KnowledgeBaseRuntime(OwnsClients):
         max_results: int | None = None,
         min_score: float | None = None,
         next_token: str | None = None,
+        ledger: Any = None,
     ) -> RetrieveResult:
         """Async :meth:`retrieve`."""
         pager = self._pager(
@@ -351,9 +366,15 @@ class KnowledgeBaseRuntime(OwnsClients):
             min_score=min_score,
             next_token=next_token,
         )
-        with self._errors(knowledge_base_id):
+        with (
+            charging_retrieve(
+                ledger, knowledge_base_id, reranker=_reranker(pager.request)
+            ) as charge,
+            self._errors(knowledge_base_id),
+        ):
             client = await self.pool.async_client()
             while (request := pager.next_request()) is not None:
+                _sent(charge)
                 pager.add_page(await client.retrieve(**request))
         return pager.result()
 
@@ -557,6 +578,15 @@ class KnowledgeBaseRuntime(OwnsClients):
             final = reducer.finish()
             _charged(charge, final.result)
             yield final
+
+
+def _reranker(request: Mapping[str, Any]) -> str | None:
+    """The model id of a Retrieve request's Bedrock reranking model (it bills per query)."""
+    vector = (request.get("retrievalConfiguration") or {}).get("vectorSearchConfiguration")
+    reranking = (vector or {}).get("rerankingConfiguration") or {}
+    config = reranking.get("bedrockRerankingConfiguration") or {}
+    arn = (config.get("modelConfiguration") or {}).get("modelArn")
+    return str(arn).rsplit("foundation-model/", 1)[-1] if arn else None
 
 
 def _sent(charge: ModelTokenCharge | None) -> None:

@@ -3,16 +3,17 @@
 :class:`RerankRuntime` sends what :mod:`.wire` builds over the Rerank API
 (``bedrock-agent-runtime``) or InvokeModel (``bedrock-runtime``) and returns a typed
 :class:`~bedrock_kit.core.rerank.wire.RerankResult`. With a ``ledger``, each call's queries
-(one per 100 documents) are reserved before the request and settled after it, when the
-price table has the reranker; prices for rerankers are per 1,000 queries, booked as the
-entry's ``input`` rate over ``input_tokens`` = queries. Without a price the call is not
-charged (a reranker is not a token model, so the token fallback would be meaningless), and
-that is logged.
+(one per 100 documents) are reserved before the request and settled after it; prices for
+rerankers are per 1,000 queries, booked as the entry's ``input`` rate over ``input_tokens``
+= queries. A reranker the price table lacks (Cohere Rerank 3.5 in the packaged one) follows
+the ledger's unknown-price policy by name: ``"warn"`` warns and charges the dearest reranker
+in the table, ``"error"`` refuses before the request
+(:class:`~bedrock_kit.errors.ConfigurationError`), a given PriceEntry is used; it is never
+silently free.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -61,7 +62,6 @@ __all__ = [
     "rerank_model_spec",
 ]
 
-_LOG = logging.getLogger("bedrock_kit.rerank")
 _SERVICES = {"rerank": "bedrock-agent-runtime", "invoke": "bedrock-runtime"}
 
 
@@ -107,12 +107,6 @@ class RerankRuntime(OwnsClients):
     def _reserve(self, documents: int) -> Reservation | None:
         ledger = self.ledger
         if ledger is None:
-            return None
-        if ledger.prices.lookup(self.options.model_id) is None:
-            _LOG.info(
-                "no price for reranker %s: rerank queries are not charged to the ledger",
-                self.options.model_id,
-            )
             return None
         return ledger.reserve(self.options.model_id, billed_queries(documents), 0)
 

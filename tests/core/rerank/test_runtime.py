@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import logging
-import warnings
 from decimal import Decimal
 
 import pytest
 
-from bedrock_kit import Ledger, load_prices
+from bedrock_kit import Ledger, load_prices, summarize
 from bedrock_kit.core.rerank.runtime import RerankOptions, RerankRuntime
 from bedrock_kit.core.transport.clients import ClientSettings
 from bedrock_kit.errors import (
@@ -125,14 +123,22 @@ def test_ledger_releases_on_error_and_charges_an_unreadable_answer(server: Local
     assert ledger.spent() == Decimal("0.001") and ledger.open_reservations() == 0
 
 
-def test_without_a_price_rerank_is_not_charged(server: LocalBedrock, caplog) -> None:
-    caplog.set_level(logging.INFO, "bedrock_kit.rerank")
+def test_a_reranker_without_a_price_follows_the_unknown_price_policy(
+    server: LocalBedrock,
+) -> None:
+    # The packaged table has no Cohere Rerank 3.5: it is charged, never silently free.
     ledger = Ledger()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no unknown-price warning: nothing is priced
-        runtime(server, COHERE, ledger=ledger).rerank("q", DOCS)  # the table has no Cohere rerank
-    assert ledger.spent() == 0 and ledger.open_reservations() == 0
-    assert any("not charged" in r.getMessage() for r in caplog.records)
+    with pytest.warns(UserWarning, match=rf"{COHERE}.*per 1,000 queries"):
+        runtime(server, COHERE, ledger=ledger).rerank("q", DOCS)
+    fallback = ledger.prices.lookup(AMAZON)
+    assert fallback is not None and ledger.spent() == fallback.input / 1000  # one query
+    assert ledger.open_reservations() == 0
+    assert summarize(ledger).by_operation["rerank"].cost == ledger.spent()
+    assert any(COHERE in line for line in ledger.report().unverified_prices)
+    strict = Ledger(on_unknown="error")
+    with pytest.raises(ConfigurationError, match=COHERE):
+        runtime(server, COHERE, ledger=strict).rerank("q", DOCS)
+    assert len(server.requests_for("InvokeModel") + server.requests_for("Rerank")) == 1
 
 
 def test_reply_builders_make_unique_ids_and_keep_top_n() -> None:
