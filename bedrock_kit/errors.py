@@ -14,10 +14,10 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 from typing import Any
 
 from bedrock_kit._secrets import redact, scrub_exception
+from bedrock_kit._stream_errors import stream_errors, timed_out_below
 
 __all__ = [
     "AccessDeniedError",
@@ -610,44 +610,6 @@ def error_from_client_error(
     )
 
 
-@cache
-def _stream_errors() -> tuple[tuple[type[BaseException], ...], ...]:
-    """Errors raised below botocore while a body or event stream is being read.
-
-    Three groups: read timeouts (a stalled stream is a timeout like a stalled call), broken
-    streams, and broken connections.
-    """
-    from botocore.eventstream import ParserError
-    from botocore.exceptions import ResponseStreamingError
-    from urllib3.exceptions import ProtocolError, ReadTimeoutError
-
-    timed_out: list[type[BaseException]] = [ReadTimeoutError, TimeoutError]
-    broken: list[type[BaseException]] = [ParserError, ResponseStreamingError, ProtocolError]
-    connection: list[type[BaseException]] = [ConnectionError]
-    try:  # aiobotocore's transport, only when the async extra is installed
-        import aiohttp
-
-        timed_out.append(aiohttp.ServerTimeoutError)
-        broken.append(aiohttp.ClientPayloadError)
-        connection.append(aiohttp.ClientError)
-    except ImportError:
-        pass
-    return tuple(timed_out), tuple(broken), tuple(connection)
-
-
-def _timed_out(exc: BaseException, timeouts: tuple[type[BaseException], ...]) -> bool:
-    # botocore wraps stream read errors (ResponseStreamingError(error=ReadTimeoutError)).
-    seen = 0
-    current: BaseException | None = exc
-    while current is not None and seen < 8:
-        if isinstance(current, timeouts):
-            return True
-        wrapped = (getattr(current, "kwargs", None) or {}).get("error")
-        current = wrapped if isinstance(wrapped, BaseException) else current.__cause__
-        seen += 1
-    return False
-
-
 @contextmanager
 def translate_errors(
     *, model_id: str | None = None, region: str | None = None, resource: str = "model"
@@ -662,7 +624,7 @@ def translate_errors(
     from botocore import exceptions as bx
     from botocore.parsers import ResponseParserError
 
-    timed_out, stream_broken, connection_broken = _stream_errors()
+    timed_out, stream_broken, connection_broken = stream_errors()
     context: dict[str, Any] = {"model_id": model_id, "region": region, "resource": resource}
     try:
         yield
@@ -684,7 +646,7 @@ def translate_errors(
         bx.ConnectionClosedError,
         bx.HTTPClientError,
     ) as exc:
-        if _timed_out(exc, timed_out):  # ResponseStreamingError(error=ReadTimeoutError)
+        if timed_out_below(exc, timed_out):  # ResponseStreamingError(error=ReadTimeoutError)
             raise ModelTimeoutError(f"timed out reading from Bedrock: {exc}", **context) from exc
         raise BedrockConnectionError(f"connection to Bedrock failed: {exc}", **context) from exc
     except bx.NoCredentialsError as exc:
@@ -698,7 +660,7 @@ def translate_errors(
     except bx.ParamValidationError as exc:
         raise BedrockValidationError(f"invalid request parameters: {exc}", **context) from exc
     except (*timed_out, *stream_broken, *connection_broken) as exc:
-        if _timed_out(exc, timed_out):
+        if timed_out_below(exc, timed_out):
             raise ModelTimeoutError(f"timed out reading from Bedrock: {exc!r}", **context) from exc
         if isinstance(exc, stream_broken):
             raise IncompleteStreamError(f"response stream broke: {exc!r}", **context) from exc
