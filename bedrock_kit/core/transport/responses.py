@@ -102,22 +102,11 @@ class AsyncEventStream:
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self._events()
 
-    async def _events(self) -> AsyncIterator[dict[str, Any]]:
-        from botocore.eventstream import EventStreamBuffer
-        from botocore.exceptions import EventStreamError
+    def _events(self) -> AsyncIterator[dict[str, Any]]:
+        from bedrock_kit.core.transport.event_stream import aiter_events
 
-        buffer = EventStreamBuffer()
-        parse = self._parser.parse
-        shape = self._shape
-        async for chunk in self._raw_stream.content.iter_any():
-            buffer.add_data(chunk)
-            for message in buffer:
-                response = message.to_response_dict()
-                parsed = parse(response, shape)
-                if response["status_code"] != 200:
-                    raise EventStreamError(parsed, self._operation_name)
-                if parsed:
-                    yield parsed
+        chunks = self._raw_stream.content.iter_any()
+        return aiter_events(chunks, self._parser.parse, self._shape, self._operation_name)
 
     def close(self) -> None:
         """Close the connection (an unread stream cannot go back to the pool)."""
