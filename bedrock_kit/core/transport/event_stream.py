@@ -18,10 +18,15 @@ per-event parse inlined in its iterator; ``aiter_messages`` is the same loop for
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.eventstream import EventStream, EventStreamBuffer, EventStreamHeaderParser
 from botocore.exceptions import EventStreamError
+
+if TYPE_CHECKING:  # botocore-stubs make EventStream generic; botocore's class is not
+    _EventStream = EventStream[dict[str, Any]]
+else:
+    _EventStream = EventStream
 
 MEMO_ENTRIES = 32
 """Distinct header blocks remembered per stream (ConverseStream uses about six)."""
@@ -54,7 +59,7 @@ class _MemoHeaderParser:
         return dict(seen)
 
 
-class MemoEventStreamBuffer(EventStreamBuffer):  # type: ignore[misc]
+class MemoEventStreamBuffer(EventStreamBuffer):
     """botocore's ``EventStreamBuffer`` whose header decoding is remembered per stream."""
 
     def __init__(self) -> None:
@@ -62,12 +67,19 @@ class MemoEventStreamBuffer(EventStreamBuffer):  # type: ignore[misc]
         self._header_parser = _MemoHeaderParser()
 
 
-class LeanEventStream(EventStream):  # type: ignore[misc]
+class LeanEventStream(_EventStream):
     """botocore's ``EventStream`` read through :class:`MemoEventStreamBuffer`.
 
     Same events, same ``EventStreamError`` for an exception message, same ``close`` and
     ``get_initial_response`` (inherited).
     """
+
+    # Set by botocore's EventStream.__init__.
+    _raw_stream: Any
+    _parser: Any
+    _output_shape: Any
+    _operation_name: str
+    _event_generator: Iterator[Any]
 
     def _create_raw_event_generator(self) -> Iterator[Any]:
         buffer = MemoEventStreamBuffer()
