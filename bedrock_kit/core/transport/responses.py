@@ -38,6 +38,22 @@ def response_metadata(status: int, lowered: dict[str, str]) -> dict[str, Any]:
     return meta
 
 
+_SCAN = json.JSONDecoder().scan_once
+
+
+def _loads(text: str) -> Any:
+    """``json.loads(text)`` for an event payload, with json's C scanner called directly.
+
+    AWS sends compact JSON; anything the scanner does not consume whole (whitespace, a
+    BOM, trailing data, no JSON at all) gets ``json.loads``'s own answer or error.
+    """
+    try:
+        value, end = _SCAN(text, 0)
+    except StopIteration:
+        return json.loads(text)
+    return value if end == len(text) else json.loads(text)
+
+
 class EventParser:
     """Parses event-stream messages into event dicts, as botocore's EventStreamJSONParser.
 
@@ -69,11 +85,12 @@ class EventParser:
     def parse(self, response: Mapping[str, Any], shape: Any) -> Any:
         """botocore's ``parser.parse(response_dict, event_stream_shape)`` for one message."""
         if response["status_code"] == 200:
-            codec = self._plan(shape).get(response["headers"].get(":event-type"))
+            plan = self._plans.get(shape.name) or self._plan(shape)
+            codec = plan.get(response["headers"].get(":event-type"))
             if codec is not None:
                 try:
                     body = response["body"]
-                    raw = json.loads(body.decode("utf-8")) if body else {}
+                    raw = _loads(body.decode("utf-8")) if body else {}
                     return {response["headers"][":event-type"]: codec(raw)}
                 except (FallbackError, ValueError, TypeError, AttributeError):
                     pass
