@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from json.scanner import make_scanner
+from typing import Any, cast
 
 from bedrock_kit.core.transport.shapes import Codec, FallbackError, ShapeCompiler
 from bedrock_kit.core.transport.wire import MAX_JSON_DEPTH, check_body, document_too_deep
@@ -38,7 +39,7 @@ def response_metadata(status: int, lowered: dict[str, str]) -> dict[str, Any]:
     return meta
 
 
-_SCAN = json.JSONDecoder().scan_once
+_SCAN = make_scanner(cast(Any, json.JSONDecoder()))  # the C scanner json.loads uses
 
 
 def _loads(text: str) -> Any:
