@@ -12,7 +12,7 @@ refuses (duplicate names, unknown types, bad lengths) raises as before and is ne
 remembered. Each message still gets its own headers dict.
 
 :class:`LeanEventStream` is botocore's sync ``EventStream`` over that buffer, with the
-per-event parse inlined in its iterator; ``aiter_messages`` is the same loop for aiohttp.
+per-event parse inlined in its iterator; :func:`aiter_events` is the same loop for aiohttp.
 """
 
 from __future__ import annotations
