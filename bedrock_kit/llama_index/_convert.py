@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from llama_index.core.base.llms.types import (
@@ -449,7 +449,7 @@ def to_chat_response(result: ConverseResult, *, delta: str | None = None) -> Cha
     )
 
 
-def _text_response() -> Any:
+def _text_response() -> Callable[[str, str], ChatResponse] | None:
     """A builder of the ChatResponse of a one-text-block answer so far (None: validate)."""
     text = LITextBlock(text="-")
     message = ChatMessage(role=MessageRole.ASSISTANT, blocks=[text])
@@ -501,7 +501,7 @@ class ChatStream:
                 and len(self._text) == 1
                 and not (self._thinking or self._tools)
             ):
-                return _TEXT_RESPONSE(so_far, delta.text)  # type: ignore[no-any-return]
+                return _TEXT_RESPONSE(so_far, delta.text)
             return ChatResponse(message=self._message(), delta=delta.text)
         if isinstance(delta, ToolCallDelta):
             call = self._tools.setdefault(delta.index, ["", "", ""])
