@@ -62,3 +62,12 @@ def test_no_builder_when_a_value_cannot_be_reproduced_safely():
     assert prebuilt(Piece(text="-", meta={"a": 1}), ("text",)) is None  # non-empty dict
     assert prebuilt(Open(text="-", other=[1]), ("text",)) is None  # extra members
     assert prebuilt(Piece(text="-"), ("missing",)) is None  # not a field
+    assert prebuilt(Piece(text="-"), ()) is None
+    assert prebuilt(Piece(text="-"), ("text", "note", "checked")) is None  # one or two
+
+
+def test_two_varying_fields_in_the_order_given():
+    build = prebuilt(Piece(text="-", note="n"), ("note", "text"))
+    assert build is not None
+    assert build("a note", "a text") == Piece(text="a text", note="a note")
+    assert build("a note", "a text").model_fields_set == {"text", "note", "checked"}
