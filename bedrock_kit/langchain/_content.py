@@ -17,7 +17,9 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.messages.ai import InputTokenDetails, UsageMetadata
+from langchain_core.outputs import ChatGenerationChunk
 
+from bedrock_kit._prebuilt import prebuilt
 from bedrock_kit.core.chat.converse import block_to_wire
 from bedrock_kit.core.chat.stream import (
     CompletedDelta,
@@ -257,6 +259,27 @@ def to_ai_message(result: ConverseResult, *, model_name: str | None = None) -> A
 # ----------------------------------------------------------------------- streams
 
 
+# What validation makes of a text chunk and of its generation, made without validating
+# again per chunk (bedrock_kit._prebuilt); None: this langchain-core needs validation.
+_TEXT_CHUNK = prebuilt(AIMessageChunk(content="-"), ("content",))
+_GENERATION = prebuilt(
+    ChatGenerationChunk(message=AIMessageChunk(content="-")), ("text", "message")
+)
+
+
+def text_chunk(text: str) -> AIMessageChunk:
+    """``AIMessageChunk(content=text)``, equal to the validated one."""
+    return AIMessageChunk(content=text) if _TEXT_CHUNK is None else _TEXT_CHUNK(text)
+
+
+def generation_chunk(message: AIMessageChunk) -> ChatGenerationChunk:
+    """``ChatGenerationChunk(message=message)``, equal to the validated one."""
+    if _GENERATION is None or type(message.content) is not str:
+        return ChatGenerationChunk(message=message)
+    generation: ChatGenerationChunk = _GENERATION(message.text, message)
+    return generation
+
+
 class ChunkBuilder:
     """Turns core stream deltas into AIMessageChunks for one stream.
 
@@ -280,12 +303,20 @@ class ChunkBuilder:
         self._mixed = False
         self._server: list[ToolUseBlock | ToolResultBlock] = []  # server blocks sent
 
+    def generation(self, delta: StreamDelta) -> ChatGenerationChunk | None:
+        """The generation chunk for ``delta``, or None when it carries nothing for LangChain."""
+        chunk = self.chunk(delta)
+        return None if chunk is None else generation_chunk(chunk)
+
     def chunk(self, delta: StreamDelta) -> AIMessageChunk | None:
         """The chunk for ``delta``, or None when it carries nothing for LangChain."""
         if isinstance(delta, TextDelta):
-            self._texts.setdefault(delta.index, []).append(delta.text)
+            texts = self._texts.get(delta.index)
+            if texts is None:
+                texts = self._texts[delta.index] = []
+            texts.append(delta.text)
             if not self._blocks:
-                return AIMessageChunk(content=delta.text)
+                return text_chunk(delta.text)
             return self._piece({"type": "text", "text": delta.text, "index": delta.index})
         if isinstance(delta, ReasoningDelta | ToolCallDelta) and not self._texts:
             self._blocks = True  # nothing was sent as a string yet: blocks lose nothing

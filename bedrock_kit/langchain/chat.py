@@ -502,9 +502,8 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
         for delta in send_stream(self.runtime, self.api, request, **self._budget(kwargs)):
             if isinstance(delta, CompletedDelta):
                 self._check_guardrail(delta.result)
-            chunk = builder.chunk(delta)
-            if chunk is not None:
-                generation = ChatGenerationChunk(message=chunk)
+            generation = builder.generation(delta)
+            if generation is not None:
                 if run_manager is not None:
                     run_manager.on_llm_new_token(generation.text, chunk=generation)
                 yield generation
@@ -522,9 +521,8 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
         async for delta in asend_stream(self.runtime, self.api, request, **self._budget(kwargs)):
             if isinstance(delta, CompletedDelta):
                 self._check_guardrail(delta.result)
-            chunk = builder.chunk(delta)
-            if chunk is not None:
-                generation = ChatGenerationChunk(message=chunk)
+            generation = builder.generation(delta)
+            if generation is not None:
                 if run_manager is not None:
                     await run_manager.on_llm_new_token(generation.text, chunk=generation)
                 yield generation

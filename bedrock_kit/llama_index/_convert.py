@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from llama_index.core.base.llms.types import (
@@ -28,6 +28,7 @@ from llama_index.core.base.llms.types import (
     TextBlock as LITextBlock,
 )
 
+from bedrock_kit._prebuilt import prebuilt
 from bedrock_kit.core.chat.converse import block_from_wire, block_to_wire
 from bedrock_kit.core.chat.messages import (
     IMAGE_FORMATS,
@@ -448,6 +449,27 @@ def to_chat_response(result: ConverseResult, *, delta: str | None = None) -> Cha
     )
 
 
+def _text_response() -> Callable[[str, str], ChatResponse] | None:
+    """A builder of the ChatResponse of a one-text-block answer so far (None: validate)."""
+    # A TextBlock has no Python validators: validating it costs less than building it.
+    message = ChatMessage(role=MessageRole.ASSISTANT, blocks=[LITextBlock(text="-")])
+    msg = prebuilt(message, ("blocks",))
+    response = prebuilt(ChatResponse(message=message, delta="-"), ("message", "delta"))
+    if msg is None or response is None:
+        return None
+
+    def build(so_far: str, delta: str) -> ChatResponse:
+        built: ChatResponse = response(msg([LITextBlock(text=so_far)]), delta)
+        return built
+
+    return build
+
+
+# What validation makes of a text chunk's ChatResponse, made without validating again per
+# chunk (bedrock_kit._prebuilt).
+_TEXT_RESPONSE = _text_response()
+
+
 class ChatStream:
     """Turns core stream deltas into ChatResponse chunks with the message so far."""
 
@@ -472,7 +494,13 @@ class ChatStream:
     def chunk(self, delta: StreamDelta) -> ChatResponse | None:
         """The chunk for one delta; None for deltas a LlamaIndex caller does not see."""
         if isinstance(delta, TextDelta):
-            self._text[delta.index] = self._text.get(delta.index, "") + delta.text
+            so_far = self._text[delta.index] = self._text.get(delta.index, "") + delta.text
+            if (
+                _TEXT_RESPONSE is not None
+                and len(self._text) == 1
+                and not (self._thinking or self._tools)
+            ):
+                return _TEXT_RESPONSE(so_far, delta.text)
             return ChatResponse(message=self._message(), delta=delta.text)
         if isinstance(delta, ToolCallDelta):
             call = self._tools.setdefault(delta.index, ["", "", ""])

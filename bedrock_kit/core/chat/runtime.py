@@ -67,6 +67,9 @@ class _Passthrough:
         return ()
 
 
+_PASSTHROUGH = _Passthrough()
+
+
 def _adapted(wires: Iterable[Mapping[str, Any]], adapt: _Adapter) -> Iterator[Mapping[str, Any]]:
     for wire in wires:
         yield from adapt.events(wire)
@@ -170,14 +173,14 @@ class ConverseRuntime(OwnsClients):
         self, request: Mapping[str, Any], *, deadline: DeadlineArg = None
     ) -> Iterator[StreamDelta]:
         """Call ConverseStream; yields deltas, ends with a CompletedDelta or raises."""
-        return self._stream("converse_stream", "stream", request, _Passthrough(), deadline)
+        return self._stream("converse_stream", "stream", request, _PASSTHROUGH, deadline)
 
     async def astream(
         self, request: Mapping[str, Any], *, deadline: DeadlineArg = None
     ) -> AsyncIterator[StreamDelta]:
         """Call ConverseStream with the async client."""
         async for delta in self._astream(
-            "converse_stream", "stream", request, _Passthrough(), deadline
+            "converse_stream", "stream", request, _PASSTHROUGH, deadline
         ):
             yield delta
 
@@ -214,7 +217,7 @@ class ConverseRuntime(OwnsClients):
                 events = event_stream_of(response, key, reducer.reader)
             try:
                 wires = events if bound is None else bound.iterate(events)
-                converse_events = _adapted(wires, adapt)
+                converse_events = wires if adapt is _PASSTHROUGH else _adapted(wires, adapt)
                 yield from iter_deltas(converse_events, reducer)
             finally:
                 events.close()
@@ -237,7 +240,7 @@ class ConverseRuntime(OwnsClients):
                 events = event_stream_of(response, key, reducer.reader)
             try:
                 wires = events if bound is None else bound.aiterate(events)
-                converse_events = _aadapted(wires, adapt)
+                converse_events = wires if adapt is _PASSTHROUGH else _aadapted(wires, adapt)
                 async for delta in aiter_deltas(converse_events, reducer):
                     yield delta
             finally:

@@ -160,6 +160,7 @@ class StreamReducer:
         self._additional: dict[str, Any] = {}
         self._result: ConverseResult | None = None
         self.request_id: str | None = None
+        self._reader: WireReader | None = None
         self._handlers: dict[str, Callable[[WireReader, Mapping[str, Any]], list[StreamDelta]]] = {
             "messageStart": self._on_message_start,
             "contentBlockStart": self._on_block_start,
@@ -174,7 +175,49 @@ class StreamReducer:
     @property
     def reader(self) -> WireReader:
         """What errors of this stream name: model, request id, region."""
-        return WireReader("ConverseStream", self.model_id, self.request_id, self.region)
+        r = self._reader
+        if (
+            r is None
+            or r.request_id != self.request_id
+            or r.model_id != self.model_id
+            or r.region != self.region
+        ):
+            r = self._reader = WireReader(
+                "ConverseStream", self.model_id, self.request_id, self.region
+            )
+        return r
+
+    def text_delta(self, event: Any) -> TextDelta | None:
+        """The fast path of :meth:`handle` for the bulk of a stream: a text delta.
+
+        Applies ``event`` and returns its :class:`TextDelta` when it is a well-formed
+        ``contentBlockDelta`` text event for a text block already open and not stopped,
+        before ``messageStop``; returns None, having changed nothing, for anything else
+        (which :meth:`handle` then checks in full). The state it leaves is the one
+        :meth:`handle` would leave, so the assembled result is the same.
+        """
+        # Membership tests and subscripts, not .get(): this runs for every chunk.
+        if (
+            type(event) is not dict
+            or "contentBlockDelta" not in event
+            or len(event) != 1
+            or self._stop is not None
+        ):
+            return None
+        value = event["contentBlockDelta"]
+        if type(value) is not dict or "delta" not in value or "contentBlockIndex" not in value:
+            return None
+        delta, index = value["delta"], value["contentBlockIndex"]
+        if type(delta) is not dict or "text" not in delta or len(delta) != 1:
+            return None
+        text = delta["text"]
+        if type(text) is not str or type(index) is not int or index not in self._blocks:
+            return None
+        block = self._blocks[index]
+        if block.kind != "text" or index in self._stopped:
+            return None
+        block.text.append(text)
+        return TextDelta(index, text)
 
     def handle(self, event: Mapping[str, Any]) -> list[StreamDelta]:
         """Apply one wire event; return the deltas it produces (possibly none).
@@ -184,6 +227,9 @@ class StreamReducer:
                 the stream completed.
             BedrockKitError: The typed error of an in-stream exception event.
         """
+        fast = self.text_delta(event)
+        if fast is not None:
+            return [fast]
         r = self.reader
         with r.guard(event):
             if not isinstance(event, Mapping):
@@ -468,8 +514,13 @@ def iter_deltas(
         IncompleteStreamError: The stream ended before ``messageStop`` and ``metadata``.
         MalformedResponseError: An event (or botocore's decoding of it) is malformed.
     """
+    fast, handle = reducer.text_delta, reducer.handle
     for event in read_events(events, reducer.reader):
-        yield from reducer.handle(event)
+        delta = fast(event)
+        if delta is not None:
+            yield delta
+        else:
+            yield from handle(event)
     yield CompletedDelta(reducer.finish())
 
 
@@ -477,7 +528,12 @@ async def aiter_deltas(
     events: AsyncIterable[Mapping[str, Any]], reducer: StreamReducer
 ) -> AsyncIterator[StreamDelta]:
     """Async :func:`iter_deltas`."""
+    fast, handle = reducer.text_delta, reducer.handle
     async for event in aread_events(events, reducer.reader):
-        for delta in reducer.handle(event):
+        delta = fast(event)
+        if delta is not None:
             yield delta
+        else:
+            for each in handle(event):
+                yield each
     yield CompletedDelta(reducer.finish())

@@ -522,10 +522,10 @@ class AsyncLeanClient(_BaseLeanClient):
 
 
 def _sync_events(raw: Any, shape: Any, parser: EventParser, name: str) -> Any:
-    from botocore.eventstream import EventStream
+    from bedrock_kit.core.transport.event_stream import LeanEventStream
 
     events: Any = parser  # duck-typed: botocore's EventStream only calls parser.parse
-    return EventStream(raw, shape, events, name)
+    return LeanEventStream(raw, shape, events, name)
 
 
 def _sync_body(raw: Any, length: Any) -> Any:

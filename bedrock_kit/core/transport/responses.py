@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from json.scanner import make_scanner
+from typing import Any, cast
 
 from bedrock_kit.core.transport.shapes import Codec, FallbackError, ShapeCompiler
 from bedrock_kit.core.transport.wire import MAX_JSON_DEPTH, check_body, document_too_deep
@@ -36,6 +37,22 @@ def response_metadata(status: int, lowered: dict[str, str]) -> dict[str, Any]:
     meta["HTTPStatusCode"] = status
     meta["HTTPHeaders"] = lowered
     return meta
+
+
+_SCAN = make_scanner(cast(Any, json.JSONDecoder()))  # the C scanner json.loads uses
+
+
+def _loads(text: str) -> Any:
+    """``json.loads(text)`` for an event payload, with json's C scanner called directly.
+
+    AWS sends compact JSON; anything the scanner does not consume whole (whitespace, a
+    BOM, trailing data, no JSON at all) gets ``json.loads``'s own answer or error.
+    """
+    try:
+        value, end = _SCAN(text, 0)
+    except StopIteration:
+        return json.loads(text)
+    return value if end == len(text) else json.loads(text)
 
 
 class EventParser:
@@ -69,11 +86,12 @@ class EventParser:
     def parse(self, response: Mapping[str, Any], shape: Any) -> Any:
         """botocore's ``parser.parse(response_dict, event_stream_shape)`` for one message."""
         if response["status_code"] == 200:
-            codec = self._plan(shape).get(response["headers"].get(":event-type"))
+            plan = self._plans.get(shape.name) or self._plan(shape)
+            codec = plan.get(response["headers"].get(":event-type"))
             if codec is not None:
                 try:
                     body = response["body"]
-                    raw = json.loads(body.decode("utf-8")) if body else {}
+                    raw = _loads(body.decode("utf-8")) if body else {}
                     return {response["headers"][":event-type"]: codec(raw)}
                 except (FallbackError, ValueError, TypeError, AttributeError):
                     pass
@@ -102,22 +120,11 @@ class AsyncEventStream:
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self._events()
 
-    async def _events(self) -> AsyncIterator[dict[str, Any]]:
-        from botocore.eventstream import EventStreamBuffer
-        from botocore.exceptions import EventStreamError
+    def _events(self) -> AsyncIterator[dict[str, Any]]:
+        from bedrock_kit.core.transport.event_stream import aiter_events
 
-        buffer = EventStreamBuffer()
-        parse = self._parser.parse
-        shape = self._shape
-        async for chunk in self._raw_stream.content.iter_any():
-            buffer.add_data(chunk)
-            for message in buffer:
-                response = message.to_response_dict()
-                parsed = parse(response, shape)
-                if response["status_code"] != 200:
-                    raise EventStreamError(parsed, self._operation_name)
-                if parsed:
-                    yield parsed
+        chunks = self._raw_stream.content.iter_any()
+        return aiter_events(chunks, self._parser.parse, self._shape, self._operation_name)
 
     def close(self) -> None:
         """Close the connection (an unread stream cannot go back to the pool)."""

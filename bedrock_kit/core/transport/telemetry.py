@@ -496,6 +496,8 @@ class _TracedStream:
             self._end(None)
 
     def _observe(self, event: Any) -> None:
+        if type(event) is dict and "contentBlockDelta" in event and not self._content:
+            return  # the bulk of a stream carries nothing the span records
         if not isinstance(event, Mapping):
             return
         metadata = event.get("metadata")

@@ -391,11 +391,15 @@ def read_events(events: Iterable[_T], reader: WireReader) -> Iterator[_T]:
     iterator = iter(events)
     botocore_errors = _botocore_parse_errors()
     while True:
-        with reader.guard(_UNDECODABLE, botocore_errors):
-            try:
-                event = next(iterator)
-            except StopIteration:
-                return
+        # The guard is entered only on an error: a context manager per event costs more
+        # than the event's own parsing.
+        try:
+            event = next(iterator)
+        except StopIteration:
+            return
+        except Exception:
+            with reader.guard(_UNDECODABLE, botocore_errors):
+                raise
         yield event
 
 
@@ -404,11 +408,13 @@ async def aread_events(events: AsyncIterable[_T], reader: WireReader) -> AsyncIt
     iterator = aiter(events)
     botocore_errors = _botocore_parse_errors()
     while True:
-        with reader.guard(_UNDECODABLE, botocore_errors):
-            try:
-                event = await anext(iterator)
-            except StopAsyncIteration:
-                return
+        try:
+            event = await anext(iterator)
+        except StopAsyncIteration:
+            return
+        except Exception:
+            with reader.guard(_UNDECODABLE, botocore_errors):
+                raise
         yield event
 
 
