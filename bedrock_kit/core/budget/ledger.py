@@ -330,6 +330,10 @@ class Ledger:
         finally:
             self._active.reset(token)
 
+    def active_scopes(self) -> tuple[str, ...]:
+        """Names of the scopes active in this context, outermost first (``run`` excluded)."""
+        return self._active.get()
+
     def _scope_names(self) -> tuple[str, ...]:
         return (ROOT, *self._active.get())
 
