@@ -19,6 +19,7 @@ from pydantic import BaseModel, field_validator
 
 from bedrock_kit.core.budget.tags import (
     acarry_tags,
+    active_tags,
     carry_tags,
     check_tags,
     merge_tags,
@@ -37,7 +38,8 @@ T = TypeVar("T")
 
 # The config of the chat model stream computing a step: BaseChatModel.stream passes its
 # ``_stream`` neither the run manager nor the config.
-_stream_config: ContextVar[Mapping[str, Any] | None] = ContextVar(
+# With it, the tags active when the stream was created (an enclosing tagged() block).
+_stream_config: ContextVar[tuple[Mapping[str, Any], dict[str, str]] | None] = ContextVar(
     "bedrock_kit_stream_config", default=None
 )
 
@@ -50,7 +52,7 @@ def metadata_tags(source: object = None) -> dict[str, str]:
     merged metadata), a RunnableConfig, or None (the config of the run in progress)."""
     metadata: Any = getattr(source, "metadata", None)
     if source is None and (streaming := _stream_config.get()) is not None:
-        metadata = streaming.get("metadata")
+        metadata = streaming[0].get("metadata")
     if not isinstance(metadata, Mapping):
         config = source if isinstance(source, Mapping) else None
         metadata = ensure_config(config).get("metadata")  # type: ignore[arg-type]
@@ -85,17 +87,26 @@ class LedgerTags(BaseModel):
 
     def _carry(self, source: object, make: Callable[[], Iterable[T]]) -> Iterator[T]:
         """``make()``'s stream with this call's tags on every step (see ``carry_tags``)."""
-        return carry_tags(getattr(self, "ledger", None), self._call_tags(source), make)
+        ledger, ambient = getattr(self, "ledger", None), _stream_ambient()
+        return carry_tags(ledger, self._call_tags(source), make, ambient=ambient)
 
     def _acarry(self, source: object, make: Callable[[], AsyncIterable[T]]) -> AsyncIterator[T]:
         """Async :meth:`_carry`."""
-        return acarry_tags(getattr(self, "ledger", None), self._call_tags(source), make)
+        ledger, ambient = getattr(self, "ledger", None), _stream_ambient()
+        return acarry_tags(ledger, self._call_tags(source), make, ambient=ambient)
 
 
-def _in_config(config: Mapping[str, Any], stream: Iterator[T]) -> Iterator[T]:
+def _stream_ambient() -> dict[str, str]:
+    streaming = _stream_config.get()
+    return streaming[1] if streaming is not None else {}
+
+
+def _in_config(
+    config: Mapping[str, Any], ambient: dict[str, str], stream: Iterator[T]
+) -> Iterator[T]:
     try:
         while True:
-            token = _stream_config.set(config)
+            token = _stream_config.set((config, ambient))
             try:
                 item = next(stream)
             except StopIteration:
@@ -109,10 +120,12 @@ def _in_config(config: Mapping[str, Any], stream: Iterator[T]) -> Iterator[T]:
             close()
 
 
-async def _ain_config(config: Mapping[str, Any], stream: AsyncIterator[T]) -> AsyncIterator[T]:
+async def _ain_config(
+    config: Mapping[str, Any], ambient: dict[str, str], stream: AsyncIterator[T]
+) -> AsyncIterator[T]:
     try:
         while True:
-            token = _stream_config.set(config)
+            token = _stream_config.set((config, ambient))
             try:
                 item = await anext(stream)
             except StopAsyncIteration:
@@ -128,17 +141,22 @@ async def _ain_config(config: Mapping[str, Any], stream: AsyncIterator[T]) -> As
 
 class ChatLedgerTags(LedgerTags):
     """:class:`LedgerTags` for chat models, whose streams LangChain runs without the run's
-    config: ``stream``/``astream`` check the call's tags at once and hand the config to
-    every step."""
+    config: ``stream``/``astream`` check the call's tags at once and hand the config (and
+    the tags of an enclosing ``tagged()`` block, which the stream may outlive) to every
+    step."""
 
     def stream(self, input: Any, config: Any = None, **kwargs: Any) -> Iterator[Any]:
         """LangChain's ``stream``, with the call's ledger tags (see the class doc)."""
         config = ensure_config(config)
         metadata_tags(config)  # bad tags fail here, before any request
-        return _in_config(config, super().stream(input, config, **kwargs))  # type: ignore[misc]
+        ambient = active_tags(getattr(self, "ledger", None))
+        inner = super().stream(input, config, **kwargs)  # type: ignore[misc]
+        return _in_config(config, ambient, inner)
 
     def astream(self, input: Any, config: Any = None, **kwargs: Any) -> AsyncIterator[Any]:
         """LangChain's ``astream``, with the call's ledger tags (see the class doc)."""
         config = ensure_config(config)
         metadata_tags(config)
-        return _ain_config(config, super().astream(input, config, **kwargs))  # type: ignore[misc]
+        ambient = active_tags(getattr(self, "ledger", None))
+        inner = super().astream(input, config, **kwargs)  # type: ignore[misc]
+        return _ain_config(config, ambient, inner)

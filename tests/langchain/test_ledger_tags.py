@@ -276,3 +276,17 @@ def test_langchain_callback_tags_are_not_ledger_tags(server: LocalBedrock) -> No
     ledger = Ledger()
     _chat(server, ledger).invoke("a", config={"tags": ["tenant=acme"]})
     assert tags_of(ledger) == []
+
+
+def test_a_stream_made_in_a_tagged_block_charges_it_when_consumed_after_the_block(
+    server: LocalBedrock,
+) -> None:
+    ledger = Ledger()
+    llm = _chat(server, ledger)
+    with tagged(ledger, tenant="acme"):
+        stream = llm.stream("a", config=_tags(step="answer"))
+    assert ledger.active_scopes() == ()
+    assert list(stream)
+    summary = summarize(ledger)
+    assert {k: v.calls for k, v in summary.by_tag.items()} == {"tenant=acme": 1, "step=answer": 1}
+    assert summary.by_tag["tenant=acme"].cost == ledger.spent() > 0

@@ -22,7 +22,16 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from contextlib import ExitStack, contextmanager
 from typing import Any, TypeVar
 
@@ -177,20 +186,23 @@ def carry_tags(
     ledger: Ledger | None,
     tags: Mapping[str, str] | None,
     make: Callable[[], Iterable[T]],
-) -> Iterator[T]:
+    *,
+    ambient: Mapping[str, str] | None = None,
+) -> Generator[T, None, None]:
     """Iterate ``make()`` with ``tags`` applied to every step (and to closing it).
 
     The tags are active only while the stream computes a step, never while the consumer
     holds an item, so a stream consumed later, elsewhere, or on another thread charges the
-    tags it was created with and leaks them to no one.
+    tags it was created with and leaks them to no one. ``ambient``: the :func:`active_tags`
+    when the stream was created, charged as well (an enclosing block the stream outlives).
     """
-    if ledger is None or not tags:
+    if ledger is None or not (tags or ambient):
         yield from make()
         return
     iterator: Iterator[T] | None = None
     try:
         while True:
-            with tags_applied(ledger, tags):
+            with tags_applied(ledger, ambient), tags_applied(ledger, tags):
                 if iterator is None:
                     iterator = iter(make())
                 try:
@@ -201,7 +213,7 @@ def carry_tags(
     finally:
         close = getattr(iterator, "close", None)
         if close is not None:
-            with tags_applied(ledger, tags):
+            with tags_applied(ledger, ambient), tags_applied(ledger, tags):
                 close()
 
 
@@ -209,16 +221,18 @@ async def acarry_tags(
     ledger: Ledger | None,
     tags: Mapping[str, str] | None,
     make: Callable[[], AsyncIterable[T]],
-) -> AsyncIterator[T]:
+    *,
+    ambient: Mapping[str, str] | None = None,
+) -> AsyncGenerator[T, None]:
     """Async :func:`carry_tags`."""
-    if ledger is None or not tags:
+    if ledger is None or not (tags or ambient):
         async for item in make():
             yield item
         return
     iterator: AsyncIterator[T] | None = None
     try:
         while True:
-            with tags_applied(ledger, tags):
+            with tags_applied(ledger, ambient), tags_applied(ledger, tags):
                 if iterator is None:
                     iterator = aiter(make())
                 try:
@@ -229,5 +243,5 @@ async def acarry_tags(
     finally:
         aclose = getattr(iterator, "aclose", None)
         if aclose is not None:
-            with tags_applied(ledger, tags):
+            with tags_applied(ledger, ambient), tags_applied(ledger, tags):
                 await aclose()
