@@ -180,6 +180,8 @@ class Reservation:
         error: bool = False,
         partial: int = 0,
     ) -> ModelUsage:
+        if self.state != "open":  # settles nothing (see _finish): price nothing either
+            return ModelUsage(self.model_id)
         model = model_id or self.model_id
         cost = self._ledger._cost(model, usage, cache_write_1h_tokens)
         row = usage_row(model, usage, cost, int(error))
