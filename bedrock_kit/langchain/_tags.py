@@ -141,9 +141,20 @@ async def _ain_config(
 
 class ChatLedgerTags(LedgerTags):
     """:class:`LedgerTags` for chat models, whose streams LangChain runs without the run's
-    config: ``stream``/``astream`` check the call's tags at once and hand the config (and
+    config: ``invoke``/``ainvoke``/``stream``/``astream`` check the call's tags before
+    anything is sent (a profile lookup included), and the streams hand the config (and
     the tags of an enclosing ``tagged()`` block, which the stream may outlive) to every
     step."""
+
+    def invoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        """LangChain's ``invoke``; the call's ledger tags are checked before any request."""
+        metadata_tags(ensure_config(config))
+        return super().invoke(input, config, **kwargs)  # type: ignore[misc]
+
+    async def ainvoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        """LangChain's ``ainvoke``; the call's ledger tags are checked before any request."""
+        metadata_tags(ensure_config(config))
+        return await super().ainvoke(input, config, **kwargs)  # type: ignore[misc]
 
     def stream(self, input: Any, config: Any = None, **kwargs: Any) -> Iterator[Any]:
         """LangChain's ``stream``, with the call's ledger tags (see the class doc)."""

@@ -290,3 +290,45 @@ def test_a_stream_made_in_a_tagged_block_charges_it_when_consumed_after_the_bloc
     summary = summarize(ledger)
     assert {k: v.calls for k, v in summary.by_tag.items()} == {"tenant=acme": 1, "step=answer": 1}
     assert summary.by_tag["tenant=acme"].cost == ledger.spent() > 0
+
+
+def test_an_agent_as_a_tool_and_a_flow_charge_the_runs_tags(server: LocalBedrock) -> None:
+    from bedrock_kit.langchain.flows import BedrockFlowRunnable
+    from bedrock_kit.testing import flows as fb
+
+    ledger = Ledger()
+    kw = server.client_kwargs()
+    server.script("InvokeAgent", _agent_reply())
+    server.script("InvokeFlow", *[fb.flow_reply(fb.flow_events("done")) for _ in range(3)])
+    agent = BedrockAgentRunnable(
+        agent_id="AG1",
+        agent_alias_id="AL1",
+        ledger=ledger,
+        max_tokens_per_invocation=2000,
+        budget_model_id=HAIKU,
+        **kw,
+    )
+    agent.as_tool().invoke({"query": "Book it."}, config=_tags(step="tool"))  # type: ignore[arg-type]
+    flow = BedrockFlowRunnable(
+        flow_id="FLOW123456",
+        flow_alias_id="ALIAS12345",
+        ledger=ledger,
+        max_node_transitions_per_invocation=10,
+        ledger_tags={"tenant": "acme"},
+        **kw,
+    )
+    flow.invoke("x", config=_tags(step="flow"))
+    list(flow.stream("x", config=_tags(step="flow-stream")))
+
+    async def run() -> None:
+        await flow.ainvoke("x")
+
+    asyncio.run(run())
+    assert {k: v.calls for k, v in summarize(ledger).by_tag.items()} == {
+        "step=tool": 1,
+        "tenant=acme": 3,
+        "step=flow": 1,
+        "step=flow-stream": 1,
+    }
+    summary = summarize(ledger)
+    assert summary.by_tag["step=tool"].cost + summary.by_tag["tenant=acme"].cost == (ledger.spent())
