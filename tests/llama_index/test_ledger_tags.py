@@ -238,3 +238,19 @@ def test_flows_take_per_call_and_instance_tags(server: LocalBedrock) -> None:
         flow.invoke("x", ledger_tags={"a=b": "c"})
     with pytest.raises(ConfigurationError, match="ledger_tags"):
         BedrockFlow("FLOW123456", "ALIAS12345", ledger_tags="tenant=acme")
+
+
+def test_the_budget_handler_settles_a_stream_consumed_on_another_thread_to_its_tags(
+    server: LocalBedrock,
+) -> None:
+    ledger = Ledger()
+    handler = TokenBudgetHandler(ledger)
+    llm = _llm(server, None, callback_manager=CallbackManager([handler]))
+    stream = llm.stream_chat(HELLO, ledger_tags={"tenant": "thread"})
+    got: list[Any] = []
+    worker = threading.Thread(target=lambda: got.extend(stream))
+    worker.start()
+    worker.join()
+    assert got and handler.open_runs == 0
+    assert _by_tag(ledger) == {"tenant=thread": 1}
+    assert summarize(ledger).by_tag["tenant=thread"].cost == ledger.spent() > 0
