@@ -36,9 +36,9 @@ __all__ = [
 
 T = TypeVar("T")
 
-# The config of the chat model stream computing a step: BaseChatModel.stream passes its
-# ``_stream`` neither the run manager nor the config.
-# With it, the tags active when the stream was created (an enclosing tagged() block).
+# While a chat model's stream computes a step: its config (BaseChatModel.stream passes
+# ``_stream`` neither the run manager nor the config) and the tags active when the stream
+# was created (an enclosing tagged() block it may outlive).
 _stream_config: ContextVar[tuple[Mapping[str, Any], dict[str, str]] | None] = ContextVar(
     "bedrock_kit_stream_config", default=None
 )
