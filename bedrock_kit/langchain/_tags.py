@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from langchain_core.runnables.config import ensure_config
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from bedrock_kit.core.budget.tags import (
     acarry_tags,
@@ -66,6 +66,8 @@ def tags_in_metadata(metadata: Mapping[str, Any] | None) -> dict[str, str]:
 
 class LedgerTags(BaseModel):
     """The ``ledger_tags`` field of every LangChain class that takes ``ledger=``."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
 
     ledger_tags: dict[str, Any] | None = None
     """Ledger tags charged with every call of this instance (``{"tenant": "acme"}``), on
