@@ -37,8 +37,9 @@ def test_the_all_extra_refers_to_this_distribution():
     (only,) = extras["all"]
     name, _, listed = only.partition("[")
     assert name == DISTRIBUTION
-    # Every runtime extra: not the tool sets (test, docs), not itself.
-    assert set(listed.rstrip("]").split(",")) == set(extras) - {"all", "test", "docs"}
+    # Every runtime extra: not the tool sets (test, docs, notebooks), not itself.
+    tools = {"all", "test", "docs", "notebooks"}
+    assert set(listed.rstrip("]").split(",")) == set(extras) - tools
 
 
 def test_every_install_line_and_hint_uses_the_distribution_name():

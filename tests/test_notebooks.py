@@ -30,12 +30,33 @@ def test_notebook_is_stored_with_outputs(path: Path) -> None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_offline(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BEDROCK_KIT_LIVE", raising=False)
+    monkeypatch.setenv("MPLBACKEND", "Agg")  # headless: the plots render to PNG, no display
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     )
     nb = nbformat.read(path, as_version=4)
+    stored_plots = _plots(nb)
     NotebookClient(
         nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     ).execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert outputs and not any(o.get("output_type") == "error" for o in outputs)
+    # A notebook stored with plots draws them again headless (PNG outputs, Agg backend).
+    assert _plots(nb) >= stored_plots
+
+
+def _plots(nb: nbformat.NotebookNode) -> int:
+    return sum(
+        1
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if "image/png" in output.get("data", {})
+    )
+
+
+def test_the_budgets_notebook_plots_cost_per_step_and_per_operation() -> None:
+    nb = nbformat.read(ROOT / "notebooks" / "05_token_budget_and_cost.ipynb", as_version=4)
+    sources = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "summary.by_operation" in sources and "summary.by_tag" in sources
+    assert _plots(nb) >= 2  # cost per step (chat run), per step and per operation (pipeline)

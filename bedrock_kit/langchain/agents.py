@@ -7,6 +7,7 @@ return-of-control loop, trace parsing and wire shapes all live in :mod:`bedrock_
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from functools import partial
 from typing import Any, ClassVar, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
@@ -34,6 +35,7 @@ from bedrock_kit.core.chat.tools import build_action_group
 from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.langchain._client import BedrockClientArgs
 from bedrock_kit.langchain._serial import LangChainSerializable
+from bedrock_kit.langchain._tags import LedgerTags
 from bedrock_kit.langchain.tools import to_local_tool
 
 __all__ = ["BedrockAgent", "BedrockAgentRunnable", "BedrockAgentTool"]
@@ -63,7 +65,7 @@ def _history(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
 
 
 class BedrockAgentRunnable(
-    LangChainSerializable, BedrockClientArgs, RunnableSerializable[Any, AIMessage]
+    LangChainSerializable, BedrockClientArgs, LedgerTags, RunnableSerializable[Any, AIMessage]
 ):
     """A Bedrock Agent (or an inline agent) as a LangChain Runnable.
 
@@ -282,12 +284,13 @@ class BedrockAgentRunnable(
     # -- Runnable interface
 
     def _invoke(self, input: Any) -> AIMessage:
-        return self._to_message(
-            self.runtime.invoke(self.build_request(input), **self._loop_options())
-        )
+        with self._tagged():
+            result = self.runtime.invoke(self.build_request(input), **self._loop_options())
+        return self._to_message(result)
 
     async def _ainvoke(self, input: Any) -> AIMessage:
-        result = await self.runtime.ainvoke(self.build_request(input), **self._loop_options())
+        with self._tagged():
+            result = await self.runtime.ainvoke(self.build_request(input), **self._loop_options())
         return self._to_message(result)
 
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> AIMessage:
@@ -304,7 +307,8 @@ class BedrockAgentRunnable(
 
     def _chunks(self, inputs: Iterator[Any]) -> Iterator[AIMessageChunk]:
         for input in inputs:
-            for event in self.runtime.stream(self.build_request(input), **self._loop_options()):
+            make = partial(self.runtime.stream, self.build_request(input), **self._loop_options())
+            for event in self._carry(None, make):
                 chunk = self._to_chunk(event)
                 if chunk is not None:
                     yield chunk
@@ -312,7 +316,8 @@ class BedrockAgentRunnable(
     async def _achunks(self, inputs: AsyncIterator[Any]) -> AsyncIterator[AIMessageChunk]:
         async for input in inputs:
             request = self.build_request(input)
-            async for event in self.runtime.astream(request, **self._loop_options()):
+            amake = partial(self.runtime.astream, request, **self._loop_options())
+            async for event in self._acarry(None, amake):
                 chunk = self._to_chunk(event)
                 if chunk is not None:
                     yield chunk

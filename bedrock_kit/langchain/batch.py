@@ -28,7 +28,7 @@ prices a job without a ledger.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langchain_core.language_models import LanguageModelInput
@@ -100,7 +100,8 @@ class BedrockBatchRunnable(Runnable[LanguageModelInput, BaseMessage]):
         """Start the jobs for ``inputs`` and return their handle, without waiting."""
         bodies = [body_of(r) for r in self.requests(inputs, **kwargs)]
         options = self.settings.submit_kwargs(self.llm.client_settings())
-        return BedrockBatchJob.submit(self.llm.model_id, bodies, **options, **self._clients())
+        with self.llm._tagged():  # the model's ledger_tags: the hold keeps them till it settles
+            return BedrockBatchJob.submit(self.llm.model_id, bodies, **options, **self._clients())
 
     def messages(
         self, outcomes: Sequence[Outcome], *, return_exceptions: bool = False
@@ -130,7 +131,10 @@ class BedrockBatchRunnable(Runnable[LanguageModelInput, BaseMessage]):
             return []
         requests = self.requests(inputs, **kwargs)
         chat = self.llm.client_settings()
-        _, outcomes = run_batch(self.llm.model_id, requests, self.settings, chat, **self._clients())
+        with self.llm._tagged(config if isinstance(config, Mapping) else None):
+            _, outcomes = run_batch(
+                self.llm.model_id, requests, self.settings, chat, **self._clients()
+            )
         return self.messages(outcomes, return_exceptions=return_exceptions)  # type: ignore[return-value]
 
     async def abatch(
@@ -146,9 +150,10 @@ class BedrockBatchRunnable(Runnable[LanguageModelInput, BaseMessage]):
             return []
         requests = self.requests(inputs, **kwargs)
         chat = self.llm.client_settings()
-        _, outcomes = await arun_batch(
-            self.llm.model_id, requests, self.settings, chat, **self._clients()
-        )
+        with self.llm._tagged(config if isinstance(config, Mapping) else None):
+            _, outcomes = await arun_batch(
+                self.llm.model_id, requests, self.settings, chat, **self._clients()
+            )
         return self.messages(outcomes, return_exceptions=return_exceptions)  # type: ignore[return-value]
 
     def __repr__(self) -> str:

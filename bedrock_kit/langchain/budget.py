@@ -52,11 +52,13 @@ from langchain_core.tracers.context import register_configure_hook
 from bedrock_kit.core.budget.ledger import Ledger, Reservation, estimate_tokens
 from bedrock_kit.core.budget.operations import claim
 from bedrock_kit.core.budget.provisioned import is_provisioned_arn
+from bedrock_kit.core.budget.tags import tags_applied
 from bedrock_kit.core.chat.token_estimate import TOOLS_OVERHEAD, estimate_text_tokens
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.guardrails.assessments import GuardrailTrace
 from bedrock_kit.core.transport.arguments import strict_keywords
 from bedrock_kit.errors import BudgetExceededError, MalformedResponseError
+from bedrock_kit.langchain._tags import tags_in_metadata
 
 __all__ = ["BedrockBudgetCallback", "TokenBudgetCallbackHandler", "token_budget"]
 
@@ -71,6 +73,7 @@ class UsageMissingWarning(UserWarning):
 @dataclass
 class _Run:
     reservation: Reservation
+    tags: dict[str, str] = field(default_factory=dict)
     chunks: int = 0
     received: list[str] = field(default_factory=list)
 
@@ -197,7 +200,7 @@ class TokenBudgetCallbackHandler(BaseCallbackHandler):
                 texts.append(json.dumps(tools, default=str, ensure_ascii=False))
             input_tokens = estimate_tokens(texts, messages=len(batch))
             input_tokens += TOOLS_OVERHEAD if tools else 0
-        self._start(run_id, model_id, input_tokens, max_tokens)
+        self._start(run_id, model_id, input_tokens, max_tokens, metadata)
 
     def on_llm_start(
         self,
@@ -210,7 +213,7 @@ class TokenBudgetCallbackHandler(BaseCallbackHandler):
     ) -> None:
         """Same as :meth:`on_chat_model_start`, for completion-style LLMs."""
         model_id, max_tokens = self._model_and_max_tokens(serialized, metadata, kwargs)
-        self._start(run_id, model_id, estimate_tokens(prompts[:1]), max_tokens)
+        self._start(run_id, model_id, estimate_tokens(prompts[:1]), max_tokens, metadata)
 
     def _model_and_max_tokens(
         self,
@@ -228,10 +231,21 @@ class TokenBudgetCallbackHandler(BaseCallbackHandler):
         max_tokens = _first([params, metadata, ser_kwargs], ("max_tokens", "ls_max_tokens"))
         return str(model_id or "unknown"), int(max_tokens or self.default_max_tokens)
 
-    def _start(self, run_id: UUID, model_id: str, input_tokens: int, max_tokens: int) -> None:
-        reservation = self.ledger.reserve(model_id, input_tokens, max_tokens)
+    def _start(
+        self,
+        run_id: UUID,
+        model_id: str,
+        input_tokens: int,
+        max_tokens: int,
+        metadata: Mapping[str, Any] | None,
+    ) -> None:
+        # The run's bedrock_kit_tags: the reservation keeps their scopes, so it settles to
+        # them from whichever thread or task ends the run.
+        tags = tags_in_metadata(metadata)
+        with tags_applied(self.ledger, tags):
+            reservation = self.ledger.reserve(model_id, input_tokens, max_tokens)
         with self._lock:
-            self._runs[run_id] = _Run(reservation)
+            self._runs[run_id] = _Run(reservation, tags)
 
     # -- stream progress
 
@@ -275,7 +289,8 @@ class TokenBudgetCallbackHandler(BaseCallbackHandler):
             run.reservation.release()  # a class with ledger= charged this request already
             return
         run.reservation.settle(usage, model_id=model_id)
-        self.ledger.record_guardrail_trace(guardrail)
+        with tags_applied(self.ledger, run.tags):
+            self.ledger.record_guardrail_trace(guardrail)
 
     def on_llm_error(
         self,
@@ -292,7 +307,8 @@ class TokenBudgetCallbackHandler(BaseCallbackHandler):
         found = _usage_of(response) if response is not None else None
         if found is not None:
             run.reservation.settle(found[0], model_id=found[1], error=True)
-            self.ledger.record_guardrail_trace(found[2])
+            with tags_applied(self.ledger, run.tags):
+                self.ledger.record_guardrail_trace(found[2])
         elif isinstance(error, _ABANDONED) and run.chunks:
             run.reservation.abandon(run.chunks)
         elif isinstance(error, MalformedResponseError):

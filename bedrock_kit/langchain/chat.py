@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from functools import partial
 from operator import itemgetter
 from typing import Any, ClassVar, Literal
 
@@ -12,10 +13,7 @@ from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
-from langchain_core.output_parsers.openai_tools import (
-    JsonOutputKeyToolsParser,
-    PydanticToolsParser,
-)
+from langchain_core.output_parsers.openai_tools import JsonOutputKeyToolsParser, PydanticToolsParser
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
@@ -25,10 +23,7 @@ from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 from bedrock_kit._strict_arguments import check_call_arguments
 from bedrock_kit.core.batch.runner import BatchSettings
 from bedrock_kit.core.budget.rate_limit import RateLimiter
-from bedrock_kit.core.chat.converse import (
-    build_tool_spec,
-    parse_guardrail_config,
-)
+from bedrock_kit.core.chat.converse import build_tool_spec, parse_guardrail_config
 from bedrock_kit.core.chat.count import acount_input_tokens, count_input_tokens
 from bedrock_kit.core.chat.messages import guard_last_turn, guardrail_intervention_error
 from bedrock_kit.core.chat.models import (
@@ -68,11 +63,12 @@ from bedrock_kit.langchain._arguments import CHAT_CALL, CHAT_CONSTRUCTOR
 from bedrock_kit.langchain._client import BedrockClientArgs
 from bedrock_kit.langchain._convert import ChunkBuilder, system_blocks, to_ai_message, to_core
 from bedrock_kit.langchain._serial import LangChainSerializable
+from bedrock_kit.langchain._tags import ChatLedgerTags
 from bedrock_kit.langchain.batch import BedrockBatchRunnable
 from bedrock_kit.langchain.rate_limit import core_limiter
 
 
-class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
+class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, ChatLedgerTags, BaseChatModel):
     """Bedrock chat model over the Converse API with native async.
 
     Argument names match langchain-aws's ``ChatBedrockConverse`` (``guardrails``,
@@ -476,7 +472,8 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
     ) -> ChatResult:
         self._resolve_profile(kwargs)
         request = self.build_request(messages, stop, **kwargs)
-        return self._result(send(self.runtime, self.api, request, **self._budget(kwargs)))
+        with self._tagged(run_manager):
+            return self._result(send(self.runtime, self.api, request, **self._budget(kwargs)))
 
     async def _agenerate(
         self,
@@ -487,7 +484,10 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
     ) -> ChatResult:
         await self._aresolve_profile(kwargs)
         request = self.build_request(messages, stop, **kwargs)
-        return self._result(await asend(self.runtime, self.api, request, **self._budget(kwargs)))
+        with self._tagged(run_manager):
+            return self._result(
+                await asend(self.runtime, self.api, request, **self._budget(kwargs))
+            )
 
     def _stream(
         self,
@@ -499,7 +499,8 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
         self._resolve_profile(kwargs)
         request = self.build_request(messages, stop, stream=True, **kwargs)
         builder = self._chunks(request, kwargs)
-        for delta in send_stream(self.runtime, self.api, request, **self._budget(kwargs)):
+        make = partial(send_stream, self.runtime, self.api, request, **self._budget(kwargs))
+        for delta in self._carry(run_manager, make):
             if isinstance(delta, CompletedDelta):
                 self._check_guardrail(delta.result)
             generation = builder.generation(delta)
@@ -518,7 +519,8 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
         await self._aresolve_profile(kwargs)
         request = self.build_request(messages, stop, stream=True, **kwargs)
         builder = self._chunks(request, kwargs)
-        async for delta in asend_stream(self.runtime, self.api, request, **self._budget(kwargs)):
+        amake = partial(asend_stream, self.runtime, self.api, request, **self._budget(kwargs))
+        async for delta in self._acarry(run_manager, amake):
             if isinstance(delta, CompletedDelta):
                 self._check_guardrail(delta.result)
             generation = builder.generation(delta)

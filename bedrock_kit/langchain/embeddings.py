@@ -19,6 +19,7 @@ from bedrock_kit.core.embeddings.runtime import (
 )
 from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.langchain._client import BedrockClientArgs
+from bedrock_kit.langchain._tags import LedgerTags
 
 
 def read_images(images: Sequence[bytes | str | Path]) -> list[bytes]:
@@ -41,7 +42,7 @@ def read_images(images: Sequence[bytes | str | Path]) -> list[bytes]:
     return out
 
 
-class BedrockKitEmbeddings(BedrockClientArgs, Embeddings):
+class BedrockKitEmbeddings(BedrockClientArgs, LedgerTags, Embeddings):
     """Bedrock embeddings, native async: Titan Text Embeddings v1 and v2, Titan Multimodal
     Embeddings (text and images), Cohere Embed v3 (English, multilingual) and v4.
 
@@ -117,25 +118,31 @@ class BedrockKitEmbeddings(BedrockClientArgs, Embeddings):
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed documents (Cohere ``search_document``)."""
-        return self.runtime.embed(texts, "search_document").vectors
+        with self._tagged():
+            return self.runtime.embed(texts, "search_document").vectors
 
     def embed_query(self, text: str) -> list[float]:
         """Embed a query (Cohere ``search_query``)."""
-        return self.runtime.embed([text], "search_query").vectors[0]
+        with self._tagged():
+            return self.runtime.embed([text], "search_query").vectors[0]
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
         """Async :meth:`embed_documents` over aiobotocore."""
-        result: EmbeddingResult = await self.runtime.aembed(texts, "search_document")
+        with self._tagged():
+            result: EmbeddingResult = await self.runtime.aembed(texts, "search_document")
         return result.vectors
 
     async def aembed_query(self, text: str) -> list[float]:
         """Async :meth:`embed_query` over aiobotocore."""
-        return (await self.runtime.aembed([text], "search_query")).vectors[0]
+        with self._tagged():
+            return (await self.runtime.aembed([text], "search_query")).vectors[0]
 
     def embed_image(self, uris: Sequence[bytes | str | Path]) -> list[list[float]]:
         """Embed images given as bytes or file paths (Titan Multimodal, Cohere v3/v4)."""
-        return self.runtime.embed_images(read_images(uris)).vectors
+        with self._tagged():
+            return self.runtime.embed_images(read_images(uris)).vectors
 
     async def aembed_image(self, uris: Sequence[bytes | str | Path]) -> list[list[float]]:
         """Async :meth:`embed_image`."""
-        return (await self.runtime.aembed_images(read_images(uris))).vectors
+        with self._tagged():
+            return (await self.runtime.aembed_images(read_images(uris))).vectors

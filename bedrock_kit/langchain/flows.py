@@ -17,6 +17,7 @@ Mirrors :mod:`bedrock_kit.llama_index.flows`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from functools import partial
 from typing import Any, Literal
 
 from langchain_core.messages import BaseMessage
@@ -35,11 +36,14 @@ from bedrock_kit.core.flows.requests import (
 from bedrock_kit.core.flows.runtime import FlowEvent, FlowResult, FlowRuntime
 from bedrock_kit.langchain._client import BedrockClientArgs
 from bedrock_kit.langchain._serial import LangChainSerializable
+from bedrock_kit.langchain._tags import LedgerTags
 
 __all__ = ["BedrockFlowRunnable", "FlowInput", "FlowResult"]
 
 
-class BedrockFlowRunnable(LangChainSerializable, BedrockClientArgs, RunnableSerializable[Any, Any]):
+class BedrockFlowRunnable(
+    LangChainSerializable, BedrockClientArgs, LedgerTags, RunnableSerializable[Any, Any]
+):
     """A Bedrock Prompt Flow (InvokeFlow) as a LangChain Runnable, sync and native async.
 
     Input: a :class:`~bedrock_kit.core.flows.requests.FlowInput` (content for a node by
@@ -140,26 +144,31 @@ class BedrockFlowRunnable(LangChainSerializable, BedrockClientArgs, RunnableSeri
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         """Run the flow; returns its :class:`FlowResult`."""
         check_call_arguments(f"{type(self).__name__}.invoke", kwargs)
-        return self._call_with_config(
-            lambda value: self.runtime.invoke(self.build_request(value)), input, config, **kwargs
-        )
+
+        def run(value: Any) -> FlowResult:
+            with self._tagged():
+                return self.runtime.invoke(self.build_request(value))
+
+        return self._call_with_config(run, input, config, **kwargs)
 
     async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         """Async :meth:`invoke` (aiobotocore)."""
         check_call_arguments(f"{type(self).__name__}.ainvoke", kwargs)
 
         async def run(value: Any) -> FlowResult:
-            return await self.runtime.ainvoke(self.build_request(value))
+            with self._tagged():
+                return await self.runtime.ainvoke(self.build_request(value))
 
         return await self._acall_with_config(run, input, config, **kwargs)
 
     def _events(self, inputs: Iterator[Any]) -> Iterator[FlowEvent]:
         for input in inputs:
-            yield from self.runtime.stream(self.build_request(input))
+            yield from self._carry(None, partial(self.runtime.stream, self.build_request(input)))
 
     async def _aevents(self, inputs: AsyncIterator[Any]) -> AsyncIterator[FlowEvent]:
         async for input in inputs:
-            async for event in self.runtime.astream(self.build_request(input)):
+            amake = partial(self.runtime.astream, self.build_request(input))
+            async for event in self._acarry(None, amake):
                 yield event
 
     def stream(
@@ -192,9 +201,11 @@ class BedrockFlowRunnable(LangChainSerializable, BedrockClientArgs, RunnableSeri
             FlowExecutionError: ``result`` asks for no input.
         """
         request = self.build_request(result.answer(answer), execution_id=result.execution_id)
-        return self.runtime.invoke(request)
+        with self._tagged():
+            return self.runtime.invoke(request)
 
     async def aresume(self, result: FlowResult, answer: Any) -> FlowResult:
         """Async :meth:`resume`."""
         request = self.build_request(result.answer(answer), execution_id=result.execution_id)
-        return await self.runtime.ainvoke(request)
+        with self._tagged():
+            return await self.runtime.ainvoke(request)

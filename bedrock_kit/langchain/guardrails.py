@@ -44,11 +44,14 @@ from bedrock_kit.errors import BedrockKitError, ConfigurationError, GuardrailInt
 from bedrock_kit.langchain._client import BedrockClientArgs
 from bedrock_kit.langchain._guard_stream import ChunkPieces, apieces, pieces
 from bedrock_kit.langchain._serial import LangChainSerializable
+from bedrock_kit.langchain._tags import LedgerTags
 
 __all__ = ["BedrockGroundingCheck", "BedrockGuardrail", "BedrockStreamGuard"]
 
 
-class _GuardrailRunnable(LangChainSerializable, BedrockClientArgs, RunnableSerializable[Any, Any]):
+class _GuardrailRunnable(
+    LangChainSerializable, BedrockClientArgs, LedgerTags, RunnableSerializable[Any, Any]
+):
     """Guardrail identity and the client arguments every bedrock-kit class takes."""
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
@@ -342,11 +345,14 @@ class BedrockGuardrail(_GuardrailRunnable):
 
     def _guard(self, value: Any) -> Any:
         shape = self._shape(value)
-        return self._finish(shape, guard_texts(self.core, shape.texts, source=self.source))
+        with self._tagged():
+            return self._finish(shape, guard_texts(self.core, shape.texts, source=self.source))
 
     async def _aguard(self, value: Any) -> Any:
         shape = self._shape(value)
-        return self._finish(shape, await aguard_texts(self.core, shape.texts, source=self.source))
+        with self._tagged():
+            checked = await aguard_texts(self.core, shape.texts, source=self.source)
+        return self._finish(shape, checked)
 
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         """Check ``input``; return it (masked where needed) or act per ``on_block``."""
@@ -386,7 +392,8 @@ class BedrockGuardrail(_GuardrailRunnable):
         if not inputs or not texts:
             return super().batch(inputs, config, return_exceptions=return_exceptions, **kwargs)
         try:
-            packed = guard_texts(self.core, texts, source=self.source)
+            with self._tagged(config if isinstance(config, Mapping) else None):
+                packed = guard_texts(self.core, texts, source=self.source)
         except BedrockKitError:
             if not return_exceptions:
                 raise
@@ -413,7 +420,8 @@ class BedrockGuardrail(_GuardrailRunnable):
                 inputs, config, return_exceptions=return_exceptions, **kwargs
             )
         try:
-            packed = await aguard_texts(self.core, texts, source=self.source)
+            with self._tagged(config if isinstance(config, Mapping) else None):
+                packed = await aguard_texts(self.core, texts, source=self.source)
         except BedrockKitError:
             if not return_exceptions:
                 raise
@@ -498,7 +506,10 @@ class BedrockStreamGuard(_GuardrailRunnable):
         """
         assert self._guard is not None
         state, stats = self._state(), StreamGuardStats()
-        for released in self._guard.guard_pieces(pieces(state, chunks), stats=stats):
+        guard = self._guard
+        for released in self._carry(
+            None, lambda: guard.guard_pieces(pieces(state, chunks), stats=stats)
+        ):
             yield state.chunk_of(released)
         if (extra := state.finish(self._guard, stats)) is not None:
             yield extra
@@ -507,7 +518,10 @@ class BedrockStreamGuard(_GuardrailRunnable):
         """Async :meth:`guard_stream`."""
         assert self._guard is not None
         state, stats = self._state(), StreamGuardStats()
-        async for released in self._guard.aguard_pieces(apieces(state, chunks), stats=stats):
+        guard = self._guard
+        async for released in self._acarry(
+            None, lambda: guard.aguard_pieces(apieces(state, chunks), stats=stats)
+        ):
             yield state.chunk_of(released)
         if (extra := state.finish(self._guard, stats)) is not None:
             yield extra
@@ -653,10 +667,13 @@ class BedrockGroundingCheck(_GuardrailRunnable):
         return {**value, self.result_key: grounding}
 
     def _check(self, value: Any) -> dict[str, Any]:
-        return self._finish(value, self.core.check_grounding(*self._args(value)))
+        with self._tagged():
+            return self._finish(value, self.core.check_grounding(*self._args(value)))
 
     async def _acheck(self, value: Any) -> dict[str, Any]:
-        return self._finish(value, await self.core.acheck_grounding(*self._args(value)))
+        with self._tagged():
+            grounding = await self.core.acheck_grounding(*self._args(value))
+        return self._finish(value, grounding)
 
     def invoke(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any

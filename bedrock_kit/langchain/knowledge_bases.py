@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import replace
+from functools import partial
 from typing import Any, Literal
 
 from langchain_core.callbacks import (
@@ -43,6 +44,7 @@ from bedrock_kit.core.transport.arguments import Arguments
 from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.langchain._client import BedrockClientArgs
 from bedrock_kit.langchain._serial import LangChainSerializable
+from bedrock_kit.langchain._tags import LedgerTags
 
 __all__ = [
     "BedrockKnowledgeBaseRetriever",
@@ -264,7 +266,11 @@ def _output(result: GenerationResult) -> dict[str, Any]:
 
 
 class BedrockRetrieveAndGenerate(
-    LangChainSerializable, _ClientArgs, _SearchArgs, RunnableSerializable[Any, dict[str, Any]]
+    LangChainSerializable,
+    _ClientArgs,
+    _SearchArgs,
+    LedgerTags,
+    RunnableSerializable[Any, dict[str, Any]],
 ):
     """RetrieveAndGenerate as a Runnable: question in, answer with citations out.
 
@@ -367,10 +373,12 @@ class BedrockRetrieveAndGenerate(
         return self._call(*_query_and_session(value, self.session_id))
 
     def _invoke(self, value: Any) -> dict[str, Any]:
-        return _output(self.runtime.generate(self._prepare(value), **self._budget()))
+        with self._tagged():
+            return _output(self.runtime.generate(self._prepare(value), **self._budget()))
 
     async def _ainvoke(self, value: Any) -> dict[str, Any]:
-        return _output(await self.runtime.agenerate(self._prepare(value), **self._budget()))
+        with self._tagged():
+            return _output(await self.runtime.agenerate(self._prepare(value), **self._budget()))
 
     def invoke(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
@@ -389,15 +397,17 @@ class BedrockRetrieveAndGenerate(
     def _transform(self, inputs: Iterator[Any]) -> Iterator[AddableDict]:
         for value in inputs:
             chunker = _Chunker()
-            for delta in self.runtime.stream_generate(self._prepare(value), **self._budget()):
+            call = self._prepare(value)
+            make = partial(self.runtime.stream_generate, call, **self._budget())
+            for delta in self._carry(None, make):
                 yield chunker(delta)
 
     async def _atransform(self, inputs: AsyncIterator[Any]) -> AsyncIterator[AddableDict]:
         async for value in inputs:
             chunker = _Chunker()
-            async for delta in self.runtime.astream_generate(
-                self._prepare(value), **self._budget()
-            ):
+            call = self._prepare(value)
+            amake = partial(self.runtime.astream_generate, call, **self._budget())
+            async for delta in self._acarry(None, amake):
                 yield chunker(delta)
 
     def stream(

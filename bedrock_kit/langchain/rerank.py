@@ -16,6 +16,7 @@ from pydantic import ConfigDict, Field, PrivateAttr
 
 from bedrock_kit.core.rerank.runtime import RerankResult, RerankRuntime, coerce_options
 from bedrock_kit.langchain._client import BedrockClientArgs
+from bedrock_kit.langchain._tags import LedgerTags
 
 __all__ = ["BedrockRerank", "reranked_documents"]
 
@@ -31,7 +32,7 @@ def reranked_documents(documents: Sequence[Document], result: RerankResult) -> l
     return out
 
 
-class BedrockRerank(BedrockClientArgs, BaseDocumentCompressor):
+class BedrockRerank(BedrockClientArgs, LedgerTags, BaseDocumentCompressor):
     """Reorders retrieved Documents by relevance with Amazon Rerank or Cohere Rerank 3.5.
 
     Use it in a ``ContextualCompressionRetriever`` or call :meth:`compress_documents`
@@ -92,7 +93,8 @@ class BedrockRerank(BedrockClientArgs, BaseDocumentCompressor):
         if not documents:
             return []
         texts = [d.page_content for d in documents]
-        return reranked_documents(documents, self.runtime.rerank(query, texts))
+        with self._tagged(callbacks):
+            return reranked_documents(documents, self.runtime.rerank(query, texts))
 
     async def acompress_documents(
         self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
@@ -101,4 +103,5 @@ class BedrockRerank(BedrockClientArgs, BaseDocumentCompressor):
         if not documents:
             return []
         texts = [d.page_content for d in documents]
-        return reranked_documents(documents, await self.runtime.arerank(query, texts))
+        with self._tagged(callbacks):
+            return reranked_documents(documents, await self.runtime.arerank(query, texts))

@@ -7,6 +7,7 @@ source nodes from the agent's citations. Mirrors :mod:`bedrock_kit.langchain.age
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
+from functools import partial
 from typing import Any, Literal
 
 from llama_index.core.base.base_query_engine import BaseQueryEngine
@@ -30,11 +31,13 @@ from bedrock_kit.core.agents.runtime import (
     build_invoke_agent_request,
 )
 from bedrock_kit.core.agents.tools import ResponseState
+from bedrock_kit.core.budget.tags import check_tags
 from bedrock_kit.core.chat.tools import build_action_group
 from bedrock_kit.core.transport.arguments import strict_keywords
 from bedrock_kit.core.transport.clients import client_settings_from
 from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.errors import ConfigurationError
+from bedrock_kit.llama_index._tags import acarry, carry, tagged_call
 from bedrock_kit.llama_index.tools import to_local_tool
 
 __all__ = ["BedrockAgentQueryEngine"]
@@ -94,6 +97,7 @@ class BedrockAgentQueryEngine(OwnsClients, BaseQueryEngine):
         max_tokens_per_invocation: Most model tokens one query may bill; required with
             ``ledger``.
         budget_model_id: Model the agent runs, to price the hold.
+        ledger_tags: Ledger tags charged with every query (``{"tenant": "acme"}``).
         region_name: AWS region.
         endpoint_url: Custom endpoint (VPC endpoint, LocalBedrock).
         credentials_profile_name: Named AWS profile.
@@ -131,6 +135,7 @@ class BedrockAgentQueryEngine(OwnsClients, BaseQueryEngine):
         ledger: Any = None,
         max_tokens_per_invocation: int | None = None,
         budget_model_id: str | None = None,
+        ledger_tags: Mapping[str, Any] | None = None,
         region_name: str | None = None,
         endpoint_url: str | None = None,
         credentials_profile_name: str | None = None,
@@ -158,6 +163,7 @@ class BedrockAgentQueryEngine(OwnsClients, BaseQueryEngine):
         self.ledger = ledger
         self.max_tokens_per_invocation = max_tokens_per_invocation
         self.budget_model_id = budget_model_id
+        self.ledger_tags = check_tags(ledger_tags)
         self.local_tools = [to_local_tool(t) for t in tools]
         self.inline: InlineAgentConfig | None = None
         if agent_id is None:
@@ -228,13 +234,17 @@ class BedrockAgentQueryEngine(OwnsClients, BaseQueryEngine):
     def _query(self, query_bundle: QueryBundle) -> Response | StreamingResponse:
         request = self.build_request(query_bundle.query_str)
         if not self.streaming:
-            result = self.runtime.invoke(request, **self._options())
+            with tagged_call(self.ledger, self.ledger_tags):
+                result = self.runtime.invoke(request, **self._options())
             return Response(result.text, _source_nodes(result), _metadata(result))
         metadata: dict[str, Any] = {}
         nodes: list[NodeWithScore] = []
 
+        make = partial(self.runtime.stream, request, **self._options())
+        events = carry(self.ledger, self.ledger_tags, make)
+
         def chunks() -> Generator[str, None, None]:
-            for event in self.runtime.stream(request, **self._options()):
+            for event in events:
                 if isinstance(event, AgentTextChunk) and event.text:
                     yield event.text
                 elif isinstance(event, AgentCompleted):
@@ -246,13 +256,17 @@ class BedrockAgentQueryEngine(OwnsClients, BaseQueryEngine):
     async def _aquery(self, query_bundle: QueryBundle) -> Response | AsyncStreamingResponse:
         request = self.build_request(query_bundle.query_str)
         if not self.streaming:
-            result = await self.runtime.ainvoke(request, **self._options())
+            with tagged_call(self.ledger, self.ledger_tags):
+                result = await self.runtime.ainvoke(request, **self._options())
             return Response(result.text, _source_nodes(result), _metadata(result))
         metadata: dict[str, Any] = {}
         nodes: list[NodeWithScore] = []
 
+        amake = partial(self.runtime.astream, request, **self._options())
+        events = acarry(self.ledger, self.ledger_tags, amake)
+
         async def chunks() -> AsyncGenerator[str, None]:
-            async for event in self.runtime.astream(request, **self._options()):
+            async for event in events:
                 if isinstance(event, AgentTextChunk) and event.text:
                     yield event.text
                 elif isinstance(event, AgentCompleted):

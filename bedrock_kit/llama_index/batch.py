@@ -37,8 +37,10 @@ from llama_index.core.base.llms.types import (
 from bedrock_kit.core.batch.job import BedrockBatchJob
 from bedrock_kit.core.batch.outputs import Outcome
 from bedrock_kit.core.batch.runner import BatchSettings, arun_batch, body_of, run_batch
+from bedrock_kit.core.budget.tags import tags_applied
 from bedrock_kit.errors import BedrockKitError
 from bedrock_kit.llama_index._convert import to_chat_response
+from bedrock_kit.llama_index._tags import CALL_KEYWORD, call_tags
 
 __all__ = ["BedrockBatchLLM"]
 
@@ -84,11 +86,13 @@ class BedrockBatchLLM:
         return requests
 
     def _submit(self, histories: Sequence[History], kwargs: dict[str, Any]) -> BedrockBatchJob:
+        tags = call_tags(self.llm.ledger_tags, kwargs.pop(CALL_KEYWORD, None))
         bodies = [body_of(r) for r in self.requests(histories, **kwargs)]
         options = self.settings.submit_kwargs(self.llm.client_settings())
-        return BedrockBatchJob.submit(
-            self.llm.model, bodies, runtime=self.llm.runtime, ledger=self.llm.ledger, **options
-        )
+        with tags_applied(self.llm.ledger, tags):  # the hold keeps them till it settles
+            return BedrockBatchJob.submit(
+                self.llm.model, bodies, runtime=self.llm.runtime, ledger=self.llm.ledger, **options
+            )
 
     def submit_chat(self, histories: Sequence[History], **kwargs: Any) -> BedrockBatchJob:
         """Start the jobs for ``histories`` and return their handle, without waiting."""
@@ -125,31 +129,35 @@ class BedrockBatchLLM:
     def _run(self, histories: Sequence[History], kwargs: dict[str, Any]) -> list[Outcome]:
         if not histories:
             return []
+        tags = call_tags(self.llm.ledger_tags, kwargs.pop(CALL_KEYWORD, None))
         requests = self.requests(histories, **kwargs)
         chat = self.llm.client_settings()
-        _, outcomes = run_batch(
-            self.llm.model,
-            requests,
-            self.settings,
-            chat,
-            runtime=self.llm.runtime,
-            ledger=self.llm.ledger,
-        )
+        with tags_applied(self.llm.ledger, tags):
+            _, outcomes = run_batch(
+                self.llm.model,
+                requests,
+                self.settings,
+                chat,
+                runtime=self.llm.runtime,
+                ledger=self.llm.ledger,
+            )
         return outcomes
 
     async def _arun(self, histories: Sequence[History], kwargs: dict[str, Any]) -> list[Outcome]:
         if not histories:
             return []
+        tags = call_tags(self.llm.ledger_tags, kwargs.pop(CALL_KEYWORD, None))
         requests = self.requests(histories, **kwargs)
         chat = self.llm.client_settings()
-        _, outcomes = await arun_batch(
-            self.llm.model,
-            requests,
-            self.settings,
-            chat,
-            runtime=self.llm.runtime,
-            ledger=self.llm.ledger,
-        )
+        with tags_applied(self.llm.ledger, tags):
+            _, outcomes = await arun_batch(
+                self.llm.model,
+                requests,
+                self.settings,
+                chat,
+                runtime=self.llm.runtime,
+                ledger=self.llm.ledger,
+            )
         return outcomes
 
     def batch_chat(

@@ -62,11 +62,13 @@ from pydantic import Field, PrivateAttr
 from bedrock_kit._strict_arguments import StrictArguments
 from bedrock_kit.core.budget.ledger import Ledger, Reservation, estimate_tokens
 from bedrock_kit.core.budget.operations import claim
+from bedrock_kit.core.budget.tags import check_tags, tags_applied
 from bedrock_kit.core.chat.token_estimate import estimate_text_tokens
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.guardrails.assessments import GuardrailTrace
 from bedrock_kit.core.transport.arguments import strict_keywords
 from bedrock_kit.errors import MalformedResponseError
+from bedrock_kit.llama_index._tags import CALL_KEYWORD, call_tags
 
 __all__ = ["BudgetEventHandler", "TokenBudgetHandler", "usage_from_raw"]
 
@@ -226,6 +228,7 @@ class TokenBudgetHandler(BaseCallbackHandler):
         self.token_counter = token_counter
         self.default_max_tokens = default_max_tokens
         self._runs: dict[str, Reservation | None] = {}
+        self._tags: dict[str, dict[str, str]] = {}
         self._spans: dict[str, str | None] = {}
         self._lock = threading.Lock()
         self._progress = _stream_progress()
@@ -258,12 +261,17 @@ class TokenBudgetHandler(BaseCallbackHandler):
             input_tokens = int(self.token_counter(model_id, texts))
         else:
             input_tokens = estimate_tokens(texts, messages=count)
-        reservation = self.ledger.reserve(model_id, input_tokens, max_tokens)
+        # The call's ledger_tags (and the LLM's own): the reservation keeps their scopes, so
+        # it settles to them from whichever thread ends the call.
+        tags = call_tags(check_tags(model.get(CALL_KEYWORD)), extra.get(CALL_KEYWORD))
+        with tags_applied(self.ledger, tags):
+            reservation = self.ledger.reserve(model_id, input_tokens, max_tokens)
         span_id = active_span_id.get()
         if span_id is not None:
             self._progress.watch(span_id)
         with self._lock:
             self._runs[event_id] = reservation
+            self._tags[event_id] = tags
             self._spans[event_id] = span_id
         return event_id
 
@@ -279,6 +287,7 @@ class TokenBudgetHandler(BaseCallbackHandler):
             return
         with self._lock:
             reservation = self._runs.pop(event_id, None)
+            tags = self._tags.pop(event_id, {})
             span_id = self._spans.pop(event_id, None)
         if reservation is None:
             return
@@ -292,7 +301,8 @@ class TokenBudgetHandler(BaseCallbackHandler):
             reservation.release()  # a class with ledger= charged this request already
         elif usage is not None:
             reservation.settle(usage, model_id=model_id, error=error is not None)
-            self.ledger.record_guardrail_trace(_guardrail_of(response))
+            with tags_applied(self.ledger, tags):
+                self.ledger.record_guardrail_trace(_guardrail_of(response))
         elif isinstance(error, _ABANDONED):
             # The request went out and Bedrock bills its input; output is charged as zero,
             # as before the settle rules (the consumer chose to stop reading).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import AsyncGenerator, Generator, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from llama_index.core.base.llms.generic_utils import (
@@ -40,6 +41,7 @@ from pydantic import AliasChoices
 from bedrock_kit._strict_arguments import check_call_arguments
 from bedrock_kit.core.batch.runner import BatchSettings
 from bedrock_kit.core.budget.rate_limit import RateLimiter
+from bedrock_kit.core.budget.tags import tags_applied
 from bedrock_kit.core.chat.converse import build_guardrail_config, parse_guardrail_config
 from bedrock_kit.core.chat.count import acount_input_tokens, count_input_tokens
 from bedrock_kit.core.chat.messages import guard_last_turn, guardrail_intervention_error
@@ -78,6 +80,7 @@ from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.llama_index._arguments import LLM_CALL, LLM_CONSTRUCTOR
 from bedrock_kit.llama_index._client import BedrockClientArgs
 from bedrock_kit.llama_index._convert import ChatStream, to_chat_response, to_core
+from bedrock_kit.llama_index._tags import CALL_KEYWORD, LedgerTags, call_tags
 from bedrock_kit.llama_index._tools import tool_choice_name, tool_selections, tool_specs
 from bedrock_kit.llama_index.batch import BedrockBatchLLM
 from bedrock_kit.llama_index.rate_limit import core_limiter
@@ -122,7 +125,7 @@ def context_window_of(model_id: str) -> int:
     return next((n for key, n in CONTEXT_WINDOWS if key in model_id), DEFAULT_CONTEXT_WINDOW)
 
 
-class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
+class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
     """Amazon Bedrock Converse as a LlamaIndex function-calling LLM, with native async.
 
     Usage is Bedrock's billed count, in ``ChatResponse.raw["usage"]`` where LlamaIndex's
@@ -453,19 +456,24 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
     # -- chat
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        tags = call_tags(self.ledger_tags, kwargs.pop(CALL_KEYWORD, None))  # before any request
         self._resolve_profile()
         request = self.build_request(messages, **kwargs)
-        return to_chat_response(
-            self._checked(send(self.runtime, self.api, request, **self._budget(kwargs)))
-        )
+        with tags_applied(self.ledger, tags):
+            result = send(self.runtime, self.api, request, **self._budget(kwargs))
+        return to_chat_response(self._checked(result))
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        given = kwargs.pop(CALL_KEYWORD, None)
+        call_tags(self.ledger_tags, given)  # bad tags fail here, before any request
         self._resolve_profile()
         request = self.build_request(messages, stream=True, **kwargs)  # bad input fails here, early
+        make = partial(send_stream, self.runtime, self.api, request, **self._budget(kwargs))
+        deltas = self._carry(make, given)  # charged to the tags active now, too
 
         def gen() -> Generator[ChatResponse, None, None]:
             chunks = ChatStream()
-            for delta in send_stream(self.runtime, self.api, request, **self._budget(kwargs)):
+            for delta in deltas:
                 chunk = self._chunk(chunks, delta)
                 if chunk is not None:
                     yield chunk
@@ -473,22 +481,26 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
         return gen()
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        tags = call_tags(self.ledger_tags, kwargs.pop(CALL_KEYWORD, None))
         await self._aresolve_profile()
         request = self.build_request(messages, **kwargs)
-        return to_chat_response(
-            self._checked(await asend(self.runtime, self.api, request, **self._budget(kwargs)))
-        )
+        with tags_applied(self.ledger, tags):
+            result = await asend(self.runtime, self.api, request, **self._budget(kwargs))
+        return to_chat_response(self._checked(result))
 
     async def _astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
+        given = kwargs.pop(CALL_KEYWORD, None)
+        call_tags(self.ledger_tags, given)
         await self._aresolve_profile()
         request = self.build_request(messages, stream=True, **kwargs)
+        amake = partial(asend_stream, self.runtime, self.api, request, **self._budget(kwargs))
+        deltas = self._acarry(amake, given)
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:
             chunks = ChatStream()
-            budget = self._budget(kwargs)
-            async for delta in asend_stream(self.runtime, self.api, request, **budget):
+            async for delta in deltas:
                 chunk = self._chunk(chunks, delta)
                 if chunk is not None:
                     yield chunk

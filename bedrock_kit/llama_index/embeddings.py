@@ -18,6 +18,7 @@ from bedrock_kit.core.embeddings.runtime import (
 )
 from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.llama_index._client import BedrockClientArgs
+from bedrock_kit.llama_index._tags import LedgerTags
 
 
 def _image_bytes(image: ImageType) -> bytes:
@@ -39,7 +40,7 @@ def _image_bytes(image: ImageType) -> bytes:
     )
 
 
-class BedrockKitEmbedding(BedrockClientArgs, MultiModalEmbedding):
+class BedrockKitEmbedding(BedrockClientArgs, LedgerTags, MultiModalEmbedding):
     """Bedrock embeddings, native async: Titan Text Embeddings v1 and v2, Titan Multimodal
     Embeddings (text and images), Cohere Embed v3 (English, multilingual) and v4.
 
@@ -121,32 +122,42 @@ class BedrockKitEmbedding(BedrockClientArgs, MultiModalEmbedding):
         return self._runtime
 
     def _get_query_embedding(self, query: str) -> Embedding:
-        return self.runtime.embed([query], "search_query").vectors[0]
+        with self._tagged():
+            return self.runtime.embed([query], "search_query").vectors[0]
 
     async def _aget_query_embedding(self, query: str) -> Embedding:
-        return (await self.runtime.aembed([query], "search_query")).vectors[0]
+        with self._tagged():
+            return (await self.runtime.aembed([query], "search_query")).vectors[0]
 
     def _get_text_embedding(self, text: str) -> Embedding:
-        return self.runtime.embed([text], "search_document").vectors[0]
+        with self._tagged():
+            return self.runtime.embed([text], "search_document").vectors[0]
 
     async def _aget_text_embedding(self, text: str) -> Embedding:
-        return (await self.runtime.aembed([text], "search_document")).vectors[0]
+        with self._tagged():
+            return (await self.runtime.aembed([text], "search_document")).vectors[0]
 
     def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
-        return self.runtime.embed(texts, "search_document").vectors
+        with self._tagged():
+            return self.runtime.embed(texts, "search_document").vectors
 
     async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
-        return (await self.runtime.aembed(texts, "search_document")).vectors
+        with self._tagged():
+            return (await self.runtime.aembed(texts, "search_document")).vectors
 
     def _get_image_embedding(self, img_file_path: ImageType) -> Embedding:
-        return self.runtime.embed_images([_image_bytes(img_file_path)]).vectors[0]
+        with self._tagged():
+            return self.runtime.embed_images([_image_bytes(img_file_path)]).vectors[0]
 
     async def _aget_image_embedding(self, img_file_path: ImageType) -> Embedding:
-        return (await self.runtime.aembed_images([_image_bytes(img_file_path)])).vectors[0]
+        with self._tagged():
+            return (await self.runtime.aembed_images([_image_bytes(img_file_path)])).vectors[0]
 
     def _get_image_embeddings(self, img_file_paths: list[ImageType]) -> list[Embedding]:
-        return self.runtime.embed_images([_image_bytes(p) for p in img_file_paths]).vectors
+        with self._tagged():
+            return self.runtime.embed_images([_image_bytes(p) for p in img_file_paths]).vectors
 
     async def _aget_image_embeddings(self, img_file_paths: list[ImageType]) -> list[Embedding]:
         images = [_image_bytes(p) for p in img_file_paths]
-        return (await self.runtime.aembed_images(images)).vectors
+        with self._tagged():
+            return (await self.runtime.aembed_images(images)).vectors

@@ -19,7 +19,8 @@ human-in-the-loop protocol). Mirrors :mod:`bedrock_kit.langchain.flows`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
+from functools import partial
 from typing import Any, Literal
 
 from llama_index.core.bridge.pydantic import SecretStr
@@ -35,6 +36,7 @@ from llama_index.core.workflow import (
 )
 from pydantic import Field
 
+from bedrock_kit.core.budget.tags import check_tags
 from bedrock_kit.core.flows.billing import check_flow_budget
 from bedrock_kit.core.flows.requests import (
     DEFAULT_INPUT_NODE,
@@ -52,6 +54,7 @@ from bedrock_kit.core.transport.arguments import strict_keywords
 from bedrock_kit.core.transport.clients import client_settings_from
 from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.errors import ConfigurationError
+from bedrock_kit.llama_index._tags import acarry, carry, tagged_call
 
 __all__ = [
     "BedrockFlow",
@@ -94,6 +97,8 @@ class BedrockFlow(OwnsClients):
             settles to the nodes its traces show (:mod:`bedrock_kit.core.flows.billing`).
         max_node_transitions_per_invocation: Most node transitions one call may bill;
             required with ``ledger``.
+        ledger_tags: Ledger tags charged with every call (``{"tenant": "acme"}``); a call's
+            ``ledger_tags=`` wins for the same key.
 
     Raises:
         ConfigurationError: A bad id, node name or client setting; a ledger without the cap.
@@ -122,11 +127,13 @@ class BedrockFlow(OwnsClients):
         async_client: Any = None,
         ledger: Any = None,
         max_node_transitions_per_invocation: int | None = None,
+        ledger_tags: Mapping[str, Any] | None = None,
     ) -> None:
         check_flow_budget(
             ledger, max_node_transitions_per_invocation, flow=f"{flow_id}/{flow_alias_id}"
         )
         self.ledger = ledger
+        self.ledger_tags = check_tags(ledger_tags)
         self.max_node_transitions_per_invocation = max_node_transitions_per_invocation
         self.flow_id = flow_id
         self.flow_alias_id = flow_alias_id
@@ -169,21 +176,35 @@ class BedrockFlow(OwnsClients):
             latency=self.latency,
         )
 
-    def invoke(self, input: Any, *, execution_id: str | None = None) -> FlowResult:
-        """Run the flow to its completion event."""
-        return self.runtime.invoke(self.build_request(input, execution_id))
+    def invoke(
+        self, input: Any, *, execution_id: str | None = None, ledger_tags: Any = None
+    ) -> FlowResult:
+        """Run the flow to its completion event (``ledger_tags``: this call's tags)."""
+        request = self.build_request(input, execution_id)
+        with tagged_call(self.ledger, self.ledger_tags, ledger_tags):
+            return self.runtime.invoke(request)
 
-    async def ainvoke(self, input: Any, *, execution_id: str | None = None) -> FlowResult:
+    async def ainvoke(
+        self, input: Any, *, execution_id: str | None = None, ledger_tags: Any = None
+    ) -> FlowResult:
         """Async :meth:`invoke` (aiobotocore)."""
-        return await self.runtime.ainvoke(self.build_request(input, execution_id))
+        request = self.build_request(input, execution_id)
+        with tagged_call(self.ledger, self.ledger_tags, ledger_tags):
+            return await self.runtime.ainvoke(request)
 
-    def stream(self, input: Any, *, execution_id: str | None = None) -> Iterator[FlowEvent]:
+    def stream(
+        self, input: Any, *, execution_id: str | None = None, ledger_tags: Any = None
+    ) -> Iterator[FlowEvent]:
         """Typed events as they arrive; the last is ``FlowCompleted``."""
-        return self.runtime.stream(self.build_request(input, execution_id))
+        make = partial(self.runtime.stream, self.build_request(input, execution_id))
+        return carry(self.ledger, self.ledger_tags, make, ledger_tags)
 
-    def astream(self, input: Any, *, execution_id: str | None = None) -> AsyncIterator[FlowEvent]:
+    def astream(
+        self, input: Any, *, execution_id: str | None = None, ledger_tags: Any = None
+    ) -> AsyncIterator[FlowEvent]:
         """Async :meth:`stream`."""
-        return self.runtime.astream(self.build_request(input, execution_id))
+        make = partial(self.runtime.astream, self.build_request(input, execution_id))
+        return acarry(self.ledger, self.ledger_tags, make, ledger_tags)
 
     def resume(self, result: FlowResult, answer: Any) -> FlowResult:
         """Answer the question of a flow waiting for input, in the same execution.

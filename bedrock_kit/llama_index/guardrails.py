@@ -37,6 +37,7 @@ from bedrock_kit.core.transport.arguments import strict_keywords
 from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.llama_index._client import BedrockClientArgs
 from bedrock_kit.llama_index._guard_stream import ResponsePieces, apieces, pieces
+from bedrock_kit.llama_index._tags import LedgerTags
 
 __all__ = [
     "BedrockGuardrail",
@@ -47,7 +48,7 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 
-class BedrockGuardrail(BedrockClientArgs):
+class BedrockGuardrail(BedrockClientArgs, LedgerTags):
     """One Bedrock guardrail version, ready to check LlamaIndex queries, answers and streams.
 
     Takes the same client arguments as the bedrock-kit LLM. ``on_block`` decides what a
@@ -174,39 +175,47 @@ class BedrockGuardrail(BedrockClientArgs):
         Empty or whitespace-only text is returned unchanged without a request
         (``on_result`` sees ``not_checked == "empty"``).
         """
-        return self._released(guard_texts(self._core, [text], source=source))[0]
+        with self._tagged():
+            return self._released(guard_texts(self._core, [text], source=source))[0]
 
     async def acheck(self, text: str, source: Literal["INPUT", "OUTPUT"] = "INPUT") -> str:
         """Async :meth:`check` (aiobotocore, no threads)."""
-        return self._released(await aguard_texts(self._core, [text], source=source))[0]
+        with self._tagged():
+            checked = await aguard_texts(self._core, [text], source=source)
+        return self._released(checked)[0]
 
     def _check_query(self, text: str) -> tuple[str, bool]:
-        return self._released(guard_texts(self._core, [text], source="INPUT"))
+        with self._tagged():
+            return self._released(guard_texts(self._core, [text], source="INPUT"))
 
     async def _acheck_query(self, text: str) -> tuple[str, bool]:
-        return self._released(await aguard_texts(self._core, [text], source="INPUT"))
+        with self._tagged():
+            checked = await aguard_texts(self._core, [text], source="INPUT")
+        return self._released(checked)
 
     def check_grounding(
         self, answer: str, sources: list[str] | list[NodeWithScore], query: str | None = None
     ) -> GroundingResult:
         """Score ``answer`` against retrieved ``sources`` (texts or nodes) and the query."""
-        return self._core.check_grounding(answer, _source_texts(sources), query)
+        with self._tagged():
+            return self._core.check_grounding(answer, _source_texts(sources), query)
 
     async def acheck_grounding(
         self, answer: str, sources: list[str] | list[NodeWithScore], query: str | None = None
     ) -> GroundingResult:
         """Async :meth:`check_grounding`."""
-        return await self._core.acheck_grounding(answer, _source_texts(sources), query)
+        with self._tagged():
+            return await self._core.acheck_grounding(answer, _source_texts(sources), query)
 
     # -- streams
 
     def guard_stream(self, texts: Iterator[str]) -> Generator[str, None, None]:
         """Guard a text generator (e.g. ``StreamingResponse.response_gen``)."""
-        return self._stream.guard(texts)
+        return self._carry(lambda: self._stream.guard(texts))
 
     def aguard_stream(self, texts: AsyncIterator[str]) -> AsyncGenerator[str, None]:
         """Guard an async text generator (e.g. ``AsyncStreamingResponse.async_response_gen``)."""
-        return self._stream.aguard(texts)
+        return self._acarry(lambda: self._stream.aguard(texts))
 
     def _pieces(self) -> ResponsePieces:
         return ResponsePieces(
@@ -222,7 +231,9 @@ class BedrockGuardrail(BedrockClientArgs):
             BedrockKitError: When a check fails (typed; nothing unchecked was released).
         """
         state, stats = self._pieces(), StreamGuardStats()
-        for released in self._stream.guard_pieces(pieces(state, responses), stats=stats):
+        guard = self._stream
+        make = lambda: guard.guard_pieces(pieces(state, responses), stats=stats)  # noqa: E731
+        for released in self._carry(make):
             yield state.response_of(released)
         if (last := state.finish(self._stream, stats)) is not None:
             yield last
@@ -230,7 +241,9 @@ class BedrockGuardrail(BedrockClientArgs):
     async def aguard_llm_stream(self, responses: AsyncIterator[Any]) -> AsyncIterator[Any]:
         """Async :meth:`guard_llm_stream`."""
         state, stats = self._pieces(), StreamGuardStats()
-        async for released in self._stream.aguard_pieces(apieces(state, responses), stats=stats):
+        guard = self._stream
+        amake = lambda: guard.aguard_pieces(apieces(state, responses), stats=stats)  # noqa: E731
+        async for released in self._acarry(amake):
             yield state.response_of(released)
         if (last := state.finish(self._stream, stats)) is not None:
             yield last
@@ -244,13 +257,13 @@ class BedrockGuardrail(BedrockClientArgs):
             if gen is None:  # already drained: the text is in response_txt
                 return _with_text(response, self.check(response.response_txt or "", "OUTPUT"))
             return StreamingResponse(
-                response_gen=self._stream.guard(gen),
+                response_gen=self.guard_stream(gen),
                 source_nodes=response.source_nodes,
                 metadata=response.metadata,
             )
         if isinstance(response, AsyncStreamingResponse):
             return AsyncStreamingResponse(
-                response_gen=self._stream.aguard(response.async_response_gen()),
+                response_gen=self.aguard_stream(response.async_response_gen()),
                 source_nodes=response.source_nodes,
                 metadata=response.metadata,
             )
@@ -383,11 +396,13 @@ class BedrockGuardrailNodePostprocessor(StrictArguments, BaseNodePostprocessor):
     ) -> list[NodeWithScore]:
         core = self.guardrail.core
         texts = self._texts(nodes)
-        checked = guard_texts(core, texts, source=self.source)
+        with self.guardrail._tagged():
+            checked = guard_texts(core, texts, source=self.source)
         self._report(checked)
         if checked.blocked and self.on_block == "drop":
             # One call cannot say which node was blocked: check each to drop only those.
-            per_node = [guard_texts(core, [t], source=self.source) for t in texts]
+            with self.guardrail._tagged():
+                per_node = [guard_texts(core, [t], source=self.source) for t in texts]
         else:
             per_node = [_single(checked, i) for i in range(len(texts))]
         return self._apply(nodes, per_node)
@@ -397,10 +412,12 @@ class BedrockGuardrailNodePostprocessor(StrictArguments, BaseNodePostprocessor):
     ) -> list[NodeWithScore]:
         core = self.guardrail.core
         texts = self._texts(nodes)
-        checked = await aguard_texts(core, texts, source=self.source)
+        with self.guardrail._tagged():
+            checked = await aguard_texts(core, texts, source=self.source)
         self._report(checked)
         if checked.blocked and self.on_block == "drop":
-            per_node = [await aguard_texts(core, [t], source=self.source) for t in texts]
+            with self.guardrail._tagged():
+                per_node = [await aguard_texts(core, [t], source=self.source) for t in texts]
         else:
             per_node = [_single(checked, i) for i in range(len(texts))]
         return self._apply(nodes, per_node)

@@ -9,6 +9,7 @@ The retriever works with nothing but a knowledge base id.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator, Iterator, Sequence
+from functools import partial
 from typing import Any, Literal
 
 from llama_index.core.base.response.schema import (
@@ -46,6 +47,7 @@ from bedrock_kit.core.transport.clients import client_settings_from
 from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.llama_index._client import BedrockClientArgs
+from bedrock_kit.llama_index._tags import LedgerTags
 
 __all__ = [
     "BedrockKnowledgeBaseRetriever",
@@ -223,7 +225,7 @@ def _metadata(result: GenerationResult) -> dict[str, Any]:
     }
 
 
-class BedrockRetrieveAndGenerateQueryEngine(CustomQueryEngine, BedrockClientArgs):
+class BedrockRetrieveAndGenerateQueryEngine(CustomQueryEngine, BedrockClientArgs, LedgerTags):
     """RetrieveAndGenerate as a LlamaIndex query engine.
 
     The Response's ``source_nodes`` are the cited chunks (one node per reference, with
@@ -364,22 +366,22 @@ class BedrockRetrieveAndGenerateQueryEngine(CustomQueryEngine, BedrockClientArgs
         """Answer ``query_str`` (a StreamingResponse when ``streaming``)."""
         call = self._call(query_str)
         if not self.streaming:
-            return self._response(self.runtime.generate(call, **self._budget()))
+            with self._tagged():
+                return self._response(self.runtime.generate(call, **self._budget()))
         response = StreamingResponse(response_gen=_no_text(), metadata={})
-        response.response_gen = self._text(
-            self.runtime.stream_generate(call, **self._budget()), response
-        )
+        make = partial(self.runtime.stream_generate, call, **self._budget())
+        response.response_gen = self._text(self._carry(make), response)
         return response
 
     async def acustom_query(self, query_str: str) -> Response | AsyncStreamingResponse:
         """Async :meth:`custom_query`, on the native async client."""
         call = self._call(query_str)
         if not self.streaming:
-            return self._response(await self.runtime.agenerate(call, **self._budget()))
+            with self._tagged():
+                return self._response(await self.runtime.agenerate(call, **self._budget()))
         response = AsyncStreamingResponse(response_gen=_empty(), metadata={})
-        response.response_gen = self._atext(
-            self.runtime.astream_generate(call, **self._budget()), response
-        )
+        amake = partial(self.runtime.astream_generate, call, **self._budget())
+        response.response_gen = self._atext(self._acarry(amake), response)
         return response
 
     def _take(self, delta: GenerationDelta | GenerationCompletedDelta, response: Any) -> str | None:

@@ -17,6 +17,7 @@ from pydantic import AliasChoices, Field, PrivateAttr
 from bedrock_kit.core.rerank.runtime import RerankResult, RerankRuntime, coerce_options
 from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.llama_index._client import BedrockClientArgs
+from bedrock_kit.llama_index._tags import LedgerTags
 
 __all__ = ["BedrockRerank", "reranked_nodes"]
 
@@ -46,7 +47,7 @@ def _query(query_bundle: QueryBundle | None) -> str:
     return query_bundle.query_str
 
 
-class BedrockRerank(BedrockClientArgs, BaseNodePostprocessor):
+class BedrockRerank(BedrockClientArgs, LedgerTags, BaseNodePostprocessor):
     """Reorders retrieved nodes by relevance with Amazon Rerank or Cohere Rerank 3.5.
 
     Use it in ``node_postprocessors=[...]`` of a query engine. The nodes come back best
@@ -116,7 +117,8 @@ class BedrockRerank(BedrockClientArgs, BaseNodePostprocessor):
         query = _query(query_bundle)
         if not nodes:
             return []
-        return reranked_nodes(nodes, self.runtime.rerank(query, self._texts(nodes)))
+        with self._tagged():
+            return reranked_nodes(nodes, self.runtime.rerank(query, self._texts(nodes)))
 
     async def _apostprocess_nodes(
         self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
@@ -124,4 +126,5 @@ class BedrockRerank(BedrockClientArgs, BaseNodePostprocessor):
         query = _query(query_bundle)
         if not nodes:
             return []
-        return reranked_nodes(nodes, await self.runtime.arerank(query, self._texts(nodes)))
+        with self._tagged():
+            return reranked_nodes(nodes, await self.runtime.arerank(query, self._texts(nodes)))

@@ -137,6 +137,7 @@ class BedrockBatchJob:
         self._online = list(online) if online is not None else None
         self.reservation: Reservation | None = None
         """The ledger's hold on the batch's worst case (``ledger=``), settled at the end."""
+        self._book: Any = None  # attach(ledger=) with no hold to settle: book the bill there
 
     # ------------------------------------------------------------------ building
 
@@ -226,12 +227,17 @@ class BedrockBatchJob:
         plan = plan_jobs(records, quotas)
         io = cls._clients(settings, s3_settings, clients, runtime)
         job = cls(model_id, (), io, prices=prices)
+        batch = uuid.uuid4().hex[:12]
         if ledger is not None:  # the whole batch's worst case, before any upload
             bodies = [json.loads(r.line)["modelInput"] for r in records]
             job.reservation = billing.reserve_batch(
-                ledger, model_id, bodies, default_max_tokens=default_max
+                ledger,
+                model_id,
+                bodies,
+                default_max_tokens=default_max,
+                hold_id=billing.hold_id(batch),
+                lease_seconds=billing.lease_seconds(timeout_hours),
             )
-        batch = uuid.uuid4().hex[:12]
         layout = {
             "bucket": bucket,
             "input": f"{prefix}{batch}/input/",
@@ -316,26 +322,35 @@ class BedrockBatchJob:
         Args:
             *job_arns: The jobs, in record order.
             **kwargs: ``settings``, ``s3_settings``, ``client``, ``s3_client``,
-                ``async_client``, ``async_s3_client``, ``prices``.
+                ``async_client``, ``async_s3_client``, ``prices``; ``ledger``: the batch
+                settles there when it ends (see :mod:`.billing`): the reservation
+                ``submit(ledger=...)`` made, found again on the same shared store, or, when
+                that ledger never held this batch, its billed tokens are booked.
         """
-        job = cls._attached(job_arns, kwargs)
-        first = run(job._get(job_arns[0]), job._io)
-        job.model_id = first.model_id
+        job, ledger = cls._attached(job_arns, kwargs)
+        job._found(run(job._get(job_arns[0]), job._io), ledger)
         return job
 
     @classmethod
     async def aattach(cls, *job_arns: str, **kwargs: Any) -> BedrockBatchJob:
         """Async :meth:`attach`."""
-        job = cls._attached(job_arns, kwargs)
-        first = await arun(job._get(job_arns[0]), job._io)
-        job.model_id = first.model_id
+        job, ledger = cls._attached(job_arns, kwargs)
+        job._found(await arun(job._get(job_arns[0]), job._io), ledger)
         return job
 
+    def _found(self, first: JobStatus, ledger: Any) -> None:
+        self.model_id = first.model_id
+        if ledger is not None:
+            self.reservation, self._book = billing.resume(ledger, first.name, self.model_id)
+
     @classmethod
-    def _attached(cls, job_arns: Sequence[str], kwargs: dict[str, Any]) -> BedrockBatchJob:
+    def _attached(
+        cls, job_arns: Sequence[str], kwargs: dict[str, Any]
+    ) -> tuple[BedrockBatchJob, Any]:
         if not job_arns:
             raise ConfigurationError("attach() needs at least one job ARN")
         options = dict(kwargs)
+        ledger = billing.check_ledger(options.pop("ledger", None), job_arns[0])
         prices = options.pop("prices", None)
         settings = options.pop("settings", None)
         s3_settings = options.pop("s3_settings", None)
@@ -345,7 +360,8 @@ class BedrockBatchJob:
         }
         if options:
             raise ConfigurationError(f"attach() got unknown arguments {sorted(options)}")
-        return cls("", job_arns, cls._clients(settings, s3_settings, clients), prices=prices)
+        io = cls._clients(settings, s3_settings, clients)
+        return cls("", job_arns, io, prices=prices), ledger
 
     # ------------------------------------------------------------------ flows
 
@@ -433,6 +449,8 @@ class BedrockBatchJob:
                 if status.done:
                     yield from self._settle_flow()
                     return status
+                if self.reservation is not None:  # a process waits: the hold stays open
+                    self.reservation.renew()
                 if timeout is not None and time.monotonic() - started + poll > timeout:
                     raise BatchJobError(
                         f"batch still {status.state} after {timeout} s ({status.describe()})",
@@ -565,6 +583,10 @@ class BedrockBatchJob:
         return _manifest_of((yield from self._results_flow()))
 
     def _settle_flow(self) -> Flow[None]:
+        if self._book is not None:  # attached to a ledger that never held this batch
+            ledger, self._book = self._book, None
+            billing.book(ledger, self.model_id, (yield from self._billed_flow()))
+            return
         if self.reservation is None or self.reservation.state != "open":
             return
         total = yield from self._billed_flow()

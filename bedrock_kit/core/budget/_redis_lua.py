@@ -12,7 +12,10 @@ Keys under the prefix ``P``:
 * ``P h:<hold>`` one open hold: its owner and, as sent, its JSON (scopes with limits,
   amounts, expiry row, expiry policy);
 * ``P o:<owner>:alive`` the owner's lease (a key with a TTL, refreshed by its heartbeat),
-  ``P o:<owner>:h`` its open holds, ``P owners`` every owner with holds.
+  ``P o:<owner>:h`` its open holds, ``P owners`` every owner with holds;
+* ``P t:<hold>`` a finished hold that asked to be remembered (``t`` in its JSON: seconds),
+  so another process that finds it again does not charge it twice. A hold that outlives
+  its process (a batch job's) is its own owner, ``hold-<hold>``, with a lease of its own.
 
 A hold whose owner's lease is gone belonged to a process that died: the next script to run
 (any process's) frees it and books its expiry row (the full reservation) unless the hold
@@ -96,6 +99,7 @@ local function unhold(hold_id, rec)
   end
   redis.call('DEL', P .. 'h:' .. hold_id)
   redis.call('SREM', P .. 'o:' .. rec.o .. ':h', hold_id)
+  if rec.t then redis.call('SET', P .. 't:' .. hold_id, '1', 'EX', rec.t) end
 end
 
 local function reap()
@@ -127,6 +131,7 @@ HOLD = (
 local owner, hold_id, lease = ARGV[1], ARGV[2], ARGV[3]
 local rec = cjson.decode(ARGV[4])
 reap()
+if redis.call('EXISTS', P .. 'h:' .. hold_id, P .. 't:' .. hold_id) > 0 then return {2} end
 local function value(v, j)
   if j == 6 then return v[2] + v[3] end
   if j == 7 then return v[6] end

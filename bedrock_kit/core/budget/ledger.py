@@ -147,8 +147,9 @@ class Reservation:
         """How the input was found: ``count_tokens``, ``cache`` (an earlier CountTokens
         answer), ``estimate``, or ``given`` by the caller."""
         self.state = "open"
-        """``open``, ``settled``, ``released``, or ``expired`` (a lease store gave the hold
-        up, its process looking dead, before this settled it)."""
+        """``open``, ``settled``, ``released``, ``expired`` (a lease store gave the hold
+        up, its process looking dead, before this settled it), or ``finished`` (found by
+        :meth:`Ledger.resume` after another process or handle finished it)."""
         self.settled_cost: Decimal | None = None
         """Cost charged, once settled."""
         self.guardrail_hold: tuple[str, Decimal] | None = None
@@ -190,6 +191,8 @@ class Reservation:
         error: bool = False,
         partial: int = 0,
     ) -> ModelUsage:
+        if self.state != "open":  # settles nothing (see _finish): price nothing either
+            return ModelUsage(self.model_id)
         model = self.model_id
         if model_id:
             routed = provisioned_row(self._ledger, model_id, refuse=False)
@@ -268,6 +271,25 @@ class Reservation:
     def release(self, error: BaseException | bool | None = None) -> None:
         """Free the reservation without charging; ``error`` counts a failed call."""
         self._ledger._finish(self, None, bool(error))
+
+    @property
+    def lease_seconds(self) -> float | None:
+        """How long the hold outlives its process (``reserve(..., lease_seconds=)``)."""
+        return self._hold.lease_seconds
+
+    def renew(self, seconds: float | None = None) -> bool:
+        """Keep a hold made with ``lease_seconds`` open ``seconds`` more (its own lease by
+        default), from any process; False (and state ``expired``) once the store gave it up
+        or another process finished it."""
+        if self.state != "open":
+            return False
+        renew = getattr(self._ledger.store, "renew", None)
+        if not callable(renew):
+            return True  # a store without leases keeps its holds
+        alive = bool(renew(self.id, float(seconds or self.lease_seconds or 0) or 1.0))
+        if not alive:
+            self.state = "expired"
+        return alive
 
     def __enter__(self) -> Reservation:
         return self
@@ -356,6 +378,10 @@ class Ledger:
         finally:
             self._active.reset(token)
 
+    def active_scopes(self) -> tuple[str, ...]:
+        """Names of the scopes active in this context, outermost first (``run`` excluded)."""
+        return self._active.get()
+
     def _scope_names(self) -> tuple[str, ...]:
         return (ROOT, *self._active.get())
 
@@ -369,6 +395,8 @@ class Ledger:
         *,
         prompt: str | Iterable[str] | None = None,
         messages: int = 1,
+        hold_id: str | None = None,
+        lease_seconds: float | None = None,
     ) -> Reservation:
         """Hold the worst-case cost of a call, or refuse it before any request is sent.
 
@@ -379,6 +407,11 @@ class Ledger:
             max_output_tokens: The request's ``maxTokens``.
             prompt: Texts of the request, for the estimate.
             messages: Number of messages in the request, for the estimate.
+            hold_id: The hold's id in the store (unique; a new one when None), by which
+                :meth:`resume` finds it again.
+            lease_seconds: Keep the hold this long whatever becomes of this process
+                (:meth:`Reservation.renew` extends it), for a commitment that outlives the
+                call, such as a batch job's; None: it lives as long as this process.
 
         Raises:
             BudgetExceededError: the call could cross a limit of the run or an active scope.
@@ -393,7 +426,8 @@ class Ledger:
                     "reserve() needs input_tokens or prompt", model_id=model_id
                 )
             input_tokens, source = estimate_tokens(prompt, messages=messages), "estimate"
-        return self._reserve(model_id, input_tokens, max_output_tokens, source)
+        lasting = (hold_id, lease_seconds)  # checked by Hold, before the store sees it
+        return self._reserve(model_id, input_tokens, max_output_tokens, source, lasting=lasting)
 
     def _reserve(
         self,
@@ -402,6 +436,8 @@ class Ledger:
         max_output_tokens: int,
         source: str,
         extra_cost: Decimal = _ZERO,
+        *,
+        lasting: tuple[str | None, float | None] = (None, None),
     ) -> Reservation:
         if input_tokens < 0 or max_output_tokens < 0:
             raise ConfigurationError("input_tokens and max_output_tokens must be >= 0")
@@ -413,7 +449,33 @@ class Ledger:
         amounts = Amounts(
             cost / 1000, input_tokens, max_output_tokens, input_tokens, input_tokens, 1
         )
-        return self._hold(model_id, amounts, input_tokens, max_output_tokens, source)
+        return self._hold(
+            model_id, amounts, input_tokens, max_output_tokens, source, lasting=lasting
+        )
+
+    def resume(self, hold_id: str) -> Reservation | None:
+        """The reservation made under ``hold_id`` (by this ledger, or by another process on
+        the same shared store), to settle it here; None when the store knows no such hold.
+
+        A reservation finished before (settled, released, or expired) comes back in state
+        ``finished``: settling it does nothing, so it is never charged twice. Only holds
+        made with ``lease_seconds`` are remembered once finished, and found again whole
+        from another process.
+        """
+        lookup = getattr(self.store, "lookup", None)
+        if not callable(lookup):
+            raise ConfigurationError(f"{type(self.store).__name__} cannot find holds by id")
+        state, hold = lookup(hold_id)
+        if state == "unknown":
+            return None
+        if hold is None:
+            hold = Hold(hold_id, (), Amounts(), "")
+        found = Reservation(
+            self, hold, input_tokens=hold.amounts.input, max_output_tokens=hold.amounts.output
+        )
+        if state != "open":
+            found.state = "finished"
+        return found
 
     def reserve_guardrail(
         self, guardrail_id: str, characters: int, *, policies: Iterable[str] | None = None
@@ -441,6 +503,8 @@ class Ledger:
         input_tokens: int,
         max_output_tokens: int,
         source: str = "given",
+        *,
+        lasting: tuple[str | None, float | None] = (None, None),
     ) -> Reservation:
         scopes = tuple((name, self._limits[name]) for name in self._scope_names())
         # What a lease store books when the process dies before settling: the whole
@@ -451,7 +515,8 @@ class Ledger:
             expired=1,
             estimated=int(source == "estimate"),
         )
-        hold = Hold(self._new_id(), scopes, amounts, model_id, expired)
+        hold_id, lease = lasting
+        hold = Hold(hold_id or self._new_id(), scopes, amounts, model_id, expired, lease)
         self.store.hold(hold)
         return Reservation(
             self,

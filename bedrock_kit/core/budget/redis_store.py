@@ -18,6 +18,12 @@ have spent and hold, and reports add up every worker's calls.
   any process runs gives its holds up: charged their full reservation by default (the
   call may have been billed, its usage is unknown: the report counts it in ``expired``,
   ``usage_missing`` and ``errors``), or freed with ``on_expired="release"``.
+* A hold with ``lease_seconds`` (a batch job's commitment) is its own owner: it is kept
+  that long whatever becomes of the process that made it, renewed by :meth:`RedisStore.renew`
+  (a process waiting for the job), found again by id from any process
+  (:meth:`RedisStore.lookup`), and remembered for
+  :data:`~bedrock_kit.core.budget.store.TOMBSTONE_SECONDS` once finished or expired, so it
+  is never charged twice.
 * Costs are kept as integers of nano-USD, rounded up: the shared total is never below the
   exact cost, so the budget errs on the safe side by less than a billionth of a dollar a
   call. Totals stay exact up to nine million dollars per scope.
@@ -43,7 +49,14 @@ from urllib.parse import urlsplit, urlunsplit
 from bedrock_kit.core.budget import _redis_lua as lua
 from bedrock_kit.core.budget.limits import Limits
 from bedrock_kit.core.budget.report import ModelUsage
-from bedrock_kit.core.budget.store import Amounts, Hold, ScopeSnapshot, refusal
+from bedrock_kit.core.budget.store import (
+    TOMBSTONE_SECONDS,
+    Amounts,
+    Hold,
+    HoldState,
+    ScopeSnapshot,
+    refusal,
+)
 from bedrock_kit.errors import BedrockKitError, ConfigurationError
 
 __all__ = ["BudgetStoreError", "RedisStore", "redis_client"]
@@ -146,6 +159,10 @@ def url_of_client(client: Any) -> str:
         return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
     host, port = kwargs.get("host", "localhost"), kwargs.get("port", 6379)
     return f"redis://{host}:{port}/{kwargs.get('db', 0)}"
+
+
+def _lasting_owner(hold_id: str) -> str:
+    return f"hold-{hold_id}"
 
 
 class _Heartbeat:
@@ -277,10 +294,15 @@ class RedisStore:
             "e": _row_values(expired),
             "x": self.on_expired,
         }
-        lease = int(self.lease_seconds * 1000)
-        answer = self._run("HOLD", self.owner, hold.id, lease, json.dumps(record))
+        owner, lease = self.owner, int(self.lease_seconds * 1000)
+        if hold.lease_seconds is not None:  # outlives this process: its own owner and lease
+            owner, lease = _lasting_owner(hold.id), int(hold.lease_seconds * 1000)
+            record["t"], record["l"] = TOMBSTONE_SECONDS, hold.lease_seconds
+        answer = self._run("HOLD", owner, hold.id, lease, json.dumps(record))
         if int(answer[0]) == 1:
             return
+        if int(answer[0]) == 2:
+            raise ConfigurationError(f"a budget hold {hold.id!r} exists already in {self!r}")
         scope, index = _text(answer[1]), int(answer[2]) - 1
         name = lua.LIMITS[index]
         limits = dict(hold.scopes)[scope]
@@ -302,6 +324,44 @@ class RedisStore:
         """See :meth:`~bedrock_kit.core.budget.store.LedgerStore.finish`."""
         payload = json.dumps([_row_values(row) for row in rows or ()])
         return int(self._run("FINISH", hold.id, payload)) == 1
+
+    def lookup(self, hold_id: str) -> tuple[HoldState, Hold | None]:
+        """What the budget knows of ``hold_id`` (any process's), and the hold when open.
+
+        Raises:
+            BudgetStoreError: Redis could not be reached.
+        """
+        try:
+            data, finished = self._client.hmget(f"{self._key}h:{hold_id}", "d"), None
+            if data[0] is None:
+                finished = self._client.exists(f"{self._key}t:{hold_id}")
+        except Exception as exc:
+            raise BudgetStoreError(f"budget store {self!r} failed: {exc}") from exc
+        if data[0] is None:
+            return ("finished" if finished else "unknown"), None
+        record = json.loads(_text(data[0]))
+        amounts = Amounts(
+            from_nano(record["a"][0]), *(int(v) for v in record["a"][1:])
+        )  # limits stay with the processes that set them: finishing needs none
+        scopes = tuple((name, Limits()) for name, _ in record["s"])
+        model_id = _text(record["e"][0])
+        return "open", Hold(hold_id, scopes, amounts, model_id, lease_seconds=record.get("l"))
+
+    def renew(self, hold_id: str, seconds: float) -> bool:
+        """Keep ``hold_id`` (a hold with ``lease_seconds``) ``seconds`` more; False when it
+        is no longer open.
+
+        Raises:
+            BudgetStoreError: Redis could not be reached.
+        """
+        try:
+            if not self._client.exists(f"{self._key}h:{hold_id}"):
+                return False
+            alive = f"{self._key}o:{_lasting_owner(hold_id)}:alive"
+            self._client.set(alive, "1", px=int(seconds * 1000))
+        except Exception as exc:
+            raise BudgetStoreError(f"budget store {self!r} failed: {exc}") from exc
+        return True
 
     def book(self, scopes: Sequence[str], rows: Sequence[ModelUsage]) -> None:
         """See :meth:`~bedrock_kit.core.budget.store.LedgerStore.book`."""

@@ -10,6 +10,12 @@ the numbers and makes each step atomic:
 * :meth:`LedgerStore.book` books rows without a hold (observe-only calls, guardrail units);
 * :meth:`LedgerStore.snapshot` reads a scope's totals.
 
+A hold may outlive the call, and the process, that made it: one with ``lease_seconds``
+(a batch job's commitment, made under an id the job can be found by again) is kept that
+long whatever becomes of its process, renewed with ``renew``, found again by id with
+``lookup`` (from another process, with a shared store), and remembered once finished for
+:data:`TOMBSTONE_SECONDS`, so a second process never charges it twice.
+
 :class:`MemoryStore` (the default) keeps them in this process behind one lock.
 :class:`~bedrock_kit.core.budget.redis_store.RedisStore` keeps them in Redis, so every process
 and host that names the same budget shares one set of limits, and holds are leases that
@@ -23,7 +29,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
-from typing import Protocol
+from typing import Literal, Protocol
 
 from bedrock_kit.core.budget.limits import Limits
 from bedrock_kit.core.budget.money import format_usd
@@ -31,8 +37,10 @@ from bedrock_kit.core.budget.report import ModelUsage
 from bedrock_kit.errors import BudgetExceededError, ConfigurationError
 
 __all__ = [
+    "TOMBSTONE_SECONDS",
     "Amounts",
     "Hold",
+    "HoldState",
     "LedgerStore",
     "MemoryStore",
     "ScopeSnapshot",
@@ -42,6 +50,13 @@ __all__ = [
 _ZERO = Decimal(0)
 ROOT = "run"
 """Name of the run-wide scope every call counts against."""
+
+TOMBSTONE_SECONDS = 35 * 24 * 3600
+"""How long a finished hold with ``lease_seconds`` is remembered (35 days)."""
+
+HoldState = Literal["open", "finished", "unknown"]
+"""What a store knows of a hold id: open, finished (settled, released or expired; holds
+with ``lease_seconds`` only), or nothing."""
 
 
 @dataclass
@@ -111,6 +126,12 @@ class Hold:
     """Model (or ``guardrail:<id>``) the call addresses."""
     expired_row: ModelUsage | None = None
     """What to book if the hold's process dies before finishing it (lease stores only)."""
+    lease_seconds: float | None = None
+    """Keep the hold this long whatever becomes of its process (renewable), and remember
+    it once finished; None: the hold lives as long as its process (lease stores)."""
+
+    def __post_init__(self) -> None:
+        check_lease(self.lease_seconds)
 
     @property
     def scope_names(self) -> tuple[str, ...]:
@@ -232,6 +253,8 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._scopes: dict[str, _Scope] = {}
         self._open: set[str] = set()
+        self._lasting: dict[str, Hold] = {}  # open holds with lease_seconds, by id
+        self._finished: set[str] = set()  # finished holds with lease_seconds
         self._ids = itertools.count(1)
 
     def new_id(self) -> str:
@@ -247,6 +270,8 @@ class MemoryStore:
     def hold(self, hold: Hold) -> None:
         """See :meth:`LedgerStore.hold`."""
         with self._lock:
+            if hold.id in self._open or hold.id in self._finished:
+                raise ConfigurationError(f"a budget hold {hold.id!r} exists already")
             scopes = [(name, limits, self._scope(name)) for name, limits in hold.scopes]
             for name, limits, scope in reversed(scopes):  # innermost first: it explains most
                 check_fits(name, limits, scope.committed, scope.reserved, hold)
@@ -254,6 +279,23 @@ class MemoryStore:
                 scope.reserved.add(hold.amounts)
                 scope.open += 1
             self._open.add(hold.id)
+            if hold.lease_seconds is not None:
+                self._lasting[hold.id] = hold
+
+    def lookup(self, hold_id: str) -> tuple[HoldState, Hold | None]:
+        """What this store knows of ``hold_id``, and the hold when it is open with
+        ``lease_seconds`` (other holds are found only by the call that made them)."""
+        with self._lock:
+            if hold_id in self._lasting:
+                return "open", self._lasting[hold_id]
+            if hold_id in self._finished:
+                return "finished", None
+            return ("open", None) if hold_id in self._open else ("unknown", None)
+
+    def renew(self, hold_id: str, seconds: float) -> bool:
+        """True while ``hold_id`` is open (this process's holds need no renewal)."""
+        with self._lock:
+            return hold_id in self._open
 
     def finish(self, hold: Hold, rows: Sequence[ModelUsage] | None) -> bool:
         """See :meth:`LedgerStore.finish`."""
@@ -263,6 +305,8 @@ class MemoryStore:
             if hold.id not in self._open:
                 return False
             self._open.discard(hold.id)
+            if self._lasting.pop(hold.id, None) is not None:
+                self._finished.add(hold.id)
             for name in hold.scope_names:
                 scope = self._scope(name)
                 scope.reserved.add(hold.amounts, -1)
@@ -295,6 +339,19 @@ class MemoryStore:
         """See :meth:`LedgerStore.has_scope`."""
         with self._lock:
             return scope in self._scopes
+
+
+def check_lease(seconds: object) -> float | None:
+    """``seconds`` as a hold's ``lease_seconds`` (None stays None).
+
+    Raises:
+        ConfigurationError: not a number > 0.
+    """
+    if seconds is None:
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+        raise ConfigurationError(f"lease_seconds must be a number > 0, got {seconds!r}")
+    return float(seconds)
 
 
 def known_scope(name: str, defined: bool, store: LedgerStore) -> None:
