@@ -579,6 +579,8 @@ def parse_latency(r: WireReader, metrics: Any, where: str = "metrics") -> int | 
 
 def parse_trace(r: WireReader, value: Any, where: str = "trace") -> tuple[dict[str, Any], Any]:
     """The ``trace`` object as sent, and its parsed ``guardrail`` part."""
+    if value is None:  # no trace asked for: nothing to read (parsed, {} gives the same)
+        return {}, None
     trace = dict(r.opt_obj(value, where))
     guardrail = r.opt_obj(trace.get("guardrail"), f"{where}.guardrail")
     with r.guard(guardrail):  # the guardrail trace parser reads assessments by key
@@ -587,13 +589,14 @@ def parse_trace(r: WireReader, value: Any, where: str = "trace") -> tuple[dict[s
 
 def request_id_of(response: Any) -> str | None:
     """``x-amzn-RequestId`` from botocore's ``ResponseMetadata`` (None when absent)."""
-    meta = response.get("ResponseMetadata") if isinstance(response, Mapping) else None
-    if not isinstance(meta, Mapping):
+    is_map = type(response) is dict or isinstance(response, Mapping)
+    meta = response.get("ResponseMetadata") if is_map else None
+    if type(meta) is not dict and not isinstance(meta, Mapping):
         return None
-    headers = meta.get("HTTPHeaders")
-    found = meta.get("RequestId") or (
-        headers.get("x-amzn-requestid") if isinstance(headers, Mapping) else None
-    )
+    found = meta.get("RequestId")
+    if not found:
+        headers = meta.get("HTTPHeaders")
+        found = headers.get("x-amzn-requestid") if isinstance(headers, Mapping) else None
     return str(found) if found else None
 
 

@@ -333,13 +333,15 @@ def send(
     call then waits for its turn (:mod:`bedrock_kit.core.budget.rate_limit`). A ``deadline``
     (seconds) bounds the whole call, retries included.
     """
+    call = runtime.converse if api == "converse" else runtime.invoke
+    if ledger is None and limiter is None:  # nothing to hold, wait for or settle
+        return call(request, deadline=deadline)
     reservation = _reserve(runtime, ledger, request, max_tokens)
     # The limiter is asked inside _settling: a limiter that gives up releases the hold.
     with (
         _settling(reservation) as settle,
         _rated(_acquire(limiter, request, reservation, max_tokens)) as rated,
     ):
-        call = runtime.converse if api == "converse" else runtime.invoke
         return settle(rated(call(request, deadline=deadline)))
 
 
@@ -354,12 +356,14 @@ async def asend(
     limiter: RateLimiter | None = None,
 ) -> ConverseResult:
     """Async :func:`send`."""
+    call = runtime.aconverse if api == "converse" else runtime.ainvoke
+    if ledger is None and limiter is None:
+        return await call(request, deadline=deadline)
     reservation = await _areserve(runtime, ledger, request, max_tokens)
     with (
         _settling(reservation) as settle,
         _rated(await _aacquire(limiter, request, reservation, max_tokens)) as rated,
     ):
-        call = runtime.aconverse if api == "converse" else runtime.ainvoke
         return settle(rated(await call(request, deadline=deadline)))
 
 

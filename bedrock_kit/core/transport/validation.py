@@ -67,6 +67,22 @@ def _skip(value: Any) -> Any:
 _ENCODER = json.JSONEncoder(ensure_ascii=False, check_circular=False, default=_skip)
 
 
+def _c_encoder() -> Any:
+    """CPython's C encoder with :data:`_ENCODER`'s settings, called directly (the same
+    arguments ``JSONEncoder.iterencode`` passes it, stable since 3.6); None without it."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return None
+    e = _ENCODER
+    return make(
+        None, _skip, json.encoder.encode_basestring, None, e.key_separator,
+        e.item_separator, False, False, True,
+    )  # fmt: skip
+
+
+_C_ENCODE = _c_encoder()
+
+
 def _clean_fast(value: Any) -> bool:
     """True when ``value`` surely holds no surrogate and nests at most MAX_DEPTH levels.
 
@@ -78,7 +94,7 @@ def _clean_fast(value: Any) -> bool:
     if type(value) is str:
         return value.isascii() or _UNPAIRED.search(value) is None
     try:
-        text = _ENCODER.encode(value)
+        text = "".join(_C_ENCODE(value, 0)) if _C_ENCODE is not None else _ENCODER.encode(value)
         text.encode("utf-8")
     except Exception:  # a surrogate (UnicodeEncodeError), an odd key or mapping, a cycle
         return False

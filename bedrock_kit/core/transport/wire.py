@@ -31,7 +31,6 @@ import math
 import re
 import reprlib
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -141,6 +140,35 @@ def document_too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
+class _Guard:
+    """:meth:`WireReader.guard`'s context manager (a class: read on every response)."""
+
+    __slots__ = ("data", "extra", "reader")
+
+    def __init__(self, reader: WireReader, data: Any, extra: tuple[type[Exception], ...]) -> None:
+        self.reader, self.data, self.extra = reader, data, extra
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+        if exc is None:
+            return False
+        reader = self.reader
+        if self.extra and isinstance(exc, self.extra):
+            raise reader.malformed(str(exc), self.data) from exc
+        if isinstance(exc, MalformedResponseError):
+            # Raised by a reader without context (a shared codec reader): add ours.
+            exc.model_id = exc.model_id or reader.model_id
+            exc.request_id = exc.request_id or reader.request_id
+            exc.region = exc.region or reader.region
+            return False
+        if isinstance(exc, _PARSE_ERRORS):
+            problem = "nesting too deep" if isinstance(exc, RecursionError) else repr(exc)
+            raise reader.malformed(f"unexpected shape ({problem})", self.data) from exc
+        return False
+
+
 @dataclass(frozen=True)
 class WireReader:
     """Reads one response (or one stream) and names it in every error it raises.
@@ -175,27 +203,14 @@ class WireReader:
             resource=self.resource,
         )
 
-    @contextmanager
-    def guard(self, data: Any = None, extra: tuple[type[Exception], ...] = ()) -> Iterator[None]:
+    def guard(self, data: Any = None, extra: tuple[type[Exception], ...] = ()) -> _Guard:
         """Turn any bare Python error raised while reading ``data`` into the typed error.
 
         Wrap pure parsing code only (no user callbacks): there, every ``KeyError`` or
         ``AttributeError`` means the data was not the shape the code expected. ``extra``
         adds error types that mean the same in that block (botocore's parser errors).
         """
-        try:
-            yield
-        except extra as exc:
-            raise self.malformed(str(exc), data) from exc
-        except MalformedResponseError as exc:
-            # Raised by a reader without context (a shared codec reader): add ours.
-            exc.model_id = exc.model_id or self.model_id
-            exc.request_id = exc.request_id or self.request_id
-            exc.region = exc.region or self.region
-            raise
-        except _PARSE_ERRORS as exc:
-            problem = "nesting too deep" if isinstance(exc, RecursionError) else repr(exc)
-            raise self.malformed(f"unexpected shape ({problem})", data) from exc
+        return _Guard(self, data, extra)
 
     # -- JSON text
 
@@ -236,7 +251,7 @@ class WireReader:
 
     def obj(self, value: Any, where: str) -> Mapping[str, Any]:
         """``value`` must be an object (a required member)."""
-        if not isinstance(value, Mapping):
+        if type(value) is not dict and not isinstance(value, Mapping):
             problem = "is missing" if value is None else f"is {_kind(value)}, not an object"
             raise self.malformed(f"{where} {problem}", value)
         return value
@@ -271,6 +286,8 @@ class WireReader:
 
     def count(self, value: Any, where: str) -> int:
         """A token count or index: an int >= 0 (``28.0`` is accepted, ``True`` is not)."""
+        if type(value) is int and value >= 0:
+            return value
         if isinstance(value, float) and math.isfinite(value) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -299,7 +316,7 @@ class WireReader:
 
     def document(self, value: Any, where: str) -> Any:
         """A free-form JSON document (decoded by botocore), within the depth limit."""
-        if document_too_deep(value):
+        if value and document_too_deep(value):
             raise self.malformed(f"{where} nests deeper than {MAX_JSON_DEPTH} levels", value)
         return value
 
