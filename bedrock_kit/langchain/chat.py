@@ -276,11 +276,12 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
     @property
     def runtime(self) -> ConverseRuntime:
         """The core runtime; its clients are built once and reused."""
-        if self._runtime is None:
-            self._runtime = ConverseRuntime(
+        runtime = self._runtime  # a private attribute costs a pydantic __getattr__ per read
+        if runtime is None:
+            runtime = self._runtime = ConverseRuntime(
                 self.client_settings(), client=self.client, async_client=self.async_client
             )
-        return self._runtime
+        return runtime
 
     @property
     def model(self) -> str:

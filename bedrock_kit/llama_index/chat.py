@@ -357,13 +357,15 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
     @property
     def runtime(self) -> ConverseRuntime:
         """The one ConverseRuntime of this LLM, built on first use and reused."""
-        if self._runtime is None:
+        runtime = self._runtime  # a private attribute costs a pydantic __getattr__ per read
+        if runtime is None:
             with self._lock:
                 if self._runtime is None:
                     self._runtime = ConverseRuntime(
                         self._settings, client=self.client, async_client=self.async_client
                     )
-        return self._runtime
+                runtime = self._runtime
+        return runtime
 
     # -- request and result
 
