@@ -341,22 +341,28 @@ def build_converse_request(
         request["guardrailConfig"] = build_guardrail_config(guardrail, stream=stream)
     if additional_model_request_fields:
         request["additionalModelRequestFields"] = dict(additional_model_request_fields)
-    paths = check_response_field_paths(additional_model_response_field_paths)
-    if paths:
-        request["additionalModelResponseFieldPaths"] = paths
-    metadata = check_request_metadata(request_metadata)
-    if metadata:
-        request["requestMetadata"] = metadata
-    variables = prompt_variables_to_wire(model_id, prompt_variables)
-    if variables:
-        request["promptVariables"] = variables
+    # Each check below is called only when there is something to check (a call per
+    # request saved is a call per request; None and empty pass every one of them).
+    if additional_model_response_field_paths:
+        paths = check_response_field_paths(additional_model_response_field_paths)
+        if paths:
+            request["additionalModelResponseFieldPaths"] = paths
+    if request_metadata:
+        metadata = check_request_metadata(request_metadata)
+        if metadata:
+            request["requestMetadata"] = metadata
+    if prompt_variables:
+        variables = prompt_variables_to_wire(model_id, prompt_variables)
+        if variables:
+            request["promptVariables"] = variables
     if performance_latency:
         request["performanceConfig"] = {"latency": performance_latency}
     if output_config:
         request["outputConfig"] = dict(output_config)
-    if check_service_tier(service_tier):
+    if service_tier is not None and check_service_tier(service_tier):
         request["serviceTier"] = {"type": service_tier}
-    check_prompt_request(request)
+    if ":prompt/" in model_id:  # what a prompt ARN holds; any other id has nothing to check
+        check_prompt_request(request)
     # Every text the request carries (prompts, system, tool results, documents, schemas).
     check_text(request, "request")
     return request
@@ -385,6 +391,7 @@ def build_json_schema_output(
 # documented shape raises MalformedResponseError naming the path, never a bare error.
 
 _CONTENT_BLOCK = WireReader("Converse content block")
+_RESPONSE = WireReader("Converse response")
 
 
 def _s3_uri(r: WireReader, source: Mapping[str, Any], where: str) -> str | None:
@@ -607,8 +614,9 @@ def parse_converse_response(response: Mapping[str, Any], *, model_id: str) -> Co
         MalformedResponseError: The response is not the documented shape (no
             ``output.message``, no ``stopReason``, no ``usage``...).
     """
-    r = WireReader("Converse response", model_id=model_id, request_id=request_id_of(response))
-    with r.guard(response):
+    r = _RESPONSE  # one reader for every response: the guard names the call in its errors
+    request_id = request_id_of(response)
+    with r.guard(response, model_id=model_id, request_id=request_id):
         body = r.obj(response, "the response")
         message = r.obj(r.obj(body.get("output"), "output").get("message"), "output.message")
         content = r.items(message.get("content"), "output.message.content")
@@ -625,7 +633,7 @@ def parse_converse_response(response: Mapping[str, Any], *, model_id: str) -> Co
             model_id=model_id,
             latency_ms=parse_latency(r, body.get("metrics")),
             guardrail=guardrail,
-            request_id=r.request_id,
+            request_id=request_id,
             additional_model_response_fields=document_fields(
                 r.document(
                     body.get("additionalModelResponseFields"), "additionalModelResponseFields"

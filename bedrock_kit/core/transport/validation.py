@@ -161,6 +161,15 @@ def check_number(
 
     Booleans are refused: ``True`` is an int to Python but never a temperature.
     """
+    # The common case, decided without a call (a NaN fails ``value >= low``; a float with
+    # no lower bound takes the full check).
+    kind = type(value)
+    if (
+        (kind is int or (kind is float and not integer and low is not None))
+        and (low is None or value >= low)
+        and (high is None or value <= high)
+    ):
+        return
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)

@@ -143,10 +143,18 @@ def document_too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
 class _Guard:
     """:meth:`WireReader.guard`'s context manager (a class: read on every response)."""
 
-    __slots__ = ("data", "extra", "reader")
+    __slots__ = ("data", "extra", "model_id", "reader", "request_id")
 
-    def __init__(self, reader: WireReader, data: Any, extra: tuple[type[Exception], ...]) -> None:
+    def __init__(
+        self,
+        reader: WireReader,
+        data: Any,
+        extra: tuple[type[Exception], ...],
+        model_id: str | None,
+        request_id: str | None,
+    ) -> None:
         self.reader, self.data, self.extra = reader, data, extra
+        self.model_id, self.request_id = model_id, request_id
 
     def __enter__(self) -> None:
         return None
@@ -156,17 +164,24 @@ class _Guard:
             return False
         reader = self.reader
         if self.extra and isinstance(exc, self.extra):
-            raise reader.malformed(str(exc), self.data) from exc
+            raise self._context(reader.malformed(str(exc), self.data)) from exc
         if isinstance(exc, MalformedResponseError):
             # Raised by a reader without context (a shared codec reader): add ours.
-            exc.model_id = exc.model_id or reader.model_id
-            exc.request_id = exc.request_id or reader.request_id
-            exc.region = exc.region or reader.region
+            self._context(exc)
             return False
         if isinstance(exc, _PARSE_ERRORS):
             problem = "nesting too deep" if isinstance(exc, RecursionError) else repr(exc)
-            raise reader.malformed(f"unexpected shape ({problem})", self.data) from exc
+            raise self._context(
+                reader.malformed(f"unexpected shape ({problem})", self.data)
+            ) from exc
         return False
+
+    def _context(self, exc: MalformedResponseError) -> MalformedResponseError:
+        reader = self.reader
+        exc.model_id = exc.model_id or self.model_id or reader.model_id
+        exc.request_id = exc.request_id or self.request_id or reader.request_id
+        exc.region = exc.region or reader.region
+        return exc
 
 
 @dataclass(frozen=True)
@@ -203,14 +218,23 @@ class WireReader:
             resource=self.resource,
         )
 
-    def guard(self, data: Any = None, extra: tuple[type[Exception], ...] = ()) -> _Guard:
+    def guard(
+        self,
+        data: Any = None,
+        extra: tuple[type[Exception], ...] = (),
+        *,
+        model_id: str | None = None,
+        request_id: str | None = None,
+    ) -> _Guard:
         """Turn any bare Python error raised while reading ``data`` into the typed error.
 
         Wrap pure parsing code only (no user callbacks): there, every ``KeyError`` or
         ``AttributeError`` means the data was not the shape the code expected. ``extra``
         adds error types that mean the same in that block (botocore's parser errors).
+        ``model_id`` and ``request_id`` name the call in every error leaving the block
+        when this reader does not (a module-level reader shared by every response).
         """
-        return _Guard(self, data, extra)
+        return _Guard(self, data, extra, model_id, request_id)
 
     # -- JSON text
 
