@@ -630,12 +630,11 @@ class _Translation:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
         if exc is not None:
             translated = _translated(exc, self.context)
             if translated is not None:
                 raise translated from exc
-        return False
 
 
 def translate_errors(

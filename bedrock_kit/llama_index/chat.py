@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import AsyncGenerator, Generator, Sequence
+from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from llama_index.core.base.llms.generic_utils import (
@@ -117,9 +118,15 @@ CONTEXT_WINDOWS: tuple[tuple[str, int], ...] = (
 DEFAULT_CONTEXT_WINDOW = 32_000
 
 
+@cache  # read by ``metadata``, which llama-index asks for on every call
 def context_window_of(model_id: str) -> int:
     """Context window of a model id, profile id or ARN from :data:`CONTEXT_WINDOWS`."""
     return next((n for key, n in CONTEXT_WINDOWS if key in model_id), DEFAULT_CONTEXT_WINDOW)
+
+
+_NOT_GIVEN = dict.fromkeys(LLM_CALL.accepted)
+"""Every per-call argument, as None: :meth:`BedrockKitLLM.build_request` reads ``kwargs``
+over it by subscript."""
 
 
 class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
@@ -357,7 +364,8 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
     @property
     def runtime(self) -> ConverseRuntime:
         """The one ConverseRuntime of this LLM, built on first use and reused."""
-        runtime = self._runtime  # a private attribute costs a pydantic __getattr__ per read
+        private: dict[str, Any] = self.__pydantic_private__  # type: ignore[assignment]
+        runtime: ConverseRuntime | None = private["_runtime"]  # self._runtime: 4 calls
         if runtime is None:
             with self._lock:
                 if self._runtime is None:
@@ -378,19 +386,33 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
             ConfigurationError: Bad messages or arguments, before anything is sent.
         """
         kwargs = check_call_arguments("BedrockKitLLM call", kwargs, LLM_CALL)
+        # Every call argument (None, or the LLM's own value, where not given): read by
+        # subscript, not one method call per argument and request.
+        arg = {
+            **_NOT_GIVEN,
+            "stop": self.stop,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            **kwargs,
+        }
         system, turns = to_core(messages)
         guardrail = parse_guardrail_config(self.guardrail_config)
         if guardrail is not None and self.guard_last_turn:
             turns = guard_last_turn(turns)
-        client_tools, servers = split_system_tools(kwargs.get("tools") or ())
-        tools = [t if isinstance(t, ToolSpec) else tool_specs([t])[0] for t in client_tools]
-        stop = kwargs.get("stop", self.stop)
+        tools: list[ToolSpec] = []
+        servers: list[SystemTool] = []
+        if arg["tools"]:
+            client_tools, servers = split_system_tools(arg["tools"])
+            tools = [t if isinstance(t, ToolSpec) else tool_specs([t])[0] for t in client_tools]
         inference = InferenceConfig(
-            max_tokens=kwargs.get("max_tokens", self.max_tokens),
-            temperature=kwargs.get("temperature", self.temperature),
-            top_p=kwargs.get("top_p", self.top_p),
-            stop_sequences=tuple(stop or ()),
+            max_tokens=arg["max_tokens"],
+            temperature=arg["temperature"],
+            top_p=arg["top_p"],
+            stop_sequences=tuple(arg["stop"] or ()),
         )
+        if self.system_tools or arg["system_tools"]:
+            servers = [*servers, *self._system_tools(arg["system_tools"])]
         return build_chat_request(
             self.api,
             self.model,
@@ -398,21 +420,21 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
             system=system,
             inference=inference,
             tools=tools,
-            tool_choice=self._tool_choice(kwargs.get("tool_choice")),
+            tool_choice=self._tool_choice(arg["tool_choice"]),
             guardrail=guardrail,
             additional_model_request_fields=self.additional_model_request_fields,
             additional_model_response_field_paths=self.additional_model_response_field_paths or (),
             request_metadata=check_request_metadata(
-                kwargs.get("request_metadata") or self.request_metadata
+                arg["request_metadata"] or self.request_metadata
             ),
             performance_latency=check_performance_config(
-                kwargs.get("performance_config") or self.performance_config
+                arg["performance_config"] or self.performance_config
             ),
-            service_tier=check_service_tier(kwargs.get("service_tier") or self.service_tier),
-            system_tools=[*servers, *self._system_tools(kwargs.get("system_tools"))],
-            prompt_variables=kwargs.get("prompt_variables") or self.prompt_variables,
+            service_tier=check_service_tier(arg["service_tier"] or self.service_tier),
+            system_tools=servers,
+            prompt_variables=arg["prompt_variables"] or self.prompt_variables,
             stream=stream,
-            body=kwargs.get("body"),
+            body=arg["body"],
         )
 
     def _system_tools(self, extra: Sequence[Any] | None) -> list[SystemTool]:
@@ -433,7 +455,7 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
             "ledger": self.ledger,
             "max_tokens": kwargs.get("max_tokens", self.max_tokens),
             "deadline": check_deadline(kwargs.get("deadline", self.deadline)),
-            "limiter": self._limiter,
+            "limiter": self.__pydantic_private__["_limiter"],  # type: ignore[index]  # see runtime
         }
 
     @property
@@ -475,7 +497,9 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
         return gen()
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        await self._aresolve_profile()
+        profile = self._profile_to_resolve()  # mostly None: no coroutine to run
+        if profile is not None:
+            await self.profiles.aresolve(profile)
         request = self.build_request(messages, **kwargs)
         return to_chat_response(
             self._checked(await asend(self.runtime, self.api, request, **self._budget(kwargs)))

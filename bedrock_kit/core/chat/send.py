@@ -7,7 +7,7 @@ yield the same deltas, so behaviour and usage reporting do not depend on the API
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
@@ -345,7 +345,7 @@ def send(
         return settle(rated(call(request, deadline=deadline)))
 
 
-async def asend(
+def asend(
     runtime: ConverseRuntime,
     api: Api,
     request: Mapping[str, Any],
@@ -354,11 +354,31 @@ async def asend(
     max_tokens: int | None = None,
     deadline: DeadlineArg = None,
     limiter: RateLimiter | None = None,
-) -> ConverseResult:
-    """Async :func:`send`."""
+) -> Awaitable[ConverseResult]:
+    """Async :func:`send`: await the result.
+
+    Without a ledger or a limiter it is the runtime's own awaitable (one coroutine less
+    per call); with them, the reserve / wait / settle steps of :func:`send`.
+    """
     call = runtime.aconverse if api == "converse" else runtime.ainvoke
     if ledger is None and limiter is None:
-        return await call(request, deadline=deadline)
+        return call(request, deadline=deadline)
+    return _asend_held(
+        runtime, call, request, ledger=ledger, max_tokens=max_tokens, deadline=deadline,
+        limiter=limiter,
+    )  # fmt: skip
+
+
+async def _asend_held(
+    runtime: ConverseRuntime,
+    call: Callable[..., Awaitable[ConverseResult]],
+    request: Mapping[str, Any],
+    *,
+    ledger: Ledger | None,
+    max_tokens: int | None,
+    deadline: DeadlineArg,
+    limiter: RateLimiter | None,
+) -> ConverseResult:
     reservation = await _areserve(runtime, ledger, request, max_tokens)
     with (
         _settling(reservation) as settle,

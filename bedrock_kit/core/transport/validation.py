@@ -163,9 +163,9 @@ def check_number(
     """
     # The common case, decided without a call (a NaN fails ``value >= low``; a float with
     # no lower bound takes the full check).
-    kind = type(value)
+    number_type = type(value)
     if (
-        (kind is int or (kind is float and not integer and low is not None))
+        (number_type is int or (number_type is float and not integer and low is not None))
         and (low is None or value >= low)
         and (high is None or value <= high)
     ):

@@ -159,22 +159,22 @@ class _Guard:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
         if exc is None:
-            return False
+            return None
         reader = self.reader
         if self.extra and isinstance(exc, self.extra):
             raise self._context(reader.malformed(str(exc), self.data)) from exc
         if isinstance(exc, MalformedResponseError):
             # Raised by a reader without context (a shared codec reader): add ours.
             self._context(exc)
-            return False
+            return None
         if isinstance(exc, _PARSE_ERRORS):
             problem = "nesting too deep" if isinstance(exc, RecursionError) else repr(exc)
             raise self._context(
                 reader.malformed(f"unexpected shape ({problem})", self.data)
             ) from exc
-        return False
+        return None
 
     def _context(self, exc: MalformedResponseError) -> MalformedResponseError:
         reader = self.reader
