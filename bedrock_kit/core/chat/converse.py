@@ -514,7 +514,7 @@ def _block(r: WireReader, wire: Any, where: str) -> ContentBlock:
     block = r.obj(wire, where)
     if not block:
         raise r.malformed(f"{where} has no member (a content block has exactly one)", wire)
-    key, value = next(iter(block.items()))
+    (key, value), *_ = block.items()  # the first (and only) member
     if key == "text":
         return TextBlock(r.text(value, f"{where}.text"))
     if key == "json":
@@ -551,9 +551,11 @@ def parse_usage(wire: Any, reader: WireReader | None = None, where: str = "usage
     """
     r = reader or WireReader("Converse usage")
     usage = r.obj(wire, where)
-    details = r.opt_items(usage.get("cacheDetails"), f"{where}.cacheDetails")
+    details = usage.get("cacheDetails")
     one_hour = 0
-    for i, detail in enumerate(details):
+    for i, detail in enumerate(
+        () if details is None else r.items(details, f"{where}.cacheDetails")
+    ):
         detail = r.obj(detail, f"{where}.cacheDetails[{i}]")
         tokens = r.count(detail.get("inputTokens"), f"{where}.cacheDetails[{i}].inputTokens")
         one_hour += tokens if detail.get("ttl") == "1h" else 0
@@ -570,13 +572,15 @@ def parse_usage(wire: Any, reader: WireReader | None = None, where: str = "usage
         or 0,
         total_tokens=r.count(usage.get("totalTokens"), f"{where}.totalTokens"),
         cache_write_1h_input_tokens=one_hour,
-        server_tool_usage=dict(
-            r.document(
-                dict(r.opt_obj(usage.get("serverToolUsage"), f"{where}.serverToolUsage")),
-                f"{where}.serverToolUsage",
-            )
-        ),
+        server_tool_usage=_server_tool_usage(r, usage.get("serverToolUsage"), where),
     )
+
+
+def _server_tool_usage(r: WireReader, value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    where = f"{where}.serverToolUsage"
+    return dict(r.document(dict(r.opt_obj(value, where)), where))
 
 
 def parse_latency(r: WireReader, metrics: Any, where: str = "metrics") -> int | None:
@@ -634,13 +638,17 @@ def parse_converse_response(response: Mapping[str, Any], *, model_id: str) -> Co
             latency_ms=parse_latency(r, body.get("metrics")),
             guardrail=guardrail,
             request_id=request_id,
-            additional_model_response_fields=document_fields(
-                r.document(
-                    body.get("additionalModelResponseFields"), "additionalModelResponseFields"
-                )
+            additional_model_response_fields=_response_fields(
+                r, body.get("additionalModelResponseFields")
             ),
             trace=trace,
         )
+
+
+def _response_fields(r: WireReader, value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    return document_fields(r.document(value, "additionalModelResponseFields"))
 
 
 _GUARDRAIL_KEYS = {

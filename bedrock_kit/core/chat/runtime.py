@@ -164,7 +164,7 @@ class ConverseRuntime(OwnsClients):
         self, request: Mapping[str, Any], *, deadline: DeadlineArg = None
     ) -> ConverseResult:
         """Call Converse with the async client."""
-        bound = self._deadline(request, deadline)
+        bound = None if deadline is None else self._deadline(request, deadline)
         with self._errors(request):
             if bound is None:
                 response = await self._acall("converse", request)

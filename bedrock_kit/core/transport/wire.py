@@ -282,6 +282,8 @@ class WireReader:
 
     def opt_obj(self, value: Any, where: str) -> Mapping[str, Any]:
         """An optional object: None gives ``{}``, anything else but an object is an error."""
+        if type(value) is dict:
+            return value
         return {} if value is None else self.obj(value, where)
 
     def items(self, value: Any, where: str) -> Sequence[Any]:
@@ -297,6 +299,8 @@ class WireReader:
 
     def text(self, value: Any, where: str, *, empty: bool = True) -> str:
         """``value`` must be a string (non-empty unless ``empty``)."""
+        if type(value) is str and (empty or value):
+            return value
         if not isinstance(value, str):
             problem = "is missing" if value is None else f"is {_kind(value)}, not a string"
             raise self.malformed(f"{where} {problem}", value)
@@ -321,7 +325,9 @@ class WireReader:
 
     def opt_count(self, value: Any, where: str) -> int | None:
         """An optional count."""
-        return None if value is None else self.count(value, where)
+        if value is None or (type(value) is int and value >= 0):
+            return value
+        return self.count(value, where)
 
     def number(self, value: Any, where: str) -> float:
         """A finite number."""
