@@ -341,8 +341,6 @@ def build_converse_request(
         request["guardrailConfig"] = build_guardrail_config(guardrail, stream=stream)
     if additional_model_request_fields:
         request["additionalModelRequestFields"] = dict(additional_model_request_fields)
-    # Each check below is called only when there is something to check (a call per
-    # request saved is a call per request; None and empty pass every one of them).
     if additional_model_response_field_paths:
         paths = check_response_field_paths(additional_model_response_field_paths)
         if paths:
@@ -392,6 +390,13 @@ def build_json_schema_output(
 
 _CONTENT_BLOCK = WireReader("Converse content block")
 _RESPONSE = WireReader("Converse response")
+# Members read, None: merged under a response (its usage), each is read without a call.
+_RESPONSE_MEMBERS = dict.fromkeys(["output", "stopReason", "trace", "usage", "metrics"])
+_RESPONSE_MEMBERS["additionalModelResponseFields"] = None
+_USAGE_MEMBERS = dict.fromkeys(["inputTokens", "outputTokens", "totalTokens", "cacheDetails"])
+_USAGE_MEMBERS |= dict.fromkeys(
+    ["cacheReadInputTokens", "cacheWriteInputTokens", "serverToolUsage"]
+)
 
 
 def _s3_uri(r: WireReader, source: Mapping[str, Any], where: str) -> str | None:
@@ -550,8 +555,8 @@ def parse_usage(wire: Any, reader: WireReader | None = None, where: str = "usage
             ``outputTokens`` or ``totalTokens``.
     """
     r = reader or WireReader("Converse usage")
-    usage = r.obj(wire, where)
-    details = usage.get("cacheDetails")
+    usage = {**_USAGE_MEMBERS, **r.obj(wire, where)}  # absent ones None: read by subscript
+    details = usage["cacheDetails"]
     one_hour = 0
     for i, detail in enumerate(
         () if details is None else r.items(details, f"{where}.cacheDetails")
@@ -560,19 +565,19 @@ def parse_usage(wire: Any, reader: WireReader | None = None, where: str = "usage
         tokens = r.count(detail.get("inputTokens"), f"{where}.cacheDetails[{i}].inputTokens")
         one_hour += tokens if detail.get("ttl") == "1h" else 0
     return Usage(
-        input_tokens=r.count(usage.get("inputTokens"), f"{where}.inputTokens"),
-        output_tokens=r.count(usage.get("outputTokens"), f"{where}.outputTokens"),
+        input_tokens=r.count(usage["inputTokens"], f"{where}.inputTokens"),
+        output_tokens=r.count(usage["outputTokens"], f"{where}.outputTokens"),
         cache_read_input_tokens=r.opt_count(
-            usage.get("cacheReadInputTokens"), f"{where}.cacheReadInputTokens"
+            usage["cacheReadInputTokens"], f"{where}.cacheReadInputTokens"
         )
         or 0,
         cache_write_input_tokens=r.opt_count(
-            usage.get("cacheWriteInputTokens"), f"{where}.cacheWriteInputTokens"
+            usage["cacheWriteInputTokens"], f"{where}.cacheWriteInputTokens"
         )
         or 0,
-        total_tokens=r.count(usage.get("totalTokens"), f"{where}.totalTokens"),
+        total_tokens=r.count(usage["totalTokens"], f"{where}.totalTokens"),
         cache_write_1h_input_tokens=one_hour,
-        server_tool_usage=_server_tool_usage(r, usage.get("serverToolUsage"), where),
+        server_tool_usage=_server_tool_usage(r, usage["serverToolUsage"], where),
     )
 
 
@@ -621,34 +626,26 @@ def parse_converse_response(response: Mapping[str, Any], *, model_id: str) -> Co
     r = _RESPONSE  # one reader for every response: the guard names the call in its errors
     request_id = request_id_of(response)
     with r.guard(response, model_id=model_id, request_id=request_id):
-        body = r.obj(response, "the response")
-        message = r.obj(r.obj(body.get("output"), "output").get("message"), "output.message")
+        body = {**_RESPONSE_MEMBERS, **r.obj(response, "the response")}  # by subscript
+        message = r.obj(r.obj(body["output"], "output").get("message"), "output.message")
         content = r.items(message.get("content"), "output.message.content")
-        raw_stop = r.text(body.get("stopReason"), "stopReason", empty=False)
-        trace, guardrail = parse_trace(r, body.get("trace"))
+        raw_stop = r.text(body["stopReason"], "stopReason", empty=False)
+        trace, guardrail = parse_trace(r, body["trace"])
+        blocks = [_block(r, b, f"output.message.content[{i}]") for i, b in enumerate(content)]
         return ConverseResult(
-            message=Message(
-                "assistant",
-                tuple(_block(r, b, f"output.message.content[{i}]") for i, b in enumerate(content)),
-            ),
+            message=Message("assistant", tuple(blocks)),
             stop_reason=parse_stop_reason(raw_stop),
             raw_stop_reason=raw_stop,
-            usage=parse_usage(body.get("usage"), r),
+            usage=parse_usage(body["usage"], r),
             model_id=model_id,
-            latency_ms=parse_latency(r, body.get("metrics")),
+            latency_ms=parse_latency(r, body["metrics"]),
             guardrail=guardrail,
             request_id=request_id,
-            additional_model_response_fields=_response_fields(
-                r, body.get("additionalModelResponseFields")
+            additional_model_response_fields=document_fields(
+                r.document(body["additionalModelResponseFields"], "additionalModelResponseFields")
             ),
             trace=trace,
         )
-
-
-def _response_fields(r: WireReader, value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    return document_fields(r.document(value, "additionalModelResponseFields"))
 
 
 _GUARDRAIL_KEYS = {
