@@ -403,8 +403,9 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
     def _profile_to_resolve(self, kwargs: Mapping[str, Any]) -> str | None:
         """An application profile ARN whose model a call needs (InvokeModel body codec,
         ledger pricing, CountTokens) and nobody gave, else None."""
-        model = kwargs.get("model") or self.model_id
-        if not is_application_profile(model) or profile_base(model) is not None:
+        model = (kwargs.get("model") if kwargs else None) or self.model_id
+        plain = model[:4] != "arn:"  # no call for the common case, a model or profile id
+        if plain or not is_application_profile(model) or profile_base(model) is not None:
             return None
         return model if self.api == "invoke" or self.ledger is not None else None
 
@@ -426,11 +427,12 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, BaseChatModel):
             await self.profiles.aresolve(model)
 
     def _budget(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        deadline = check_deadline(kwargs.get("deadline", self.deadline))
+        given = {"deadline": self.deadline, "max_tokens": self.max_tokens, **kwargs}  # no calls
+        deadline = given["deadline"]
         return {
             "ledger": self.ledger,
-            "max_tokens": kwargs.get("max_tokens", self.max_tokens),
-            "deadline": deadline,
+            "max_tokens": given["max_tokens"],
+            "deadline": None if deadline is None else check_deadline(deadline),
             "limiter": self.__pydantic_private__["_limiter"],  # type: ignore[index]  # see runtime
         }
 

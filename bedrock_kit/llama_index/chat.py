@@ -336,7 +336,9 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
 
     def _profile_to_resolve(self) -> str | None:
         # The model matters to InvokeModel body codecs and ledger pricing; ask only then.
-        if not is_application_profile(self.model) or profile_base(self.model) is not None:
+        model = self.model
+        plain = model[:4] != "arn:"  # no call for the common case, a model or profile id
+        if plain or not is_application_profile(model) or profile_base(model) is not None:
             return None
         return self.model if self.api == "invoke" or self.ledger is not None else None
 
@@ -451,10 +453,12 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs):
         return choice if supports_tool_choice(model, "any") else None
 
     def _budget(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        given = {"deadline": self.deadline, "max_tokens": self.max_tokens, **kwargs}  # no calls
+        deadline = given["deadline"]
         return {
             "ledger": self.ledger,
-            "max_tokens": kwargs.get("max_tokens", self.max_tokens),
-            "deadline": check_deadline(kwargs.get("deadline", self.deadline)),
+            "max_tokens": given["max_tokens"],
+            "deadline": None if deadline is None else check_deadline(deadline),
             "limiter": self.__pydantic_private__["_limiter"],  # type: ignore[index]  # see runtime
         }
 

@@ -4,9 +4,10 @@ Each adapter's non-streaming call is counted against its framework's floor: the 
 transport behind a minimal LangChain ``BaseChatModel`` / llama-index-core ``LLM``
 (``benchmarks._langchain_floor``, ``benchmarks._llama_index_floor``). What the adapter runs
 beyond the floor is bedrock-kit's own (input checks, request building, response parsing,
-budget hooks); it must stay under :data:`CEILING` of the floor, sync and async. Counts are
-per call, the fewest of a few calls (a socket read split in two adds calls that are not the
-adapter's), against LocalBedrock.
+budget hooks); it must stay under :data:`CEILING` of the floor's calls, sync and async.
+Counted against LocalBedrock, per call (the fewest of a few); the event loop's own calls
+are left out of the difference (how often it polls before the answer is there depends on
+timing, and it polls for the floor the same way).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import asyncio
 import cProfile
 import pstats
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -24,8 +26,9 @@ from benchmarks.contenders import CONTENDERS, Driver
 CEILING = 0.08
 """Most calls an adapter may add per call, as a share of its framework floor's calls.
 
-Set from the measurement on this branch (ChatBedrockKit about 6.5% beyond its floor sync
-and async, BedrockKitLLM about 6.5%; before the per-call work both were 22-31%)."""
+Set from the measurement on this branch: ChatBedrockKit 105 calls beyond its floor sync
+(5.1%), 107 async (5.9%); BedrockKitLLM 101 sync (5.2%), 105 async (7.3%). Before the
+per-call work they were 454-469 and 448-450 (22-31%)."""
 PROMPT = "Say something short."
 CALLS = 5
 PAIRS = [("kit-langchain", "langchain-floor-lean"), ("kit-llama-index", "llama-index-floor-lean")]
@@ -44,10 +47,34 @@ def _driver(key: str, endpoint: str) -> Driver:
         pytest.skip(f"{key} not installed: {exc}")
 
 
-def _calls(action: Callable[[], object]) -> int:
-    """Python function calls of one ``action()``, the fewest over :data:`CALLS` calls."""
+def _is_loop(filename: str) -> bool:
+    path = filename.replace("\\", "/")
+    return "/asyncio/" in path or path.endswith("/selectors.py")
+
+
+def _own_calls(profile: cProfile.Profile) -> int:
+    """Calls of ``profile`` but the event loop's own: its functions and what they call.
+
+    How many times the loop polls before a response is there depends on timing (host
+    load); what the call itself runs (coroutine resumes included) does not.
+    """
+    stats: dict[Any, Any] = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    total = 0
+    for (filename, _, _), (_, calls, _, _, callers) in stats.items():
+        if _is_loop(filename):
+            continue
+        if not callers:
+            total += calls
+            continue
+        total += sum(by[0] for caller, by in callers.items() if not _is_loop(caller[0]))
+    return total
+
+
+def _calls(action: Callable[[], object]) -> tuple[int, int]:
+    """Python function calls of one ``action()``: all of them, and all but the event
+    loop's; each the fewest over :data:`CALLS` calls."""
     action()  # warm-up: clients, pools, caches
-    counts = []
+    totals, owns = [], []
     for _ in range(CALLS):
         profile = cProfile.Profile()
         try:
@@ -58,8 +85,9 @@ def _calls(action: Callable[[], object]) -> int:
             action()
         finally:
             profile.disable()
-        counts.append(pstats.Stats(profile).total_calls)  # type: ignore[attr-defined]
-    return min(counts)
+        totals.append(pstats.Stats(profile).total_calls)  # type: ignore[attr-defined]
+        owns.append(_own_calls(profile))
+    return min(totals), min(owns)
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
@@ -84,8 +112,8 @@ def test_adapter_adds_few_calls_beyond_its_framework_floor(
             if driver.aclose is not None:
                 loop.run_until_complete(driver.aclose())
         loop.close()
-    mine, base = counted
-    extra = mine - base
+    (mine, mine_own), (base, base_own) = counted
+    extra = mine_own - base_own  # the loop's polling is the same work for both: left out
     assert base > 500, f"the floor made only {base} calls: it did not run the call"
     assert extra <= CEILING * base, (
         f"{drivers[0].name} {mode}: {mine} Python calls per call, {drivers[1].name} {base}: "
