@@ -26,9 +26,9 @@ from benchmarks.contenders import CONTENDERS, Driver
 CEILING = 0.08
 """Most calls an adapter may add per call, as a share of its framework floor's calls.
 
-Set from the measurement on this branch: ChatBedrockKit 105 calls beyond its floor sync
-(5.1%), 107 async (5.9%); BedrockKitLLM 101 sync (5.2%), 105 async (7.3%). Before the
-per-call work they were 454-469 and 448-450 (22-31%)."""
+Set from the measurement on this branch: ChatBedrockKit 101 calls beyond its floor sync
+(4.9%), 103 async (5.6%); BedrockKitLLM 101 sync (5.2%), 105 async (7.3%). Before the
+per-call work they were 454 / 460 and 451 / 435 (22-30% of the floor)."""
 PROMPT = "Say something short."
 CALLS = 5
 PAIRS = [("kit-langchain", "langchain-floor-lean"), ("kit-llama-index", "llama-index-floor-lean")]
