@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from bedrock_kit._secrets import redact, scrub_exception
@@ -610,10 +608,25 @@ def error_from_client_error(
     )
 
 
-@contextmanager
+class _Translation:
+    """:func:`translate_errors`' context manager (a class: entered on every call)."""
+
+    def __init__(self, context: dict[str, Any]) -> None:
+        self.context = context
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        if exc is not None:
+            translated = _translated(exc, self.context)
+            if translated is not None:
+                raise translated from exc
+
+
 def translate_errors(
     *, model_id: str | None = None, region: str | None = None, resource: str = "model"
-) -> Iterator[None]:
+) -> _Translation:
     """Translate botocore and connection errors raised inside the block.
 
     Works in sync and async code alike (a plain ``with`` around awaits), so there is one
@@ -621,56 +634,53 @@ def translate_errors(
     the original as ``__cause__``. ``resource`` says what ``model_id`` names (``guardrail``,
     ``knowledge_base``...), so messages read ``guardrail=gr-1``, not ``model=gr-1``.
     """
+    return _Translation({"model_id": model_id, "region": region, "resource": resource})
+
+
+def _translated(exc: BaseException, context: dict[str, Any]) -> BaseException | None:
+    """The bedrock-kit error for ``exc``; None to let it go as it is."""
     from botocore import exceptions as bx
     from botocore.parsers import ResponseParserError
 
-    timed_out, stream_broken, connection_broken = stream_errors()
-    context: dict[str, Any] = {"model_id": model_id, "region": region, "resource": resource}
-    try:
-        yield
-    except BedrockKitError as exc:
+    if isinstance(exc, BedrockKitError):
         # Raised below us without the call's context (botocore's before-parse body check).
-        exc.model_id = exc.model_id or model_id
-        exc.region = exc.region or region
-        raise
-    except bx.ClientError as exc:
-        raise error_from_client_error(
-            exc, model_id=model_id, region=region, resource=resource
-        ) from exc
-    except (bx.ReadTimeoutError, bx.ConnectTimeoutError) as exc:
-        raise ModelTimeoutError(f"timed out talking to Bedrock: {exc}", **context) from exc
-    except bx.IncompleteReadError as exc:
-        raise IncompleteStreamError(f"response body ended early: {exc}", **context) from exc
-    except (
-        bx.EndpointConnectionError,
-        bx.ConnectionClosedError,
-        bx.HTTPClientError,
-    ) as exc:
+        exc.model_id = exc.model_id or context["model_id"]
+        exc.region = exc.region or context["region"]
+        return None
+    timed_out, stream_broken, connection_broken = stream_errors()
+    if isinstance(exc, bx.ClientError):
+        return error_from_client_error(exc, **context)
+    if isinstance(exc, bx.ReadTimeoutError | bx.ConnectTimeoutError):
+        return ModelTimeoutError(f"timed out talking to Bedrock: {exc}", **context)
+    if isinstance(exc, bx.IncompleteReadError):
+        return IncompleteStreamError(f"response body ended early: {exc}", **context)
+    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectionClosedError | bx.HTTPClientError):
         if timed_out_below(exc, timed_out):  # ResponseStreamingError(error=ReadTimeoutError)
-            raise ModelTimeoutError(f"timed out reading from Bedrock: {exc}", **context) from exc
-        raise BedrockConnectionError(f"connection to Bedrock failed: {exc}", **context) from exc
-    except bx.NoCredentialsError as exc:
-        raise AccessDeniedError(f"no AWS credentials found: {exc}", **context) from exc
-    except bx.NoRegionError as exc:
-        raise ConfigurationError(
+            return ModelTimeoutError(f"timed out reading from Bedrock: {exc}", **context)
+        return BedrockConnectionError(f"connection to Bedrock failed: {exc}", **context)
+    if isinstance(exc, bx.NoCredentialsError):
+        return AccessDeniedError(f"no AWS credentials found: {exc}", **context)
+    if isinstance(exc, bx.NoRegionError):
+        return ConfigurationError(
             "no AWS region: pass region_name or set AWS_DEFAULT_REGION", **context
-        ) from exc
-    except (bx.ProfileNotFound, bx.InvalidRegionError, bx.PartialCredentialsError) as exc:
-        raise ConfigurationError(f"invalid AWS configuration: {exc}", **context) from exc
-    except bx.ParamValidationError as exc:
-        raise BedrockValidationError(f"invalid request parameters: {exc}", **context) from exc
-    except (*timed_out, *stream_broken, *connection_broken) as exc:
+        )
+    if isinstance(exc, bx.ProfileNotFound | bx.InvalidRegionError | bx.PartialCredentialsError):
+        return ConfigurationError(f"invalid AWS configuration: {exc}", **context)
+    if isinstance(exc, bx.ParamValidationError):
+        return BedrockValidationError(f"invalid request parameters: {exc}", **context)
+    if isinstance(exc, (*timed_out, *stream_broken, *connection_broken)):
         if timed_out_below(exc, timed_out):
-            raise ModelTimeoutError(f"timed out reading from Bedrock: {exc!r}", **context) from exc
+            return ModelTimeoutError(f"timed out reading from Bedrock: {exc!r}", **context)
         if isinstance(exc, stream_broken):
-            raise IncompleteStreamError(f"response stream broke: {exc!r}", **context) from exc
-        raise BedrockConnectionError(f"connection to Bedrock failed: {exc!r}", **context) from exc
-    except ResponseParserError as exc:  # e.g. a union with no member or two members set
-        raise MalformedResponseError(f"response is malformed: {exc}", **context) from exc
-    except RecursionError as exc:
+            return IncompleteStreamError(f"response stream broke: {exc!r}", **context)
+        return BedrockConnectionError(f"connection to Bedrock failed: {exc!r}", **context)
+    if isinstance(exc, ResponseParserError):  # e.g. a union with no member or two members set
+        return MalformedResponseError(f"response is malformed: {exc}", **context)
+    if isinstance(exc, RecursionError):
         # botocore's JSON decoder on a body or event payload nested thousands of levels deep
-        raise MalformedResponseError(
+        return MalformedResponseError(
             "response is malformed: JSON nested too deep to parse", **context
-        ) from exc
-    except bx.BotoCoreError as exc:
-        raise BedrockKitError(f"botocore failed: {exc}", **context) from exc
+        )
+    if isinstance(exc, bx.BotoCoreError):
+        return BedrockKitError(f"botocore failed: {exc}", **context)
+    return None

@@ -357,6 +357,31 @@ def make_langchain_floor_lean(endpoint: str) -> Driver:
     return driver
 
 
+def make_llama_index_floor_lean(endpoint: str) -> Driver:
+    """The bare lean transport behind a minimal llama-index-core ``LLM``.
+
+    What BedrockKitLLM would cost if bedrock-kit added nothing to llama-index-core and the
+    transport: the difference to BedrockKitLLM is bedrock-kit's own share.
+    """
+    from benchmarks._llama_index_floor import MinimalLLM
+
+    client, aclient = _lean_clients(endpoint)
+    llm = MinimalLLM(model_id=MODEL_ID, max_tokens=MAX_TOKENS, client=client, aclient=aclient)
+    driver = _llama_index_driver(
+        "llama-index-core floor over the lean transport (minimal LLM)",
+        "floor",
+        llm,
+        {
+            "sync": "lean client (urllib3)",
+            "async": "lean async client (aiohttp), one per process",
+            "max_pool_connections": POOL_SIZE,
+        },
+    )
+    driver.clients_built = lambda: 2
+    driver.aclose = aclient.close
+    return driver
+
+
 # --------------------------------------------------------------------- bedrock-kit
 
 
@@ -542,6 +567,7 @@ CONTENDERS: dict[str, Callable[[str], Driver]] = {
     "lean": make_lean,
     "langchain-floor": make_langchain_floor,
     "langchain-floor-lean": make_langchain_floor_lean,
+    "llama-index-floor-lean": make_llama_index_floor_lean,
     "kit-core": make_bedrock_kit_core,
     "kit-langchain": make_bedrock_kit_langchain,
     "kit-llama-index": make_bedrock_kit_llama_index,

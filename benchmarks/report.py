@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from benchmarks import shares as floor_shares
 from benchmarks.stats import ratio
 
 KIT_PEERS = {
@@ -183,6 +184,9 @@ def _share_targets(scenarios: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         _target(f"bedrock-kit's own share of ChatBedrockKit, {measure}", value, 0.1, False)
         for measure, value in own_share({"scenarios": scenarios}).items()
+    ] + [
+        _target(name, value, floor_shares.TARGET, False)
+        for name, value in floor_shares.share_targets(scenarios)
     ]
 
 
@@ -259,6 +263,7 @@ def _overhead_lines(section: dict[str, Any]) -> list[str]:
             ],
             rows,
         ),
+        *floor_shares.lines("Adapters beyond their floor", floor_shares.overhead_shares(section)),
     ]
 
 
@@ -533,7 +538,9 @@ def _layers_lines(section: dict[str, Any]) -> list[str]:
                 cells.append(f"{item['calls']} · {item['time_share']:.0%}" if item else "-")
             rows.append([name, per["calls_per_call"], *cells])
         lines += [f"`{mode}`:", "", *_table(["contender", "total", *layers], rows)]
-    return lines
+    return lines + floor_shares.lines(
+        "Adapters beyond their floor", floor_shares.layers_shares(section)
+    )
 
 
 def markdown(results: dict[str, Any]) -> str:

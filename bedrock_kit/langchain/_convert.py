@@ -601,7 +601,8 @@ def to_core(messages: Sequence[BaseMessage]) -> tuple[list[SystemBlock], list[Me
         elif isinstance(message, ToolMessage):
             turns.append(Message("user", (_tool_result(message),)))
         elif isinstance(message, HumanMessage | ChatMessage):
-            raw_role = getattr(message, "role", "user")
+            # Not getattr(message, "role", ...): a miss on a pydantic model raises inside.
+            raw_role = message.role if isinstance(message, ChatMessage) else "user"
             role = _ROLES.get(raw_role)
             if role is None:
                 raise ConfigurationError(f"messages[{i}]: unknown role {raw_role!r}")

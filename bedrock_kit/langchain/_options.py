@@ -95,6 +95,23 @@ def tool_choice(choice: Any, specs: Sequence[ToolSpec]) -> str | None:
     raise ConfigurationError(f"unsupported tool_choice {choice!r}")
 
 
+def call_tools(
+    arg: Mapping[str, Any], supported: Sequence[str] | None, model_id: str
+) -> tuple[list[ToolSpec], list[SystemTool], str | None]:
+    """A call's client tools, system tools and tool choice, from its ``tools``,
+    ``system_tools``, ``strict`` and ``tool_choice`` arguments (each present, maybe None).
+
+    Raises:
+        ConfigurationError: A tool or a choice Bedrock (or the model) would refuse.
+    """
+    client_tools, found = split_system_tools(arg["tools"] or ())
+    servers = [*found, *(as_system_tool(t) for t in arg["system_tools"] or ())]
+    specs = [tool_spec(t, arg["strict"]) for t in client_tools]
+    choice = tool_choice(arg["tool_choice"], specs)
+    check_choice_supported(choice, supported, model_id)
+    return specs, servers, choice
+
+
 def choice_type(choice: str | None) -> str | None:
     """``auto``, ``any`` or ``tool`` (a named tool) for a core tool choice."""
     return choice if choice in (None, "auto", "any") else "tool"

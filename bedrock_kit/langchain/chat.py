@@ -18,7 +18,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, ValidationInfo, field_validator
 
 from bedrock_kit._strict_arguments import check_call_arguments
 from bedrock_kit.core.batch.runner import BatchSettings
@@ -51,7 +51,6 @@ from bedrock_kit.core.chat.send import (
     send_stream,
 )
 from bedrock_kit.core.chat.stream import CompletedDelta
-from bedrock_kit.core.chat.tools import as_system_tool, split_system_tools
 from bedrock_kit.core.chat.types import ConverseResult, InferenceConfig, SystemBlock, ToolSpec
 from bedrock_kit.core.prompts.management import model_arguments
 from bedrock_kit.core.transport.arguments import Arguments, unknown_argument_error
@@ -66,6 +65,13 @@ from bedrock_kit.langchain._serial import LangChainSerializable
 from bedrock_kit.langchain._tags import ChatLedgerTags
 from bedrock_kit.langchain.batch import BedrockBatchRunnable
 from bedrock_kit.langchain.rate_limit import core_limiter
+
+_NOT_GIVEN = dict.fromkeys(CHAT_CALL.accepted)  # every per-call argument, as None
+_FIELD_CHECKS: dict[str, Callable[[Any], object]] = {
+    "performance_config": check_performance_config,
+    "request_metadata": check_request_metadata,
+    "additional_model_response_field_paths": check_response_field_paths,
+}
 
 
 class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, ChatLedgerTags, BaseChatModel):
@@ -167,22 +173,12 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, ChatLedgerTags, B
         parse_guardrail_config(value)
         return value
 
-    @field_validator("performance_config")
+    @field_validator(
+        "performance_config", "request_metadata", "additional_model_response_field_paths"
+    )
     @classmethod
-    def _check_performance(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        check_performance_config(value)
-        return value
-
-    @field_validator("request_metadata")
-    @classmethod
-    def _check_metadata(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        check_request_metadata(value)
-        return value
-
-    @field_validator("additional_model_response_field_paths")
-    @classmethod
-    def _check_paths(cls, value: list[str] | None) -> list[str] | None:
-        check_response_field_paths(value)
+    def _check_request_field(cls, value: Any, info: ValidationInfo) -> Any:
+        _FIELD_CHECKS[str(info.field_name)](value)
         return value
 
     @field_validator("supports_tool_choice_values")
@@ -272,11 +268,13 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, ChatLedgerTags, B
     @property
     def runtime(self) -> ConverseRuntime:
         """The core runtime; its clients are built once and reused."""
-        if self._runtime is None:
-            self._runtime = ConverseRuntime(
+        private: dict[str, Any] = self.__pydantic_private__  # type: ignore[assignment]
+        runtime: ConverseRuntime | None = private["_runtime"]  # self._runtime: 4 calls
+        if runtime is None:
+            runtime = self._runtime = ConverseRuntime(
                 self.client_settings(), client=self.client, async_client=self.async_client
             )
-        return self._runtime
+        return runtime
 
     @property
     def model(self) -> str:
@@ -332,18 +330,15 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, ChatLedgerTags, B
         return system_blocks(self.system or (), "system")
 
     def _output_config(self, kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
-        if kwargs.get("output_config"):
+        if kwargs and kwargs.get("output_config"):
             return dict(kwargs["output_config"])
-        if kwargs.get("response_format") is not None:
+        if kwargs and kwargs.get("response_format") is not None:
             return options.response_format_output(kwargs["response_format"])
         return self.output_config
 
     def _additional_fields(self, kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
-        merged = {
-            **(self.additional_model_request_fields or {}),
-            **(kwargs.get("additional_model_request_fields") or {}),
-        }
-        return merged or None
+        extra = kwargs.get("additional_model_request_fields") if kwargs else None
+        return {**(self.additional_model_request_fields or {}), **(extra or {})} or None
 
     def build_request(
         self,
@@ -360,26 +355,29 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, ChatLedgerTags, B
             ConfigurationError: Input Bedrock would refuse; nothing is sent.
         """
         kwargs = check_call_arguments("ChatBedrockKit call", kwargs, CHAT_CALL)
+        own = {"max_tokens": self.max_tokens, "temperature": self.temperature, "top_p": self.top_p}
+        arg = {**_NOT_GIVEN, **own, **kwargs}  # every argument, read by subscript: no calls
         system, turns = to_core(messages)
         if self.guard_last_turn and self.guardrail_config:
             turns = guard_last_turn(turns)
-        client_tools, found = split_system_tools(kwargs.get("tools") or ())
-        servers = [*found, *(as_system_tool(t) for t in kwargs.get("system_tools") or ())]
-        specs = [options.tool_spec(t, kwargs.get("strict")) for t in client_tools]
-        choice = options.tool_choice(kwargs.get("tool_choice"), specs)
-        options.check_choice_supported(choice, self.supports_tool_choice_values, self.model_id)
-        model = validate_model_id(kwargs.get("model") or self.model_id)
+        tooled = arg["tools"] or arg["system_tools"] or arg["tool_choice"] is not None
+        specs, servers, choice = (
+            options.call_tools(arg, self.supports_tool_choice_values, self.model_id)
+            if tooled
+            else ([], [], None)
+        )
+        model = validate_model_id(arg["model"] or self.model_id)
         check_model_region(model, self.region_name)
         return build_chat_request(
             self.api,
             model,
             turns,
-            system=[*self._system(), *system],
+            system=[*self._system(), *system] if self.system else system,
             inference=InferenceConfig(
-                max_tokens=kwargs.get("max_tokens", self.max_tokens),
-                temperature=kwargs.get("temperature", self.temperature),
-                top_p=kwargs.get("top_p", self.top_p),
-                stop_sequences=tuple(stop or kwargs.get("stop") or self.stop or ()),
+                max_tokens=arg["max_tokens"],
+                temperature=arg["temperature"],
+                top_p=arg["top_p"],
+                stop_sequences=tuple(stop or arg["stop"] or self.stop or ()),
             ),
             tools=specs,
             tool_choice=choice,
@@ -387,22 +385,23 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, ChatLedgerTags, B
             additional_model_request_fields=self._additional_fields(kwargs),
             additional_model_response_field_paths=self.additional_model_response_field_paths or (),
             output_config=self._output_config(kwargs),
-            request_metadata=kwargs.get("request_metadata") or self.request_metadata,
+            request_metadata=arg["request_metadata"] or self.request_metadata,
             performance_latency=check_performance_config(
-                kwargs.get("performance_config") or self.performance_config
+                arg["performance_config"] or self.performance_config
             ),
-            service_tier=check_service_tier(kwargs.get("service_tier") or self.service_tier),
+            service_tier=check_service_tier(arg["service_tier"] or self.service_tier),
             system_tools=servers,
-            prompt_variables=kwargs.get("prompt_variables") or self.prompt_variables,
+            prompt_variables=arg["prompt_variables"] or self.prompt_variables,
             stream=stream,
-            body=kwargs.get("body"),
+            body=arg["body"],
         )
 
     def _profile_to_resolve(self, kwargs: Mapping[str, Any]) -> str | None:
         """An application profile ARN whose model a call needs (InvokeModel body codec,
         ledger pricing, CountTokens) and nobody gave, else None."""
-        model = kwargs.get("model") or self.model_id
-        if not is_application_profile(model) or profile_base(model) is not None:
+        model = (kwargs.get("model") if kwargs else None) or self.model_id
+        plain = model[:4] != "arn:"  # no call for the common case, a model or profile id
+        if plain or not is_application_profile(model) or profile_base(model) is not None:
             return None
         return model if self.api == "invoke" or self.ledger is not None else None
 
@@ -424,12 +423,13 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, ChatLedgerTags, B
             await self.profiles.aresolve(model)
 
     def _budget(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        deadline = check_deadline(kwargs.get("deadline", self.deadline))
+        given = {"deadline": self.deadline, "max_tokens": self.max_tokens, **kwargs}  # no calls
+        deadline = given["deadline"]
         return {
             "ledger": self.ledger,
-            "max_tokens": kwargs.get("max_tokens", self.max_tokens),
-            "deadline": deadline,
-            "limiter": self._limiter,
+            "max_tokens": given["max_tokens"],
+            "deadline": None if deadline is None else check_deadline(deadline),
+            "limiter": self.__pydantic_private__["_limiter"],  # type: ignore[index]  # see runtime
         }
 
     @property
@@ -482,7 +482,9 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, ChatLedgerTags, B
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        await self._aresolve_profile(kwargs)
+        profile = self._profile_to_resolve(kwargs)  # mostly None: no coroutine to run
+        if profile is not None:
+            await self.profiles.aresolve(profile)
         request = self.build_request(messages, stop, **kwargs)
         with self._tagged(run_manager):
             return self._result(

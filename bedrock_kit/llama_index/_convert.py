@@ -245,6 +245,8 @@ def _block(block: Any, where: str) -> ContentBlock | None:
 
 def _blocks(message: ChatMessage, where: str) -> list[ContentBlock]:
     blocks = [b for b in (_block(item, where) for item in message.blocks) if b is not None]
+    if not message.additional_kwargs:  # most messages: no Bedrock blocks kept aside
+        return blocks
     unmapped = [block_from_wire(w) for w in message.additional_kwargs.get(UNMAPPED_KEY) or ()]
     positions = message.additional_kwargs.get(UNMAPPED_POSITIONS_KEY)
     if not isinstance(positions, list | tuple) or len(positions) != len(unmapped):
@@ -322,7 +324,7 @@ def to_core(messages: Sequence[ChatMessage]) -> tuple[list[SystemBlock], list[Me
     turns: list[Message] = []
     for i, message in enumerate(messages):
         where = f"messages[{i}]"
-        role = MessageRole(message.role)
+        role = message.role if type(message.role) is MessageRole else MessageRole(message.role)
         if role in _SYSTEM_ROLES:
             for block in _blocks(message, where):
                 if not isinstance(block, TextBlock | CachePointBlock):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import AsyncGenerator, Generator, Sequence
-from functools import partial
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from llama_index.core.base.llms.generic_utils import (
@@ -120,9 +120,15 @@ CONTEXT_WINDOWS: tuple[tuple[str, int], ...] = (
 DEFAULT_CONTEXT_WINDOW = 32_000
 
 
+@cache  # read by ``metadata``, which llama-index asks for on every call
 def context_window_of(model_id: str) -> int:
     """Context window of a model id, profile id or ARN from :data:`CONTEXT_WINDOWS`."""
     return next((n for key, n in CONTEXT_WINDOWS if key in model_id), DEFAULT_CONTEXT_WINDOW)
+
+
+_NOT_GIVEN = dict.fromkeys(LLM_CALL.accepted)
+"""Every per-call argument, as None: :meth:`BedrockKitLLM.build_request` reads ``kwargs``
+over it by subscript."""
 
 
 class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
@@ -332,7 +338,9 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
 
     def _profile_to_resolve(self) -> str | None:
         # The model matters to InvokeModel body codecs and ledger pricing; ask only then.
-        if not is_application_profile(self.model) or profile_base(self.model) is not None:
+        model = self.model
+        plain = model[:4] != "arn:"  # no call for the common case, a model or profile id
+        if plain or not is_application_profile(model) or profile_base(model) is not None:
             return None
         return self.model if self.api == "invoke" or self.ledger is not None else None
 
@@ -360,13 +368,16 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
     @property
     def runtime(self) -> ConverseRuntime:
         """The one ConverseRuntime of this LLM, built on first use and reused."""
-        if self._runtime is None:
+        private: dict[str, Any] = self.__pydantic_private__  # type: ignore[assignment]
+        runtime: ConverseRuntime | None = private["_runtime"]  # self._runtime: 4 calls
+        if runtime is None:
             with self._lock:
                 if self._runtime is None:
                     self._runtime = ConverseRuntime(
                         self._settings, client=self.client, async_client=self.async_client
                     )
-        return self._runtime
+                runtime = self._runtime
+        return runtime
 
     # -- request and result
 
@@ -379,19 +390,33 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
             ConfigurationError: Bad messages or arguments, before anything is sent.
         """
         kwargs = check_call_arguments("BedrockKitLLM call", kwargs, LLM_CALL)
+        # Every call argument (None, or the LLM's own value, where not given): read by
+        # subscript, not one method call per argument and request.
+        arg = {
+            **_NOT_GIVEN,
+            "stop": self.stop,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            **kwargs,
+        }
         system, turns = to_core(messages)
         guardrail = parse_guardrail_config(self.guardrail_config)
         if guardrail is not None and self.guard_last_turn:
             turns = guard_last_turn(turns)
-        client_tools, servers = split_system_tools(kwargs.get("tools") or ())
-        tools = [t if isinstance(t, ToolSpec) else tool_specs([t])[0] for t in client_tools]
-        stop = kwargs.get("stop", self.stop)
+        tools: list[ToolSpec] = []
+        servers: list[SystemTool] = []
+        if arg["tools"]:
+            client_tools, servers = split_system_tools(arg["tools"])
+            tools = [t if isinstance(t, ToolSpec) else tool_specs([t])[0] for t in client_tools]
         inference = InferenceConfig(
-            max_tokens=kwargs.get("max_tokens", self.max_tokens),
-            temperature=kwargs.get("temperature", self.temperature),
-            top_p=kwargs.get("top_p", self.top_p),
-            stop_sequences=tuple(stop or ()),
+            max_tokens=arg["max_tokens"],
+            temperature=arg["temperature"],
+            top_p=arg["top_p"],
+            stop_sequences=tuple(arg["stop"] or ()),
         )
+        if self.system_tools or arg["system_tools"]:
+            servers = [*servers, *self._system_tools(arg["system_tools"])]
         return build_chat_request(
             self.api,
             self.model,
@@ -399,21 +424,21 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
             system=system,
             inference=inference,
             tools=tools,
-            tool_choice=self._tool_choice(kwargs.get("tool_choice")),
+            tool_choice=self._tool_choice(arg["tool_choice"]),
             guardrail=guardrail,
             additional_model_request_fields=self.additional_model_request_fields,
             additional_model_response_field_paths=self.additional_model_response_field_paths or (),
             request_metadata=check_request_metadata(
-                kwargs.get("request_metadata") or self.request_metadata
+                arg["request_metadata"] or self.request_metadata
             ),
             performance_latency=check_performance_config(
-                kwargs.get("performance_config") or self.performance_config
+                arg["performance_config"] or self.performance_config
             ),
-            service_tier=check_service_tier(kwargs.get("service_tier") or self.service_tier),
-            system_tools=[*servers, *self._system_tools(kwargs.get("system_tools"))],
-            prompt_variables=kwargs.get("prompt_variables") or self.prompt_variables,
+            service_tier=check_service_tier(arg["service_tier"] or self.service_tier),
+            system_tools=servers,
+            prompt_variables=arg["prompt_variables"] or self.prompt_variables,
             stream=stream,
-            body=kwargs.get("body"),
+            body=arg["body"],
         )
 
     def _system_tools(self, extra: Sequence[Any] | None) -> list[SystemTool]:
@@ -430,11 +455,13 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
         return choice if supports_tool_choice(model, "any") else None
 
     def _budget(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        given = {"deadline": self.deadline, "max_tokens": self.max_tokens, **kwargs}  # no calls
+        deadline = given["deadline"]
         return {
             "ledger": self.ledger,
-            "max_tokens": kwargs.get("max_tokens", self.max_tokens),
-            "deadline": check_deadline(kwargs.get("deadline", self.deadline)),
-            "limiter": self._limiter,
+            "max_tokens": given["max_tokens"],
+            "deadline": None if deadline is None else check_deadline(deadline),
+            "limiter": self.__pydantic_private__["_limiter"],  # type: ignore[index]  # see runtime
         }
 
     @property
@@ -482,7 +509,9 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         tags = call_tags(self.ledger_tags, kwargs.pop(CALL_KEYWORD, None))
-        await self._aresolve_profile()
+        profile = self._profile_to_resolve()  # mostly None: no coroutine to run
+        if profile is not None:
+            await self.profiles.aresolve(profile)
         request = self.build_request(messages, **kwargs)
         with tags_applied(self.ledger, tags):
             result = await asend(self.runtime, self.api, request, **self._budget(kwargs))

@@ -44,8 +44,8 @@ from bedrock_kit.core.chat.converse import request_id_of
 from bedrock_kit.core.chat.types import Usage
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
 from bedrock_kit.core.transport.lifecycle import OwnsClients
-from bedrock_kit.core.transport.wire import (
-    WireReader,
+from bedrock_kit.core.transport.wire import WireReader
+from bedrock_kit.core.transport.wire_events import (
     aread_events,
     event_stream_of,
     read_events,

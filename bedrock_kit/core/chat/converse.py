@@ -341,22 +341,26 @@ def build_converse_request(
         request["guardrailConfig"] = build_guardrail_config(guardrail, stream=stream)
     if additional_model_request_fields:
         request["additionalModelRequestFields"] = dict(additional_model_request_fields)
-    paths = check_response_field_paths(additional_model_response_field_paths)
-    if paths:
-        request["additionalModelResponseFieldPaths"] = paths
-    metadata = check_request_metadata(request_metadata)
-    if metadata:
-        request["requestMetadata"] = metadata
-    variables = prompt_variables_to_wire(model_id, prompt_variables)
-    if variables:
-        request["promptVariables"] = variables
+    if additional_model_response_field_paths:
+        paths = check_response_field_paths(additional_model_response_field_paths)
+        if paths:
+            request["additionalModelResponseFieldPaths"] = paths
+    if request_metadata:
+        metadata = check_request_metadata(request_metadata)
+        if metadata:
+            request["requestMetadata"] = metadata
+    if prompt_variables:
+        variables = prompt_variables_to_wire(model_id, prompt_variables)
+        if variables:
+            request["promptVariables"] = variables
     if performance_latency:
         request["performanceConfig"] = {"latency": performance_latency}
     if output_config:
         request["outputConfig"] = dict(output_config)
-    if check_service_tier(service_tier):
+    if service_tier is not None and check_service_tier(service_tier):
         request["serviceTier"] = {"type": service_tier}
-    check_prompt_request(request)
+    if ":prompt/" in model_id:  # what a prompt ARN holds; any other id has nothing to check
+        check_prompt_request(request)
     # Every text the request carries (prompts, system, tool results, documents, schemas).
     check_text(request, "request")
     return request
@@ -385,6 +389,14 @@ def build_json_schema_output(
 # documented shape raises MalformedResponseError naming the path, never a bare error.
 
 _CONTENT_BLOCK = WireReader("Converse content block")
+_RESPONSE = WireReader("Converse response")
+# Members read, None: merged under a response (its usage), each is read without a call.
+_RESPONSE_MEMBERS = dict.fromkeys(["output", "stopReason", "trace", "usage", "metrics"])
+_RESPONSE_MEMBERS["additionalModelResponseFields"] = None
+_USAGE_MEMBERS = dict.fromkeys(["inputTokens", "outputTokens", "totalTokens", "cacheDetails"])
+_USAGE_MEMBERS |= dict.fromkeys(
+    ["cacheReadInputTokens", "cacheWriteInputTokens", "serverToolUsage"]
+)
 
 
 def _s3_uri(r: WireReader, source: Mapping[str, Any], where: str) -> str | None:
@@ -507,7 +519,7 @@ def _block(r: WireReader, wire: Any, where: str) -> ContentBlock:
     block = r.obj(wire, where)
     if not block:
         raise r.malformed(f"{where} has no member (a content block has exactly one)", wire)
-    key, value = next(iter(block.items()))
+    (key, value), *_ = block.items()  # the first (and only) member
     if key == "text":
         return TextBlock(r.text(value, f"{where}.text"))
     if key == "json":
@@ -543,33 +555,37 @@ def parse_usage(wire: Any, reader: WireReader | None = None, where: str = "usage
             ``outputTokens`` or ``totalTokens``.
     """
     r = reader or WireReader("Converse usage")
-    usage = r.obj(wire, where)
-    details = r.opt_items(usage.get("cacheDetails"), f"{where}.cacheDetails")
+    usage = {**_USAGE_MEMBERS, **r.obj(wire, where)}  # absent ones None: read by subscript
+    details = usage["cacheDetails"]
     one_hour = 0
-    for i, detail in enumerate(details):
+    for i, detail in enumerate(
+        () if details is None else r.items(details, f"{where}.cacheDetails")
+    ):
         detail = r.obj(detail, f"{where}.cacheDetails[{i}]")
         tokens = r.count(detail.get("inputTokens"), f"{where}.cacheDetails[{i}].inputTokens")
         one_hour += tokens if detail.get("ttl") == "1h" else 0
     return Usage(
-        input_tokens=r.count(usage.get("inputTokens"), f"{where}.inputTokens"),
-        output_tokens=r.count(usage.get("outputTokens"), f"{where}.outputTokens"),
+        input_tokens=r.count(usage["inputTokens"], f"{where}.inputTokens"),
+        output_tokens=r.count(usage["outputTokens"], f"{where}.outputTokens"),
         cache_read_input_tokens=r.opt_count(
-            usage.get("cacheReadInputTokens"), f"{where}.cacheReadInputTokens"
+            usage["cacheReadInputTokens"], f"{where}.cacheReadInputTokens"
         )
         or 0,
         cache_write_input_tokens=r.opt_count(
-            usage.get("cacheWriteInputTokens"), f"{where}.cacheWriteInputTokens"
+            usage["cacheWriteInputTokens"], f"{where}.cacheWriteInputTokens"
         )
         or 0,
-        total_tokens=r.count(usage.get("totalTokens"), f"{where}.totalTokens"),
+        total_tokens=r.count(usage["totalTokens"], f"{where}.totalTokens"),
         cache_write_1h_input_tokens=one_hour,
-        server_tool_usage=dict(
-            r.document(
-                dict(r.opt_obj(usage.get("serverToolUsage"), f"{where}.serverToolUsage")),
-                f"{where}.serverToolUsage",
-            )
-        ),
+        server_tool_usage=_server_tool_usage(r, usage["serverToolUsage"], where),
     )
+
+
+def _server_tool_usage(r: WireReader, value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    where = f"{where}.serverToolUsage"
+    return dict(r.document(dict(r.opt_obj(value, where)), where))
 
 
 def parse_latency(r: WireReader, metrics: Any, where: str = "metrics") -> int | None:
@@ -579,6 +595,8 @@ def parse_latency(r: WireReader, metrics: Any, where: str = "metrics") -> int | 
 
 def parse_trace(r: WireReader, value: Any, where: str = "trace") -> tuple[dict[str, Any], Any]:
     """The ``trace`` object as sent, and its parsed ``guardrail`` part."""
+    if value is None:  # no trace asked for: nothing to read (parsed, {} gives the same)
+        return {}, None
     trace = dict(r.opt_obj(value, where))
     guardrail = r.opt_obj(trace.get("guardrail"), f"{where}.guardrail")
     with r.guard(guardrail):  # the guardrail trace parser reads assessments by key
@@ -587,13 +605,14 @@ def parse_trace(r: WireReader, value: Any, where: str = "trace") -> tuple[dict[s
 
 def request_id_of(response: Any) -> str | None:
     """``x-amzn-RequestId`` from botocore's ``ResponseMetadata`` (None when absent)."""
-    meta = response.get("ResponseMetadata") if isinstance(response, Mapping) else None
-    if not isinstance(meta, Mapping):
+    is_map = type(response) is dict or isinstance(response, Mapping)
+    meta = response.get("ResponseMetadata") if is_map else None
+    if type(meta) is not dict and not isinstance(meta, Mapping):
         return None
-    headers = meta.get("HTTPHeaders")
-    found = meta.get("RequestId") or (
-        headers.get("x-amzn-requestid") if isinstance(headers, Mapping) else None
-    )
+    found = meta.get("RequestId")
+    if not found:
+        headers = meta.get("HTTPHeaders")
+        found = headers.get("x-amzn-requestid") if isinstance(headers, Mapping) else None
     return str(found) if found else None
 
 
@@ -604,29 +623,26 @@ def parse_converse_response(response: Mapping[str, Any], *, model_id: str) -> Co
         MalformedResponseError: The response is not the documented shape (no
             ``output.message``, no ``stopReason``, no ``usage``...).
     """
-    r = WireReader("Converse response", model_id=model_id, request_id=request_id_of(response))
-    with r.guard(response):
-        body = r.obj(response, "the response")
-        message = r.obj(r.obj(body.get("output"), "output").get("message"), "output.message")
+    r = _RESPONSE  # one reader for every response: the guard names the call in its errors
+    request_id = request_id_of(response)
+    with r.guard(response, model_id=model_id, request_id=request_id):
+        body = {**_RESPONSE_MEMBERS, **r.obj(response, "the response")}  # by subscript
+        message = r.obj(r.obj(body["output"], "output").get("message"), "output.message")
         content = r.items(message.get("content"), "output.message.content")
-        raw_stop = r.text(body.get("stopReason"), "stopReason", empty=False)
-        trace, guardrail = parse_trace(r, body.get("trace"))
+        raw_stop = r.text(body["stopReason"], "stopReason", empty=False)
+        trace, guardrail = parse_trace(r, body["trace"])
+        blocks = [_block(r, b, f"output.message.content[{i}]") for i, b in enumerate(content)]
         return ConverseResult(
-            message=Message(
-                "assistant",
-                tuple(_block(r, b, f"output.message.content[{i}]") for i, b in enumerate(content)),
-            ),
+            message=Message("assistant", tuple(blocks)),
             stop_reason=parse_stop_reason(raw_stop),
             raw_stop_reason=raw_stop,
-            usage=parse_usage(body.get("usage"), r),
+            usage=parse_usage(body["usage"], r),
             model_id=model_id,
-            latency_ms=parse_latency(r, body.get("metrics")),
+            latency_ms=parse_latency(r, body["metrics"]),
             guardrail=guardrail,
-            request_id=r.request_id,
+            request_id=request_id,
             additional_model_response_fields=document_fields(
-                r.document(
-                    body.get("additionalModelResponseFields"), "additionalModelResponseFields"
-                )
+                r.document(body["additionalModelResponseFields"], "additionalModelResponseFields")
             ),
             trace=trace,
         )

@@ -44,6 +44,8 @@ def check_model_region(model_id: str, region: str | None) -> None:
         ConfigurationError: An ``aws-cn`` ARN on a us-east-1 client, a us-west-2 provisioned
             model on a us-east-1 client, and the like. Plain ids always pass.
     """
+    if isinstance(model_id, str) and model_id[:4] != "arn:":
+        return  # a plain id resolves in the client's region, whichever it is
     check_arn_reachable(model_id, region, "model")
 
 

@@ -20,7 +20,8 @@ from bedrock_kit.core.chat.types import ConverseResult
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
 from bedrock_kit.core.transport.deadline import Deadline
 from bedrock_kit.core.transport.lifecycle import OwnsClients
-from bedrock_kit.core.transport.wire import WireReader, event_stream_of, released_on_error
+from bedrock_kit.core.transport.wire import WireReader
+from bedrock_kit.core.transport.wire_events import event_stream_of, released_on_error
 from bedrock_kit.errors import translate_errors
 
 _SERVICE = "bedrock-runtime"
@@ -117,12 +118,18 @@ class ConverseRuntime(OwnsClients):
     def _deadline(self, request: Mapping[str, Any], deadline: DeadlineArg) -> Deadline | None:
         return Deadline.of(deadline, model_id=request.get("modelId"), region=self.pool.region)
 
-    @contextlib.contextmanager
     def _bounded(
         self, request: Mapping[str, Any], deadline: DeadlineArg
-    ) -> Iterator[Deadline | None]:
+    ) -> contextlib.AbstractContextManager[Deadline | None]:
         """Errors translated; within the deadline, if any (its watchdogs stood down after)."""
-        bound = self._deadline(request, deadline)
+        if deadline is None:  # the common case: the translation alone (it gives None)
+            return self._errors(request)  # type: ignore[no-any-return]
+        return self._within(request, self._deadline(request, deadline))
+
+    @contextlib.contextmanager
+    def _within(
+        self, request: Mapping[str, Any], bound: Deadline | None
+    ) -> Iterator[Deadline | None]:
         with self._errors(request):
             if bound is None:
                 yield None
@@ -161,10 +168,13 @@ class ConverseRuntime(OwnsClients):
         self, request: Mapping[str, Any], *, deadline: DeadlineArg = None
     ) -> ConverseResult:
         """Call Converse with the async client."""
-        bound = self._deadline(request, deadline)
+        bound = None if deadline is None else self._deadline(request, deadline)
         with self._errors(request):
-            async with _abound(bound):
+            if bound is None:
                 response = await self._acall("converse", request)
+            else:
+                async with bound.abound():
+                    response = await self._acall("converse", request)
             return parse_converse_response(response, model_id=request["modelId"])
 
     # -- ConverseStream and InvokeModelWithResponseStream

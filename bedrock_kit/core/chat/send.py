@@ -7,7 +7,7 @@ yield the same deltas, so behaviour and usage reporting do not depend on the API
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
@@ -335,17 +335,19 @@ def send(
     call then waits for its turn (:mod:`bedrock_kit.core.budget.rate_limit`). A ``deadline``
     (seconds) bounds the whole call, retries included.
     """
+    call = runtime.converse if api == "converse" else runtime.invoke
+    if ledger is None and limiter is None:  # nothing to hold, wait for or settle
+        return call(request, deadline=deadline)
     reservation = _reserve(runtime, ledger, request, max_tokens)
     # The limiter is asked inside _settling: a limiter that gives up releases the hold.
     with (
         _settling(reservation) as settle,
         _rated(_acquire(limiter, request, reservation, max_tokens)) as rated,
     ):
-        call = runtime.converse if api == "converse" else runtime.invoke
         return settle(rated(call(request, deadline=deadline)))
 
 
-async def asend(
+def asend(
     runtime: ConverseRuntime,
     api: Api,
     request: Mapping[str, Any],
@@ -354,14 +356,36 @@ async def asend(
     max_tokens: int | None = None,
     deadline: DeadlineArg = None,
     limiter: RateLimiter | None = None,
+) -> Awaitable[ConverseResult]:
+    """Async :func:`send`: await the result.
+
+    Without a ledger or a limiter it is the runtime's own awaitable (one coroutine less
+    per call); with them, the reserve / wait / settle steps of :func:`send`.
+    """
+    call = runtime.aconverse if api == "converse" else runtime.ainvoke
+    if ledger is None and limiter is None:
+        return call(request, deadline=deadline)
+    return _asend_held(
+        runtime, call, request, ledger=ledger, max_tokens=max_tokens, deadline=deadline,
+        limiter=limiter,
+    )  # fmt: skip
+
+
+async def _asend_held(
+    runtime: ConverseRuntime,
+    call: Callable[..., Awaitable[ConverseResult]],
+    request: Mapping[str, Any],
+    *,
+    ledger: Ledger | None,
+    max_tokens: int | None,
+    deadline: DeadlineArg,
+    limiter: RateLimiter | None,
 ) -> ConverseResult:
-    """Async :func:`send`."""
     reservation = await _areserve(runtime, ledger, request, max_tokens)
     with (
         _settling(reservation) as settle,
         _rated(await _aacquire(limiter, request, reservation, max_tokens)) as rated,
     ):
-        call = runtime.aconverse if api == "converse" else runtime.ainvoke
         return settle(rated(await call(request, deadline=deadline)))
 
 

@@ -33,7 +33,8 @@ from bedrock_kit.core.chat.types import (
     ToolUseBlock,
     UnknownBlock,
 )
-from bedrock_kit.core.transport.wire import JsonDepthMeter, WireReader, aread_events, read_events
+from bedrock_kit.core.transport.wire import JsonDepthMeter, WireReader
+from bedrock_kit.core.transport.wire_events import aread_events, read_events
 from bedrock_kit.errors import BedrockKitError, IncompleteStreamError, error_from_client_error
 
 

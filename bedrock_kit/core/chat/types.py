@@ -292,11 +292,13 @@ class InferenceConfig:
         # request builder (Converse, InvokeModel, RetrieveAndGenerate) refuses the same way.
         if self.max_tokens is not None:
             check_number(self.max_tokens, "max_tokens", low=1, integer=True)
-        for name in ("temperature", "top_p"):
-            value = getattr(self, name)
-            if value is not None:
-                check_number(value, name, low=0, high=1)
+        if self.temperature is not None:
+            check_number(self.temperature, "temperature", low=0, high=1)
+        if self.top_p is not None:
+            check_number(self.top_p, "top_p", low=0, high=1)
         stops = self.stop_sequences
+        if stops == ():  # the common case: nothing below to check
+            return
         if isinstance(stops, str) or not isinstance(stops, tuple | list):
             raise ConfigurationError(
                 f"stop sequences must be a list of strings, got {type(stops).__name__}"

@@ -31,8 +31,8 @@ from bedrock_kit.core.flows.requests import MULTI_TURN_INPUT, FlowInput
 from bedrock_kit.core.flows.traces import FlowTrace, parse_flow_trace
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
 from bedrock_kit.core.transport.lifecycle import OwnsClients
-from bedrock_kit.core.transport.wire import (
-    WireReader,
+from bedrock_kit.core.transport.wire import WireReader
+from bedrock_kit.core.transport.wire_events import (
     aread_events,
     event_stream_of,
     read_events,

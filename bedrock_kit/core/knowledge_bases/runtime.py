@@ -55,8 +55,8 @@ from bedrock_kit.core.knowledge_bases.sources import (
 )
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
 from bedrock_kit.core.transport.lifecycle import OwnsClients
-from bedrock_kit.core.transport.wire import (
-    WireReader,
+from bedrock_kit.core.transport.wire import WireReader
+from bedrock_kit.core.transport.wire_events import (
     aread_events,
     event_stream_of,
     read_events,

@@ -500,7 +500,9 @@ class ClientPool:
         Raises:
             ConfigurationError: On an unpickled pool whose credentials or client were left out.
         """
-        self._check_usable()
+        install_log_redaction()  # _check_usable, inline: read on every call
+        if self._withheld is not None:
+            raise withheld_error(f"injected {self._withheld}")
         if self._client is None:
             with self._lock:
                 if self._client is None:

@@ -8,6 +8,7 @@ before a client is even built.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -54,10 +55,57 @@ def _path(steps: list[tuple[str | int, int]], at: int, root: str) -> str:
     return text
 
 
+def _skip(value: Any) -> Any:
+    # What the walk below looks into that JSON does not: other mappings (tuples and lists
+    # are JSON arrays already). Anything else (bytes, numbers' kin, objects) holds no text
+    # the walk would check: it encodes as null.
+    return dict(value) if isinstance(value, Mapping) else None
+
+
+# The C encoder: every string and key verbatim (ensure_ascii=False), so a surrogate makes
+# the UTF-8 encode below fail; no circularity check (a cycle recurses and falls back).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, check_circular=False, default=_skip)
+
+
+def _c_encoder() -> Any:
+    """CPython's C encoder with :data:`_ENCODER`'s settings, called directly (the same
+    arguments ``JSONEncoder.iterencode`` passes it, stable since 3.6); None without it."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return None
+    e = _ENCODER
+    return make(
+        None, _skip, json.encoder.encode_basestring, None, e.key_separator,
+        e.item_separator, False, False, True,
+    )  # fmt: skip
+
+
+_C_ENCODE = _c_encoder()
+
+
+def _clean_fast(value: Any) -> bool:
+    """True when ``value`` surely holds no surrogate and nests at most MAX_DEPTH levels.
+
+    One C-level pass: JSON-encode every string and key verbatim and UTF-8-encode the result,
+    which fails on any surrogate; fewer than MAX_DEPTH brackets bound the nesting. False
+    (a surrogate, a paired one too, a key JSON cannot take, deep or odd input) only means
+    the exact walk decides.
+    """
+    if type(value) is str:
+        return value.isascii() or _UNPAIRED.search(value) is None
+    try:
+        text = "".join(_C_ENCODE(value, 0)) if _C_ENCODE is not None else _ENCODER.encode(value)
+        text.encode("utf-8")
+    except Exception:  # a surrogate (UnicodeEncodeError), an odd key or mapping, a cycle
+        return False
+    return text.count("[") + text.count("{") <= MAX_DEPTH
+
+
 def check_text(value: Any, where: str) -> None:
     """Refuse unpaired UTF-16 surrogates anywhere in ``value`` (strings, dict keys, lists).
 
-    Bytes are left alone. The walk uses an explicit stack (and builds the path only for the
+    Bytes are left alone. Clean input costs one C-level encode (see ``_clean_fast``); only
+    input that fails it is walked, with an explicit stack (and the path built only for the
     error), so deeply nested input (a tool schema, a JSON tool result) costs linear time and
     cannot exhaust the interpreter's recursion limit.
 
@@ -69,6 +117,8 @@ def check_text(value: Any, where: str) -> None:
         ConfigurationError: Naming the path (``messages[0].content[1].text``), the
             character position and the code point.
     """
+    if _clean_fast(value):
+        return
     steps: list[tuple[str | int, int]] = []  # (step, index of the parent step); -1 is root
     stack: list[tuple[Any, int, int]] = [(value, -1, 0)]
     while stack:
@@ -111,6 +161,15 @@ def check_number(
 
     Booleans are refused: ``True`` is an int to Python but never a temperature.
     """
+    # The common case, decided without a call (a NaN fails ``value >= low``; a float with
+    # no lower bound takes the full check).
+    number_type = type(value)
+    if (
+        (number_type is int or (number_type is float and not integer and low is not None))
+        and (low is None or value >= low)
+        and (high is None or value <= high)
+    ):
+        return
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)

@@ -17,22 +17,20 @@ rejects a 2xx body that is empty, not JSON (an HTML page from a captive proxy), 
 object, nested too deep, or with a member of the wrong type; without it botocore hands the
 parser ``{}`` (it turns an unparseable body into ``{"message": body}`` and then drops that
 key) or raises a bare ``AttributeError`` / ``RecursionError``. Event streams are read
-through :func:`read_events`, which types what botocore raises on a payload it cannot decode
-(a payload that is not JSON at all it decodes to an event without members, which the
-parsers refuse).
+through :func:`~bedrock_kit.core.transport.wire_events.read_events`, which types what
+botocore raises on a payload it cannot decode (a payload that is not JSON at all it decodes
+to an event without members, which the parsers refuse).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import inspect
 import json
 import math
 import re
 import reprlib
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -142,6 +140,50 @@ def document_too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
+class _Guard:
+    """:meth:`WireReader.guard`'s context manager (a class: read on every response)."""
+
+    __slots__ = ("data", "extra", "model_id", "reader", "request_id")
+
+    def __init__(
+        self,
+        reader: WireReader,
+        data: Any,
+        extra: tuple[type[Exception], ...],
+        model_id: str | None,
+        request_id: str | None,
+    ) -> None:
+        self.reader, self.data, self.extra = reader, data, extra
+        self.model_id, self.request_id = model_id, request_id
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        if exc is None:
+            return None
+        reader = self.reader
+        if self.extra and isinstance(exc, self.extra):
+            raise self._context(reader.malformed(str(exc), self.data)) from exc
+        if isinstance(exc, MalformedResponseError):
+            # Raised by a reader without context (a shared codec reader): add ours.
+            self._context(exc)
+            return None
+        if isinstance(exc, _PARSE_ERRORS):
+            problem = "nesting too deep" if isinstance(exc, RecursionError) else repr(exc)
+            raise self._context(
+                reader.malformed(f"unexpected shape ({problem})", self.data)
+            ) from exc
+        return None
+
+    def _context(self, exc: MalformedResponseError) -> MalformedResponseError:
+        reader = self.reader
+        exc.model_id = exc.model_id or self.model_id or reader.model_id
+        exc.request_id = exc.request_id or self.request_id or reader.request_id
+        exc.region = exc.region or reader.region
+        return exc
+
+
 @dataclass(frozen=True)
 class WireReader:
     """Reads one response (or one stream) and names it in every error it raises.
@@ -176,27 +218,23 @@ class WireReader:
             resource=self.resource,
         )
 
-    @contextmanager
-    def guard(self, data: Any = None, extra: tuple[type[Exception], ...] = ()) -> Iterator[None]:
+    def guard(
+        self,
+        data: Any = None,
+        extra: tuple[type[Exception], ...] = (),
+        *,
+        model_id: str | None = None,
+        request_id: str | None = None,
+    ) -> _Guard:
         """Turn any bare Python error raised while reading ``data`` into the typed error.
 
         Wrap pure parsing code only (no user callbacks): there, every ``KeyError`` or
         ``AttributeError`` means the data was not the shape the code expected. ``extra``
         adds error types that mean the same in that block (botocore's parser errors).
+        ``model_id`` and ``request_id`` name the call in every error leaving the block
+        when this reader does not (a module-level reader shared by every response).
         """
-        try:
-            yield
-        except extra as exc:
-            raise self.malformed(str(exc), data) from exc
-        except MalformedResponseError as exc:
-            # Raised by a reader without context (a shared codec reader): add ours.
-            exc.model_id = exc.model_id or self.model_id
-            exc.request_id = exc.request_id or self.request_id
-            exc.region = exc.region or self.region
-            raise
-        except _PARSE_ERRORS as exc:
-            problem = "nesting too deep" if isinstance(exc, RecursionError) else repr(exc)
-            raise self.malformed(f"unexpected shape ({problem})", data) from exc
+        return _Guard(self, data, extra, model_id, request_id)
 
     # -- JSON text
 
@@ -237,13 +275,15 @@ class WireReader:
 
     def obj(self, value: Any, where: str) -> Mapping[str, Any]:
         """``value`` must be an object (a required member)."""
-        if not isinstance(value, Mapping):
+        if type(value) is not dict and not isinstance(value, Mapping):
             problem = "is missing" if value is None else f"is {_kind(value)}, not an object"
             raise self.malformed(f"{where} {problem}", value)
         return value
 
     def opt_obj(self, value: Any, where: str) -> Mapping[str, Any]:
         """An optional object: None gives ``{}``, anything else but an object is an error."""
+        if type(value) is dict:
+            return value
         return {} if value is None else self.obj(value, where)
 
     def items(self, value: Any, where: str) -> Sequence[Any]:
@@ -259,6 +299,8 @@ class WireReader:
 
     def text(self, value: Any, where: str, *, empty: bool = True) -> str:
         """``value`` must be a string (non-empty unless ``empty``)."""
+        if type(value) is str and (empty or value):
+            return value
         if not isinstance(value, str):
             problem = "is missing" if value is None else f"is {_kind(value)}, not a string"
             raise self.malformed(f"{where} {problem}", value)
@@ -272,6 +314,8 @@ class WireReader:
 
     def count(self, value: Any, where: str) -> int:
         """A token count or index: an int >= 0 (``28.0`` is accepted, ``True`` is not)."""
+        if type(value) is int and value >= 0:
+            return value
         if isinstance(value, float) and math.isfinite(value) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -281,7 +325,9 @@ class WireReader:
 
     def opt_count(self, value: Any, where: str) -> int | None:
         """An optional count."""
-        return None if value is None else self.count(value, where)
+        if value is None or (type(value) is int and value >= 0):
+            return value
+        return self.count(value, where)
 
     def number(self, value: Any, where: str) -> float:
         """A finite number."""
@@ -300,7 +346,7 @@ class WireReader:
 
     def document(self, value: Any, where: str) -> Any:
         """A free-form JSON document (decoded by botocore), within the depth limit."""
-        if document_too_deep(value):
+        if value and document_too_deep(value):
             raise self.malformed(f"{where} nests deeper than {MAX_JSON_DEPTH} levels", value)
         return value
 
@@ -317,105 +363,6 @@ def _kind(value: Any) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return "a number"
     return names.get(type(value), f"a {type(value).__name__}")
-
-
-_UNDECODABLE = "an event-stream payload botocore could not decode"
-EVENT_STREAM_CONTENT_TYPE = "application/vnd.amazon.eventstream"
-
-
-def event_stream_of(response: Any, key: str, reader: WireReader) -> Any:
-    """The event stream under ``key`` of a botocore response, checked before any read.
-
-    A 200 whose content type says it is not an event stream (an HTML page from a captive
-    proxy, a JSON body) is refused here: botocore would read it as frames and fail on a
-    checksum, or yield nothing, and the call would look cut short rather than malformed.
-    """
-    meta = response.get("ResponseMetadata") if isinstance(response, Mapping) else None
-    headers = meta.get("HTTPHeaders") if isinstance(meta, Mapping) else None
-    content_type = headers.get("content-type") if isinstance(headers, Mapping) else None
-    if content_type and not str(content_type).startswith(EVENT_STREAM_CONTENT_TYPE):
-        raise reader.malformed(f"HTTP 200 with content-type {content_type!r}, not an event stream")
-    events = response.get(key) if isinstance(response, Mapping) else None
-    if events is None:
-        raise reader.malformed(f"it has no {key!r} event stream", response)
-    return events
-
-
-@contextmanager
-def released_on_error(response: Any) -> Iterator[None]:
-    """Close the response's open bodies and event streams when checking it fails.
-
-    The headers and top-level members of a streaming response are checked before its
-    stream is read (:func:`event_stream_of`, an ``executionId``, a ``sessionId``): a refusal
-    there must not leave the connection open until garbage collection (urllib3 would lose
-    the pool slot, aiohttp would warn of an unclosed response, a telemetry span would end
-    late). Every close is synchronous for botocore, aiobotocore and the lean transport.
-    """
-    try:
-        yield
-    except BaseException:
-        _close_streams(response)
-        raise
-
-
-def _close_streams(response: Any) -> None:
-    if not isinstance(response, Mapping):
-        return
-    for key, value in response.items():
-        close = None if key == "ResponseMetadata" else getattr(value, "close", None)
-        if not callable(close):
-            continue
-        try:
-            result = close()
-        except Exception:  # the refusal being raised is what the caller needs
-            continue
-        if inspect.iscoroutine(result):  # pragma: no cover - no known stream closes async
-            result.close()
-
-
-def _botocore_parse_errors() -> tuple[type[Exception], ...]:
-    # botocore raises this for a union with no member or two members set, among others.
-    from botocore.parsers import ResponseParserError
-
-    return (ResponseParserError,)
-
-
-def read_events(events: Iterable[_T], reader: WireReader) -> Iterator[_T]:
-    """Iterate a botocore event stream; its bare decoding errors become the typed error.
-
-    botocore decodes each event payload itself: a payload that is a JSON array or string
-    makes it raise ``AttributeError``, one nested too deep ``RecursionError``, invalid
-    UTF-8 ``UnicodeDecodeError``. Only the stream's own ``next()`` runs under the guard,
-    never the consumer's code.
-    """
-    iterator = iter(events)
-    botocore_errors = _botocore_parse_errors()
-    while True:
-        # The guard is entered only on an error: a context manager per event costs more
-        # than the event's own parsing.
-        try:
-            event = next(iterator)
-        except StopIteration:
-            return
-        except Exception:
-            with reader.guard(_UNDECODABLE, botocore_errors):
-                raise
-        yield event
-
-
-async def aread_events(events: AsyncIterable[_T], reader: WireReader) -> AsyncIterator[_T]:
-    """Async :func:`read_events`."""
-    iterator = aiter(events)
-    botocore_errors = _botocore_parse_errors()
-    while True:
-        try:
-            event = await anext(iterator)
-        except StopAsyncIteration:
-            return
-        except Exception:
-            with reader.guard(_UNDECODABLE, botocore_errors):
-                raise
-        yield event
 
 
 # -- the botocore hook

@@ -20,8 +20,8 @@ from bedrock_kit.core.transport.wire import (
     excerpt,
     install_body_check,
     json_too_deep,
-    read_events,
 )
+from bedrock_kit.core.transport.wire_events import read_events
 from bedrock_kit.errors import MalformedResponseError
 from tests.support.hostile import DUMMY_KEYS, HostileServer, Script, json_reply
 
