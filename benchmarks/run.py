@@ -82,7 +82,8 @@ def _meta(quick: bool, params: Params) -> dict[str, Any]:
             "The langchain-core floor is raw clients in a minimal BaseChatModel: the cost "
             "every LangChain chat model pays.",
             "Contenders alternate within every repetition; each leads in turn; one warm-up.",
-            "Every contender uses max_pool_connections=64 and retry mode standard.",
+            "Every contender uses max_pool_connections=256 (no pool caps a concurrency level) "
+            "and retry mode standard.",
         ],
     }
 

@@ -47,6 +47,8 @@ class BedrockClientArgs(OwnsClients, StrictArguments):
     """botocore retry mode."""
     timeout: float | None = None
     """Read timeout in seconds."""
+    max_pool_connections: int = 64
+    """HTTP connections kept per client: the most calls in flight at once."""
     client: Any = Field(default=None, exclude=True)
     """Injected boto3 client of the class's service."""
     async_client: Any = Field(default=None, exclude=True)
@@ -73,4 +75,5 @@ class BedrockClientArgs(OwnsClients, StrictArguments):
             max_retries=self.max_retries,
             retry_mode=self.retry_mode,
             timeout=self.timeout,
+            max_pool_connections=self.max_pool_connections,
         )

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from langchain_core.runnables.config import ensure_config
+from langchain_core.runnables.config import ensure_config, var_child_runnable_config
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from bedrock_kit.core.budget.tags import (
@@ -98,6 +98,18 @@ class LedgerTags(BaseModel):
         return acarry_tags(ledger, self._call_tags(source), make, ambient=ambient)
 
 
+def _check_early(config: Mapping[str, Any] | None) -> None:
+    """Refuse bad tags of the call's config, or of the run it is made in, before the call.
+
+    The metadata ``ensure_config`` would merge, read without building a config (a call
+    without tags costs a few lookups, not a copy of the parent's config).
+    """
+    for source in (config, var_child_runnable_config.get()):
+        metadata = source.get("metadata") if source else None
+        if metadata and METADATA_KEY in metadata:
+            tags_in_metadata(metadata)
+
+
 def _stream_ambient() -> dict[str, str]:
     streaming = _stream_config.get()
     return streaming[1] if streaming is not None else {}
@@ -150,12 +162,12 @@ class ChatLedgerTags(LedgerTags):
 
     def invoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
         """LangChain's ``invoke``; the call's ledger tags are checked before any request."""
-        metadata_tags(ensure_config(config))
+        _check_early(config)
         return super().invoke(input, config, **kwargs)  # type: ignore[misc]
 
     async def ainvoke(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
         """LangChain's ``ainvoke``; the call's ledger tags are checked before any request."""
-        metadata_tags(ensure_config(config))
+        _check_early(config)
         return await super().ainvoke(input, config, **kwargs)  # type: ignore[misc]
 
     def stream(self, input: Any, config: Any = None, **kwargs: Any) -> Iterator[Any]:

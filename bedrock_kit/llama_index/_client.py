@@ -69,6 +69,9 @@ class BedrockClientArgs(OwnsClients, StrictArguments):
         default="standard", description="botocore retry mode."
     )
     timeout: float | None = Field(default=None, description="Read timeout in seconds.")
+    max_pool_connections: int = Field(
+        default=64, description="HTTP connections kept per client: the most calls in flight."
+    )
     client: Any = Field(default=None, exclude=True, repr=False, description="boto3 client.")
     async_client: Any = Field(
         default=None, exclude=True, repr=False, description="aiobotocore client."
@@ -115,4 +118,5 @@ class BedrockClientArgs(OwnsClients, StrictArguments):
             max_retries=self.max_retries,
             retry_mode=self.retry_mode,
             timeout=self.timeout,
+            max_pool_connections=self.max_pool_connections,
         )

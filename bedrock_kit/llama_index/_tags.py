@@ -41,6 +41,8 @@ CALL_KEYWORD = "ledger_tags"
 
 def call_tags(instance: Mapping[str, str] | None, given: object = None) -> dict[str, str]:
     """Checked per-call tags merged over the (checked) instance tags."""
+    if given is None:  # the usual call: no per-call tags
+        return dict(instance) if instance else {}
     return merge_tags(instance, check_tags(given, where=CALL_KEYWORD))
 
 

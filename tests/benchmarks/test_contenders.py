@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from bedrock_kit.testing import LocalBedrock
-from benchmarks.contenders import CONTENDERS, Driver
+from benchmarks.contenders import CONTENDERS, POOL_SIZE, Driver
 
 ANSWER_TOKENS = 12
 
@@ -50,4 +50,4 @@ def test_every_contender_records_its_pool_size(server: LocalBedrock) -> None:
             driver = CONTENDERS[key](server.endpoint_url)
         except ImportError:
             continue
-        assert driver.settings["max_pool_connections"] == 64, driver.name
+        assert driver.settings["max_pool_connections"] == POOL_SIZE == 256, driver.name

@@ -32,7 +32,7 @@ from collections.abc import (
     Iterator,
     Mapping,
 )
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import Any, TypeVar
 
 from bedrock_kit.core.budget.ledger import BudgetReport, Ledger
@@ -166,13 +166,32 @@ def active_tags(ledger: Ledger | None) -> dict[str, str]:
     return found
 
 
-@contextmanager
-def tags_applied(ledger: Ledger | None, tags: Mapping[str, str] | None) -> Iterator[None]:
+class _NoTags:
+    """The block :func:`tags_applied` gives when there is nothing to tag (entered on every
+    call: a class, not a generator)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_NO_TAGS = _NoTags()
+
+
+def tags_applied(
+    ledger: Ledger | None, tags: Mapping[str, str] | None
+) -> AbstractContextManager[None]:
     """:func:`tagged` for checked tags, skipping tags already active; nothing without a
     ledger or tags."""
     if ledger is None or not tags:
-        yield
-        return
+        return _NO_TAGS
+    return _tags_applied(ledger, tags)
+
+
+@contextmanager
+def _tags_applied(ledger: Ledger, tags: Mapping[str, str]) -> Iterator[None]:
     active = set(ledger.active_scopes())
     fresh = {k: v for k, v in tags.items() if tag_scope(k, v) not in active}
     if not fresh:

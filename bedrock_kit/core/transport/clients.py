@@ -137,6 +137,9 @@ class ClientSettings:
                 isinstance(value, bool) or not isinstance(value, int | float) or not value > 0
             ):
                 raise ConfigurationError(f"{name} must be a positive number, got {value!r}")
+        pool = self.max_pool_connections
+        if isinstance(pool, bool) or not isinstance(pool, int) or pool < 1:
+            raise ConfigurationError(f"max_pool_connections must be an int >= 1, got {pool!r}")
         if self.config is not None and not _is_botocore_config(self.config):
             raise ConfigurationError(
                 f"config must be a botocore.config.Config, got {type(self.config).__name__}"
@@ -349,6 +352,7 @@ def client_settings_from(
     timeout: float | None = None,
     config: Any = None,
     bearer_token: Any = None,
+    max_pool_connections: int = 64,
 ) -> ClientSettings:
     """:class:`ClientSettings` from the client keyword arguments every bedrock-kit class takes.
 
@@ -374,6 +378,7 @@ def client_settings_from(
         timeout=timeout,
         config=config,
         bearer_token=_plain_secret(bearer_token),
+        max_pool_connections=max_pool_connections,
     )
     if withheld:
         object.__setattr__(settings, "_withheld", True)
