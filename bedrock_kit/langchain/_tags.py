@@ -89,13 +89,19 @@ class LedgerTags(BaseModel):
 
     def _carry(self, source: object, make: Callable[[], Iterable[T]]) -> Iterator[T]:
         """``make()``'s stream with this call's tags on every step (see ``carry_tags``)."""
-        ledger, ambient = getattr(self, "ledger", None), _stream_ambient()
-        return carry_tags(ledger, self._call_tags(source), make, ambient=ambient)
+        ledger = getattr(self, "ledger", None)
+        if ledger is None:
+            self._call_tags(source)  # bad tags still fail
+            return iter(make())
+        return carry_tags(ledger, self._call_tags(source), make, ambient=_stream_ambient())
 
     def _acarry(self, source: object, make: Callable[[], AsyncIterable[T]]) -> AsyncIterator[T]:
         """Async :meth:`_carry`."""
-        ledger, ambient = getattr(self, "ledger", None), _stream_ambient()
-        return acarry_tags(ledger, self._call_tags(source), make, ambient=ambient)
+        ledger = getattr(self, "ledger", None)
+        if ledger is None:
+            self._call_tags(source)
+            return aiter(make())
+        return acarry_tags(ledger, self._call_tags(source), make, ambient=_stream_ambient())
 
 
 def _check_early(config: Mapping[str, Any] | None) -> None:
@@ -172,6 +178,9 @@ class ChatLedgerTags(LedgerTags):
 
     def stream(self, input: Any, config: Any = None, **kwargs: Any) -> Iterator[Any]:
         """LangChain's ``stream``, with the call's ledger tags (see the class doc)."""
+        if getattr(self, "ledger", None) is None:  # nothing to charge: no per-chunk wrapper
+            _check_early(config)
+            return super().stream(input, config, **kwargs)  # type: ignore[misc, no-any-return]
         config = ensure_config(config)
         metadata_tags(config)  # bad tags fail here, before any request
         ambient = active_tags(getattr(self, "ledger", None))
@@ -180,6 +189,9 @@ class ChatLedgerTags(LedgerTags):
 
     def astream(self, input: Any, config: Any = None, **kwargs: Any) -> AsyncIterator[Any]:
         """LangChain's ``astream``, with the call's ledger tags (see the class doc)."""
+        if getattr(self, "ledger", None) is None:  # nothing to charge: no per-chunk wrapper
+            _check_early(config)
+            return super().astream(input, config, **kwargs)  # type: ignore[misc, no-any-return]
         config = ensure_config(config)
         metadata_tags(config)
         ambient = active_tags(getattr(self, "ledger", None))
