@@ -10,7 +10,6 @@ or aiobotocore) and the tool runner (threads or ``asyncio.gather``) differ.
 from __future__ import annotations
 
 import codecs
-import inspect
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +45,7 @@ from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
 from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.core.transport.wire import WireReader
 from bedrock_kit.core.transport.wire_events import (
+    aclose_events,
     aread_events,
     event_stream_of,
     read_events,
@@ -363,17 +363,6 @@ class _AgentLoop:
         )
 
 
-async def _aclose(events: Any) -> None:
-    # aiobotocore's event stream has no close() in some versions; its raw stream does.
-    close = getattr(events, "close", None) or getattr(
-        getattr(events, "_raw_stream", None), "close", None
-    )
-    if close is not None:
-        value = close()
-        if inspect.isawaitable(value):
-            await value
-
-
 class AgentRuntime(OwnsClients):
     """Calls InvokeAgent / InvokeInlineAgent and runs the return-of-control loop.
 
@@ -480,7 +469,7 @@ class AgentRuntime(OwnsClients):
                             for item in loop.feed(event):
                                 yield item
                     finally:
-                        await _aclose(events)
+                        await aclose_events(events)
                 for item in loop.end_round():
                     yield item
                 calls = loop.pending_calls()

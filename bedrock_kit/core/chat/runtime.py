@@ -8,7 +8,6 @@ sync and async forms are short loops around the same code.
 from __future__ import annotations
 
 import contextlib
-import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
@@ -21,7 +20,7 @@ from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
 from bedrock_kit.core.transport.deadline import Deadline
 from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.core.transport.wire import WireReader
-from bedrock_kit.core.transport.wire_events import event_stream_of, released_on_error
+from bedrock_kit.core.transport.wire_events import aclose_events, event_stream_of, released_on_error
 from bedrock_kit.errors import translate_errors
 
 _SERVICE = "bedrock-runtime"
@@ -89,10 +88,6 @@ async def _aadapted(
 
 DeadlineArg = Deadline | float | None
 """A call's ``deadline``: seconds, a running :class:`Deadline`, or None (no bound)."""
-
-
-async def _maybe_await(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
 
 
 class ConverseRuntime(OwnsClients):
@@ -254,8 +249,7 @@ class ConverseRuntime(OwnsClients):
                 async for delta in aiter_deltas(converse_events, reducer):
                     yield delta
             finally:
-                close = getattr(events, "close", None) or events._raw_stream.close
-                await _maybe_await(close())
+                await aclose_events(events)
 
     # -- InvokeModel
 

@@ -33,6 +33,7 @@ from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
 from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.core.transport.wire import WireReader
 from bedrock_kit.core.transport.wire_events import (
+    aclose_events,
     aread_events,
     event_stream_of,
     read_events,
@@ -378,16 +379,6 @@ _HANDLERS: dict[str, _Handler] = {
 }
 
 
-async def _aclose(events: Any) -> None:
-    close = getattr(events, "close", None) or getattr(
-        getattr(events, "_raw_stream", None), "close", None
-    )
-    if close is not None:
-        value = close()
-        if inspect.isawaitable(value):
-            await value
-
-
 class FlowRuntime(OwnsClients):
     """Calls InvokeFlow, sync or native async, and reads its stream into typed events.
 
@@ -483,7 +474,7 @@ class FlowRuntime(OwnsClients):
                         for item in call.feed(event):
                             yield item
                 finally:
-                    await _aclose(events)
+                    await aclose_events(events)
                 completed = call.finish()
         except BaseException as exc:
             self._settle(call, reservation, exc)

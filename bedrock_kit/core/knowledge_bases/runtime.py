@@ -7,7 +7,6 @@ Requests are built by the pure functions of :mod:`requests`, responses typed by
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -57,6 +56,7 @@ from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
 from bedrock_kit.core.transport.lifecycle import OwnsClients
 from bedrock_kit.core.transport.wire import WireReader
 from bedrock_kit.core.transport.wire_events import (
+    aclose_events,
     aread_events,
     event_stream_of,
     read_events,
@@ -229,10 +229,6 @@ def _stream_reducer(response: Mapping[str, Any]) -> GenerationStreamReducer:
         event_stream_of(response, "stream", r)
         session = r.text(response.get("sessionId"), "sessionId", empty=False)
     return GenerationStreamReducer(session, r.request_id)
-
-
-async def _maybe_await(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
 
 
 @contextmanager
@@ -573,8 +569,7 @@ class KnowledgeBaseRuntime(OwnsClients):
                         for delta in reducer.handle(event):
                             yield delta
             finally:
-                close = getattr(events, "close", None) or events._raw_stream.close
-                await _maybe_await(close())
+                await aclose_events(events)
             final = reducer.finish()
             _charged(charge, final.result)
             yield final

@@ -16,6 +16,7 @@ from bedrock_kit.core.transport.wire import WireReader
 
 __all__ = [
     "EVENT_STREAM_CONTENT_TYPE",
+    "aclose_events",
     "aread_events",
     "event_stream_of",
     "read_events",
@@ -130,3 +131,19 @@ async def aread_events(events: AsyncIterable[_T], reader: WireReader) -> AsyncIt
             with reader.guard(_UNDECODABLE, botocore_errors):
                 raise
         yield event
+
+
+async def aclose_events(events: Any) -> None:
+    """Close an async event stream after reading (or abandoning) it.
+
+    aiobotocore's event stream has no ``close()`` in some versions; its raw stream does.
+    The lean transport's and aiobotocore's closes are synchronous; an awaitable one is
+    awaited.
+    """
+    close = getattr(events, "close", None) or getattr(
+        getattr(events, "_raw_stream", None), "close", None
+    )
+    if close is not None:
+        value = close()
+        if inspect.isawaitable(value):
+            await value
