@@ -17,8 +17,8 @@ class Params:
     """Concurrent ainvoke calls (scenario 1)."""
     concurrency_latency: float
     """Server latency in seconds for scenario 1."""
-    min_requests: int
-    """Each concurrency repetition sends at least this many requests (N per wave)."""
+    concurrency_seconds: float
+    """Each concurrency repetition keeps N calls in flight this long (a closed loop)."""
     sync_reps: int
     """Repetitions of scenario 2: many short ones, so load bursts on a shared host hit all."""
     sync_calls: int
@@ -53,13 +53,13 @@ class Params:
 
 FULL = Params(
     reps=5,
-    concurrency_reps=3,
+    concurrency_reps=5,
     concurrency=(1, 16, 64, 128, 256),
     concurrency_latency=0.1,
-    min_requests=10,
-    sync_reps=15,
-    sync_calls=100,
-    stream_reps=11,
+    concurrency_seconds=1.0,
+    sync_reps=30,
+    sync_calls=50,
+    stream_reps=21,
     stream_tokens=2000,
     chunk_tokens=4,
     import_reps=3,
@@ -75,7 +75,7 @@ QUICK = Params(
     concurrency_reps=2,
     concurrency=(1, 8),
     concurrency_latency=0.02,
-    min_requests=2,
+    concurrency_seconds=0.05,
     sync_reps=2,
     sync_calls=10,
     stream_reps=2,

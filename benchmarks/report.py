@@ -9,18 +9,14 @@ from typing import Any
 
 from benchmarks import shares as floor_shares
 from benchmarks.stats import ratio
-
-KIT_PEERS = {
-    "bedrock-kit ChatBedrockKit": "langchain-aws ChatBedrockConverse",
-    "bedrock-kit BedrockKitLLM": "llama-index BedrockConverse",
-}
-"""Each bedrock-kit adapter and the peer a user would switch from."""
-FLOOR = "raw boto3/aiobotocore"
-LC_FLOOR = "langchain-core floor (raw clients in a minimal BaseChatModel)"
-LEAN = "bedrock-kit lean transport (bare)"
-LC_FLOOR_LEAN = "langchain-core floor over the lean transport (minimal BaseChatModel)"
-KIT_LC = "bedrock-kit ChatBedrockKit"
-KIT_LI = "bedrock-kit BedrockKitLLM"
+from benchmarks.targets import (
+    FLOOR,
+    KIT_LC,
+    LC_FLOOR,
+    LC_FLOOR_LEAN,
+    own_share,
+    paired_value,
+)
 
 
 def _fmt(value: Any, digits: int = 2) -> str:
@@ -31,163 +27,14 @@ def _fmt(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
+def _interval(found: list[float] | None) -> str:
+    return "-" if not found else f"[{found[0]:.3f}, {found[1]:.3f}]"
+
+
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(_fmt(c) for c in row) + " |" for row in rows]
     return [*lines, ""]
-
-
-# --------------------------------------------------------------------- targets
-
-
-def _target(name: str, value: float, limit: float, at_least: bool) -> dict[str, Any]:
-    met = (value >= limit) if at_least else (value <= limit)
-    return {
-        "target": name,
-        "value": round(value, 3) if not math.isnan(value) else None,
-        "limit": ("≥ " if at_least else "≤ ") + f"{limit:g}",
-        "met": bool(met) if not math.isnan(value) else None,
-    }
-
-
-def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """The issue's targets, evaluated on this run's ratios."""
-    scenarios = results["scenarios"]
-    found: list[dict[str, Any]] = []
-    conc = scenarios.get("concurrency", {}).get("results", {})
-    if conc:
-        top = str(max(int(n) for n in next(iter(conc.values()))))
-        floor_rps = conc.get(FLOOR, {}).get(top, {}).get("rps_median", math.nan)
-        for kit, peer in KIT_PEERS.items():
-            if kit not in conc:
-                continue
-            rps = conc[kit][top]["rps_median"]
-            peer_rps = conc.get(peer, {}).get(top, {}).get("rps_median", math.nan)
-            found.append(
-                _target(f"{kit} async req/s at N={top} / {peer}", ratio(rps, peer_rps), 5, True)
-            )
-            found.append(
-                _target(
-                    f"{kit} async req/s at N={top} / raw aiobotocore",
-                    ratio(rps, floor_rps),
-                    0.9,
-                    True,
-                )
-            )
-    if conc:
-        at = "128" if "128" in next(iter(conc.values())) else top
-        floor_at = conc.get(FLOOR, {}).get(at, {}).get("rps_median", math.nan)
-        for name, limit in ((LEAN, 1.4), (KIT_LC, 1.0), (KIT_LI, 1.0)):
-            if name in conc:
-                found.append(
-                    _target(
-                        f"{name} async req/s at N={at} / raw aiobotocore",
-                        ratio(conc[name][at]["rps_median"], floor_at),
-                        limit,
-                        True,
-                    )
-                )
-    sync = scenarios.get("sync_overhead", {}).get("results", {})
-    for name in (LEAN, KIT_LC):
-        if name in sync:
-            for measure in ("wall", "cpu"):
-                found.append(
-                    _target(
-                        f"{name} sync {measure} per call / raw boto3",
-                        sync[name][f"{measure}_ratio_vs_floor"],
-                        1.0,
-                        False,
-                    )
-                )
-    found += _share_targets(scenarios)
-    for kit, peer in KIT_PEERS.items():
-        if kit not in sync:
-            continue
-        found.append(
-            _target(
-                f"{kit} sync wall per call / raw boto3",
-                sync[kit]["wall_ratio_vs_floor"],
-                1.1,
-                False,
-            )
-        )
-        if peer in sync:
-            found.append(
-                _target(
-                    f"{kit} sync wall per call / {peer}",
-                    ratio(sync[kit]["wall_ms_per_call"], sync[peer]["wall_ms_per_call"]),
-                    1.0,
-                    False,
-                )
-            )
-    stream = scenarios.get("streaming", {}).get("results", {})
-    for kit in [*KIT_PEERS, "bedrock-kit core ConverseRuntime"]:
-        for mode in ("stream", "astream"):
-            if kit in stream:
-                found.append(
-                    _target(
-                        f"{kit} {mode} CPU per chunk / raw botocore event-stream iteration",
-                        stream[kit][mode]["cpu_per_chunk_ratio_vs_floor"],
-                        1.0 if kit == KIT_LC else 1.3,
-                        False,
-                    )
-                )
-                for measure, key in (("wall", "ttft_ms"), ("CPU", "ttft_cpu_ms")):
-                    found.append(
-                        _target(
-                            f"{kit} {mode} time to first token beyond raw, {measure} (ms)",
-                            stream[kit][mode][f"{key}_beyond_floor"],
-                            1.0,
-                            False,
-                        )
-                    )
-    imports = scenarios.get("cold_start", {}).get("imports", {})
-    if isinstance(imports.get("bedrock_kit", {}).get("import_ms"), float | int):
-        found.append(
-            _target("import bedrock_kit (ms)", imports["bedrock_kit"]["import_ms"], 200, False)
-        )
-    for module, info in imports.items():
-        if module.startswith("bedrock_kit") and "isolation_ok" in info:
-            found.append(
-                _target(
-                    f"import {module} loads no other framework",
-                    float(info["isolation_ok"]),
-                    1,
-                    True,
-                )
-            )
-    return found
-
-
-def own_share(results: dict[str, Any]) -> dict[str, float]:
-    """bedrock-kit's own share of ChatBedrockKit's cost, against the lean langchain floor.
-
-    Sync: CPU per call beyond the floor, as a share of ChatBedrockKit's CPU per call. Async:
-    the throughput ChatBedrockKit loses against the floor at N=128 (or the largest N).
-    """
-    scenarios = results["scenarios"]
-    shares: dict[str, float] = {}
-    sync = scenarios.get("sync_overhead", {}).get("results", {})
-    if KIT_LC in sync and LC_FLOOR_LEAN in sync:
-        kit, floor = sync[KIT_LC]["cpu_ms_per_call"], sync[LC_FLOOR_LEAN]["cpu_ms_per_call"]
-        shares["sync CPU per call"] = ratio(kit - floor, kit)
-    conc = scenarios.get("concurrency", {}).get("results", {})
-    if KIT_LC in conc and LC_FLOOR_LEAN in conc:
-        ns = list(conc[KIT_LC])
-        at = "128" if "128" in ns else ns[-1]
-        kit, floor = conc[KIT_LC][at]["rps_median"], conc[LC_FLOOR_LEAN][at]["rps_median"]
-        shares[f"async req/s at N={at}"] = ratio(floor - kit, floor)
-    return shares
-
-
-def _share_targets(scenarios: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        _target(f"bedrock-kit's own share of ChatBedrockKit, {measure}", value, 0.1, False)
-        for measure, value in own_share({"scenarios": scenarios}).items()
-    ] + [
-        _target(name, value, floor_shares.TARGET, False)
-        for name, value in floor_shares.share_targets(scenarios)
-    ]
 
 
 # --------------------------------------------------------------------- markdown
@@ -219,7 +66,11 @@ def _concurrency_lines(section: dict[str, Any]) -> list[str]:
         row: list[Any] = [name]
         for n in ns:
             item = per[n]
-            share = ratio(item["rps_median"], floor.get(n, {}).get("rps_median", math.nan))
+            share, _ = paired_value(
+                item,
+                "ratio_vs_floor_paired",
+                ratio(item["rps_median"], floor.get(n, {}).get("rps_median", math.nan)),
+            )
             row.append(
                 f"{item['rps_median']:.1f} ({share:.2f}x) · "
                 f"{item['p50_ms']:.0f}/{item['p99_ms']:.0f}"
@@ -228,7 +79,10 @@ def _concurrency_lines(section: dict[str, Any]) -> list[str]:
     lines = [
         f"## 1. Async concurrency ({section['server']['latency_s'] * 1000:.0f} ms server latency)",
         "",
-        "req/s median (ratio to raw aiobotocore) · p50/p99 latency in ms.",
+        f"Method: {section.get('method', 'waves of N calls started together')}.",
+        "",
+        "req/s median (median of the per-repetition ratios to raw aiobotocore) · p50/p99",
+        "latency in ms.",
         "",
     ]
     return lines + _table(["contender", *[f"N={n}" for n in ns]], rows)
@@ -239,9 +93,9 @@ def _overhead_lines(section: dict[str, Any]) -> list[str]:
         [
             name,
             r["wall_ms_per_call"],
-            r["wall_ratio_vs_floor"],
+            paired_value(r, "wall_ratio_vs_floor_paired", r["wall_ratio_vs_floor"])[0],
             r["cpu_ms_per_call"],
-            r["cpu_ratio_vs_floor"],
+            paired_value(r, "cpu_ratio_vs_floor_paired", r["cpu_ratio_vs_floor"])[0],
             r["cpu_ms_beyond_floor"],
             r.get("python_calls_per_call"),
         ]
@@ -281,7 +135,9 @@ def _streaming_lines(section: dict[str, Any]) -> list[str]:
                     r["ttft_cpu_ms_beyond_floor"],
                     r["total_ms"],
                     r["cpu_us_per_chunk"],
-                    r["cpu_per_chunk_ratio_vs_floor"],
+                    paired_value(
+                        r, "cpu_per_chunk_ratio_paired", r["cpu_per_chunk_ratio_vs_floor"]
+                    )[0],
                 ]
             )
     return [
@@ -570,11 +426,23 @@ def markdown(results: dict[str, Any]) -> str:
             ["contender", "settings"], [[k, json.dumps(v)] for k, v in contenders.items()]
         )
     lines += ["## Targets (issues 9 and 18)", ""]
+    lines += [
+        "Ratios are medians of per-repetition ratios (each repetition runs every contender",
+        "back to back) where the run recorded them, with a bootstrap 95% interval of that",
+        "median; a target is met on its median.",
+        "",
+    ]
     rows = [
-        [t["target"], t["value"], t["limit"], {True: "met", False: "missed", None: "-"}[t["met"]]]
+        [
+            t["target"],
+            t["value"],
+            _interval(t.get("interval")),
+            t["limit"],
+            {True: "met", False: "missed", None: "-"}[t["met"]],
+        ]
         for t in results.get("targets", [])
     ]
-    lines += _table(["target", "value", "limit", "status"], rows)
+    lines += _table(["target", "value", "95% interval", "limit", "status"], rows)
     return "\n".join(lines)
 
 

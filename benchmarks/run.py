@@ -22,7 +22,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import report
+from benchmarks import report, targets
 from benchmarks._server import child_env
 from benchmarks.contenders import CONTENDERS
 from benchmarks.params import FULL, QUICK, Params
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         results["scenarios"][name]["seconds"] = round(time.perf_counter() - began, 2)
     results["meta"]["seconds"] = round(time.perf_counter() - started, 2)
     results["meta"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    results["targets"] = report.targets(results)
+    results["targets"] = targets.targets(results)
     paths = report.write(results, args.out)
     for path in paths:
         print(f"[bench] wrote {path}")

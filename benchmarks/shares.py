@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from benchmarks.stats import ratio
+from benchmarks.stats import interval, median, paired, ratio
 
 LC_FLOOR_LEAN = "langchain-core floor over the lean transport (minimal BaseChatModel)"
 LI_FLOOR_LEAN = "llama-index-core floor over the lean transport (minimal LLM)"
@@ -26,24 +26,40 @@ TARGET = 0.1
 """bedrock-kit's share of an adapter's cost stays under this (issue 18)."""
 
 
-def beyond(adapter: float | None, floor: float | None) -> dict[str, float]:
-    """The adapter's cost beyond the floor, as an amount, per floor and per adapter cost."""
+def beyond(
+    adapter: float | None,
+    floor: float | None,
+    adapter_reps: list[float] | None = None,
+    floor_reps: list[float] | None = None,
+) -> dict[str, Any]:
+    """The adapter's cost beyond the floor, as an amount, per floor and per adapter cost.
+
+    With the per-repetition costs of both (measured in the same rotations), the share of the
+    adapter is also taken per repetition, ``1 - floor[i] / adapter[i]``: ``paired`` is the
+    median of those shares and ``interval`` its bootstrap 95% interval.
+    """
     kit = math.nan if adapter is None else float(adapter)
     base = math.nan if floor is None else float(floor)
     extra = kit - base
-    return {
+    found: dict[str, Any] = {
         "adapter": kit,
         "floor": base,
         "beyond": extra,
         "of_floor": ratio(extra, base),
         "of_adapter": ratio(extra, kit),
     }
+    if adapter_reps and floor_reps:
+        kept = [1 - r for r in paired(floor_reps, adapter_reps)]
+        low, high = interval(kept)
+        found["paired"] = median(kept)
+        found["interval"] = [low, high]
+    return found
 
 
-def overhead_shares(section: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]:
+def overhead_shares(section: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
     """Sync overhead scenario: Python calls and CPU ms per call, adapter vs its floor."""
     results = section.get("results", {})
-    shares: dict[str, dict[str, dict[str, float]]] = {}
+    shares: dict[str, dict[str, dict[str, Any]]] = {}
     for kit, floor in ADAPTER_FLOORS.items():
         if kit in results and floor in results:
             shares[kit] = {
@@ -52,20 +68,23 @@ def overhead_shares(section: dict[str, Any]) -> dict[str, dict[str, dict[str, fl
                     results[floor].get("python_calls_per_call"),
                 ),
                 "CPU ms per call": beyond(
-                    results[kit]["cpu_ms_per_call"], results[floor]["cpu_ms_per_call"]
+                    results[kit]["cpu_ms_per_call"],
+                    results[floor]["cpu_ms_per_call"],
+                    results[kit].get("cpu_ms_reps"),
+                    results[floor].get("cpu_ms_reps"),
                 ),
             }
     return shares
 
 
-def layers_shares(section: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]:
+def layers_shares(section: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
     """Layers scenario: cProfile calls and client CPU ms per call, sync and async."""
     results = section.get("results", {})
-    shares: dict[str, dict[str, dict[str, float]]] = {}
+    shares: dict[str, dict[str, dict[str, Any]]] = {}
     for kit, floor in ADAPTER_FLOORS.items():
         if kit not in results or floor not in results:
             continue
-        per: dict[str, dict[str, float]] = {}
+        per: dict[str, dict[str, Any]] = {}
         for mode in ("invoke", "ainvoke"):
             mine, base = results[kit][mode], results[floor][mode]
             per[f"{mode} calls per call"] = beyond(mine["calls_per_call"], base["calls_per_call"])
@@ -76,7 +95,7 @@ def layers_shares(section: dict[str, Any]) -> dict[str, dict[str, dict[str, floa
     return shares
 
 
-def lines(title: str, shares: dict[str, dict[str, dict[str, float]]]) -> list[str]:
+def lines(title: str, shares: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
     """A Markdown table of ``shares`` (empty when no adapter had its floor in the run)."""
     if not shares:
         return []
@@ -88,6 +107,7 @@ def lines(title: str, shares: dict[str, dict[str, dict[str, float]]]) -> list[st
         "beyond floor",
         "% of floor",
         "% of adapter",
+        "% of adapter per rep [95% interval]",
     ]
     rows = [
         "| " + " | ".join(header) + " |",
@@ -96,7 +116,7 @@ def lines(title: str, shares: dict[str, dict[str, dict[str, float]]]) -> list[st
     for kit, measures in shares.items():
         for measure, s in measures.items():
             cells = [kit, measure, _num(s["adapter"]), _num(s["floor"]), _num(s["beyond"])]
-            cells += [_pct(s["of_floor"]), _pct(s["of_adapter"])]
+            cells += [_pct(s["of_floor"]), _pct(s["of_adapter"]), _paired(s)]
             rows.append("| " + " | ".join(cells) + " |")
     return [
         f"{title} (each adapter against its framework's floor over the lean transport; the",
@@ -107,16 +127,32 @@ def lines(title: str, shares: dict[str, dict[str, dict[str, float]]]) -> list[st
     ]
 
 
-def share_targets(scenarios: dict[str, Any]) -> list[tuple[str, float]]:
-    """(target name, bedrock-kit's share of the adapter) for the call-count measures."""
-    found: list[tuple[str, float]] = []
+Share = tuple[str, float, list[float] | None]
+"""(target name, bedrock-kit's share of the adapter, its 95% interval when measured)."""
+
+
+def share_targets(scenarios: dict[str, Any]) -> list[Share]:
+    """bedrock-kit's share of each adapter: Python calls (sync and async) and sync CPU.
+
+    The CPU share is the median of the per-repetition shares (see :func:`beyond`) when the
+    run recorded them, else the share of the two medians.
+    """
+    found: list[Share] = []
     overhead = overhead_shares(scenarios.get("sync_overhead", {}))
     for kit, measures in overhead.items():
         calls = measures["python calls per call"]["of_adapter"]
-        found.append((f"bedrock-kit's own share of {kit}, sync Python calls per call", calls))
+        found.append((f"bedrock-kit's own share of {kit}, sync Python calls per call", calls, None))
+        cpu = measures["CPU ms per call"]
+        found.append(
+            (
+                f"bedrock-kit's own share of {kit}, sync CPU per call",
+                cpu.get("paired", cpu["of_adapter"]),
+                cpu.get("interval"),
+            )
+        )
     for kit, measures in layers_shares(scenarios.get("layers", {})).items():
         calls = measures["ainvoke calls per call"]["of_adapter"]
-        found.append((f"bedrock-kit's own share of {kit}, async calls per call", calls))
+        found.append((f"bedrock-kit's own share of {kit}, async calls per call", calls, None))
     return found
 
 
@@ -124,6 +160,13 @@ def _num(value: float) -> str:
     if math.isnan(value):
         return "-"
     return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def _paired(share: dict[str, Any]) -> str:
+    if "paired" not in share:
+        return "-"
+    low, high = share["interval"]
+    return f"{_pct(share['paired'])} [{_pct(low)}, {_pct(high)}]"
 
 
 def _pct(value: float) -> str:

@@ -1,13 +1,15 @@
-"""Small statistics helpers: medians, percentiles, ratios and alternating run orders."""
+"""Small statistics helpers: medians, percentiles, ratios, paired ratios with bootstrap
+intervals, and alternating run orders."""
 
 from __future__ import annotations
 
 import cProfile
 import math
 import pstats
+import random
 import statistics
 from collections.abc import Callable, Iterator, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -55,3 +57,43 @@ def python_calls(action: Callable[[], object], repeat: int) -> float:
         action()
     profile.disable()
     return pstats.Stats(profile).total_calls / repeat  # type: ignore[attr-defined, no-any-return]
+
+
+def paired(values: Sequence[float], reference: Sequence[float]) -> list[float]:
+    """Per-repetition ratios ``values[i] / reference[i]``.
+
+    Repetition ``i`` of every contender runs in the same rotation, minutes apart at most,
+    so a ratio taken within it cancels most of the host's drift (CPU frequency, neighbours'
+    load) that a ratio of two medians keeps. Pairs with a missing or zero side are left out.
+    """
+    pairs = zip(values, reference, strict=False)
+    return [r for r in (ratio(v, ref) for v, ref in pairs) if not math.isnan(r)]
+
+
+def interval(
+    values: Sequence[float], confidence: float = 0.95, rounds: int = 2000
+) -> tuple[float, float]:
+    """A bootstrap ``confidence`` interval of the median of ``values`` (NaNs for none).
+
+    Seeded, so one results file always gives the same interval.
+    """
+    if not values:
+        return math.nan, math.nan
+    draw = random.Random(0).choices
+    medians = sorted(statistics.median(draw(values, k=len(values))) for _ in range(rounds))
+    tail = (1 - confidence) / 2
+    return (
+        percentile(medians, 100 * tail),
+        percentile(medians, 100 * (1 - tail)),
+    )
+
+
+def paired_summary(values: Sequence[float], reference: Sequence[float]) -> dict[str, Any]:
+    """Median of the per-repetition ratios to ``reference``, its 95% interval, the count."""
+    ratios = paired(values, reference)
+    low, high = interval(ratios)
+    return {
+        "median": round(median(ratios), 4) if ratios else math.nan,
+        "interval": [round(low, 4), round(high, 4)] if ratios else [math.nan, math.nan],
+        "pairs": len(ratios),
+    }

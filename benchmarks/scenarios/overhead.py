@@ -12,7 +12,7 @@ from typing import Any
 from benchmarks._server import ServerConfig, ServerProcess
 from benchmarks.contenders import Driver, build_all, describe
 from benchmarks.params import Params
-from benchmarks.stats import median, ms, python_calls, ratio, rotations
+from benchmarks.stats import median, ms, paired_summary, python_calls, ratio, rotations
 
 PROMPT = "Say something short."
 _WARM_UP = 20
@@ -49,10 +49,13 @@ def run(params: Params, only: list[str] | None = None) -> dict[str, Any]:
             "cpu_ms_per_call": ms(cpu),
             "wall_ratio_vs_floor": round(ratio(wall, floor_wall), 3),
             "cpu_ratio_vs_floor": round(ratio(cpu, floor_cpu), 3),
+            "wall_ratio_vs_floor_paired": paired_summary(walls[driver.name], walls[floor]),
+            "cpu_ratio_vs_floor_paired": paired_summary(cpus[driver.name], cpus[floor]),
             "cpu_ms_beyond_floor": ms(cpu - floor_cpu),
             "python_calls_per_call": round(counted[driver.name]),
             "python_calls_beyond_floor": round(counted[driver.name] - counted[floor]),
             "wall_ms_reps": [ms(w) for w in walls[driver.name]],
+            "cpu_ms_reps": [ms(c) for c in cpus[driver.name]],
         }
     return {
         "server": {"latency_s": 0.0},

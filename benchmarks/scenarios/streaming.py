@@ -16,7 +16,7 @@ from typing import Any
 from benchmarks._server import ServerConfig, ServerProcess
 from benchmarks.contenders import Driver, aclose_all, build_all, describe
 from benchmarks.params import Params
-from benchmarks.stats import median, ms, python_calls, ratio, rotations
+from benchmarks.stats import median, ms, paired_summary, python_calls, ratio, rotations
 
 PROMPT = "Tell me a long story."
 
@@ -74,7 +74,9 @@ def _count_calls(drivers: list[Driver], chunks_sent: int) -> dict[str, float]:
     }
 
 
-def _summary(samples: list[Sample], chunks_sent: int, floor: dict[str, float]) -> dict[str, Any]:
+def _summary(
+    samples: list[Sample], chunks_sent: int, floor: dict[str, float], floor_cpu: list[float]
+) -> dict[str, Any]:
     ttft = median([s[0] for s in samples])
     ttft_cpu = median([s[4] for s in samples])
     total = median([s[1] for s in samples])
@@ -87,6 +89,8 @@ def _summary(samples: list[Sample], chunks_sent: int, floor: dict[str, float]) -
         "total_ms": ms(total),
         "cpu_us_per_chunk": round(cpu_chunk * 1e6, 2),
         "cpu_per_chunk_ratio_vs_floor": round(ratio(cpu_chunk, floor.get("cpu", cpu_chunk)), 3),
+        # Per repetition: each rotation streams every contender back to back.
+        "cpu_per_chunk_ratio_paired": paired_summary([s[2] for s in samples], floor_cpu),
         "chunks_seen": samples[-1][3],
     }
 
@@ -109,7 +113,9 @@ def run(params: Params, only: list[str] | None = None) -> dict[str, Any]:
             "cpu": median([s[2] for s in floor_samples]) / chunks_sent,
         }
         for driver in drivers:
-            results[driver.name][mode] = _summary(samples[driver.name][mode], chunks_sent, floor)
+            results[driver.name][mode] = _summary(
+                samples[driver.name][mode], chunks_sent, floor, [s[2] for s in floor_samples]
+            )
     return {
         "server": {
             "latency_s": 0.0,
