@@ -47,6 +47,8 @@ class AsyncHTTP:
         self._loops: dict[int, asyncio.AbstractEventLoop] = {}
         self._routes: dict[str, tuple[str | None, dict[str, str]]] = {}
         self._lock = threading.Lock()
+        self._building: dict[int, asyncio.Task[None]] = {}  # the TLS context, per loop
+        self._context_lock = threading.Lock()
 
     def _route(self, origin: str, url: str) -> tuple[str | None, dict[str, str]]:
         found = self._routes.get(origin)
@@ -64,7 +66,7 @@ class AsyncHTTP:
         if session is not None and self._loops.get(id(loop)) is loop:
             return session
         if self._context is None and (self._verify or self._cert[0] or proxy_url):
-            self._context = await asyncio.to_thread(self._ssl_context)
+            await self._build_context(loop)
         with self._lock:
             self._forget_closed_loops()
             session = self._sessions.get(key)
@@ -90,6 +92,29 @@ class AsyncHTTP:
                 del self._loops[loop_id]
                 for key in [k for k in self._sessions if k[0] == loop_id]:
                     del self._sessions[key]  # its loop closed its sockets
+
+    async def _build_context(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Build the TLS context off the event loop, once for every caller.
+
+        Loading the CA bundle takes tens of milliseconds. The calls that start together on a
+        fresh client (a service's first burst) wait for one build: each building its own
+        queued them on the default executor, and 256 of them took 18 s instead of 0.1 s.
+        """
+        pending = self._building.get(id(loop))
+        if pending is None or pending.get_loop() is not loop:
+            pending = loop.create_task(asyncio.to_thread(self._context_once))
+            self._building[id(loop)] = pending
+        try:
+            # Shielded: one caller cancelled (a deadline) does not cancel the others' build.
+            await asyncio.shield(pending)
+        finally:
+            if pending.done() and self._building.get(id(loop)) is pending:
+                del self._building[id(loop)]  # built, or failed: the next call tries again
+
+    def _context_once(self) -> None:
+        with self._context_lock:
+            if self._context is None:
+                self._context = self._ssl_context()
 
     def _ssl_context(self) -> ssl.SSLContext:
         from botocore.httpsession import create_urllib3_context, get_cert_path
