@@ -457,6 +457,7 @@ class ClientPool:
             else None
         )
         self._async: dict[asyncio.AbstractEventLoop, _LoopClient] = {}
+        self._building: dict[asyncio.AbstractEventLoop, asyncio.Task[Any]] = {}
         self._lock = threading.Lock()
         self.created = 0
         """How many clients this pool built (benchmarks check it stays at one per loop)."""
@@ -543,12 +544,25 @@ class ClientPool:
         if found is not None:
             return found.client
         self._drop_closed_loops()
-        client = await self._abuild()
-        entry = _LoopClient(client, _close_with_loop(client, self._forgetter(loop)))
+        # The calls that start together on a fresh pool wait for one build, made off the
+        # loop (a botocore session loads its data files and resolves credentials: 150 ms,
+        # more when the chain asks IMDS or SSO). Shielded: a caller cancelled (a deadline)
+        # does not cancel the others' build; a failed build fails its waiters, and the
+        # next call tries again.
+        pending = self._building.get(loop)
+        if pending is None:
+            pending = self._building[loop] = loop.create_task(self._abuild())
+        try:
+            client = await asyncio.shield(pending)
+        finally:
+            if pending.done() and self._building.get(loop) is pending:
+                del self._building[loop]
         with self._lock:
-            found = self._async.setdefault(loop, entry)
-        if found is not entry:  # another task of this loop won the race
-            await client.__aexit__(None, None, None)
+            found = self._async.get(loop)
+            if found is None:
+                entry = _LoopClient(client, _close_with_loop(client, self._forgetter(loop)))
+                self._async[loop] = entry
+        if found is not None:  # another waiter of this build registered it
             return found.client
         self.created += 1
         await entry.closer.__anext__()  # started on this loop, so the loop will close it
@@ -565,7 +579,9 @@ class ClientPool:
         from bedrock_kit.core.transport.lean import LEAN_SERVICES, build_lean_client
 
         if self.service in LEAN_SERVICES:
-            return build_lean_client(self.settings, self.service, asynchronous=True)
+            return await asyncio.to_thread(
+                build_lean_client, self.settings, self.service, asynchronous=True
+            )
         return await self.settings.create_async_client(self.service)  # needs aiobotocore
 
     def _forgetter(self, loop: asyncio.AbstractEventLoop) -> Callable[[Any], None]:
@@ -588,6 +604,8 @@ class ClientPool:
         with self._lock:
             for loop in [loop for loop in self._async if loop.is_closed()]:
                 del self._async[loop]
+            for loop in [loop for loop in self._building if loop.is_closed()]:
+                del self._building[loop]  # a build its loop closed before it ended
 
     # -- closing
 
