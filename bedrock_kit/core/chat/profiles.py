@@ -11,6 +11,7 @@ a request.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +21,7 @@ from bedrock_kit.core.chat.models import (
     remember_profile_base,
 )
 from bedrock_kit.core.transport.clients import ClientPool, ClientSettings
+from bedrock_kit.core.transport.single_flight import SingleFlight
 from bedrock_kit.core.transport.wire import WireReader
 from bedrock_kit.errors import ConfigurationError, translate_errors
 
@@ -74,6 +76,18 @@ class InferenceProfiles:
         self, settings: ClientSettings, *, client: Any = None, async_client: Any = None
     ) -> None:
         self.pool = ClientPool(settings, "bedrock", client=client, async_client=async_client)
+        # The calls that start together (threads, or tasks of one loop) ask once: the
+        # control-plane quota of GetInferenceProfile is low.
+        self._lock = threading.Lock()
+        self._asking = SingleFlight()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"pool": self.pool}  # the lock and the builds in flight stay behind
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.pool = state["pool"]
+        self._lock = threading.Lock()
+        self._asking = SingleFlight()
 
     def resolve(self, model_id: str) -> str | None:
         """The foundation model behind ``model_id`` (None: not an application profile).
@@ -87,9 +101,14 @@ class InferenceProfiles:
         known = profile_base(model_id)
         if known is not None:
             return known
-        with translate_errors(model_id=model_id, region=self.pool.region):
-            response = self.pool.client.get_inference_profile(inferenceProfileIdentifier=model_id)
-        return self._remember(model_id, response)
+        with self._lock:
+            known = profile_base(model_id)  # found by the thread that held the lock
+            if known is not None:
+                return known
+            with translate_errors(model_id=model_id, region=self.pool.region):
+                client = self.pool.client
+                response = client.get_inference_profile(inferenceProfileIdentifier=model_id)
+            return self._remember(model_id, response)
 
     async def aresolve(self, model_id: str) -> str | None:
         """Async :meth:`resolve`."""
@@ -98,6 +117,9 @@ class InferenceProfiles:
         known = profile_base(model_id)
         if known is not None:
             return known
+        return await self._asking.run(model_id, lambda: self._aask(model_id))
+
+    async def _aask(self, model_id: str) -> str:
         with translate_errors(model_id=model_id, region=self.pool.region):
             client = await self.pool.async_client()
             response = await client.get_inference_profile(inferenceProfileIdentifier=model_id)

@@ -21,6 +21,8 @@ from botocore import exceptions as bx
 from botocore.httpsession import mask_proxy_url
 from yarl import URL
 
+from bedrock_kit.core.transport.single_flight import SingleFlight
+
 _KEEPALIVE_TIMEOUT = 12  # seconds, aiobotocore's default
 
 
@@ -47,7 +49,7 @@ class AsyncHTTP:
         self._loops: dict[int, asyncio.AbstractEventLoop] = {}
         self._routes: dict[str, tuple[str | None, dict[str, str]]] = {}
         self._lock = threading.Lock()
-        self._building: dict[int, asyncio.Task[None]] = {}  # the TLS context, per loop
+        self._building = SingleFlight()  # the TLS context
         self._context_lock = threading.Lock()
 
     def _route(self, origin: str, url: str) -> tuple[str | None, dict[str, str]]:
@@ -66,7 +68,7 @@ class AsyncHTTP:
         if session is not None and self._loops.get(id(loop)) is loop:
             return session
         if self._context is None and (self._verify or self._cert[0] or proxy_url):
-            await self._build_context(loop)
+            await self._build_context()
         with self._lock:
             self._forget_closed_loops()
             session = self._sessions.get(key)
@@ -93,23 +95,14 @@ class AsyncHTTP:
                 for key in [k for k in self._sessions if k[0] == loop_id]:
                     del self._sessions[key]  # its loop closed its sockets
 
-    async def _build_context(self, loop: asyncio.AbstractEventLoop) -> None:
+    async def _build_context(self) -> None:
         """Build the TLS context off the event loop, once for every caller.
 
         Loading the CA bundle takes tens of milliseconds. The calls that start together on a
         fresh client (a service's first burst) wait for one build: each building its own
         queued them on the default executor, and 256 of them took 18 s instead of 0.1 s.
         """
-        pending = self._building.get(id(loop))
-        if pending is None or pending.get_loop() is not loop:
-            pending = loop.create_task(asyncio.to_thread(self._context_once))
-            self._building[id(loop)] = pending
-        try:
-            # Shielded: one caller cancelled (a deadline) does not cancel the others' build.
-            await asyncio.shield(pending)
-        finally:
-            if pending.done() and self._building.get(id(loop)) is pending:
-                del self._building[id(loop)]  # built, or failed: the next call tries again
+        await self._building.run("tls", lambda: asyncio.to_thread(self._context_once))
 
     def _context_once(self) -> None:
         with self._context_lock:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bedrock_kit._secrets import install_log_redaction, remember_secrets
+from bedrock_kit.core.transport.single_flight import SingleFlight
 from bedrock_kit.core.transport.telemetry import install_botocore_spans
 from bedrock_kit.core.transport.validation import check_endpoint_url, check_region_name
 from bedrock_kit.core.transport.wire import install_body_check
@@ -457,7 +458,7 @@ class ClientPool:
             else None
         )
         self._async: dict[asyncio.AbstractEventLoop, _LoopClient] = {}
-        self._building: dict[asyncio.AbstractEventLoop, asyncio.Task[Any]] = {}
+        self._building = SingleFlight()
         self._lock = threading.Lock()
         self.created = 0
         """How many clients this pool built (benchmarks check it stays at one per loop)."""
@@ -546,17 +547,8 @@ class ClientPool:
         self._drop_closed_loops()
         # The calls that start together on a fresh pool wait for one build, made off the
         # loop (a botocore session loads its data files and resolves credentials: 150 ms,
-        # more when the chain asks IMDS or SSO). Shielded: a caller cancelled (a deadline)
-        # does not cancel the others' build; a failed build fails its waiters, and the
-        # next call tries again.
-        pending = self._building.get(loop)
-        if pending is None:
-            pending = self._building[loop] = loop.create_task(self._abuild())
-        try:
-            client = await asyncio.shield(pending)
-        finally:
-            if pending.done() and self._building.get(loop) is pending:
-                del self._building[loop]
+        # more when the chain asks IMDS or SSO); see SingleFlight.
+        client = await self._building.run("client", self._abuild)
         with self._lock:
             found = self._async.get(loop)
             if found is None:
@@ -604,8 +596,7 @@ class ClientPool:
         with self._lock:
             for loop in [loop for loop in self._async if loop.is_closed()]:
                 del self._async[loop]
-            for loop in [loop for loop in self._building if loop.is_closed()]:
-                del self._building[loop]  # a build its loop closed before it ended
+            self._building.forget_closed_loops()
 
     # -- closing
 
