@@ -9,37 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import pickle
-import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
-from bedrock_kit.core.chat.profiles import InferenceProfiles
-from bedrock_kit.core.transport.clients import ClientSettings
 from bedrock_kit.testing import LocalBedrock, Reply
 from bedrock_kit.testing.scripts import inference_profile_reply
-
-HAIKU = "anthropic.claude-3-5-haiku-20241022-v1:0"
-
-
-def _arn() -> str:
-    return (
-        "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/"
-        + uuid.uuid4().hex[:12]
-    )
-
-
-@pytest.fixture
-def server() -> Iterator[LocalBedrock]:
-    with LocalBedrock() as local:
-        yield local
-
-
-def _profiles(server: LocalBedrock) -> InferenceProfiles:
-    return InferenceProfiles(
-        ClientSettings(region_name="us-east-1", endpoint_url=server.endpoint_url)
-    )
+from tests.core.chat.test_profiles import HAIKU, _arn, _profiles
 
 
 def _slow_answer(server: LocalBedrock, arn: str) -> None:
