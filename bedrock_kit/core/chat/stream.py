@@ -34,7 +34,7 @@ from bedrock_kit.core.chat.types import (
     UnknownBlock,
 )
 from bedrock_kit.core.transport.wire import JsonDepthMeter, WireReader
-from bedrock_kit.core.transport.wire_events import aread_events, read_events
+from bedrock_kit.core.transport.wire_events import undecodable
 from bedrock_kit.errors import BedrockKitError, IncompleteStreamError, error_from_client_error
 
 
@@ -511,12 +511,24 @@ def iter_deltas(
 ) -> Iterator[StreamDelta]:
     """Feed a sync event stream through ``reducer``; the last delta is the CompletedDelta.
 
+    The stream is read here, as :func:`~bedrock_kit.core.transport.wire_events.read_events`
+    reads it (one generator less per event): only its own ``next()`` runs under the guard.
+
     Raises:
         IncompleteStreamError: The stream ended before ``messageStop`` and ``metadata``.
         MalformedResponseError: An event (or botocore's decoding of it) is malformed.
     """
     fast, handle = reducer.text_delta, reducer.handle
-    for event in read_events(events, reducer.reader):
+    reader = reducer.reader
+    iterator = iter(events)
+    while True:
+        try:
+            event = next(iterator)
+        except StopIteration:
+            break
+        except Exception:
+            with undecodable(reader):
+                raise
         delta = fast(event)
         if delta is not None:
             yield delta
@@ -530,7 +542,16 @@ async def aiter_deltas(
 ) -> AsyncIterator[StreamDelta]:
     """Async :func:`iter_deltas`."""
     fast, handle = reducer.text_delta, reducer.handle
-    async for event in aread_events(events, reducer.reader):
+    reader = reducer.reader
+    iterator = aiter(events)
+    while True:
+        try:
+            event = await anext(iterator)
+        except StopAsyncIteration:
+            break
+        except Exception:
+            with undecodable(reader):
+                raise
         delta = fast(event)
         if delta is not None:
             yield delta
