@@ -23,7 +23,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from botocore.eventstream import EventStream, EventStreamBuffer, EventStreamHeaderParser
+import botocore.eventstream
+from botocore.eventstream import (
+    EventStream,
+    EventStreamBuffer,
+    EventStreamHeaderParser,
+    MessagePrelude,
+)
 from botocore.exceptions import EventStreamError
 
 if TYPE_CHECKING:  # botocore-stubs make EventStream generic; botocore's class is not
@@ -31,10 +37,29 @@ if TYPE_CHECKING:  # botocore-stubs make EventStream generic; botocore's class i
 else:
     _EventStream = EventStream
 
+_PRELUDE = 12
+"""botocore's ``_PRELUDE_LENGTH``: total length, headers length, prelude CRC."""
 MEMO_ENTRIES = 32
 """Distinct header blocks remembered per stream (ConverseStream uses about six)."""
 MEMO_KEY_BYTES = 512
 """Longer header blocks are decoded every time, never remembered."""
+
+
+def _buffer_layout_known() -> bool:
+    """Whether botocore's buffer still keeps its bytes and prelude where this module reads
+    them (``_data``, ``_prelude.headers_length``, ``_parse_headers``); if not, only the
+    header parser is replaced, which botocore's own ``_parse_headers`` calls."""
+    buffer = EventStreamBuffer()
+    return (
+        getattr(botocore.eventstream, "_PRELUDE_LENGTH", None) == _PRELUDE
+        and callable(getattr(buffer, "_parse_headers", None))
+        and getattr(buffer, "_data", None) == b""
+        and hasattr(buffer, "_prelude")
+        and "headers_length" in MessagePrelude(0, 0, 0).__dict__
+    )
+
+
+_BUFFER_LAYOUT_KNOWN = _buffer_layout_known()
 
 
 class _MemoHeaderParser:
@@ -65,9 +90,26 @@ class _MemoHeaderParser:
 class MemoEventStreamBuffer(EventStreamBuffer):
     """botocore's ``EventStreamBuffer`` whose header decoding is remembered per stream."""
 
+    # Set by botocore's EventStreamBuffer.
+    _data: bytes
+    _prelude: Any
+
     def __init__(self) -> None:
         super().__init__()
         self._header_parser = _MemoHeaderParser()
+        self._seen = self._header_parser._seen
+
+    if _BUFFER_LAYOUT_KNOWN:
+
+        def _parse_headers(self) -> dict[str, Any]:
+            # botocore's own step (the bytes after the prelude, as long as the prelude
+            # says, to the header parser), with the memo looked up here: two calls less per
+            # message. botocore calls it after both CRC checks, as it calls its parser.
+            data = self._data[_PRELUDE : _PRELUDE + self._prelude.headers_length]
+            seen = self._seen.get(data) if type(data) is bytes else None
+            if seen is None:
+                return self._header_parser.parse(data)
+            return dict(seen)
 
 
 FastDecode = Callable[[Any, bytes], "dict[str, Any] | None"] | None
@@ -136,10 +178,6 @@ class _Frames:
                 return
             self.pending -= message.prelude.total_length
             yield message
-
-
-_PRELUDE = 12
-"""botocore's ``_PRELUDE_LENGTH``: total length, headers length, prelude CRC."""
 
 
 class LeanEventStream(_EventStream):

@@ -269,3 +269,26 @@ def test_async_loop_gives_the_sync_events(sizes: list[int]) -> None:
     assert asyncio.run(collect()) == expected
     assert expected[-1][0] == "EventStreamError"
     assert len(expected) == 5 + 5
+
+
+def test_header_memo_is_looked_up_in_the_buffer_for_this_botocore() -> None:
+    from botocore.eventstream import EventStreamBuffer as Botocore
+
+    from bedrock_kit.core.transport import event_stream
+
+    assert event_stream._buffer_layout_known()
+    assert event_stream.MemoEventStreamBuffer._parse_headers is not Botocore._parse_headers
+    buffer = event_stream.MemoEventStreamBuffer()
+    decoded: list[bytes] = []
+    parse = buffer._header_parser._parser.parse
+    buffer._header_parser._parser.parse = lambda data: decoded.append(data) or parse(data)
+    frames = _events(3)
+    for frame in frames:
+        buffer.add_data(frame)
+    reference = Botocore()
+    reference.add_data(b"".join(frames))
+    got, expected = list(buffer), list(reference)
+    assert [(m.headers, m.payload) for m in got] == [(m.headers, m.payload) for m in expected]
+    assert got[1].headers is not got[2].headers  # each message its own dict
+    assert len(got) == 7
+    assert len(decoded) == len(buffer._seen) == 5  # each distinct header block once
