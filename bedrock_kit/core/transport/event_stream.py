@@ -201,8 +201,13 @@ class LeanEventStream(_EventStream):
         super().__init__(raw_stream, output_shape, parser, operation_name)
         self._frames = _Frames()
         self._reads: Iterator[bytes] | None = None
-        fast = fast_decoder(parser, output_shape)
-        self._decoder = _Decoder(parser.parse, output_shape, operation_name, fast)
+
+    def _decoder(self) -> _Decoder:
+        # Made when a loop starts, from the parser the stream holds then: a caller may
+        # replace ``_parser`` after the call (the flows runtime wraps it), as with botocore.
+        parser, shape = self._parser, self._output_shape
+        fast = fast_decoder(parser, shape)
+        return _Decoder(parser.parse, shape, self._operation_name, fast)
 
     def _read(self) -> Iterator[bytes]:
         reads = self._reads
@@ -224,7 +229,8 @@ class LeanEventStream(_EventStream):
         buffer = frames.buffer
         take: Callable[[], Any] = buffer.next
         add = buffer.add_data
-        fast, slow = self._decoder.fast, self._decoder.slow
+        decoder = self._decoder()
+        fast, slow = decoder.fast, decoder.slow
         reads = self._read()
         while True:
             # Messages already buffered first (a loop left early left some), then reads.

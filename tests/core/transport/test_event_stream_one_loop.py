@@ -292,3 +292,25 @@ def test_header_memo_is_looked_up_in_the_buffer_for_this_botocore() -> None:
     assert got[1].headers is not got[2].headers  # each message its own dict
     assert len(got) == 7
     assert len(decoded) == len(buffer._seen) == 5  # each distinct header block once
+
+
+def test_a_parser_replaced_after_the_call_parses_as_with_botocore() -> None:
+    """The flows runtime wraps ``events._parser`` after the call: the loop must use it."""
+
+    class Marking:
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+
+        def parse(self, response: Any, shape: Any) -> Any:
+            parsed = self._inner.parse(response, shape)
+            return parsed or {"unknown": response["headers"].get(":event-type")}
+
+    data = b"".join(_events(1)) + encode_message(
+        {":event-type": "futureEvent", ":message-type": "event"}, b"{}"
+    )
+    lean, reference = _lean(data), _reference(data)
+    lean._parser = Marking(lean._parser)
+    reference._parser = Marking(reference._parser)
+    got = list(lean)
+    assert got == list(reference)
+    assert got[-1] == {"unknown": "futureEvent"}
