@@ -37,69 +37,84 @@ def prebuilt(sample: Any, varying: tuple[str, ...]) -> Callable[..., Any] | None
         that cannot be shared between objects nor made afresh (a non-empty list or dict,
         another object).
     """
-    cls = type(sample)
     state = sample.__dict__
-    if not 1 <= len(varying) <= 2 or not set(varying) <= set(state):
+    if not 1 <= len(varying) <= 2 or len(set(varying)) != len(varying):
+        return None
+    if not set(varying) <= set(state):
         return None
     if sample.__pydantic_private__ is not None:
         return None
     extra = sample.__pydantic_extra__
     if extra is not None and (type(extra) is not dict or extra):
         return None
-    template: dict[str, Any] = {}
-    lists: list[str] = []
+    lists: list[str] = []  # made afresh for each object
     dicts: list[str] = []
     for name, value in state.items():
         if name in varying or isinstance(value, _IMMUTABLE):
-            template[name] = value
-        elif type(value) is list and not value:
+            continue
+        if type(value) is list and not value:
             lists.append(name)
-            template[name] = None  # replaced by a fresh list per object
         elif type(value) is dict and not value:
             dicts.append(name)
-            template[name] = None
         else:
             return None
-    fields_set = frozenset(sample.model_fields_set)
-    extra_dict = extra is not None
-    new = object.__new__
+    return _compile(sample, varying, lists, dicts)
+
+
+def _compile(
+    sample: Any, varying: tuple[str, ...], lists: list[str], dicts: list[str]
+) -> Callable[..., Any]:
+    # One straight-line function per model, made the way dataclasses makes ``__init__``:
+    # the state dict is one dict display (fresh lists and dicts in it, the other values
+    # bound once), the slots set through their own descriptors. A loop, a copy and
+    # ``object.__setattr__`` per object cost as much as the rest of the build.
+    cls = type(sample)
+    state = sample.__dict__
+    extra_dict = sample.__pydantic_extra__ is not None
+    namespace: dict[str, Any] = {
+        "_new": object.__new__,
+        "_cls": cls,
+        "_fields": frozenset(sample.model_fields_set),
+        "_set_dict": _setter(cls, "__dict__"),
+        "_set_fields": _setter(cls, "__pydantic_fields_set__"),
+        "_set_extra": _setter(cls, "__pydantic_extra__"),
+        "_set_private": _setter(cls, "__pydantic_private__"),
+    }
+    items = []
+    for number, name in enumerate(state):
+        if name in varying:
+            value = f"_a{varying.index(name)}"
+        elif name in lists:
+            value = "[]"
+        elif name in dicts:
+            value = "{}"
+        else:
+            value = f"_c{number}"
+            namespace[value] = state[name]
+        items.append(f"{name!r}: {value}")
+    arguments = ", ".join(f"_a{i}" for i in range(len(varying)))
+    source = (
+        f"def build({arguments}):\n"
+        "    obj = _new(_cls)\n"
+        f"    _set_dict(obj, {{{', '.join(items)}}})\n"
+        "    _set_fields(obj, set(_fields))\n"
+        f"    _set_extra(obj, {'{}' if extra_dict else 'None'})\n"
+        "    _set_private(obj, None)\n"
+        "    return obj\n"
+    )
+    exec(compile(source, f"<prebuilt {cls.__qualname__}>", "exec"), namespace)
+    build: Callable[..., Any] = namespace["build"]
+    return build
+
+
+def _setter(cls: type, name: str) -> Callable[[Any, Any], None]:
+    """``object.__setattr__(obj, name, value)`` as the descriptor that does it, if found."""
+    for klass in cls.__mro__:
+        found = klass.__dict__.get(name)
+        if found is not None:
+            setter = getattr(found, "__set__", None)
+            if setter is not None:
+                return setter  # type: ignore[no-any-return]
+            break
     setattr_ = object.__setattr__
-
-    # Straight-line code for the usual shapes (one or two varying fields): a helper call, a
-    # loop or a zip per object costs as much as the rest of the build.
-    if len(varying) == 1:
-        (only,) = varying
-
-        def build_one(value: Any) -> Any:
-            obj = new(cls)
-            data = template.copy()
-            data[only] = value
-            for name in lists:
-                data[name] = []
-            for name in dicts:
-                data[name] = {}
-            setattr_(obj, "__dict__", data)
-            setattr_(obj, "__pydantic_fields_set__", set(fields_set))
-            setattr_(obj, "__pydantic_extra__", {} if extra_dict else None)
-            setattr_(obj, "__pydantic_private__", None)
-            return obj
-
-        return build_one
-    first, second = varying[0], varying[-1]
-
-    def build_two(one: Any, two: Any) -> Any:
-        obj = new(cls)
-        data = template.copy()
-        data[first] = one
-        data[second] = two
-        for name in lists:
-            data[name] = []
-        for name in dicts:
-            data[name] = {}
-        setattr_(obj, "__dict__", data)
-        setattr_(obj, "__pydantic_fields_set__", set(fields_set))
-        setattr_(obj, "__pydantic_extra__", {} if extra_dict else None)
-        setattr_(obj, "__pydantic_private__", None)
-        return obj
-
-    return build_two
+    return lambda obj, value: setattr_(obj, name, value)

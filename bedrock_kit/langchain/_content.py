@@ -262,9 +262,10 @@ def to_ai_message(result: ConverseResult, *, model_name: str | None = None) -> A
 # What validation makes of a text chunk and of its generation, made without validating
 # again per chunk (bedrock_kit._prebuilt); None: this langchain-core needs validation.
 _TEXT_CHUNK = prebuilt(AIMessageChunk(content="-"), ("content",))
-_GENERATION = prebuilt(
-    ChatGenerationChunk(message=AIMessageChunk(content="-")), ("text", "message")
-)
+_SAMPLE = ChatGenerationChunk(message=AIMessageChunk(content="-"))
+_GENERATION = prebuilt(_SAMPLE, ("text", "message"))
+_TEXT = type(_SAMPLE.text)
+"""What validation stores as a generation's ``text`` (langchain-core's ``TextAccessor``)."""
 
 
 def text_chunk(text: str) -> AIMessageChunk:
@@ -277,6 +278,15 @@ def generation_chunk(message: AIMessageChunk) -> ChatGenerationChunk:
     if _GENERATION is None or type(message.content) is not str:
         return ChatGenerationChunk(message=message)
     generation: ChatGenerationChunk = _GENERATION(message.text, message)
+    return generation
+
+
+def text_generation(text: str) -> ChatGenerationChunk:
+    """``ChatGenerationChunk(message=AIMessageChunk(content=text))``, equal to the validated
+    one, for a ``str`` ``text`` (the bulk of a stream: one call, no property read)."""
+    if _GENERATION is None or _TEXT_CHUNK is None:
+        return generation_chunk(text_chunk(text))
+    generation: ChatGenerationChunk = _GENERATION(_TEXT(text), _TEXT_CHUNK(text))
     return generation
 
 
@@ -305,6 +315,12 @@ class ChunkBuilder:
 
     def generation(self, delta: StreamDelta) -> ChatGenerationChunk | None:
         """The generation chunk for ``delta``, or None when it carries nothing for LangChain."""
+        if type(delta) is TextDelta and not self._blocks:  # the bulk of a stream
+            texts = self._texts.get(delta.index)
+            if texts is None:
+                texts = self._texts[delta.index] = []
+            texts.append(delta.text)
+            return text_generation(delta.text)
         chunk = self.chunk(delta)
         return None if chunk is None else generation_chunk(chunk)
 

@@ -34,7 +34,7 @@ from bedrock_kit.core.chat.types import (
     UnknownBlock,
 )
 from bedrock_kit.core.transport.wire import JsonDepthMeter, WireReader
-from bedrock_kit.core.transport.wire_events import aread_events, read_events
+from bedrock_kit.core.transport.wire_events import undecodable
 from bedrock_kit.errors import BedrockKitError, IncompleteStreamError, error_from_client_error
 
 
@@ -156,6 +156,9 @@ class StreamReducer:
         self.region = region
         self._blocks: dict[int, _Block] = {}
         self._stopped: set[int] = set()
+        # The text of every text block open for more text (typed text, not stopped, before
+        # messageStop): what the fast path checks in one lookup.
+        self._open_texts: dict[int, list[str]] = {}
         self._started = False
         self._stop: StopDelta | None = None
         self._additional: dict[str, Any] = {}
@@ -198,12 +201,7 @@ class StreamReducer:
         :meth:`handle` would leave, so the assembled result is the same.
         """
         # Membership tests and subscripts, not .get(): this runs for every chunk.
-        if (
-            type(event) is not dict
-            or "contentBlockDelta" not in event
-            or len(event) != 1
-            or self._stop is not None
-        ):
+        if type(event) is not dict or "contentBlockDelta" not in event or len(event) != 1:
             return None
         value = event["contentBlockDelta"]
         if type(value) is not dict or "delta" not in value or "contentBlockIndex" not in value:
@@ -212,12 +210,10 @@ class StreamReducer:
         if type(delta) is not dict or "text" not in delta or len(delta) != 1:
             return None
         text = delta["text"]
-        if type(text) is not str or type(index) is not int or index not in self._blocks:
+        # type(index) is int: True would find block 1 (equal hashes).
+        if type(text) is not str or type(index) is not int or index not in self._open_texts:
             return None
-        block = self._blocks[index]
-        if block.kind != "text" or index in self._stopped:
-            return None
-        block.text.append(text)
+        self._open_texts[index].append(text)
         return TextDelta(index, text)
 
     def handle(self, event: Mapping[str, Any]) -> list[StreamDelta]:
@@ -289,6 +285,8 @@ class StreamReducer:
             block.kind = kind
         elif block.kind != kind:
             raise r.malformed(f"a {kind} delta for block {index}, which is a {block.kind} block")
+        if kind == "text":  # only content events call this, for blocks open before messageStop
+            self._open_texts[index] = block.text
         return block
 
     def _on_message_start(self, r: WireReader, value: Mapping[str, Any]) -> list[StreamDelta]:
@@ -423,6 +421,7 @@ class StreamReducer:
         index = r.count(value.get("contentBlockIndex"), "contentBlockStop.contentBlockIndex")
         block = self._content(r, "contentBlockStop", index)
         self._stopped.add(index)
+        self._open_texts.pop(index, None)
         if block is not None and (
             block.kind == "result" or (block.kind == "tool" and block.tool_type == SERVER_TOOL_USE)
         ):
@@ -438,6 +437,7 @@ class StreamReducer:
         extra = value.get("additionalModelResponseFields")
         self._additional = document_fields(r.document(extra, "additionalModelResponseFields"))
         self._stop = StopDelta(parse_stop_reason(raw), raw)
+        self._open_texts.clear()
         return [self._stop]
 
     def _on_metadata(self, r: WireReader, value: Mapping[str, Any]) -> list[StreamDelta]:
@@ -511,12 +511,24 @@ def iter_deltas(
 ) -> Iterator[StreamDelta]:
     """Feed a sync event stream through ``reducer``; the last delta is the CompletedDelta.
 
+    The stream is read here, as :func:`~bedrock_kit.core.transport.wire_events.read_events`
+    reads it (one generator less per event): only its own ``next()`` runs under the guard.
+
     Raises:
         IncompleteStreamError: The stream ended before ``messageStop`` and ``metadata``.
         MalformedResponseError: An event (or botocore's decoding of it) is malformed.
     """
     fast, handle = reducer.text_delta, reducer.handle
-    for event in read_events(events, reducer.reader):
+    reader = reducer.reader
+    iterator = iter(events)
+    while True:
+        try:
+            event = next(iterator)
+        except StopIteration:
+            break
+        except Exception:
+            with undecodable(reader):
+                raise
         delta = fast(event)
         if delta is not None:
             yield delta
@@ -530,7 +542,16 @@ async def aiter_deltas(
 ) -> AsyncIterator[StreamDelta]:
     """Async :func:`iter_deltas`."""
     fast, handle = reducer.text_delta, reducer.handle
-    async for event in aread_events(events, reducer.reader):
+    reader = reducer.reader
+    iterator = aiter(events)
+    while True:
+        try:
+            event = await anext(iterator)
+        except StopAsyncIteration:
+            break
+        except Exception:
+            with undecodable(reader):
+                raise
         delta = fast(event)
         if delta is not None:
             yield delta

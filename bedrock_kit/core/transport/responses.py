@@ -55,6 +55,10 @@ def _loads(text: str) -> Any:
     return value if end == len(text) else json.loads(text)
 
 
+_DECLINED = (StopIteration, FallbackError, ValueError, TypeError, AttributeError)
+"""What :meth:`EventParser.event_decoder` leaves to :meth:`EventParser.parse`."""
+
+
 class EventParser:
     """Parses event-stream messages into event dicts, as botocore's EventStreamJSONParser.
 
@@ -82,6 +86,41 @@ class EventParser:
                 plan[name] = self._compiler.parser(member, "event") if simple else None
             self._plans[shape.name] = plan
         return plan
+
+    def event_decoder(self, shape: Any) -> Callable[[Mapping[str, Any], bytes], Any]:
+        """``decode(headers, payload)``: what :meth:`parse` gives for a message, or None.
+
+        The event of a message :meth:`parse` would decode through its codecs (an event
+        message of a modeled type, a JSON object payload the codec accepts), from the
+        message's headers and payload, without the response dict; None for anything else
+        (an exception or error message, an unknown type, a payload the codec or the JSON
+        scanner declines), which :meth:`parse` then parses as before.
+        """
+        plan = self._plans.get(shape.name) or self._plan(shape)
+        scan = _SCAN
+        declined = _DECLINED
+
+        def decode(headers: Mapping[str, Any], payload: bytes) -> Any:
+            kind = headers.get(":message-type")
+            if kind in {"error", "exception"}:
+                return None
+            name: Any = headers.get(":event-type")
+            codec = plan.get(name)
+            if codec is None:
+                return None
+            try:
+                if payload:
+                    text = payload.decode("utf-8")
+                    raw, end = scan(text, 0)
+                    if end != len(text):
+                        return None
+                else:
+                    raw = {}
+                return {name: codec(raw)}
+            except declined:
+                return None
+
+        return decode
 
     def parse(self, response: Mapping[str, Any], shape: Any) -> Any:
         """botocore's ``parser.parse(response_dict, event_stream_shape)`` for one message."""
@@ -121,10 +160,11 @@ class AsyncEventStream:
         return self._events()
 
     def _events(self) -> AsyncIterator[dict[str, Any]]:
-        from bedrock_kit.core.transport.event_stream import aiter_events
+        from bedrock_kit.core.transport.event_stream import aiter_events, fast_decoder
 
         chunks = self._raw_stream.content.iter_any()
-        return aiter_events(chunks, self._parser.parse, self._shape, self._operation_name)
+        fast = fast_decoder(self._parser, self._shape)
+        return aiter_events(chunks, self._parser.parse, self._shape, self._operation_name, fast)
 
     def close(self) -> None:
         """Close the connection (an unread stream cannot go back to the pool)."""

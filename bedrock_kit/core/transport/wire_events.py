@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 from bedrock_kit.core.transport.wire import WireReader
@@ -21,6 +22,7 @@ __all__ = [
     "event_stream_of",
     "read_events",
     "released_on_error",
+    "undecodable",
 ]
 
 _T = TypeVar("_T")
@@ -95,6 +97,15 @@ def _botocore_parse_errors() -> tuple[type[Exception], ...]:
     return (ResponseParserError,)
 
 
+def undecodable(reader: WireReader) -> AbstractContextManager[Any]:
+    """The guard :func:`read_events` enters when the stream's ``next()`` raises.
+
+    For a loop that reads an event stream itself (one generator less per event): enter it
+    around a bare ``raise`` in the ``except`` of that ``next()`` only.
+    """
+    return reader.guard(_UNDECODABLE, _botocore_parse_errors())
+
+
 def read_events(events: Iterable[_T], reader: WireReader) -> Iterator[_T]:
     """Iterate a botocore event stream; its bare decoding errors become the typed error.
 
@@ -104,7 +115,6 @@ def read_events(events: Iterable[_T], reader: WireReader) -> Iterator[_T]:
     never the consumer's code.
     """
     iterator = iter(events)
-    botocore_errors = _botocore_parse_errors()
     while True:
         # The guard is entered only on an error: a context manager per event costs more
         # than the event's own parsing.
@@ -113,7 +123,7 @@ def read_events(events: Iterable[_T], reader: WireReader) -> Iterator[_T]:
         except StopIteration:
             return
         except Exception:
-            with reader.guard(_UNDECODABLE, botocore_errors):
+            with undecodable(reader):
                 raise
         yield event
 
@@ -121,14 +131,13 @@ def read_events(events: Iterable[_T], reader: WireReader) -> Iterator[_T]:
 async def aread_events(events: AsyncIterable[_T], reader: WireReader) -> AsyncIterator[_T]:
     """Async :func:`read_events`."""
     iterator = aiter(events)
-    botocore_errors = _botocore_parse_errors()
     while True:
         try:
             event = await anext(iterator)
         except StopAsyncIteration:
             return
         except Exception:
-            with reader.guard(_UNDECODABLE, botocore_errors):
+            with undecodable(reader):
                 raise
         yield event
 
