@@ -70,7 +70,6 @@ from bedrock_kit.core.chat.send import (
     send,
     send_stream,
 )
-from bedrock_kit.core.chat.stream import CompletedDelta, StreamDelta
 from bedrock_kit.core.chat.tools import as_system_tool, split_system_tools
 from bedrock_kit.core.chat.types import ConverseResult, InferenceConfig, SystemTool, ToolSpec
 from bedrock_kit.core.transport.arguments import Arguments
@@ -475,11 +474,6 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
             raise guardrail_intervention_error(result)
         return result
 
-    def _chunk(self, chunks: ChatStream, delta: StreamDelta) -> ChatResponse | None:
-        if isinstance(delta, CompletedDelta):
-            self._checked(delta.result)
-        return chunks.chunk(delta)
-
     # -- chat
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
@@ -496,14 +490,16 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
         self._resolve_profile()
         request = self.build_request(messages, stream=True, **kwargs)  # bad input fails here, early
         make = partial(send_stream, self.runtime, self.api, request, **self._budget(kwargs))
-        deltas = self._carry(make, given)  # charged to the tags active now, too
+        # Charged to the tags active now, too; without a ledger nothing is charged, so no
+        # wrapper runs around every chunk (the request still goes at the first chunk).
+        carried = None if self.ledger is None else self._carry(make, given)
+        chunk = ChatStream(self._checked).chunk
 
         def gen() -> Generator[ChatResponse, None, None]:
-            chunks = ChatStream()
-            for delta in deltas:
-                chunk = self._chunk(chunks, delta)
-                if chunk is not None:
-                    yield chunk
+            for delta in make() if carried is None else carried:
+                response = chunk(delta)
+                if response is not None:
+                    yield response
 
         return gen()
 
@@ -525,14 +521,14 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
         await self._aresolve_profile()
         request = self.build_request(messages, stream=True, **kwargs)
         amake = partial(asend_stream, self.runtime, self.api, request, **self._budget(kwargs))
-        deltas = self._acarry(amake, given)
+        carried = None if self.ledger is None else self._acarry(amake, given)
+        chunk = ChatStream(self._checked).chunk
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:
-            chunks = ChatStream()
-            async for delta in deltas:
-                chunk = self._chunk(chunks, delta)
-                if chunk is not None:
-                    yield chunk
+            async for delta in amake() if carried is None else carried:
+                response = chunk(delta)
+                if response is not None:
+                    yield response
 
         return gen()
 
