@@ -245,6 +245,8 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
     _profiles: InferenceProfiles | None = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _count_tokens_unsupported: set[str] = PrivateAttr(default_factory=set)
+    # The last InferenceConfig built, with the very values it was built from.
+    _inference: tuple[Any, Any, Any, InferenceConfig] | None = PrivateAttr(default=None)
 
     def __init__(self, **data: Any) -> None:
         super().__init__(**data)  # unknown arguments: UnknownArgumentError, by name
@@ -408,11 +410,8 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
         if arg["tools"]:
             client_tools, servers = split_system_tools(arg["tools"])
             tools = [t if isinstance(t, ToolSpec) else tool_specs([t])[0] for t in client_tools]
-        inference = InferenceConfig(
-            max_tokens=arg["max_tokens"],
-            temperature=arg["temperature"],
-            top_p=arg["top_p"],
-            stop_sequences=tuple(arg["stop"] or ()),
+        inference = self._inference_config(
+            arg["max_tokens"], arg["temperature"], arg["top_p"], arg["stop"]
         )
         if self.system_tools or arg["system_tools"]:
             servers = [*servers, *self._system_tools(arg["system_tools"])]
@@ -439,6 +438,31 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
             stream=stream,
             body=arg["body"],
         )
+
+    def _inference_config(
+        self, max_tokens: Any, temperature: Any, top_p: Any, stop: Any
+    ) -> InferenceConfig:
+        """``InferenceConfig(...)`` of these values, built again only when one changes.
+
+        The config is frozen and checked from its values alone, so the very same value
+        objects (``is``, not ``==``: ``True`` is not ``1``, ``-0.0`` not ``0.0``) give the same
+        config; values that fail are not kept and fail again. Stop sequences are checked on
+        every call that has some.
+        """
+        private: dict[str, Any] = self.__pydantic_private__  # type: ignore[assignment]
+        last = private["_inference"]
+        if (
+            not stop
+            and last is not None
+            and last[0] is max_tokens
+            and last[1] is temperature
+            and last[2] is top_p
+        ):
+            return last[3]
+        config = InferenceConfig(max_tokens, temperature, top_p, tuple(stop or ()))
+        if not stop:
+            private["_inference"] = (max_tokens, temperature, top_p, config)
+        return config
 
     def _system_tools(self, extra: Sequence[Any] | None) -> list[SystemTool]:
         return [as_system_tool(t) for t in [*(self.system_tools or ()), *(extra or ())]]
