@@ -450,7 +450,7 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
         every call that has some.
         """
         private: dict[str, Any] = self.__pydantic_private__  # type: ignore[assignment]
-        last = private["_inference"]
+        last: tuple[Any, Any, Any, InferenceConfig] | None = private["_inference"]
         if (
             not stop
             and last is not None
