@@ -445,28 +445,47 @@ def to_chat_message(message: Message) -> ChatMessage:
 
 def to_chat_response(result: ConverseResult, *, delta: str | None = None) -> ChatResponse:
     """The ChatResponse for a complete Converse result (or the last chunk of a stream)."""
-    return ChatResponse(
-        message=to_chat_message(result.message),
-        raw=raw_of(result),
-        delta=delta,
-        additional_kwargs=response_kwargs(result),
-    )
+    message = to_chat_message(result.message)
+    build = _RESULT_RESPONSES.get(delta)
+    if build is None:
+        return ChatResponse(
+            message=message,
+            raw=raw_of(result),
+            delta=delta,
+            additional_kwargs=response_kwargs(result),
+        )
+    # What validation makes of it: a fresh additional_kwargs dict holding the same items.
+    response: ChatResponse = build(message, raw_of(result))
+    response.additional_kwargs.update(response_kwargs(result))
+    return response
 
 
-def _builders() -> tuple[Callable[..., Any] | None, Callable[..., Any] | None]:
-    """Builders of an assistant ChatMessage from its blocks and of a text chunk's ChatResponse
-    from its message and delta (None: validate as usual)."""
+def _builders() -> tuple[
+    Callable[..., Any] | None,
+    Callable[..., Any] | None,
+    dict[str | None, Callable[..., Any] | None],
+]:
+    """Builders of an assistant ChatMessage from its blocks, of a text chunk's ChatResponse
+    from its message and delta, and (per delta) of a result's ChatResponse from its message
+    and raw, its additional_kwargs an empty dict to fill (None: validate as usual)."""
     # A TextBlock has no Python validators: validating it costs less than building it.
     message = ChatMessage(role=MessageRole.ASSISTANT, blocks=[LITextBlock(text="-")])
     response = prebuilt(ChatResponse(message=message, delta="-"), ("message", "delta"))
-    return prebuilt(message, ("blocks",)), response
+    results = {
+        delta: prebuilt(
+            ChatResponse(message=message, raw="-", delta=delta, additional_kwargs={}),
+            ("message", "raw"),
+        )
+        for delta in (None, "")  # an answer, and the last chunk of a stream
+    }
+    return prebuilt(message, ("blocks",)), response, results
 
 
-# What validation makes of an assistant message with no additional_kwargs, and of a text
-# chunk's ChatResponse, made without validating again per call or chunk
-# (bedrock_kit._prebuilt): the blocks given are LlamaIndex blocks validation keeps as they
-# are, the delta a str.
-_MESSAGE, _TEXT_RESPONSE = _builders()
+# What validation makes of an assistant message with no additional_kwargs and of the
+# ChatResponses of a result and of a text chunk, made without validating again per call or
+# chunk (bedrock_kit._prebuilt): the blocks given are LlamaIndex blocks and the message a
+# ChatMessage, which validation keeps as they are; the delta is a str, raw any value.
+_MESSAGE, _TEXT_RESPONSE, _RESULT_RESPONSES = _builders()
 
 
 def _assistant_message(blocks: list[Any]) -> ChatMessage:

@@ -390,7 +390,8 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
         Raises:
             ConfigurationError: Bad messages or arguments, before anything is sent.
         """
-        kwargs = check_call_arguments("BedrockKitLLM call", kwargs, LLM_CALL)
+        if kwargs:
+            kwargs = check_call_arguments("BedrockKitLLM call", kwargs, LLM_CALL)
         # Every call argument (None, or the LLM's own value, where not given): read by
         # subscript, not one method call per argument and request.
         arg = {
@@ -402,7 +403,10 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
             **kwargs,
         }
         system, turns = to_core(messages)
-        guardrail = parse_guardrail_config(self.guardrail_config)
+        # Checks of arguments left unset are skipped here: each would return None for None.
+        guardrail = self.guardrail_config
+        if guardrail is not None:
+            guardrail = parse_guardrail_config(guardrail)
         if guardrail is not None and self.guard_last_turn:
             turns = guard_last_turn(turns)
         tools: list[ToolSpec] = []
@@ -415,6 +419,10 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
         )
         if self.system_tools or arg["system_tools"]:
             servers = [*servers, *self._system_tools(arg["system_tools"])]
+        choice = arg["tool_choice"]
+        metadata = arg["request_metadata"] or self.request_metadata
+        performance = arg["performance_config"] or self.performance_config
+        tier = arg["service_tier"] or self.service_tier
         return build_chat_request(
             self.api,
             self.model,
@@ -422,17 +430,13 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
             system=system,
             inference=inference,
             tools=tools,
-            tool_choice=self._tool_choice(arg["tool_choice"]),
+            tool_choice=None if choice is None else self._tool_choice(choice),
             guardrail=guardrail,
             additional_model_request_fields=self.additional_model_request_fields,
             additional_model_response_field_paths=self.additional_model_response_field_paths or (),
-            request_metadata=check_request_metadata(
-                arg["request_metadata"] or self.request_metadata
-            ),
-            performance_latency=check_performance_config(
-                arg["performance_config"] or self.performance_config
-            ),
-            service_tier=check_service_tier(arg["service_tier"] or self.service_tier),
+            request_metadata=check_request_metadata(metadata) if metadata else None,
+            performance_latency=check_performance_config(performance) if performance else None,
+            service_tier=None if tier is None else check_service_tier(tier),
             system_tools=servers,
             prompt_variables=arg["prompt_variables"] or self.prompt_variables,
             stream=stream,
@@ -502,7 +506,9 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         tags = call_tags(self.ledger_tags, kwargs.pop(CALL_KEYWORD, None))  # before any request
-        self._resolve_profile()
+        profile = self._profile_to_resolve()
+        if profile is not None:
+            self.profiles.resolve(profile)
         request = self.build_request(messages, **kwargs)
         with tags_applied(self.ledger, tags):
             result = send(self.runtime, self.api, request, **self._budget(kwargs))

@@ -195,3 +195,28 @@ def test_streams_without_a_ledger_send_at_the_first_chunk(mode):
     assert len(texts) >= 3
     assert responses[-1].message.content == "".join(r.delta for r in texts)
     assert responses[-1].raw["usage"]["completion_tokens"] > 0
+
+
+def test_result_response_templates_are_on_for_this_llama_index():
+    assert set(_convert._RESULT_RESPONSES) == {None, ""}
+    assert all(build is not None for build in _convert._RESULT_RESPONSES.values())
+
+
+def test_other_deltas_take_the_validated_path():
+    from bedrock_kit.core.chat.converse import parse_converse_response
+
+    result = parse_converse_response(
+        {
+            "output": {"message": {"role": "assistant", "content": [{"text": "hi"}]}},
+            "stopReason": "end_turn",
+            "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2},
+        },
+        model_id="amazon.nova-micro-v1:0",
+    )
+    fast, other = _convert.to_chat_response(result), _convert.to_chat_response(result, delta="x")
+    _check(fast)
+    _check(other)
+    assert other.delta == "x"
+    assert fast.additional_kwargs == other.additional_kwargs
+    assert fast.additional_kwargs["stop_reason"] == "end_turn"
+    assert fast.raw["usage"]["total_tokens"] == 2
