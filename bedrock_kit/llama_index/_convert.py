@@ -244,7 +244,7 @@ def _block(block: Any, where: str) -> ContentBlock | None:
 
 
 def _blocks(message: ChatMessage, where: str) -> list[ContentBlock]:
-    blocks = [b for b in (_block(item, where) for item in message.blocks) if b is not None]
+    blocks = [b for item in message.blocks if (b := _block(item, where)) is not None]
     if not message.additional_kwargs:  # most messages: no Bedrock blocks kept aside
         return blocks
     unmapped = [block_from_wire(w) for w in message.additional_kwargs.get(UNMAPPED_KEY) or ()]
