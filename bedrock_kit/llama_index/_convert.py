@@ -438,8 +438,9 @@ def to_chat_message(message: Message) -> ChatMessage:
         kwargs[UNMAPPED_POSITIONS_KEY] = positions
     if citations:
         kwargs["citations"] = citations
-    if not kwargs:  # the usual answer: nothing kept aside
-        return _assistant_message(blocks)
+    if not kwargs and _MESSAGE is not None:  # the usual answer: nothing kept aside
+        built: ChatMessage = _MESSAGE(blocks)
+        return built
     return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=kwargs)
 
 
