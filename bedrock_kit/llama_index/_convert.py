@@ -244,7 +244,7 @@ def _block(block: Any, where: str) -> ContentBlock | None:
 
 
 def _blocks(message: ChatMessage, where: str) -> list[ContentBlock]:
-    blocks = [b for b in (_block(item, where) for item in message.blocks) if b is not None]
+    blocks = [b for item in message.blocks if (b := _block(item, where)) is not None]
     if not message.additional_kwargs:  # most messages: no Bedrock blocks kept aside
         return blocks
     unmapped = [block_from_wire(w) for w in message.additional_kwargs.get(UNMAPPED_KEY) or ()]
@@ -438,44 +438,77 @@ def to_chat_message(message: Message) -> ChatMessage:
         kwargs[UNMAPPED_POSITIONS_KEY] = positions
     if citations:
         kwargs["citations"] = citations
+    if not kwargs and _MESSAGE is not None:  # the usual answer: nothing kept aside
+        built: ChatMessage = _MESSAGE(blocks)
+        return built
     return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=kwargs)
 
 
 def to_chat_response(result: ConverseResult, *, delta: str | None = None) -> ChatResponse:
     """The ChatResponse for a complete Converse result (or the last chunk of a stream)."""
-    return ChatResponse(
-        message=to_chat_message(result.message),
-        raw=raw_of(result),
-        delta=delta,
-        additional_kwargs=response_kwargs(result),
-    )
+    message = to_chat_message(result.message)
+    build = _RESULT_RESPONSES.get(delta)
+    if build is None:
+        return ChatResponse(
+            message=message,
+            raw=raw_of(result),
+            delta=delta,
+            additional_kwargs=response_kwargs(result),
+        )
+    # What validation makes of it: a fresh additional_kwargs dict holding the same items.
+    response: ChatResponse = build(message, raw_of(result))
+    response.additional_kwargs.update(response_kwargs(result))
+    return response
 
 
-def _text_response() -> Callable[[str, str], ChatResponse] | None:
-    """A builder of the ChatResponse of a one-text-block answer so far (None: validate)."""
+def _builders() -> tuple[
+    Callable[..., Any] | None,
+    Callable[..., Any] | None,
+    dict[str | None, Callable[..., Any] | None],
+]:
+    """Builders of an assistant ChatMessage from its blocks, of a text chunk's ChatResponse
+    from its message and delta, and (per delta) of a result's ChatResponse from its message
+    and raw, its additional_kwargs an empty dict to fill (None: validate as usual)."""
     # A TextBlock has no Python validators: validating it costs less than building it.
     message = ChatMessage(role=MessageRole.ASSISTANT, blocks=[LITextBlock(text="-")])
-    msg = prebuilt(message, ("blocks",))
     response = prebuilt(ChatResponse(message=message, delta="-"), ("message", "delta"))
-    if msg is None or response is None:
-        return None
+    results = {
+        delta: prebuilt(
+            ChatResponse(message=message, raw="-", delta=delta, additional_kwargs={}),
+            ("message", "raw"),
+        )
+        for delta in (None, "")  # an answer, and the last chunk of a stream
+    }
+    return prebuilt(message, ("blocks",)), response, results
 
-    def build(so_far: str, delta: str) -> ChatResponse:
-        built: ChatResponse = response(msg([LITextBlock(text=so_far)]), delta)
-        return built
 
-    return build
+# What validation makes of an assistant message with no additional_kwargs and of the
+# ChatResponses of a result and of a text chunk, made without validating again per call or
+# chunk (bedrock_kit._prebuilt): the blocks given are LlamaIndex blocks and the message a
+# ChatMessage, which validation keeps as they are; the delta is a str, raw any value.
+_MESSAGE, _TEXT_RESPONSE, _RESULT_RESPONSES = _builders()
 
 
-# What validation makes of a text chunk's ChatResponse, made without validating again per
-# chunk (bedrock_kit._prebuilt).
-_TEXT_RESPONSE = _text_response()
+def _assistant_message(blocks: list[Any]) -> ChatMessage:
+    """``ChatMessage(role=ASSISTANT, blocks=blocks)``, validated once per process only."""
+    if _MESSAGE is None:
+        return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks)
+    built: ChatMessage = _MESSAGE(blocks)
+    return built
 
 
 class ChatStream:
-    """Turns core stream deltas into ChatResponse chunks with the message so far."""
+    """Turns core stream deltas into ChatResponse chunks with the message so far.
 
-    def __init__(self) -> None:
+    Args:
+        check: Called with the final ConverseResult before the last chunk is made (the
+            guardrail check of ``raise_on_guardrail_intervention``); its errors propagate.
+    """
+
+    def __init__(self, check: Callable[[ConverseResult], object] | None = None) -> None:
+        self._check = check
+        # One text block and nothing else so far: the chunk is built from a template.
+        self._plain = _TEXT_RESPONSE is not None and _MESSAGE is not None
         self._text: dict[int, str] = {}
         self._thinking: dict[int, str] = {}
         self._tools: dict[int, list[str]] = {}  # index -> [id, name, arguments so far]
@@ -489,32 +522,34 @@ class ChatStream:
             (i, ToolCallBlock(tool_call_id=tid, tool_name=name, tool_kwargs=args))
             for i, (tid, name, args) in self._tools.items()
         ]
-        return ChatMessage(
-            role=MessageRole.ASSISTANT, blocks=[b for _, b in sorted(parts, key=lambda p: p[0])]
-        )
+        return _assistant_message([b for _, b in sorted(parts, key=lambda p: p[0])])
 
     def chunk(self, delta: StreamDelta) -> ChatResponse | None:
         """The chunk for one delta; None for deltas a LlamaIndex caller does not see."""
         if isinstance(delta, TextDelta):
-            so_far = self._text[delta.index] = self._text.get(delta.index, "") + delta.text
-            if (
-                _TEXT_RESPONSE is not None
-                and len(self._text) == 1
-                and not (self._thinking or self._tools)
-            ):
-                return _TEXT_RESPONSE(so_far, delta.text)
-            return ChatResponse(message=self._message(), delta=delta.text)
+            text = delta.text
+            texts = self._text
+            so_far = texts[delta.index] = texts.get(delta.index, "") + text
+            if self._plain and len(texts) == 1:  # inline: one call per chunk fewer
+                message = _MESSAGE([LITextBlock(text=so_far)])  # type: ignore[misc]
+                built: ChatResponse = _TEXT_RESPONSE(message, text)  # type: ignore[misc]
+                return built
+            return ChatResponse(message=self._message(), delta=text)
         if isinstance(delta, ToolCallDelta):
+            self._plain = False  # the message has other blocks now
             call = self._tools.setdefault(delta.index, ["", "", ""])
             call[0] = delta.id or call[0]
             call[1] = delta.name or call[1]
             call[2] += delta.arguments
             return ChatResponse(message=self._message(), delta="")
         if isinstance(delta, ReasoningDelta):
+            self._plain = False
             self._thinking[delta.index] = self._thinking.get(delta.index, "") + delta.text
             return ChatResponse(
                 message=self._message(), delta="", additional_kwargs={"thinking_delta": delta.text}
             )
         if isinstance(delta, CompletedDelta):
+            if self._check is not None:
+                self._check(delta.result)
             return to_chat_response(delta.result, delta="")
         return None  # StopDelta: the stop reason arrives with the CompletedDelta

@@ -70,7 +70,6 @@ from bedrock_kit.core.chat.send import (
     send,
     send_stream,
 )
-from bedrock_kit.core.chat.stream import CompletedDelta, StreamDelta
 from bedrock_kit.core.chat.tools import as_system_tool, split_system_tools
 from bedrock_kit.core.chat.types import ConverseResult, InferenceConfig, SystemTool, ToolSpec
 from bedrock_kit.core.transport.arguments import Arguments
@@ -246,6 +245,8 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
     _profiles: InferenceProfiles | None = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _count_tokens_unsupported: set[str] = PrivateAttr(default_factory=set)
+    # The last InferenceConfig built, with the very values it was built from.
+    _inference: tuple[Any, Any, Any, InferenceConfig] | None = PrivateAttr(default=None)
 
     def __init__(self, **data: Any) -> None:
         super().__init__(**data)  # unknown arguments: UnknownArgumentError, by name
@@ -389,7 +390,8 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
         Raises:
             ConfigurationError: Bad messages or arguments, before anything is sent.
         """
-        kwargs = check_call_arguments("BedrockKitLLM call", kwargs, LLM_CALL)
+        if kwargs:
+            kwargs = check_call_arguments("BedrockKitLLM call", kwargs, LLM_CALL)
         # Every call argument (None, or the LLM's own value, where not given): read by
         # subscript, not one method call per argument and request.
         arg = {
@@ -401,7 +403,10 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
             **kwargs,
         }
         system, turns = to_core(messages)
-        guardrail = parse_guardrail_config(self.guardrail_config)
+        # Checks of arguments left unset are skipped here: each would return None for None.
+        guardrail = self.guardrail_config
+        if guardrail is not None:
+            guardrail = parse_guardrail_config(guardrail)
         if guardrail is not None and self.guard_last_turn:
             turns = guard_last_turn(turns)
         tools: list[ToolSpec] = []
@@ -409,14 +414,15 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
         if arg["tools"]:
             client_tools, servers = split_system_tools(arg["tools"])
             tools = [t if isinstance(t, ToolSpec) else tool_specs([t])[0] for t in client_tools]
-        inference = InferenceConfig(
-            max_tokens=arg["max_tokens"],
-            temperature=arg["temperature"],
-            top_p=arg["top_p"],
-            stop_sequences=tuple(arg["stop"] or ()),
+        inference = self._inference_config(
+            arg["max_tokens"], arg["temperature"], arg["top_p"], arg["stop"]
         )
         if self.system_tools or arg["system_tools"]:
             servers = [*servers, *self._system_tools(arg["system_tools"])]
+        choice = arg["tool_choice"]
+        metadata = arg["request_metadata"] or self.request_metadata
+        performance = arg["performance_config"] or self.performance_config
+        tier = arg["service_tier"] or self.service_tier
         return build_chat_request(
             self.api,
             self.model,
@@ -424,22 +430,43 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
             system=system,
             inference=inference,
             tools=tools,
-            tool_choice=self._tool_choice(arg["tool_choice"]),
+            tool_choice=None if choice is None else self._tool_choice(choice),
             guardrail=guardrail,
             additional_model_request_fields=self.additional_model_request_fields,
             additional_model_response_field_paths=self.additional_model_response_field_paths or (),
-            request_metadata=check_request_metadata(
-                arg["request_metadata"] or self.request_metadata
-            ),
-            performance_latency=check_performance_config(
-                arg["performance_config"] or self.performance_config
-            ),
-            service_tier=check_service_tier(arg["service_tier"] or self.service_tier),
+            request_metadata=check_request_metadata(metadata) if metadata else None,
+            performance_latency=check_performance_config(performance) if performance else None,
+            service_tier=None if tier is None else check_service_tier(tier),
             system_tools=servers,
             prompt_variables=arg["prompt_variables"] or self.prompt_variables,
             stream=stream,
             body=arg["body"],
         )
+
+    def _inference_config(
+        self, max_tokens: Any, temperature: Any, top_p: Any, stop: Any
+    ) -> InferenceConfig:
+        """``InferenceConfig(...)`` of these values, built again only when one changes.
+
+        The config is frozen and checked from its values alone, so the very same value
+        objects (``is``, not ``==``: ``True`` is not ``1``, ``-0.0`` not ``0.0``) give the same
+        config; values that fail are not kept and fail again. Stop sequences are checked on
+        every call that has some.
+        """
+        private: dict[str, Any] = self.__pydantic_private__  # type: ignore[assignment]
+        last: tuple[Any, Any, Any, InferenceConfig] | None = private["_inference"]
+        if (
+            not stop
+            and last is not None
+            and last[0] is max_tokens
+            and last[1] is temperature
+            and last[2] is top_p
+        ):
+            return last[3]
+        config = InferenceConfig(max_tokens, temperature, top_p, tuple(stop or ()))
+        if not stop:
+            private["_inference"] = (max_tokens, temperature, top_p, config)
+        return config
 
     def _system_tools(self, extra: Sequence[Any] | None) -> list[SystemTool]:
         return [as_system_tool(t) for t in [*(self.system_tools or ()), *(extra or ())]]
@@ -475,16 +502,13 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
             raise guardrail_intervention_error(result)
         return result
 
-    def _chunk(self, chunks: ChatStream, delta: StreamDelta) -> ChatResponse | None:
-        if isinstance(delta, CompletedDelta):
-            self._checked(delta.result)
-        return chunks.chunk(delta)
-
     # -- chat
 
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         tags = call_tags(self.ledger_tags, kwargs.pop(CALL_KEYWORD, None))  # before any request
-        self._resolve_profile()
+        profile = self._profile_to_resolve()
+        if profile is not None:
+            self.profiles.resolve(profile)
         request = self.build_request(messages, **kwargs)
         with tags_applied(self.ledger, tags):
             result = send(self.runtime, self.api, request, **self._budget(kwargs))
@@ -496,14 +520,16 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
         self._resolve_profile()
         request = self.build_request(messages, stream=True, **kwargs)  # bad input fails here, early
         make = partial(send_stream, self.runtime, self.api, request, **self._budget(kwargs))
-        deltas = self._carry(make, given)  # charged to the tags active now, too
+        # Charged to the tags active now, too; without a ledger nothing is charged, so no
+        # wrapper runs around every chunk (the request still goes at the first chunk).
+        carried = None if self.ledger is None else self._carry(make, given)
+        chunk = ChatStream(self._checked).chunk
 
         def gen() -> Generator[ChatResponse, None, None]:
-            chunks = ChatStream()
-            for delta in deltas:
-                chunk = self._chunk(chunks, delta)
-                if chunk is not None:
-                    yield chunk
+            for delta in make() if carried is None else carried:
+                response = chunk(delta)
+                if response is not None:
+                    yield response
 
         return gen()
 
@@ -525,14 +551,14 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
         await self._aresolve_profile()
         request = self.build_request(messages, stream=True, **kwargs)
         amake = partial(asend_stream, self.runtime, self.api, request, **self._budget(kwargs))
-        deltas = self._acarry(amake, given)
+        carried = None if self.ledger is None else self._acarry(amake, given)
+        chunk = ChatStream(self._checked).chunk
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:
-            chunks = ChatStream()
-            async for delta in deltas:
-                chunk = self._chunk(chunks, delta)
-                if chunk is not None:
-                    yield chunk
+            async for delta in amake() if carried is None else carried:
+                response = chunk(delta)
+                if response is not None:
+                    yield response
 
         return gen()
 
