@@ -240,16 +240,19 @@ def to_ai_message(result: ConverseResult, *, model_name: str | None = None) -> A
     """
     blocks = result.message.content
     content: str | list[Any]
-    if all(isinstance(b, TextBlock) for b in blocks):
-        content = result.text
+    calls: list[Any]
+    texts = [b.text for b in blocks if type(b) is TextBlock]
+    if len(texts) == len(blocks):  # plain text: no tool calls either
+        content, calls = "".join(texts), []
     else:
         content = [lc_block(block) for block in blocks]
-    return AIMessage(
-        content=content,
-        tool_calls=[
+        calls = [
             {"name": c.name, "args": c.input, "id": c.id, "type": "tool_call"}
             for c in result.message.tool_calls
-        ],
+        ]
+    return AIMessage(
+        content=content,
+        tool_calls=calls,
         usage_metadata=usage_metadata(result.usage),
         response_metadata=response_metadata(result, model_name=model_name),
         id=result.request_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from functools import partial
+from functools import lru_cache, partial
 from operator import itemgetter
 from typing import Any, ClassVar, Literal
 
@@ -72,6 +72,21 @@ _FIELD_CHECKS: dict[str, Callable[[Any], object]] = {
     "request_metadata": check_request_metadata,
     "additional_model_response_field_paths": check_response_field_paths,
 }
+
+
+@lru_cache(maxsize=256)
+def _checked(model: str, region: str | None) -> str:
+    check_model_region(validate_model_id(model), region)
+    return model
+
+
+def _checked_model(model: Any, region: Any) -> str:
+    """``model`` checked as an id and against ``region``: both checks are pure functions of
+    two strings, so the answer for a pair is kept (a refusal raises, and is not kept)."""
+    if type(model) is str and (region is None or type(region) is str):
+        return _checked(model, region)
+    check_model_region(validate_model_id(model), region)
+    return model  # type: ignore[no-any-return]
 
 
 class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, ChatLedgerTags, BaseChatModel):
@@ -366,18 +381,17 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, ChatLedgerTags, B
             if tooled
             else ([], [], None)
         )
-        model = validate_model_id(arg["model"] or self.model_id)
-        check_model_region(model, self.region_name)
+        model = _checked_model(arg["model"] or self.model_id, self.region_name)
         return build_chat_request(
             self.api,
             model,
             turns,
             system=[*self._system(), *system] if self.system else system,
             inference=InferenceConfig(
-                max_tokens=arg["max_tokens"],
-                temperature=arg["temperature"],
-                top_p=arg["top_p"],
-                stop_sequences=tuple(stop or arg["stop"] or self.stop or ()),
+                arg["max_tokens"],
+                arg["temperature"],
+                arg["top_p"],
+                tuple(stop or arg["stop"] or self.stop or ()),
             ),
             tools=specs,
             tool_choice=choice,
