@@ -85,8 +85,7 @@ def measure(blocks: int, calls: int) -> dict[str, dict[str, Any]]:
             "adapter": kit.name,
             "floor_cpu_us": statistics.median(floors) * 1e6,
             "adapter_cpu_us": statistics.median(kits) * 1e6,
-            "beyond_us": statistics.median(k - f for f, k in zip(floors, kits, strict=True))
-            * 1e6,
+            "beyond_us": statistics.median(k - f for f, k in zip(floors, kits, strict=True)) * 1e6,
             "share": statistics.median(shares),
             "share_ci95": [low, high],
             "blocks": blocks,

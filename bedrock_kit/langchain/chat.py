@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from functools import lru_cache, partial
+from functools import partial
 from operator import itemgetter
 from typing import Any, ClassVar, Literal
 
@@ -28,6 +28,7 @@ from bedrock_kit.core.chat.count import acount_input_tokens, count_input_tokens
 from bedrock_kit.core.chat.messages import guard_last_turn, guardrail_intervention_error
 from bedrock_kit.core.chat.models import (
     check_model_region,
+    checked_model,
     is_application_profile,
     profile_base,
     remember_profile_base,
@@ -72,21 +73,6 @@ _FIELD_CHECKS: dict[str, Callable[[Any], object]] = {
     "request_metadata": check_request_metadata,
     "additional_model_response_field_paths": check_response_field_paths,
 }
-
-
-@lru_cache(maxsize=256)
-def _checked(model: str, region: str | None) -> str:
-    check_model_region(validate_model_id(model), region)
-    return model
-
-
-def _checked_model(model: Any, region: Any) -> str:
-    """``model`` checked as an id and against ``region``: both checks are pure functions of
-    two strings, so the answer for a pair is kept (a refusal raises, and is not kept)."""
-    if type(model) is str and (region is None or type(region) is str):
-        return _checked(model, region)
-    check_model_region(validate_model_id(model), region)
-    return model  # type: ignore[no-any-return]
 
 
 class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, ChatLedgerTags, BaseChatModel):
@@ -381,7 +367,7 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, ChatLedgerTags, B
             if tooled
             else ([], [], None)
         )
-        model = _checked_model(arg["model"] or self.model_id, self.region_name)
+        model = checked_model(arg["model"] or self.model_id, self.region_name)
         return build_chat_request(
             self.api,
             model,

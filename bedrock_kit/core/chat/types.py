@@ -7,13 +7,17 @@ dataclasses are what the rest of the code, and both adapters, talk in.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
 
 from bedrock_kit.core.transport.validation import check_number, check_text
 from bedrock_kit.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from bedrock_kit.core.guardrails.assessments import GuardrailTrace
+
+_D = TypeVar("_D")
+_new = object.__new__
+_set = object.__setattr__
 
 Role: TypeAlias = Literal["user", "assistant"]
 # InferenceConfiguration.stopSequences: at most 2,500 strings of at least one character.
@@ -389,3 +393,17 @@ class ConverseResult:
     def guardrail_intervened(self) -> bool:
         """True when a guardrail changed or blocked the input or output."""
         return self.stop_reason == "guardrail_intervened"
+
+
+def assemble(cls: type[_D], values: dict[str, Any]) -> _D:
+    """An instance of the frozen dataclass ``cls`` holding ``values``: equal to
+    ``cls(**values)``, made without its ``__init__``.
+
+    A frozen dataclass sets each field with a call of ``object.__setattr__``; a response
+    parsed on every call pays that for each field of its result. ``values`` must hold every
+    field of ``cls``, in field order (fresh containers, never shared), and ``cls`` must have
+    no ``__post_init__``: there is nothing to check, only to store.
+    """
+    obj = _new(cls)
+    _set(obj, "__dict__", values)
+    return obj
