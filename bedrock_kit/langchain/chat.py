@@ -52,7 +52,7 @@ from bedrock_kit.core.chat.send import (
     send_stream,
 )
 from bedrock_kit.core.chat.stream import CompletedDelta
-from bedrock_kit.core.chat.types import ConverseResult, InferenceConfig, SystemBlock, ToolSpec
+from bedrock_kit.core.chat.types import ConverseResult, SystemBlock, ToolSpec, inference_config
 from bedrock_kit.core.prompts.management import model_arguments
 from bedrock_kit.core.transport.arguments import Arguments, unknown_argument_error
 from bedrock_kit.core.transport.clients import ClientSettings, Withheld, withhold
@@ -198,7 +198,7 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, ChatLedgerTags, B
         self.client_settings()
         check_deadline(self.deadline)
         # Inference ranges and stop sequences, before any call (InferenceConfig checks them).
-        InferenceConfig(self.max_tokens, self.temperature, self.top_p, tuple(self.stop or ()))
+        inference_config(self.max_tokens, self.temperature, self.top_p, tuple(self.stop or ()))
         check_model_region(self.model_id, self.region_name)
         self._limiter = core_limiter(self.rate_limiter)
         if self._limiter is not None:
@@ -339,7 +339,8 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, ChatLedgerTags, B
 
     def _additional_fields(self, kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
         extra = kwargs.get("additional_model_request_fields") if kwargs else None
-        return {**(self.additional_model_request_fields or {}), **(extra or {})} or None
+        own = self.additional_model_request_fields  # usually neither: no dicts to build
+        return ({**(own or {}), **(extra or {})} or None) if own or extra else None
 
     def build_request(
         self,
@@ -373,7 +374,7 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, ChatLedgerTags, B
             model,
             turns,
             system=[*self._system(), *system] if self.system else system,
-            inference=InferenceConfig(
+            inference=inference_config(
                 arg["max_tokens"],
                 arg["temperature"],
                 arg["top_p"],

@@ -283,6 +283,19 @@ def build_guardrail_config(config: GuardrailConfig, *, stream: bool) -> dict[str
     return wire
 
 
+def _inference_to_wire(inference: InferenceConfig) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    if inference.max_tokens is not None:
+        config["maxTokens"] = inference.max_tokens
+    if inference.temperature is not None:
+        config["temperature"] = inference.temperature
+    if inference.top_p is not None:
+        config["topP"] = inference.top_p
+    if inference.stop_sequences:
+        config["stopSequences"] = list(inference.stop_sequences)
+    return config
+
+
 def build_converse_request(
     model_id: str,
     messages: Sequence[Message],
@@ -324,16 +337,7 @@ def build_converse_request(
     if system:
         request["system"] = [block_to_wire(b) for b in system]
     if inference is not None:
-        config = {
-            key: value
-            for key, value in (
-                ("maxTokens", inference.max_tokens),
-                ("temperature", inference.temperature),
-                ("topP", inference.top_p),
-                ("stopSequences", list(inference.stop_sequences) or None),
-            )
-            if value is not None
-        }
+        config = _inference_to_wire(inference)
         if config:
             request["inferenceConfig"] = config
     if tool_config:

@@ -7,6 +7,7 @@ dataclasses are what the rest of the code, and both adapters, talk in.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
 
 from bedrock_kit.core.transport.validation import check_number, check_text
@@ -313,6 +314,40 @@ class InferenceConfig:
                 f"got {list(stops)!r:.80}"
             )
         check_text(list(stops), "stop")
+
+
+def _keepable(value: Any) -> bool:
+    # None, an int or a float told apart from every other value by == and its type: not
+    # a bool (typed keys keep True from 1) and not a zero (0.0 == -0.0); NaN never hits.
+    kind = type(value)
+    return value is None or kind is int or (kind is float and value != 0.0)
+
+
+@lru_cache(maxsize=256, typed=True)
+def _kept_inference(max_tokens: Any, temperature: Any, top_p: Any) -> InferenceConfig:
+    return InferenceConfig(max_tokens, temperature, top_p)
+
+
+def inference_config(
+    max_tokens: Any, temperature: Any, top_p: Any, stop_sequences: Any = ()
+) -> InferenceConfig:
+    """``InferenceConfig(max_tokens, temperature, top_p, stop_sequences)``, checked.
+
+    A call's settings are usually the model's own, the same on every call: without stop
+    sequences, and for values that equal no other value of their type, the checked (frozen)
+    object is kept and given again. A refusal raises every time (it is not kept).
+
+    Raises:
+        ConfigurationError: As :class:`InferenceConfig` does.
+    """
+    if (
+        stop_sequences == ()
+        and _keepable(max_tokens)
+        and _keepable(temperature)
+        and _keepable(top_p)
+    ):
+        return _kept_inference(max_tokens, temperature, top_p)
+    return InferenceConfig(max_tokens, temperature, top_p, stop_sequences)
 
 
 @dataclass(frozen=True)

@@ -145,3 +145,24 @@ def test_checked_model_refuses_every_time() -> None:
 
 class _NotADict(dict):  # type: ignore[type-arg]
     """A dict subclass: ``type(x) is dict`` fails, so the general path reads it."""
+
+
+def test_inference_config_is_kept_only_for_values_nothing_else_equals() -> None:
+    from bedrock_kit.core.chat.types import InferenceConfig, inference_config
+
+    assert inference_config(100, 0.5, None) is inference_config(100, 0.5, None)
+    assert inference_config(100, None, None) == InferenceConfig(100)
+    one = inference_config(100, 1, None)
+    assert type(one.temperature) is int
+    assert type(inference_config(100, 1.0, None).temperature) is float
+    negative_zero = inference_config(100, -0.0, None).temperature
+    assert str(inference_config(100, 0.0, None).temperature) == "0.0"
+    assert str(negative_zero) == "-0.0"
+    assert inference_config(5, None, None, ("x",)).stop_sequences == ("x",)
+    for _ in range(2):  # a refusal is not kept
+        with pytest.raises(ConfigurationError, match="max_tokens"):
+            inference_config(True, None, None)
+        with pytest.raises(ConfigurationError, match="temperature"):
+            inference_config(5, 1.5, None)
+        with pytest.raises(ConfigurationError, match="top_p"):
+            inference_config(5, None, [0.5])
