@@ -175,17 +175,20 @@ def lc_block(block: ContentBlock) -> dict[str, Any]:
 
 def usage_metadata(usage: Usage) -> UsageMetadata:
     """LangChain usage: input_tokens counts cache reads and writes (its convention)."""
-    details = InputTokenDetails(
-        cache_read=usage.cache_read_input_tokens, cache_creation=usage.cache_write_input_tokens
-    )
+    # Literals, not calls of the TypedDicts (the same dicts, built without keyword calls).
+    details: InputTokenDetails = {
+        "cache_read": usage.cache_read_input_tokens,
+        "cache_creation": usage.cache_write_input_tokens,
+    }
     if usage.cache_write_1h_input_tokens:  # the key langchain-anthropic uses for 1 h writes
         details["ephemeral_1h_input_tokens"] = usage.cache_write_1h_input_tokens  # type: ignore[typeddict-unknown-key]
-    return UsageMetadata(
-        input_tokens=usage.total_input_tokens,
-        output_tokens=usage.output_tokens,
-        total_tokens=usage.total_input_tokens + usage.output_tokens,
-        input_token_details=details,
-    )
+    total_input = usage.total_input_tokens
+    return {
+        "input_tokens": total_input,
+        "output_tokens": usage.output_tokens,
+        "total_tokens": total_input + usage.output_tokens,
+        "input_token_details": details,
+    }
 
 
 def response_metadata(

@@ -589,7 +589,7 @@ def parse_converse_response(response: Mapping[str, Any], *, model_id: str) -> Co
         message = r.obj(r.obj(body["output"], "output").get("message"), "output.message")
         content = r.items(message.get("content"), "output.message.content")
         raw_stop = r.text(body["stopReason"], "stopReason", empty=False)
-        trace, guardrail = parse_trace(r, body["trace"])
+        trace, guardrail = ({}, None) if body["trace"] is None else parse_trace(r, body["trace"])
         blocks = [
             TextBlock(b["text"])  # a text block, the usual answer: read without a call
             if type(b) is dict and len(b) == 1 and type(b.get("text")) is str
