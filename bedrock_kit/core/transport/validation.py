@@ -62,43 +62,46 @@ def _clean_fast(value: Any) -> bool:
     """True when ``value`` surely holds no unpaired surrogate and nests at most MAX_DEPTH
     levels.
 
-    One pass over plain dicts, lists and tuples: an ASCII string (``isascii`` is one C call
-    whatever its length) is clean as it is; only other strings are searched. Time is linear
-    in the number of values, not in the length of the text. False (a surrogate, a key that
-    is not a string, a Mapping that is not a dict, a str subclass, an object of another
-    type, deep or cyclic input) only means the exact walk decides.
+    One pass over plain dicts, lists and tuples, level by level, gathering every string and
+    key (each followed by a NUL, so no pair spans two strings) into one text that one
+    ``isascii`` call clears; only non-ASCII text is searched. Linear in the size of the
+    input, with a few calls per dict, none per string. False (a key that is not a string, a
+    Mapping that is not a dict, a str subclass, an object of another type, deep or cyclic
+    input, a surrogate) only means the exact walk decides.
     """
     kind = type(value)
     if kind is str:
         return value.isascii() or _UNPAIRED.search(value) is None
     if kind is not dict and kind is not list and kind is not tuple:
         return kind in _LEAVES
-    search = _UNPAIRED.search
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    pop, push = stack.pop, stack.append
-    while stack:
-        item, depth = pop()
-        if type(item) is dict:
-            for key in item:
-                if type(key) is not str or not (key.isascii() or search(key) is None):
-                    return False
-            children = item.values()
-        else:
-            children = item
-        if not children:
-            continue
-        if depth >= MAX_DEPTH:  # its children are deeper than the limit (or it is a cycle)
-            return False
-        for child in children:
-            kind = type(child)
-            if kind is str:
-                if not child.isascii() and search(child) is not None:
-                    return False
-            elif kind is dict or kind is list or kind is tuple:
-                push((child, depth + 1))
-            elif kind not in _LEAVES:
+    text = ""
+    level: list[Any] = [value]
+    depth = 0
+    while level:
+        deeper: list[Any] = []
+        for item in level:
+            if type(item) is dict:
+                for key in item:
+                    if type(key) is not str:
+                        return False
+                    text += key + "\0"
+                children = item.values()
+            else:
+                children = item
+            if depth >= MAX_DEPTH and children:  # deeper than the limit (or a cycle)
                 return False
-    return True
+            for child in children:
+                kind = type(child)
+                if kind is str:
+                    text += child
+                    text += "\0"
+                elif kind is dict or kind is list or kind is tuple:
+                    deeper += (child,)
+                elif kind not in _LEAVES:
+                    return False
+        level = deeper
+        depth += 1
+    return text.isascii() or _UNPAIRED.search(text) is None
 
 
 def check_text(value: Any, where: str) -> None:
