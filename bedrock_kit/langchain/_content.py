@@ -175,17 +175,20 @@ def lc_block(block: ContentBlock) -> dict[str, Any]:
 
 def usage_metadata(usage: Usage) -> UsageMetadata:
     """LangChain usage: input_tokens counts cache reads and writes (its convention)."""
-    details = InputTokenDetails(
-        cache_read=usage.cache_read_input_tokens, cache_creation=usage.cache_write_input_tokens
-    )
+    # Literals, not calls of the TypedDicts (the same dicts, built without keyword calls).
+    details: InputTokenDetails = {
+        "cache_read": usage.cache_read_input_tokens,
+        "cache_creation": usage.cache_write_input_tokens,
+    }
     if usage.cache_write_1h_input_tokens:  # the key langchain-anthropic uses for 1 h writes
         details["ephemeral_1h_input_tokens"] = usage.cache_write_1h_input_tokens  # type: ignore[typeddict-unknown-key]
-    return UsageMetadata(
-        input_tokens=usage.total_input_tokens,
-        output_tokens=usage.output_tokens,
-        total_tokens=usage.total_input_tokens + usage.output_tokens,
-        input_token_details=details,
-    )
+    total_input = usage.total_input_tokens
+    return {
+        "input_tokens": total_input,
+        "output_tokens": usage.output_tokens,
+        "total_tokens": total_input + usage.output_tokens,
+        "input_token_details": details,
+    }
 
 
 def response_metadata(
@@ -240,16 +243,19 @@ def to_ai_message(result: ConverseResult, *, model_name: str | None = None) -> A
     """
     blocks = result.message.content
     content: str | list[Any]
-    if all(isinstance(b, TextBlock) for b in blocks):
-        content = result.text
+    calls: list[Any]
+    texts = [b.text for b in blocks if type(b) is TextBlock]
+    if len(texts) == len(blocks):  # plain text: no tool calls either
+        content, calls = "".join(texts), []
     else:
         content = [lc_block(block) for block in blocks]
-    return AIMessage(
-        content=content,
-        tool_calls=[
+        calls = [
             {"name": c.name, "args": c.input, "id": c.id, "type": "tool_call"}
             for c in result.message.tool_calls
-        ],
+        ]
+    return AIMessage(
+        content=content,
+        tool_calls=calls,
         usage_metadata=usage_metadata(result.usage),
         response_metadata=response_metadata(result, model_name=model_name),
         id=result.request_id,

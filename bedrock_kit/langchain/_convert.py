@@ -589,7 +589,11 @@ def to_core(messages: Sequence[BaseMessage]) -> tuple[list[SystemBlock], list[Me
     system: list[SystemBlock] = []
     turns: list[Message] = []
     for i, message in enumerate(messages):
-        if isinstance(message, SystemMessage) or (
+        if type(message) is HumanMessage and type(content := message.content) is str:
+            # The usual turn, decided without the isinstance chain below (every check on a
+            # pydantic class goes through ABCMeta); an empty text is no block, as there.
+            turns.append(Message("user", (TextBlock(content),) if content else ()))
+        elif isinstance(message, SystemMessage) or (
             isinstance(message, ChatMessage) and message.role == "system"
         ):
             content = message.content

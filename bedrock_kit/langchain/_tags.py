@@ -59,9 +59,12 @@ def metadata_tags(source: object = None) -> dict[str, str]:
     return tags_in_metadata(metadata)
 
 
+_WHERE = f"metadata[{METADATA_KEY!r}]"
+
+
 def tags_in_metadata(metadata: Mapping[str, Any] | None) -> dict[str, str]:
     """The checked ledger tags under :data:`METADATA_KEY` of a run's metadata."""
-    return check_tags((metadata or {}).get(METADATA_KEY), where=f"metadata[{METADATA_KEY!r}]")
+    return check_tags((metadata or {}).get(METADATA_KEY), where=_WHERE)
 
 
 class LedgerTags(BaseModel):
@@ -85,7 +88,12 @@ class LedgerTags(BaseModel):
 
     def _tagged(self, source: object = None) -> AbstractContextManager[None]:
         """A block charging this call's tags to the instance's ledger."""
-        return tags_applied(getattr(self, "ledger", None), self._call_tags(source))
+        ledger = getattr(self, "ledger", None)
+        if ledger is None:
+            metadata = getattr(source, "metadata", None)
+            if type(metadata) is dict and METADATA_KEY not in metadata:
+                return tags_applied(None, None)  # no ledger, no call tags to check
+        return tags_applied(ledger, self._call_tags(source))
 
     def _carry(self, source: object, make: Callable[[], Iterable[T]]) -> Iterator[T]:
         """``make()``'s stream with this call's tags on every step (see ``carry_tags``)."""

@@ -28,6 +28,7 @@ from bedrock_kit.core.chat.count import acount_input_tokens, count_input_tokens
 from bedrock_kit.core.chat.messages import guard_last_turn, guardrail_intervention_error
 from bedrock_kit.core.chat.models import (
     check_model_region,
+    checked_model,
     is_application_profile,
     profile_base,
     remember_profile_base,
@@ -51,7 +52,7 @@ from bedrock_kit.core.chat.send import (
     send_stream,
 )
 from bedrock_kit.core.chat.stream import CompletedDelta
-from bedrock_kit.core.chat.types import ConverseResult, InferenceConfig, SystemBlock, ToolSpec
+from bedrock_kit.core.chat.types import ConverseResult, SystemBlock, ToolSpec, inference_config
 from bedrock_kit.core.prompts.management import model_arguments
 from bedrock_kit.core.transport.arguments import Arguments, unknown_argument_error
 from bedrock_kit.core.transport.clients import ClientSettings, Withheld, withhold
@@ -197,7 +198,7 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, ChatLedgerTags, B
         self.client_settings()
         check_deadline(self.deadline)
         # Inference ranges and stop sequences, before any call (InferenceConfig checks them).
-        InferenceConfig(self.max_tokens, self.temperature, self.top_p, tuple(self.stop or ()))
+        inference_config(self.max_tokens, self.temperature, self.top_p, tuple(self.stop or ()))
         check_model_region(self.model_id, self.region_name)
         self._limiter = core_limiter(self.rate_limiter)
         if self._limiter is not None:
@@ -338,7 +339,8 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, ChatLedgerTags, B
 
     def _additional_fields(self, kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
         extra = kwargs.get("additional_model_request_fields") if kwargs else None
-        return {**(self.additional_model_request_fields or {}), **(extra or {})} or None
+        own = self.additional_model_request_fields  # usually neither: no dicts to build
+        return ({**(own or {}), **(extra or {})} or None) if own or extra else None
 
     def build_request(
         self,
@@ -366,18 +368,17 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, ChatLedgerTags, B
             if tooled
             else ([], [], None)
         )
-        model = validate_model_id(arg["model"] or self.model_id)
-        check_model_region(model, self.region_name)
+        model = checked_model(arg["model"] or self.model_id, self.region_name)
         return build_chat_request(
             self.api,
             model,
             turns,
             system=[*self._system(), *system] if self.system else system,
-            inference=InferenceConfig(
-                max_tokens=arg["max_tokens"],
-                temperature=arg["temperature"],
-                top_p=arg["top_p"],
-                stop_sequences=tuple(stop or arg["stop"] or self.stop or ()),
+            inference=inference_config(
+                arg["max_tokens"],
+                arg["temperature"],
+                arg["top_p"],
+                tuple(stop or arg["stop"] or self.stop or ()),
             ),
             tools=specs,
             tool_choice=choice,

@@ -24,11 +24,15 @@ from bedrock_kit.testing import LocalBedrock
 from benchmarks.contenders import CONTENDERS, Driver
 
 CEILING = 0.08
-"""Most calls an adapter may add per call, as a share of its framework floor's calls.
+"""Most calls an adapter may add per call, as a share of its framework floor's calls
+(:data:`CEILINGS` holds a lower one where the adapter is measured below it).
 
 Set from the measurement on this branch: ChatBedrockKit 101 calls beyond its floor sync
 (4.9%), 103 async (5.6%); BedrockKitLLM 101 sync (5.2%), 105 async (7.3%). Before the
 per-call work they were 454 / 460 and 451 / 435 (22-30% of the floor)."""
+CEILINGS = {"kit-langchain": 0.06}
+"""ChatBedrockKit after the CPU work of branch ``cpu``: 81 calls beyond its floor sync
+(4.0%), 85 async (4.7%), from 121 / 125; BedrockKitLLM 101 / 105 (5.2% / 7.3%)."""
 PROMPT = "Say something short."
 CALLS = 5
 PAIRS = [("kit-langchain", "langchain-floor-lean"), ("kit-llama-index", "llama-index-floor-lean")]
@@ -114,9 +118,10 @@ def test_adapter_adds_few_calls_beyond_its_framework_floor(
         loop.close()
     (mine, mine_own), (base, base_own) = counted
     extra = mine_own - base_own  # the loop's polling is the same work for both: left out
+    ceiling = CEILINGS.get(adapter, CEILING)
     assert base > 500, f"the floor made only {base} calls: it did not run the call"
-    assert extra <= CEILING * base, (
+    assert extra <= ceiling * base, (
         f"{drivers[0].name} {mode}: {mine} Python calls per call, {drivers[1].name} {base}: "
-        f"{extra} beyond the floor ({extra / base:.1%} of it), ceiling {CEILING:.0%} "
-        f"({CEILING * base:.0f} calls)"
+        f"{extra} beyond the floor ({extra / base:.1%} of it), ceiling {ceiling:.0%} "
+        f"({ceiling * base:.0f} calls)"
     )

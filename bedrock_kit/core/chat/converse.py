@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from bedrock_kit.core.chat import usage as _usage
 from bedrock_kit.core.chat.request_fields import (
     check_prompt_request,
     check_request_metadata,
@@ -38,7 +39,7 @@ from bedrock_kit.core.chat.types import (
     ToolSpec,
     ToolUseBlock,
     UnknownBlock,
-    Usage,
+    assemble,
 )
 from bedrock_kit.core.guardrails.assessments import parse_guardrail_trace
 from bedrock_kit.core.transport.validation import check_text
@@ -282,6 +283,19 @@ def build_guardrail_config(config: GuardrailConfig, *, stream: bool) -> dict[str
     return wire
 
 
+def _inference_to_wire(inference: InferenceConfig) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    if inference.max_tokens is not None:
+        config["maxTokens"] = inference.max_tokens
+    if inference.temperature is not None:
+        config["temperature"] = inference.temperature
+    if inference.top_p is not None:
+        config["topP"] = inference.top_p
+    if inference.stop_sequences:
+        config["stopSequences"] = list(inference.stop_sequences)
+    return config
+
+
 def build_converse_request(
     model_id: str,
     messages: Sequence[Message],
@@ -323,16 +337,7 @@ def build_converse_request(
     if system:
         request["system"] = [block_to_wire(b) for b in system]
     if inference is not None:
-        config = {
-            key: value
-            for key, value in (
-                ("maxTokens", inference.max_tokens),
-                ("temperature", inference.temperature),
-                ("topP", inference.top_p),
-                ("stopSequences", list(inference.stop_sequences) or None),
-            )
-            if value is not None
-        }
+        config = _inference_to_wire(inference)
         if config:
             request["inferenceConfig"] = config
     if tool_config:
@@ -393,10 +398,6 @@ _RESPONSE = WireReader("Converse response")
 # Members read, None: merged under a response (its usage), each is read without a call.
 _RESPONSE_MEMBERS = dict.fromkeys(["output", "stopReason", "trace", "usage", "metrics"])
 _RESPONSE_MEMBERS["additionalModelResponseFields"] = None
-_USAGE_MEMBERS = dict.fromkeys(["inputTokens", "outputTokens", "totalTokens", "cacheDetails"])
-_USAGE_MEMBERS |= dict.fromkeys(
-    ["cacheReadInputTokens", "cacheWriteInputTokens", "serverToolUsage"]
-)
 
 
 def _s3_uri(r: WireReader, source: Mapping[str, Any], where: str) -> str | None:
@@ -547,50 +548,8 @@ def parse_stop_reason(raw: str | None) -> StopReason:
     return STOP_REASONS.get(raw or "", "unknown")
 
 
-def parse_usage(wire: Any, reader: WireReader | None = None, where: str = "usage") -> Usage:
-    """Parse a Converse ``usage`` object (required: a missing one is not zero tokens).
-
-    Raises:
-        MalformedResponseError: ``usage`` is missing or lacks ``inputTokens``,
-            ``outputTokens`` or ``totalTokens``.
-    """
-    r = reader or WireReader("Converse usage")
-    usage = {**_USAGE_MEMBERS, **r.obj(wire, where)}  # absent ones None: read by subscript
-    details = usage["cacheDetails"]
-    one_hour = 0
-    for i, detail in enumerate(
-        () if details is None else r.items(details, f"{where}.cacheDetails")
-    ):
-        detail = r.obj(detail, f"{where}.cacheDetails[{i}]")
-        tokens = r.count(detail.get("inputTokens"), f"{where}.cacheDetails[{i}].inputTokens")
-        one_hour += tokens if detail.get("ttl") == "1h" else 0
-    return Usage(
-        input_tokens=r.count(usage["inputTokens"], f"{where}.inputTokens"),
-        output_tokens=r.count(usage["outputTokens"], f"{where}.outputTokens"),
-        cache_read_input_tokens=r.opt_count(
-            usage["cacheReadInputTokens"], f"{where}.cacheReadInputTokens"
-        )
-        or 0,
-        cache_write_input_tokens=r.opt_count(
-            usage["cacheWriteInputTokens"], f"{where}.cacheWriteInputTokens"
-        )
-        or 0,
-        total_tokens=r.count(usage["totalTokens"], f"{where}.totalTokens"),
-        cache_write_1h_input_tokens=one_hour,
-        server_tool_usage=_server_tool_usage(r, usage["serverToolUsage"], where),
-    )
-
-
-def _server_tool_usage(r: WireReader, value: Any, where: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    where = f"{where}.serverToolUsage"
-    return dict(r.document(dict(r.opt_obj(value, where)), where))
-
-
-def parse_latency(r: WireReader, metrics: Any, where: str = "metrics") -> int | None:
-    """``metrics.latencyMs`` (None when Bedrock sent no metrics; never a made-up value)."""
-    return r.opt_count(r.opt_obj(metrics, where).get("latencyMs"), f"{where}.latencyMs")
+parse_usage = _usage.parse_usage  # where the stream reducer (and callers) find them
+parse_latency = _usage.parse_latency
 
 
 def parse_trace(r: WireReader, value: Any, where: str = "trace") -> tuple[dict[str, Any], Any]:
@@ -630,21 +589,32 @@ def parse_converse_response(response: Mapping[str, Any], *, model_id: str) -> Co
         message = r.obj(r.obj(body["output"], "output").get("message"), "output.message")
         content = r.items(message.get("content"), "output.message.content")
         raw_stop = r.text(body["stopReason"], "stopReason", empty=False)
-        trace, guardrail = parse_trace(r, body["trace"])
-        blocks = [_block(r, b, f"output.message.content[{i}]") for i, b in enumerate(content)]
-        return ConverseResult(
-            message=Message("assistant", tuple(blocks)),
-            stop_reason=parse_stop_reason(raw_stop),
-            raw_stop_reason=raw_stop,
-            usage=parse_usage(body["usage"], r),
-            model_id=model_id,
-            latency_ms=parse_latency(r, body["metrics"]),
-            guardrail=guardrail,
-            request_id=request_id,
-            additional_model_response_fields=document_fields(
-                r.document(body["additionalModelResponseFields"], "additionalModelResponseFields")
-            ),
-            trace=trace,
+        trace, guardrail = ({}, None) if body["trace"] is None else parse_trace(r, body["trace"])
+        blocks = [
+            TextBlock(b["text"])  # a text block, the usual answer: read without a call
+            if type(b) is dict and len(b) == 1 and type(b.get("text")) is str
+            else _block(r, b, f"output.message.content[{i}]")
+            for i, b in enumerate(content)
+        ]
+        extra = body["additionalModelResponseFields"]
+        where = "additionalModelResponseFields"
+        return assemble(  # every field, in order: ConverseResult(...) without the __init__
+            ConverseResult,
+            {
+                "message": Message("assistant", tuple(blocks)),
+                "stop_reason": STOP_REASONS.get(raw_stop, "unknown"),  # parse_stop_reason
+                "raw_stop_reason": raw_stop,
+                "usage": parse_usage(body["usage"], r),
+                "model_id": model_id,
+                "latency_ms": parse_latency(r, body["metrics"]),
+                "guardrail": guardrail,
+                "request_id": request_id,
+                "additional_model_response_fields": (
+                    {} if extra is None else document_fields(r.document(extra, where))
+                ),
+                "trace": trace,
+                "raw_body": None,
+            },
         )
 
 

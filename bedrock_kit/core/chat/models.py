@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import threading
+from functools import lru_cache
+from typing import Any
 
 from bedrock_kit.core.transport.validation import check_arn_reachable
 from bedrock_kit.errors import ConfigurationError
@@ -47,6 +49,27 @@ def check_model_region(model_id: str, region: str | None) -> None:
     if isinstance(model_id, str) and model_id[:4] != "arn:":
         return  # a plain id resolves in the client's region, whichever it is
     check_arn_reachable(model_id, region, "model")
+
+
+@lru_cache(maxsize=256)
+def _checked(model_id: str, region: str | None) -> str:
+    check_model_region(validate_model_id(model_id), region)
+    return model_id
+
+
+def checked_model(model_id: Any, region: Any) -> str:
+    """:func:`validate_model_id` and :func:`check_model_region` in one, for every call.
+
+    Both are pure functions of two strings, so the answer for a pair is kept (a refusal
+    raises every time: it is not kept); anything but strings is checked afresh.
+
+    Raises:
+        ConfigurationError: As those two do.
+    """
+    if type(model_id) is str and (region is None or type(region) is str):
+        return _checked(model_id, region)
+    check_model_region(validate_model_id(model_id), region)
+    return model_id  # type: ignore[no-any-return]
 
 
 def is_application_profile(model_id: str) -> bool:

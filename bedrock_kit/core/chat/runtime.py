@@ -24,6 +24,7 @@ from bedrock_kit.core.transport.wire_events import aclose_events, event_stream_o
 from bedrock_kit.errors import translate_errors
 
 _SERVICE = "bedrock-runtime"
+_KEPT_TRANSLATIONS = 64
 _COUNT_TOKENS_KEYS = ("messages", "system", "toolConfig", "additionalModelRequestFields")
 
 
@@ -106,9 +107,20 @@ class ConverseRuntime(OwnsClients):
         self, settings: ClientSettings, *, client: Any = None, async_client: Any = None
     ) -> None:
         self.pool = ClientPool(settings, _SERVICE, client=client, async_client=async_client)
+        self._translations: dict[tuple[Any, str | None], Any] = {}
 
     def _errors(self, request: Mapping[str, Any]) -> Any:
-        return translate_errors(model_id=request.get("modelId"), region=self.pool.region)
+        # The translation holds nothing but its context: one per model and region serves
+        # every call (a plain dict read; a few models per runtime, bounded anyway).
+        key = (request.get("modelId"), self.pool.region)
+        try:
+            return self._translations[key]
+        except (KeyError, TypeError, AttributeError):  # new, unhashable, or an old pickle
+            translation = translate_errors(model_id=key[0], region=key[1])
+            kept = self.__dict__.setdefault("_translations", {})
+            if len(kept) < _KEPT_TRANSLATIONS and type(key[0]) in (str, type(None)):
+                kept[key] = translation
+            return translation
 
     def _deadline(self, request: Mapping[str, Any], deadline: DeadlineArg) -> Deadline | None:
         return Deadline.of(deadline, model_id=request.get("modelId"), region=self.pool.region)

@@ -7,13 +7,18 @@ dataclasses are what the rest of the code, and both adapters, talk in.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
 
 from bedrock_kit.core.transport.validation import check_number, check_text
 from bedrock_kit.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from bedrock_kit.core.guardrails.assessments import GuardrailTrace
+
+_D = TypeVar("_D")
+_new = object.__new__
+_set = object.__setattr__
 
 Role: TypeAlias = Literal["user", "assistant"]
 # InferenceConfiguration.stopSequences: at most 2,500 strings of at least one character.
@@ -311,6 +316,40 @@ class InferenceConfig:
         check_text(list(stops), "stop")
 
 
+def _keepable(value: Any) -> bool:
+    # None, an int or a float told apart from every other value by == and its type: not
+    # a bool (typed keys keep True from 1) and not a zero (0.0 == -0.0); NaN never hits.
+    kind = type(value)
+    return value is None or kind is int or (kind is float and value != 0.0)
+
+
+@lru_cache(maxsize=256, typed=True)
+def _kept_inference(max_tokens: Any, temperature: Any, top_p: Any) -> InferenceConfig:
+    return InferenceConfig(max_tokens, temperature, top_p)
+
+
+def inference_config(
+    max_tokens: Any, temperature: Any, top_p: Any, stop_sequences: Any = ()
+) -> InferenceConfig:
+    """``InferenceConfig(max_tokens, temperature, top_p, stop_sequences)``, checked.
+
+    A call's settings are usually the model's own, the same on every call: without stop
+    sequences, and for values that equal no other value of their type, the checked (frozen)
+    object is kept and given again. A refusal raises every time (it is not kept).
+
+    Raises:
+        ConfigurationError: As :class:`InferenceConfig` does.
+    """
+    if (
+        stop_sequences == ()
+        and _keepable(max_tokens)
+        and _keepable(temperature)
+        and _keepable(top_p)
+    ):
+        return _kept_inference(max_tokens, temperature, top_p)
+    return InferenceConfig(max_tokens, temperature, top_p, stop_sequences)
+
+
 @dataclass(frozen=True)
 class ToolSpec:
     """A tool the model may call, described by a JSON Schema."""
@@ -389,3 +428,17 @@ class ConverseResult:
     def guardrail_intervened(self) -> bool:
         """True when a guardrail changed or blocked the input or output."""
         return self.stop_reason == "guardrail_intervened"
+
+
+def assemble(cls: type[_D], values: dict[str, Any]) -> _D:
+    """An instance of the frozen dataclass ``cls`` holding ``values``: equal to
+    ``cls(**values)``, made without its ``__init__``.
+
+    A frozen dataclass sets each field with a call of ``object.__setattr__``; a response
+    parsed on every call pays that for each field of its result. ``values`` must hold every
+    field of ``cls``, in field order (fresh containers, never shared), and ``cls`` must have
+    no ``__post_init__``: there is nothing to check, only to store.
+    """
+    obj = _new(cls)
+    _set(obj, "__dict__", values)
+    return obj

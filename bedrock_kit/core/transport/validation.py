@@ -8,7 +8,6 @@ before a client is even built.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping
@@ -55,56 +54,60 @@ def _path(steps: list[tuple[str | int, int]], at: int, root: str) -> str:
     return text
 
 
-def _skip(value: Any) -> Any:
-    # What the walk below looks into that JSON does not: other mappings (tuples and lists
-    # are JSON arrays already). Anything else (bytes, numbers' kin, objects) holds no text
-    # the walk would check: it encodes as null.
-    return dict(value) if isinstance(value, Mapping) else None
-
-
-# The C encoder: every string and key verbatim (ensure_ascii=False), so a surrogate makes
-# the UTF-8 encode below fail; no circularity check (a cycle recurses and falls back).
-_ENCODER = json.JSONEncoder(ensure_ascii=False, check_circular=False, default=_skip)
-
-
-def _c_encoder() -> Any:
-    """CPython's C encoder with :data:`_ENCODER`'s settings, called directly (the same
-    arguments ``JSONEncoder.iterencode`` passes it, stable since 3.6); None without it."""
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:
-        return None
-    e = _ENCODER
-    return make(
-        None, _skip, json.encoder.encode_basestring, None, e.key_separator,
-        e.item_separator, False, False, True,
-    )  # fmt: skip
-
-
-_C_ENCODE = _c_encoder()
+# What a request holds besides text and containers: nothing the walk below looks into.
+_LEAVES = frozenset([int, float, bool, type(None), bytes])
 
 
 def _clean_fast(value: Any) -> bool:
-    """True when ``value`` surely holds no surrogate and nests at most MAX_DEPTH levels.
+    """True when ``value`` surely holds no unpaired surrogate and nests at most MAX_DEPTH
+    levels.
 
-    One C-level pass: JSON-encode every string and key verbatim and UTF-8-encode the result,
-    which fails on any surrogate; fewer than MAX_DEPTH brackets bound the nesting. False
-    (a surrogate, a paired one too, a key JSON cannot take, deep or odd input) only means
-    the exact walk decides.
+    One pass over plain dicts, lists and tuples, level by level, gathering every string and
+    key (each followed by a NUL, so no pair spans two strings) into one text that one
+    ``isascii`` call clears; only non-ASCII text is searched. Linear in the size of the
+    input, with a few calls per dict, none per string. False (a key that is not a string, a
+    Mapping that is not a dict, a str subclass, an object of another type, deep or cyclic
+    input, a surrogate) only means the exact walk decides.
     """
-    if type(value) is str:
+    kind = type(value)
+    if kind is str:
         return value.isascii() or _UNPAIRED.search(value) is None
-    try:
-        text = "".join(_C_ENCODE(value, 0)) if _C_ENCODE is not None else _ENCODER.encode(value)
-        text.encode("utf-8")
-    except Exception:  # a surrogate (UnicodeEncodeError), an odd key or mapping, a cycle
-        return False
-    return text.count("[") + text.count("{") <= MAX_DEPTH
+    if kind is not dict and kind is not list and kind is not tuple:
+        return kind in _LEAVES
+    text = ""
+    level: list[Any] = [value]
+    depth = 0
+    while level:
+        deeper: list[Any] = []
+        for item in level:
+            if type(item) is dict:
+                for key in item:
+                    if type(key) is not str:
+                        return False
+                    text += key + "\0"
+                children = item.values()
+            else:
+                children = item
+            if depth >= MAX_DEPTH and children:  # deeper than the limit (or a cycle)
+                return False
+            for child in children:
+                kind = type(child)
+                if kind is str:
+                    text += child
+                    text += "\0"
+                elif kind is dict or kind is list or kind is tuple:
+                    deeper += (child,)
+                elif kind not in _LEAVES:
+                    return False
+        level = deeper
+        depth += 1
+    return text.isascii() or _UNPAIRED.search(text) is None
 
 
 def check_text(value: Any, where: str) -> None:
     """Refuse unpaired UTF-16 surrogates anywhere in ``value`` (strings, dict keys, lists).
 
-    Bytes are left alone. Clean input costs one C-level encode (see ``_clean_fast``); only
+    Bytes are left alone. Clean input costs one pass (see ``_clean_fast``); only
     input that fails it is walked, with an explicit stack (and the path built only for the
     error), so deeply nested input (a tool schema, a JSON tool result) costs linear time and
     cannot exhaust the interpreter's recursion limit.
