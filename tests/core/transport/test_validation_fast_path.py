@@ -1,7 +1,8 @@
 """check_text and check_number decide clean input without walking it: same verdicts as the walk.
 
 The fast path (one pass over plain dicts, lists and tuples gathering every string and key for
-one ASCII or surrogate check, with a bound on the depth) may only say "clean"; anything it cannot vouch for goes to the exact walk, which names the path.
+one ASCII or surrogate check, with a bound on the depth) may only say "clean"; anything it
+cannot vouch for goes to the exact walk, which names the path.
 """
 
 from __future__ import annotations
