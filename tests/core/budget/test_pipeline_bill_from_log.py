@@ -328,8 +328,12 @@ def test_64_concurrent_mixed_operations_never_overspend_and_charge_each_call_onc
         async def async_half() -> None:
             await asyncio.gather(*(async_op(i) for i in range(32)))
 
+        # One of each kind first, so every kind is on the bill whatever order the concurrent
+        # ones then reach the limit in; the other 60 race for the rest.
+        for i in range(4):
+            sync_op(i)
         with ThreadPoolExecutor(max_workers=32) as pool:
-            futures = [pool.submit(sync_op, i) for i in range(32)]
+            futures = [pool.submit(sync_op, i) for i in range(4, 32)]
             asyncio.run(async_half())
             for future in futures:
                 future.result()
