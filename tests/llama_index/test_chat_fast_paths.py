@@ -20,10 +20,10 @@ import pytest
 from llama_index.core.llms import ChatMessage
 from pydantic import BaseModel
 
-from bedrock_kit.errors import BedrockKitError, ConfigurationError
+from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.llama_index import BedrockKitLLM, _convert
 from bedrock_kit.testing import LocalBedrock
-from bedrock_kit.testing.conformance import conformance_dir, load_recordings, replay_server
+from tests.support.replayed import recordings_with, replayed_llms
 
 _HI = [ChatMessage(role="user", content="hi")]
 
@@ -84,37 +84,14 @@ def test_local_answers_equal_validated_ones(mode):
     assert "mine" not in second.message.additional_kwargs
 
 
-def _recorded() -> list[Any]:
-    if conformance_dir() is None:
-        return [pytest.param(None, marks=pytest.mark.skip(reason="../shared/conformance absent"))]
-    return [
-        pytest.param(r, id=r.id)
-        for r in load_recordings()
-        if any(i.operation == "Converse" and i.status == 200 for i in r.interactions)
-    ]
-
-
 @pytest.mark.conformance
 @pytest.mark.parametrize("mode", ["chat", "achat"])
-@pytest.mark.parametrize("recording", _recorded())
+@pytest.mark.parametrize("recording", recordings_with("Converse"))
 def test_recorded_answers_equal_validated_ones(recording, mode):
     seen = 0
-    with replay_server(recording) as server:
-        for interaction in recording.interactions:
-            if interaction.operation != "Converse":
-                continue
-            llm = BedrockKitLLM(
-                model=interaction.model_id or "amazon.nova-micro-v1:0",
-                endpoint_url=server.endpoint_url,
-                region_name=interaction.region or "us-east-1",
-                max_retries=0,
-            )
-            if interaction.status != 200:  # served in order: an error answer is read too
-                with pytest.raises(BedrockKitError):
-                    _chat(llm, mode)
-                continue
-            _check(_chat(llm, mode))
-            seen += 1
+    for llm in replayed_llms(recording, "Converse", lambda llm: _chat(llm, mode)):
+        _check(_chat(llm, mode))
+        seen += 1
     assert seen, recording.id
 
 

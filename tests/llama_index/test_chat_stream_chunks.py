@@ -16,10 +16,9 @@ import pytest
 from llama_index.core.llms import ChatMessage
 from pydantic import BaseModel
 
-from bedrock_kit.errors import BedrockKitError
 from bedrock_kit.llama_index import BedrockKitLLM, _convert
 from bedrock_kit.testing import LocalBedrock
-from bedrock_kit.testing.conformance import conformance_dir, load_recordings, replay_server
+from tests.support.replayed import recordings_with, replayed_llms
 
 
 def _validated(value: Any) -> Any:
@@ -80,36 +79,13 @@ def test_local_stream_responses_equal_validated_ones(mode):
     assert first.message.blocks is not second.message.blocks
 
 
-def _recorded() -> list[Any]:
-    if conformance_dir() is None:
-        return [pytest.param(None, marks=pytest.mark.skip(reason="../shared/conformance absent"))]
-    return [
-        pytest.param(r, id=r.id)
-        for r in load_recordings()
-        if any(i.operation == "ConverseStream" and i.status == 200 for i in r.interactions)
-    ]
-
-
 @pytest.mark.conformance
 @pytest.mark.parametrize("mode", ["stream", "astream"])
-@pytest.mark.parametrize("recording", _recorded())
+@pytest.mark.parametrize("recording", recordings_with("ConverseStream"))
 def test_recorded_stream_responses_equal_validated_ones(recording, mode):
     seen = 0
-    with replay_server(recording) as server:
-        for interaction in recording.interactions:
-            if interaction.operation != "ConverseStream":
-                continue
-            llm = BedrockKitLLM(
-                model=interaction.model_id or "amazon.nova-micro-v1:0",
-                endpoint_url=server.endpoint_url,
-                region_name=interaction.region or "us-east-1",
-                max_retries=0,
-            )
-            if interaction.status != 200:  # served in order: an error answer is read too
-                with pytest.raises(BedrockKitError):
-                    _stream(llm, mode)
-                continue
-            for response in _stream(llm, mode):
-                _check(response)
-                seen += 1
+    for llm in replayed_llms(recording, "ConverseStream", lambda llm: list(_stream(llm, mode))):
+        for response in _stream(llm, mode):
+            _check(response)
+            seen += 1
     assert seen, recording.id
