@@ -71,7 +71,13 @@ from bedrock_kit.core.chat.send import (
     send_stream,
 )
 from bedrock_kit.core.chat.tools import as_system_tool, split_system_tools
-from bedrock_kit.core.chat.types import ConverseResult, InferenceConfig, SystemTool, ToolSpec
+from bedrock_kit.core.chat.types import (
+    ConverseResult,
+    InferenceConfig,
+    SystemTool,
+    ToolSpec,
+    inference_config,
+)
 from bedrock_kit.core.transport.arguments import Arguments
 from bedrock_kit.core.transport.clients import ClientSettings, Withheld, check_client
 from bedrock_kit.core.transport.deadline import check_deadline
@@ -245,8 +251,6 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
     _profiles: InferenceProfiles | None = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _count_tokens_unsupported: set[str] = PrivateAttr(default_factory=set)
-    # The last InferenceConfig built, with the very values it was built from.
-    _inference: tuple[Any, Any, Any, InferenceConfig] | None = PrivateAttr(default=None)
 
     def __init__(self, **data: Any) -> None:
         super().__init__(**data)  # unknown arguments: UnknownArgumentError, by name
@@ -443,30 +447,12 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
             body=arg["body"],
         )
 
+    @staticmethod
     def _inference_config(
-        self, max_tokens: Any, temperature: Any, top_p: Any, stop: Any
+        max_tokens: Any, temperature: Any, top_p: Any, stop: Any
     ) -> InferenceConfig:
-        """``InferenceConfig(...)`` of these values, built again only when one changes.
-
-        The config is frozen and checked from its values alone, so the very same value
-        objects (``is``, not ``==``: ``True`` is not ``1``, ``-0.0`` not ``0.0``) give the same
-        config; values that fail are not kept and fail again. Stop sequences are checked on
-        every call that has some.
-        """
-        private: dict[str, Any] = self.__pydantic_private__  # type: ignore[assignment]
-        last: tuple[Any, Any, Any, InferenceConfig] | None = private["_inference"]
-        if (
-            not stop
-            and last is not None
-            and last[0] is max_tokens
-            and last[1] is temperature
-            and last[2] is top_p
-        ):
-            return last[3]
-        config = InferenceConfig(max_tokens, temperature, top_p, tuple(stop or ()))
-        if not stop:
-            private["_inference"] = (max_tokens, temperature, top_p, config)
-        return config
+        """The call's checked ``InferenceConfig`` (the core keeps one per value set)."""
+        return inference_config(max_tokens, temperature, top_p, tuple(stop or ()))
 
     def _system_tools(self, extra: Sequence[Any] | None) -> list[SystemTool]:
         return [as_system_tool(t) for t in [*(self.system_tools or ()), *(extra or ())]]

@@ -6,9 +6,9 @@
   equals the same objects built again through pydantic validation.
 * Streams without a ledger iterate the core's deltas directly (no ledger-tag wrapper per
   chunk); the guardrail check still raises on the last chunk.
-* The InferenceConfig is built again only when one of its values is another object: the
-  same config for the same values, a new one for a per-call value, and bad values (also
-  ``True`` after a valid ``1``) are refused on every call.
+* The InferenceConfig comes from the core's ``inference_config``: the same config for the
+  same values, a new one for a per-call value, and bad values (also ``True`` after a valid
+  ``1``) are refused on every call.
 """
 
 from __future__ import annotations
