@@ -16,20 +16,18 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import random
 import statistics
 import sys
 import time
-from collections.abc import Sequence
 from typing import Any
 
 from benchmarks._server import ServerConfig, ServerProcess
 from benchmarks.contenders import CONTENDERS, Driver
+from benchmarks.stats import interval
 
 PAIRS = [("langchain-floor-lean", "kit-langchain"), ("llama-index-floor-lean", "kit-llama-index")]
 """(floor, adapter) registry keys of :data:`benchmarks.contenders.CONTENDERS`."""
 PROMPT = "How tall is the tallest tide?"
-RESAMPLES = 2000
 _WARM_UP = 30
 
 
@@ -38,15 +36,6 @@ def _cpu_per_call(driver: Driver, calls: int) -> float:
     for _ in range(calls):
         driver.invoke(PROMPT)
     return (time.process_time() - start) / calls
-
-
-def bootstrap_median(values: Sequence[float], resamples: int = RESAMPLES) -> tuple[float, float]:
-    """The 2.5th and 97.5th percentiles of the median over resamples of ``values``."""
-    rng = random.Random(18)  # the issue's number: reproducible intervals
-    medians = sorted(
-        statistics.median(rng.choices(values, k=len(values))) for _ in range(resamples)
-    )
-    return medians[int(0.025 * (resamples - 1))], medians[int(0.975 * (resamples - 1))]
 
 
 def measure(blocks: int, calls: int) -> dict[str, dict[str, Any]]:
@@ -79,7 +68,7 @@ def measure(blocks: int, calls: int) -> dict[str, dict[str, Any]]:
     for key, floor, kit in pairs:
         floors, kits = times[key]
         shares = [(k - f) / k for f, k in zip(floors, kits, strict=True)]
-        low, high = bootstrap_median(shares)
+        low, high = interval(shares)
         results[key] = {
             "floor": floor.name,
             "adapter": kit.name,
