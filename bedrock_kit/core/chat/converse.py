@@ -283,7 +283,10 @@ def build_guardrail_config(config: GuardrailConfig, *, stream: bool) -> dict[str
     return wire
 
 
-def _inference_to_wire(inference: InferenceConfig) -> dict[str, Any]:
+def inference_to_wire(inference: InferenceConfig) -> dict[str, Any]:
+    """Bedrock's inference configuration object (``maxTokens``, ``temperature``, ``topP``,
+    ``stopSequences``) of ``inference``, holding only what was set; Converse's
+    ``inferenceConfig`` and Prompt Management's text inference configuration alike."""
     config: dict[str, Any] = {}
     if inference.max_tokens is not None:
         config["maxTokens"] = inference.max_tokens
@@ -337,7 +340,7 @@ def build_converse_request(
     if system:
         request["system"] = [block_to_wire(b) for b in system]
     if inference is not None:
-        config = _inference_to_wire(inference)
+        config = inference_to_wire(inference)
         if config:
             request["inferenceConfig"] = config
     if tool_config:

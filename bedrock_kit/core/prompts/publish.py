@@ -22,6 +22,7 @@ from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bedrock_kit.core.chat.converse import inference_to_wire
 from bedrock_kit.core.chat.types import InferenceConfig
 from bedrock_kit.core.prompts.management import _VARIABLE, PromptManagement, prompt_management
 from bedrock_kit.core.transport.wire import WireReader
@@ -206,15 +207,7 @@ def bedrock_template(
 
 
 def _inference(config: InferenceConfig) -> dict[str, Any]:
-    text: dict[str, Any] = {}
-    if config.max_tokens is not None:
-        text["maxTokens"] = config.max_tokens
-    if config.temperature is not None:
-        text["temperature"] = config.temperature
-    if config.top_p is not None:
-        text["topP"] = config.top_p
-    if config.stop_sequences:
-        text["stopSequences"] = list(config.stop_sequences)
+    text = inference_to_wire(config)
     return {"text": text} if text else {}
 
 
