@@ -16,10 +16,9 @@ import pytest
 from langchain_core.messages import HumanMessage
 from pydantic import BaseModel
 
-from bedrock_kit.errors import BedrockKitError
 from bedrock_kit.langchain import ChatBedrockKit, _content
 from bedrock_kit.testing import LocalBedrock
-from bedrock_kit.testing.conformance import conformance_dir, load_recordings, replay_server
+from tests.support.replayed import recordings_with, replayed_llms
 
 
 def _validated(value: Any) -> Any:
@@ -83,34 +82,14 @@ def test_local_stream_chunks_equal_validated_ones(mode, output_version):
     assert first.response_metadata is not second.response_metadata
 
 
-def _recorded() -> list[Any]:
-    if conformance_dir() is None:
-        return [pytest.param(None, marks=pytest.mark.skip(reason="../shared/conformance absent"))]
-    return [
-        pytest.param(r, id=r.id)
-        for r in load_recordings()
-        if any(i.operation == "ConverseStream" and i.status == 200 for i in r.interactions)
-    ]
-
-
 @pytest.mark.conformance
 @pytest.mark.parametrize("mode", ["stream", "astream"])
-@pytest.mark.parametrize("recording", _recorded())
+@pytest.mark.parametrize("recording", recordings_with("ConverseStream"))
 def test_recorded_stream_chunks_equal_validated_ones(recording, mode):
     kinds: list[str] = []
-    with replay_server(recording) as server:
-        for interaction in recording.interactions:
-            if interaction.operation != "ConverseStream":
-                continue
-            model = ChatBedrockKit(
-                model=interaction.model_id or "amazon.nova-micro-v1:0",
-                endpoint_url=server.endpoint_url,
-                region_name=interaction.region or "us-east-1",
-                max_retries=0,
-            )
-            if interaction.status != 200:  # served in order: an error answer is read too
-                with pytest.raises(BedrockKitError):
-                    _stream(model, mode)
-                continue
-            kinds += [_check(g) for g in _stream(model, mode)]
+    replayed = replayed_llms(
+        recording, "ConverseStream", lambda m: _stream(m, mode), ChatBedrockKit
+    )
+    for model in replayed:
+        kinds += [_check(g) for g in _stream(model, mode)]
     assert kinds, recording.id

@@ -1,6 +1,7 @@
-"""Recorded AWS answers replayed to a BedrockKitLLM, for tests that compare what it builds.
+"""Recorded AWS answers replayed to a chat model, for tests that compare what it builds.
 
-Each interaction of a recording gets its own LLM, for the recording's model and region,
+Each interaction of a recording gets its own model (BedrockKitLLM unless another class is
+given, such as ChatBedrockKit, which takes the same arguments), for its model and region,
 against one replay server; answers are served in recorded order, so an error answer is
 read too (and must raise a :class:`~bedrock_kit.errors.BedrockKitError`).
 """
@@ -27,16 +28,21 @@ def recordings_with(operation: str) -> list[Any]:
     ]
 
 
-def replayed_llms(recording: Any, operation: str, call: Callable[[Any], object]) -> Iterator[Any]:
-    """An LLM for every successful ``operation`` answer of ``recording`` (the server serves
-    it next); for an error answer, ``call(llm)`` is checked to raise instead."""
-    from bedrock_kit.llama_index import BedrockKitLLM
+def replayed_llms(
+    recording: Any, operation: str, call: Callable[[Any], object], model_class: Any = None
+) -> Iterator[Any]:
+    """A model for every successful ``operation`` answer of ``recording`` (the server serves
+    it next); for an error answer, ``call(model)`` is checked to raise instead."""
+    if model_class is None:
+        from bedrock_kit.llama_index import BedrockKitLLM
+
+        model_class = BedrockKitLLM
 
     with replay_server(recording) as server:
         for interaction in recording.interactions:
             if interaction.operation != operation:
                 continue
-            llm = BedrockKitLLM(
+            llm = model_class(
                 model=interaction.model_id or "amazon.nova-micro-v1:0",
                 endpoint_url=server.endpoint_url,
                 region_name=interaction.region or "us-east-1",
