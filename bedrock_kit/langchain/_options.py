@@ -16,7 +16,7 @@ from typing import Any
 
 from langchain_core.utils.function_calling import convert_to_json_schema
 
-from bedrock_kit.core.chat.converse import build_json_schema_output, build_tool_config
+from bedrock_kit.core.chat.tool_config import build_json_schema_output, build_tool_config
 from bedrock_kit.core.chat.tools import as_system_tool, split_system_tools
 from bedrock_kit.core.chat.types import SystemTool, ToolSpec
 from bedrock_kit.errors import ConfigurationError

@@ -23,8 +23,8 @@ from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, ValidationInfo, 
 from bedrock_kit._strict_arguments import check_call_arguments
 from bedrock_kit.core.batch.runner import BatchSettings
 from bedrock_kit.core.budget.rate_limit import RateLimiter
-from bedrock_kit.core.chat.converse import build_tool_spec, parse_guardrail_config
 from bedrock_kit.core.chat.count import acount_input_tokens, count_input_tokens
+from bedrock_kit.core.chat.guardrail_config import parse_guardrail_config
 from bedrock_kit.core.chat.messages import guard_last_turn, guardrail_intervention_error
 from bedrock_kit.core.chat.models import (
     check_model_region,
@@ -52,6 +52,7 @@ from bedrock_kit.core.chat.send import (
     send_stream,
 )
 from bedrock_kit.core.chat.stream import CompletedDelta
+from bedrock_kit.core.chat.tool_config import build_tool_spec
 from bedrock_kit.core.chat.types import ConverseResult, SystemBlock, ToolSpec, inference_config
 from bedrock_kit.core.prompts.management import model_arguments
 from bedrock_kit.core.transport.arguments import Arguments, unknown_argument_error

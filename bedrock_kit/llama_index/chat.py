@@ -42,8 +42,8 @@ from bedrock_kit._strict_arguments import check_call_arguments
 from bedrock_kit.core.batch.runner import BatchSettings
 from bedrock_kit.core.budget.rate_limit import RateLimiter
 from bedrock_kit.core.budget.tags import tags_applied
-from bedrock_kit.core.chat.converse import build_guardrail_config, parse_guardrail_config
 from bedrock_kit.core.chat.count import acount_input_tokens, count_input_tokens
+from bedrock_kit.core.chat.guardrail_config import build_guardrail_config, parse_guardrail_config
 from bedrock_kit.core.chat.messages import guard_last_turn, guardrail_intervention_error
 from bedrock_kit.core.chat.models import (
     check_model_region,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from bedrock_kit.core.chat import usage as _usage
+from bedrock_kit.core.chat.guardrail_config import build_guardrail_config
 from bedrock_kit.core.chat.request_fields import (
     check_prompt_request,
     check_request_metadata,
@@ -16,7 +17,6 @@ from bedrock_kit.core.chat.request_fields import (
     is_prompt_arn,
     prompt_variables_to_wire,
 )
-from bedrock_kit.core.chat.schema import check_json_schema
 from bedrock_kit.core.chat.types import (
     STOP_REASONS,
     CachePointBlock,
@@ -33,22 +33,17 @@ from bedrock_kit.core.chat.types import (
     ReasoningBlock,
     StopReason,
     SystemBlock,
-    SystemTool,
     TextBlock,
     ToolResultBlock,
-    ToolSpec,
     ToolUseBlock,
     UnknownBlock,
     assemble,
+    inference_config,
 )
 from bedrock_kit.core.guardrails.assessments import parse_guardrail_trace
 from bedrock_kit.core.transport.validation import check_text
 from bedrock_kit.core.transport.wire import WireReader
 from bedrock_kit.errors import ConfigurationError
-
-# Bedrock toolSpec.name constraint.
-_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-
 
 # ---------------------------------------------------------------------------- to the wire
 
@@ -200,89 +195,6 @@ def _check_tool_results(messages: Sequence[Message]) -> None:
                 )
 
 
-def build_tool_spec(spec: ToolSpec) -> dict[str, Any]:
-    """Converse ``toolSpec`` for one tool, validated against Bedrock's limits."""
-    if not _TOOL_NAME.match(spec.name):
-        raise ConfigurationError(
-            f"tool name {spec.name!r} is invalid: Bedrock allows 1-64 characters of "
-            "letters, digits, '_' and '-'"
-        )
-    if not isinstance(spec.input_schema, Mapping):
-        raise ConfigurationError(f"tool {spec.name!r}: input schema must be a JSON Schema dict")
-    if spec.input_schema.get("type", "object") != "object":
-        raise ConfigurationError(f"tool {spec.name!r}: input schema must be of type 'object'")
-    check_json_schema(spec.input_schema, f"tool {spec.name!r}")
-    wire: dict[str, Any] = {
-        "name": spec.name,
-        "description": spec.description or spec.name,
-        "inputSchema": {"json": {"type": "object", "properties": {}, **spec.input_schema}},
-    }
-    if spec.strict is not None:
-        wire["strict"] = spec.strict
-    return {"toolSpec": wire}
-
-
-def build_system_tool(tool: SystemTool) -> dict[str, Any]:
-    """Converse ``systemTool`` entry for one server-side tool, its name checked."""
-    if not isinstance(tool, SystemTool):
-        raise ConfigurationError(f"not a SystemTool: {tool!r}")
-    if not isinstance(tool.name, str) or not _TOOL_NAME.match(tool.name):
-        raise ConfigurationError(
-            f"system tool name {tool.name!r} is invalid: Bedrock allows 1-64 characters of "
-            "letters, digits, '_' and '-'"
-        )
-    return {"systemTool": {"name": tool.name}}
-
-
-def build_tool_config(
-    tools: Sequence[ToolSpec],
-    tool_choice: str | None = None,
-    system_tools: Sequence[SystemTool] = (),
-) -> dict[str, Any] | None:
-    """Converse ``toolConfig``.
-
-    Args:
-        tools: The tools the model may call (the client runs them).
-        tool_choice: None or ``auto`` (model decides), ``any`` (must call a tool), or a
-            tool name (must call that tool).
-        system_tools: Server-side tools (``systemTool``), listed after the client tools.
-    """
-    if not tools and not system_tools:
-        if tool_choice not in (None, "auto"):
-            raise ConfigurationError(f"tool_choice={tool_choice!r} given without any tools")
-        return None
-    names = [t.name for t in tools] + [t.name for t in system_tools]
-    if len(set(names)) != len(names):
-        raise ConfigurationError(f"tool names must be unique, got {names}")
-    config: dict[str, Any] = {
-        "tools": [build_tool_spec(t) for t in tools] + [build_system_tool(t) for t in system_tools]
-    }
-    if tool_choice in (None, "auto"):
-        if tool_choice == "auto":
-            config["toolChoice"] = {"auto": {}}
-    elif tool_choice == "any":
-        config["toolChoice"] = {"any": {}}
-    elif tool_choice in names:
-        config["toolChoice"] = {"tool": {"name": tool_choice}}
-    else:
-        raise ConfigurationError(
-            f"tool_choice={tool_choice!r} is neither 'auto', 'any' nor one of the tools {names}"
-        )
-    return config
-
-
-def build_guardrail_config(config: GuardrailConfig, *, stream: bool) -> dict[str, Any]:
-    """Converse ``guardrailConfig``; stream processing mode only on ConverseStream."""
-    wire: dict[str, Any] = {
-        "guardrailIdentifier": config.identifier,
-        "guardrailVersion": config.version,
-        "trace": config.trace,
-    }
-    if stream and config.stream_processing_mode:
-        wire["streamProcessingMode"] = config.stream_processing_mode
-    return wire
-
-
 def inference_to_wire(inference: InferenceConfig) -> dict[str, Any]:
     """Bedrock's inference configuration object (``maxTokens``, ``temperature``, ``topP``,
     ``stopSequences``) of ``inference``, holding only what was set; Converse's
@@ -323,6 +235,28 @@ def build_converse_request(
     """
     if not model_id:
         raise ConfigurationError("model id is empty")
+    wire = converse_messages(model_id, messages)
+    frame = converse_frame(
+        model_id,
+        system=system,
+        inference=inference,
+        tool_config=tool_config,
+        guardrail=guardrail,
+        additional_model_request_fields=additional_model_request_fields,
+        additional_model_response_field_paths=additional_model_response_field_paths,
+        request_metadata=request_metadata,
+        performance_latency=performance_latency,
+        output_config=output_config,
+        service_tier=service_tier,
+        prompt_variables=prompt_variables,
+        stream=stream,
+    )
+    return frame.join(wire)
+
+
+def converse_messages(model_id: str, messages: Sequence[Message]) -> list[dict[str, Any]]:
+    """A Converse request's ``messages``: the turns merged, checked and in wire form, every
+    text in them checked (the rest of the request is its :class:`ConverseFrame`'s)."""
     turns = merge_turns(messages)
     if not turns and not is_prompt_arn(model_id):
         raise ConfigurationError("messages is empty: Converse needs at least one user turn")
@@ -331,12 +265,73 @@ def build_converse_request(
             "messages[0] must be a user turn: Bedrock conversations start with one"
         )
     _check_tool_results(turns)
-    request: dict[str, Any] = {
-        "modelId": model_id,
-        "messages": [
-            {"role": m.role, "content": [block_to_wire(b) for b in m.content]} for m in turns
-        ],
-    }
+    wire = [{"role": m.role, "content": [block_to_wire(b) for b in m.content]} for m in turns]
+    check_text(wire, "request.messages")  # prompts, tool results, documents
+    return wire
+
+
+@dataclass(frozen=True)
+class ConverseFrame:
+    """Every member of a Converse request but its ``messages``, built and checked.
+
+    ``members`` are in request order (they follow ``modelId`` and ``messages``). A
+    ``shared`` frame serves many requests (:func:`plain_frame`): each request gets its own
+    copy of the members, so changing one request's ``inferenceConfig`` changes no other.
+    """
+
+    model_id: str
+    members: Mapping[str, Any]
+    shared: bool = False
+
+    def join(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        """The request of these wire ``messages`` (from :func:`converse_messages`)."""
+        members = self.members
+        if self.shared:
+            members = {key: _fresh(value) for key, value in members.items()}
+        request = {"modelId": self.model_id, "messages": messages, **members}
+        if ":prompt/" in self.model_id:  # what a prompt ARN holds; other ids: nothing to check
+            check_prompt_request(request)
+        return request
+
+    def request(self, messages: Sequence[Message]) -> dict[str, Any]:
+        """The Converse request of ``messages`` in this frame."""
+        return self.join(converse_messages(self.model_id, messages))
+
+
+def _fresh(value: Any) -> Any:
+    # A copy of a member's wire form down to its leaves (plain dicts and lists).
+    if type(value) is dict:
+        return {key: _fresh(item) for key, item in value.items()}
+    if type(value) is list:
+        return [_fresh(item) for item in value]
+    return value
+
+
+def converse_frame(
+    model_id: str,
+    *,
+    system: Sequence[SystemBlock] = (),
+    inference: InferenceConfig | None = None,
+    tool_config: Mapping[str, Any] | None = None,
+    guardrail: GuardrailConfig | None = None,
+    additional_model_request_fields: Mapping[str, Any] | None = None,
+    additional_model_response_field_paths: Sequence[str] = (),
+    request_metadata: Mapping[str, str] | None = None,
+    performance_latency: str | None = None,
+    output_config: Mapping[str, Any] | None = None,
+    service_tier: str | None = None,
+    prompt_variables: Mapping[str, Any] | None = None,
+    stream: bool = False,
+    shared: bool = False,
+) -> ConverseFrame:
+    """The :class:`ConverseFrame` of these arguments (those of :func:`build_converse_request`).
+
+    Raises:
+        ConfigurationError: A member Bedrock would refuse, a text with an unpaired surrogate.
+    """
+    if not model_id:
+        raise ConfigurationError("model id is empty")
+    request: dict[str, Any] = {}
     if system:
         request["system"] = [block_to_wire(b) for b in system]
     if inference is not None:
@@ -367,28 +362,30 @@ def build_converse_request(
         request["outputConfig"] = dict(output_config)
     if service_tier is not None and check_service_tier(service_tier):
         request["serviceTier"] = {"type": service_tier}
-    if ":prompt/" in model_id:  # what a prompt ARN holds; any other id has nothing to check
-        check_prompt_request(request)
-    # Every text the request carries (prompts, system, tool results, documents, schemas).
-    check_text(request, "request")
-    return request
+    # Every other text the request carries (system, schemas, fields), named as in it.
+    check_text({"modelId": model_id, **request}, "request")
+    return ConverseFrame(model_id, request, shared)
 
 
-def build_json_schema_output(
-    schema: Mapping[str, Any], *, name: str | None = None, description: str | None = None
-) -> dict[str, Any]:
-    """Converse ``outputConfig`` constraining the answer text to a JSON Schema.
+@lru_cache(maxsize=256, typed=True)
+def plain_frame(
+    model_id: str,
+    max_tokens: Any,
+    temperature: Any,
+    top_p: Any,
+    stop_sequences: tuple[str, ...] = (),
+) -> ConverseFrame:
+    """The shared frame of a request that sets nothing but its (checked) model and
+    inference configuration: what nearly every call of a chat model sends.
+
+    One frame is kept per value set (typed: ``1``, ``1.0`` and ``True`` are three); a
+    refusal raises every time (it is not kept).
 
     Raises:
-        ConfigurationError: When ``schema`` is not a valid JSON Schema document.
+        ConfigurationError: As :func:`~bedrock_kit.core.chat.types.inference_config` does.
     """
-    check_json_schema(schema, "structured output schema")
-    definition: dict[str, Any] = {"schema": json.dumps(schema)}
-    if name:
-        definition["name"] = name
-    if description:
-        definition["description"] = description
-    return {"textFormat": {"type": "json_schema", "structure": {"jsonSchema": definition}}}
+    inference = inference_config(max_tokens, temperature, top_p, stop_sequences)
+    return converse_frame(model_id, inference=inference, shared=True)
 
 
 # -------------------------------------------------------------------------- from the wire
@@ -619,51 +616,3 @@ def parse_converse_response(response: Mapping[str, Any], *, model_id: str) -> Co
                 "raw_body": None,
             },
         )
-
-
-_GUARDRAIL_KEYS = {
-    "guardrailIdentifier": "identifier",
-    "guardrail_identifier": "identifier",
-    "identifier": "identifier",
-    "guardrailVersion": "version",
-    "guardrail_version": "version",
-    "version": "version",
-    "trace": "trace",
-    "streamProcessingMode": "stream_processing_mode",
-    "stream_processing_mode": "stream_processing_mode",
-}
-
-
-def parse_guardrail_config(
-    value: GuardrailConfig | Mapping[str, Any] | None,
-) -> GuardrailConfig | None:
-    """Accept a GuardrailConfig or a dict in Bedrock (camelCase) or snake_case form.
-
-    Raises:
-        ConfigurationError: On unknown keys or a missing identifier or version.
-    """
-    if value is None or isinstance(value, GuardrailConfig):
-        return value
-    if not isinstance(value, Mapping):
-        raise ConfigurationError(
-            f"guardrail_config must be a dict or GuardrailConfig, got {type(value).__name__}"
-        )
-    unknown = sorted(set(value) - set(_GUARDRAIL_KEYS))
-    if unknown:
-        raise ConfigurationError(
-            f"guardrail_config has unknown keys {unknown}; known: {sorted(_GUARDRAIL_KEYS)}"
-        )
-    fields = {_GUARDRAIL_KEYS[k]: v for k, v in value.items()}
-    for required in ("identifier", "version"):
-        if not fields.get(required):
-            raise ConfigurationError(f"guardrail_config needs guardrail{required.title()}")
-    fields["version"] = str(fields["version"])
-    if fields.get("trace") not in (None, "enabled", "disabled", "enabled_full"):
-        raise ConfigurationError(
-            f"guardrail_config trace must be enabled, disabled or enabled_full, "
-            f"got {fields['trace']!r}"
-        )
-    fields.setdefault("trace", "enabled")
-    if fields["trace"] is None:
-        fields["trace"] = "enabled"
-    return GuardrailConfig(**fields)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from bedrock_kit.core.budget.counting import InputCounter
 from bedrock_kit.core.budget.metering import ametered, metered
-from bedrock_kit.core.chat.converse import build_converse_request, build_tool_config, merge_turns
+from bedrock_kit.core.chat.converse import build_converse_request, merge_turns
 from bedrock_kit.core.chat.invoke import (
     InvokeInput,
     build_invoke_request,
@@ -27,6 +27,7 @@ from bedrock_kit.core.chat.request_fields import (
 )
 from bedrock_kit.core.chat.runtime import ConverseRuntime, DeadlineArg
 from bedrock_kit.core.chat.stream import StreamDelta
+from bedrock_kit.core.chat.tool_config import build_tool_config
 from bedrock_kit.core.chat.types import (
     ConverseResult,
     GuardrailConfig,

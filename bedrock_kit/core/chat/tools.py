@@ -5,7 +5,7 @@ dicts) is first turned into a JSON Schema by its adapter; this module does the r
 
 * :func:`tool_spec` validates a name, a description and a schema into a core
   :class:`~bedrock_kit.core.chat.types.ToolSpec` (``$ref``/``$defs`` inlined, required/optional and
-  defaults kept exactly); :func:`bedrock_kit.core.chat.converse.build_tool_config` turns it into
+  defaults kept exactly); :func:`bedrock_kit.core.chat.tool_config.build_tool_config` turns it into
   Converse ``toolConfig``.
 * :func:`build_action_group` turns tool specs into ``create_agent_action_group`` /
   ``InvokeInlineAgent`` action group arguments: a ``functionSchema`` when every argument is

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bedrock_kit.core.chat.converse import parse_guardrail_config, request_id_of
+from bedrock_kit.core.chat.converse import request_id_of
+from bedrock_kit.core.chat.guardrail_config import parse_guardrail_config
 from bedrock_kit.core.chat.types import GuardrailConfig, InferenceConfig
 from bedrock_kit.core.knowledge_bases.filters import Filter, coerce_filter
 from bedrock_kit.core.knowledge_bases.results import (

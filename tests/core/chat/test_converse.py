@@ -10,11 +10,10 @@ from bedrock_kit.core.chat.converse import (
     block_from_wire,
     block_to_wire,
     build_converse_request,
-    build_json_schema_output,
-    build_tool_config,
     parse_converse_response,
-    parse_guardrail_config,
 )
+from bedrock_kit.core.chat.guardrail_config import parse_guardrail_config
+from bedrock_kit.core.chat.tool_config import build_json_schema_output, build_tool_config
 from bedrock_kit.core.chat.types import (
     CachePointBlock,
     DocumentBlock,

@@ -14,8 +14,6 @@ from bedrock_kit.core.chat.converse import (
     block_from_wire,
     block_to_wire,
     build_converse_request,
-    build_system_tool,
-    build_tool_config,
     parse_converse_response,
     parse_usage,
 )
@@ -26,6 +24,7 @@ from bedrock_kit.core.chat.stream import (
     ToolCallDelta,
     iter_deltas,
 )
+from bedrock_kit.core.chat.tool_config import build_system_tool, build_tool_config
 from bedrock_kit.core.chat.tools import as_system_tool, split_system_tools
 from bedrock_kit.core.chat.types import (
     JsonBlock,

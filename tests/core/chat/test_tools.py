@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field, create_model
 
-from bedrock_kit.core.chat.converse import build_tool_config, build_tool_spec
+from bedrock_kit.core.chat.tool_config import build_tool_config, build_tool_spec
 from bedrock_kit.core.chat.tools import (
     build_action_group,
     build_function_schema,

@@ -16,14 +16,11 @@ from bedrock_kit.core.agents.requests import (
     build_inline_agent_request,
     build_invoke_agent_request,
 )
-from bedrock_kit.core.chat.converse import (
-    build_converse_request,
-    build_json_schema_output,
-    build_tool_spec,
-)
+from bedrock_kit.core.chat.converse import build_converse_request
 from bedrock_kit.core.chat.messages import decode_base64, parse_data_url
 from bedrock_kit.core.chat.models import check_model_region
 from bedrock_kit.core.chat.send import build_chat_request
+from bedrock_kit.core.chat.tool_config import build_json_schema_output, build_tool_spec
 from bedrock_kit.core.chat.tools import tool_spec
 from bedrock_kit.core.chat.types import (
     DocumentBlock,

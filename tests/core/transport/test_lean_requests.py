@@ -210,7 +210,8 @@ def test_explicit_api_key_wins() -> None:
 
 def test_bedrock_kit_requests_are_botocores() -> None:
     """Requests the core builds (images, documents, tools, guardrails, cache points)."""
-    from bedrock_kit.core.chat.converse import build_converse_request, build_tool_config
+    from bedrock_kit.core.chat.converse import build_converse_request
+    from bedrock_kit.core.chat.tool_config import build_tool_config
     from bedrock_kit.core.chat.types import (
         CachePointBlock,
         ImageBlock,

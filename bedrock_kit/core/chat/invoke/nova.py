@@ -6,7 +6,7 @@ import base64
 from collections.abc import Mapping
 from typing import Any
 
-from bedrock_kit.core.chat.converse import block_to_wire, build_tool_config
+from bedrock_kit.core.chat.converse import block_to_wire
 from bedrock_kit.core.chat.invoke._base import (
     BODY,
     CHUNK,
@@ -16,6 +16,7 @@ from bedrock_kit.core.chat.invoke._base import (
     converse_response,
     drop_none,
 )
+from bedrock_kit.core.chat.tool_config import build_tool_config
 from bedrock_kit.core.transport.wire import WireReader
 
 
