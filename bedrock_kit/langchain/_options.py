@@ -1,4 +1,5 @@
-"""Per-call options of ChatBedrockKit: tools, tool choice and structured output.
+"""Per-call options of ChatBedrockKit: tools, tool choice, structured output, the request
+members a call adds to the model's, and the kept frame of a model that adds none.
 
 Which call keyword arguments are taken is ``CHAT_CALL`` in :mod:`._arguments`.
 
@@ -12,10 +13,12 @@ import copy
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 from langchain_core.utils.function_calling import convert_to_json_schema
 
+from bedrock_kit.core.chat.converse import ConverseFrame, plain_frame
+from bedrock_kit.core.chat.models import checked_model
 from bedrock_kit.core.chat.tool_config import build_json_schema_output, build_tool_config
 from bedrock_kit.core.chat.tools import as_system_tool, split_system_tools
 from bedrock_kit.core.chat.types import SystemTool, ToolSpec
@@ -230,3 +233,65 @@ def wants_blocks(
             if (block.get("document") or {}).get("citations", {}).get("enabled"):
                 return True
     return False
+
+
+class _Model(Protocol):
+    """The fields of a ChatBedrockKit that its requests' members come from (read only)."""
+
+    api: Any
+    model_id: Any
+    region_name: Any
+    max_tokens: Any
+    temperature: Any
+    top_p: Any
+    stop: Any
+    system: Any
+    additional_model_request_fields: Any
+    additional_model_response_field_paths: Any
+    guardrail_config: Any
+    performance_config: Any
+    service_tier: Any
+    request_metadata: Any
+    prompt_variables: Any
+    output_config: Any
+
+
+# ----------------------------------------------------------------------- request members
+
+
+def output_config(llm: _Model, kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The call's ``outputConfig``: given, from ``response_format``, else the model's."""
+    if kwargs and kwargs.get("output_config"):
+        return dict(kwargs["output_config"])
+    if kwargs and kwargs.get("response_format") is not None:
+        return response_format_output(kwargs["response_format"])
+    own: dict[str, Any] | None = llm.output_config
+    return own
+
+
+def additional_fields(llm: _Model, kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The model's ``additionalModelRequestFields`` with the call's over them (or None)."""
+    extra = kwargs.get("additional_model_request_fields") if kwargs else None
+    own = llm.additional_model_request_fields  # usually neither: no dicts to build
+    return ({**(own or {}), **(extra or {})} or None) if own or extra else None
+
+
+def plain_frame_of(llm: _Model) -> ConverseFrame | None:
+    """The kept frame of ``llm``'s Converse requests when it sets nothing but the model and
+    its inference configuration (what ``build_request`` builds then, member for member),
+    else None. Every field that would add a member is read here."""
+    if (
+        llm.api != "converse"
+        or llm.system
+        or llm.additional_model_request_fields
+        or llm.additional_model_response_field_paths
+        or llm.guardrail_config is not None
+        or llm.performance_config
+        or llm.service_tier is not None
+        or llm.request_metadata
+        or llm.prompt_variables
+        or llm.output_config
+    ):
+        return None
+    model = checked_model(llm.model_id, llm.region_name)
+    return plain_frame(model, llm.max_tokens, llm.temperature, llm.top_p, tuple(llm.stop or ()))

@@ -331,18 +331,6 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, ChatLedgerTags, B
     def _system(self) -> list[SystemBlock]:
         return system_blocks(self.system or (), "system")
 
-    def _output_config(self, kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
-        if kwargs and kwargs.get("output_config"):
-            return dict(kwargs["output_config"])
-        if kwargs and kwargs.get("response_format") is not None:
-            return options.response_format_output(kwargs["response_format"])
-        return self.output_config
-
-    def _additional_fields(self, kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
-        extra = kwargs.get("additional_model_request_fields") if kwargs else None
-        own = self.additional_model_request_fields  # usually neither: no dicts to build
-        return ({**(own or {}), **(extra or {})} or None) if own or extra else None
-
     def build_request(
         self,
         messages: Sequence[BaseMessage],
@@ -357,10 +345,15 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, ChatLedgerTags, B
             UnknownArgumentError: On a keyword argument no call takes (see ``CHAT_CALL``).
             ConfigurationError: Input Bedrock would refuse; nothing is sent.
         """
-        kwargs = check_call_arguments("ChatBedrockKit call", kwargs, CHAT_CALL)
+        if kwargs:
+            kwargs = check_call_arguments("ChatBedrockKit call", kwargs, CHAT_CALL)
+        system, turns = to_core(messages)
+        if not kwargs and stop is None and not system:
+            frame = options.plain_frame_of(self)
+            if frame is not None:  # the usual model and call: the same request, kept parts
+                return frame.request(turns)
         own = {"max_tokens": self.max_tokens, "temperature": self.temperature, "top_p": self.top_p}
         arg = {**_NOT_GIVEN, **own, **kwargs}  # every argument, read by subscript: no calls
-        system, turns = to_core(messages)
         if self.guard_last_turn and self.guardrail_config:
             turns = guard_last_turn(turns)
         tooled = arg["tools"] or arg["system_tools"] or arg["tool_choice"] is not None
@@ -384,9 +377,9 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, ChatLedgerTags, B
             tools=specs,
             tool_choice=choice,
             guardrail=parse_guardrail_config(self.guardrail_config),
-            additional_model_request_fields=self._additional_fields(kwargs),
+            additional_model_request_fields=options.additional_fields(self, kwargs),
             additional_model_response_field_paths=self.additional_model_response_field_paths or (),
-            output_config=self._output_config(kwargs),
+            output_config=options.output_config(self, kwargs),
             request_metadata=arg["request_metadata"] or self.request_metadata,
             performance_latency=check_performance_config(
                 arg["performance_config"] or self.performance_config
@@ -459,7 +452,7 @@ class ChatBedrockKit(LangChainSerializable, BedrockClientArgs, ChatLedgerTags, B
 
     def _chunks(self, request: Mapping[str, Any], kwargs: Mapping[str, Any]) -> ChunkBuilder:
         blocks = options.wants_blocks(
-            kwargs, self._additional_fields(kwargs), request, self.output_version
+            kwargs, options.additional_fields(self, kwargs), request, self.output_version
         )
         return ChunkBuilder(blocks=blocks, model_name=self.base_model_id)
 

@@ -85,6 +85,7 @@ from bedrock_kit.errors import ConfigurationError
 from bedrock_kit.llama_index._arguments import LLM_CALL, LLM_CONSTRUCTOR
 from bedrock_kit.llama_index._client import BedrockClientArgs
 from bedrock_kit.llama_index._convert import ChatStream, to_chat_response, to_core
+from bedrock_kit.llama_index._options import plain_frame_of
 from bedrock_kit.llama_index._tags import CALL_KEYWORD, LedgerTags, call_tags
 from bedrock_kit.llama_index._tools import tool_choice_name, tool_selections, tool_specs
 from bedrock_kit.llama_index.batch import BedrockBatchLLM
@@ -396,6 +397,11 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
         """
         if kwargs:
             kwargs = check_call_arguments("BedrockKitLLM call", kwargs, LLM_CALL)
+        system, turns = to_core(messages)
+        if not kwargs and not system:
+            frame = plain_frame_of(self)
+            if frame is not None:  # the usual LLM and call: the same request, kept parts
+                return frame.request(turns)
         # Every call argument (None, or the LLM's own value, where not given): read by
         # subscript, not one method call per argument and request.
         arg = {
@@ -406,7 +412,6 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
             "top_p": self.top_p,
             **kwargs,
         }
-        system, turns = to_core(messages)
         # Checks of arguments left unset are skipped here: each would return None for None.
         guardrail = self.guardrail_config
         if guardrail is not None:
