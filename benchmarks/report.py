@@ -131,8 +131,10 @@ def _streaming_lines(section: dict[str, Any]) -> list[str]:
                     name,
                     mode,
                     r["ttft_ms"],
-                    r["ttft_ms_beyond_floor"],
-                    r["ttft_cpu_ms_beyond_floor"],
+                    paired_value(r, "ttft_ms_beyond_floor_paired", r["ttft_ms_beyond_floor"])[0],
+                    paired_value(
+                        r, "ttft_cpu_ms_beyond_floor_paired", r["ttft_cpu_ms_beyond_floor"]
+                    )[0],
                     r["total_ms"],
                     r["cpu_us_per_chunk"],
                     paired_value(

@@ -138,12 +138,16 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                     )
                 )
                 for measure, key in (("wall", "ttft_ms"), ("CPU", "ttft_cpu_ms")):
+                    value, spread = paired_value(
+                        item, f"{key}_beyond_floor_paired", item[f"{key}_beyond_floor"]
+                    )
                     found.append(
                         _target(
                             f"{kit} {mode} time to first token beyond raw, {measure} (ms)",
-                            stream[kit][mode][f"{key}_beyond_floor"],
+                            value,
                             1.0,
                             False,
+                            spread,
                         )
                     )
     imports = scenarios.get("cold_start", {}).get("imports", {})
