@@ -41,6 +41,11 @@ class Params:
     """Answer length of each of those streams."""
     flat_calls: int
     """Sequential invokes over which memory must stay flat (scenario 5)."""
+    share_blocks: int
+    """Blocks per adapter and floor in scenario 8 (own share): each block runs both back to
+    back and gives one paired share, so many short ones."""
+    share_calls: int
+    """Sequential invokes per side and block (scenario 8)."""
     import_modules: tuple[str, ...] | None = None
     """Modules timed in scenario 4; None times every module of the scenario."""
     memory_contenders: tuple[str, ...] | None = None
@@ -68,6 +73,8 @@ FULL = Params(
     memory_streams=256,
     memory_stream_tokens=200,
     flat_calls=10_000,
+    share_blocks=120,
+    share_calls=20,
 )
 
 QUICK = Params(
@@ -87,6 +94,8 @@ QUICK = Params(
     memory_streams=8,
     memory_stream_tokens=40,
     flat_calls=100,
+    share_blocks=4,
+    share_calls=5,
     # Fresh interpreters importing LangChain or LlamaIndex take seconds each: the smoke run
     # keeps to the floor and bedrock-kit.
     import_modules=("bedrock_kit", "bedrock_kit.langchain", "bedrock_kit.llama_index"),

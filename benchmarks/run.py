@@ -32,6 +32,7 @@ from benchmarks.scenarios import (
     layers,
     memory,
     overhead,
+    own_share,
     shared_budget,
     streaming,
 )
@@ -44,6 +45,7 @@ SCENARIOS: dict[str, Callable[[Params, list[str] | None], dict[str, Any]]] = {
     "memory": memory.run,
     "shared_budget": shared_budget.run,
     "layers": layers.run,
+    "own_share": own_share.run,
 }
 
 _PACKAGES = (

@@ -1,5 +1,5 @@
-"""Small statistics helpers: medians, percentiles, ratios, paired ratios with bootstrap
-intervals, and alternating run orders."""
+"""Small statistics helpers: medians, percentiles, ratios, paired ratios and differences
+with bootstrap intervals, and alternating run orders."""
 
 from __future__ import annotations
 
@@ -96,4 +96,27 @@ def paired_summary(values: Sequence[float], reference: Sequence[float]) -> dict[
         "median": round(median(ratios), 4) if ratios else math.nan,
         "interval": [round(low, 4), round(high, 4)] if ratios else [math.nan, math.nan],
         "pairs": len(ratios),
+    }
+
+
+def differences(values: Sequence[float], reference: Sequence[float]) -> list[float]:
+    """Per-repetition differences ``values[i] - reference[i]``.
+
+    For amounts beyond a floor (time to first token beyond raw): taken within a repetition,
+    like :func:`paired`, so the drift between repetitions cancels. Pairs with a missing or
+    NaN side are left out.
+    """
+    pairs = zip(values, reference, strict=False)
+    return [v - ref for v, ref in pairs if not (math.isnan(v) or math.isnan(ref))]
+
+
+def difference_summary(values: Sequence[float], reference: Sequence[float]) -> dict[str, Any]:
+    """Median of the per-repetition differences to ``reference``, its 95% interval, the
+    count: the shape of :func:`paired_summary`, so the report reads both alike."""
+    found = differences(values, reference)
+    low, high = interval(found)
+    return {
+        "median": round(median(found), 4) if found else math.nan,
+        "interval": [round(low, 4), round(high, 4)] if found else [math.nan, math.nan],
+        "pairs": len(found),
     }

@@ -27,22 +27,27 @@ def _target(
     limit: float,
     at_least: bool,
     interval: list[float] | None = None,
+    source: str | None = None,
 ) -> dict[str, Any]:
     met = (value >= limit) if at_least else (value <= limit)
-    return {
+    found = {
         "target": name,
         "value": round(value, 3) if not math.isnan(value) else None,
         "interval": None if interval is None else [round(x, 3) for x in interval],
         "limit": ("≥ " if at_least else "≤ ") + f"{limit:g}",
         "met": bool(met) if not math.isnan(value) else None,
     }
+    if source is not None:  # where a target can come from more than one scenario
+        found["source"] = source
+    return found
 
 
 def paired_value(
     item: dict[str, Any], key: str, fallback: float
 ) -> tuple[float, list[float] | None]:
-    """The median of the per-repetition ratios under ``key`` and its interval, when the run
-    recorded them; else ``fallback`` (the ratio of two medians) without an interval."""
+    """The median of the per-repetition ratios (or differences) under ``key`` and its
+    interval, when the run recorded them; else ``fallback`` (the ratio or difference of two
+    medians) without an interval."""
     found = item.get(key)
     if not found or not found.get("pairs"):
         return fallback, None
@@ -138,12 +143,16 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                     )
                 )
                 for measure, key in (("wall", "ttft_ms"), ("CPU", "ttft_cpu_ms")):
+                    value, spread = paired_value(
+                        item, f"{key}_beyond_floor_paired", item[f"{key}_beyond_floor"]
+                    )
                     found.append(
                         _target(
                             f"{kit} {mode} time to first token beyond raw, {measure} (ms)",
-                            stream[kit][mode][f"{key}_beyond_floor"],
+                            value,
                             1.0,
                             False,
+                            spread,
                         )
                     )
     imports = scenarios.get("cold_start", {}).get("imports", {})
@@ -191,6 +200,6 @@ def _share_targets(scenarios: dict[str, Any]) -> list[dict[str, Any]]:
         _target(f"bedrock-kit's own share of ChatBedrockKit, {measure}", value, 0.1, False)
         for measure, value in own_share({"scenarios": scenarios}).items()
     ] + [
-        _target(name, value, floor_shares.TARGET, False, spread)
-        for name, value, spread in floor_shares.share_targets(scenarios)
+        _target(name, value, floor_shares.TARGET, False, spread, source)
+        for name, value, spread, source in floor_shares.share_targets(scenarios)
     ]

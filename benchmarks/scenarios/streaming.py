@@ -16,7 +16,15 @@ from typing import Any
 from benchmarks._server import ServerConfig, ServerProcess
 from benchmarks.contenders import Driver, aclose_all, build_all, describe
 from benchmarks.params import Params
-from benchmarks.stats import median, ms, paired_summary, python_calls, ratio, rotations
+from benchmarks.stats import (
+    difference_summary,
+    median,
+    ms,
+    paired_summary,
+    python_calls,
+    ratio,
+    rotations,
+)
 
 PROMPT = "Tell me a long story."
 
@@ -75,22 +83,39 @@ def _count_calls(drivers: list[Driver], chunks_sent: int) -> dict[str, float]:
 
 
 def _summary(
-    samples: list[Sample], chunks_sent: int, floor: dict[str, float], floor_cpu: list[float]
+    samples: list[Sample], chunks_sent: int, floor_samples: list[Sample]
 ) -> dict[str, Any]:
+    """Medians of one contender's samples, and each against the floor's.
+
+    Sample ``i`` of the contender and of the floor come from the same rotation, streamed
+    back to back, so the ``_paired`` entries (the median of the per-repetition ratios or
+    differences, with a bootstrap 95% interval) cancel the host's drift between rotations
+    that a ratio or difference of two medians keeps.
+    """
     ttft = median([s[0] for s in samples])
     ttft_cpu = median([s[4] for s in samples])
     total = median([s[1] for s in samples])
     cpu_chunk = median([s[2] for s in samples]) / chunks_sent
+    floor_ttft = median([s[0] for s in floor_samples])
+    floor_ttft_cpu = median([s[4] for s in floor_samples])
+    floor_cpu_chunk = median([s[2] for s in floor_samples]) / chunks_sent
     return {
         "ttft_ms": ms(ttft),
-        "ttft_ms_beyond_floor": ms(ttft - floor.get("ttft", ttft)),
+        "ttft_ms_beyond_floor": ms(ttft - floor_ttft),
+        "ttft_ms_beyond_floor_paired": difference_summary(
+            [ms(s[0]) for s in samples], [ms(s[0]) for s in floor_samples]
+        ),
         "ttft_cpu_ms": ms(ttft_cpu),
-        "ttft_cpu_ms_beyond_floor": ms(ttft_cpu - floor.get("ttft_cpu", ttft_cpu)),
+        "ttft_cpu_ms_beyond_floor": ms(ttft_cpu - floor_ttft_cpu),
+        "ttft_cpu_ms_beyond_floor_paired": difference_summary(
+            [ms(s[4]) for s in samples], [ms(s[4]) for s in floor_samples]
+        ),
         "total_ms": ms(total),
         "cpu_us_per_chunk": round(cpu_chunk * 1e6, 2),
-        "cpu_per_chunk_ratio_vs_floor": round(ratio(cpu_chunk, floor.get("cpu", cpu_chunk)), 3),
-        # Per repetition: each rotation streams every contender back to back.
-        "cpu_per_chunk_ratio_paired": paired_summary([s[2] for s in samples], floor_cpu),
+        "cpu_per_chunk_ratio_vs_floor": round(ratio(cpu_chunk, floor_cpu_chunk), 3),
+        "cpu_per_chunk_ratio_paired": paired_summary(
+            [s[2] for s in samples], [s[2] for s in floor_samples]
+        ),
         "chunks_seen": samples[-1][3],
     }
 
@@ -106,15 +131,9 @@ def run(params: Params, only: list[str] | None = None) -> dict[str, Any]:
     floor_name = drivers[0].name
     results: dict[str, dict[str, Any]] = {d.name: {} for d in drivers}
     for mode in ("stream", "astream"):
-        floor_samples = samples[floor_name][mode]
-        floor = {
-            "ttft": median([s[0] for s in floor_samples]),
-            "ttft_cpu": median([s[4] for s in floor_samples]),
-            "cpu": median([s[2] for s in floor_samples]) / chunks_sent,
-        }
         for driver in drivers:
             results[driver.name][mode] = _summary(
-                samples[driver.name][mode], chunks_sent, floor, [s[2] for s in floor_samples]
+                samples[driver.name][mode], chunks_sent, samples[floor_name][mode]
             )
     return {
         "server": {

@@ -49,7 +49,7 @@ def test_cpu_share_per_repetition_drives_the_target() -> None:
     cpu = shares.overhead_shares(section)[KIT_LC]["CPU ms per call"]
     assert math.isclose(cpu["of_adapter"], 0.25)
     assert math.isclose(cpu["paired"], 0.05)
-    found = {n: (v, i) for n, v, i in shares.share_targets({"sync_overhead": section})}
+    found = {n: (v, i) for n, v, i, _ in shares.share_targets({"sync_overhead": section})}
     value, spread = found[f"bedrock-kit's own share of {KIT_LC}, sync CPU per call"]
     assert math.isclose(value, 0.05) and spread is not None
     assert "5.0% [5.0%, 5.0%]" in "\n".join(shares.lines("t", shares.overhead_shares(section)))

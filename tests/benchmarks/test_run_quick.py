@@ -56,6 +56,7 @@ def test_writes_every_scenario(run: tuple[Path, dict[str, Any]]) -> None:
         "memory",
         "shared_budget",
         "layers",
+        "own_share",
     }
     concurrency = results["scenarios"]["concurrency"]["results"]
     for name in (FLOOR, KIT):

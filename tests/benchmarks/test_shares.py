@@ -50,7 +50,7 @@ def test_layers_shares_and_targets_cover_sync_and_async() -> None:
     found = shares.layers_shares(layers)[KIT_LC]
     assert found["ainvoke calls per call"]["beyond"] == 200
     found_targets = shares.share_targets({"layers": layers, "sync_overhead": _overhead()})
-    targets = {name: value for name, value, _ in found_targets}
+    targets = {name: value for name, value, *_ in found_targets}
     assert math.isclose(targets[f"bedrock-kit's own share of {KIT_LC}, async calls per call"], 0.1)
     assert math.isclose(
         targets[f"bedrock-kit's own share of {KIT_LI}, sync Python calls per call"], 190 / 2090
