@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -367,7 +368,6 @@ def converse_frame(
     return ConverseFrame(model_id, request, shared)
 
 
-@lru_cache(maxsize=256, typed=True)
 def plain_frame(
     model_id: str,
     max_tokens: Any,
@@ -378,12 +378,33 @@ def plain_frame(
     """The shared frame of a request that sets nothing but its (checked) model and
     inference configuration: what nearly every call of a chat model sends.
 
-    One frame is kept per value set (typed: ``1``, ``1.0`` and ``True`` are three); a
-    refusal raises every time (it is not kept).
+    One frame is kept per value set, told apart as the request would tell them apart:
+    ``1``, ``1.0`` and ``True`` are three, and so are ``0.0`` and ``-0.0`` (equal, and
+    hashed alike). A refusal raises every time (it is not kept).
 
     Raises:
         ConfigurationError: As :func:`~bedrock_kit.core.chat.types.inference_config` does.
     """
+    signs = (_negative_zero(temperature), _negative_zero(top_p))
+    return _kept_frame(
+        model_id, max_tokens, temperature, top_p, stop_sequences=stop_sequences, signs=signs
+    )
+
+
+def _negative_zero(value: Any) -> bool:
+    return type(value) is float and value == 0.0 and math.copysign(1.0, value) < 0
+
+
+@lru_cache(maxsize=256, typed=True)
+def _kept_frame(
+    model_id: str,
+    max_tokens: Any,
+    temperature: Any,
+    top_p: Any,
+    *,
+    stop_sequences: tuple[str, ...],
+    signs: tuple[bool, bool],
+) -> ConverseFrame:
     inference = inference_config(max_tokens, temperature, top_p, stop_sequences)
     return converse_frame(model_id, inference=inference, shared=True)
 

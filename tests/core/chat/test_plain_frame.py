@@ -109,3 +109,10 @@ def test_consecutive_turns_are_merged_in_the_messages():
     assert converse_messages(MODEL, turns) == [
         {"role": "user", "content": [{"text": "a"}, {"text": "b"}]}
     ]
+
+
+def test_zero_and_negative_zero_are_sent_as_given():
+    zero = plain_frame(MODEL, 8, 0.0, None, ()).request(TURNS)
+    negative = plain_frame(MODEL, 8, -0.0, None, ()).request(TURNS)
+    assert json.dumps(zero["inferenceConfig"]) == '{"maxTokens": 8, "temperature": 0.0}'
+    assert json.dumps(negative["inferenceConfig"]) == '{"maxTokens": 8, "temperature": -0.0}'
