@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 _IMMUTABLE = (str, int, float, bool, bytes, type(None), enum.Enum)
+_MAX_VARYING = 4
 
 
 def prebuilt(sample: Any, varying: tuple[str, ...]) -> Callable[..., Any] | None:
@@ -30,15 +31,15 @@ def prebuilt(sample: Any, varying: tuple[str, ...]) -> Callable[..., Any] | None
 
     Args:
         sample: A validated instance of the pydantic model.
-        varying: One or two field names given positionally to the builder, in this order.
+        varying: One to four field names given positionally to the builder, in this order.
 
     Returns:
-        ``build(value)`` or ``build(first, second)``, or None when ``sample`` holds a value
+        ``build(value)``, ``build(first, second)``... or None when ``sample`` holds a value
         that cannot be shared between objects nor made afresh (a non-empty list or dict,
         another object).
     """
     state = sample.__dict__
-    if not 1 <= len(varying) <= 2 or len(set(varying)) != len(varying):
+    if not 1 <= len(varying) <= _MAX_VARYING or len(set(varying)) != len(varying):
         return None
     if not set(varying) <= set(state):
         return None

@@ -176,9 +176,10 @@ def lc_block(block: ContentBlock) -> dict[str, Any]:
 def usage_metadata(usage: Usage) -> UsageMetadata:
     """LangChain usage: input_tokens counts cache reads and writes (its convention)."""
     # Literals, not calls of the TypedDicts (the same dicts, built without keyword calls).
+    # In the TypedDict's order, the order validation gives them (and so dumps()).
     details: InputTokenDetails = {
-        "cache_read": usage.cache_read_input_tokens,
         "cache_creation": usage.cache_write_input_tokens,
+        "cache_read": usage.cache_read_input_tokens,
     }
     if usage.cache_write_1h_input_tokens:  # the key langchain-anthropic uses for 1 h writes
         details["ephemeral_1h_input_tokens"] = usage.cache_write_1h_input_tokens  # type: ignore[typeddict-unknown-key]
@@ -233,6 +234,20 @@ def response_metadata(
     return meta
 
 
+# A plain-text answer as validation makes it (tool_calls empty, usage and metadata given),
+# built without validating again per call (bedrock_kit._prebuilt); None: validate.
+_PLAIN_ANSWER = prebuilt(
+    AIMessage(
+        content="-",
+        tool_calls=[],
+        usage_metadata={"input_tokens": 0, "output_tokens": 0, "total_tokens": 0},
+        response_metadata={"model_id": "-"},
+        id="-",
+    ),
+    ("content", "usage_metadata", "response_metadata", "id"),
+)
+
+
 def to_ai_message(result: ConverseResult, *, model_name: str | None = None) -> AIMessage:
     """The assistant turn as an AIMessage.
 
@@ -246,6 +261,12 @@ def to_ai_message(result: ConverseResult, *, model_name: str | None = None) -> A
     calls: list[Any]
     texts = [b.text for b in blocks if type(b) is TextBlock]
     if len(texts) == len(blocks):  # plain text: no tool calls either
+        if _PLAIN_ANSWER is not None and not result.usage.cache_write_1h_input_tokens:
+            # What validation would keep unchanged: a str, ints, a dict, a str or None.
+            usage = usage_metadata(result.usage)
+            meta = response_metadata(result, model_name=model_name)
+            message: AIMessage = _PLAIN_ANSWER("".join(texts), usage, meta, result.request_id)
+            return message
         content, calls = "".join(texts), []
     else:
         content = [lc_block(block) for block in blocks]
