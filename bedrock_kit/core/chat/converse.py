@@ -596,6 +596,58 @@ def request_id_of(response: Any) -> str | None:
     return str(found) if found else None
 
 
+_PLAIN_RESPONSE = frozenset(["ResponseMetadata", "output", "stopReason", "usage", "metrics"])
+
+
+def _plain_result(response: Any, model_id: str) -> ConverseResult | None:
+    """The result of the usual answer, read without a reader call: text blocks only, a
+    stop reason, plain counts, a latency or none. None for anything else (extra members, a
+    block of another kind, a count that is not an int...): the reader then reads it, and
+    names what is malformed. What this returns equals what the reader would return."""
+    if type(response) is not dict or not response.keys() <= _PLAIN_RESPONSE:
+        return None
+    output, raw_stop, usage = (
+        response.get("output"),
+        response.get("stopReason"),
+        response.get("usage"),
+    )
+    if type(output) is not dict or type(raw_stop) is not str or not raw_stop:
+        return None
+    message = output.get("message")
+    content = message.get("content") if type(message) is dict else None
+    if type(content) is not list:
+        return None
+    blocks = []
+    for block in content:
+        text = block.get("text") if type(block) is dict and len(block) == 1 else None
+        if type(text) is not str:
+            return None
+        blocks.append(TextBlock(text))
+    counts = _usage.plain_usage(usage)
+    metrics = response.get("metrics")
+    latency = None if type(metrics) is not dict else metrics.get("latencyMs")
+    if counts is None or (metrics is not None and type(metrics) is not dict):
+        return None
+    if latency is not None and not (type(latency) is int and latency >= 0):
+        return None
+    return assemble(  # the fields of parse_converse_response's result, in order
+        ConverseResult,
+        {
+            "message": Message("assistant", tuple(blocks)),
+            "stop_reason": STOP_REASONS.get(raw_stop, "unknown"),
+            "raw_stop_reason": raw_stop,
+            "usage": counts,
+            "model_id": model_id,
+            "latency_ms": latency,
+            "guardrail": None,
+            "request_id": request_id_of(response),
+            "additional_model_response_fields": {},
+            "trace": {},
+            "raw_body": None,
+        },
+    )
+
+
 def parse_converse_response(response: Mapping[str, Any], *, model_id: str) -> ConverseResult:
     """Parse a Converse response (botocore's decoded dict) into a :class:`ConverseResult`.
 
@@ -603,6 +655,9 @@ def parse_converse_response(response: Mapping[str, Any], *, model_id: str) -> Co
         MalformedResponseError: The response is not the documented shape (no
             ``output.message``, no ``stopReason``, no ``usage``...).
     """
+    plain = _plain_result(response, model_id)
+    if plain is not None:
+        return plain
     r = _RESPONSE  # one reader for every response: the guard names the call in its errors
     request_id = request_id_of(response)
     with r.guard(response, model_id=model_id, request_id=request_id):

@@ -46,6 +46,14 @@ def _plain_usage(wire: dict[str, Any]) -> Usage | None:
     )
 
 
+def plain_usage(wire: Any) -> Usage | None:
+    """The Usage of a usage object of plain int counts only (what nearly every response
+    has), read without a reader call; None: anything else, for :func:`parse_usage`."""
+    if type(wire) is dict and wire.keys() <= _PLAIN_USAGE:
+        return _plain_usage(wire)
+    return None
+
+
 def parse_usage(wire: Any, reader: WireReader | None = None, where: str = "usage") -> Usage:
     """Parse a Converse ``usage`` object (required: a missing one is not zero tokens).
 
@@ -53,10 +61,9 @@ def parse_usage(wire: Any, reader: WireReader | None = None, where: str = "usage
         MalformedResponseError: ``usage`` is missing or lacks ``inputTokens``,
             ``outputTokens`` or ``totalTokens``.
     """
-    if type(wire) is dict and wire.keys() <= _PLAIN_USAGE:
-        plain = _plain_usage(wire)
-        if plain is not None:
-            return plain
+    plain = plain_usage(wire)
+    if plain is not None:
+        return plain
     r = reader or WireReader("Converse usage")
     usage = {**_USAGE_MEMBERS, **r.obj(wire, where)}  # absent ones None: read by subscript
     details = usage["cacheDetails"]
