@@ -219,7 +219,9 @@ def _cache_point(block: CachePoint) -> CachePointBlock:
 
 
 def _block(block: Any, where: str) -> ContentBlock | None:
-    if isinstance(block, LITextBlock):
+    # A text block, the usual one, told by its exact type first: every isinstance check on
+    # a pydantic class goes through ABCMeta, and the chain below makes up to nine.
+    if type(block) is LITextBlock or isinstance(block, LITextBlock):
         # Bedrock rejects blank text blocks; an empty string carries nothing to keep.
         return TextBlock(block.text) if block.text else None
     if isinstance(block, LIImageBlock):

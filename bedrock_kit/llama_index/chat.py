@@ -38,6 +38,7 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from pydantic import AliasChoices
 
+from bedrock_kit._prebuilt import prebuilt
 from bedrock_kit._strict_arguments import check_call_arguments
 from bedrock_kit.core.batch.runner import BatchSettings
 from bedrock_kit.core.budget.rate_limit import RateLimiter
@@ -135,6 +136,21 @@ def context_window_of(model_id: str) -> int:
 _NOT_GIVEN = dict.fromkeys(LLM_CALL.accepted)
 """Every per-call argument, as None: :meth:`BedrockKitLLM.build_request` reads ``kwargs``
 over it by subscript."""
+
+
+def _metadata(window: int, output: int, model: str) -> LLMMetadata:
+    return LLMMetadata(
+        context_window=window,
+        num_output=output,
+        is_chat_model=True,
+        is_function_calling_model=True,
+        model_name=model,
+    )
+
+
+# llama-index reads ``metadata`` on every call (its payload): built from one validated
+# sample (bedrock_kit._prebuilt); None: validate each time.
+_METADATA = prebuilt(_metadata(1, 1, "-"), ("context_window", "num_output", "model_name"))
 
 
 class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
@@ -363,13 +379,13 @@ class BedrockKitLLM(FunctionCallingLLM, BedrockClientArgs, LedgerTags):
     @property
     def metadata(self) -> LLMMetadata:
         """Context window (model table or override), output budget and capabilities."""
-        return LLMMetadata(
-            context_window=self.context_window or context_window_of(self._capability_model()),
-            num_output=self.max_tokens or DEFAULT_NUM_OUTPUTS,
-            is_chat_model=True,
-            is_function_calling_model=True,
-            model_name=self.model,
-        )
+        window = self.context_window or context_window_of(self._capability_model())
+        output = self.max_tokens or DEFAULT_NUM_OUTPUTS
+        plain = type(window) is int and type(output) is int and type(self.model) is str
+        if _METADATA is not None and plain:  # what validation keeps unchanged
+            metadata: LLMMetadata = _METADATA(window, output, self.model)
+            return metadata
+        return _metadata(window, output, self.model)
 
     @property
     def runtime(self) -> ConverseRuntime:
