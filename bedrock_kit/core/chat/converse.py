@@ -32,7 +32,6 @@ from bedrock_kit.core.chat.types import (
     JsonBlock,
     Message,
     ReasoningBlock,
-    StopReason,
     SystemBlock,
     TextBlock,
     ToolResultBlock,
@@ -187,6 +186,8 @@ def _check_tool_results(messages: Sequence[Message]) -> None:
     seen: set[str] = set()
     for i, message in enumerate(messages):
         for block in message.content:
+            if type(block) is TextBlock:  # the usual block: neither of the two below
+                continue
             if isinstance(block, ToolUseBlock):
                 seen.add(block.id)
             elif isinstance(block, ToolResultBlock) and block.tool_use_id not in seen:
@@ -266,7 +267,16 @@ def converse_messages(model_id: str, messages: Sequence[Message]) -> list[dict[s
             "messages[0] must be a user turn: Bedrock conversations start with one"
         )
     _check_tool_results(turns)
-    wire = [{"role": m.role, "content": [block_to_wire(b) for b in m.content]} for m in turns]
+    wire = [
+        {
+            "role": m.role,
+            # A text block, the usual one, as _text_to_wire writes it, without the dispatch.
+            "content": [
+                {"text": b.text} if type(b) is TextBlock else block_to_wire(b) for b in m.content
+            ],
+        }
+        for m in turns
+    ]
     check_text(wire, "request.messages")  # prompts, tool results, documents
     return wire
 
@@ -562,11 +572,6 @@ def block_from_wire(wire: Mapping[str, Any]) -> ContentBlock:
     """
     with _CONTENT_BLOCK.guard(wire):
         return _block(_CONTENT_BLOCK, wire, "block")
-
-
-def parse_stop_reason(raw: str | None) -> StopReason:
-    """Map Bedrock's ``stopReason`` to ours; unknown values become ``unknown``."""
-    return STOP_REASONS.get(raw or "", "unknown")
 
 
 parse_usage = _usage.parse_usage  # where the stream reducer (and callers) find them

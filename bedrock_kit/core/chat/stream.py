@@ -14,7 +14,6 @@ from typing import Any, TypeAlias
 from bedrock_kit.core.chat.converse import (
     document_fields,
     parse_latency,
-    parse_stop_reason,
     parse_trace,
     parse_usage,
 )
@@ -32,6 +31,7 @@ from bedrock_kit.core.chat.types import (
     ToolResultContent,
     ToolUseBlock,
     UnknownBlock,
+    parse_stop_reason,
 )
 from bedrock_kit.core.transport.wire import JsonDepthMeter, WireReader
 from bedrock_kit.core.transport.wire_events import undecodable

@@ -52,6 +52,11 @@ STOP_REASONS: dict[str, StopReason] = {
 }
 
 
+def parse_stop_reason(raw: str | None) -> StopReason:
+    """Map Bedrock's ``stopReason`` to ours; unknown values become ``unknown``."""
+    return STOP_REASONS.get(raw or "", "unknown")
+
+
 @dataclass(frozen=True)
 class TextBlock:
     """Plain text content."""
