@@ -90,13 +90,7 @@ def interval(
 
 def paired_summary(values: Sequence[float], reference: Sequence[float]) -> dict[str, Any]:
     """Median of the per-repetition ratios to ``reference``, its 95% interval, the count."""
-    ratios = paired(values, reference)
-    low, high = interval(ratios)
-    return {
-        "median": round(median(ratios), 4) if ratios else math.nan,
-        "interval": [round(low, 4), round(high, 4)] if ratios else [math.nan, math.nan],
-        "pairs": len(ratios),
-    }
+    return _summary(paired(values, reference))
 
 
 def differences(values: Sequence[float], reference: Sequence[float]) -> list[float]:
@@ -113,7 +107,10 @@ def differences(values: Sequence[float], reference: Sequence[float]) -> list[flo
 def difference_summary(values: Sequence[float], reference: Sequence[float]) -> dict[str, Any]:
     """Median of the per-repetition differences to ``reference``, its 95% interval, the
     count: the shape of :func:`paired_summary`, so the report reads both alike."""
-    found = differences(values, reference)
+    return _summary(differences(values, reference))
+
+
+def _summary(found: list[float]) -> dict[str, Any]:
     low, high = interval(found)
     return {
         "median": round(median(found), 4) if found else math.nan,
