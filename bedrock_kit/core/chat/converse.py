@@ -630,9 +630,9 @@ def _plain_result(response: Any, model_id: str) -> ConverseResult | None:
         blocks.append(TextBlock(text))
     counts = _usage.plain_usage(usage)
     metrics = response.get("metrics")
-    latency = None if type(metrics) is not dict else metrics.get("latencyMs")
     if counts is None or (metrics is not None and type(metrics) is not dict):
         return None
+    latency = None if metrics is None else metrics.get("latencyMs")
     if latency is not None and not (type(latency) is int and latency >= 0):
         return None
     return assemble(  # the fields of parse_converse_response's result, in order
